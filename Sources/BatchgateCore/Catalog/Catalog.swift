@@ -1,0 +1,55 @@
+/// What the facility's Metrc account knows: item name to category (the items file) and package tag
+/// to item and category (the packages file). Used to fill in categories a manifest leaves out.
+public struct Catalog: Sendable, Equatable {
+    /// One item record.
+    public struct Item: Sendable, Equatable {
+        public var name: String
+        public var category: String
+
+        public init(name: String, category: String) {
+            self.name = name
+            self.category = category
+        }
+    }
+
+    /// One existing package: its tag, and its item and category where the file gives them.
+    public struct Package: Sendable, Equatable {
+        public var tag: String
+        public var item: String?
+        public var category: String?
+
+        public init(tag: String, item: String?, category: String?) {
+            self.tag = tag
+            self.item = item
+            self.category = category
+        }
+    }
+
+    private var itemsByName: [String: Item] = [:]
+    private var packagesByTag: [String: Package] = [:]
+
+    /// An empty catalog: every category must then come from the manifest itself.
+    public init() {}
+
+    public init(items: [Item] = [], packages: [Package] = []) {
+        for item in items where itemsByName[item.name.comparisonKey] == nil {
+            itemsByName[item.name.comparisonKey] = item
+        }
+        for package in packages where packagesByTag[package.tag] == nil {
+            packagesByTag[package.tag] = package
+        }
+    }
+
+    public var itemCount: Int { itemsByName.count }
+    public var packageCount: Int { packagesByTag.count }
+
+    /// The category of the item with this name (trimmed, any case).
+    public func category(ofItem name: String) -> String? {
+        itemsByName[name.comparisonKey]?.category
+    }
+
+    /// The package with this tag (upper-cased).
+    public func package(tagged tag: String) -> Package? {
+        packagesByTag[tag]
+    }
+}

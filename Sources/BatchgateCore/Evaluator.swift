@@ -1,0 +1,132 @@
+/// Turns the bytes of a manifest file into a report: size cap, format, text check, reading,
+/// categories, rules, decision. Pure: the caller reads the file and supplies the catalog.
+public struct ManifestChecker: Sendable {
+    public var catalog: Catalog
+    public var engine: RulesEngine
+    public var maximumSize: Int
+
+    public init(catalog: Catalog = Catalog(), settings: RuleSettings = RuleSettings(),
+                maximumSize: Int = TextInput.defaultMaximumSize) {
+        self.catalog = catalog
+        self.engine = RulesEngine(settings: settings)
+        self.maximumSize = maximumSize
+    }
+
+    /// Checks one file's bytes; `fileName` picks the format by extension and names the report.
+    public func check(fileName: String, bytes: [UInt8]) -> ManifestReport {
+        if bytes.count > maximumSize {
+            return rejected(fileName, nil, ManifestIssue(message: TextInput.Problem.tooLarge(size: bytes.count, limit: maximumSize).description))
+        }
+        let format: ManifestFormat
+        do {
+            format = try ManifestFormat.detect(fileName: fileName, bytes: bytes[...])
+        } catch {
+            return rejected(fileName, nil, ManifestIssue(message: error.description))
+        }
+        let text: ArraySlice<UInt8>
+        do {
+            text = try TextInput.validate(bytes, maximumSize: maximumSize)
+        } catch {
+            return rejected(fileName, format, ManifestIssue(message: error.description, line: error.line))
+        }
+        let reading = format == .json ? JSONManifestReader.read(text) : CSVManifestReader.read(text)
+        return evaluate(reading, file: fileName)
+    }
+
+    /// Evaluates a manifest already read.
+    public func evaluate(_ reading: ManifestReading, file: String) -> ManifestReport {
+        let manifest = reading.manifest
+        var issues = reading.issues
+        var report = ManifestReport(file: file, format: manifest.format, decision: .accepted, packages: [], errors: [],
+                                    licenseNumber: manifest.licenseNumber, facility: manifest.facility,
+                                    source: manifest.source)
+        if manifest.packages.isEmpty && issues.isEmpty {
+            issues.append(ManifestIssue(message: "the manifest holds no package"))
+        }
+        issues += tagConflicts(in: manifest)
+
+        let resolver = CategoryResolver(manifest: manifest, catalog: catalog)
+        for package in manifest.packages {
+            let own = issues.filter { $0.packageIndex == package.position.packageIndex }
+            var verdict = PackageVerdict(
+                tag: package.tag, item: package.item, category: package.itemCategory, productionBatchRequired: false,
+                isProductionBatch: package.isProductionBatch, productionBatchNumber: package.productionBatchNumber,
+                findings: [], status: .invalid, notices: own.map(\.message), fix: nil,
+                location: package.location, note: package.note, position: package.position)
+            guard own.isEmpty, let tag = package.tag else {
+                report.packages.append(verdict)
+                continue
+            }
+            switch resolver.resolve(package, tag: tag, format: manifest.format) {
+            case .failure(let failure):
+                issues += failure.issues
+                verdict.notices = failure.issues.map(\.message)
+            case .success(let resolved):
+                verdict.item = resolved.item
+                verdict.category = resolved.category
+                judge(&verdict, findings: engine.findings(for: resolved))
+            }
+            report.packages.append(verdict)
+        }
+
+        report.errors = issues
+        if !issues.isEmpty || report.packages.contains(where: { $0.status == .invalid }) {
+            report.decision = .rejected
+        } else if report.packages.contains(where: { $0.status == .needsBatch }) {
+            report.decision = .needsBatch
+        }
+        return report
+    }
+
+    /// Sets status, warnings and fix from the rules that apply.
+    private func judge(_ verdict: inout PackageVerdict, findings: [RuleFinding]) {
+        verdict.findings = findings
+        verdict.productionBatchRequired = !findings.isEmpty
+        let number = verdict.productionBatchNumber?.trimmingSpaces() ?? ""
+        let flagged = verdict.isProductionBatch
+        if verdict.productionBatchRequired {
+            if !flagged {
+                verdict.status = .needsBatch
+                verdict.fix = "tick Production Batch (IsProductionBatch) for package \(verdict.tag ?? "") and give it a production batch number (ProductionBatchNumber)."
+            } else if number.isEmpty {
+                verdict.status = .needsBatch
+                verdict.fix = "Production Batch is ticked for package \(verdict.tag ?? "") but its batch number is blank: give a production batch number (ProductionBatchNumber)."
+            } else {
+                verdict.status = .ok
+                verdict.notices.append("Marked as production batch \(number), as required.")
+            }
+        } else {
+            verdict.status = .ok
+            if flagged {
+                verdict.notices.append("Warning: Production Batch is ticked but no rule requires it. In Metrc the new package's lab testing starts over and earlier test results can be lost; untick it unless this really is a new production batch.")
+            } else if !number.isEmpty {
+                verdict.notices.append("Warning: a production batch number (\(number)) is given but Production Batch is not ticked, and no rule requires a batch; leave the number empty.")
+            }
+        }
+    }
+
+    /// Two packages with one tag, or a package made from itself.
+    private func tagConflicts(in manifest: Manifest) -> [ManifestIssue] {
+        var issues: [ManifestIssue] = []
+        var firstUse: [String: PackageRequest] = [:]
+        for package in manifest.packages {
+            guard let tag = package.tag else { continue }
+            if let earlier = firstUse[tag] {
+                let earlierPlace = "package \(earlier.position.packageIndex)" + (earlier.position.line.map { " (line \($0))" } ?? "")
+                issues.append(.field("Tag", "\(tag) is also the tag of \(earlierPlace); every new package needs its own tag",
+                                     at: package.position, format: manifest.format, tag: tag))
+            } else {
+                firstUse[tag] = package
+            }
+            for ingredient in package.ingredients where ingredient.package == tag {
+                issues.append(.field("Package", "is \(tag), the new package's own tag; a package cannot be made from itself",
+                                     at: ingredient.position, format: manifest.format, tag: tag))
+            }
+        }
+        return issues
+    }
+
+    private func rejected(_ file: String, _ format: ManifestFormat?, _ issue: ManifestIssue) -> ManifestReport {
+        ManifestReport(file: file, format: format, decision: .rejected, packages: [], errors: [issue])
+    }
+}

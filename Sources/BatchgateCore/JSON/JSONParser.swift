@@ -1,0 +1,360 @@
+/// A strict RFC 8259 JSON parser over UTF-8 bytes that records the line of every value.
+///
+/// It exists because the readers need line numbers and a hard nesting limit, and because it is
+/// several times faster than Foundation's `JSONSerialization` on Linux (see `bench/`).
+/// The input must already be valid UTF-8 (``TextInput`` checks that for the whole file).
+public struct JSONParser {
+    /// Deeper nesting than this is refused: a manifest needs five levels, and a hostile file must
+    /// not be able to exhaust the stack.
+    public static let defaultMaximumDepth = 64
+
+    /// Parses one JSON document, which may be surrounded by white space only.
+    public static func parse(
+        _ bytes: [UInt8], maximumDepth: Int = defaultMaximumDepth
+    ) throws(JSONSyntaxError) -> JSONElement {
+        try parse(bytes[...], maximumDepth: maximumDepth)
+    }
+
+    /// Parses one JSON document held in a slice of bytes.
+    public static func parse(
+        _ bytes: ArraySlice<UInt8>, maximumDepth: Int = defaultMaximumDepth
+    ) throws(JSONSyntaxError) -> JSONElement {
+        let result: Result<JSONElement, JSONSyntaxError> = bytes.withUnsafeBufferPointer { buffer in
+            var cursor = Cursor(buffer: buffer, maximumDepth: maximumDepth)
+            do throws(JSONSyntaxError) {
+                cursor.skipWhitespace()
+                guard !cursor.atEnd else { throw cursor.error("the text is empty: no JSON value") }
+                let value = try cursor.parseValue(depth: 0)
+                cursor.skipWhitespace()
+                if !cursor.atEnd {
+                    throw cursor.error("unexpected text after the end of the JSON value")
+                }
+                return .success(value)
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
+    }
+}
+
+private let quote = UInt8(ascii: "\"")
+private let backslash = UInt8(ascii: "\\")
+private let newline = UInt8(ascii: "\n")
+
+private struct Cursor {
+    let buffer: UnsafeBufferPointer<UInt8>
+    let maximumDepth: Int
+    var index = 0
+    var line = 1
+    var lineStart = 0
+
+    init(buffer: UnsafeBufferPointer<UInt8>, maximumDepth: Int) {
+        self.buffer = buffer
+        self.maximumDepth = maximumDepth
+    }
+
+    var atEnd: Bool { index >= buffer.count }
+
+    func error(_ reason: String, at position: Int? = nil) -> JSONSyntaxError {
+        JSONSyntaxError(reason: reason, line: line, column: (position ?? index) - lineStart + 1)
+    }
+
+    mutating func skipWhitespace() {
+        while index < buffer.count {
+            switch buffer[index] {
+            case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"):
+                index += 1
+            case newline:
+                index += 1
+                line += 1
+                lineStart = index
+            default:
+                return
+            }
+        }
+    }
+
+    mutating func parseValue(depth: Int) throws(JSONSyntaxError) -> JSONElement {
+        let startLine = line
+        guard index < buffer.count else { throw error("the text ends where a value was expected") }
+        switch buffer[index] {
+        case UInt8(ascii: "{"):
+            return JSONElement(try parseObject(depth: depth + 1), line: startLine)
+        case UInt8(ascii: "["):
+            return JSONElement(try parseArray(depth: depth + 1), line: startLine)
+        case quote:
+            return JSONElement(.string(try parseString()), line: startLine)
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return JSONElement(.number(try parseNumber()), line: startLine)
+        default:
+            return JSONElement(try parseWord(), line: startLine)
+        }
+    }
+
+    mutating func parseWord() throws(JSONSyntaxError) -> JSONValue {
+        let start = index
+        while index < buffer.count, isWordByte(buffer[index]) { index += 1 }
+        let word = String(decoding: UnsafeBufferPointer(rebasing: buffer[start..<index]), as: UTF8.self)
+        switch word {
+        case "true": return .bool(true)
+        case "false": return .bool(false)
+        case "null": return .null
+        case "":
+            let found = describeByte(buffer[start])
+            throw error("unexpected \(found) where a value was expected", at: start)
+        default:
+            let shown = word.count > 40 ? String(word.prefix(40)) + "…" : word
+            throw error(
+                "'\(shown)' is not a JSON value (numbers are written in digits, text in double quotes)",
+                at: start)
+        }
+    }
+
+    func isWordByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: "."),
+            UInt8(ascii: "+"), UInt8(ascii: "-"):
+            return true
+        default:
+            return byte >= 0x80
+        }
+    }
+
+    func describeByte(_ byte: UInt8) -> String {
+        if byte >= 0x21 && byte < 0x7F { return "'\(Character(Unicode.Scalar(byte)))'" }
+        return "byte 0x" + String(byte, radix: 16, uppercase: true)
+    }
+
+    mutating func enter(_ depth: Int) throws(JSONSyntaxError) {
+        if depth > maximumDepth {
+            throw error("the JSON is nested more than \(maximumDepth) levels deep")
+        }
+    }
+
+    mutating func parseArray(depth: Int) throws(JSONSyntaxError) -> JSONValue {
+        try enter(depth)
+        index += 1  // [
+        var elements: [JSONElement] = []
+        skipWhitespace()
+        if index < buffer.count, buffer[index] == UInt8(ascii: "]") {
+            index += 1
+            return .array(elements)
+        }
+        while true {
+            skipWhitespace()
+            if index < buffer.count, buffer[index] == UInt8(ascii: "]") {
+                throw error("a trailing comma before ']' is not allowed in JSON")
+            }
+            elements.append(try parseValue(depth: depth))
+            skipWhitespace()
+            guard index < buffer.count else { throw error("the text ends inside a list: ']' is missing") }
+            switch buffer[index] {
+            case UInt8(ascii: ","):
+                index += 1
+            case UInt8(ascii: "]"):
+                index += 1
+                return .array(elements)
+            default:
+                throw error("expected ',' or ']' in a list but found \(describeByte(buffer[index]))")
+            }
+        }
+    }
+
+    mutating func parseObject(depth: Int) throws(JSONSyntaxError) -> JSONValue {
+        try enter(depth)
+        index += 1  // {
+        var members: [JSONMember] = []
+        skipWhitespace()
+        if index < buffer.count, buffer[index] == UInt8(ascii: "}") {
+            index += 1
+            return .object(members)
+        }
+        while true {
+            skipWhitespace()
+            guard index < buffer.count else { throw error("the text ends inside an object: '}' is missing") }
+            guard buffer[index] == quote else {
+                if buffer[index] == UInt8(ascii: "}") {
+                    throw error("a trailing comma before '}' is not allowed in JSON")
+                }
+                throw error("expected a property name in double quotes but found \(describeByte(buffer[index]))")
+            }
+            let key = try parseString()
+            skipWhitespace()
+            guard index < buffer.count, buffer[index] == UInt8(ascii: ":") else {
+                throw error("expected ':' after the property name \"\(key)\"")
+            }
+            index += 1
+            skipWhitespace()
+            let value = try parseValue(depth: depth)
+            members.append(JSONMember(key: key, value: value.value, line: value.line))
+            skipWhitespace()
+            guard index < buffer.count else { throw error("the text ends inside an object: '}' is missing") }
+            switch buffer[index] {
+            case UInt8(ascii: ","):
+                index += 1
+            case UInt8(ascii: "}"):
+                index += 1
+                return .object(members)
+            default:
+                throw error("expected ',' or '}' after the value of \"\(key)\" but found \(describeByte(buffer[index]))")
+            }
+        }
+    }
+
+    mutating func parseString() throws(JSONSyntaxError) -> String {
+        let openAt = index
+        index += 1  // opening quote
+        let start = index
+        // Fast path: no escapes.
+        while index < buffer.count {
+            let byte = buffer[index]
+            if byte == quote {
+                let text = String(decoding: UnsafeBufferPointer(rebasing: buffer[start..<index]), as: UTF8.self)
+                index += 1
+                return text
+            }
+            if byte == backslash { break }
+            if byte < 0x20 { throw controlCharacterError(byte) }
+            index += 1
+        }
+        guard index < buffer.count else {
+            throw error("the text ends inside a string that starts here", at: openAt)
+        }
+        var bytes = Array(UnsafeBufferPointer(rebasing: buffer[start..<index]))
+        while index < buffer.count {
+            let byte = buffer[index]
+            switch byte {
+            case quote:
+                index += 1
+                return String(decoding: bytes, as: UTF8.self)
+            case backslash:
+                index += 1
+                guard index < buffer.count else { break }
+                try appendEscape(into: &bytes)
+            case 0..<0x20:
+                throw controlCharacterError(byte)
+            default:
+                bytes.append(byte)
+                index += 1
+            }
+        }
+        throw error("the text ends inside a string that starts here", at: openAt)
+    }
+
+    func controlCharacterError(_ byte: UInt8) -> JSONSyntaxError {
+        if byte == newline {
+            return error("a line break inside a string must be written as \\n (is a closing quote missing?)")
+        }
+        return error("control character 0x\(String(byte, radix: 16)) inside a string must be escaped")
+    }
+
+    mutating func appendEscape(into bytes: inout [UInt8]) throws(JSONSyntaxError) {
+        let escape = buffer[index]
+        index += 1
+        switch escape {
+        case quote: bytes.append(quote)
+        case backslash: bytes.append(backslash)
+        case UInt8(ascii: "/"): bytes.append(UInt8(ascii: "/"))
+        case UInt8(ascii: "b"): bytes.append(0x08)
+        case UInt8(ascii: "f"): bytes.append(0x0C)
+        case UInt8(ascii: "n"): bytes.append(0x0A)
+        case UInt8(ascii: "r"): bytes.append(0x0D)
+        case UInt8(ascii: "t"): bytes.append(0x09)
+        case UInt8(ascii: "u"):
+            var scalar = try readHex4()
+            if (0xD800...0xDBFF).contains(scalar) {
+                guard index + 1 < buffer.count, buffer[index] == backslash, buffer[index + 1] == UInt8(ascii: "u")
+                else { throw error("a \\u escape holds half of a surrogate pair without the other half") }
+                index += 2
+                let low = try readHex4()
+                guard (0xDC00...0xDFFF).contains(low) else {
+                    throw error("a \\u escape holds half of a surrogate pair without the other half")
+                }
+                scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+            } else if (0xDC00...0xDFFF).contains(scalar) {
+                throw error("a \\u escape holds half of a surrogate pair without the other half")
+            }
+            guard let unicode = Unicode.Scalar(scalar) else { throw error("invalid \\u escape") }
+            bytes.append(contentsOf: String(Character(unicode)).utf8)
+        default:
+            throw error("'\\\(Character(Unicode.Scalar(escape)))' is not a JSON escape", at: index - 2)
+        }
+    }
+
+    mutating func readHex4() throws(JSONSyntaxError) -> UInt32 {
+        guard index + 4 <= buffer.count else { throw error("a \\u escape needs four hex digits") }
+        var value: UInt32 = 0
+        for _ in 0..<4 {
+            let byte = buffer[index]
+            let digit: UInt8
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
+            default: throw error("a \\u escape needs four hex digits")
+            }
+            value = value << 4 | UInt32(digit)
+            index += 1
+        }
+        return value
+    }
+
+    mutating func parseNumber() throws(JSONSyntaxError) -> Double {
+        let start = index
+        if buffer[index] == UInt8(ascii: "-") { index += 1 }
+        guard index < buffer.count, isDigit(buffer[index]) else {
+            throw error("'-' must be followed by digits", at: start)
+        }
+        var integer: Int64 = 0
+        var simple = true
+        if buffer[index] == UInt8(ascii: "0") {
+            index += 1
+            if index < buffer.count, isDigit(buffer[index]) {
+                throw error("numbers must not start with a leading zero", at: start)
+            }
+        } else {
+            var digits = 0
+            while index < buffer.count, isDigit(buffer[index]) {
+                integer = integer &* 10 &+ Int64(buffer[index] - UInt8(ascii: "0"))
+                digits += 1
+                index += 1
+            }
+            if digits > 15 { simple = false }
+        }
+        if index < buffer.count, buffer[index] == UInt8(ascii: ".") {
+            simple = false
+            index += 1
+            guard index < buffer.count, isDigit(buffer[index]) else {
+                throw error("a decimal point must be followed by digits")
+            }
+            while index < buffer.count, isDigit(buffer[index]) { index += 1 }
+        }
+        if index < buffer.count, buffer[index] == UInt8(ascii: "e") || buffer[index] == UInt8(ascii: "E") {
+            simple = false
+            index += 1
+            if index < buffer.count, buffer[index] == UInt8(ascii: "+") || buffer[index] == UInt8(ascii: "-") {
+                index += 1
+            }
+            guard index < buffer.count, isDigit(buffer[index]) else {
+                throw error("an exponent must have digits")
+            }
+            while index < buffer.count, isDigit(buffer[index]) { index += 1 }
+        }
+        if index < buffer.count, isWordByte(buffer[index]) {
+            index = start
+            _ = try parseWord()  // reports the whole word, e.g. "12abc"
+        }
+        if simple {
+            return buffer[start] == UInt8(ascii: "-") ? -Double(integer) : Double(integer)
+        }
+        let text = String(decoding: UnsafeBufferPointer(rebasing: buffer[start..<index]), as: UTF8.self)
+        guard let value = Double(text), value.isFinite else {
+            throw error("the number \(text) is too large", at: start)
+        }
+        return value
+    }
+
+    func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
+}

@@ -1,0 +1,95 @@
+/// The columns a CSV manifest may have, with the header names each accepts: the contract's own,
+/// Metrc's package grid export and the Track & Trace Tools create-package template.
+enum CSVColumn: String, CaseIterable, Sendable {
+    case tag = "Tag"
+    case item = "Item"
+    case itemCategory = "ItemCategory"
+    case quantity = "Quantity"
+    case unitOfMeasure = "UnitOfMeasure"
+    case isProductionBatch = "IsProductionBatch"
+    case productionBatchNumber = "ProductionBatchNumber"
+    case actualDate = "ActualDate"
+    case location = "Location"
+    case note = "Note"
+    case useSameItem = "UseSameItem"
+    case ingredientPackage = "IngredientPackage"
+    case ingredientItem = "IngredientItem"
+    case ingredientItemCategory = "IngredientItemCategory"
+    case ingredientQuantity = "IngredientQuantity"
+    case ingredientUnitOfMeasure = "IngredientUnitOfMeasure"
+    case additives = "Additives"
+    case processingStep = "ProcessingStep"
+
+    /// Other header names for the column, as people write them.
+    var aliases: [String] {
+        switch self {
+        case .tag: ["Package Tag", "New Package Tag", "Label"]
+        case .item: ["Item Name"]
+        case .itemCategory: ["Category", "Item Category"]
+        case .quantity: ["Qty", "New Package Quantity"]
+        case .unitOfMeasure: ["Unit of Measure", "UoM", "Unit", "New Package Unit"]
+        case .isProductionBatch: ["Production Batch", "Is Production Batch"]
+        case .productionBatchNumber: ["Production Batch Number", "Production Batch #", "Batch Number", "P.B. No."]
+        case .actualDate: ["Package Date", "Packaged Date", "Date"]
+        case .location: ["Location Name"]
+        case .note: ["Notes"]
+        case .useSameItem: ["Use Same Item"]
+        case .ingredientPackage: ["Source Package", "Source Package Tag", "Source Tag"]
+        case .ingredientItem: ["Source Item"]
+        case .ingredientItemCategory: ["Source Category", "Source Item Category"]
+        case .ingredientQuantity: ["Source Quantity", "Source Package Quantity", "Source Package Quantity Used"]
+        case .ingredientUnitOfMeasure:
+            ["Source Unit of Measure", "Source UoM", "Source Package Unit", "Source Package Quantity Unit of Measure"]
+        case .additives: []
+        case .processingStep: ["Process"]
+        }
+    }
+
+    /// Columns whose cells belong to the package, so every row of one package must agree on them.
+    var isPackageLevel: Bool {
+        switch self {
+        case .ingredientPackage, .ingredientItem, .ingredientItemCategory, .ingredientQuantity,
+             .ingredientUnitOfMeasure, .tag:
+            false
+        default:
+            true
+        }
+    }
+
+    /// Columns a CSV manifest cannot do without.
+    static let required: [CSVColumn] = [.tag, .quantity, .unitOfMeasure, .ingredientPackage,
+                                        .ingredientQuantity, .ingredientUnitOfMeasure]
+
+    /// The column a header name means, if any.
+    static func named(_ header: String) -> CSVColumn? {
+        lookup[normalize(header)]
+    }
+
+    /// Lower-case letters and digits only, with `#` read as `Number`: `Production Batch #` becomes
+    /// `productionbatchnumber`, `P.B. No.` becomes `pbno`.
+    static func normalize(_ header: String) -> String {
+        var result = ""
+        for scalar in header.unicodeScalars {
+            if scalar == "#" {
+                result += "number"
+            } else if scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) {
+                result += String(scalar).lowercased()
+            }
+        }
+        return result
+    }
+
+    private static let lookup: [String: CSVColumn] = {
+        var table: [String: CSVColumn] = [:]
+        for column in CSVColumn.allCases {
+            table[normalize(column.rawValue)] = column
+            for alias in column.aliases { table[normalize(alias)] = column }
+        }
+        return table
+    }()
+
+    /// "Tag (also accepted: Package Tag, New Package Tag, Label)".
+    var describedWithAliases: String {
+        aliases.isEmpty ? rawValue : "\(rawValue) (also accepted: \(aliases.joined(separator: ", ")))"
+    }
+}

@@ -1,0 +1,308 @@
+/// Reads a CSV manifest: one header row, then one row per ingredient; rows sharing a `Tag` make
+/// one package and must agree on its package-level cells.
+public enum CSVManifestReader {
+    public static func read(_ text: ArraySlice<UInt8>) -> ManifestReading {
+        let delimiter = CSVParser.detectDelimiter(text)
+        let records: [CSVRecord]
+        do {
+            records = try CSVParser.parse(text, delimiter: delimiter)
+        } catch {
+            return .unreadable(.csv, ManifestIssue(message: "not valid CSV: \(error)", line: error.line))
+        }
+        guard let headerIndex = records.firstIndex(where: { !$0.isBlank }) else {
+            return .unreadable(.csv, ManifestIssue(message: "the CSV has no header row"))
+        }
+        let header = records[headerIndex]
+        var layout: HeaderLayout
+        do {
+            layout = try HeaderLayout(header: header, rows: records[(headerIndex + 1)...])
+        } catch {
+            return .unreadable(.csv, error)
+        }
+        var assembler = PackageAssembler(layout: layout)
+        for record in records[(headerIndex + 1)...] where !record.isBlank {
+            assembler.add(record)
+        }
+        let (packages, issues) = assembler.finish()
+        return ManifestReading(manifest: Manifest(format: .csv, packages: packages), issues: issues)
+    }
+}
+
+/// Which cell holds which column, after checking the header.
+private struct HeaderLayout {
+    var indexOf: [CSVColumn: Int] = [:]
+    let width: Int
+    /// Columns with an empty header, allowed only while all their cells are empty.
+    var unnamed: [Int] = []
+
+    init(header: CSVRecord, rows: ArraySlice<CSVRecord>) throws(ManifestIssue) {
+        width = header.cells.count
+        var problems: [String] = []
+        for (index, name) in header.cells.enumerated() {
+            let trimmed = name.trimmingSpaces()
+            if trimmed.isEmpty {
+                unnamed.append(index)
+                continue
+            }
+            guard let column = CSVColumn.named(trimmed) else { continue }  // other columns are ignored
+            if let earlier = indexOf[column] {
+                problems.append(
+                    "columns \(earlier + 1) (\"\(header.cells[earlier].trimmingSpaces())\") and \(index + 1) (\"\(trimmed)\") both mean \(column.rawValue); keep one")
+            } else {
+                indexOf[column] = index
+            }
+        }
+        let missing = CSVColumn.required.filter { indexOf[$0] == nil }
+        if !missing.isEmpty {
+            problems.append("the header has no " + missing.map(\.describedWithAliases).joined(separator: "; no ") + " column")
+        }
+        for index in unnamed {
+            if let row = rows.first(where: { index < $0.cells.count && !$0.cells[index].trimmingSpaces().isEmpty }) {
+                problems.append("column \(index + 1) has no header name but line \(row.line) has a value in it")
+            }
+        }
+        if !problems.isEmpty {
+            throw ManifestIssue(message: "line \(header.line) (header): " + problems.joined(separator: "; "),
+                                line: header.line)
+        }
+    }
+
+    func cell(_ column: CSVColumn, in record: CSVRecord) -> String? {
+        guard let index = indexOf[column] else { return nil }
+        let value = record.cells[index].trimmingSpaces()
+        return value.isEmpty ? nil : value
+    }
+}
+
+/// Groups rows into packages, checking that a package's rows agree.
+private struct PackageAssembler {
+    let layout: HeaderLayout
+    var order: [String] = []
+    var groups: [String: Group] = [:]
+    var issues: [ManifestIssue] = []
+
+    struct Group {
+        var index: Int
+        var firstLine: Int
+        var cells: [CSVColumn: (value: String, line: Int)] = [:]
+        var rows: [CSVRecord] = []
+    }
+
+    init(layout: HeaderLayout) {
+        self.layout = layout
+    }
+
+    mutating func add(_ record: CSVRecord) {
+        if record.cells.count != layout.width {
+            let relation = record.cells.count > layout.width ? "more" : "fewer"
+            issues.append(ManifestIssue(
+                message: "line \(record.line): the row has \(record.cells.count) cells, \(relation) than the header's \(layout.width) (is a delimiter or quote missing or extra?)",
+                line: record.line))
+            return
+        }
+        guard let rawTag = layout.cell(.tag, in: record) else {
+            issues.append(ManifestIssue(message: "line \(record.line), Tag: is empty: every row names the new package's tag",
+                                        line: record.line, field: "Tag"))
+            return
+        }
+        let key = rawTag.uppercased()
+        if groups[key] == nil {
+            groups[key] = Group(index: order.count, firstLine: record.line)
+            order.append(key)
+        }
+        var group = groups[key]!
+        for column in CSVColumn.allCases where column.isPackageLevel {
+            guard let value = layout.cell(column, in: record) else { continue }
+            if let earlier = group.cells[column] {
+                if !agree(earlier.value, value, column) {
+                    issues.append(ManifestIssue(
+                        message: "line \(record.line) (package \(key)), \(column.rawValue): \(FieldSyntax.quoted(value)) conflicts with \(FieldSyntax.quoted(earlier.value)) on line \(earlier.line); rows of one package must agree",
+                        line: record.line, field: column.rawValue, packageIndex: group.index))
+                }
+            } else {
+                group.cells[column] = (value, record.line)
+            }
+        }
+        group.rows.append(record)
+        groups[key] = group
+    }
+
+    func agree(_ a: String, _ b: String, _ column: CSVColumn) -> Bool {
+        switch column {
+        case .quantity:
+            if let x = FieldSyntax.decimal(a), let y = FieldSyntax.decimal(b) { return x == y }
+        case .isProductionBatch, .useSameItem:
+            if let x = CSVBoolean.parse(a), let y = CSVBoolean.parse(b) { return x == y }
+        case .item, .itemCategory, .unitOfMeasure, .processingStep:
+            return a.lowercased() == b.lowercased()
+        default:
+            break
+        }
+        return a == b
+    }
+
+    mutating func finish() -> ([PackageRequest], [ManifestIssue]) {
+        var packages: [PackageRequest] = []
+        for key in order {
+            let group = groups[key]!
+            packages.append(build(group, key: key))
+        }
+        return (packages, issues)
+    }
+
+    mutating func build(_ group: Group, key: String) -> PackageRequest {
+        let position = SourcePosition(line: group.firstLine, packageIndex: group.index)
+        var package = PackageRequest(position: position)
+        var found: [ManifestIssue] = []
+        defer { issues += found }
+        func value(_ column: CSVColumn) -> (value: String, line: Int)? { group.cells[column] }
+        func fail(_ column: CSVColumn, _ problem: String, line: Int?, ingredient: Int? = nil) {
+            let at = SourcePosition(line: line, packageIndex: group.index, ingredientIndex: ingredient)
+            let field = ingredient == nil ? column.rawValue : String(column.rawValue.dropFirst("Ingredient".count))
+            found.append(.field(field, problem, at: at, format: .csv, tag: key))
+        }
+
+        switch FieldSyntax.tag(key) {
+        case .success(let tag): package.tag = tag
+        case .failure(let problem): fail(.tag, problem.text, line: group.firstLine)
+        }
+        if let cell = value(.useSameItem) {
+            if let flag = CSVBoolean.parse(cell.value) {
+                package.useSameItem = flag
+            } else {
+                fail(.useSameItem, CSVBoolean.problem(cell.value), line: cell.line)
+            }
+        }
+        package.item = value(.item)?.value
+        if package.item == nil && !package.useSameItem {
+            fail(.item, "is empty: name the new package's item (or set Use Same Item)", line: group.firstLine)
+        }
+        package.itemCategory = value(.itemCategory)?.value
+        if let cell = value(.quantity) {
+            if let number = FieldSyntax.decimal(cell.value) {
+                if let problem = FieldSyntax.positiveQuantity(number) {
+                    fail(.quantity, problem.text, line: cell.line)
+                } else {
+                    package.quantity = number
+                }
+            } else {
+                fail(.quantity, "must be a number greater than 0 written with digits, found \(FieldSyntax.quoted(cell.value))",
+                     line: cell.line)
+            }
+        } else {
+            fail(.quantity, "is empty: a number greater than 0 is required", line: group.firstLine)
+        }
+        package.unitOfMeasure = value(.unitOfMeasure)?.value
+        if package.unitOfMeasure == nil {
+            fail(.unitOfMeasure, "is empty: name the unit (Grams, Ounces, Each, ...)", line: group.firstLine)
+        }
+        package.productionBatchNumber = value(.productionBatchNumber)?.value
+        if layout.indexOf[.isProductionBatch] != nil {
+            if let cell = value(.isProductionBatch) {
+                if let flag = CSVBoolean.parse(cell.value) {
+                    package.isProductionBatch = flag
+                } else {
+                    fail(.isProductionBatch, CSVBoolean.problem(cell.value), line: cell.line)
+                }
+            }
+        } else {
+            // The Track & Trace Tools template has no indicator column: a batch number sets it.
+            package.isProductionBatch = package.productionBatchNumber != nil
+        }
+        if let cell = value(.actualDate) {
+            switch FieldSyntax.date(cell.value, allowUSForm: true) {
+            case .success(let date): package.actualDate = date
+            case .failure(let problem): fail(.actualDate, problem.text, line: cell.line)
+            }
+        }
+        package.location = value(.location)?.value
+        package.note = value(.note)?.value
+        package.processingStep = value(.processingStep)?.value
+        if let cell = value(.additives) {
+            package.additives = Self.additives(cell.value, line: cell.line, fail: fail)
+        }
+
+        for (offset, row) in group.rows.enumerated() {
+            package.ingredients.append(
+                Self.ingredient(row, layout: layout, packageIndex: group.index, offset: offset, fail: fail))
+        }
+        return package
+    }
+
+    static func additives(_ cell: String, line: Int, fail: (CSVColumn, String, Int?, Int?) -> Void) -> [Additive] {
+        var result: [Additive] = []
+        for entry in cell.split(whereSeparator: { $0 == ";" || $0 == "|" }) {
+            let text = String(entry).trimmingSpaces()
+            if text.isEmpty { continue }
+            if let colon = text.firstIndex(of: ":") {
+                let word = String(text[..<colon])
+                let name = String(text[text.index(after: colon)...]).trimmingSpaces()
+                guard let kind = FieldSyntax.additiveKind(word) else {
+                    let allowed = Additive.Kind.allCases.map(\.rawValue).joined(separator: ", ")
+                    fail(.additives, "\(FieldSyntax.quoted(text)) starts with \(FieldSyntax.quoted(word)); write \"kind: name\" with a kind of \(allowed), or just the name", line, nil)
+                    continue
+                }
+                if name.isEmpty {
+                    fail(.additives, "\(FieldSyntax.quoted(text)) names no additive after the kind", line, nil)
+                    continue
+                }
+                result.append(Additive(name: name, kind: kind))
+            } else {
+                result.append(Additive(name: text))
+            }
+        }
+        return result
+    }
+
+    static func ingredient(
+        _ row: CSVRecord, layout: HeaderLayout, packageIndex: Int, offset: Int,
+        fail: (CSVColumn, String, Int?, Int?) -> Void
+    ) -> Ingredient {
+        let at = SourcePosition(line: row.line, packageIndex: packageIndex, ingredientIndex: offset)
+        var ingredient = Ingredient(position: at)
+        if let raw = layout.cell(.ingredientPackage, in: row) {
+            switch FieldSyntax.tag(raw) {
+            case .success(let tag): ingredient.package = tag
+            case .failure(let problem): fail(.ingredientPackage, problem.text, row.line, offset)
+            }
+        } else {
+            fail(.ingredientPackage, "is empty: name the source package's tag", row.line, offset)
+        }
+        if let raw = layout.cell(.ingredientQuantity, in: row) {
+            if let number = FieldSyntax.decimal(raw) {
+                if let problem = FieldSyntax.positiveQuantity(number) {
+                    fail(.ingredientQuantity, problem.text, row.line, offset)
+                } else {
+                    ingredient.quantity = number
+                }
+            } else {
+                fail(.ingredientQuantity, "must be a number greater than 0 written with digits, found \(FieldSyntax.quoted(raw))",
+                     row.line, offset)
+            }
+        } else {
+            fail(.ingredientQuantity, "is empty: how much of the source package is used?", row.line, offset)
+        }
+        ingredient.unitOfMeasure = layout.cell(.ingredientUnitOfMeasure, in: row)
+        if ingredient.unitOfMeasure == nil {
+            fail(.ingredientUnitOfMeasure, "is empty: name the unit of the quantity used", row.line, offset)
+        }
+        ingredient.item = layout.cell(.ingredientItem, in: row)
+        ingredient.itemCategory = layout.cell(.ingredientItemCategory, in: row)
+        return ingredient
+    }
+}
+
+/// CSV booleans: true/false, yes/no, y/n, 1/0, x or empty, in any case.
+enum CSVBoolean {
+    static func parse(_ text: String) -> Bool? {
+        switch text.trimmingSpaces().lowercased() {
+        case "true", "yes", "y", "1", "x": true
+        case "false", "no", "n", "0", "": false
+        default: nil
+        }
+    }
+
+    static func problem(_ text: String) -> String {
+        "must be yes or no (true/false, y/n, 1/0, x or empty), found \(FieldSyntax.quoted(text))"
+    }
+}

@@ -1,0 +1,77 @@
+/// Where a manifest goes.
+public enum Decision: String, Sendable, Comparable, CaseIterable {
+    /// Every package is correct.
+    case accepted
+    /// At least one package needs the Production Batch indicator or its number.
+    case needsBatch = "needs-batch"
+    /// The manifest cannot be evaluated: unreadable, malformed, invalid, unsupported.
+    case rejected
+
+    public static func < (lhs: Decision, rhs: Decision) -> Bool {
+        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+    }
+}
+
+/// The verdict on one package.
+public enum PackageStatus: String, Sendable {
+    case ok
+    case needsBatch = "needs-batch"
+    case invalid
+}
+
+/// What batchgate concluded about one package, and why.
+public struct PackageVerdict: Sendable, Equatable {
+    public var tag: String?
+    public var item: String?
+    public var category: String?
+    public var productionBatchRequired: Bool
+    public var isProductionBatch: Bool
+    public var productionBatchNumber: String?
+    /// The rules that apply, each with its sentence.
+    public var findings: [RuleFinding]
+    public var status: PackageStatus
+    /// Field errors (for an invalid package) and warnings, in plain sentences.
+    public var notices: [String]
+    /// What to change in Metrc, for a package that needs a batch.
+    public var fix: String?
+    public var location: String?
+    public var note: String?
+    public var position: SourcePosition
+
+    public var rules: [RuleID] { findings.map(\.rule) }
+
+    /// Every sentence about the package: why each rule applies, then errors and warnings, then the fix.
+    public var messages: [String] {
+        findings.map(\.message) + notices + (fix.map { ["Fix: \($0)"] } ?? [])
+    }
+}
+
+/// The outcome of checking one manifest file.
+public struct ManifestReport: Sendable, Equatable {
+    public var file: String
+    public var format: ManifestFormat?
+    public var decision: Decision
+    public var packages: [PackageVerdict]
+    /// Every problem that makes the manifest rejected, file-wide or in a package.
+    public var errors: [ManifestIssue]
+    public var licenseNumber: String?
+    public var facility: String?
+    public var source: String?
+
+    /// One line for a log or an alert: "needs-batch: 2 of 5 packages need a production batch".
+    public var summary: String {
+        let count = packages.count
+        let noun = count == 1 ? "package" : "packages"
+        switch decision {
+        case .accepted:
+            return "accepted: \(count) \(noun), all correct"
+        case .needsBatch:
+            let needing = packages.filter { $0.status == .needsBatch }.count
+            return "needs-batch: \(needing) of \(count) \(noun) \(needing == 1 ? "needs" : "need") a production batch"
+        case .rejected:
+            let first = errors.first?.message ?? "the manifest could not be evaluated"
+            let more = errors.count > 1 ? " (and \(errors.count - 1) more)" : ""
+            return "rejected: \(first)\(more)"
+        }
+    }
+}

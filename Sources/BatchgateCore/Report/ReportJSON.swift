@@ -1,0 +1,59 @@
+extension ManifestReport {
+    /// The report as one line of JSON (contract section 6). `extra` adds top-level string fields
+    /// after `file`, such as the daemon's `receivedAt` and `routedAt` times.
+    public func jsonLine(extra: [(key: String, value: String)] = []) -> [UInt8] {
+        var json = JSONWriter()
+        write(to: &json, extra: extra)
+        return json.bytes
+    }
+
+    /// Writes the report object into a writer that is building a larger document.
+    public func write(to json: inout JSONWriter, extra: [(key: String, value: String)] = []) {
+        json.beginObject()
+        json.key("file"); json.string(file)
+        for field in extra {
+            json.key(field.key); json.string(field.value)
+        }
+        json.key("decision"); json.string(decision.rawValue)
+        json.key("summary"); json.string(summary)
+        if let format { json.key("format"); json.string(format.rawValue) }
+        if let licenseNumber { json.key("licenseNumber"); json.string(licenseNumber) }
+        if let facility { json.key("facility"); json.string(facility) }
+        if let source { json.key("source"); json.string(source) }
+        json.key("packages")
+        json.beginArray()
+        for package in packages { package.write(to: &json) }
+        json.endArray()
+        json.key("errors")
+        json.beginArray()
+        for error in errors {
+            json.beginObject()
+            json.key("message"); json.string(error.message)
+            json.key("line"); json.int(error.line)
+            json.key("field"); json.string(error.field)
+            json.endObject()
+        }
+        json.endArray()
+        json.endObject()
+    }
+}
+
+extension PackageVerdict {
+    func write(to json: inout JSONWriter) {
+        json.beginObject()
+        json.key("tag"); json.string(tag)
+        json.key("item"); json.string(item)
+        json.key("category"); json.string(category)
+        json.key("productionBatchRequired"); json.bool(productionBatchRequired)
+        json.key("isProductionBatch"); json.bool(isProductionBatch)
+        json.key("productionBatchNumber"); json.string(productionBatchNumber)
+        json.key("rules"); json.strings(rules.map(\.rawValue))
+        json.key("status"); json.string(status.rawValue)
+        json.key("messages"); json.strings(messages)
+        json.key("fix"); json.string(fix)
+        json.key("location"); json.string(location)
+        json.key("note"); json.string(note)
+        json.key("line"); json.int(position.line)
+        json.endObject()
+    }
+}

@@ -1,0 +1,104 @@
+/// A package whose item categories are all known, ready for the rules.
+public struct ResolvedPackage: Sendable, Equatable {
+    public struct Source: Sendable, Equatable {
+        public var tag: String
+        public var item: String?
+        public var category: String
+    }
+
+    public var request: PackageRequest
+    public var tag: String
+    public var item: String?
+    public var category: String
+    public var ingredients: [Source]
+}
+
+/// Fills in the categories a manifest leaves out, in the contract's order: an ingredient (or
+/// package) of the same item in the manifest; for `UseSameItem`, the ingredients' item; the items
+/// file; the packages file. What stays unknown is an issue naming the item or tag and the file to
+/// add it to.
+struct CategoryResolver {
+    let catalog: Catalog
+    /// Item name (comparison key) to the category the manifest itself gives it.
+    private var manifestCategories: [String: String] = [:]
+
+    init(manifest: Manifest, catalog: Catalog) {
+        self.catalog = catalog
+        for package in manifest.packages {
+            for ingredient in package.ingredients {
+                if let item = ingredient.item, let category = ingredient.itemCategory {
+                    remember(item: item, category: category)
+                }
+            }
+        }
+        for package in manifest.packages {
+            if let item = package.item, let category = package.itemCategory {
+                remember(item: item, category: category)
+            }
+        }
+    }
+
+    private mutating func remember(item: String, category: String) {
+        let key = item.comparisonKey
+        if manifestCategories[key] == nil { manifestCategories[key] = category.trimmingSpaces() }
+    }
+
+    /// The package with every category known, or the issues saying which are not.
+    func resolve(_ package: PackageRequest, tag: String, format: ManifestFormat) -> Result<ResolvedPackage, ResolutionFailure> {
+        var issues: [ManifestIssue] = []
+        var sources: [ResolvedPackage.Source] = []
+        for ingredient in package.ingredients {
+            guard let source = ingredient.package else { continue }
+            let known = catalog.package(tagged: source)
+            let item = ingredient.item ?? known?.item
+            let category = ingredient.itemCategory?.trimmingSpaces()
+                ?? item.flatMap { manifestCategories[$0.comparisonKey] }
+                ?? item.flatMap { catalog.category(ofItem: $0) }
+                ?? known?.category
+            guard let category else {
+                let advice = item.map {
+                    "its item \(FieldSyntax.quoted($0)) has no known category: add the item to the items file, or give the ingredient an ItemCategory"
+                } ?? "its item and category are unknown: add tag \(source) to the packages file, or give the ingredient Item and ItemCategory"
+                issues.append(.field("ItemCategory", "ingredient \(source): \(advice)", at: ingredient.position,
+                                     format: format, tag: tag))
+                continue
+            }
+            sources.append(.init(tag: source, item: item, category: category))
+        }
+
+        var item = package.item
+        var category = package.itemCategory?.trimmingSpaces()
+        if category == nil, let name = item {
+            category = manifestCategories[name.comparisonKey]
+        }
+        if package.useSameItem && issues.isEmpty && (category == nil || item == nil) {
+            let items = Set(sources.compactMap { $0.item?.comparisonKey })
+            let categories = Set(sources.map { $0.category.comparisonKey })
+            if item == nil, items.count == 1 { item = sources.compactMap(\.item).first }
+            if category == nil {
+                if categories.count == 1 {
+                    category = sources.first?.category
+                } else if categories.count > 1 {
+                    let listed = sources.map { "\($0.tag) is \($0.category)" }.joined(separator: ", ")
+                    issues.append(.field("UseSameItem", "is true but the ingredients are of different categories (\(listed)), so there is no one item to keep",
+                                         at: package.position, format: format, tag: tag))
+                }
+            }
+        }
+        if category == nil, let name = item { category = catalog.category(ofItem: name) }
+        if category == nil { category = catalog.package(tagged: tag)?.category }
+        if category == nil && issues.isEmpty {
+            let problem = item.map {
+                "the item \(FieldSyntax.quoted($0)) of package \(tag) has no known category: add the item to the items file, or give the package an ItemCategory"
+            } ?? "package \(tag) has no item or category: give an Item, or set UseSameItem with ingredients of known items"
+            issues.append(.field("ItemCategory", problem, at: package.position, format: format, tag: tag))
+        }
+        guard issues.isEmpty, let category else { return .failure(ResolutionFailure(issues: issues)) }
+        return .success(ResolvedPackage(request: package, tag: tag, item: item, category: category, ingredients: sources))
+    }
+}
+
+/// The categories that could not be found for one package.
+struct ResolutionFailure: Error {
+    var issues: [ManifestIssue]
+}

@@ -1,0 +1,26 @@
+/// The four reasons Metrc's guidance gives for marking a new package as a production batch.
+public enum RuleID: String, Sendable, CaseIterable, Comparable {
+    /// An ingredient's category differs from the new package's category.
+    case categoryChange = "category-change"
+    /// The ingredients span two or more categories.
+    case multipleCategories = "multiple-categories"
+    /// An additive, lipid, flavoring, terpene or other non-cannabis ingredient is added.
+    case additive = "additive"
+    /// The product changes form physically or chemically.
+    case formChange = "form-change"
+
+    public static func < (lhs: RuleID, rhs: RuleID) -> Bool {
+        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+    }
+}
+
+/// One rule that applies to one package, with a sentence a compliance manager understands.
+public struct RuleFinding: Sendable, Equatable {
+    public var rule: RuleID
+    public var message: String
+
+    public init(rule: RuleID, message: String) {
+        self.rule = rule
+        self.message = message
+    }
+}

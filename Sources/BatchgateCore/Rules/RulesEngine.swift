@@ -1,0 +1,87 @@
+/// Applies the four production-batch rules to one package whose categories are known.
+/// Category names are compared trimmed and case-insensitively.
+public struct RulesEngine: Sendable {
+    public var settings: RuleSettings
+
+    public init(settings: RuleSettings = RuleSettings()) {
+        self.settings = settings
+    }
+
+    /// Every rule that applies, in the order of ``RuleID``, each with its sentence.
+    public func findings(for package: ResolvedPackage) -> [RuleFinding] {
+        var findings: [RuleFinding] = []
+        let target = package.category
+        let targetKey = target.comparisonKey
+
+        let changed = package.ingredients.filter { $0.category.comparisonKey != targetKey }
+        if !changed.isEmpty {
+            let sources = describe(changed)
+            findings.append(RuleFinding(
+                rule: .categoryChange,
+                message: "\(sources) and the new package is \(target), so the product changes category."))
+        }
+
+        let distinct = groupedByCategory(package.ingredients)
+        if distinct.count >= 2 {
+            let parts = distinct.map { "\($0.category) (\($0.tags.joined(separator: ", ")))" }
+            findings.append(RuleFinding(
+                rule: .multipleCategories,
+                message: "The ingredients combine \(distinct.count) categories, \(list(parts)), so multiple categories are combined."))
+        }
+
+        let additives = package.request.additives
+        if !additives.isEmpty {
+            let names = additives.map { $0.kind == .additive ? $0.name : "\($0.name) (\($0.kind.rawValue))" }
+            let verb = additives.count == 1 ? "is" : "are"
+            findings.append(RuleFinding(
+                rule: .additive,
+                message: "\(list(names)) \(verb) added to the product, so a non-cannabis ingredient is added."))
+        }
+
+        if let step = package.request.processingStep?.trimmingSpaces(), !step.isEmpty, settings.changesForm(step: step) {
+            findings.append(RuleFinding(
+                rule: .formChange,
+                message: "The processing step is \(step), which changes the product's form."))
+        } else if let targetForm = ProductForm.of(category: target) {
+            let reshaped = package.ingredients.filter { source in
+                ProductForm.of(category: source.category).map { $0 != targetForm } ?? false
+            }
+            if let first = reshaped.first, let form = ProductForm.of(category: first.category) {
+                let others = reshaped.count > 1 ? " (and \(reshaped.count - 1) more)" : ""
+                findings.append(RuleFinding(
+                    rule: .formChange,
+                    message: "Ingredient \(first.tag)\(others) is \(form.withArticle) (\(first.category)) and the new package is \(targetForm.withArticle) (\(target)), so the product changes form."))
+            }
+        }
+        return findings
+    }
+
+    /// "Ingredient X is Buds" or "Ingredients X and Y are Buds, Z is Kief".
+    private func describe(_ sources: [ResolvedPackage.Source]) -> String {
+        if sources.count == 1 { return "Ingredient \(sources[0].tag) is \(sources[0].category)" }
+        let parts = groupedByCategory(sources).map { "\(list($0.tags)) \($0.tags.count == 1 ? "is" : "are") \($0.category)" }
+        return "Ingredients " + parts.joined(separator: ", ")
+    }
+
+    /// The ingredients' tags by category, categories in order of first appearance.
+    private func groupedByCategory(_ sources: [ResolvedPackage.Source]) -> [(category: String, tags: [String])] {
+        var groups: [(category: String, tags: [String])] = []
+        for source in sources {
+            if let index = groups.firstIndex(where: { $0.category.comparisonKey == source.category.comparisonKey }) {
+                groups[index].tags.append(source.tag)
+            } else {
+                groups.append((source.category, [source.tag]))
+            }
+        }
+        return groups
+    }
+
+    private func list(_ items: [String]) -> String {
+        switch items.count {
+        case 0: ""
+        case 1: items[0]
+        case 2: "\(items[0]) and \(items[1])"
+        default: items.dropLast().joined(separator: ", ") + " and " + items.last!
+        }
+    }
+}

@@ -1,0 +1,88 @@
+/// The first step for every file: size cap, byte-order mark, and UTF-8 validity, each refused
+/// with a message that says where the problem is.
+public enum TextInput {
+    /// The default largest manifest accepted: 16 MiB.
+    public static let defaultMaximumSize = 16 * 1024 * 1024
+
+    /// The problems that make bytes unusable as text.
+    public enum Problem: Error, Sendable, Equatable, CustomStringConvertible {
+        case empty
+        case tooLarge(size: Int, limit: Int)
+        case invalidUTF8(line: Int, column: Int)
+        case binary(line: Int)
+
+        public var description: String {
+            switch self {
+            case .empty:
+                "the file is empty"
+            case .tooLarge(let size, let limit):
+                "the file is \(size) bytes, over the \(limit)-byte limit for a manifest"
+            case .invalidUTF8(let line, let column):
+                "line \(line), column \(column): the bytes are not valid UTF-8 text (is this a binary file, or saved in another encoding?)"
+            case .binary(let line):
+                "line \(line): the file holds NUL bytes, so it is binary, not a text manifest"
+            }
+        }
+
+        /// The line the problem is on, where there is one.
+        public var line: Int? {
+            switch self {
+            case .invalidUTF8(let line, _), .binary(let line): line
+            case .empty, .tooLarge: nil
+            }
+        }
+    }
+
+    /// Returns the text bytes without a UTF-8 byte-order mark, after checking the size and that
+    /// every byte sequence is valid UTF-8 with no NUL.
+    public static func validate(_ bytes: [UInt8], maximumSize: Int = defaultMaximumSize) throws(Problem) -> ArraySlice<UInt8> {
+        if bytes.count > maximumSize { throw .tooLarge(size: bytes.count, limit: maximumSize) }
+        var body = bytes[...]
+        if body.starts(with: [0xEF, 0xBB, 0xBF]) { body = body.dropFirst(3) }
+        if body.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) { throw .empty }
+        // Fast path for ASCII, then a full check only where needed.
+        var line = 1
+        var lineStart = body.startIndex
+        var index = body.startIndex
+        while index < body.endIndex {
+            let byte = body[index]
+            if byte < 0x80 {
+                if byte == 0x0A { line += 1; lineStart = index + 1 }
+                if byte == 0 { throw .binary(line: line) }
+                index += 1
+                continue
+            }
+            let length = sequenceLength(body, at: index)
+            if length == 0 { throw .invalidUTF8(line: line, column: index - lineStart + 1) }
+            index += length
+        }
+        return body
+    }
+
+    /// The length of a valid UTF-8 sequence starting at `index`, or 0 if it is invalid
+    /// (overlong forms, surrogates and values past U+10FFFF are invalid).
+    private static func sequenceLength(_ bytes: ArraySlice<UInt8>, at index: Int) -> Int {
+        let lead = bytes[index]
+        func continuation(_ offset: Int, _ range: ClosedRange<UInt8> = 0x80...0xBF) -> Bool {
+            index + offset < bytes.endIndex && range.contains(bytes[index + offset])
+        }
+        switch lead {
+        case 0xC2...0xDF:
+            return continuation(1) ? 2 : 0
+        case 0xE0:
+            return continuation(1, 0xA0...0xBF) && continuation(2) ? 3 : 0
+        case 0xE1...0xEC, 0xEE...0xEF:
+            return continuation(1) && continuation(2) ? 3 : 0
+        case 0xED:
+            return continuation(1, 0x80...0x9F) && continuation(2) ? 3 : 0
+        case 0xF0:
+            return continuation(1, 0x90...0xBF) && continuation(2) && continuation(3) ? 4 : 0
+        case 0xF1...0xF3:
+            return continuation(1) && continuation(2) && continuation(3) ? 4 : 0
+        case 0xF4:
+            return continuation(1, 0x80...0x8F) && continuation(2) && continuation(3) ? 4 : 0
+        default:
+            return 0
+        }
+    }
+}

@@ -1,0 +1,12 @@
+import ArgumentParser
+
+/// The `batchgate` command: checks Metrc packaging manifests for the Production Batch rules.
+@main
+struct Batchgate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "batchgate",
+        abstract: "Checks Metrc packaging manifests: does each new package need the Production Batch indicator?",
+        version: "0.1.0",
+        subcommands: [CheckCommand.self]
+    )
+}

@@ -1,0 +1,135 @@
+import ArgumentParser
+import BatchgateCore
+
+/// `batchgate check`: evaluates manifests without moving anything.
+struct CheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Evaluate manifests and print a report; moves nothing.",
+        discussion: """
+            Exit status: 0 when every file is accepted, 1 when the worst is needs-batch, 2 when any \
+            is rejected, 64 for a usage error, 65 for a catalog file that cannot be used, 66 for a \
+            file that cannot be opened.
+            """
+    )
+
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case text, json
+    }
+
+    @Option(help: "Output: text for a person, json for one JSON object per file per line.")
+    var format: Format = .text
+
+    @Option(help: ArgumentHelp("Items file: Metrc's items JSON or a CSV with Name and Category.", valueName: "file"))
+    var items: String?
+
+    @Option(help: ArgumentHelp("Packages file: Metrc's packages JSON or a CSV with Tag, Item and Category.", valueName: "file"))
+    var packages: String?
+
+    @Option(help: ArgumentHelp("Largest manifest accepted, in bytes (K, M or G suffix allowed).", valueName: "size"))
+    var maxSize: ByteCount = ByteCount(TextInput.defaultMaximumSize)
+
+    @Option(
+        parsing: .upToNextOption,
+        help: ArgumentHelp("Processing steps that do not change form (default: Repackage Split Combine Relabel).",
+                           valueName: "step"))
+    var sameFormSteps: [String] = RuleSettings.defaultNonFormChangingSteps
+
+    @Argument(help: ArgumentHelp("Manifest files (.json, .csv, or .txt holding either).", valueName: "file"))
+    var files: [String]
+
+    func validate() throws {
+        if files.isEmpty { throw ValidationError("name at least one manifest file") }
+    }
+
+    func run() throws {
+        var errorStream = OutputStream.standardError
+        let catalog: Catalog
+        do {
+            catalog = try loadCatalog()
+        } catch let failure as CatalogLoadFailure {
+            errorStream.write("batchgate: \(failure.message)\n")
+            errorStream.flush()
+            throw ExitCode(failure.exitCode)
+        }
+        let checker = ManifestChecker(catalog: catalog, settings: RuleSettings(nonFormChangingSteps: sameFormSteps),
+                                      maximumSize: maxSize.bytes)
+        var output = OutputStream.standardOutput
+        var worst = Decision.accepted
+        var unopened = false
+        for (index, path) in files.enumerated() {
+            let bytes: [UInt8]
+            do {
+                bytes = try FileBytes.read(path, limit: maxSize.bytes)
+            } catch {
+                output.flush()
+                errorStream.write("batchgate: \(error)\n")
+                errorStream.flush()
+                unopened = true
+                continue
+            }
+            let report = checker.check(fileName: path, bytes: bytes)
+            worst = max(worst, report.decision)
+            switch format {
+            case .json:
+                output.write(report.jsonLine())
+                output.write("\n")
+            case .text:
+                if index > 0 { output.write("\n") }
+                output.write(report.text)
+            }
+        }
+        output.flush()
+        if unopened { throw ExitCode(66) }
+        switch worst {
+        case .accepted: return
+        case .needsBatch: throw ExitCode(1)
+        case .rejected: throw ExitCode(2)
+        }
+    }
+
+    private struct CatalogLoadFailure: Error {
+        var message: String
+        var exitCode: Int32
+    }
+
+    private func loadCatalog() throws -> Catalog {
+        func bytes(_ path: String) throws -> [UInt8] {
+            do {
+                return try FileBytes.read(path, limit: 256 * 1024 * 1024)
+            } catch {
+                throw CatalogLoadFailure(message: error.description, exitCode: 66)
+            }
+        }
+        do {
+            let itemList = try items.map { try CatalogReader.readItems(try bytes($0), fileName: $0) } ?? []
+            let packageList = try packages.map { try CatalogReader.readPackages(try bytes($0), fileName: $0) } ?? []
+            return Catalog(items: itemList, packages: packageList)
+        } catch let error as CatalogError {
+            throw CatalogLoadFailure(message: "catalog file \(error)", exitCode: 65)
+        }
+    }
+}
+
+/// A size in bytes written as digits with an optional K, M or G suffix (powers of 1024).
+struct ByteCount: ExpressibleByArgument {
+    var bytes: Int
+
+    init(_ bytes: Int) { self.bytes = bytes }
+
+    init?(argument: String) {
+        var text = Substring(argument.uppercased())
+        if text.hasSuffix("IB") { text = text.dropLast(2) } else if text.hasSuffix("B") { text = text.dropLast() }
+        let multipliers: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30]
+        var digits = text
+        var multiplier = 1
+        if let last = digits.last, let factor = multipliers[last] {
+            multiplier = factor
+            digits = digits.dropLast()
+        }
+        guard let value = Int(digits), value > 0 else { return nil }
+        bytes = value * multiplier
+    }
+
+    var defaultValueDescription: String { "16M" }
+}

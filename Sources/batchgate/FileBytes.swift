@@ -1,0 +1,52 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Reading a whole file at the edge of the program, with a cap so a huge file cannot exhaust memory.
+enum FileBytes {
+    /// Why a file could not be read, with errno and what was attempted.
+    struct ReadError: Error, CustomStringConvertible {
+        var path: String
+        var operation: String
+        var errno: Int32
+
+        var description: String {
+            "cannot \(operation) \(path): \(String(cString: strerror(errno)))"
+        }
+    }
+
+    /// Reads at most `limit + 1` bytes, so a caller can tell a file over the limit without reading
+    /// all of it. Directories and other non-regular files are refused.
+    static func read(_ path: String, limit: Int) throws(ReadError) -> [UInt8] {
+        let fd = retryingEINTR { open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK) }
+        guard fd >= 0 else { throw ReadError(path: path, operation: "open", errno: errno) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw ReadError(path: path, operation: "stat", errno: errno) }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            throw ReadError(path: path, operation: "read (not a regular file)",
+                            errno: (info.st_mode & S_IFMT) == S_IFDIR ? EISDIR : EINVAL)
+        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(min(Int(info.st_size), limit) + 1)
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while bytes.count <= limit {
+            let count = chunk.withUnsafeMutableBytes { buffer in
+                retryingEINTR { Glibc.read(fd, buffer.baseAddress!, min(buffer.count, limit + 1 - bytes.count)) }
+            }
+            if count < 0 { throw ReadError(path: path, operation: "read", errno: errno) }
+            if count == 0 { break }
+            bytes.append(contentsOf: chunk[..<count])
+        }
+        return bytes
+    }
+
+    private static func retryingEINTR<T: BinaryInteger>(_ call: () -> T) -> T {
+        while true {
+            let result = call()
+            if result >= 0 || errno != EINTR { return result }
+        }
+    }
+}
