@@ -112,9 +112,12 @@ public struct ManifestChecker: Sendable {
         for package in manifest.packages {
             guard let tag = package.tag else { continue }
             if let earlier = firstUse[tag] {
-                let earlierPlace = "package \(earlier.position.packageIndex)" + (earlier.position.line.map { " (line \($0))" } ?? "")
+                let earlierLine = earlier.tagLine ?? earlier.position.line
+                let earlierPlace = "package \(earlier.position.packageIndex)" + (earlierLine.map { " (line \($0))" } ?? "")
+                var at = package.position
+                at.line = package.tagLine ?? at.line
                 issues.append(.field("Tag", "\(tag) is also the tag of \(earlierPlace); every new package needs its own tag",
-                                     at: package.position, format: manifest.format, tag: tag))
+                                     at: at, format: manifest.format, tag: tag))
             } else {
                 firstUse[tag] = package
             }

@@ -14,7 +14,7 @@ public enum TextInput {
         public var description: String {
             switch self {
             case .empty:
-                "the file is empty"
+                "the file is empty (no text, or only white space)"
             case .tooLarge(let size, let limit):
                 "the file is \(size) bytes, over the \(limit)-byte limit for a manifest"
             case .invalidUTF8(let line, let column):

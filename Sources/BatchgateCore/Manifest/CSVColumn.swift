@@ -39,7 +39,7 @@ enum CSVColumn: String, CaseIterable, Sendable {
         case .ingredientItemCategory: ["Source Category", "Source Item Category"]
         case .ingredientQuantity: ["Source Quantity", "Source Package Quantity", "Source Package Quantity Used"]
         case .ingredientUnitOfMeasure:
-            ["Source Unit of Measure", "Source UoM", "Source Package Unit", "Source Package Quantity Unit of Measure"]
+            ["Source Unit of Measure", "Source UoM", "Source Unit", "Source Package Unit", "Source Package Quantity Unit of Measure"]
         case .additives: []
         case .processingStep: ["Process"]
         }

@@ -63,7 +63,7 @@ private struct HeaderLayout {
         }
         if !problems.isEmpty {
             throw ManifestIssue(message: "line \(header.line) (header): " + problems.joined(separator: "; "),
-                                line: header.line)
+                                line: header.line, field: missing.first?.rawValue)
         }
     }
 
@@ -153,6 +153,7 @@ private struct PackageAssembler {
     mutating func build(_ group: Group, key: String) -> PackageRequest {
         let position = SourcePosition(line: group.firstLine, packageIndex: group.index)
         var package = PackageRequest(position: position)
+        package.tagLine = group.firstLine
         var found: [ManifestIssue] = []
         defer { issues += found }
         func value(_ column: CSVColumn) -> (value: String, line: Int)? { group.cells[column] }

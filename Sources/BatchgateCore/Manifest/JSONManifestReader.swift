@@ -81,7 +81,7 @@ struct ObjectFields {
             let key = member.key.lowercased()
             if let earlier = members[key] {
                 let message = "\(owner) (line \(line)) has the property \"\(member.key)\" twice (lines \(earlier.line) and \(member.line)); property names match regardless of case, so keep one"
-                duplicateIssues.append(ManifestIssue(message: message, line: member.line, field: member.key,
+                duplicateIssues.append(ManifestIssue(message: message, line: member.line, field: earlier.key,
                                                      packageIndex: position?.packageIndex))
             } else {
                 members[key] = member
@@ -124,6 +124,7 @@ private struct PackageObjectReader {
         var package = PackageRequest(position: position)
 
         if let member = fields.take("Tag") {
+            package.tagLine = member.line
             if let raw = string(member, "Tag", at: position, required: true) {
                 package.tag = tag(raw, "Tag", member, at: position)
             }

@@ -25,6 +25,8 @@ public struct PackageRequest: Sendable, Equatable {
     public var position: SourcePosition
     /// The new package's tag, upper-cased; `nil` if missing or malformed.
     public var tag: String?
+    /// The line the tag is written on, where known.
+    public var tagLine: Int?
     public var item: String?
     public var itemCategory: String?
     public var quantity: Double?

@@ -1,0 +1,74 @@
+import Foundation
+import Testing
+@testable import BatchgateCore
+
+/// Whatever the bytes, the checker ends with a report, never a crash, and a rejected report says why.
+@Suite("Hostile input")
+struct HostileInputTests {
+    func rejected(_ bytes: [UInt8], name: String = "m.json", maximumSize: Int = TextInput.defaultMaximumSize) -> ManifestReport {
+        let report = ManifestChecker(maximumSize: maximumSize).check(fileName: name, bytes: bytes)
+        #expect(report.decision == .rejected, "\(name)")
+        #expect(!report.errors.isEmpty)
+        return report
+    }
+
+    @Test func nestingAHundredThousandLevelsDeep() {
+        let report = rejected(Array((String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)).utf8))
+        #expect(report.errors.first?.message.contains("nested more than") == true)
+        _ = rejected(Array((String(repeating: "{\"Packages\":", count: 100_000)).utf8))
+    }
+
+    @Test func aFileOverTheSizeCap() {
+        let report = rejected(Array(repeating: UInt8(ascii: " "), count: 2_001), maximumSize: 2_000)
+        #expect(report.errors.first?.message == "the file is 2001 bytes, over the 2000-byte limit for a manifest")
+    }
+
+    @Test func binaryGarbageOfEveryLength() {
+        var generator = SystemRandomNumberGenerator()
+        for length in [1, 2, 3, 7, 64, 4_096] {
+            let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            for name in ["g.json", "g.csv", "g.txt", "g"] {
+                let report = ManifestChecker().check(fileName: name, bytes: bytes)
+                // Random bytes may by chance be valid text, but they never make a valid manifest.
+                #expect(report.decision == .rejected)
+            }
+        }
+    }
+
+    @Test func everyPrefixOfAGoodManifestIsHandled() {
+        let good = Array("[\(packageJSON(extra: "\"Additives\": [\"Sugar\"], \"Note\": \"é 🌿\""))]".utf8)
+        #expect(ManifestChecker().check(fileName: "m.json", bytes: good).decision == .needsBatch)
+        for length in 0..<good.count {
+            let report = ManifestChecker().check(fileName: "m.json", bytes: Array(good[..<length]))
+            #expect(report.decision == .rejected, "prefix of \(length) bytes")
+        }
+    }
+
+    @Test func unsupportedExtensionsAndSniffing() {
+        let report = rejected(Array("[]".utf8), name: "scan.pdf")
+        #expect(report.errors.first?.message == "'.pdf' files are not manifests: use .json or .csv (or .txt holding JSON or CSV)")
+        let json = Array("\u{FEFF}  \n[\(packageJSON(category: "Buds"))]".utf8)
+        #expect(ManifestChecker().check(fileName: "drop.TXT", bytes: json).format == .json)
+        #expect(ManifestChecker().check(fileName: "drop", bytes: json).decision == .accepted)
+        #expect(ManifestChecker().check(fileName: "drop.txt", bytes: Array("Tag,Qty\n".utf8)).format == .csv)
+        #expect(ManifestChecker().check(fileName: "UPPER.JSON", bytes: json).decision == .accepted)
+        #expect(ManifestChecker().check(fileName: "dir.v2/drop", bytes: json).decision == .accepted)
+    }
+
+    @Test func nullsEverywhere() {
+        let report = rejected(Array("""
+            [null, {"Tag": null, "Item": null, "Quantity": null, "UnitOfMeasure": null, "IsProductionBatch": null,
+                    "Ingredients": [null, {"Package": null, "Quantity": null, "UnitOfMeasure": null}]}]
+            """.utf8))
+        #expect(Set(report.errors.compactMap(\.field)).isSuperset(of: ["Tag", "Item", "Quantity", "UnitOfMeasure", "Ingredients", "Package"]))
+    }
+
+    @Test func hugeAndOddNumbers() {
+        for (quantity, decision) in [("1e400", Decision.rejected), ("-0", .rejected), ("0.0000", .rejected),
+                                     ("123456789012345678901234567890", .needsBatch), ("2.5E-3", .needsBatch)] {
+            let text = packageJSON().replacingOccurrences(of: "\"Quantity\": 5,", with: "\"Quantity\": \(quantity),")
+            let report = ManifestChecker().check(fileName: "m.json", bytes: Array(text.utf8))
+            #expect(report.decision == decision, "\(quantity): \(report.text)")
+        }
+    }
+}
