@@ -47,7 +47,7 @@ public struct ManifestChecker: Sendable {
 
         let resolver = CategoryResolver(manifest: manifest, catalog: catalog)
         for package in manifest.packages {
-            let own = issues.filter { $0.packageIndex == package.position.packageIndex }
+            let own = issues.isEmpty ? [] : issues.filter { $0.packageIndex == package.position.packageIndex }
             var verdict = PackageVerdict(
                 tag: package.tag, item: package.item, category: package.itemCategory, productionBatchRequired: false,
                 isProductionBatch: package.isProductionBatch, productionBatchNumber: package.productionBatchNumber,

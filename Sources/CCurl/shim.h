@@ -50,4 +50,9 @@ static inline CURLcode batchgate_curl_getinfo_string(CURL *handle, CURLINFO info
     return curl_easy_getinfo(handle, info, value);
 }
 
+/// The running library's version record (CURLVERSION_NOW is a macro Swift cannot see).
+static inline curl_version_info_data *batchgate_curl_version_info(void) {
+    return curl_version_info(CURLVERSION_NOW);
+}
+
 #endif

@@ -7,6 +7,11 @@ struct CheckCommand: ParsableCommand {
         commandName: "check",
         abstract: "Evaluate manifests and print a report; moves nothing.",
         discussion: """
+            A directory stands for every file directly in it, in name order, except names that a \
+            drop folder ignores (starting with '.', or ending in .tmp, .part, .partial, .filepart, \
+            .crdownload or ~). For very many files, name a directory or use --files-from rather \
+            than a long argument list.
+
             Exit status: 0 when every file is accepted, 1 when the worst is needs-batch, 2 when any \
             is rejected, 64 for a usage error, 65 for a catalog file that cannot be used, 66 for a \
             file that cannot be opened.
@@ -35,11 +40,16 @@ struct CheckCommand: ParsableCommand {
                            valueName: "step"))
     var sameFormSteps: [String] = RuleSettings.defaultNonFormChangingSteps
 
-    @Argument(help: ArgumentHelp("Manifest files (.json, .csv, or .txt holding either).", valueName: "file"))
-    var files: [String]
+    @Option(help: ArgumentHelp("Read more manifest paths from a file, one per line ('-' for standard input).",
+                               valueName: "list"))
+    var filesFrom: String?
+
+    @Argument(help: ArgumentHelp("Manifest files (.json, .csv, or .txt holding either), or directories of them.",
+                                 valueName: "file"))
+    var files: [String] = []
 
     func validate() throws {
-        if files.isEmpty { throw ValidationError("name at least one manifest file") }
+        if files.isEmpty && filesFrom == nil { throw ValidationError("name at least one manifest file or directory") }
     }
 
     func run() throws {
@@ -57,7 +67,15 @@ struct CheckCommand: ParsableCommand {
         var output = OutputStream.standardOutput
         var worst = Decision.accepted
         var unopened = false
-        for (index, path) in files.enumerated() {
+        var paths: [String] = []
+        do {
+            paths = try expandedPaths()
+        } catch {
+            errorStream.write("batchgate: \(error)\n")
+            errorStream.flush()
+            throw ExitCode(66)
+        }
+        for (index, path) in paths.enumerated() {
             let bytes: [UInt8]
             do {
                 bytes = try FileBytes.read(path, limit: maxSize.bytes)
@@ -86,6 +104,26 @@ struct CheckCommand: ParsableCommand {
         case .needsBatch: throw ExitCode(1)
         case .rejected: throw ExitCode(2)
         }
+    }
+
+    /// The files named on the command line and in --files-from, with directories expanded.
+    private func expandedPaths() throws(FileBytes.ReadError) -> [String] {
+        var named = files
+        if let filesFrom {
+            let bytes = filesFrom == "-" ? try FileBytes.readStandardInput() : try FileBytes.read(filesFrom, limit: 1 << 30)
+            named += String(decoding: bytes, as: UTF8.self).split(whereSeparator: \.isNewline).map(String.init)
+                .filter { !$0.isEmpty }
+        }
+        var paths: [String] = []
+        for path in named {
+            if let entries = try FileBytes.directoryEntries(path) {
+                let prefix = path.hasSuffix("/") ? path : path + "/"
+                paths += entries.filter { !DropFolderNames.isIgnored($0) }.sorted().map { prefix + $0 }
+            } else {
+                paths.append(path)
+            }
+        }
+        return paths
     }
 
     private struct CatalogLoadFailure: Error {

@@ -43,6 +43,41 @@ enum FileBytes {
         return bytes
     }
 
+    /// Reads standard input to its end.
+    static func readStandardInput() throws(ReadError) -> [UInt8] {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { buffer in
+                retryingEINTR { Glibc.read(STDIN_FILENO, buffer.baseAddress!, buffer.count) }
+            }
+            if count < 0 { throw ReadError(path: "standard input", operation: "read", errno: errno) }
+            if count == 0 { return bytes }
+            bytes.append(contentsOf: chunk[..<count])
+        }
+    }
+
+    /// The names of the regular files directly in `path` if it is a directory, or nil if it is not
+    /// one (or does not exist, which the later read reports).
+    static func directoryEntries(_ path: String) throws(ReadError) -> [String]? {
+        var info = stat()
+        guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else { return nil }
+        guard let directory = opendir(path) else { throw ReadError(path: path, operation: "list the folder", errno: errno) }
+        defer { closedir(directory) }
+        var names: [String] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name == "." || name == ".." { continue }
+            var entryInfo = stat()
+            let full = path.hasSuffix("/") ? path + name : path + "/" + name
+            // Regular files only: sub-folders, links, FIFOs and devices are left alone.
+            if lstat(full, &entryInfo) == 0, (entryInfo.st_mode & S_IFMT) == S_IFREG { names.append(name) }
+        }
+        return names
+    }
+
     private static func retryingEINTR<T: BinaryInteger>(_ call: () -> T) -> T {
         while true {
             let result = call()

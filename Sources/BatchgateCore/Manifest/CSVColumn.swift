@@ -1,24 +1,37 @@
 /// The columns a CSV manifest may have, with the header names each accepts: the contract's own,
 /// Metrc's package grid export and the Track & Trace Tools create-package template.
-enum CSVColumn: String, CaseIterable, Sendable {
-    case tag = "Tag"
-    case item = "Item"
-    case itemCategory = "ItemCategory"
-    case quantity = "Quantity"
-    case unitOfMeasure = "UnitOfMeasure"
-    case isProductionBatch = "IsProductionBatch"
-    case productionBatchNumber = "ProductionBatchNumber"
-    case actualDate = "ActualDate"
-    case location = "Location"
-    case note = "Note"
-    case useSameItem = "UseSameItem"
-    case ingredientPackage = "IngredientPackage"
-    case ingredientItem = "IngredientItem"
-    case ingredientItemCategory = "IngredientItemCategory"
-    case ingredientQuantity = "IngredientQuantity"
-    case ingredientUnitOfMeasure = "IngredientUnitOfMeasure"
-    case additives = "Additives"
-    case processingStep = "ProcessingStep"
+/// The raw value is the column's position in `allCases`, so per-column state can live in arrays.
+enum CSVColumn: Int, CaseIterable, Sendable {
+    case tag, item, itemCategory, quantity, unitOfMeasure, isProductionBatch, productionBatchNumber, actualDate
+    case location, note, useSameItem, ingredientPackage, ingredientItem, ingredientItemCategory
+    case ingredientQuantity, ingredientUnitOfMeasure, additives, processingStep
+
+    /// The contract's name of the column (`Tag`, `IngredientPackage`, ...).
+    var name: String {
+        switch self {
+        case .tag: "Tag"
+        case .item: "Item"
+        case .itemCategory: "ItemCategory"
+        case .quantity: "Quantity"
+        case .unitOfMeasure: "UnitOfMeasure"
+        case .isProductionBatch: "IsProductionBatch"
+        case .productionBatchNumber: "ProductionBatchNumber"
+        case .actualDate: "ActualDate"
+        case .location: "Location"
+        case .note: "Note"
+        case .useSameItem: "UseSameItem"
+        case .ingredientPackage: "IngredientPackage"
+        case .ingredientItem: "IngredientItem"
+        case .ingredientItemCategory: "IngredientItemCategory"
+        case .ingredientQuantity: "IngredientQuantity"
+        case .ingredientUnitOfMeasure: "IngredientUnitOfMeasure"
+        case .additives: "Additives"
+        case .processingStep: "ProcessingStep"
+        }
+    }
+
+    /// The package-level columns, in order.
+    static let packageLevel = allCases.filter(\.isPackageLevel)
 
     /// Other header names for the column, as people write them.
     var aliases: [String] {
@@ -68,6 +81,19 @@ enum CSVColumn: String, CaseIterable, Sendable {
     /// Lower-case letters and digits only, with `#` read as `Number`: `Production Batch #` becomes
     /// `productionbatchnumber`, `P.B. No.` becomes `pbno`.
     static func normalize(_ header: String) -> String {
+        if header.utf8.allSatisfy({ $0 < 0x80 }) {
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(header.utf8.count)
+            for byte in header.utf8 {
+                switch byte {
+                case UInt8(ascii: "A")...UInt8(ascii: "Z"): bytes.append(byte | 0x20)
+                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"): bytes.append(byte)
+                case UInt8(ascii: "#"): bytes.append(contentsOf: "number".utf8)
+                default: break
+                }
+            }
+            return String(decoding: bytes, as: UTF8.self)
+        }
         var result = ""
         for scalar in header.unicodeScalars {
             if scalar == "#" {
@@ -82,7 +108,7 @@ enum CSVColumn: String, CaseIterable, Sendable {
     private static let lookup: [String: CSVColumn] = {
         var table: [String: CSVColumn] = [:]
         for column in CSVColumn.allCases {
-            table[normalize(column.rawValue)] = column
+            table[normalize(column.name)] = column
             for alias in column.aliases { table[normalize(alias)] = column }
         }
         return table
@@ -90,6 +116,6 @@ enum CSVColumn: String, CaseIterable, Sendable {
 
     /// "Tag (also accepted: Package Tag, New Package Tag, Label)".
     var describedWithAliases: String {
-        aliases.isEmpty ? rawValue : "\(rawValue) (also accepted: \(aliases.joined(separator: ", ")))"
+        aliases.isEmpty ? name : "\(name) (also accepted: \(aliases.joined(separator: ", ")))"
     }
 }

@@ -30,7 +30,8 @@ public enum CSVManifestReader {
 
 /// Which cell holds which column, after checking the header.
 private struct HeaderLayout {
-    var indexOf: [CSVColumn: Int] = [:]
+    /// The cell index of each column, by the column's raw value.
+    var indexOf = [Int?](repeating: nil, count: CSVColumn.allCases.count)
     let width: Int
     /// Columns with an empty header, allowed only while all their cells are empty.
     var unnamed: [Int] = []
@@ -45,14 +46,14 @@ private struct HeaderLayout {
                 continue
             }
             guard let column = CSVColumn.named(trimmed) else { continue }  // other columns are ignored
-            if let earlier = indexOf[column] {
+            if let earlier = indexOf[column.rawValue] {
                 problems.append(
-                    "columns \(earlier + 1) (\"\(header.cells[earlier].trimmingSpaces())\") and \(index + 1) (\"\(trimmed)\") both mean \(column.rawValue); keep one")
+                    "columns \(earlier + 1) (\"\(header.cells[earlier].trimmingSpaces())\") and \(index + 1) (\"\(trimmed)\") both mean \(column.name); keep one")
             } else {
-                indexOf[column] = index
+                indexOf[column.rawValue] = index
             }
         }
-        let missing = CSVColumn.required.filter { indexOf[$0] == nil }
+        let missing = CSVColumn.required.filter { indexOf[$0.rawValue] == nil }
         if !missing.isEmpty {
             problems.append("the header has no " + missing.map(\.describedWithAliases).joined(separator: "; no ") + " column")
         }
@@ -63,12 +64,12 @@ private struct HeaderLayout {
         }
         if !problems.isEmpty {
             throw ManifestIssue(message: "line \(header.line) (header): " + problems.joined(separator: "; "),
-                                line: header.line, field: missing.first?.rawValue)
+                                line: header.line, field: missing.first?.name)
         }
     }
 
     func cell(_ column: CSVColumn, in record: CSVRecord) -> String? {
-        guard let index = indexOf[column] else { return nil }
+        guard let index = indexOf[column.rawValue] else { return nil }
         let value = record.cells[index].trimmingSpaces()
         return value.isEmpty ? nil : value
     }
@@ -77,14 +78,17 @@ private struct HeaderLayout {
 /// Groups rows into packages, checking that a package's rows agree.
 private struct PackageAssembler {
     let layout: HeaderLayout
-    var order: [String] = []
-    var groups: [String: Group] = [:]
+    /// Packages in order of first appearance, and where each tag's package is.
+    var groups: [Group] = []
+    var indexOfTag: [String: Int] = [:]
     var issues: [ManifestIssue] = []
 
     struct Group {
+        var key: String
         var index: Int
         var firstLine: Int
-        var cells: [CSVColumn: (value: String, line: Int)] = [:]
+        /// The first non-blank value of each package-level column, by the column's raw value.
+        var cells = [(value: String, line: Int)?](repeating: nil, count: CSVColumn.allCases.count)
         var rows: [CSVRecord] = []
     }
 
@@ -106,25 +110,27 @@ private struct PackageAssembler {
             return
         }
         let key = rawTag.uppercased()
-        if groups[key] == nil {
-            groups[key] = Group(index: order.count, firstLine: record.line)
-            order.append(key)
+        let index: Int
+        if let existing = indexOfTag[key] {
+            index = existing
+        } else {
+            index = groups.count
+            indexOfTag[key] = index
+            groups.append(Group(key: key, index: index, firstLine: record.line))
         }
-        var group = groups[key]!
-        for column in CSVColumn.allCases where column.isPackageLevel {
+        for column in CSVColumn.packageLevel {
             guard let value = layout.cell(column, in: record) else { continue }
-            if let earlier = group.cells[column] {
+            if let earlier = groups[index].cells[column.rawValue] {
                 if !agree(earlier.value, value, column) {
                     issues.append(ManifestIssue(
-                        message: "line \(record.line) (package \(key)), \(column.rawValue): \(FieldSyntax.quoted(value)) conflicts with \(FieldSyntax.quoted(earlier.value)) on line \(earlier.line); rows of one package must agree",
-                        line: record.line, field: column.rawValue, packageIndex: group.index))
+                        message: "line \(record.line) (package \(key)), \(column.name): \(FieldSyntax.quoted(value)) conflicts with \(FieldSyntax.quoted(earlier.value)) on line \(earlier.line); rows of one package must agree",
+                        line: record.line, field: column.name, packageIndex: index))
                 }
             } else {
-                group.cells[column] = (value, record.line)
+                groups[index].cells[column.rawValue] = (value, record.line)
             }
         }
-        group.rows.append(record)
-        groups[key] = group
+        groups[index].rows.append(record)
     }
 
     func agree(_ a: String, _ b: String, _ column: CSVColumn) -> Bool {
@@ -142,11 +148,7 @@ private struct PackageAssembler {
     }
 
     mutating func finish() -> ([PackageRequest], [ManifestIssue]) {
-        var packages: [PackageRequest] = []
-        for key in order {
-            let group = groups[key]!
-            packages.append(build(group, key: key))
-        }
+        let packages = groups.map { build($0, key: $0.key) }
         return (packages, issues)
     }
 
@@ -156,10 +158,10 @@ private struct PackageAssembler {
         package.tagLine = group.firstLine
         var found: [ManifestIssue] = []
         defer { issues += found }
-        func value(_ column: CSVColumn) -> (value: String, line: Int)? { group.cells[column] }
+        func value(_ column: CSVColumn) -> (value: String, line: Int)? { group.cells[column.rawValue] }
         func fail(_ column: CSVColumn, _ problem: String, line: Int?, ingredient: Int? = nil) {
             let at = SourcePosition(line: line, packageIndex: group.index, ingredientIndex: ingredient)
-            let field = ingredient == nil ? column.rawValue : String(column.rawValue.dropFirst("Ingredient".count))
+            let field = ingredient == nil ? column.name : String(column.name.dropFirst("Ingredient".count))
             found.append(.field(field, problem, at: at, format: .csv, tag: key))
         }
 
@@ -198,7 +200,7 @@ private struct PackageAssembler {
             fail(.unitOfMeasure, "is empty: name the unit (Grams, Ounces, Each, ...)", line: group.firstLine)
         }
         package.productionBatchNumber = value(.productionBatchNumber)?.value
-        if layout.indexOf[.isProductionBatch] != nil {
+        if layout.indexOf[CSVColumn.isProductionBatch.rawValue] != nil {
             if let cell = value(.isProductionBatch) {
                 if let flag = CSVBoolean.parse(cell.value) {
                     package.isProductionBatch = flag

@@ -22,15 +22,12 @@ enum FieldSyntax {
         let expected = allowUSForm ? "YYYY-MM-DD or MM/DD/YYYY" : "YYYY-MM-DD"
         let problem = FieldProblem("must be a date written \(expected), found \(quoted(text))")
         var year = 0, month = 0, day = 0
-        let dashParts = text.split(separator: "-", omittingEmptySubsequences: false)
-        let slashParts = text.split(separator: "/", omittingEmptySubsequences: false)
-        if dashParts.count == 3, dashParts[0].count == 4, dashParts[1].count == 2, dashParts[2].count == 2,
-           let y = digits(dashParts[0]), let m = digits(dashParts[1]), let d = digits(dashParts[2]) {
-            (year, month, day) = (y, m, d)
-        } else if allowUSForm, slashParts.count == 3, (1...2).contains(slashParts[0].count),
-                  (1...2).contains(slashParts[1].count), slashParts[2].count == 4,
-                  let m = digits(slashParts[0]), let d = digits(slashParts[1]), let y = digits(slashParts[2]) {
-            (year, month, day) = (y, m, d)
+        let iso = numberRuns(text, separator: UInt8(ascii: "-"))
+        let us = allowUSForm ? numberRuns(text, separator: UInt8(ascii: "/")) : nil
+        if let iso, iso.count == 3, iso[0].digits == 4, iso[1].digits == 2, iso[2].digits == 2 {
+            (year, month, day) = (iso[0].value, iso[1].value, iso[2].value)
+        } else if let us, us.count == 3, (1...2).contains(us[0].digits), (1...2).contains(us[1].digits), us[2].digits == 4 {
+            (year, month, day) = (us[2].value, us[0].value, us[1].value)
         } else {
             return .failure(problem)
         }
@@ -79,9 +76,21 @@ enum FieldSyntax {
         abs(value) < 1e15 && Double(Int64(value)) == value ? String(Int64(value)) : String(value)
     }
 
-    private static func digits(_ text: Substring) -> Int? {
-        guard !text.isEmpty, text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else { return nil }
-        return Int(text)
+    /// The runs of digits between separators ("2025-03-10" gives 2025, 3, 10 with their widths),
+    /// or nil if anything else appears or a run is empty or longer than 4 digits.
+    private static func numberRuns(_ text: String, separator: UInt8) -> [(value: Int, digits: Int)]? {
+        var runs: [(value: Int, digits: Int)] = [(0, 0)]
+        for byte in text.utf8 {
+            if byte == separator {
+                runs.append((0, 0))
+            } else if byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") && runs[runs.count - 1].digits < 4 {
+                runs[runs.count - 1].value = runs[runs.count - 1].value * 10 + Int(byte - UInt8(ascii: "0"))
+                runs[runs.count - 1].digits += 1
+            } else {
+                return nil
+            }
+        }
+        return runs.contains { $0.digits == 0 } ? nil : runs
     }
 
     private static func daysIn(month: Int, year: Int) -> Int {
@@ -102,6 +111,10 @@ struct FieldProblem: Error, Equatable {
 extension String {
     /// The string without leading and trailing white space (spaces, tabs, line breaks).
     func trimmingSpaces() -> String {
+        // Fast path: most values have no surrounding space, and checking bytes avoids grapheme work.
+        if let first = utf8.first, let last = utf8.last, !isASCIISpace(first), !isASCIISpace(last), first < 0x80, last < 0x80 {
+            return self
+        }
         guard let first = firstIndex(where: { !$0.isWhitespace }) else { return "" }
         let last = lastIndex(where: { !$0.isWhitespace })!
         if first == startIndex && last == index(before: endIndex) { return self }
@@ -109,5 +122,40 @@ extension String {
     }
 
     /// The key used to compare names case-insensitively, ignoring surrounding white space.
-    var comparisonKey: String { trimmingSpaces().lowercased() }
+    var comparisonKey: String {
+        let trimmed = trimmingSpaces()
+        var sawUpper = false
+        for byte in trimmed.utf8 {
+            if byte >= 0x80 { return trimmed.lowercased() }
+            if byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") { sawUpper = true }
+        }
+        guard sawUpper else { return trimmed }
+        return String(decoding: trimmed.utf8.map { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") ? $0 | 0x20 : $0 },
+                      as: UTF8.self)
+    }
+
+    /// True when both strings are equal ignoring ASCII case (and equal exactly beyond ASCII).
+    func equalsIgnoringASCIICase(_ other: String) -> Bool {
+        guard utf8.count == other.utf8.count else { return false }
+        func compare(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+            for index in 0..<a.count {
+                let x = a[index], y = b[index]
+                if x == y { continue }
+                let folded = x | 0x20
+                guard folded == y | 0x20, folded >= UInt8(ascii: "a"), folded <= UInt8(ascii: "z") else { return false }
+            }
+            return true
+        }
+        let fast = utf8.withContiguousStorageIfAvailable { a in
+            other.utf8.withContiguousStorageIfAvailable { b in compare(a, b) }
+        }
+        if let result = fast ?? nil { return result }
+        let a = Array(utf8), b = Array(other.utf8)
+        return a.withUnsafeBufferPointer { x in b.withUnsafeBufferPointer { y in compare(x, y) } }
+    }
+}
+
+@inline(__always)
+private func isASCIISpace(_ byte: UInt8) -> Bool {
+    byte == 0x20 || (byte >= 0x09 && byte <= 0x0D)
 }

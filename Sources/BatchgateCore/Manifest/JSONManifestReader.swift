@@ -71,27 +71,29 @@ public enum JSONManifestReader {
 
 /// The members of one JSON object, looked up case-insensitively; repeated names are reported.
 struct ObjectFields {
-    private var members: [String: JSONMember] = [:]
+    private var members: [JSONMember?] = []
     private(set) var duplicateIssues: [ManifestIssue] = []
     let line: Int
 
     init(_ list: [JSONMember], owner: String, line: Int, position: SourcePosition? = nil) {
         self.line = line
+        members.reserveCapacity(list.count)
         for member in list {
-            let key = member.key.lowercased()
-            if let earlier = members[key] {
+            if let earlier = members.first(where: { $0!.key.equalsIgnoringASCIICase(member.key) }) ?? nil {
                 let message = "\(owner) (line \(line)) has the property \"\(member.key)\" twice (lines \(earlier.line) and \(member.line)); property names match regardless of case, so keep one"
                 duplicateIssues.append(ManifestIssue(message: message, line: member.line, field: earlier.key,
                                                      packageIndex: position?.packageIndex))
             } else {
-                members[key] = member
+                members.append(member)
             }
         }
     }
 
     /// The member named `name` (any case), removed so it is read once.
     mutating func take(_ name: String) -> JSONMember? {
-        members.removeValue(forKey: name.lowercased())
+        guard let index = members.firstIndex(where: { $0?.key.equalsIgnoringASCIICase(name) ?? false }) else { return nil }
+        defer { members[index] = nil }
+        return members[index]
     }
 
     /// Text or null; anything else is an issue. Envelope fields only.

@@ -13,7 +13,8 @@ public struct RulesEngine: Sendable {
         let target = package.category
         let targetKey = target.comparisonKey
 
-        let changed = package.ingredients.filter { $0.category.comparisonKey != targetKey }
+        let keys = package.ingredients.map(\.category.comparisonKey)
+        let changed = zip(package.ingredients, keys).filter { $0.1 != targetKey }.map(\.0)
         if !changed.isEmpty {
             let sources = describe(changed)
             findings.append(RuleFinding(
@@ -21,7 +22,7 @@ public struct RulesEngine: Sendable {
                 message: "\(sources) and the new package is \(target), so the product changes category."))
         }
 
-        let distinct = groupedByCategory(package.ingredients)
+        let distinct = groupedByCategory(package.ingredients, keys: keys)
         if distinct.count >= 2 {
             let parts = distinct.map { "\($0.category) (\($0.tags.joined(separator: ", ")))" }
             findings.append(RuleFinding(
@@ -42,11 +43,12 @@ public struct RulesEngine: Sendable {
             findings.append(RuleFinding(
                 rule: .formChange,
                 message: "The processing step is \(step), which changes the product's form."))
-        } else if let targetForm = ProductForm.of(category: target) {
-            let reshaped = package.ingredients.filter { source in
-                ProductForm.of(category: source.category).map { $0 != targetForm } ?? false
+        } else if !changed.isEmpty, let targetForm = ProductForm.of(category: target) {
+            // Only an ingredient of another category can be of another form.
+            let reshaped = changed.compactMap { source in
+                ProductForm.of(category: source.category).flatMap { $0 != targetForm ? (source, $0) : nil }
             }
-            if let first = reshaped.first, let form = ProductForm.of(category: first.category) {
+            if let (first, form) = reshaped.first {
                 let others = reshaped.count > 1 ? " (and \(reshaped.count - 1) more)" : ""
                 findings.append(RuleFinding(
                     rule: .formChange,
@@ -59,21 +61,23 @@ public struct RulesEngine: Sendable {
     /// "Ingredient X is Buds" or "Ingredients X and Y are Buds, Z is Kief".
     private func describe(_ sources: [ResolvedPackage.Source]) -> String {
         if sources.count == 1 { return "Ingredient \(sources[0].tag) is \(sources[0].category)" }
-        let parts = groupedByCategory(sources).map { "\(list($0.tags)) \($0.tags.count == 1 ? "is" : "are") \($0.category)" }
+        let parts = groupedByCategory(sources, keys: sources.map(\.category.comparisonKey)).map { "\(list($0.tags)) \($0.tags.count == 1 ? "is" : "are") \($0.category)" }
         return "Ingredients " + parts.joined(separator: ", ")
     }
 
     /// The ingredients' tags by category, categories in order of first appearance.
-    private func groupedByCategory(_ sources: [ResolvedPackage.Source]) -> [(category: String, tags: [String])] {
-        var groups: [(category: String, tags: [String])] = []
-        for source in sources {
-            if let index = groups.firstIndex(where: { $0.category.comparisonKey == source.category.comparisonKey }) {
+    private func groupedByCategory(
+        _ sources: [ResolvedPackage.Source], keys: [String]
+    ) -> [(category: String, tags: [String])] {
+        var groups: [(key: String, category: String, tags: [String])] = []
+        for (source, key) in zip(sources, keys) {
+            if let index = groups.firstIndex(where: { $0.key == key }) {
                 groups[index].tags.append(source.tag)
             } else {
-                groups.append((source.category, [source.tag]))
+                groups.append((key, source.category, [source.tag]))
             }
         }
-        return groups
+        return groups.map { ($0.category, $0.tags) }
     }
 
     private func list(_ items: [String]) -> String {

@@ -1,0 +1,35 @@
+# batchgate: build, run and test. `make run` and `make test` are the quick start.
+SWIFT ?= swift
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+BIN := .build/debug/batchgate
+EXAMPLES := config/examples/*.json config/examples/*.csv
+CATALOG := --items config/catalog/items.json --packages config/catalog/packages.csv
+
+.PHONY: deps build run test bench clean
+
+# libcurl's headers and pkg-config, installed through apt-get when pkg-config cannot find libcurl.
+deps:
+	@pkg-config --exists libcurl 2>/dev/null || { \
+		echo "batchgate: installing libcurl4-openssl-dev and pkg-config (apt-get)"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq libcurl4-openssl-dev pkg-config; }
+
+build: deps
+	$(SWIFT) build
+
+# Checks the bundled example manifests against the example catalog. Exit status of check:
+# 0 all accepted, 1 some need a production batch, 2 some rejected.
+run: build
+	@$(BIN) check $(CATALOG) $(EXAMPLES); status=$$?; \
+		echo "batchgate check exited $$status (0 accepted, 1 needs-batch, 2 rejected)"; \
+		[ $$status -le 2 ]
+
+test: deps
+	$(SWIFT) test
+
+# Throughput and memory of `check` over 10,000 generated manifests (see bench/README.md).
+bench: deps
+	bench/check_throughput.py
+
+clean:
+	rm -rf .build
