@@ -58,11 +58,13 @@ public struct RulesEngine: Sendable {
         return findings
     }
 
-    /// "Ingredient X is Buds" or "Ingredients X and Y are Buds, Z is Kief".
+    /// "Ingredient X is Buds" or "Ingredients X and Y are Buds, ingredient Z is Kief".
     private func describe(_ sources: [ResolvedPackage.Source]) -> String {
-        if sources.count == 1 { return "Ingredient \(sources[0].tag) is \(sources[0].category)" }
-        let parts = groupedByCategory(sources, keys: sources.map(\.category.comparisonKey)).map { "\(list($0.tags)) \($0.tags.count == 1 ? "is" : "are") \($0.category)" }
-        return "Ingredients " + parts.joined(separator: ", ")
+        let parts = groupedByCategory(sources, keys: sources.map(\.category.comparisonKey)).map {
+            $0.tags.count == 1 ? "ingredient \($0.tags[0]) is \($0.category)" : "ingredients \(list($0.tags)) are \($0.category)"
+        }
+        let text = parts.joined(separator: ", ")
+        return text.prefix(1).uppercased() + text.dropFirst()
     }
 
     /// The ingredients' tags by category, categories in order of first appearance.
