@@ -41,21 +41,25 @@ public enum TextInput {
         if body.starts(with: [0xEF, 0xBB, 0xBF]) { body = body.dropFirst(3) }
         if body.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) { throw .empty }
         // Fast path for ASCII, then a full check only where needed.
-        var line = 1
-        var lineStart = body.startIndex
-        var index = body.startIndex
-        while index < body.endIndex {
-            let byte = body[index]
-            if byte < 0x80 {
-                if byte == 0x0A { line += 1; lineStart = index + 1 }
-                if byte == 0 { throw .binary(line: line) }
-                index += 1
-                continue
+        let problem: Problem? = body.withUnsafeBufferPointer { buffer in
+            var line = 1
+            var lineStart = 0
+            var index = 0
+            while index < buffer.count {
+                let byte = buffer[index]
+                if byte < 0x80 {
+                    if byte == 0x0A { line += 1; lineStart = index + 1 }
+                    if byte == 0 { return .binary(line: line) }
+                    index += 1
+                    continue
+                }
+                let length = sequenceLength(body, at: body.startIndex + index)
+                if length == 0 { return .invalidUTF8(line: line, column: index - lineStart + 1) }
+                index += length
             }
-            let length = sequenceLength(body, at: index)
-            if length == 0 { throw .invalidUTF8(line: line, column: index - lineStart + 1) }
-            index += length
+            return nil
         }
+        if let problem { throw problem }
         return body
     }
 

@@ -3,17 +3,20 @@
 enum FieldSyntax {
     /// A Metrc tag: 24 characters A-Z and 0-9, compared upper-cased.
     static func tag(_ raw: String) -> Result<String, FieldProblem> {
+        if raw.utf8.count == 24, raw.utf8.allSatisfy({ isTagByte($0) }) { return .success(raw) }
         let trimmed = raw.trimmingSpaces()
         let upper = trimmed.uppercased()
         if upper.isEmpty { return .failure(FieldProblem("is empty: a 24-character Metrc tag is required")) }
-        let valid = upper.utf8.count == 24 && upper.utf8.allSatisfy {
-            ($0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z")) || ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9"))
-        }
+        let valid = upper.utf8.count == 24 && upper.utf8.allSatisfy(isTagByte)
         guard valid else {
             return .failure(FieldProblem(
                 "must be a Metrc tag of 24 letters A-Z and digits, found \(quoted(trimmed)) (\(trimmed.count) characters)"))
         }
         return .success(upper)
+    }
+
+    private static func isTagByte(_ byte: UInt8) -> Bool {
+        (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z")) || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
     }
 
     /// A calendar date `YYYY-MM-DD`, or in CSV also `MM/DD/YYYY`; returned as `YYYY-MM-DD`.
@@ -132,6 +135,14 @@ extension String {
         guard sawUpper else { return trimmed }
         return String(decoding: trimmed.utf8.map { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") ? $0 | 0x20 : $0 },
                       as: UTF8.self)
+    }
+
+    /// True when two names are the same, trimmed and in any case (what `comparisonKey` compares),
+    /// without building the keys in the common ASCII case.
+    func isSameName(as other: String) -> Bool {
+        let a = trimmingSpaces(), b = other.trimmingSpaces()
+        if a.utf8.allSatisfy({ $0 < 0x80 }) && b.utf8.allSatisfy({ $0 < 0x80 }) { return a.equalsIgnoringASCIICase(b) }
+        return a.lowercased() == b.lowercased()
     }
 
     /// True when both strings are equal ignoring ASCII case (and equal exactly beyond ASCII).

@@ -24,6 +24,10 @@ struct CategoryResolver {
 
     init(manifest: Manifest, catalog: Catalog) {
         self.catalog = catalog
+        let somethingMissing = manifest.packages.contains { package in
+            package.itemCategory == nil || package.ingredients.contains { $0.itemCategory == nil }
+        }
+        guard somethingMissing else { return }
         for package in manifest.packages {
             for ingredient in package.ingredients {
                 if let item = ingredient.item, let category = ingredient.itemCategory {
@@ -73,7 +77,7 @@ struct CategoryResolver {
         }
         if package.useSameItem && issues.isEmpty && (category == nil || item == nil) {
             let items = Set(sources.compactMap { $0.item?.comparisonKey })
-            let categories = Set(sources.map { $0.category.comparisonKey })
+            let categories = Set(sources.map(\.category.comparisonKey))
             if item == nil, items.count == 1 { item = sources.compactMap(\.item).first }
             if category == nil {
                 if categories.count == 1 {

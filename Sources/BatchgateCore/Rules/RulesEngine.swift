@@ -11,10 +11,7 @@ public struct RulesEngine: Sendable {
     public func findings(for package: ResolvedPackage) -> [RuleFinding] {
         var findings: [RuleFinding] = []
         let target = package.category
-        let targetKey = target.comparisonKey
-
-        let keys = package.ingredients.map(\.category.comparisonKey)
-        let changed = zip(package.ingredients, keys).filter { $0.1 != targetKey }.map(\.0)
+        let changed = package.ingredients.filter { !$0.category.isSameName(as: target) }
         if !changed.isEmpty {
             let sources = describe(changed)
             findings.append(RuleFinding(
@@ -22,7 +19,7 @@ public struct RulesEngine: Sendable {
                 message: "\(sources) and the new package is \(target), so the product changes category."))
         }
 
-        let distinct = groupedByCategory(package.ingredients, keys: keys)
+        let distinct = groupedByCategory(package.ingredients)
         if distinct.count >= 2 {
             let parts = distinct.map { "\($0.category) (\($0.tags.joined(separator: ", ")))" }
             findings.append(RuleFinding(
@@ -60,7 +57,7 @@ public struct RulesEngine: Sendable {
 
     /// "Ingredient X is Buds" or "Ingredients X and Y are Buds, ingredient Z is Kief".
     private func describe(_ sources: [ResolvedPackage.Source]) -> String {
-        let parts = groupedByCategory(sources, keys: sources.map(\.category.comparisonKey)).map {
+        let parts = groupedByCategory(sources).map {
             $0.tags.count == 1 ? "ingredient \($0.tags[0]) is \($0.category)" : "ingredients \(list($0.tags)) are \($0.category)"
         }
         let text = parts.joined(separator: ", ")
@@ -68,18 +65,16 @@ public struct RulesEngine: Sendable {
     }
 
     /// The ingredients' tags by category, categories in order of first appearance.
-    private func groupedByCategory(
-        _ sources: [ResolvedPackage.Source], keys: [String]
-    ) -> [(category: String, tags: [String])] {
-        var groups: [(key: String, category: String, tags: [String])] = []
-        for (source, key) in zip(sources, keys) {
-            if let index = groups.firstIndex(where: { $0.key == key }) {
+    private func groupedByCategory(_ sources: [ResolvedPackage.Source]) -> [(category: String, tags: [String])] {
+        var groups: [(category: String, tags: [String])] = []
+        for source in sources {
+            if let index = groups.firstIndex(where: { $0.category.isSameName(as: source.category) }) {
                 groups[index].tags.append(source.tag)
             } else {
-                groups.append((key, source.category, [source.tag]))
+                groups.append((source.category, [source.tag]))
             }
         }
-        return groups.map { ($0.category, $0.tags) }
+        return groups
     }
 
     private func list(_ items: [String]) -> String {
