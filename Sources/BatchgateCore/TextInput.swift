@@ -37,8 +37,7 @@ public enum TextInput {
     /// every byte sequence is valid UTF-8 with no NUL.
     public static func validate(_ bytes: [UInt8], maximumSize: Int = defaultMaximumSize) throws(Problem) -> ArraySlice<UInt8> {
         if bytes.count > maximumSize { throw .tooLarge(size: bytes.count, limit: maximumSize) }
-        var body = bytes[...]
-        if body.starts(with: [0xEF, 0xBB, 0xBF]) { body = body.dropFirst(3) }
+        let body = withoutByteOrderMark(bytes[...])
         if body.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) { throw .empty }
         // Fast path for ASCII, then a full check only where needed.
         let problem: Problem? = body.withUnsafeBufferPointer { buffer in
@@ -61,6 +60,11 @@ public enum TextInput {
         }
         if let problem { throw problem }
         return body
+    }
+
+    /// The bytes without a leading UTF-8 byte-order mark.
+    public static func withoutByteOrderMark(_ bytes: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+        bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? bytes.dropFirst(3) : bytes
     }
 
     /// The length of a valid UTF-8 sequence starting at `index`, or 0 if it is invalid

@@ -13,7 +13,7 @@ struct CheckCommand: ParsableCommand {
             than a long argument list.
 
             Exit status: 0 when every file is accepted, 1 when the worst is needs-batch, 2 when any \
-            is rejected, 64 for a usage error, 65 for a catalog file that cannot be used, 66 for a \
+            is rejected, 64 for a usage error (a catalog file that cannot be used is one), 66 for a \
             file that cannot be opened.
             """
     )
@@ -31,7 +31,8 @@ struct CheckCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Packages file: Metrc's packages JSON or a CSV with Tag, Item and Category.", valueName: "file"))
     var packages: String?
 
-    @Option(help: ArgumentHelp("Largest manifest accepted, in bytes (K, M or G suffix allowed).", valueName: "size"))
+    @Option(help: ArgumentHelp("Largest manifest accepted, in bytes (K, M or G suffix allowed; at most 1G).",
+                               valueName: "size"))
     var maxSize: ByteCount = ByteCount(TextInput.defaultMaximumSize)
 
     @Option(
@@ -53,7 +54,7 @@ struct CheckCommand: ParsableCommand {
     }
 
     func run() throws {
-        var errorStream = OutputStream.standardError
+        var errorStream = FileOutput.standardError
         let catalog: Catalog
         do {
             catalog = try loadCatalog()
@@ -64,7 +65,7 @@ struct CheckCommand: ParsableCommand {
         }
         let checker = ManifestChecker(catalog: catalog, settings: RuleSettings(nonFormChangingSteps: sameFormSteps),
                                       maximumSize: maxSize.bytes)
-        var output = OutputStream.standardOutput
+        var output = FileOutput.standardOutput
         var worst = Decision.accepted
         var unopened = false
         var paths: [String] = []
@@ -76,9 +77,9 @@ struct CheckCommand: ParsableCommand {
             throw ExitCode(66)
         }
         for (index, path) in paths.enumerated() {
-            let bytes: [UInt8]
+            let contents: FileBytes.Contents
             do {
-                bytes = try FileBytes.read(path, limit: maxSize.bytes)
+                contents = try FileBytes.read(path, limit: maxSize.bytes)
             } catch {
                 output.flush()
                 errorStream.write("batchgate: \(error)\n")
@@ -86,7 +87,7 @@ struct CheckCommand: ParsableCommand {
                 unopened = true
                 continue
             }
-            let report = checker.check(fileName: path, bytes: bytes)
+            let report = checker.check(fileName: path, bytes: contents.bytes, fileSize: contents.size)
             worst = max(worst, report.decision)
             switch format {
             case .json:
@@ -110,7 +111,7 @@ struct CheckCommand: ParsableCommand {
     private func expandedPaths() throws(FileBytes.ReadError) -> [String] {
         var named = files
         if let filesFrom {
-            let bytes = filesFrom == "-" ? try FileBytes.readStandardInput() : try FileBytes.read(filesFrom, limit: 1 << 30)
+            let bytes = filesFrom == "-" ? try FileBytes.readStandardInput() : try FileBytes.read(filesFrom, limit: 1 << 30).bytes
             named += String(decoding: bytes, as: UTF8.self).split(whereSeparator: \.isNewline).map(String.init)
                 .filter { !$0.isEmpty }
         }
@@ -134,7 +135,7 @@ struct CheckCommand: ParsableCommand {
     private func loadCatalog() throws -> Catalog {
         func bytes(_ path: String) throws -> [UInt8] {
             do {
-                return try FileBytes.read(path, limit: 256 * 1024 * 1024)
+                return try FileBytes.read(path, limit: 256 * 1024 * 1024).bytes
             } catch {
                 throw CatalogLoadFailure(message: error.description, exitCode: 66)
             }
@@ -144,13 +145,15 @@ struct CheckCommand: ParsableCommand {
             let packageList = try packages.map { try CatalogReader.readPackages(try bytes($0), fileName: $0) } ?? []
             return Catalog(items: itemList, packages: packageList)
         } catch let error as CatalogError {
-            throw CatalogLoadFailure(message: "catalog file \(error)", exitCode: 65)
+            throw CatalogLoadFailure(message: "catalog file \(error)", exitCode: 64)
         }
     }
 }
 
-/// A size in bytes written as digits with an optional K, M or G suffix (powers of 1024).
+/// A size in bytes written as digits with an optional K, M or G suffix (powers of 1024), from 1
+/// byte to 1 GiB.
 struct ByteCount: ExpressibleByArgument {
+    static let largest = 1 << 30
     var bytes: Int
 
     init(_ bytes: Int) { self.bytes = bytes }
@@ -166,7 +169,9 @@ struct ByteCount: ExpressibleByArgument {
             digits = digits.dropLast()
         }
         guard let value = Int(digits), value > 0 else { return nil }
-        bytes = value * multiplier
+        let (product, overflow) = value.multipliedReportingOverflow(by: multiplier)
+        guard !overflow, product <= Self.largest else { return nil }
+        bytes = product
     }
 
     var defaultValueDescription: String { "16M" }

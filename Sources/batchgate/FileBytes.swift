@@ -17,9 +17,17 @@ enum FileBytes {
         }
     }
 
+    /// A file's first bytes and its size.
+    struct Contents {
+        /// At most `limit + 1` bytes.
+        var bytes: [UInt8]
+        /// The size the file had when it was opened.
+        var size: Int
+    }
+
     /// Reads at most `limit + 1` bytes, so a caller can tell a file over the limit without reading
     /// all of it. Directories and other non-regular files are refused.
-    static func read(_ path: String, limit: Int) throws(ReadError) -> [UInt8] {
+    static func read(_ path: String, limit: Int) throws(ReadError) -> Contents {
         let fd = retryingEINTR { open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK) }
         guard fd >= 0 else { throw ReadError(path: path, operation: "open", errno: errno) }
         defer { close(fd) }
@@ -34,13 +42,13 @@ enum FileBytes {
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while bytes.count <= limit {
             let count = chunk.withUnsafeMutableBytes { buffer in
-                retryingEINTR { Glibc.read(fd, buffer.baseAddress!, min(buffer.count, limit + 1 - bytes.count)) }
+                retryingEINTR { Syscalls.read(fd, buffer.baseAddress!, min(buffer.count, limit + 1 - bytes.count)) }
             }
             if count < 0 { throw ReadError(path: path, operation: "read", errno: errno) }
             if count == 0 { break }
             bytes.append(contentsOf: chunk[..<count])
         }
-        return bytes
+        return Contents(bytes: bytes, size: max(Int(info.st_size), bytes.count))
     }
 
     /// Reads standard input to its end.
@@ -49,7 +57,7 @@ enum FileBytes {
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while true {
             let count = chunk.withUnsafeMutableBytes { buffer in
-                retryingEINTR { Glibc.read(STDIN_FILENO, buffer.baseAddress!, buffer.count) }
+                retryingEINTR { Syscalls.read(STDIN_FILENO, buffer.baseAddress!, buffer.count) }
             }
             if count < 0 { throw ReadError(path: "standard input", operation: "read", errno: errno) }
             if count == 0 { return bytes }

@@ -104,8 +104,11 @@ struct CSVManifestReaderTests {
             \(tag(2)),Resin,Concentrate,5,Grams
             """)
         #expect(reading.issues.map(\.line) == [2, 3])
-        #expect(reading.issues[0].message == "line 2: the row has 14 cells, more than the header's 13 (is a delimiter or quote missing or extra?)")
+        #expect(reading.issues[0].message == "line 2 (package \(tag(1))): the row has 14 cells, more than the header's 13 (is a delimiter or quote missing or extra?)")
         #expect(reading.issues[1].message.contains("5 cells, fewer than the header's 13"))
+        #expect(reading.issues.map(\.packageIndex) == [0, 1], "the broken rows' packages are known")
+        let report = check("\(header)\n,\"a\"\"b\"\n", name: "x.csv")
+        #expect(report.errors.map(\.message) == ["line 2: the row has 2 cells, fewer than the header's 13 (is a delimiter or quote missing or extra?)"])
     }
 
     @Test func reportsConflictingPackageCellsNamingBothLines() {
@@ -139,11 +142,27 @@ struct CSVManifestReaderTests {
         var cells = [tag(1), "Resin", "Concentrate", "5", "Grams", "no", "2025-01-01", tag(101), "10", "Grams", "Buds", ""]
         let index = column.isEmpty ? 5 : names.firstIndex(of: column)!
         cells[index] = value
-        names[index] = names[index]
         let reading = readCSV(names.joined(separator: ",") + "\n\n" + cells.joined(separator: ","))
         let messages = reading.issues.map(\.message)
         #expect(messages.contains { $0.hasPrefix("line 3 (package \(tag(1))), \(expected)") }, "\(messages)")
         #expect(reading.issues.allSatisfy { $0.line == 3 })
+    }
+
+    @Test func findsTheDelimiterAfterLeadingBlankLines() {
+        let reading = readCSV("\n  \r\nTag;Item;Category;Qty;Unit;Source Tag;Source Quantity;Source UoM;Source Category\n\(tag(1));Buds;Buds;5;Grams;\(tag(2));5;Grams;Buds\n")
+        #expect(reading.issues == [])
+        #expect(reading.manifest.packages.first?.position.line == 4)
+    }
+
+    @Test func aBlankBooleanMeansNoAndDatesCompareAsDates() {
+        let reading = readCSV("""
+            Tag,Item,Category,Qty,Unit,Production Batch,Date,Source Tag,Source Quantity,Source UoM,Source Category
+            \(tag(1)),Buds,Buds,5,Grams,yes,2025-03-10,\(tag(2)),5,Grams,Buds
+            \(tag(1)),Buds,Buds,5,Grams,,03/10/2025,\(tag(3)),5,Grams,Buds
+            """)
+        #expect(reading.issues.map(\.message) == [
+            "line 3 (package \(tag(1))), IsProductionBatch: \"\" conflicts with \"yes\" on line 2; rows of one package must agree",
+        ])
     }
 
     @Test func reportsAnEmptyTagCell() {

@@ -69,6 +69,11 @@ struct FixtureTests {
             #expect(!report.errors.isEmpty, "a rejected file says why")
             #expect(report.errors.allSatisfy { !$0.message.isEmpty })
         }
+        // An unknown category names the item or tag and the file to add it to.
+        for error in report.errors where error.field == "ItemCategory" || error.field == "IngredientItemCategory" {
+            #expect(error.message.contains("items file") || error.message.contains("packages file"), "\(error.message)")
+            #expect(error.message.contains("\"") || error.message.contains("tag "), "\(error.message)")
+        }
     }
 
     @Test func everyCaseHasBothFormsAndTheSameOutcome() throws {

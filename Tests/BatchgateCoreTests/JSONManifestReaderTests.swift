@@ -104,7 +104,7 @@ struct JSONManifestReaderTests {
         (#""Ingredients": [{"Package": "X", "Quantity": 1, "UnitOfMeasure": "g"}]"#, "Packages[0].Ingredients[0].Package (line 2): must be a Metrc tag"),
         (#""Ingredients": [{"Package": "1A4FF0100000022000000999", "UnitOfMeasure": "g"}]"#, "Packages[0].Ingredients[0].Quantity (line 2): is missing"),
         (#""Ingredients": [{"Package": "1A4FF0100000022000000999", "Quantity": 1}]"#, "Packages[0].Ingredients[0].UnitOfMeasure (line 2): is missing"),
-        (#""Ingredients": [7]"#, "Packages[0].Ingredients[0].Ingredients (line 2): must hold ingredient objects, found a number"),
+        (#""Ingredients": [7]"#, "Packages[0].Ingredients[0] (line 2) must be an ingredient object {Package, Quantity, UnitOfMeasure}, found a number"),
     ])
     func namesTheFieldAndLineOfEveryError(field: String, expected: String) throws {
         // The bad field is on line 2; later duplicates of a key are replaced by the bad one.
@@ -119,6 +119,31 @@ struct JSONManifestReaderTests {
         #expect(messages.contains { $0.hasPrefix(expected) }, "\(messages) should hold \(expected)")
         #expect(reading.issues.allSatisfy { $0.packageIndex == 0 })
         #expect(reading.issues.contains { $0.line == 2 })
+    }
+
+    @Test func refusesTagsThatOnlyUpperCaseIntoShape() {
+        // "ﬀ" upper-cases to "FF" and "ſ" to "S" under Unicode rules; a tag is ASCII only.
+        for bad in ["1A4FF01000000220000000ﬀ", "1A4FF010000002200000000ſ", "1A4FF0100000022000000０1"] {
+            let reading = readJSON(packageJSON(tag: bad))
+            #expect(reading.issues.first?.field == "Tag", "\(bad)")
+        }
+        #expect(readJSON(packageJSON(tag: " 1a4ff0100000022000000001 ")).manifest.packages.first?.tag == tag(1))
+    }
+
+    @Test func emptyItemWithUseSameItemIsNoItem() {
+        let reading = readJSON(packageJSON(item: "", category: nil, extra: "\"UseSameItem\": true"))
+        #expect(reading.issues == [])
+        #expect(reading.manifest.packages.first?.item == nil)
+    }
+
+    @Test func handlesObjectsWithManyPropertiesAndManyPackages() {
+        // Both would take hours if any step were quadratic; they must simply finish and report.
+        let properties = (0..<40_000).map { "\"p\($0)\": \($0)" }.joined(separator: ",")
+        let wide = readJSON("{\(properties), \"P1\": 1}")
+        #expect(wide.issues.contains { $0.message.contains("has the property \"P1\" twice") })
+        let many = check("[" + Array(repeating: "{}", count: 50_000).joined(separator: ",") + "]")
+        #expect(many.decision == .rejected)
+        #expect(many.packages.count == 50_000)
     }
 
     @Test func reportsMissingRequiredFields() {

@@ -42,21 +42,28 @@ struct RulesEngineTests {
         #expect(package.rules == [.categoryChange, .multipleCategories, .formChange])
     }
 
-    @Test(arguments: Additive.Kind.allCases)
-    func anyAdditiveRequiresABatch(kind: Additive.Kind) throws {
+    @Test(arguments: [Additive.Kind.additive, .lipid, .flavoring, .terpene])
+    func additivesLipidsFlavoringsAndTerpenesRequireABatch(kind: Additive.Kind) throws {
         let package = try verdict(packageJSON(
             category: "Buds", extra: "\"Additives\": [{\"Name\": \"Limonene\", \"Kind\": \"\(kind.rawValue)\"}]"))
         #expect(package.rules == [.additive])
         let shown = kind == .additive ? "Limonene" : "Limonene (\(kind.rawValue))"
-        #expect(package.findings[0].message == "\(shown) is added to the product, so a non-cannabis ingredient is added.")
+        #expect(package.findings[0].message ==
+            "\(shown) is added to package \(tag(1)) (Buds), so a non-cannabis ingredient is added.")
+    }
+
+    @Test func anOtherKindIsNotAnAdditive() throws {
+        let package = try verdict(packageJSON(
+            category: "Buds", extra: "\"Additives\": [{\"Name\": \"Paper cone\", \"Kind\": \"other\"}]"))
+        #expect(package.rules == [])
+        #expect(package.status == .ok)
     }
 
     @Test func processingStepChangesFormUnlessListed() throws {
-        let same = "category: \"Buds\""
-        _ = same
         let extraction = try verdict(packageJSON(category: "Buds", extra: "\"ProcessingStep\": \"Extraction\""))
         #expect(extraction.rules == [.formChange])
-        #expect(extraction.findings[0].message == "The processing step is Extraction, which changes the product's form.")
+        #expect(extraction.findings[0].message ==
+            "Package \(tag(1)) (Buds) is made from Buds (\(tag(101))) by Extraction, a processing step that changes the product's form.")
         for step in ["Repackage", " split ", "COMBINE", "Relabel", ""] {
             let plain = try verdict(packageJSON(category: "Buds", extra: "\"ProcessingStep\": \"\(step)\""))
             #expect(plain.rules == [], "step \(step)")
@@ -103,6 +110,13 @@ struct RulesEngineTests {
             #expect(package.status == .needsBatch)
             #expect(package.fix?.contains("batch number is blank") == true)
         }
+    }
+
+    @Test func flaggedWithoutANumberNeedsOneEvenWhenNoRuleApplies() throws {
+        let package = try verdict(packageJSON(category: "Buds", extra: "\"IsProductionBatch\": true"))
+        #expect(package.productionBatchRequired == false)
+        #expect(package.status == .needsBatch)
+        #expect(package.fix?.contains("untick Production Batch") == true)
     }
 
     @Test func flaggedButNotRequiredIsOkWithAWarning() throws {

@@ -27,11 +27,14 @@ public enum CSVParser {
     /// The delimiters a header may use.
     public static let delimiters: [UInt8] = [UInt8(ascii: ","), UInt8(ascii: ";"), UInt8(ascii: "\t")]
 
-    /// The delimiter the first line uses most outside quotes: `,`, `;` or tab (`,` on a tie).
+    /// The delimiter the header (the first line that is not blank) uses most outside quotes: `,`,
+    /// `;` or tab (`,` on a tie).
     public static func detectDelimiter(_ text: ArraySlice<UInt8>) -> UInt8 {
         var counts: [UInt8: Int] = [:]
         var inQuotes = false
-        for byte in text {
+        let start = text.firstIndex { !($0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D) } ?? text.endIndex
+        let lineStart = text[..<start].lastIndex { $0 == 0x0A || $0 == 0x0D }.map { $0 + 1 } ?? text.startIndex
+        for byte in text[lineStart...] {
             if byte == UInt8(ascii: "\"") { inQuotes.toggle(); continue }
             if !inQuotes && (byte == 0x0A || byte == 0x0D) { break }
             if !inQuotes && delimiters.contains(byte) { counts[byte, default: 0] += 1 }

@@ -28,9 +28,8 @@ public struct Catalog: Sendable, Equatable {
     private var itemsByName: [String: Item] = [:]
     private var packagesByTag: [String: Package] = [:]
 
-    /// An empty catalog: every category must then come from the manifest itself.
-    public init() {}
-
+    /// A catalog of these items and packages; the first entry wins where a name or tag repeats.
+    /// `Catalog()` is empty: every category must then come from the manifest itself.
     public init(items: [Item] = [], packages: [Package] = []) {
         for item in items where itemsByName[item.name.comparisonKey] == nil {
             itemsByName[item.name.comparisonKey] = item

@@ -147,10 +147,10 @@ public enum CatalogReader {
         for member in members {
             let key = CSVColumn.normalize(member.key)
             switch member.value {
-            case .string(let text): row.values[key] = text.trimmingSpaces()
+            case .string(let text): row.values[key] = text.trimmingWhitespace()
             case .object(let itemMembers) where key == "item":
                 for field in itemMembers {
-                    if case .string(let text) = field.value { row.itemValues[CSVColumn.normalize(field.key)] = text.trimmingSpaces() }
+                    if case .string(let text) = field.value { row.itemValues[CSVColumn.normalize(field.key)] = text.trimmingWhitespace() }
                 }
             default: break
             }
@@ -175,7 +175,7 @@ public enum CatalogReader {
                                    reason: "the row has \(record.cells.count) cells but the header has \(names.count)")
             }
             var values: [String: String] = [:]
-            for (name, cell) in zip(names, record.cells) where !name.isEmpty { values[name] = cell.trimmingSpaces() }
+            for (name, cell) in zip(names, record.cells) where !name.isEmpty { values[name] = cell.trimmingWhitespace() }
             rows.append(Row(line: record.line, values: values))
         }
         return rows

@@ -3,7 +3,7 @@
 /// It exists because the readers need line numbers and a hard nesting limit, and because it is
 /// several times faster than Foundation's `JSONSerialization` on Linux (see `bench/`).
 /// The input must already be valid UTF-8 (``TextInput`` checks that for the whole file).
-public struct JSONParser {
+public enum JSONParser {
     /// Deeper nesting than this is refused: a manifest needs five levels, and a hostile file must
     /// not be able to exhaust the stack.
     public static let defaultMaximumDepth = 64

@@ -10,9 +10,13 @@ public struct JSONWriter: Sendable {
     /// The text written so far as a string.
     public var text: String { String(decoding: bytes, as: UTF8.self) }
 
+    /// Opens an object; write `key(_:)` and a value for each member, then `endObject()`.
     public mutating func beginObject() { separate(); bytes.append(UInt8(ascii: "{")); needsComma.append(false) }
+    /// Closes the innermost object.
     public mutating func endObject() { needsComma.removeLast(); bytes.append(UInt8(ascii: "}")) }
+    /// Opens an array; write its values, then `endArray()`.
     public mutating func beginArray() { separate(); bytes.append(UInt8(ascii: "[")); needsComma.append(false) }
+    /// Closes the innermost array.
     public mutating func endArray() { needsComma.removeLast(); bytes.append(UInt8(ascii: "]")) }
 
     /// Writes a property name; the next value written is its value.
@@ -23,16 +27,19 @@ public struct JSONWriter: Sendable {
         needsComma[needsComma.count - 1] = false
     }
 
+    /// Writes text, escaped, or `null`.
     public mutating func string(_ value: String?) {
         separate()
         if let value { appendQuoted(value) } else { bytes.append(contentsOf: "null".utf8) }
     }
 
+    /// Writes `true` or `false`.
     public mutating func bool(_ value: Bool) {
         separate()
         bytes.append(contentsOf: (value ? "true" : "false").utf8)
     }
 
+    /// Writes a whole number or `null`.
     public mutating func int(_ value: Int?) {
         separate()
         if let value { bytes.append(contentsOf: String(value).utf8) } else { bytes.append(contentsOf: "null".utf8) }
@@ -42,13 +49,10 @@ public struct JSONWriter: Sendable {
     public mutating func number(_ value: Double?) {
         separate()
         guard let value, value.isFinite else { bytes.append(contentsOf: "null".utf8); return }
-        if abs(value) < 1e15, Double(Int64(value)) == value {
-            bytes.append(contentsOf: String(Int64(value)).utf8)
-        } else {
-            bytes.append(contentsOf: String(value).utf8)
-        }
+        bytes.append(contentsOf: FieldSyntax.formatNumber(value).utf8)
     }
 
+    /// Writes an array of text values.
     public mutating func strings(_ values: [String]) {
         beginArray()
         for value in values { string(value) }

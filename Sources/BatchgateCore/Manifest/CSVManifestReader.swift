@@ -1,6 +1,7 @@
 /// Reads a CSV manifest: one header row, then one row per ingredient; rows sharing a `Tag` make
 /// one package and must agree on its package-level cells.
 public enum CSVManifestReader {
+    /// Reads UTF-8 text already checked by ``TextInput`` (byte-order mark removed); every problem becomes an issue.
     public static func read(_ text: ArraySlice<UInt8>) -> ManifestReading {
         let delimiter = CSVParser.detectDelimiter(text)
         let records: [CSVRecord]
@@ -40,7 +41,7 @@ private struct HeaderLayout {
         width = header.cells.count
         var problems: [String] = []
         for (index, name) in header.cells.enumerated() {
-            let trimmed = name.trimmingSpaces()
+            let trimmed = name.trimmingWhitespace()
             if trimmed.isEmpty {
                 unnamed.append(index)
                 continue
@@ -48,7 +49,7 @@ private struct HeaderLayout {
             guard let column = CSVColumn.named(trimmed) else { continue }  // other columns are ignored
             if let earlier = indexOf[column.rawValue] {
                 problems.append(
-                    "columns \(earlier + 1) (\"\(header.cells[earlier].trimmingSpaces())\") and \(index + 1) (\"\(trimmed)\") both mean \(column.name); keep one")
+                    "columns \(earlier + 1) (\"\(header.cells[earlier].trimmingWhitespace())\") and \(index + 1) (\"\(trimmed)\") both mean \(column.name); keep one")
             } else {
                 indexOf[column.rawValue] = index
             }
@@ -58,7 +59,7 @@ private struct HeaderLayout {
             problems.append("the header has no " + missing.map(\.describedWithAliases).joined(separator: "; no ") + " column")
         }
         for index in unnamed {
-            if let row = rows.first(where: { index < $0.cells.count && !$0.cells[index].trimmingSpaces().isEmpty }) {
+            if let row = rows.first(where: { index < $0.cells.count && !$0.cells[index].trimmingWhitespace().isEmpty }) {
                 problems.append("column \(index + 1) has no header name but line \(row.line) has a value in it")
             }
         }
@@ -70,7 +71,7 @@ private struct HeaderLayout {
 
     func cell(_ column: CSVColumn, in record: CSVRecord) -> String? {
         guard let index = indexOf[column.rawValue] else { return nil }
-        let value = record.cells[index].trimmingSpaces()
+        let value = record.cells[index].trimmingWhitespace()
         return value.isEmpty ? nil : value
     }
 }
@@ -98,10 +99,14 @@ private struct PackageAssembler {
 
     mutating func add(_ record: CSVRecord) {
         if record.cells.count != layout.width {
+            // The row cannot be trusted, but its tag (if readable) says which package it spoils.
+            let tagIndex = layout.indexOf[CSVColumn.tag.rawValue]!
+            let key = tagIndex < record.cells.count ? record.cells[tagIndex].trimmingWhitespace().uppercased() : ""
             let relation = record.cells.count > layout.width ? "more" : "fewer"
+            let place = key.isEmpty ? "line \(record.line)" : "line \(record.line) (package \(key))"
             issues.append(ManifestIssue(
-                message: "line \(record.line): the row has \(record.cells.count) cells, \(relation) than the header's \(layout.width) (is a delimiter or quote missing or extra?)",
-                line: record.line))
+                message: "\(place): the row has \(record.cells.count) cells, \(relation) than the header's \(layout.width) (is a delimiter or quote missing or extra?)",
+                line: record.line, packageIndex: key.isEmpty ? nil : group(for: key, line: record.line)))
             return
         }
         guard let rawTag = layout.cell(.tag, in: record) else {
@@ -109,17 +114,13 @@ private struct PackageAssembler {
                                         line: record.line, field: "Tag"))
             return
         }
-        let key = rawTag.uppercased()
-        let index: Int
-        if let existing = indexOfTag[key] {
-            index = existing
-        } else {
-            index = groups.count
-            indexOfTag[key] = index
-            groups.append(Group(key: key, index: index, firstLine: record.line))
-        }
+        let index = group(for: rawTag.uppercased(), line: record.line)
+        let key = groups[index].key
         for column in CSVColumn.packageLevel {
-            guard let value = layout.cell(column, in: record) else { continue }
+            // Blank means false in a boolean column, so it takes part in the comparison there.
+            let isBoolean = column == .isProductionBatch || column == .useSameItem
+            guard let value = layout.cell(column, in: record) ?? (isBoolean && layout.indexOf[column.rawValue] != nil ? "" : nil)
+            else { continue }
             if let earlier = groups[index].cells[column.rawValue] {
                 if !agree(earlier.value, value, column) {
                     issues.append(ManifestIssue(
@@ -133,12 +134,25 @@ private struct PackageAssembler {
         groups[index].rows.append(record)
     }
 
+    /// The index of the package with this tag, created at `line` if it is new.
+    mutating func group(for key: String, line: Int) -> Int {
+        if let existing = indexOfTag[key] { return existing }
+        let index = groups.count
+        indexOfTag[key] = index
+        groups.append(Group(key: key, index: index, firstLine: line))
+        return index
+    }
+
+    /// Whether two cells of one package-level column say the same thing.
     func agree(_ a: String, _ b: String, _ column: CSVColumn) -> Bool {
         switch column {
         case .quantity:
             if let x = FieldSyntax.decimal(a), let y = FieldSyntax.decimal(b) { return x == y }
         case .isProductionBatch, .useSameItem:
             if let x = CSVBoolean.parse(a), let y = CSVBoolean.parse(b) { return x == y }
+        case .actualDate:
+            if case .success(let x) = FieldSyntax.date(a, allowUSForm: true),
+               case .success(let y) = FieldSyntax.date(b, allowUSForm: true) { return x == y }
         case .item, .itemCategory, .unitOfMeasure, .processingStep:
             return a.lowercased() == b.lowercased()
         default:
@@ -148,7 +162,11 @@ private struct PackageAssembler {
     }
 
     mutating func finish() -> ([PackageRequest], [ManifestIssue]) {
-        let packages = groups.map { build($0, key: $0.key) }
+        let packages = groups.map { group in
+            // A package seen only in broken rows has nothing more to check: its row error says why.
+            group.rows.isEmpty ? PackageRequest(position: SourcePosition(line: group.firstLine, packageIndex: group.index))
+                : build(group, key: group.key)
+        }
         return (packages, issues)
     }
 
@@ -158,11 +176,12 @@ private struct PackageAssembler {
         package.tagLine = group.firstLine
         var found: [ManifestIssue] = []
         defer { issues += found }
-        func value(_ column: CSVColumn) -> (value: String, line: Int)? { group.cells[column.rawValue] }
+        func value(_ column: CSVColumn) -> (value: String, line: Int)? {
+            group.cells[column.rawValue].flatMap { $0.value.isEmpty ? nil : $0 }
+        }
         func fail(_ column: CSVColumn, _ problem: String, line: Int?, ingredient: Int? = nil) {
             let at = SourcePosition(line: line, packageIndex: group.index, ingredientIndex: ingredient)
-            let field = ingredient == nil ? column.name : String(column.name.dropFirst("Ingredient".count))
-            found.append(.field(field, problem, at: at, format: .csv, tag: key))
+            found.append(.field(column.name, problem, at: at, format: .csv, tag: key))
         }
 
         switch FieldSyntax.tag(key) {
@@ -182,15 +201,9 @@ private struct PackageAssembler {
         }
         package.itemCategory = value(.itemCategory)?.value
         if let cell = value(.quantity) {
-            if let number = FieldSyntax.decimal(cell.value) {
-                if let problem = FieldSyntax.positiveQuantity(number) {
-                    fail(.quantity, problem.text, line: cell.line)
-                } else {
-                    package.quantity = number
-                }
-            } else {
-                fail(.quantity, "must be a number greater than 0 written with digits, found \(FieldSyntax.quoted(cell.value))",
-                     line: cell.line)
+            switch Self.quantity(cell.value) {
+            case .success(let number): package.quantity = number
+            case .failure(let problem): fail(.quantity, problem.text, line: cell.line)
             }
         } else {
             fail(.quantity, "is empty: a number greater than 0 is required", line: group.firstLine)
@@ -232,14 +245,23 @@ private struct PackageAssembler {
         return package
     }
 
+    /// A quantity cell: digits with an optional point, greater than 0.
+    static func quantity(_ cell: String) -> Result<Double, FieldProblem> {
+        guard let number = FieldSyntax.decimal(cell) else {
+            return .failure(FieldProblem("must be a number greater than 0 written with digits, found \(FieldSyntax.quoted(cell))"))
+        }
+        if let problem = FieldSyntax.positiveQuantity(number) { return .failure(problem) }
+        return .success(number)
+    }
+
     static func additives(_ cell: String, line: Int, fail: (CSVColumn, String, Int?, Int?) -> Void) -> [Additive] {
         var result: [Additive] = []
         for entry in cell.split(whereSeparator: { $0 == ";" || $0 == "|" }) {
-            let text = String(entry).trimmingSpaces()
+            let text = String(entry).trimmingWhitespace()
             if text.isEmpty { continue }
             if let colon = text.firstIndex(of: ":") {
                 let word = String(text[..<colon])
-                let name = String(text[text.index(after: colon)...]).trimmingSpaces()
+                let name = String(text[text.index(after: colon)...]).trimmingWhitespace()
                 guard let kind = FieldSyntax.additiveKind(word) else {
                     let allowed = Additive.Kind.allCases.map(\.rawValue).joined(separator: ", ")
                     fail(.additives, "\(FieldSyntax.quoted(text)) starts with \(FieldSyntax.quoted(word)); write \"kind: name\" with a kind of \(allowed), or just the name", line, nil)
@@ -272,15 +294,9 @@ private struct PackageAssembler {
             fail(.ingredientPackage, "is empty: name the source package's tag", row.line, offset)
         }
         if let raw = layout.cell(.ingredientQuantity, in: row) {
-            if let number = FieldSyntax.decimal(raw) {
-                if let problem = FieldSyntax.positiveQuantity(number) {
-                    fail(.ingredientQuantity, problem.text, row.line, offset)
-                } else {
-                    ingredient.quantity = number
-                }
-            } else {
-                fail(.ingredientQuantity, "must be a number greater than 0 written with digits, found \(FieldSyntax.quoted(raw))",
-                     row.line, offset)
+            switch quantity(raw) {
+            case .success(let number): ingredient.quantity = number
+            case .failure(let problem): fail(.ingredientQuantity, problem.text, row.line, offset)
             }
         } else {
             fail(.ingredientQuantity, "is empty: how much of the source package is used?", row.line, offset)
@@ -298,7 +314,7 @@ private struct PackageAssembler {
 /// CSV booleans: true/false, yes/no, y/n, 1/0, x or empty, in any case.
 enum CSVBoolean {
     static func parse(_ text: String) -> Bool? {
-        switch text.trimmingSpaces().lowercased() {
+        switch text.trimmingWhitespace().lowercased() {
         case "true", "yes", "y", "1", "x": true
         case "false", "no", "n", "0", "": false
         default: nil

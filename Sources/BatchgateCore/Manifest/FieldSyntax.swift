@@ -4,8 +4,10 @@ enum FieldSyntax {
     /// A Metrc tag: 24 characters A-Z and 0-9, compared upper-cased.
     static func tag(_ raw: String) -> Result<String, FieldProblem> {
         if raw.utf8.count == 24, raw.utf8.allSatisfy({ isTagByte($0) }) { return .success(raw) }
-        let trimmed = raw.trimmingSpaces()
-        let upper = trimmed.uppercased()
+        let trimmed = raw.trimmingWhitespace()
+        // Upper-case ASCII only: Unicode case mapping would turn "ﬀ" into "FF" and "ſ" into "S".
+        let upper = String(decoding: trimmed.utf8.map { $0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z") ? $0 & ~0x20 : $0 },
+                           as: UTF8.self)
         if upper.isEmpty { return .failure(FieldProblem("is empty: a 24-character Metrc tag is required")) }
         let valid = upper.utf8.count == 24 && upper.utf8.allSatisfy(isTagByte)
         guard valid else {
@@ -21,7 +23,7 @@ enum FieldSyntax {
 
     /// A calendar date `YYYY-MM-DD`, or in CSV also `MM/DD/YYYY`; returned as `YYYY-MM-DD`.
     static func date(_ raw: String, allowUSForm: Bool) -> Result<String, FieldProblem> {
-        let text = raw.trimmingSpaces()
+        let text = raw.trimmingWhitespace()
         let expected = allowUSForm ? "YYYY-MM-DD or MM/DD/YYYY" : "YYYY-MM-DD"
         let problem = FieldProblem("must be a date written \(expected), found \(quoted(text))")
         var year = 0, month = 0, day = 0
@@ -46,7 +48,7 @@ enum FieldSyntax {
 
     /// A decimal number written with digits and an optional point (CSV cells).
     static func decimal(_ raw: String) -> Double? {
-        let text = raw.trimmingSpaces()
+        let text = raw.trimmingWhitespace()
         var sawDigit = false, sawPoint = false
         for (offset, byte) in text.utf8.enumerated() {
             switch byte {
@@ -67,7 +69,7 @@ enum FieldSyntax {
 
     /// An additive's kind word, any case.
     static func additiveKind(_ raw: String) -> Additive.Kind? {
-        Additive.Kind(rawValue: raw.trimmingSpaces().lowercased())
+        Additive.Kind(rawValue: raw.trimmingWhitespace().lowercased())
     }
 
     static func quoted(_ text: String) -> String {
@@ -75,8 +77,10 @@ enum FieldSyntax {
         return "\"\(shown)\""
     }
 
+    /// A number as a person writes it: `5`, not `5.0`.
     static func formatNumber(_ value: Double) -> String {
-        abs(value) < 1e15 && Double(Int64(value)) == value ? String(Int64(value)) : String(value)
+        guard value.isFinite else { return String(value) }
+        return abs(value) < 1e15 && Double(Int64(value)) == value ? String(Int64(value)) : String(value)
     }
 
     /// The runs of digits between separators ("2025-03-10" gives 2025, 3, 10 with their widths),
@@ -113,7 +117,7 @@ struct FieldProblem: Error, Equatable {
 
 extension String {
     /// The string without leading and trailing white space (spaces, tabs, line breaks).
-    func trimmingSpaces() -> String {
+    func trimmingWhitespace() -> String {
         // Fast path: most values have no surrounding space, and checking bytes avoids grapheme work.
         if let first = utf8.first, let last = utf8.last, !isASCIISpace(first), !isASCIISpace(last), first < 0x80, last < 0x80 {
             return self
@@ -126,21 +130,25 @@ extension String {
 
     /// The key used to compare names case-insensitively, ignoring surrounding white space.
     var comparisonKey: String {
-        let trimmed = trimmingSpaces()
-        var sawUpper = false
-        for byte in trimmed.utf8 {
-            if byte >= 0x80 { return trimmed.lowercased() }
-            if byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") { sawUpper = true }
-        }
-        guard sawUpper else { return trimmed }
-        return String(decoding: trimmed.utf8.map { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") ? $0 | 0x20 : $0 },
-                      as: UTF8.self)
+        let trimmed = trimmingWhitespace()
+        return trimmed.utf8.contains { $0 >= 0x80 } ? trimmed.lowercased() : trimmed.asciiLowercased
+    }
+
+    /// The string with ASCII letters lower-cased and everything else as it is.
+    var asciiLowercased: String {
+        guard utf8.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) else { return self }
+        return String(decoding: asciiLowercasedBytes, as: UTF8.self)
+    }
+
+    /// The UTF-8 bytes with ASCII letters lower-cased.
+    var asciiLowercasedBytes: [UInt8] {
+        utf8.map { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") ? $0 | 0x20 : $0 }
     }
 
     /// True when two names are the same, trimmed and in any case (what `comparisonKey` compares),
     /// without building the keys in the common ASCII case.
     func isSameName(as other: String) -> Bool {
-        let a = trimmingSpaces(), b = other.trimmingSpaces()
+        let a = trimmingWhitespace(), b = other.trimmingWhitespace()
         if a.utf8.allSatisfy({ $0 < 0x80 }) && b.utf8.allSatisfy({ $0 < 0x80 }) { return a.equalsIgnoringASCIICase(b) }
         return a.lowercased() == b.lowercased()
     }

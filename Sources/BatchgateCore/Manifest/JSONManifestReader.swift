@@ -18,6 +18,7 @@ public struct ManifestReading: Sendable, Equatable {
 /// Reads a JSON manifest: Metrc's create-package array, one package object, or an envelope with
 /// `Packages`. Property names match case-insensitively; unknown properties are ignored.
 public enum JSONManifestReader {
+    /// Reads UTF-8 text already checked by ``TextInput``; every problem becomes an issue, nothing throws.
     public static func read(_ text: ArraySlice<UInt8>) -> ManifestReading {
         let root: JSONElement
         do {
@@ -78,8 +79,19 @@ struct ObjectFields {
     init(_ list: [JSONMember], owner: String, line: Int, position: SourcePosition? = nil) {
         self.line = line
         members.reserveCapacity(list.count)
+        // Small objects (every real package) are searched linearly; a hostile object with
+        // thousands of properties goes through a dictionary so the check stays linear.
+        var seen: [String: Int]? = list.count > 32 ? [:] : nil
         for member in list {
-            if let earlier = members.first(where: { $0!.key.equalsIgnoringASCIICase(member.key) }) ?? nil {
+            let earlier: JSONMember?
+            if seen != nil {
+                let folded = member.key.asciiLowercased
+                earlier = seen![folded].map { members[$0]! }
+                if earlier == nil { seen![folded] = members.count }
+            } else {
+                earlier = members.first(where: { $0!.key.equalsIgnoringASCIICase(member.key) }) ?? nil
+            }
+            if let earlier {
                 let message = "\(owner) (line \(line)) has the property \"\(member.key)\" twice (lines \(earlier.line) and \(member.line)); property names match regardless of case, so keep one"
                 duplicateIssues.append(ManifestIssue(message: message, line: member.line, field: earlier.key,
                                                      packageIndex: position?.packageIndex))
@@ -136,6 +148,7 @@ private struct PackageObjectReader {
         package.useSameItem = bool(fields.take("UseSameItem"), "UseSameItem")
         let itemMember = fields.take("Item")
         package.item = itemMember.flatMap { string($0, "Item", at: position, required: !package.useSameItem) }
+            .flatMap { $0.trimmingWhitespace().isEmpty ? nil : $0.trimmingWhitespace() }
         if itemMember == nil && !package.useSameItem {
             fail("Item", "is missing: name the new package's item (or set UseSameItem to true)", line: position.line)
         }
@@ -179,7 +192,9 @@ private struct PackageObjectReader {
             let at = SourcePosition(line: element.line, packageIndex: position.packageIndex, ingredientIndex: index)
             var ingredient = Ingredient(position: at)
             guard case .object(let members) = element.value else {
-                fail("Ingredients", "must hold ingredient objects, found \(element.value.kindDescription)", at: at)
+                issues.append(ManifestIssue(
+                    message: "Packages[\(position.packageIndex)].Ingredients[\(index)] (line \(element.line)) must be an ingredient object {Package, Quantity, UnitOfMeasure}, found \(element.value.kindDescription)",
+                    line: element.line, field: "Ingredients", packageIndex: position.packageIndex))
                 result.append(ingredient)
                 continue
             }
@@ -195,7 +210,7 @@ private struct PackageObjectReader {
             }
             ingredient.quantity = quantity(fields.take("Quantity"), at: at)
             ingredient.unitOfMeasure = unit(fields.take("UnitOfMeasure"), at: at)
-            ingredient.item = optionalString(fields.take("Item"), "Item", at: at)
+            ingredient.item = optionalString(fields.take("Item"), "Item", at: at)?.trimmingWhitespace()
             ingredient.itemCategory = optionalString(fields.take("ItemCategory"), "ItemCategory", at: at)
             result.append(ingredient)
         }
@@ -213,16 +228,16 @@ private struct PackageObjectReader {
             for (index, element) in elements.enumerated() {
                 switch element.value {
                 case .string(let name):
-                    if name.trimmingSpaces().isEmpty {
+                    if name.trimmingWhitespace().isEmpty {
                         fail("Additives", "entry \(index) is empty text", line: element.line)
                     } else {
-                        result.append(Additive(name: name.trimmingSpaces()))
+                        result.append(Additive(name: name.trimmingWhitespace()))
                     }
                 case .object(let members):
                     var fields = ObjectFields(members, owner: "Additives[\(index)]", line: element.line, position: position)
                     issues += fields.duplicateIssues
                     let name = fields.take("Name").flatMap { string($0, "Additives", at: position, required: true) }?
-                        .trimmingSpaces()
+                        .trimmingWhitespace()
                     let kindMember = fields.take("Kind")
                     var kind = Additive.Kind.additive
                     if let kindMember, case .string(let word) = kindMember.value {
@@ -274,7 +289,7 @@ private struct PackageObjectReader {
         where_.line = member.line
         switch member.value {
         case .string(let value):
-            if required && value.trimmingSpaces().isEmpty {
+            if required && value.trimmingWhitespace().isEmpty {
                 fail(field, "is empty", at: where_)
                 return nil
             }
@@ -291,7 +306,7 @@ private struct PackageObjectReader {
     mutating func optionalString(_ member: JSONMember?, _ field: String, at: SourcePosition? = nil) -> String? {
         guard let member else { return nil }
         let value = string(member, field, at: at ?? position, required: false)
-        return value.flatMap { $0.trimmingSpaces().isEmpty ? nil : $0 }
+        return value.flatMap { $0.trimmingWhitespace().isEmpty ? nil : $0 }
     }
 
     /// Metrc fields we only carry into the report: text is kept, anything else is ignored.
@@ -345,7 +360,7 @@ private struct PackageObjectReader {
             fail("UnitOfMeasure", "is missing: name the unit (Grams, Ounces, Each, ...)", at: at)
             return nil
         }
-        return string(member, "UnitOfMeasure", at: at, required: true)?.trimmingSpaces()
+        return string(member, "UnitOfMeasure", at: at, required: true)?.trimmingWhitespace()
     }
 
     func shown(_ value: JSONValue) -> String {

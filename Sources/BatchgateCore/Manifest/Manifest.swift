@@ -27,19 +27,28 @@ public struct PackageRequest: Sendable, Equatable {
     public var tag: String?
     /// The line the tag is written on, where known.
     public var tagLine: Int?
+    /// The item name; nil when absent (allowed with `UseSameItem`).
     public var item: String?
+    /// batchgate's extension: the item's category.
     public var itemCategory: String?
+    /// The new package's quantity, greater than 0.
     public var quantity: Double?
     public var unitOfMeasure: String?
+    /// The Production Batch indicator (default false).
     public var isProductionBatch: Bool = false
+    /// The production batch number, if given.
     public var productionBatchNumber: String?
+    /// True when the new package keeps its ingredients' item.
     public var useSameItem: Bool = false
     /// `YYYY-MM-DD`.
     public var actualDate: String?
     public var location: String?
     public var note: String?
+    /// batchgate's extension: what is added besides the ingredients.
     public var additives: [Additive] = []
+    /// batchgate's extension: the step that makes the package (`Extraction`, `Repackage`, ...).
     public var processingStep: String?
+    /// The packages it is made from.
     public var ingredients: [Ingredient] = []
 
     public init(position: SourcePosition) {

@@ -27,9 +27,7 @@ public enum ManifestFormat: String, Sendable, Equatable {
 
     /// JSON if the first byte that is not white space or a byte-order mark is `[` or `{`.
     public static func sniff(_ bytes: ArraySlice<UInt8>) -> ManifestFormat {
-        var body = bytes
-        if body.starts(with: [0xEF, 0xBB, 0xBF]) { body = body.dropFirst(3) }
-        let first = body.first { !($0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D) }
+        let first = TextInput.withoutByteOrderMark(bytes).first { !($0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D) }
         return first == UInt8(ascii: "[") || first == UInt8(ascii: "{") ? .json : .csv
     }
 }

@@ -18,10 +18,13 @@ public struct ManifestIssue: Error, Sendable, Equatable, CustomStringConvertible
     }
 
     /// An issue with one field, its message prefixed with the place: for JSON
-    /// `Packages[1].Ingredients[0].Quantity (line 14): …`, for CSV `line 14, Quantity: …`.
+    /// `Packages[1].Ingredients[0].Quantity (line 14): …`, for CSV
+    /// `line 14 (package …), IngredientQuantity: …` (an ingredient's field is named by its CSV column).
     public static func field(
         _ field: String, _ problem: String, at position: SourcePosition, format: ManifestFormat, tag: String? = nil
     ) -> ManifestIssue {
+        var field = field
+        if format == .csv, position.ingredientIndex != nil, !field.hasPrefix("Ingredient") { field = "Ingredient" + field }
         let place: String
         switch format {
         case .json:
@@ -31,8 +34,7 @@ public struct ManifestIssue: Error, Sendable, Equatable, CustomStringConvertible
             place = position.line.map { "\(path) (line \($0))" } ?? path
         case .csv:
             let lineText = position.line.map { "line \($0)" } ?? "package \(position.packageIndex + 1)"
-            let column = position.ingredientIndex == nil ? field : "Ingredient" + field
-            place = tag.map { "\(lineText) (package \($0)), \(column)" } ?? "\(lineText), \(column)"
+            place = tag.map { "\(lineText) (package \($0)), \(field)" } ?? "\(lineText), \(field)"
         }
         return ManifestIssue(message: "\(place): \(problem)", line: position.line, field: field,
                              packageIndex: position.packageIndex)

@@ -21,23 +21,34 @@ public enum PackageStatus: String, Sendable {
 
 /// What batchgate concluded about one package, and why.
 public struct PackageVerdict: Sendable, Equatable {
+    /// The new package's tag; nil when it is missing or malformed.
     public var tag: String?
+    /// The item, from the manifest or its ingredients (`UseSameItem`).
     public var item: String?
+    /// The item's category, from the manifest or the catalog.
     public var category: String?
+    /// True when any rule applies.
     public var productionBatchRequired: Bool
+    /// What the manifest says of the indicator.
     public var isProductionBatch: Bool
+    /// The batch number the manifest gives, if any.
     public var productionBatchNumber: String?
     /// The rules that apply, each with its sentence.
     public var findings: [RuleFinding]
+    /// `ok`, `needs-batch` or `invalid`.
     public var status: PackageStatus
     /// Field errors (for an invalid package) and warnings, in plain sentences.
     public var notices: [String]
     /// What to change in Metrc, for a package that needs a batch.
     public var fix: String?
+    /// Metrc's `Location`, carried into the report.
     public var location: String?
+    /// Metrc's `Note`, carried into the report.
     public var note: String?
+    /// Where the package stands in its file.
     public var position: SourcePosition
 
+    /// The ids of the rules that apply.
     public var rules: [RuleID] { findings.map(\.rule) }
 
     /// Every sentence about the package: why each rule applies, then errors and warnings, then the fix.
@@ -48,14 +59,21 @@ public struct PackageVerdict: Sendable, Equatable {
 
 /// The outcome of checking one manifest file.
 public struct ManifestReport: Sendable, Equatable {
+    /// The file's name as given to the checker.
     public var file: String
+    /// JSON or CSV; nil when the file was refused before its format was known.
     public var format: ManifestFormat?
+    /// Where the manifest goes.
     public var decision: Decision
+    /// One verdict per package, in file order.
     public var packages: [PackageVerdict]
     /// Every problem that makes the manifest rejected, file-wide or in a package.
     public var errors: [ManifestIssue]
+    /// The envelope's `LicenseNumber`, if any.
     public var licenseNumber: String?
+    /// The envelope's `Facility`, if any.
     public var facility: String?
+    /// The envelope's `Source`, if any.
     public var source: String?
 
     /// One line for a log or an alert: "needs-batch: 2 of 5 packages need a production batch".

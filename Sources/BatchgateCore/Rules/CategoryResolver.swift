@@ -1,20 +1,36 @@
 /// A package whose item categories are all known, ready for the rules.
 public struct ResolvedPackage: Sendable, Equatable {
+    /// One ingredient package with its category.
     public struct Source: Sendable, Equatable {
         public var tag: String
         public var item: String?
         public var category: String
+
+        public init(tag: String, item: String?, category: String) {
+            self.tag = tag
+            self.item = item
+            self.category = category
+        }
     }
 
+    /// The package as read (additives and processing step come from here).
     public var request: PackageRequest
     public var tag: String
     public var item: String?
     public var category: String
     public var ingredients: [Source]
+
+    public init(request: PackageRequest, tag: String, item: String?, category: String, ingredients: [Source]) {
+        self.request = request
+        self.tag = tag
+        self.item = item
+        self.category = category
+        self.ingredients = ingredients
+    }
 }
 
-/// Fills in the categories a manifest leaves out, in the contract's order: an ingredient (or
-/// package) of the same item in the manifest; for `UseSameItem`, the ingredients' item; the items
+/// Fills in the categories a manifest leaves out, in the contract's order: an ingredient of the
+/// same item in the manifest; for `UseSameItem`, the ingredients' item; the items
 /// file; the packages file. What stays unknown is an issue naming the item or tag and the file to
 /// add it to.
 struct CategoryResolver {
@@ -35,16 +51,11 @@ struct CategoryResolver {
                 }
             }
         }
-        for package in manifest.packages {
-            if let item = package.item, let category = package.itemCategory {
-                remember(item: item, category: category)
-            }
-        }
     }
 
     private mutating func remember(item: String, category: String) {
         let key = item.comparisonKey
-        if manifestCategories[key] == nil { manifestCategories[key] = category.trimmingSpaces() }
+        if manifestCategories[key] == nil { manifestCategories[key] = category.trimmingWhitespace() }
     }
 
     /// The package with every category known, or the issues saying which are not.
@@ -55,7 +66,7 @@ struct CategoryResolver {
             guard let source = ingredient.package else { continue }
             let known = catalog.package(tagged: source)
             let item = ingredient.item ?? known?.item
-            let category = ingredient.itemCategory?.trimmingSpaces()
+            let category = ingredient.itemCategory?.trimmingWhitespace()
                 ?? item.flatMap { manifestCategories[$0.comparisonKey] }
                 ?? item.flatMap { catalog.category(ofItem: $0) }
                 ?? known?.category
@@ -71,7 +82,7 @@ struct CategoryResolver {
         }
 
         var item = package.item
-        var category = package.itemCategory?.trimmingSpaces()
+        var category = package.itemCategory?.trimmingWhitespace()
         if category == nil, let name = item {
             category = manifestCategories[name.comparisonKey]
         }

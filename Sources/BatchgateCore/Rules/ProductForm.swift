@@ -9,7 +9,7 @@ public enum ProductForm: String, Sendable, CaseIterable {
     /// The form of a category name, by the first matching word list (pre-roll before infused, so
     /// an infused pre-roll is a pre-roll; infused before concentrate, so an infused oil is infused).
     public static func of(category: String) -> ProductForm? {
-        let name = category.utf8.map { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") ? $0 | 0x20 : $0 }
+        let name = category.asciiLowercasedBytes
         for (form, words) in vocabularyBytes where words.contains(where: { contains(name, $0) }) {
             return form
         }
@@ -30,7 +30,7 @@ public enum ProductForm: String, Sendable, CaseIterable {
         (.preRoll, ["pre-roll", "preroll", "pre roll"]),
         (.infused, ["infused", "edible", "tincture", "topical", "capsule", "beverage"]),
         (.concentrate, ["concentrate", "extract", "vape", "cartridge", "kief", "hash", "rosin", "resin", "wax",
-                        "shatter", "distillate"]),
+                        "shatter", "distillate", "budder", "badder", "crumble", "sauce", "isolate", "oil", "rso"]),
         (.plantMaterial, ["bud", "flower", "shake", "trim"]),
     ]
 

@@ -27,19 +27,21 @@ public struct RulesEngine: Sendable {
                 message: "The ingredients combine \(distinct.count) categories, \(list(parts)), so multiple categories are combined."))
         }
 
-        let additives = package.request.additives
+        // Kind `other` is listed for the record (a cone, say) but is not one of the four kinds the rule names.
+        let additives = package.request.additives.filter { $0.kind != .other }
         if !additives.isEmpty {
             let names = additives.map { $0.kind == .additive ? $0.name : "\($0.name) (\($0.kind.rawValue))" }
             let verb = additives.count == 1 ? "is" : "are"
             findings.append(RuleFinding(
                 rule: .additive,
-                message: "\(list(names)) \(verb) added to the product, so a non-cannabis ingredient is added."))
+                message: "\(list(names)) \(verb) added to package \(package.tag) (\(target)), so a non-cannabis ingredient is added."))
         }
 
-        if let step = package.request.processingStep?.trimmingSpaces(), !step.isEmpty, settings.changesForm(step: step) {
+        if let step = package.request.processingStep?.trimmingWhitespace(), !step.isEmpty, settings.changesForm(step: step) {
+            let sources = groupedByCategory(package.ingredients).map { "\($0.category) (\(list($0.tags)))" }
             findings.append(RuleFinding(
                 rule: .formChange,
-                message: "The processing step is \(step), which changes the product's form."))
+                message: "Package \(package.tag) (\(target)) is made from \(list(sources)) by \(step), a processing step that changes the product's form."))
         } else if !changed.isEmpty, let targetForm = ProductForm.of(category: target) {
             // Only an ingredient of another category can be of another form.
             let reshaped = changed.compactMap { source in
@@ -67,6 +69,20 @@ public struct RulesEngine: Sendable {
     /// The ingredients' tags by category, categories in order of first appearance.
     private func groupedByCategory(_ sources: [ResolvedPackage.Source]) -> [(category: String, tags: [String])] {
         var groups: [(category: String, tags: [String])] = []
+        if sources.count > 16 {
+            // Many ingredients: group through a dictionary so the work stays linear.
+            var indexOfKey: [String: Int] = [:]
+            for source in sources {
+                let key = source.category.comparisonKey
+                if let index = indexOfKey[key] {
+                    groups[index].tags.append(source.tag)
+                } else {
+                    indexOfKey[key] = groups.count
+                    groups.append((source.category, [source.tag]))
+                }
+            }
+            return groups
+        }
         for source in sources {
             if let index = groups.firstIndex(where: { $0.category.isSameName(as: source.category) }) {
                 groups[index].tags.append(source.tag)

@@ -1,8 +1,11 @@
 /// Turns the bytes of a manifest file into a report: size cap, format, text check, reading,
 /// categories, rules, decision. Pure: the caller reads the file and supplies the catalog.
 public struct ManifestChecker: Sendable {
+    /// Categories for items and packages the manifests do not describe.
     public var catalog: Catalog
+    /// The rules, with the facility's settings.
     public var engine: RulesEngine
+    /// Files larger than this many bytes are rejected unread.
     public var maximumSize: Int
 
     public init(catalog: Catalog = Catalog(), settings: RuleSettings = RuleSettings(),
@@ -13,9 +16,12 @@ public struct ManifestChecker: Sendable {
     }
 
     /// Checks one file's bytes; `fileName` picks the format by extension and names the report.
-    public func check(fileName: String, bytes: [UInt8]) -> ManifestReport {
+    /// `fileSize` is the whole file's size when the caller read only its first `maximumSize + 1`
+    /// bytes (so an oversized file is named with its real size).
+    public func check(fileName: String, bytes: [UInt8], fileSize: Int? = nil) -> ManifestReport {
         if bytes.count > maximumSize {
-            return rejected(fileName, nil, ManifestIssue(message: TextInput.Problem.tooLarge(size: bytes.count, limit: maximumSize).description))
+            let size = max(fileSize ?? bytes.count, bytes.count)
+            return rejected(fileName, nil, ManifestIssue(message: TextInput.Problem.tooLarge(size: size, limit: maximumSize).description))
         }
         let format: ManifestFormat
         do {
@@ -46,8 +52,9 @@ public struct ManifestChecker: Sendable {
         issues += tagConflicts(in: manifest)
 
         let resolver = CategoryResolver(manifest: manifest, catalog: catalog)
+        let issuesByPackage = Dictionary(grouping: issues.filter { $0.packageIndex != nil }, by: { $0.packageIndex! })
         for package in manifest.packages {
-            let own = issues.isEmpty ? [] : issues.filter { $0.packageIndex == package.position.packageIndex }
+            let own = issuesByPackage[package.position.packageIndex] ?? []
             var verdict = PackageVerdict(
                 tag: package.tag, item: package.item, category: package.itemCategory, productionBatchRequired: false,
                 isProductionBatch: package.isProductionBatch, productionBatchNumber: package.productionBatchNumber,
@@ -82,9 +89,14 @@ public struct ManifestChecker: Sendable {
     private func judge(_ verdict: inout PackageVerdict, findings: [RuleFinding]) {
         verdict.findings = findings
         verdict.productionBatchRequired = !findings.isEmpty
-        let number = verdict.productionBatchNumber?.trimmingSpaces() ?? ""
+        let number = verdict.productionBatchNumber?.trimmingWhitespace() ?? ""
         let flagged = verdict.isProductionBatch
-        if verdict.productionBatchRequired {
+        let tag = verdict.tag ?? ""
+        if flagged && number.isEmpty && !verdict.productionBatchRequired {
+            // Metrc refuses a production batch without a number, required or not.
+            verdict.status = .needsBatch
+            verdict.fix = "Production Batch is ticked for package \(tag) but its batch number is blank, which Metrc refuses. No rule requires a batch here, so untick Production Batch (or give a batch number if this really is a new production batch)."
+        } else if verdict.productionBatchRequired {
             if !flagged {
                 verdict.status = .needsBatch
                 verdict.fix = "tick Production Batch (IsProductionBatch) for package \(verdict.tag ?? "") and give it a production batch number (ProductionBatchNumber)."
@@ -129,6 +141,7 @@ public struct ManifestChecker: Sendable {
         return issues
     }
 
+    /// A report for a file that could not be read at all.
     private func rejected(_ file: String, _ format: ManifestFormat?, _ issue: ManifestIssue) -> ManifestReport {
         ManifestReport(file: file, format: format, decision: .rejected, packages: [], errors: [issue])
     }

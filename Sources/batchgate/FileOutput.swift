@@ -5,7 +5,7 @@ import Darwin
 #endif
 
 /// Buffered writes to a file descriptor (standard output or error), flushed in large blocks.
-struct OutputStream {
+struct FileOutput {
     let fd: Int32
     private var buffer: [UInt8] = []
 
@@ -14,8 +14,8 @@ struct OutputStream {
         buffer.reserveCapacity(1 << 16)
     }
 
-    static var standardOutput: OutputStream { OutputStream(fd: STDOUT_FILENO) }
-    static var standardError: OutputStream { OutputStream(fd: STDERR_FILENO) }
+    static var standardOutput: FileOutput { FileOutput(fd: STDOUT_FILENO) }
+    static var standardError: FileOutput { FileOutput(fd: STDERR_FILENO) }
 
     mutating func write(_ bytes: [UInt8]) {
         buffer.append(contentsOf: bytes)
@@ -31,7 +31,7 @@ struct OutputStream {
         var offset = 0
         while offset < buffer.count {
             let written = buffer.withUnsafeBytes { raw in
-                Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                Syscalls.write(fd, raw.baseAddress! + offset, raw.count - offset)
             }
             if written < 0 {
                 if errno == EINTR { continue }
