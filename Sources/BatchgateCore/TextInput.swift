@@ -39,27 +39,38 @@ public enum TextInput {
         if bytes.count > maximumSize { throw .tooLarge(size: bytes.count, limit: maximumSize) }
         let body = withoutByteOrderMark(bytes[...])
         if body.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) { throw .empty }
-        // Fast path for ASCII, then a full check only where needed.
+        // One pass that only checks; the line and column are counted only for a file that fails.
         let problem: Problem? = body.withUnsafeBufferPointer { buffer in
-            var line = 1
-            var lineStart = 0
             var index = 0
             while index < buffer.count {
                 let byte = buffer[index]
                 if byte < 0x80 {
-                    if byte == 0x0A { line += 1; lineStart = index + 1 }
-                    if byte == 0 { return .binary(line: line) }
+                    if byte == 0 { return .binary(line: lineAndColumn(buffer, index).line) }
                     index += 1
                     continue
                 }
                 let length = sequenceLength(body, at: body.startIndex + index)
-                if length == 0 { return .invalidUTF8(line: line, column: index - lineStart + 1) }
+                if length == 0 {
+                    let (line, column) = lineAndColumn(buffer, index)
+                    return .invalidUTF8(line: line, column: column)
+                }
                 index += length
             }
             return nil
         }
         if let problem { throw problem }
         return body
+    }
+
+    /// The 1-based line and byte column of `index`.
+    private static func lineAndColumn(_ buffer: UnsafeBufferPointer<UInt8>, _ index: Int) -> (line: Int, column: Int) {
+        var line = 1
+        var lineStart = 0
+        for position in 0..<index where buffer[position] == 0x0A {
+            line += 1
+            lineStart = position + 1
+        }
+        return (line, index - lineStart + 1)
     }
 
     /// The bytes without a leading UTF-8 byte-order mark.

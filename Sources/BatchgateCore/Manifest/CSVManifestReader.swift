@@ -145,6 +145,7 @@ private struct PackageAssembler {
 
     /// Whether two cells of one package-level column say the same thing.
     func agree(_ a: String, _ b: String, _ column: CSVColumn) -> Bool {
+        if a == b { return true }
         switch column {
         case .quantity:
             if let x = FieldSyntax.decimal(a), let y = FieldSyntax.decimal(b) { return x == y }

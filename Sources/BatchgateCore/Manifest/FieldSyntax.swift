@@ -119,9 +119,11 @@ extension String {
     /// The string without leading and trailing white space (spaces, tabs, line breaks).
     func trimmingWhitespace() -> String {
         // Fast path: most values have no surrounding space, and checking bytes avoids grapheme work.
-        if let first = utf8.first, let last = utf8.last, !isASCIISpace(first), !isASCIISpace(last), first < 0x80, last < 0x80 {
-            return self
+        let untouched = utf8.withContiguousStorageIfAvailable { buffer in
+            guard let first = buffer.first, let last = buffer.last else { return false }
+            return !isASCIISpace(first) && !isASCIISpace(last) && first < 0x80 && last < 0x80
         }
+        if untouched == true { return self }
         guard let first = firstIndex(where: { !$0.isWhitespace }) else { return "" }
         let last = lastIndex(where: { !$0.isWhitespace })!
         if first == startIndex && last == index(before: endIndex) { return self }

@@ -72,40 +72,57 @@ public enum JSONManifestReader {
 
 /// The members of one JSON object, looked up case-insensitively; repeated names are reported.
 struct ObjectFields {
-    private var members: [JSONMember?] = []
+    private let list: [JSONMember]
+    /// Indices into `list` of the members not yet taken (a repeated name is kept once).
+    private var remaining: [Int] = []
+    /// A cheap fingerprint of each member's name (length and folded first and last bytes), so most
+    /// comparisons end without looking at the names.
+    private var signatures: [Int] = []
     private(set) var duplicateIssues: [ManifestIssue] = []
     let line: Int
 
     init(_ list: [JSONMember], owner: String, line: Int, position: SourcePosition? = nil) {
         self.line = line
-        members.reserveCapacity(list.count)
+        self.list = list
+        remaining.reserveCapacity(list.count)
+        signatures = list.map { Self.signature($0.key) }
         // Small objects (every real package) are searched linearly; a hostile object with
         // thousands of properties goes through a dictionary so the check stays linear.
         var seen: [String: Int]? = list.count > 32 ? [:] : nil
-        for member in list {
+        for (index, member) in list.enumerated() {
             let earlier: JSONMember?
             if seen != nil {
                 let folded = member.key.asciiLowercased
-                earlier = seen![folded].map { members[$0]! }
-                if earlier == nil { seen![folded] = members.count }
+                earlier = seen![folded].map { list[$0] }
+                if earlier == nil { seen![folded] = index }
             } else {
-                earlier = members.first(where: { $0!.key.equalsIgnoringASCIICase(member.key) }) ?? nil
+                earlier = remaining.first { signatures[$0] == signatures[index] && list[$0].key.equalsIgnoringASCIICase(member.key) }
+                    .map { list[$0] }
             }
             if let earlier {
                 let message = "\(owner) (line \(line)) has the property \"\(member.key)\" twice (lines \(earlier.line) and \(member.line)); property names match regardless of case, so keep one"
                 duplicateIssues.append(ManifestIssue(message: message, line: member.line, field: earlier.key,
                                                      packageIndex: position?.packageIndex))
             } else {
-                members.append(member)
+                remaining.append(index)
             }
         }
     }
 
     /// The member named `name` (any case), removed so it is read once.
     mutating func take(_ name: String) -> JSONMember? {
-        guard let index = members.firstIndex(where: { $0?.key.equalsIgnoringASCIICase(name) ?? false }) else { return nil }
-        defer { members[index] = nil }
-        return members[index]
+        let signature = Self.signature(name)
+        guard let position = remaining.firstIndex(where: {
+            signatures[$0] == signature && list[$0].key.equalsIgnoringASCIICase(name)
+        }) else { return nil }
+        return list[remaining.remove(at: position)]
+    }
+
+    private static func signature(_ name: String) -> Int {
+        let bytes = name.utf8
+        guard let first = bytes.first else { return 0 }
+        let last = bytes[bytes.index(before: bytes.endIndex)]
+        return bytes.count << 16 | Int(first | 0x20) << 8 | Int(last | 0x20)
     }
 
     /// Text or null; anything else is an issue. Envelope fields only.
