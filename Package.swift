@@ -10,6 +10,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // Pure domain: manifest model, JSON and CSV readers, catalog, rules, reports.
@@ -23,10 +24,25 @@ let package = Package(
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
 
+        // Linux calls Glibc does not show without _GNU_SOURCE: renameat2(RENAME_NOREPLACE), syncfs.
+        .target(name: "CSystem"),
+
+        // The daemon: config, watcher, router, audit log, systemd notify. Depends on the core,
+        // never the other way round.
+        .target(
+            name: "BatchgateDaemon",
+            dependencies: [
+                "BatchgateCore",
+                "CSystem",
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+
         .executableTarget(
             name: "batchgate",
             dependencies: [
                 "BatchgateCore",
+                "BatchgateDaemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -42,6 +58,10 @@ let package = Package(
             name: "BatchgateCoreTests",
             dependencies: ["BatchgateCore"],
             exclude: ["Fixtures"]
+        ),
+        .testTarget(
+            name: "BatchgateDaemonTests",
+            dependencies: ["BatchgateDaemon"]
         ),
         .testTarget(
             name: "BatchgateCLITests",
