@@ -137,7 +137,7 @@ struct CSVManifestReaderTests {
         ("bogus: thing", "Additives", "Additives: \"bogus: thing\" starts with \"bogus\""),
     ])
     func namesLineAndColumnOfBadCells(value: String, column: String, expected: String) {
-        var names = ["Tag", "Item", "Category", "Quantity", "UoM", "Production Batch", "Date", "Source Tag",
+        let names = ["Tag", "Item", "Category", "Quantity", "UoM", "Production Batch", "Date", "Source Tag",
                      "Source Quantity", "Source UoM", "Source Category", "Additives"]
         var cells = [tag(1), "Resin", "Concentrate", "5", "Grams", "no", "2025-01-01", tag(101), "10", "Grams", "Buds", ""]
         let index = column.isEmpty ? 5 : names.firstIndex(of: column)!

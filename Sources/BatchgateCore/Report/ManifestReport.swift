@@ -76,6 +76,12 @@ public struct ManifestReport: Sendable, Equatable {
     /// The envelope's `Source`, if any.
     public var source: String?
 
+    /// A report for a file that could not be read or evaluated at all: `rejected`, with `reason`.
+    public static func unreadable(file: String, reason: String) -> ManifestReport {
+        ManifestReport(file: file, format: nil, decision: .rejected, packages: [],
+                       errors: [ManifestIssue(message: reason)])
+    }
+
     /// One line for a log or an alert: "needs-batch: 2 of 5 packages need a production batch".
     public var summary: String {
         let count = packages.count

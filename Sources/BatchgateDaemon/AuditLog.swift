@@ -1,0 +1,78 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import BatchgateCore
+
+/// `audit.jsonl` in the state root: one JSON line per routed manifest, appended and flushed.
+/// Reopened on SIGHUP, so logrotate can move the file away.
+public final class AuditLog {
+    public let path: String
+    private var fd: Int32 = -1
+
+    public init(path: String) throws(SystemError) {
+        self.path = path
+        try open()
+    }
+
+    deinit { if fd >= 0 { System.close(fd) } }
+
+    private func open() throws(SystemError) {
+        fd = try System.retrying("open", path) { Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640) }
+    }
+
+    /// Closes and opens the file again by name (after logrotate has renamed it).
+    public func reopen() throws(SystemError) {
+        let old = fd
+        try open()
+        if old >= 0 { System.close(old) }
+    }
+
+    /// Appends lines (each a complete JSON object) in one write, then flushes them to disk when
+    /// `sync` is set.
+    public func append(_ lines: [[UInt8]], sync: Bool) throws(SystemError) {
+        guard !lines.isEmpty else { return }
+        var bytes: [UInt8] = []
+        for line in lines {
+            bytes += line
+            bytes.append(0x0A)
+        }
+        try System.writeAll(fd, bytes, describing: path)
+        if sync { try System.fsync(fd, describing: path) }
+    }
+
+    /// True when a line holding `id` is among the last `window` bytes of the log: recovery uses it
+    /// so a manifest routed just before a crash is not audited twice.
+    public func recentlyContains(_ id: String, window: Int = 4 << 20) -> Bool {
+        let reader = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard reader >= 0 else { return false }
+        defer { System.close(reader) }
+        var info = stat()
+        guard fstat(reader, &info) == 0 else { return false }
+        let size = Int(info.st_size)
+        let start = max(0, size - window)
+        var bytes = [UInt8](repeating: 0, count: size - start)
+        let count = bytes.withUnsafeMutableBytes { pread(reader, $0.baseAddress, $0.count, off_t(start)) }
+        guard count > 0 else { return false }
+        let needle = Array("\"id\":\"\(id)\"".utf8)
+        return bytes[..<count].firstRange(of: needle) != nil
+    }
+
+    /// The audit line for one routed manifest.
+    public static func line(for entry: RouteEntry, report: ManifestReport) -> [UInt8] {
+        var json = JSONWriter()
+        json.beginObject()
+        json.key("time"); json.string(entry.routedAt)
+        json.key("id"); json.string(entry.id)
+        json.key("file"); json.string(entry.finalName)
+        json.key("originalName"); json.string(entry.name)
+        json.key("folder"); json.string(entry.decision.rawValue)
+        json.key("decision"); json.string(report.decision.rawValue)
+        json.key("receivedAt"); json.string(entry.receivedAt)
+        json.key("tags"); json.strings(report.packages.compactMap(\.tag))
+        json.key("rules"); json.strings(Array(Set(report.packages.flatMap(\.rules))).sorted().map(\.rawValue))
+        json.key("batchNumbers"); json.strings(report.packages.compactMap(\.productionBatchNumber))
+        json.key("summary"); json.string(report.summary)
+        json.endObject()
+        return json.bytes
+    }
+}

@@ -1,0 +1,354 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import BatchgateCore
+import Dispatch
+
+/// What the daemon needs to run, resolved from the config file (or `--root` defaults).
+public struct DaemonSettings: Sendable, Equatable {
+    public var layout: StateLayout
+    /// Seconds between periodic rescans of the inbox; 0 turns them off.
+    public var rescanInterval: Double
+    /// Seconds a scanned file's size and mtime must stay the same before it is taken.
+    public var settleTime: Double
+    public var maxManifestSize: Int
+    public var syncToDisk: Bool
+    public var itemsFile: String?
+    public var packagesFile: String?
+    public var sameFormSteps: [String]
+    public var logLevel: LogLevel
+
+    public init(layout: StateLayout, rescanInterval: Double = 30, settleTime: Double = 2,
+                maxManifestSize: Int = TextInput.defaultMaximumSize, syncToDisk: Bool = true,
+                itemsFile: String? = nil, packagesFile: String? = nil,
+                sameFormSteps: [String] = RuleSettings.defaultNonFormChangingSteps, logLevel: LogLevel = .info) {
+        self.layout = layout
+        self.rescanInterval = rescanInterval
+        self.settleTime = settleTime
+        self.maxManifestSize = maxManifestSize
+        self.syncToDisk = syncToDisk
+        self.itemsFile = itemsFile
+        self.packagesFile = packagesFile
+        self.sameFormSteps = sameFormSteps
+        self.logLevel = logLevel
+    }
+
+    /// The checker these settings describe, with the catalog files loaded.
+    func makeChecker() throws(CatalogFiles.LoadError) -> ManifestChecker {
+        let catalog = try CatalogFiles.load(items: itemsFile, packages: packagesFile)
+        return ManifestChecker(catalog: catalog, settings: RuleSettings(nonFormChangingSteps: sameFormSteps),
+                               maximumSize: maxManifestSize)
+    }
+}
+
+/// The long-running service: watches the inbox, routes what arrives, and answers signals.
+///
+/// Everything mutable is touched only on `queue`, a serial queue: inotify events, scans, routing
+/// batches, timers and signals all run there one at a time. A batch ends before a signal is
+/// handled, so SIGTERM always finishes the manifests in hand. (Hence `@unchecked Sendable`.)
+public final class Daemon: @unchecked Sendable {
+    /// Reads the config again for SIGHUP; throws a message for the log when it is bad.
+    public typealias Reloader = @Sendable () throws -> DaemonSettings
+
+    private let queue = DispatchQueue(label: "batchgate.daemon")
+    private var settings: DaemonSettings
+    private let reloader: Reloader?
+    private let log: Logger
+    private let notifier: SystemdNotifier
+    private var router: Router!
+    private var audit: AuditLog!
+    private var watcher: InboxWatcher?
+    private var tracker: SettleTracker
+    private var pending: [String] = []
+    private var pendingSet = Set<String>()
+    private var drainScheduled = false
+    private var settleCheckScheduled = false
+    private var rescanTimer: DispatchSourceTimer?
+    private var watchdogTimer: DispatchSourceTimer?
+    private var signalSources: [DispatchSourceSignal] = []
+    private var counts: [Decision: Int] = [:]
+    private var stopping = false
+
+    /// Largest number of manifests routed as one batch (one flush to disk).
+    static let batchLimit = 256
+
+    public init(settings: DaemonSettings, environment: [String: String], log: Logger, reloader: Reloader? = nil) {
+        self.settings = settings
+        self.reloader = reloader
+        self.log = log
+        notifier = SystemdNotifier(environment: environment)
+        tracker = SettleTracker(settleTime: settings.settleTime)
+    }
+
+    /// Prepares the folders, finishes what a crash left, takes what is in the inbox and starts
+    /// watching. Throws when the daemon cannot run (the caller exits with status 78).
+    public func start() throws(StartupError) {
+        try settings.layout.prepare()
+        let checker: ManifestChecker
+        do {
+            checker = try settings.makeChecker()
+        } catch {
+            throw StartupError(error.description)
+        }
+        do {
+            audit = try AuditLog(path: settings.layout.auditLog)
+            router = try Router(layout: settings.layout, checker: checker, syncToDisk: settings.syncToDisk, log: log, audit: audit)
+        } catch {
+            throw StartupError("cannot open the state folders: \(error)")
+        }
+        let failure: StartupError? = queue.sync {
+            for outcome in router.recover() { record(outcome) }
+            do {
+                watcher = try InboxWatcher(path: settings.layout.inbox, queue: queue) { [unowned self] events in
+                    self.handle(events)
+                }
+            } catch {
+                return StartupError("cannot watch the inbox \(settings.layout.inbox): \(error)")
+            }
+            installSignalHandlers()
+            scanInbox(takeSettledOnly: false)
+            scheduleRescans()
+            scheduleWatchdog()
+            log.notice("watching \(settings.layout.inbox) (state in \(settings.layout.root); rescan every \(formatSeconds(settings.rescanInterval)), settle \(formatSeconds(settings.settleTime)), fsync \(settings.syncToDisk ? "on" : "off"))")
+            notifier.notify("READY=1\nSTATUS=\(status)")
+            return nil
+        }
+        if let failure { throw failure }
+    }
+
+    // MARK: Events
+
+    private func handle(_ events: [InboxWatcher.Event]) {
+        for event in events {
+            switch event {
+            case .arrived(let name):
+                guard !DropFolderNames.isIgnored(name) else { continue }
+                var info = stat()
+                if fstatat(AT_FDCWD, settings.layout.inbox + "/" + name, &info, AT_SYMLINK_NOFOLLOW) == 0,
+                   (info.st_mode & S_IFMT) == S_IFREG, info.st_size == 0 {
+                    // Some writers create a file, close it empty and open it again to fill it: an
+                    // empty file waits for the settle time like a scanned one.
+                    scheduleSettleCheck()
+                    continue
+                }
+                tracker.forget(name)
+                enqueue(name)
+            case .created(let name):
+                // Only what is never closed after writing is taken on creation.
+                var info = stat()
+                if !DropFolderNames.isIgnored(name),
+                   fstatat(AT_FDCWD, settings.layout.inbox + "/" + name, &info, AT_SYMLINK_NOFOLLOW) == 0,
+                   [S_IFLNK, S_IFIFO, S_IFSOCK, S_IFCHR, S_IFBLK].contains(info.st_mode & S_IFMT) {
+                    enqueue(name)
+                }
+            case .overflow:
+                log.warning("the inotify queue overflowed; rescanning \(settings.layout.inbox)")
+                scanInbox(takeSettledOnly: false)
+            case .inboxGone:
+                log.error("the inbox \(settings.layout.inbox) was deleted or moved away; restart batchgate once it is back")
+                notifier.notify("STATUS=inbox \(settings.layout.inbox) is gone")
+            }
+        }
+    }
+
+    private func enqueue(_ name: String) {
+        guard !stopping, pendingSet.insert(name).inserted else { return }
+        pending.append(name)
+        scheduleDrain()
+    }
+
+    private func scheduleDrain() {
+        guard !drainScheduled else { return }
+        drainScheduled = true
+        // A separate block per batch, so a signal can be handled between batches.
+        queue.async { [unowned self] in self.drainOnce() }
+    }
+
+    private func drainOnce() {
+        drainScheduled = false
+        guard !stopping, !pending.isEmpty else { return }
+        let batch = Array(pending.prefix(Self.batchLimit))
+        pending.removeFirst(batch.count)
+        for name in batch { pendingSet.remove(name) }
+        let result = router.route(batch)
+        for outcome in result.outcomes { record(outcome) }
+        if !result.deferred.isEmpty {
+            log.warning("\(result.deferred.count) file(s) wait in the inbox because processing/ holds the same name: \(result.deferred.prefix(5).joined(separator: ", "))")
+        }
+        notifier.notify("STATUS=\(status)")
+        if !pending.isEmpty { scheduleDrain() }
+    }
+
+    private func record(_ outcome: Router.Outcome) {
+        counts[outcome.entry.decision, default: 0] += 1
+        let entry = outcome.entry
+        let renamed = entry.finalName == entry.name ? "" : " as \(entry.finalName)"
+        let line = "routed \(entry.name) to \(entry.decision.rawValue)/\(renamed): \(outcome.report.summary)"
+        switch entry.decision {
+        case .accepted: log.info(line)
+        case .needsBatch, .rejected: log.notice(line)
+        }
+    }
+
+    private var status: String {
+        let total = counts.values.reduce(0, +)
+        return "routed \(total) (accepted \(counts[.accepted, default: 0]), needs-batch \(counts[.needsBatch, default: 0]), rejected \(counts[.rejected, default: 0])); \(pending.count) waiting"
+    }
+
+    // MARK: Scans
+
+    /// Lists the inbox. Files announced by inotify are taken at once; files only a scan finds are
+    /// taken once settled, except at start-up and after an overflow, when everything that is not
+    /// still changing is taken.
+    private func scanInbox(takeSettledOnly: Bool) {
+        let entries: [(name: String, type: UInt8)]
+        do {
+            entries = try System.listDirectory(settings.layout.inbox)
+        } catch {
+            log.error("cannot scan the inbox: \(error)")
+            return
+        }
+        let inboxFD = Glibc.open(settings.layout.inbox, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard inboxFD >= 0 else { return }
+        defer { System.close(inboxFD) }
+        var observations: [SettleTracker.Observation] = []
+        for entry in entries where !DropFolderNames.isIgnored(entry.name) && !pendingSet.contains(entry.name) {
+            var info = stat()
+            guard fstatat(inboxFD, entry.name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
+            if (info.st_mode & S_IFMT) == S_IFDIR { continue }  // sub-folders are never touched
+            let modified = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+            observations.append(.init(name: entry.name, size: Int64(info.st_size), modified: modified))
+        }
+        let now = System.monotonicClock()
+        if takeSettledOnly {
+            for name in tracker.scan(observations, now: now) { enqueue(name) }
+        } else {
+            // A file whose mtime is older than the settle time is complete unless it is growing;
+            // the rest wait for a second look.
+            let wallNow = System.wallClock()
+            var waiting: [SettleTracker.Observation] = []
+            for file in observations {
+                if wallNow - Double(file.modified) / 1e9 >= settings.settleTime {
+                    enqueue(file.name)
+                } else {
+                    waiting.append(file)
+                }
+            }
+            _ = tracker.scan(waiting, now: now)
+        }
+        if tracker.isWaiting { scheduleSettleCheck() }
+    }
+
+    private func scheduleSettleCheck() {
+        guard !settleCheckScheduled else { return }
+        settleCheckScheduled = true
+        let delay = max(0.1, settings.settleTime / 2)
+        queue.asyncAfter(deadline: .now() + delay) { [unowned self] in
+            self.settleCheckScheduled = false
+            guard !self.stopping else { return }
+            self.scanInbox(takeSettledOnly: true)
+        }
+    }
+
+    private func scheduleRescans() {
+        rescanTimer?.cancel()
+        rescanTimer = nil
+        guard settings.rescanInterval > 0 else { return }
+        let timer = DispatchSource.makeTimerSource(queue: queue)
+        let interval = DispatchTimeInterval.milliseconds(Int(settings.rescanInterval * 1000))
+        timer.schedule(deadline: .now() + interval, repeating: interval, leeway: .milliseconds(500))
+        timer.setEventHandler { [unowned self] in
+            guard !self.stopping else { return }
+            // Claimed files a failed batch left behind are retried too.
+            for outcome in self.router.recover() { self.record(outcome) }
+            self.scanInbox(takeSettledOnly: true)
+        }
+        timer.resume()
+        rescanTimer = timer
+    }
+
+    private func scheduleWatchdog() {
+        guard let interval = notifier.watchdogInterval else { return }
+        let timer = DispatchSource.makeTimerSource(queue: queue)
+        let period = DispatchTimeInterval.milliseconds(max(1, Int(interval * 1000)))
+        timer.schedule(deadline: .now(), repeating: period, leeway: .milliseconds(100))
+        timer.setEventHandler { [unowned self] in self.notifier.notify("WATCHDOG=1") }
+        timer.resume()
+        watchdogTimer = timer
+    }
+
+    // MARK: Signals
+
+    private func installSignalHandlers() {
+        signal(SIGPIPE, SIG_IGN)
+        for number in [SIGTERM, SIGINT, SIGHUP] {
+            signal(number, SIG_IGN)  // delivered to the Dispatch source instead
+            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+            source.setEventHandler { [unowned self] in
+                if number == SIGHUP { self.reload() } else { self.stop() }
+            }
+            source.resume()
+            signalSources.append(source)
+        }
+    }
+
+    /// SIGTERM or SIGINT: the batch in hand is already finished (signals run between batches).
+    private func stop() {
+        guard !stopping else { return }
+        stopping = true
+        notifier.notify("STOPPING=1\nSTATUS=stopping; \(status)")
+        watcher?.cancel()
+        rescanTimer?.cancel()
+        watchdogTimer?.cancel()
+        log.notice("stopping: \(status)")
+        exit(0)
+    }
+
+    /// SIGHUP: reads the config and catalog again; a bad one is logged and the running one kept.
+    private func reload() {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        notifier.notify("RELOADING=1\nMONOTONIC_USEC=\(Int(now.tv_sec) * 1_000_000 + Int(now.tv_nsec) / 1000)")
+        defer { notifier.notify("READY=1\nSTATUS=\(status)") }
+        do {
+            try audit.reopen()
+        } catch {
+            log.error("cannot reopen the audit log: \(error)")
+        }
+        guard let reloader else {
+            log.notice("reopened the audit log (no config file to reload)")
+            return
+        }
+        let next: DaemonSettings
+        let checker: ManifestChecker
+        do {
+            next = try reloader()
+            checker = try next.makeChecker()
+        } catch {
+            log.error("reload failed, keeping the running configuration: \(error)")
+            return
+        }
+        if next.layout != settings.layout || next.syncToDisk != settings.syncToDisk {
+            log.warning("the state root, inbox and fsync settings take effect only after a restart")
+        }
+        router.checker = checker
+        log.setLevel(next.logLevel)
+        let rescanChanged = next.rescanInterval != settings.rescanInterval
+        tracker = SettleTracker(settleTime: next.settleTime)
+        settings.rescanInterval = next.rescanInterval
+        settings.settleTime = next.settleTime
+        settings.maxManifestSize = next.maxManifestSize
+        settings.itemsFile = next.itemsFile
+        settings.packagesFile = next.packagesFile
+        settings.sameFormSteps = next.sameFormSteps
+        settings.logLevel = next.logLevel
+        if rescanChanged { scheduleRescans() }
+        log.notice("reloaded the configuration and catalog (\(checker.catalog.itemCount) items, \(checker.catalog.packageCount) packages)")
+        scanInbox(takeSettledOnly: true)
+    }
+}
+
+private func formatSeconds(_ seconds: Double) -> String {
+    if seconds == 0 { return "off" }
+    return seconds == seconds.rounded() ? "\(Int(seconds))s" : "\(seconds)s"
+}

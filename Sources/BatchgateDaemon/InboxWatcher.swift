@@ -1,0 +1,91 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Dispatch
+
+/// Watches the inbox through inotify, read on a Dispatch read source: a file closed after
+/// writing (`IN_CLOSE_WRITE`) or moved in (`IN_MOVED_TO`) is reported by name, and so is a
+/// creation (`IN_CREATE`), for links and FIFOs, which are never written and closed. An overflowed
+/// event queue is reported too, so the caller can rescan.
+public final class InboxWatcher: @unchecked Sendable {
+    /// What the kernel said about the inbox.
+    public enum Event: Sendable, Equatable {
+        /// A file (not a folder) was written and closed, or moved in.
+        case arrived(String)
+        /// Something was created; a regular file is still being written (its close comes later),
+        /// but a symbolic link, FIFO or socket is complete as soon as it exists.
+        case created(String)
+        /// Events were lost (`IN_Q_OVERFLOW`): rescan the folder.
+        case overflow
+        /// The inbox itself was deleted or moved away.
+        case inboxGone
+    }
+
+    private let fd: Int32
+    private let path: String
+    private let source: DispatchSourceRead
+    private var buffer = [UInt8](repeating: 0, count: 1 << 16)
+
+    /// Starts watching `path`; `handler` runs on `queue` with the events of each read.
+    public init(path: String, queue: DispatchQueue, handler: @escaping @Sendable ([Event]) -> Void) throws(SystemError) {
+        self.path = path
+        let descriptor = try System.retrying("inotify_init1", path) { inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC)) }
+        let mask = UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
+        do {
+            try System.retrying("inotify_add_watch", path) { inotify_add_watch(descriptor, path, mask) }
+        } catch {
+            System.close(descriptor)
+            throw error
+        }
+        fd = descriptor
+        source = DispatchSource.makeReadSource(fileDescriptor: descriptor, queue: queue)
+        source.setEventHandler { [unowned self] in
+            let events = self.drain()
+            if !events.isEmpty { handler(events) }
+        }
+        source.setCancelHandler { System.close(descriptor) }
+        source.resume()
+    }
+
+    /// Stops watching and closes the inotify descriptor.
+    public func cancel() {
+        source.cancel()
+    }
+
+    /// Reads every pending event (the descriptor is non-blocking).
+    private func drain() -> [Event] {
+        var events: [Event] = []
+        while true {
+            let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 { return events }
+            events += Self.parse(buffer[..<count])
+        }
+    }
+
+    /// Splits a read of `struct inotify_event`s: a 16-byte header (wd, mask, cookie, len) then
+    /// `len` bytes of NUL-padded name.
+    static func parse(_ bytes: ArraySlice<UInt8>) -> [Event] {
+        var events: [Event] = []
+        var offset = bytes.startIndex
+        let header = 16
+        while offset + header <= bytes.endIndex {
+            func word(_ at: Int) -> UInt32 {
+                UInt32(bytes[at]) | UInt32(bytes[at + 1]) << 8 | UInt32(bytes[at + 2]) << 16 | UInt32(bytes[at + 3]) << 24
+            }
+            let mask = word(offset + 4)
+            let length = Int(word(offset + 12))
+            let nameBytes = bytes[(offset + header)..<min(offset + header + length, bytes.endIndex)].prefix { $0 != 0 }
+            offset += header + length
+            if mask & UInt32(IN_Q_OVERFLOW) != 0 {
+                events.append(.overflow)
+            } else if mask & UInt32(IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED) != 0 {
+                events.append(.inboxGone)
+            } else if mask & UInt32(IN_ISDIR) == 0, !nameBytes.isEmpty {
+                let name = String(decoding: nameBytes, as: UTF8.self)
+                events.append(mask & UInt32(IN_CREATE) != 0 ? .created(name) : .arrived(name))
+            }
+        }
+        return events
+    }
+}

@@ -1,0 +1,371 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import BatchgateCore
+
+/// Claims manifests from the inbox, evaluates them and moves each, with its two reports, into its
+/// outcome folder, so that a crash at any instant leaves every manifest in exactly one place and a
+/// restart finishes the job without a second report.
+///
+/// Work goes in batches (one file under light load, up to a few hundred in a burst):
+/// 1. each file is renamed from `inbox/` into `processing/` (never replacing a name);
+/// 2. each is read and evaluated, and its outcome folder and free name are chosen;
+/// 3. a journal listing those routes is written into `processing/`;
+/// 4. the reports are written under temporary names in the outcome folders;
+/// 5. one flush of the filesystem makes the journal and the reports durable (`syncfs`);
+/// 6. the reports take their names and the manifests move; the folders are flushed;
+/// 7. the audit lines are appended and flushed, and the journal is removed.
+/// Recovery replays any journal left in `processing/` (writing only what is missing) and then
+/// routes claimed files that no journal names.
+///
+/// Not thread-safe: one router is used from one queue.
+public final class Router {
+    /// A routed manifest and its report.
+    public struct Outcome: Sendable {
+        public var entry: RouteEntry
+        public var report: ManifestReport
+    }
+
+    public let layout: StateLayout
+    /// Replaced on reload (new catalog or rules).
+    public var checker: ManifestChecker
+    /// Flush to disk before going on (config `fsync`).
+    public let syncToDisk: Bool
+    private let log: Logger
+    private let audit: AuditLog
+    private let rootFD: Int32
+    private let inboxFD: Int32
+    private let processingFD: Int32
+    private let folderFDs: [Decision: Int32]
+    private var journalCounter = 0
+
+    public init(layout: StateLayout, checker: ManifestChecker, syncToDisk: Bool, log: Logger, audit: AuditLog) throws(SystemError) {
+        self.layout = layout
+        self.checker = checker
+        self.syncToDisk = syncToDisk
+        self.log = log
+        self.audit = audit
+        rootFD = try System.openDirectory(layout.root)
+        inboxFD = try System.openDirectory(layout.inbox)
+        processingFD = try System.openDirectory(layout.processing)
+        var folders: [Decision: Int32] = [:]
+        for decision in Decision.allCases { folders[decision] = try System.openDirectory(layout.folder(for: decision)) }
+        folderFDs = folders
+    }
+
+    deinit {
+        for fd in [rootFD, inboxFD, processingFD] + Array(folderFDs.values) { System.close(fd) }
+    }
+
+    // MARK: Routing
+
+    /// What became of a batch of inbox names.
+    public struct BatchResult: Sendable {
+        public var outcomes: [Outcome] = []
+        /// Names left in the inbox because `processing/` holds the same name; try again later.
+        public var deferred: [String] = []
+    }
+
+    /// Claims and routes these inbox names as one batch. Names already gone are skipped.
+    public func route(_ names: [String]) -> BatchResult {
+        var result = BatchResult()
+        var claimed: [(name: String, receivedAt: String)] = []
+        var seen = Set<String>()
+        for name in names where seen.insert(name).inserted {
+            do {
+                try System.renameNoReplace(from: inboxFD, name, to: processingFD, name, describing: layout.inbox + "/" + name)
+                claimed.append((name, Timestamp.now()))
+            } catch where error.errno == ENOENT {
+                continue  // taken already, or removed by its writer
+            } catch where error.errno == EEXIST {
+                result.deferred.append(name)
+            } catch {
+                log.error("cannot claim \(name) from the inbox: \(error); it stays there and is tried again at the next scan")
+            }
+        }
+        result.outcomes = process(claimed)
+        return result
+    }
+
+    /// Evaluates claimed files in `processing/` and routes them (steps 2 to 7).
+    private func process(_ claimed: [(name: String, receivedAt: String)]) -> [Outcome] {
+        guard !claimed.isEmpty else { return [] }
+        var reserved: [Decision: Set<String>] = [:]
+        var planned: [Outcome] = []
+        for claim in claimed {
+            let report = evaluate(in: processingFD, claim.name, folder: layout.processing)
+            let decision = report.decision
+            let finalName = freeName(claim.name, in: decision, reserved: &reserved[decision, default: []])
+            let entry = RouteEntry(id: RouteEntry.newID(), name: claim.name, decision: decision, finalName: finalName,
+                                   receivedAt: claim.receivedAt, routedAt: Timestamp.now())
+            planned.append(Outcome(entry: entry, report: report))
+        }
+        let journal: String
+        do {
+            journal = try writeJournal(planned.map(\.entry))
+        } catch {
+            log.error("cannot write the routing journal: \(error); \(planned.count) manifest(s) stay in processing/ and are tried again")
+            return []
+        }
+        var written: [Outcome] = []
+        for outcome in planned {
+            do {
+                try writeReportDrafts(outcome)
+                written.append(outcome)
+            } catch {
+                log.error("cannot write the reports of \(outcome.entry.name): \(error); it stays in processing/ and is tried again")
+            }
+        }
+        flushFilesystem()
+        var moved: [Outcome] = []
+        for outcome in written {
+            do {
+                try publishReports(outcome.entry)
+                try moveManifest(outcome.entry, from: processingFD)
+                moved.append(outcome)
+            } catch {
+                log.error("cannot move \(outcome.entry.name) to \(outcome.entry.decision.rawValue)/: \(error); it stays in processing/ and is tried again")
+            }
+        }
+        flushFolders(Set(moved.map(\.entry.decision)))
+        appendAudit(moved)
+        if moved.count == planned.count { removeJournal(journal) }
+        return moved
+    }
+
+    // MARK: Recovery
+
+    /// Finishes what a crash left: first every journal in `processing/`, then claimed files that
+    /// no journal names. Returns the manifests routed.
+    public func recover() -> [Outcome] {
+        let entries: [(name: String, type: UInt8)]
+        do {
+            entries = try System.listDirectory(layout.processing)
+        } catch {
+            log.error("cannot list \(layout.processing): \(error)")
+            return []
+        }
+        var outcomes: [Outcome] = []
+        var journaled = Set<String>()
+        for journal in entries.map(\.name).filter({ $0.hasPrefix(".journal-") }).sorted() {
+            let replayed = replay(journal: journal)
+            journaled.formUnion(replayed.map(\.entry.name))
+            outcomes += replayed
+        }
+        let leftovers = entries.filter { !$0.name.hasPrefix(".") && !journaled.contains($0.name) }.map(\.name).sorted()
+        if !leftovers.isEmpty {
+            log.notice("finishing \(leftovers.count) manifest(s) left in processing/ by an earlier run")
+            let claims = leftovers.map { name in
+                let changed = (try? System.lstatAt(processingFD, name)).map { Double($0.st_ctim.tv_sec) } ?? System.wallClock()
+                return (name: name, receivedAt: Timestamp.iso8601(changed))
+            }
+            outcomes += process(claims)
+        }
+        return outcomes
+    }
+
+    /// Completes the routes of one journal, writing only what is missing.
+    private func replay(journal: String) -> [Outcome] {
+        let path = layout.processing + "/" + journal
+        let fd = Glibc.openat(processingFD, journal, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            log.error("cannot open the journal \(path): \(SystemError("open", path, errno: errno))")
+            return []
+        }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if count <= 0 { break }
+            bytes += chunk[..<count]
+        }
+        System.close(fd)
+        let routes = bytes.split(separator: 0x0A).compactMap { RouteEntry(journalLine: $0) }
+        log.notice("replaying the journal \(journal): \(routes.count) manifest(s) were being routed when the last run stopped")
+
+        var done: [Outcome] = []
+        var complete = true
+        for entry in routes {
+            let target = folderFDs[entry.decision]!
+            let inProcessing = exists(processingFD, entry.name)
+            let inTarget = exists(target, entry.finalName)
+            guard inProcessing || inTarget else {
+                log.warning("\(entry.name) named in \(journal) is neither in processing/ nor in \(entry.decision.rawValue)/ as \(entry.finalName); skipped")
+                continue
+            }
+            let source = inProcessing ? processingFD : target
+            let sourceName = inProcessing ? entry.name : entry.finalName
+            let sourceFolder = inProcessing ? layout.processing : layout.folder(for: entry.decision)
+            var report = evaluate(in: source, sourceName, folder: sourceFolder)
+            report.file = entry.name
+            let outcome = Outcome(entry: entry, report: report)
+            do {
+                if !exists(target, entry.reportJSONName) || !exists(target, entry.reportTextName) {
+                    try writeReportDrafts(outcome)
+                    flushFilesystem()
+                    try publishReports(entry)
+                }
+                if inProcessing && !inTarget { try moveManifest(entry, from: processingFD) }
+                done.append(outcome)
+            } catch {
+                complete = false
+                log.error("cannot finish routing \(entry.name) from \(journal): \(error)")
+            }
+        }
+        flushFolders(Set(done.map(\.entry.decision)))
+        appendAudit(done.filter { !audit.recentlyContains($0.entry.id) })
+        if complete { removeJournal(journal) }
+        return done
+    }
+
+    // MARK: Steps
+
+    /// Reads and checks one file, never following a link and never blocking on a FIFO.
+    private func evaluate(in directory: Int32, _ name: String, folder: String) -> ManifestReport {
+        let path = folder + "/" + name
+        let info: stat
+        do {
+            info = try System.lstatAt(directory, name, in: folder + "/")
+        } catch {
+            return .unreadable(file: name, reason: "the file could not be read: \(error)")
+        }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG:
+            break
+        case S_IFLNK:
+            return .unreadable(file: name, reason: "the file is a symbolic link; batchgate never follows links, so it was moved to rejected/ as a link: drop the file itself")
+        case S_IFIFO:
+            return .unreadable(file: name, reason: "the file is a named pipe (FIFO), not a regular file")
+        default:
+            return .unreadable(file: name, reason: "the file is not a regular file")
+        }
+        let fd = Glibc.openat(directory, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
+        guard fd >= 0 else {
+            return .unreadable(file: name, reason: "the file could not be opened: \(String(cString: strerror(errno))) (check the permissions of \(path))")
+        }
+        defer { System.close(fd) }
+        var opened = stat()
+        guard fstat(fd, &opened) == 0, (opened.st_mode & S_IFMT) == S_IFREG else {
+            return .unreadable(file: name, reason: "the file is not a regular file")
+        }
+        let limit = checker.maximumSize
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(min(Int(opened.st_size), limit) + 1)
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while bytes.count <= limit {
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, min($0.count, limit + 1 - bytes.count)) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                return .unreadable(file: name, reason: "the file could not be read: \(String(cString: strerror(errno)))")
+            }
+            if count == 0 { break }
+            bytes += chunk[..<count]
+        }
+        return checker.check(fileName: name, bytes: bytes, fileSize: Int(opened.st_size))
+    }
+
+    /// The first of `name`, `name.2`, `name.3`, … that neither the folder (as a manifest or a
+    /// report) nor this batch has taken.
+    private func freeName(_ name: String, in decision: Decision, reserved: inout Set<String>) -> String {
+        let folder = folderFDs[decision]!
+        var number = 1
+        while true {
+            let candidate = suffixedName(name, number)
+            if !reserved.contains(candidate), !exists(folder, candidate), !exists(folder, candidate + ".report.json"),
+               !exists(folder, candidate + ".report.txt") {
+                reserved.insert(candidate)
+                return candidate
+            }
+            number += 1
+        }
+    }
+
+    private func exists(_ directory: Int32, _ name: String) -> Bool {
+        var info = stat()
+        return fstatat(directory, name, &info, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT
+    }
+
+    private func writeJournal(_ entries: [RouteEntry]) throws(SystemError) -> String {
+        journalCounter += 1
+        let name = ".journal-\(getpid())-\(journalCounter).jsonl"
+        var bytes: [UInt8] = []
+        for entry in entries { bytes += entry.journalLine(); bytes.append(0x0A) }
+        let path = layout.processing + "/" + name
+        _ = unlinkat(processingFD, name, 0)
+        let fd = try System.createFile(in: processingFD, name, contents: bytes, describing: path)
+        System.close(fd)
+        return name
+    }
+
+    private func removeJournal(_ name: String) {
+        if unlinkat(processingFD, name, 0) != 0 {
+            log.warning("cannot remove the journal \(layout.processing)/\(name): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// The two report files under temporary dot-names in the outcome folder.
+    private func writeReportDrafts(_ outcome: Outcome) throws(SystemError) {
+        let entry = outcome.entry
+        var report = outcome.report
+        report.file = entry.finalName
+        let extra = [("originalName", entry.name), ("receivedAt", entry.receivedAt), ("routedAt", entry.routedAt)]
+            .map { (key: $0.0, value: $0.1) }
+        let json = report.jsonLine(extra: extra) + [0x0A]
+        var text = "received: \(entry.receivedAt) as \(entry.name)\nrouted:   \(entry.routedAt) to \(entry.decision.rawValue)/\n\n"
+        text += report.text
+        let folder = folderFDs[entry.decision]!
+        let folderPath = layout.folder(for: entry.decision)
+        for (name, bytes) in [(entry.reportJSONName, json), (entry.reportTextName, Array(text.utf8))] {
+            let draft = "." + name + ".tmp"
+            _ = unlinkat(folder, draft, 0)
+            let fd = try System.createFile(in: folder, draft, contents: bytes, describing: folderPath + "/" + draft)
+            System.close(fd)
+        }
+    }
+
+    /// Gives the report drafts their names; a name already there (written before a crash) stays.
+    private func publishReports(_ entry: RouteEntry) throws(SystemError) {
+        let folder = folderFDs[entry.decision]!
+        let folderPath = layout.folder(for: entry.decision)
+        for name in [entry.reportJSONName, entry.reportTextName] {
+            do {
+                try System.renameNoReplace(from: folder, "." + name + ".tmp", to: folder, name, describing: folderPath + "/" + name)
+            } catch where error.errno == EEXIST {
+                _ = unlinkat(folder, "." + name + ".tmp", 0)
+            }
+        }
+    }
+
+    private func moveManifest(_ entry: RouteEntry, from directory: Int32) throws(SystemError) {
+        try System.renameNoReplace(from: directory, entry.name, to: folderFDs[entry.decision]!, entry.finalName,
+                                   describing: layout.processing + "/" + entry.name)
+    }
+
+    private func flushFilesystem() {
+        guard syncToDisk else { return }
+        do {
+            try System.syncFilesystem(rootFD, describing: layout.root)
+        } catch {
+            log.error("cannot flush the state filesystem: \(error)")
+        }
+    }
+
+    private func flushFolders(_ decisions: Set<Decision>) {
+        guard syncToDisk else { return }
+        for fd in decisions.compactMap({ folderFDs[$0] }) + [processingFD] {
+            do {
+                try System.fsync(fd, describing: layout.root)
+            } catch {
+                log.error("cannot flush a folder of \(layout.root): \(error)")
+            }
+        }
+    }
+
+    private func appendAudit(_ outcomes: [Outcome]) {
+        do {
+            try audit.append(outcomes.map { AuditLog.line(for: $0.entry, report: $0.report) }, sync: syncToDisk)
+        } catch {
+            log.error("cannot append to the audit log \(audit.path): \(error)")
+        }
+    }
+}

@@ -1,0 +1,78 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import BatchgateCore
+
+/// The folders under the state root (contract section 1) and the start-up checks on them.
+public struct StateLayout: Sendable, Equatable {
+    public let root: String
+    public let inbox: String
+    public var processing: String { root + "/processing" }
+    public var accepted: String { root + "/accepted" }
+    public var needsBatch: String { root + "/needs-batch" }
+    public var rejected: String { root + "/rejected" }
+    public var outbox: String { root + "/outbox" }
+    public var outboxDead: String { root + "/outbox/dead" }
+    public var auditLog: String { root + "/audit.jsonl" }
+
+    /// The layout under `root`, with the inbox at `root/inbox` unless another is given.
+    public init(root: String, inbox: String? = nil) {
+        let trimmed = root.count > 1 && root.hasSuffix("/") ? String(root.dropLast()) : root
+        self.root = trimmed
+        self.inbox = inbox ?? trimmed + "/inbox"
+    }
+
+    /// The folder a decision routes to.
+    public func folder(for decision: Decision) -> String {
+        switch decision {
+        case .accepted: accepted
+        case .needsBatch: needsBatch
+        case .rejected: rejected
+        }
+    }
+
+    /// Every folder the daemon writes, inbox first.
+    public var folders: [String] { [inbox, processing, accepted, needsBatch, rejected, outbox, outboxDead] }
+
+    /// Creates missing folders, then refuses (with a message for a person) any folder that is not
+    /// writable or not on the inbox's filesystem, since every move must be a `rename(2)`.
+    public func prepare() throws(StartupError) {
+        for folder in folders {
+            do {
+                try System.makeDirectories(folder)
+            } catch {
+                throw StartupError("cannot create the folder \(folder): \(String(cString: strerror(error.errno)))")
+            }
+        }
+        let inboxDevice: UInt
+        do {
+            inboxDevice = UInt(try System.status(inbox).st_dev)
+        } catch {
+            throw StartupError("cannot read the inbox \(inbox): \(error)")
+        }
+        for folder in folders {
+            let info: stat
+            do {
+                info = try System.status(folder)
+            } catch {
+                throw StartupError("cannot read the folder \(folder): \(error)")
+            }
+            guard (info.st_mode & S_IFMT) == S_IFDIR else {
+                throw StartupError("\(folder) is not a folder")
+            }
+            if UInt(info.st_dev) != inboxDevice {
+                throw StartupError(
+                    "\(folder) is on another filesystem than the inbox \(inbox); every folder must be on the inbox's filesystem so that a move is a rename, never a copy")
+            }
+            if access(folder, W_OK | X_OK) != 0 {
+                throw StartupError("\(folder) is not writable by this user (uid \(getuid())): \(String(cString: strerror(errno)))")
+            }
+        }
+    }
+}
+
+/// A reason the daemon cannot start; `batchgate run` exits with status 78 (EX_CONFIG).
+public struct StartupError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,159 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CSystem
+
+/// A failed system call: what was attempted, on what, and errno.
+public struct SystemError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var operation: String
+    public var path: String
+    public var errno: Int32
+
+    public init(_ operation: String, _ path: String, errno: Int32) {
+        self.operation = operation
+        self.path = path
+        self.errno = errno
+    }
+
+    public var description: String {
+        "\(operation) \(path): \(String(cString: strerror(errno))) (errno \(errno))"
+    }
+}
+
+/// Thin wrappers over the system calls the daemon uses: each retries EINTR and throws a
+/// ``SystemError`` naming the call and the path.
+public enum System {
+    @discardableResult
+    static func retrying<T: BinaryInteger>(_ operation: String, _ path: String, _ call: () -> T) throws(SystemError) -> T {
+        while true {
+            let result = call()
+            if result >= 0 { return result }
+            if errno != EINTR { throw SystemError(operation, path, errno: errno) }
+        }
+    }
+
+    /// Opens a directory for use with the `*at` calls.
+    public static func openDirectory(_ path: String) throws(SystemError) -> Int32 {
+        try retrying("open folder", path) { open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+    }
+
+    public static func close(_ fd: Int32) {
+        _ = Glibc.close(fd)  // never retried: on Linux the descriptor is gone even on EINTR
+    }
+
+    /// Creates a folder (and its parents) with mode 0750 if it is missing.
+    public static func makeDirectories(_ path: String) throws(SystemError) {
+        var prefix = path.hasPrefix("/") ? "/" : ""
+        for component in path.split(separator: "/") {
+            prefix += component
+            if mkdir(prefix, 0o750) != 0 && errno != EEXIST { throw SystemError("create folder", prefix, errno: errno) }
+            prefix += "/"
+        }
+    }
+
+    /// `lstat` relative to a directory descriptor; never follows a symbolic link.
+    public static func lstatAt(_ directory: Int32, _ name: String, in path: String = "") throws(SystemError) -> Glibc.stat {
+        var info = Glibc.stat()
+        try retrying("stat", path + name) { fstatat(directory, name, &info, AT_SYMLINK_NOFOLLOW) }
+        return info
+    }
+
+    public static func status(_ path: String) throws(SystemError) -> Glibc.stat {
+        var info = Glibc.stat()
+        try retrying("stat", path) { stat(path, &info) }
+        return info
+    }
+
+    /// Renames without ever replacing: `renameat2(RENAME_NOREPLACE)`, or where the kernel or
+    /// filesystem lacks it, a `linkat` + `unlinkat` pair, which also refuses an existing name.
+    /// Throws with EEXIST when the target name is taken.
+    public static func renameNoReplace(
+        from fromDirectory: Int32, _ fromName: String, to toDirectory: Int32, _ toName: String, describing path: String
+    ) throws(SystemError) {
+        while true {
+            if batchgate_rename_noreplace(fromDirectory, fromName, toDirectory, toName) == 0 { return }
+            switch errno {
+            case EINTR: continue
+            case EINVAL, ENOSYS:
+                // linkat fails with EEXIST on a taken name, so no file is ever replaced. A crash
+                // between the two calls leaves both names, which recovery sees as a claim done.
+                try retrying("link", path) { linkat(fromDirectory, fromName, toDirectory, toName, 0) }
+                try retrying("unlink", path) { unlinkat(fromDirectory, fromName, 0) }
+                return
+            default:
+                throw SystemError("rename", path, errno: errno)
+            }
+        }
+    }
+
+    /// Flushes a descriptor's data and metadata.
+    public static func fsync(_ fd: Int32, describing path: String) throws(SystemError) {
+        try retrying("fsync", path) { Glibc.fsync(fd) }
+    }
+
+    /// Flushes every dirty file of the filesystem that holds `fd`.
+    public static func syncFilesystem(_ fd: Int32, describing path: String) throws(SystemError) {
+        try retrying("syncfs", path) { batchgate_syncfs(fd) }
+    }
+
+    /// Writes a whole buffer, retrying short writes and EINTR.
+    public static func writeAll(_ fd: Int32, _ bytes: [UInt8], describing path: String) throws(SystemError) {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { raw in
+                Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+            }
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw SystemError("write", path, errno: errno)
+            }
+            offset += written
+        }
+    }
+
+    /// Writes a new file in `directory` under `name` with mode 0640; fails if the name exists.
+    public static func createFile(
+        in directory: Int32, _ name: String, contents: [UInt8], describing path: String
+    ) throws(SystemError) -> Int32 {
+        let fd = try retrying("create", path) { openat(directory, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640) }
+        do {
+            try writeAll(fd, contents, describing: path)
+        } catch {
+            close(fd)
+            throw error
+        }
+        return fd
+    }
+
+    /// The names in a directory, without `.` and `..`.
+    public static func listDirectory(_ path: String) throws(SystemError) -> [(name: String, type: UInt8)] {
+        guard let directory = opendir(path) else { throw SystemError("list folder", path, errno: errno) }
+        defer { closedir(directory) }
+        var entries: [(String, UInt8)] = []
+        while true {
+            errno = 0
+            guard let entry = readdir(directory) else {
+                if errno != 0 { throw SystemError("list folder", path, errno: errno) }
+                return entries
+            }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name != "." && name != ".." { entries.append((name, entry.pointee.d_type)) }
+        }
+    }
+
+    /// The current time as seconds since 1970 (wall clock, for reports and logs).
+    public static func wallClock() -> Double {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+    }
+
+    /// A monotonic time in seconds, for intervals.
+    public static func monotonicClock() -> Double {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+    }
+}

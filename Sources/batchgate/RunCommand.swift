@@ -1,0 +1,92 @@
+import ArgumentParser
+import BatchgateCore
+import BatchgateDaemon
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `batchgate run`: the long-running service.
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Watch the inbox and route every manifest dropped there.",
+        discussion: """
+            With --config, everything comes from the YAML file (see config/batchgate.yaml). With \
+            --root, the daemon runs on defaults in that folder: inbox/, processing/, accepted/, \
+            needs-batch/, rejected/ and outbox/ are created when missing, and alerts are off.
+
+            Exit status: 0 after SIGTERM or SIGINT, 78 when the configuration or the folders do \
+            not allow a start (the message says why), 64 for a usage error.
+            """
+    )
+
+    @Option(help: ArgumentHelp("The YAML configuration file.", valueName: "file"))
+    var config: String?
+
+    @Option(help: ArgumentHelp("Run on defaults with this state folder (default ./var), no config file.",
+                               valueName: "dir"))
+    var root: String?
+
+    func validate() throws {
+        if config != nil && root != nil { throw ValidationError("give --config or --root, not both") }
+    }
+
+    func run() throws {
+        let environment = ProcessEnvironment.current
+        let settings: DaemonSettings
+        do {
+            settings = try SettingsSource(configPath: config, root: root).load()
+        } catch {
+            ProcessEnvironment.writeError("batchgate: \(error)")
+            throw ExitCode(78)
+        }
+        let log = Logger(level: settings.logLevel, environment: environment)
+        let source = SettingsSource(configPath: config, root: root)
+        var reloader: Daemon.Reloader?
+        if config != nil {
+            reloader = { try source.load() }
+        }
+        let daemon = Daemon(settings: settings, environment: environment, log: log, reloader: reloader)
+        do {
+            try daemon.start()
+        } catch {
+            log.error("cannot start: \(error)")
+            throw ExitCode(78)
+        }
+        dispatchMain()
+    }
+}
+
+/// Where the daemon's settings come from: the config file, or defaults under a root folder.
+struct SettingsSource: Sendable {
+    var configPath: String?
+    var root: String?
+
+    func load() throws -> DaemonSettings {
+        if let configPath { return try ConfigFile.load(path: configPath) }
+        return DaemonSettings(layout: StateLayout(root: root ?? "./var"))
+    }
+}
+
+/// The process environment as a dictionary, and error output.
+enum ProcessEnvironment {
+    static var current: [String: String] {
+        var result: [String: String] = [:]
+        var pointer = environ
+        while let entry = pointer.pointee {
+            let text = String(cString: entry)
+            if let equals = text.firstIndex(of: "=") {
+                result[String(text[..<equals])] = String(text[text.index(after: equals)...])
+            }
+            pointer += 1
+        }
+        return result
+    }
+
+    static func writeError(_ message: String) {
+        var output = FileOutput.standardError
+        output.write(message + "\n")
+        output.flush()
+    }
+}

@@ -1,0 +1,263 @@
+import Foundation
+import Testing
+
+/// `batchgate run` on temporary folders, fed the ways real writers feed a drop folder.
+@Suite("batchgate run", .serialized)
+struct DaemonTests {
+    let fileManager = FileManager.default
+
+    /// Waits until `count` manifests are routed, then checks each has its two reports.
+    func expectRouted(_ daemon: DaemonProcess, count: Int, timeout: Double = 30, sourceLocation: SourceLocation = #_sourceLocation) {
+        let done = waitUntil(timeout: timeout) { daemon.routedCount >= count }
+        #expect(done, "routed \(daemon.routedCount) of \(count)\n\(daemon.log.suffix(2000))", sourceLocation: sourceLocation)
+        for folder in ["accepted", "needs-batch", "rejected"] {
+            let names = Set(daemon.names(in: folder))
+            for manifest in daemon.manifests(in: folder) {
+                #expect(names.contains(manifest + ".report.json") && names.contains(manifest + ".report.txt"),
+                        "\(folder)/\(manifest) has both reports", sourceLocation: sourceLocation)
+            }
+            #expect(!names.contains { $0.hasPrefix(".") }, "no draft left in \(folder)/", sourceLocation: sourceLocation)
+        }
+    }
+
+    @Test func routesFilesCopiedMovedAndSyncedIn() throws {
+        let root = try DaemonProcess.temporaryRoot()
+        defer { try? fileManager.removeItem(at: root) }
+        let daemon = DaemonProcess(root: root)
+        try daemon.start()
+
+        // cp: written in place, announced by IN_CLOSE_WRITE.
+        try example("concentrate-run.json").write(to: daemon.inbox.appendingPathComponent("copied.json"))
+        // mv within the filesystem: IN_MOVED_TO.
+        let staging = root.appendingPathComponent("staging")
+        try fileManager.createDirectory(at: staging, withIntermediateDirectories: true)
+        try example("repackage.csv").write(to: staging.appendingPathComponent("moved.csv"))
+        try fileManager.moveItem(at: staging.appendingPathComponent("moved.csv"), to: daemon.inbox.appendingPathComponent("moved.csv"))
+        // rsync: a temporary dot-file, then a rename.
+        try example("vape-fill-marked.json").write(to: staging.appendingPathComponent("synced.json"))
+        let rsync = Process()
+        rsync.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        rsync.arguments = ["rsync", staging.appendingPathComponent("synced.json").path, daemon.inbox.path + "/"]
+        try rsync.run()
+        rsync.waitUntilExit()
+        #expect(rsync.terminationStatus == 0, "rsync must be installed (.ci/run installs it)")
+
+        expectRouted(daemon, count: 3)
+        #expect(daemon.manifests(in: "needs-batch") == ["copied.json"])
+        #expect(daemon.manifests(in: "accepted") == ["moved.csv", "synced.json"])
+        #expect(daemon.names(in: "inbox").isEmpty)
+        #expect(daemon.names(in: "processing").isEmpty)
+
+        let report = try JSONSerialization.jsonObject(
+            with: Data(contentsOf: root.appendingPathComponent("needs-batch/copied.json.report.json"))) as! [String: Any]
+        #expect(report["decision"] as? String == "needs-batch")
+        #expect(report["receivedAt"] is String && report["routedAt"] is String)
+        let text = try String(contentsOf: root.appendingPathComponent("needs-batch/copied.json.report.txt"), encoding: .utf8)
+        #expect(text.contains("NEEDS BATCH"))
+        #expect(daemon.auditLines().count == 3)
+        #expect(daemon.stop() == 0)
+    }
+
+    @Test func waitsForASlowWriter() throws {
+        let root = try DaemonProcess.temporaryRoot()
+        defer { try? fileManager.removeItem(at: root) }
+        let daemon = DaemonProcess(root: root)
+        try daemon.start()
+        // One open file written in four chunks over three seconds: only its close announces it.
+        let bytes = try example("concentrate-run.json")
+        let path = daemon.inbox.appendingPathComponent("slow.json").path
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+        #expect(fd >= 0)
+        let chunk = bytes.count / 4 + 1
+        for start in stride(from: 0, to: bytes.count, by: chunk) {
+            let piece = Array(bytes[start..<min(start + chunk, bytes.count)])
+            #expect(write(fd, piece, piece.count) == piece.count)
+            usleep(1_000_000)
+            #expect(daemon.routedCount == 0, "taken before the writer closed it")
+        }
+        close(fd)
+        expectRouted(daemon, count: 1)
+        #expect(daemon.manifests(in: "needs-batch") == ["slow.json"], "read whole, not cut short")
+        daemon.stop()
+    }
+
+    @Test func anEmptyFileClosedEarlyWaitsToBeFilled() throws {
+        let root = try DaemonProcess.temporaryRoot()
+        defer { try? fileManager.removeItem(at: root) }
+        let daemon = DaemonProcess(root: root, arguments: ["run", "--root", root.path])
+        try daemon.start()
+        // Some writers create the file, close it empty, then open it again to fill it.
+        let path = daemon.inbox.appendingPathComponent("refilled.json").path
+        #expect(fileManager.createFile(atPath: path, contents: nil))
+        usleep(500_000)
+        #expect(daemon.routedCount == 0, "an empty file is not taken at once")
+        let handle = try #require(FileHandle(forWritingAtPath: path))
+        handle.write(try example("concentrate-run.json"))
+        try handle.close()
+        expectRouted(daemon, count: 1)
+        #expect(daemon.manifests(in: "needs-batch") == ["refilled.json"])
+        daemon.stop()
+    }
+
+    @Test func takesFilesPresentBeforeStartUpAndLeavesIgnoredOnesAlone() throws {
+        let root = try DaemonProcess.temporaryRoot()
+        defer { try? fileManager.removeItem(at: root) }
+        let inbox = root.appendingPathComponent("inbox")
+        try fileManager.createDirectory(at: inbox.appendingPathComponent("sub"), withIntermediateDirectories: true)
+        for number in 1...5 {
+            try manifest(number, needsBatch: number % 2 == 0).write(to: inbox.appendingPathComponent("early-\(number).json"))
+        }
+        let ignored = [".hidden.json", "upload.json.part", "x.tmp", "y.partial", "z.filepart", "w.crdownload", "v.json~"]
+        for name in ignored { try Data("half".utf8).write(to: inbox.appendingPathComponent(name)) }
+        // Start-up takes files whose mtime is older than the settle time at once.
+        let old = Date().addingTimeInterval(-60)
+        for number in 1...5 {
+            try fileManager.setAttributes([.modificationDate: old], ofItemAtPath: inbox.appendingPathComponent("early-\(number).json").path)
+        }
+        let daemon = DaemonProcess(root: root)
+        try daemon.start()
+        expectRouted(daemon, count: 5)
+        #expect(daemon.manifests(in: "accepted").count == 3)
+        #expect(daemon.manifests(in: "needs-batch").count == 2)
+        usleep(300_000)
+        #expect(daemon.names(in: "inbox").sorted() == (ignored + ["sub"]).sorted())
+        daemon.stop()
+    }
+
+    @Test func rejectsLinksFifosAndUnsupportedFilesWithAReport() throws {
+        let root = try DaemonProcess.temporaryRoot()
+        defer { try? fileManager.removeItem(at: root) }
+        let daemon = DaemonProcess(root: root)
+        try daemon.start()
+        try fileManager.createSymbolicLink(atPath: daemon.inbox.appendingPathComponent("link.json").path, withDestinationPath: "/etc/passwd")
+        #expect(mkfifo(daemon.inbox.appendingPathComponent("pipe.csv").path, 0o644) == 0)
+        try Data("%PDF-1.4".utf8).write(to: daemon.inbox.appendingPathComponent("scan.pdf"))
+        try Data([0xFF, 0xFE, 0x00, 0x01]).write(to: daemon.inbox.appendingPathComponent("garbage.json"))
+        expectRouted(daemon, count: 4)
+        #expect(daemon.manifests(in: "rejected") == ["garbage.json", "link.json", "pipe.csv", "scan.pdf"])
+        let link = try fileManager.attributesOfItem(atPath: root.appendingPathComponent("rejected/link.json").path)
+        #expect(link[.type] as? FileAttributeType == .typeSymbolicLink, "moved as a link, never followed")
+        let report = try String(contentsOf: root.appendingPathComponent("rejected/link.json.report.txt"), encoding: .utf8)
+        #expect(report.contains("symbolic link"))
+        daemon.stop()
+    }
+
+    @Test func routesABurstOfTwoThousandFiles() throws {
+        let root = try DaemonProcess.temporaryRoot()
+        defer { try? fileManager.removeItem(at: root) }
+        let daemon = DaemonProcess(root: root)
+        try daemon.start()
+        try dropBurst(count: 2_000, into: daemon)
+        expectRouted(daemon, count: 2_000, timeout: 60)
+        #expect(daemon.manifests(in: "accepted").count == 1_000)
+        #expect(daemon.manifests(in: "needs-batch").count == 1_000)
+        #expect(daemon.names(in: "processing").isEmpty)
+        #expect(daemon.auditLines().count == 2_000)
+        #expect(daemon.stop() == 0)
+    }
+
+    @Test func killedDuringABurstRoutesEveryFileExactlyOnceAfterRestart() throws {
+        let root = try DaemonProcess.temporaryRoot()
+        defer { try? fileManager.removeItem(at: root) }
+        let first = DaemonProcess(root: root)
+        try first.start()
+        try dropBurst(count: 2_000, into: first)
+        _ = waitUntil(timeout: 30) { first.routedCount >= 300 }
+        first.crash()
+        let routedBeforeCrash = first.routedCount
+        #expect(routedBeforeCrash < 2_000, "the crash came during the burst")
+
+        let second = DaemonProcess(root: root)
+        try second.start()
+        expectRouted(second, count: 2_000, timeout: 60)
+        let routed = ["accepted", "needs-batch", "rejected"].flatMap { second.manifests(in: $0) }
+        #expect(routed.count == 2_000)
+        #expect(Set(routed).count == 2_000, "no manifest twice")
+        #expect(!routed.contains { $0.contains(".2.") }, "no second copy under a suffixed name")
+        #expect(second.names(in: "processing").isEmpty)
+        #expect(second.names(in: "inbox").isEmpty)
+        let audited = second.auditLines().compactMap { $0["originalName"] as? String }
+        #expect(audited.count == 2_000 && Set(audited).count == 2_000, "one audit line each")
+        #expect(second.stop() == 0)
+    }
+
+    @Test func notifiesSystemdAndStopsCleanlyOnSIGTERM() throws {
+        let root = try DaemonProcess.temporaryRoot()
+        defer { try? fileManager.removeItem(at: root) }
+        let socket = try NotifySocket(path: root.appendingPathComponent("notify.sock").path)
+        let daemon = DaemonProcess(root: root.appendingPathComponent("state"),
+                                   environment: ["NOTIFY_SOCKET": socket.path, "WATCHDOG_USEC": "200000"])
+        try daemon.start()
+        let messages = socket.receive(until: { $0.contains { $0.contains("WATCHDOG=1") } }, timeout: 5)
+        #expect(messages.contains { $0.contains("READY=1") }, "\(messages)")
+        #expect(messages.contains { $0.contains("STATUS=routed 0") })
+        #expect(messages.contains("WATCHDOG=1"))
+        try manifest(1, needsBatch: true).write(to: daemon.inbox.appendingPathComponent("one.json"))
+        let status = socket.receive(until: { $0.contains { $0.contains("STATUS=routed 1") } }, timeout: 5)
+        #expect(status.contains { $0.contains("needs-batch 1") })
+        let before = status.count
+        daemon.signal(SIGHUP)
+        let reload = socket.receive(until: { $0.dropFirst(before).contains { $0.hasPrefix("READY=1") } }, timeout: 5)
+            .dropFirst(before)
+        #expect(reload.first?.hasPrefix("RELOADING=1\nMONOTONIC_USEC=") == true, "\(reload)")
+        #expect(reload.last?.hasPrefix("READY=1") == true)
+        let started = Date()
+        #expect(daemon.stop() == 0)
+        #expect(Date().timeIntervalSince(started) < 5)
+        let stopping = socket.receive(until: { $0.contains { $0.hasPrefix("STOPPING=1") } }, timeout: 2)
+        #expect(stopping.contains { $0.hasPrefix("STOPPING=1") })
+    }
+
+    @Test func refusesToStartWhereItCannotWrite() throws {
+        let result = try Executable.run(["run", "--root", "/proc/batchgate-cannot-exist"])
+        #expect(result.status == 78)
+        #expect(result.standardError.contains("cannot create the folder /proc/batchgate-cannot-exist"))
+    }
+
+    /// Writes `count` manifests into a staging folder, then renames them all into the inbox.
+    private func dropBurst(count: Int, into daemon: DaemonProcess) throws {
+        let staging = daemon.root.appendingPathComponent("staging")
+        try fileManager.createDirectory(at: staging, withIntermediateDirectories: true)
+        for number in 1...count {
+            try manifest(number, needsBatch: number % 2 == 0).write(to: staging.appendingPathComponent("burst-\(number).json"))
+        }
+        for number in 1...count {
+            let name = "burst-\(number).json"
+            #expect(rename(staging.appendingPathComponent(name).path, daemon.inbox.appendingPathComponent(name).path) == 0)
+        }
+    }
+}
+
+/// A datagram socket standing in for systemd's notify socket.
+final class NotifySocket {
+    let path: String
+    private let fd: Int32
+    private var received: [String] = []
+
+    init(path: String) throws {
+        self.path = path
+        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in raw.copyBytes(from: Array(path.utf8)) }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard bound == 0 else { throw DaemonTestError("cannot bind \(path): errno \(errno)") }
+        var timeout = timeval(tv_sec: 0, tv_usec: 100_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    deinit { close(fd) }
+
+    /// Reads datagrams until `done` holds for everything received so far, or `timeout` passes.
+    func receive(until done: ([String]) -> Bool, timeout: Double) -> [String] {
+        let deadline = Date().addingTimeInterval(timeout)
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while Date() < deadline && !done(received) {
+            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if count > 0 { received.append(String(decoding: buffer[..<count], as: UTF8.self)) }
+        }
+        return received
+    }
+}
