@@ -7,12 +7,17 @@ CATALOG := --items config/catalog/items.json --packages config/catalog/packages.
 
 .PHONY: deps build run test bench clean
 
-# libcurl's headers and pkg-config, installed through apt-get when pkg-config cannot find libcurl.
+# libcurl's headers and pkg-config (installed through apt-get when pkg-config cannot find
+# libcurl), and rsync, which the daemon tests use to drop files as rsync does.
 deps:
 	@pkg-config --exists libcurl 2>/dev/null || { \
 		echo "batchgate: installing libcurl4-openssl-dev and pkg-config (apt-get)"; \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq libcurl4-openssl-dev pkg-config; }
+	@command -v rsync >/dev/null 2>&1 || { \
+		echo "batchgate: installing rsync (apt-get)"; \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq rsync || \
+		{ $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq rsync; }; }
 
 build: deps
 	$(SWIFT) build
