@@ -5,7 +5,9 @@ BIN := .build/debug/batchgate
 EXAMPLES := config/examples/*.json config/examples/*.csv
 CATALOG := --items config/catalog/items.json --packages config/catalog/packages.csv
 
-.PHONY: deps build run test bench clean
+STATE ?= ./var
+
+.PHONY: deps build run examples test bench bench-daemon clean
 
 # libcurl's headers and pkg-config (installed through apt-get when pkg-config cannot find
 # libcurl), and rsync, which the daemon tests use to drop files as rsync does.
@@ -22,9 +24,15 @@ deps:
 build: deps
 	$(SWIFT) build
 
+# Runs the daemon in the foreground on $(STATE) (default ./var) until Ctrl-C.
+run: build
+	@echo "batchgate: drop manifests into $(STATE)/inbox/ (try: cp config/examples/*.json $(STATE)/inbox/);"
+	@echo "batchgate: reports appear in $(STATE)/accepted/, $(STATE)/needs-batch/ and $(STATE)/rejected/. Ctrl-C stops."
+	@$(BIN) run --root $(STATE)
+
 # Checks the bundled example manifests against the example catalog. Exit status of check:
 # 0 all accepted, 1 some need a production batch, 2 some rejected.
-run: build
+examples: build
 	@$(BIN) check $(CATALOG) $(EXAMPLES); status=$$?; \
 		echo "batchgate check exited $$status (0 accepted, 1 needs-batch, 2 rejected)"; \
 		[ $$status -le 2 ]
@@ -35,6 +43,10 @@ test: deps
 # Throughput and memory of `check` over 10,000 generated manifests (see bench/README.md).
 bench: deps
 	bench/check_throughput.py
+
+# Daemon burst, steady latency, memory and idle CPU (about two minutes; see docs/benchmarks.md).
+bench-daemon: deps
+	bench/daemon_bench.py
 
 clean:
 	rm -rf .build
