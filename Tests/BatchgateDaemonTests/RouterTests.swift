@@ -1,0 +1,222 @@
+import Foundation
+import Testing
+import BatchgateCore
+@testable import BatchgateDaemon
+
+/// The router on real folders, including every state a crash can leave between its steps.
+@Suite("Router")
+struct RouterTests {
+    let fileManager = FileManager.default
+
+    final class Fixture {
+        let root: URL
+        let layout: StateLayout
+        let audit: AuditLog
+        let router: Router
+
+        init() throws {
+            root = FileManager.default.temporaryDirectory.appendingPathComponent("batchgate-router-\(UUID().uuidString)")
+            layout = StateLayout(root: root.path)
+            try layout.prepare()
+            audit = try AuditLog(path: layout.auditLog)
+            let quiet = Logger(level: .error, fd: open("/dev/null", O_WRONLY))
+            router = try Router(layout: layout, checker: ManifestChecker(), syncToDisk: true, log: quiet, audit: audit)
+        }
+
+        deinit { try? FileManager.default.removeItem(at: root) }
+
+        func drop(_ name: String, _ contents: String, into folder: String = "inbox") throws {
+            try Data(contents.utf8).write(to: root.appendingPathComponent(folder).appendingPathComponent(name))
+        }
+
+        func names(_ folder: String) -> [String] {
+            ((try? FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent(folder).path)) ?? []).sorted()
+        }
+
+        func auditCount() -> Int {
+            ((try? String(contentsOf: URL(fileURLWithPath: layout.auditLog), encoding: .utf8)) ?? "")
+                .split(separator: "\n").count
+        }
+
+        /// Writes a journal naming one route, as step 3 does.
+        func journal(_ entry: RouteEntry) throws {
+            try Data((entry.journalLine() + [0x0A])).write(to: root.appendingPathComponent("processing/.journal-1-1.jsonl"))
+        }
+    }
+
+    let good = """
+        [{"Tag": "1A4FF0300000022000000001", "Item": "Resin", "ItemCategory": "Concentrate", "Quantity": 1, "UnitOfMeasure": "Grams",
+          "Ingredients": [{"Package": "1A4FF0100000022000000001", "Quantity": 1, "UnitOfMeasure": "Grams", "ItemCategory": "Buds"}]}]
+        """
+
+    func entry(_ name: String = "m.json", final: String = "m.json") -> RouteEntry {
+        RouteEntry(id: "00000000000000aa", name: name, decision: .needsBatch, finalName: final,
+                   receivedAt: "2026-11-27T00:00:00.000Z", routedAt: "2026-11-27T00:00:01.000Z")
+    }
+
+    @Test func routesABatchAndNamesClashesWithASuffix() throws {
+        let fixture = try Fixture()
+        try fixture.drop("m.json", good)
+        try fixture.drop("m.json", good, into: "needs-batch")
+        try fixture.drop("x.csv", "Tag\n")
+        let result = fixture.router.route(["m.json", "x.csv", "gone.json"])
+        #expect(result.outcomes.map(\.entry.finalName) == ["m.2.json", "x.csv"])
+        #expect(fixture.names("needs-batch") == ["m.2.json", "m.2.json.report.json", "m.2.json.report.txt", "m.json"])
+        #expect(fixture.names("rejected") == ["x.csv", "x.csv.report.json", "x.csv.report.txt"])
+        #expect(fixture.names("processing").isEmpty)
+        #expect(fixture.auditCount() == 2)
+    }
+
+    @Test func aNameTakenOnlyByAReportIsTakenToo() throws {
+        let fixture = try Fixture()
+        try fixture.drop("m.json.report.txt", "someone's notes", into: "needs-batch")
+        try fixture.drop("m.json", good)
+        #expect(fixture.router.route(["m.json"]).outcomes.first?.entry.finalName == "m.2.json")
+    }
+
+    @Test func defersANameThatProcessingHolds() throws {
+        let fixture = try Fixture()
+        try fixture.drop("m.json", good)
+        try fixture.drop("m.json", good, into: "processing")
+        let result = fixture.router.route(["m.json"])
+        #expect(result.deferred == ["m.json"])
+        #expect(fixture.names("inbox") == ["m.json"])
+    }
+
+    // MARK: Crash states
+
+    @Test func crashAfterTheClaim() throws {
+        let fixture = try Fixture()
+        try fixture.drop("m.json", good, into: "processing")
+        #expect(fixture.router.recover().map(\.entry.finalName) == ["m.json"])
+        #expect(fixture.names("needs-batch") == ["m.json", "m.json.report.json", "m.json.report.txt"])
+        #expect(fixture.names("processing").isEmpty)
+        #expect(fixture.auditCount() == 1)
+    }
+
+    @Test func crashAfterTheJournal() throws {
+        let fixture = try Fixture()
+        try fixture.drop("m.json", good, into: "processing")
+        try fixture.journal(entry(final: "m.3.json"))
+        #expect(fixture.router.recover().map(\.entry.finalName) == ["m.3.json"], "the journal's name is kept")
+        #expect(fixture.names("needs-batch") == ["m.3.json", "m.3.json.report.json", "m.3.json.report.txt"])
+        #expect(fixture.names("processing").isEmpty)
+        #expect(fixture.auditCount() == 1)
+    }
+
+    @Test func crashWithReportDraftsWritten() throws {
+        let fixture = try Fixture()
+        try fixture.drop("m.json", good, into: "processing")
+        try fixture.journal(entry())
+        try fixture.drop(".m.json.report.json.tmp", "{\"half", into: "needs-batch")
+        _ = fixture.router.recover()
+        #expect(fixture.names("needs-batch") == ["m.json", "m.json.report.json", "m.json.report.txt"])
+        let report = try Data(contentsOf: fixture.root.appendingPathComponent("needs-batch/m.json.report.json"))
+        #expect((try? JSONSerialization.jsonObject(with: report)) != nil, "the half-written draft was replaced")
+    }
+
+    @Test func crashWithReportsPublishedBeforeTheMove() throws {
+        let fixture = try Fixture()
+        try fixture.drop("m.json", good, into: "processing")
+        try fixture.journal(entry())
+        try fixture.drop("m.json.report.json", "{\"written\": \"before the crash\"}\n", into: "needs-batch")
+        try fixture.drop("m.json.report.txt", "written before the crash\n", into: "needs-batch")
+        _ = fixture.router.recover()
+        #expect(fixture.names("needs-batch") == ["m.json", "m.json.report.json", "m.json.report.txt"], "no second report")
+        let kept = try String(contentsOf: fixture.root.appendingPathComponent("needs-batch/m.json.report.txt"), encoding: .utf8)
+        #expect(kept == "written before the crash\n")
+        #expect(fixture.auditCount() == 1)
+    }
+
+    @Test func crashAfterTheMoveBeforeTheAudit() throws {
+        let fixture = try Fixture()
+        try fixture.journal(entry())
+        for name in ["m.json", "m.json.report.json", "m.json.report.txt"] {
+            try fixture.drop(name, name == "m.json" ? good : "r", into: "needs-batch")
+        }
+        _ = fixture.router.recover()
+        #expect(fixture.auditCount() == 1)
+        #expect(fixture.names("processing").isEmpty)
+        #expect(fixture.names("needs-batch").count == 3)
+    }
+
+    @Test func crashAfterTheAuditBeforeTheJournalWasRemoved() throws {
+        let fixture = try Fixture()
+        try fixture.journal(entry())
+        for name in ["m.json", "m.json.report.json", "m.json.report.txt"] {
+            try fixture.drop(name, name == "m.json" ? good : "r", into: "needs-batch")
+        }
+        try fixture.audit.append([AuditLog.line(for: entry(), report: ManifestChecker().check(fileName: "m.json", bytes: Array(good.utf8)))],
+                                 sync: false)
+        _ = fixture.router.recover()
+        #expect(fixture.auditCount() == 1, "not audited twice")
+        #expect(fixture.names("processing").isEmpty)
+    }
+
+    @Test func aTornJournalLineIsSkipped() throws {
+        let fixture = try Fixture()
+        try fixture.drop("m.json", good, into: "processing")
+        try Data("{\"id\":\"00".utf8).write(to: fixture.root.appendingPathComponent("processing/.journal-9-9.jsonl"))
+        #expect(fixture.router.recover().count == 1)
+        #expect(fixture.names("processing").isEmpty)
+    }
+}
+
+@Suite("Daemon pieces")
+struct DaemonPieceTests {
+    @Test func suffixesGoBeforeTheLastExtension() {
+        #expect(suffixedName("x.json", 1) == "x.json")
+        #expect(suffixedName("x.json", 2) == "x.2.json")
+        #expect(suffixedName("x.tar.gz", 3) == "x.tar.3.gz")
+        #expect(suffixedName("README", 2) == "README.2")
+        #expect(suffixedName(".hidden", 2) == ".hidden.2")
+    }
+
+    @Test func journalLinesRoundTrip() throws {
+        let entry = RouteEntry(id: "0123456789abcdef", name: "a \"quoted\" name.json", decision: .rejected,
+                               finalName: "a \"quoted\" name.2.json", receivedAt: "t1", routedAt: "t2")
+        #expect(RouteEntry(journalLine: entry.journalLine()[...]) == entry)
+        #expect(RouteEntry(journalLine: Array("{\"id\": 1}".utf8)[...]) == nil)
+    }
+
+    @Test func settleTrackerWaitsForAnUnchangedFile() {
+        var tracker = SettleTracker(settleTime: 2)
+        let first = SettleTracker.Observation(name: "a.csv", size: 10, modified: 1)
+        #expect(tracker.scan([first], now: 0) == [])
+        #expect(tracker.isWaiting)
+        #expect(tracker.scan([first], now: 1) == [])
+        let grown = SettleTracker.Observation(name: "a.csv", size: 20, modified: 2)
+        #expect(tracker.scan([grown], now: 1.5) == [], "a change starts the wait again")
+        #expect(tracker.scan([grown], now: 3) == [])
+        #expect(tracker.scan([grown], now: 3.5) == ["a.csv"])
+        #expect(tracker.scan([], now: 4) == [])
+        #expect(!tracker.isWaiting, "a file that is gone is forgotten")
+    }
+
+    @Test func parsesInotifyEvents() {
+        func event(mask: UInt32, name: String) -> [UInt8] {
+            var padded = Array(name.utf8)
+            if !padded.isEmpty { padded += [UInt8](repeating: 0, count: 16 - padded.count % 16) }
+            func word(_ value: UInt32) -> [UInt8] { withUnsafeBytes(of: value.littleEndian, Array.init) }
+            return word(1) + word(mask) + word(0) + word(UInt32(padded.count)) + padded
+        }
+        let bytes = event(mask: 0x8, name: "a.json") + event(mask: 0x80, name: "b.csv")
+            + event(mask: 0x80 | 0x4000_0000, name: "folder") + event(mask: 0x4000, name: "")
+            + event(mask: 0x100, name: "link.json")
+        #expect(InboxWatcher.parse(bytes[...]) == [.arrived("a.json"), .arrived("b.csv"), .overflow, .created("link.json")])
+    }
+
+    @Test func timestampsAreISO8601UTC() {
+        #expect(Timestamp.iso8601(0) == "1970-01-01T00:00:00.000Z")
+        #expect(Timestamp.iso8601(1_795_000_000.25) == "2026-11-18T11:06:40.250Z")
+    }
+
+    @Test func notifierIsSilentOutsideSystemd() {
+        let notifier = SystemdNotifier(environment: [:])
+        #expect(!notifier.isActive)
+        #expect(notifier.watchdogInterval == nil)
+        #expect(notifier.notify("READY=1") == false)
+        #expect(SystemdNotifier(environment: ["WATCHDOG_USEC": "30000000"]).watchdogInterval == 15)
+        #expect(SystemdNotifier(environment: ["WATCHDOG_USEC": "30000000", "WATCHDOG_PID": "1"]).watchdogInterval == nil)
+    }
+}
