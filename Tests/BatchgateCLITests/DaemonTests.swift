@@ -208,6 +208,30 @@ struct DaemonTests {
         #expect(stopping.contains { $0.hasPrefix("STOPPING=1") })
     }
 
+    @Test func reopensTheAuditLogOnSIGHUPAndTagsLinesForTheJournal() throws {
+        let root = try DaemonProcess.temporaryRoot()
+        defer { try? fileManager.removeItem(at: root) }
+        let daemon = DaemonProcess(root: root, environment: ["JOURNAL_STREAM": "8:12345"])
+        try daemon.start()
+        try manifest(1, needsBatch: false).write(to: daemon.inbox.appendingPathComponent("before.json"))
+        expectRouted(daemon, count: 1)
+        // logrotate renames the log, then sends SIGHUP.
+        let audit = root.appendingPathComponent("audit.jsonl")
+        try fileManager.moveItem(at: audit, to: root.appendingPathComponent("audit.jsonl.1"))
+        daemon.signal(SIGHUP)
+        _ = waitUntil(timeout: 5) { daemon.log.contains("reopened the audit log") }
+        try manifest(2, needsBatch: true).write(to: daemon.inbox.appendingPathComponent("after.json"))
+        expectRouted(daemon, count: 2)
+        let rotated = try String(contentsOf: root.appendingPathComponent("audit.jsonl.1"), encoding: .utf8)
+        let fresh = try String(contentsOf: audit, encoding: .utf8)
+        #expect(rotated.contains("before.json") && !rotated.contains("after.json"))
+        #expect(fresh.contains("after.json") && !fresh.contains("before.json"))
+        let lines = daemon.log.split(separator: "\n")
+        #expect(lines.contains { $0.hasPrefix("<5>routed after.json to needs-batch/") }, "\(lines)")
+        #expect(lines.contains { $0.hasPrefix("<6>routed before.json to accepted/") })
+        daemon.stop()
+    }
+
     @Test func refusesToStartWhereItCannotWrite() throws {
         let result = try Executable.run(["run", "--root", "/proc/batchgate-cannot-exist"])
         #expect(result.status == 78)
