@@ -1,13 +1,26 @@
 import BatchgateDaemon
 
-/// Reads the YAML configuration file and turns it into daemon settings.
+/// Reads the YAML configuration file at the edge and hands its text to the pure loader.
 enum ConfigFile {
+    /// The configuration in `path`, with relative paths taken from the file's folder.
     static func load(path: String) throws -> DaemonSettings {
-        throw ConfigFileUnavailable(path: path)
+        try loadConfig(path: path).settings
     }
-}
 
-struct ConfigFileUnavailable: Error, CustomStringConvertible {
-    var path: String
-    var description: String { "\(path): configuration files are read by the config module" }
+    static func loadConfig(path: String) throws -> DaemonConfig {
+        let contents: FileBytes.Contents
+        do {
+            contents = try FileBytes.read(path, limit: 1 << 20)
+        } catch {
+            throw ConfigError(file: path, reason: error.description)
+        }
+        guard contents.bytes.count <= 1 << 20 else {
+            throw ConfigError(file: path, reason: "the file is over 1 MiB; is this the configuration file?")
+        }
+        guard let text = String(validating: contents.bytes, as: UTF8.self) else {
+            throw ConfigError(file: path, reason: "the file is not UTF-8 text")
+        }
+        let folder = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
+        return try ConfigLoader.load(yaml: text, fileName: path, baseDirectory: folder.isEmpty ? "/" : folder)
+    }
 }

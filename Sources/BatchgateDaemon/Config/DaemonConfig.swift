@@ -1,0 +1,230 @@
+import BatchgateCore
+
+/// The daemon's settings, as read from `batchgate.yaml` by ``ConfigLoader``. Every setting has a
+/// default, so an empty file (or none, see ``defaults(stateRoot:)``) is a working configuration.
+///
+/// Decoding checks every key and value and throws with the key's path and what to write instead;
+/// encoding writes YAML the loader reads back to the same value.
+public struct DaemonConfig: Codable, Sendable, Equatable {
+    /// The folder holding `inbox/`, `processing/`, `accepted/`, `needs-batch/`, `rejected/`,
+    /// `outbox/` and `audit.jsonl`.
+    public var stateRoot: String
+    /// Another inbox folder, or nil for `<stateRoot>/inbox` (see ``inboxFolder``). It must be on the
+    /// state root's filesystem so that claiming a manifest is a rename; the loader cannot check that.
+    public var inbox: String?
+    /// How often the inbox is scanned for files that no event announced (SMB and NFS writers);
+    /// zero turns the periodic scan off.
+    public var rescanInterval: Duration
+    /// How long a file found by a scan must keep its size and modification time before it is taken.
+    /// Always more than zero.
+    public var settleTime: Duration
+    /// Manifests larger than this many bytes are rejected unread (1 byte to 1 GiB).
+    public var maxManifestSize: Int
+    /// Whether reports and moves are flushed to disk before the daemon goes on.
+    public var fsync: Bool
+    /// The catalog files naming each item's and package's category.
+    public var catalog: CatalogPaths
+    /// The rule settings a facility may tune.
+    public var rules: Rules
+    /// Who the daemon runs for, shown in alerts.
+    public var facility: Facility
+    /// Logging settings.
+    public var log: Logging
+
+    /// The state root used when neither the config file nor the command line names one.
+    public static let defaultStateRoot = "./var"
+    /// The largest ``maxManifestSize`` allowed: 1 GiB.
+    public static let maxManifestSizeLimit = 1 << 30
+
+    /// A configuration with the given settings; every argument left out takes its default.
+    public init(
+        stateRoot: String = DaemonConfig.defaultStateRoot,
+        inbox: String? = nil,
+        rescanInterval: Duration = .seconds(30),
+        settleTime: Duration = .seconds(2),
+        maxManifestSize: Int = 16 << 20,
+        fsync: Bool = true,
+        catalog: CatalogPaths = CatalogPaths(),
+        rules: Rules = Rules(),
+        facility: Facility = Facility(),
+        log: Logging = Logging()
+    ) {
+        self.stateRoot = stateRoot
+        self.inbox = inbox
+        self.rescanInterval = rescanInterval
+        self.settleTime = settleTime
+        self.maxManifestSize = maxManifestSize
+        self.fsync = fsync
+        self.catalog = catalog
+        self.rules = rules
+        self.facility = facility
+        self.log = log
+    }
+
+    /// Every setting at its default but the state root, for `batchgate run --root DIR` without a
+    /// config file. `stateRoot` is used as given: resolve it first if it must not depend on the
+    /// working folder.
+    public static func defaults(stateRoot: String) -> DaemonConfig {
+        DaemonConfig(stateRoot: stateRoot)
+    }
+
+    /// The inbox in use: ``inbox`` if set, else `<stateRoot>/inbox`.
+    public var inboxFolder: String {
+        inbox ?? FilePaths.join(stateRoot, "inbox")
+    }
+
+    /// This configuration with every relative path (state root, inbox, catalog files) resolved
+    /// against `baseDirectory`, normally the config file's folder. `~` is not expanded.
+    public func resolvingRelativePaths(against baseDirectory: String) -> DaemonConfig {
+        let resolve = { (path: String) in FilePaths.resolve(path, against: baseDirectory) }
+        var config = self
+        config.stateRoot = resolve(stateRoot)
+        config.inbox = inbox.map(resolve)
+        config.catalog.items = catalog.items.map(resolve)
+        config.catalog.packages = catalog.packages.map(resolve)
+        return config
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case stateRoot, inbox, rescanInterval, settleTime, maxManifestSize, fsync, catalog, rules, facility, log
+    }
+
+    /// Reads the settings, each key left out taking its default.
+    /// - Throws: `ConfigProblem` (turned into ``ConfigError`` by ``ConfigLoader``) for an unknown
+    ///   key or a value of the wrong kind or out of range.
+    public init(from decoder: any Decoder) throws {
+        let settings = try decoder.settings(keyedBy: CodingKeys.self)
+        let defaults = DaemonConfig()
+        stateRoot = try settings.setting(.stateRoot, .path(to: "the state folder"), default: defaults.stateRoot)
+        inbox = try settings.optionalSetting(.inbox, .path(to: "the inbox folder"))
+        rescanInterval = try settings.setting(.rescanInterval, .durationOrOff, default: defaults.rescanInterval)
+        settleTime = try settings.setting(.settleTime, .positiveDuration, default: defaults.settleTime)
+        maxManifestSize = try settings.setting(
+            .maxManifestSize, .byteSize(upTo: Self.maxManifestSizeLimit), default: defaults.maxManifestSize)
+        fsync = try settings.setting(.fsync, .boolean, default: defaults.fsync)
+        catalog = try settings.section(.catalog, default: defaults.catalog)
+        rules = try settings.section(.rules, default: defaults.rules)
+        facility = try settings.section(.facility, default: defaults.facility)
+        log = try settings.section(.log, default: defaults.log)
+    }
+
+    /// Writes every setting as the config file writes it (durations as `30s`, sizes as `16M`).
+    public func encode(to encoder: any Encoder) throws {
+        var settings = encoder.container(keyedBy: CodingKeys.self)
+        try settings.encode(stateRoot, forKey: .stateRoot)
+        try settings.encodeIfPresent(inbox, forKey: .inbox)
+        try settings.encode(DurationText.format(rescanInterval), forKey: .rescanInterval)
+        try settings.encode(DurationText.format(settleTime), forKey: .settleTime)
+        try settings.encode(ByteSizeText.format(maxManifestSize), forKey: .maxManifestSize)
+        try settings.encode(fsync, forKey: .fsync)
+        try settings.encode(catalog, forKey: .catalog)
+        try settings.encode(rules, forKey: .rules)
+        try settings.encode(facility, forKey: .facility)
+        try settings.encode(log, forKey: .log)
+    }
+}
+
+extension DaemonConfig {
+    /// Where the catalog comes from: Metrc's JSON exports or CSV files. Nil means no such file.
+    public struct CatalogPaths: Codable, Sendable, Equatable {
+        /// Metrc's items JSON, or a CSV with the columns Name, Category.
+        public var items: String?
+        /// Metrc's packages JSON, or a CSV with the columns Tag, Item, Category.
+        public var packages: String?
+
+        /// Catalog files at the given paths; nil for none.
+        public init(items: String? = nil, packages: String? = nil) {
+            self.items = items
+            self.packages = packages
+        }
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case items, packages
+        }
+
+        /// Reads the settings, each key left out taking its default; see ``DaemonConfig/init(from:)``.
+        public init(from decoder: any Decoder) throws {
+            let settings = try decoder.settings(keyedBy: CodingKeys.self)
+            items = try settings.optionalSetting(.items, .path(to: "the items file (JSON or CSV)"))
+            packages = try settings.optionalSetting(.packages, .path(to: "the packages file (JSON or CSV)"))
+        }
+    }
+
+    /// The rule settings a facility may tune.
+    public struct Rules: Codable, Sendable, Equatable {
+        /// Processing steps that do not change a product's form (compared ignoring case and
+        /// surrounding spaces). An empty list makes every step a change of form.
+        public var sameFormSteps: [String]
+
+        /// Rules with the given same-form steps, by default Repackage, Split, Combine and Relabel.
+        public init(sameFormSteps: [String] = RuleSettings.defaultNonFormChangingSteps) {
+            self.sameFormSteps = sameFormSteps
+        }
+
+        /// These settings as the rules engine takes them.
+        public var ruleSettings: RuleSettings {
+            RuleSettings(nonFormChangingSteps: sameFormSteps)
+        }
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case sameFormSteps
+        }
+
+        /// Reads the settings, each key left out taking its default; see ``DaemonConfig/init(from:)``.
+        public init(from decoder: any Decoder) throws {
+            let settings = try decoder.settings(keyedBy: CodingKeys.self)
+            sameFormSteps = try settings.listSetting(
+                .sameFormSteps,
+                of: .text("a processing step name such as Repackage"),
+                expected: "a list of processing step names, such as [Repackage, Split]",
+                default: RuleSettings.defaultNonFormChangingSteps
+            )
+        }
+    }
+
+    /// The facility the daemon runs for, named in alerts.
+    public struct Facility: Codable, Sendable, Equatable {
+        /// The facility's Metrc license number.
+        public var licenseNumber: String?
+        /// The facility's name.
+        public var name: String?
+
+        /// A facility with the given license number and name.
+        public init(licenseNumber: String? = nil, name: String? = nil) {
+            self.licenseNumber = licenseNumber
+            self.name = name
+        }
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case licenseNumber, name
+        }
+
+        /// Reads the settings, each key left out taking its default; see ``DaemonConfig/init(from:)``.
+        public init(from decoder: any Decoder) throws {
+            let settings = try decoder.settings(keyedBy: CodingKeys.self)
+            licenseNumber = try settings.optionalSetting(.licenseNumber, .text("a license number such as 402-00123"))
+            name = try settings.optionalSetting(.name, .text("the facility's name"))
+        }
+    }
+
+    /// Logging settings.
+    public struct Logging: Codable, Sendable, Equatable {
+        /// The least severe level written.
+        public var level: LogLevel
+
+        /// Logging at `level` and above.
+        public init(level: LogLevel = .info) {
+            self.level = level
+        }
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case level
+        }
+
+        /// Reads the settings, each key left out taking its default; see ``DaemonConfig/init(from:)``.
+        public init(from decoder: any Decoder) throws {
+            let settings = try decoder.settings(keyedBy: CodingKeys.self)
+            level = try settings.setting(.level, .logLevel, default: Logging().level)
+        }
+    }
+}
