@@ -232,6 +232,67 @@ struct DaemonTests {
         daemon.stop()
     }
 
+    @Test func reloadsConfigAndCatalogOnSIGHUPAndKeepsTheOldOnABadOne() throws {
+        let root = try DaemonProcess.temporaryRoot()
+        defer { try? fileManager.removeItem(at: root) }
+        let config = root.appendingPathComponent("batchgate.yaml")
+        let items = root.appendingPathComponent("items.csv")
+        try Data("Name,Category\n".utf8).write(to: items)
+        try Data("stateRoot: state\nrescanInterval: 0\ncatalog:\n  items: items.csv\n".utf8).write(to: config)
+        let daemon = DaemonProcess(root: root.appendingPathComponent("state"), arguments: ["run", "--config", config.path])
+        try daemon.start()
+        // An item the catalog does not know yet: rejected.
+        let needsCatalog = """
+            [{"Tag": "1A4FF0300000022000000001", "Item": "Blue Dream Buds", "Quantity": 1, "UnitOfMeasure": "Grams",
+              "Ingredients": [{"Package": "1A4FF0100000022000000001", "Item": "Blue Dream Trim", "Quantity": 1, "UnitOfMeasure": "Grams"}]}]
+            """
+        try Data(needsCatalog.utf8).write(to: daemon.inbox.appendingPathComponent("first.json"))
+        expectRouted(daemon, count: 1)
+        #expect(daemon.manifests(in: "rejected") == ["first.json"])
+
+        // A bad config is logged and the running one kept.
+        try Data("stateRoot: state\nrescanInterval: soon\n".utf8).write(to: config)
+        daemon.signal(SIGHUP)
+        #expect(waitUntil(timeout: 5) { daemon.log.contains("reload failed, keeping the running configuration") })
+        #expect(daemon.log.contains("line 2, rescanInterval"))
+
+        // A good one with a fuller catalog takes effect.
+        try Data("Name,Category\nBlue Dream Buds,Buds\nBlue Dream Trim,Shake/Trim\n".utf8).write(to: items)
+        try Data("stateRoot: state\nrescanInterval: 0\ncatalog:\n  items: items.csv\n".utf8).write(to: config)
+        daemon.signal(SIGHUP)
+        #expect(waitUntil(timeout: 5) { daemon.log.contains("reloaded the configuration and catalog (2 items") })
+        try Data(needsCatalog.utf8).write(to: daemon.inbox.appendingPathComponent("second.json"))
+        expectRouted(daemon, count: 2)
+        #expect(daemon.manifests(in: "needs-batch") == ["second.json"])
+        #expect(daemon.stop() == 0)
+    }
+
+    @Test func refusesAnInboxOnAnotherFilesystemAndABadConfig() throws {
+        let root = try DaemonProcess.temporaryRoot()
+        defer { try? fileManager.removeItem(at: root) }
+        let shm = "/dev/shm/batchgate-test-\(UUID().uuidString)"
+        defer { try? fileManager.removeItem(atPath: shm) }
+        let config = root.appendingPathComponent("batchgate.yaml")
+        try Data("stateRoot: state\ninbox: \(shm)\n".utf8).write(to: config)
+        let other = try Executable.run(["run", "--config", config.path])
+        if other.standardError.contains("cannot create the folder \(shm)") {
+            Issue.record("/dev/shm is not writable here: \(other.standardError)")
+        }
+        #expect(other.status == 78)
+        #expect(other.standardError.contains("is on another filesystem than the inbox"), "\(other.standardError)")
+
+        try Data("stateRoot: state\nsettleTime: 0\n".utf8).write(to: config)
+        let bad = try Executable.run(["run", "--config", config.path])
+        #expect(bad.status == 78)
+        #expect(bad.standardError.contains("line 2, settleTime"))
+        let check = try Executable.run(["config", "check", "--config", config.path])
+        #expect(check.status == 78)
+        #expect(check.standardError.contains("line 2, settleTime"))
+        let example = try Executable.run(["config", "check", "--config", "config/batchgate.yaml"])
+        #expect(example.status == 0, "\(example.standardError)")
+        #expect(example.standardOutput.contains("config/batchgate.yaml: valid"))
+    }
+
     @Test func refusesToStartWhereItCannotWrite() throws {
         let result = try Executable.run(["run", "--root", "/proc/batchgate-cannot-exist"])
         #expect(result.status == 78)
