@@ -30,16 +30,10 @@ public enum CatalogFiles {
         let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw LoadError(description: "cannot open the catalog file \(path): \(String(cString: strerror(errno)))") }
         defer { System.close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw LoadError(description: "cannot read the catalog file \(path): \(String(cString: strerror(errno)))")
-            }
-            if count == 0 { return bytes }
-            bytes += chunk[..<count]
+        do {
+            return try System.readAll(fd, describing: path)
+        } catch {
+            throw LoadError(description: "cannot read the catalog file \(path): \(String(cString: strerror(error.errno)))")
         }
     }
 }

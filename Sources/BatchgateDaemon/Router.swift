@@ -172,13 +172,7 @@ public final class Router {
             log.error("cannot open the journal \(path): \(SystemError("open", path, errno: errno))")
             return []
         }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if count <= 0 { break }
-            bytes += chunk[..<count]
-        }
+        let bytes = (try? System.readAll(fd, describing: path)) ?? []
         System.close(fd)
         let routes = bytes.split(separator: 0x0A).compactMap { RouteEntry(journalLine: $0) }
         log.notice("replaying the journal \(journal): \(routes.count) manifest(s) were being routed when the last run stopped")
@@ -248,18 +242,11 @@ public final class Router {
         guard fstat(fd, &opened) == 0, (opened.st_mode & S_IFMT) == S_IFREG else {
             return .unreadable(file: name, reason: "the file is not a regular file")
         }
-        let limit = checker.maximumSize
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(min(Int(opened.st_size), limit) + 1)
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while bytes.count <= limit {
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, min($0.count, limit + 1 - bytes.count)) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                return .unreadable(file: name, reason: "the file could not be read: \(String(cString: strerror(errno)))")
-            }
-            if count == 0 { break }
-            bytes += chunk[..<count]
+        let bytes: [UInt8]
+        do {
+            bytes = try System.readAll(fd, limit: checker.maximumSize, sizeHint: Int(opened.st_size), describing: path)
+        } catch {
+            return .unreadable(file: name, reason: "the file could not be read: \(String(cString: strerror(error.errno)))")
         }
         return checker.check(fileName: name, bytes: bytes, fileSize: Int(opened.st_size))
     }

@@ -111,6 +111,25 @@ public enum System {
         }
     }
 
+    /// Reads from `fd` until the end, or until more than `limit` bytes were read (so a caller can
+    /// tell a file over the limit without reading all of it).
+    public static func readAll(_ fd: Int32, limit: Int = Int.max - 1, sizeHint: Int = 0, describing path: String) throws(SystemError) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(min(max(sizeHint, 0), limit) + 1)
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while bytes.count <= limit {
+            let wanted = min(chunk.count, limit - bytes.count + 1)
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, wanted) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw SystemError("read", path, errno: errno)
+            }
+            if count == 0 { break }
+            bytes += chunk[..<count]
+        }
+        return bytes
+    }
+
     /// Writes a new file in `directory` under `name` with mode 0640; fails if the name exists.
     public static func createFile(
         in directory: Int32, _ name: String, contents: [UInt8], describing path: String

@@ -1,3 +1,4 @@
+import BatchgateDaemon
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -28,17 +29,8 @@ struct FileOutput {
     }
 
     mutating func flush() {
-        var offset = 0
-        while offset < buffer.count {
-            let written = buffer.withUnsafeBytes { raw in
-                Syscalls.write(fd, raw.baseAddress! + offset, raw.count - offset)
-            }
-            if written < 0 {
-                if errno == EINTR { continue }
-                break  // a closed pipe: nothing more can be said
-            }
-            offset += written
-        }
+        // A closed pipe (the reader went away) leaves nothing more to say.
+        try? System.writeAll(fd, buffer, describing: "output")
         buffer.removeAll(keepingCapacity: true)
     }
 }
