@@ -7,7 +7,18 @@ CATALOG := --items config/catalog/items.json --packages config/catalog/packages.
 
 STATE ?= ./var
 
-.PHONY: deps build run examples test bench bench-daemon clean
+# Installation (make install / make uninstall), in the usual GNU variables.
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR := $(PREFIX)/bin
+MANDIR := $(PREFIX)/share/man/man1
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+SYSCONFDIR ?= /etc
+RELEASE_BIN = $(shell $(SWIFT) build -c release --show-bin-path)/batchgate
+
+.PHONY: deps build run examples test bench bench-daemon clean release install uninstall systemd-check
 
 # libcurl's headers and pkg-config (installed through apt-get when pkg-config cannot find
 # libcurl), and rsync, which the daemon tests use to drop files as rsync does.
@@ -47,6 +58,52 @@ bench: deps
 # Daemon burst, steady latency, memory and idle CPU (about two minutes; see docs/benchmarks.md).
 bench-daemon: deps
 	bench/daemon_bench.py
+
+# A release binary with the Swift runtime linked in: it needs only libc and libcurl on the host.
+release: deps
+	$(SWIFT) build -c release --product batchgate --static-swift-stdlib
+
+# Installs the binary, the systemd unit, sysusers and tmpfiles entries, the man page and (when
+# none is there yet) the example configuration. Without DESTDIR, as root, it also creates the
+# user and folders and tells systemd, so `systemctl enable --now batchgate` is the next step.
+install: release
+	install -D -m 0755 -s $(RELEASE_BIN) $(DESTDIR)$(BINDIR)/batchgate
+	install -d -m 0755 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(MANDIR)
+	sed 's#/usr/local/bin/batchgate#$(BINDIR)/batchgate#; s#/etc/batchgate#$(SYSCONFDIR)/batchgate#g' \
+		systemd/batchgate.service > $(DESTDIR)$(UNITDIR)/batchgate.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/batchgate.service
+	install -m 0644 systemd/batchgate.sysusers $(DESTDIR)$(SYSUSERSDIR)/batchgate.conf
+	sed 's#/etc/batchgate#$(SYSCONFDIR)/batchgate#g' systemd/batchgate.tmpfiles > $(DESTDIR)$(TMPFILESDIR)/batchgate.conf
+	chmod 0644 $(DESTDIR)$(TMPFILESDIR)/batchgate.conf
+	install -m 0644 docs/batchgate.1 $(DESTDIR)$(MANDIR)/batchgate.1
+	install -d -m 0750 $(DESTDIR)$(SYSCONFDIR)/batchgate
+	install -d -m 0700 $(DESTDIR)$(SYSCONFDIR)/batchgate/credentials
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/batchgate/batchgate.yaml ]; then \
+		echo "batchgate: keeping the existing $(SYSCONFDIR)/batchgate/batchgate.yaml"; \
+	else \
+		sed 's#^stateRoot: ./var#stateRoot: /var/lib/batchgate#; s#^  items: catalog/items.json#  items: null#; s#^  packages: catalog/packages.csv#  packages: null#' \
+			config/batchgate.yaml > $(DESTDIR)$(SYSCONFDIR)/batchgate/batchgate.yaml; \
+		chmod 0640 $(DESTDIR)$(SYSCONFDIR)/batchgate/batchgate.yaml; \
+	fi
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" -eq 0 ]; then \
+		if command -v systemd-sysusers >/dev/null; then systemd-sysusers $(SYSUSERSDIR)/batchgate.conf; fi; \
+		if command -v systemd-tmpfiles >/dev/null; then systemd-tmpfiles --create $(TMPFILESDIR)/batchgate.conf; fi; \
+		if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi; \
+		echo "batchgate: installed. Start it with: systemctl enable --now batchgate"; \
+	fi
+
+# Removes what install put in place, but not the configuration, the secrets or the state root
+# (manifests and reports): remove /etc/batchgate and /var/lib/batchgate by hand if wanted.
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/batchgate $(DESTDIR)$(UNITDIR)/batchgate.service \
+		$(DESTDIR)$(SYSUSERSDIR)/batchgate.conf $(DESTDIR)$(TMPFILESDIR)/batchgate.conf $(DESTDIR)$(MANDIR)/batchgate.1
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
+	@echo "batchgate: uninstalled; $(SYSCONFDIR)/batchgate and /var/lib/batchgate are kept"
+
+# The unit as installed: `systemd-analyze verify` must be clean and the exposure 1.5 or lower.
+systemd-check:
+	systemd-analyze verify $(DESTDIR)$(UNITDIR)/batchgate.service
+	systemd-analyze security --offline=true --threshold=15 $(DESTDIR)$(UNITDIR)/batchgate.service
 
 clean:
 	rm -rf .build

@@ -293,6 +293,47 @@ struct DaemonTests {
         #expect(example.standardOutput.contains("config/batchgate.yaml: valid"))
     }
 
+    @Test func startsWithTheUnitsOwnCommandLineAndEnvironment() throws {
+        let unit = try String(contentsOf: Executable.packageRoot.appendingPathComponent("systemd/batchgate.service"), encoding: .utf8)
+        let lines = unit.split(separator: "\n").map(String.init)
+        let execStart = try #require(lines.first { $0.hasPrefix("ExecStart=") }).dropFirst("ExecStart=".count)
+        var arguments = execStart.split(separator: " ").map(String.init)
+        #expect(arguments.first == "/usr/local/bin/batchgate", "make install rewrites this path for its PREFIX")
+        var environment: [String: String] = [:]
+        for line in lines where line.hasPrefix("Environment=") {
+            for pair in line.dropFirst("Environment=".count).split(separator: " ") {
+                let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+                environment[parts[0]] = parts.count > 1 ? parts[1] : ""
+            }
+        }
+        #expect(environment["LANG"] == "C.UTF-8")
+
+        // The installed config, with the state root moved to a temporary folder.
+        let root = try DaemonProcess.temporaryRoot()
+        defer { try? fileManager.removeItem(at: root) }
+        let configIndex = try #require(arguments.firstIndex(of: "--config")) + 1
+        #expect(arguments[configIndex] == "/etc/batchgate/batchgate.yaml")
+        let config = root.appendingPathComponent("batchgate.yaml")
+        let example = try String(contentsOf: Executable.packageRoot.appendingPathComponent("config/batchgate.yaml"), encoding: .utf8)
+        try Data(example.replacing("stateRoot: ./var", with: "stateRoot: \(root.path)/state")
+            .replacing("items: catalog/items.json", with: "items: null")
+            .replacing("packages: catalog/packages.csv", with: "packages: null").utf8).write(to: config)
+        arguments[configIndex] = config.path
+        arguments.removeFirst()
+
+        let socket = try NotifySocket(path: root.appendingPathComponent("notify.sock").path)
+        environment["NOTIFY_SOCKET"] = socket.path
+        environment["WATCHDOG_USEC"] = "30000000"
+        environment["JOURNAL_STREAM"] = "8:1"
+        let daemon = DaemonProcess(root: root.appendingPathComponent("state"), arguments: arguments, environment: environment)
+        try daemon.process.run()
+        let messages = socket.receive(until: { $0.contains { $0.hasPrefix("READY=1") } }, timeout: 20)
+        #expect(messages.contains { $0.hasPrefix("READY=1") }, "\(messages)\n\(daemon.log)")
+        _ = waitUntil(timeout: 5) { daemon.log.contains("watching") }
+        #expect(daemon.log.hasPrefix("<5>watching \(root.path)/state/inbox"), "\(daemon.log)")
+        #expect(daemon.stop() == 0)
+    }
+
     @Test func refusesToStartWhereItCannotWrite() throws {
         let result = try Executable.run(["run", "--root", "/proc/batchgate-cannot-exist"])
         #expect(result.status == 78)
