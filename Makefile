@@ -88,6 +88,7 @@ install: release
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" -eq 0 ]; then \
 		if command -v systemd-sysusers >/dev/null; then systemd-sysusers $(SYSUSERSDIR)/batchgate.conf; fi; \
 		if command -v systemd-tmpfiles >/dev/null; then systemd-tmpfiles --create $(TMPFILESDIR)/batchgate.conf; fi; \
+		ls -ld $(SYSCONFDIR)/batchgate $(SYSCONFDIR)/batchgate/batchgate.yaml; \
 		if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi; \
 		echo "batchgate: installed. Start it with: systemctl enable --now batchgate"; \
 	fi
