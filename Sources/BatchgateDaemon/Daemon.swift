@@ -141,6 +141,8 @@ public final class Daemon: @unchecked Sendable {
                    [S_IFLNK, S_IFIFO, S_IFSOCK, S_IFCHR, S_IFBLK].contains(info.st_mode & S_IFMT) {
                     enqueue(name)
                 }
+            case .unusableName:
+                scanInbox(takeSettledOnly: true)
             case .overflow:
                 log.warning("the inotify queue overflowed; rescanning \(settings.layout.inbox)")
                 scanInbox(takeSettledOnly: false)
@@ -201,7 +203,7 @@ public final class Daemon: @unchecked Sendable {
     /// taken once settled, except at start-up and after an overflow, when everything that is not
     /// still changing is taken.
     private func scanInbox(takeSettledOnly: Bool) {
-        let entries: [(name: String, type: UInt8)]
+        let entries: [System.DirectoryEntry]
         do {
             entries = try System.listDirectory(settings.layout.inbox)
         } catch {
@@ -212,12 +214,17 @@ public final class Daemon: @unchecked Sendable {
         guard inboxFD >= 0 else { return }
         defer { System.close(inboxFD) }
         var observations: [SettleTracker.Observation] = []
-        for entry in entries where !DropFolderNames.isIgnored(entry.name) && !pendingSet.contains(entry.name) {
+        var stillChanging = false
+        for entry in entries where entry.name == nil {
+            if !renameToUTF8(entry.bytes, in: inboxFD) { stillChanging = true }
+        }
+        for entry in entries {
+            guard let name = entry.name, !DropFolderNames.isIgnored(name), !pendingSet.contains(name) else { continue }
             var info = stat()
-            guard fstatat(inboxFD, entry.name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
+            guard fstatat(inboxFD, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
             if (info.st_mode & S_IFMT) == S_IFDIR { continue }  // sub-folders are never touched
             let modified = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
-            observations.append(.init(name: entry.name, size: Int64(info.st_size), modified: modified))
+            observations.append(.init(name: name, size: Int64(info.st_size), modified: modified))
         }
         let now = System.monotonicClock()
         if takeSettledOnly {
@@ -236,7 +243,38 @@ public final class Daemon: @unchecked Sendable {
             }
             _ = tracker.scan(waiting, now: now)
         }
-        if tracker.isWaiting { scheduleSettleCheck() }
+        if tracker.isWaiting || stillChanging { scheduleSettleCheck() }
+    }
+
+    /// A name that is not UTF-8 cannot be carried through reports and logs: the file is renamed
+    /// within the inbox, each byte that is not UTF-8 written as `%XX`, and then routed as usual.
+    /// Returns false when the file is still changing and must be looked at again.
+    private func renameToUTF8(_ bytes: [UInt8], in inboxFD: Int32) -> Bool {
+        let readable = String(decoding: bytes, as: UTF8.self)
+        if DropFolderNames.isIgnored(readable) { return true }
+        // Renaming announces the file as complete, so a file still changing waits to settle.
+        var info = stat()
+        let path = bytes + [0]
+        let found = path.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { fstatat(inboxFD, $0.baseAddress!, &info, AT_SYMLINK_NOFOLLOW) }
+        }
+        guard found == 0, (info.st_mode & S_IFMT) != S_IFDIR else { return true }
+        if System.wallClock() - Double(info.st_mtim.tv_sec) < settings.settleTime { return false }
+        let base = percentEncodingInvalidUTF8(bytes)
+        for number in 1...100 {
+            let name = suffixedName(base, number)
+            do {
+                try System.renameNoReplace(from: inboxFD, bytes: bytes, to: inboxFD, name, describing: settings.layout.inbox + "/" + base)
+                log.notice("renamed \(name) in the inbox: its name was not UTF-8 (each such byte is now %XX)")
+                return true
+            } catch where error.errno == EEXIST {
+                continue
+            } catch {
+                log.error("cannot rename the file \(base), whose name is not UTF-8: \(error)")
+                return true
+            }
+        }
+        return true
     }
 
     private func scheduleSettleCheck() {
@@ -346,6 +384,40 @@ public final class Daemon: @unchecked Sendable {
         log.notice("reloaded the configuration and catalog (\(checker.catalog.itemCount) items, \(checker.catalog.packageCount) packages)")
         scanInbox(takeSettledOnly: true)
     }
+}
+
+/// The bytes as UTF-8 text, each byte of an invalid sequence written as `%XX` (and `%` as `%25`,
+/// so the encoding cannot be confused with a name that already held such text).
+func percentEncodingInvalidUTF8(_ bytes: [UInt8]) -> String {
+    var output: [UInt8] = []
+    var index = 0
+    func hex(_ byte: UInt8) -> [UInt8] { Array(String(format2(byte)).utf8) }
+    while index < bytes.count {
+        let byte = bytes[index]
+        if byte < 0x80 {
+            output += byte == UInt8(ascii: "%") ? Array("%25".utf8) : [byte]
+            index += 1
+            continue
+        }
+        // The longest valid sequence starting here, if any.
+        var length = 0
+        for candidate in [4, 3, 2] where index + candidate <= bytes.count {
+            if String(validating: bytes[index..<(index + candidate)], as: UTF8.self) != nil { length = candidate; break }
+        }
+        if length > 0 {
+            output += bytes[index..<(index + length)]
+            index += length
+        } else {
+            output += Array("%".utf8) + hex(byte)
+            index += 1
+        }
+    }
+    return String(decoding: output, as: UTF8.self)
+}
+
+private func format2(_ byte: UInt8) -> String {
+    let digits = Array("0123456789ABCDEF")
+    return String([digits[Int(byte >> 4)], digits[Int(byte & 0xF)]])
 }
 
 private func formatSeconds(_ seconds: Double) -> String {

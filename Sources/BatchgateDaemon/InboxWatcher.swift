@@ -15,6 +15,8 @@ public final class InboxWatcher: @unchecked Sendable {
         /// Something was created; a regular file is still being written (its close comes later),
         /// but a symbolic link, FIFO or socket is complete as soon as it exists.
         case created(String)
+        /// A file arrived whose name is not UTF-8: a scan renames it so it can be routed.
+        case unusableName
         /// Events were lost (`IN_Q_OVERFLOW`): rescan the folder.
         case overflow
         /// The inbox itself was deleted or moved away.
@@ -82,7 +84,11 @@ public final class InboxWatcher: @unchecked Sendable {
             } else if mask & UInt32(IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED) != 0 {
                 events.append(.inboxGone)
             } else if mask & UInt32(IN_ISDIR) == 0, !nameBytes.isEmpty {
-                let name = String(decoding: nameBytes, as: UTF8.self)
+                guard let name = String(validating: nameBytes, as: UTF8.self) else {
+                    // A creation says nothing yet: the close or move that follows is reported.
+                    if mask & UInt32(IN_CREATE) == 0 { events.append(.unusableName) }
+                    continue
+                }
                 events.append(mask & UInt32(IN_CREATE) != 0 ? .created(name) : .arrived(name))
             }
         }

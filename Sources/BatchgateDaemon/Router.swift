@@ -138,21 +138,21 @@ public final class Router {
     /// Finishes what a crash left: first every journal in `processing/`, then claimed files that
     /// no journal names. Returns the manifests routed.
     public func recover() -> [Outcome] {
-        let entries: [(name: String, type: UInt8)]
+        let entries: [String]
         do {
-            entries = try System.listDirectory(layout.processing)
+            entries = try System.listDirectory(layout.processing).compactMap(\.name)
         } catch {
             log.error("cannot list \(layout.processing): \(error)")
             return []
         }
         var outcomes: [Outcome] = []
         var journaled = Set<String>()
-        for journal in entries.map(\.name).filter({ $0.hasPrefix(".journal-") }).sorted() {
+        for journal in entries.filter({ $0.hasPrefix(".journal-") }).sorted() {
             let replayed = replay(journal: journal)
             journaled.formUnion(replayed.map(\.entry.name))
             outcomes += replayed
         }
-        let leftovers = entries.filter { !$0.name.hasPrefix(".") && !journaled.contains($0.name) }.map(\.name).sorted()
+        let leftovers = entries.filter { !$0.hasPrefix(".") && !journaled.contains($0) }.sorted()
         if !leftovers.isEmpty {
             log.notice("finishing \(leftovers.count) manifest(s) left in processing/ by an earlier run")
             let claims = leftovers.map { name in

@@ -144,22 +144,40 @@ public enum System {
         return fd
     }
 
-    /// The names in a directory, without `.` and `..`.
-    public static func listDirectory(_ path: String) throws(SystemError) -> [(name: String, type: UInt8)] {
+    /// One name in a directory. A name whose bytes are not UTF-8 has `name == nil`: Swift
+    /// strings cannot hold it, so only `bytes` can reach the file.
+    public struct DirectoryEntry: Sendable {
+        public var bytes: [UInt8]
+        public var name: String?
+        public var type: UInt8
+    }
+
+    /// The entries of a directory, without `.` and `..`.
+    public static func listDirectory(_ path: String) throws(SystemError) -> [DirectoryEntry] {
         guard let directory = opendir(path) else { throw SystemError("list folder", path, errno: errno) }
         defer { closedir(directory) }
-        var entries: [(String, UInt8)] = []
+        var entries: [DirectoryEntry] = []
         while true {
             errno = 0
             guard let entry = readdir(directory) else {
                 if errno != 0 { throw SystemError("list folder", path, errno: errno) }
                 return entries
             }
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            if name != "." && name != ".." { entries.append((name, entry.pointee.d_type)) }
+            let bytes = withUnsafeBytes(of: entry.pointee.d_name) { raw in Array(raw.prefix { $0 != 0 }) }
+            if bytes == [0x2E] || bytes == [0x2E, 0x2E] { continue }
+            entries.append(DirectoryEntry(bytes: bytes, name: String(validating: bytes, as: UTF8.self), type: entry.pointee.d_type))
         }
+    }
+
+    /// `renameNoReplace` for names given as raw bytes (names that are not UTF-8).
+    public static func renameNoReplace(
+        from fromDirectory: Int32, bytes fromName: [UInt8], to toDirectory: Int32, _ toName: String, describing path: String
+    ) throws(SystemError) {
+        let source = fromName + [0]
+        let result = source.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { batchgate_rename_noreplace(fromDirectory, $0.baseAddress, toDirectory, toName) }
+        }
+        if result != 0 { throw SystemError("rename", path, errno: errno) }
     }
 
     /// The current time as seconds since 1970 (wall clock, for reports and logs).

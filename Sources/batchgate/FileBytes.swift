@@ -60,7 +60,7 @@ enum FileBytes {
     static func directoryEntries(_ path: String) throws(ReadError) -> [String]? {
         var info = stat()
         guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else { return nil }
-        let entries: [(name: String, type: UInt8)]
+        let entries: [System.DirectoryEntry]
         do {
             entries = try System.listDirectory(path)
         } catch {
@@ -68,7 +68,7 @@ enum FileBytes {
         }
         let prefix = path.hasSuffix("/") ? path : path + "/"
         // Regular files only: sub-folders, links, FIFOs and devices are left alone.
-        return entries.map(\.name).filter { name in
+        return entries.compactMap(\.name).filter { name in
             var entryInfo = stat()
             return lstat(prefix + name, &entryInfo) == 0 && (entryInfo.st_mode & S_IFMT) == S_IFREG
         }

@@ -142,6 +142,25 @@ struct DaemonTests {
         daemon.stop()
     }
 
+    @Test func renamesANameThatIsNotUTF8AndRoutesIt() throws {
+        let root = try DaemonProcess.temporaryRoot()
+        defer { try? fileManager.removeItem(at: root) }
+        let daemon = DaemonProcess(root: root)
+        try daemon.start()
+        // "caf\xE9 100%.json" in Latin-1, as an old Windows share might write it.
+        let raw: [UInt8] = Array(daemon.inbox.path.utf8) + Array("/caf".utf8) + [0xE9] + Array(" 100%.json".utf8) + [0]
+        let contents = try example("repackage.csv")
+        let fd = raw.withUnsafeBufferPointer { $0.withMemoryRebound(to: CChar.self) { open($0.baseAddress!, O_WRONLY | O_CREAT | O_EXCL, 0o644) } }
+        #expect(fd >= 0)
+        _ = contents.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+        expectRouted(daemon, count: 1, timeout: 15)
+        // It is CSV in a .json file, so rejected: what matters is that it was routed at all.
+        #expect(daemon.manifests(in: "rejected") == ["caf%E9 100%25.json"], "\(daemon.log)")
+        #expect(daemon.log.contains("its name was not UTF-8"))
+        daemon.stop()
+    }
+
     @Test func routesABurstOfTwoThousandFiles() throws {
         let root = try DaemonProcess.temporaryRoot()
         defer { try? fileManager.removeItem(at: root) }

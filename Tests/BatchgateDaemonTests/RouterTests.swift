@@ -172,6 +172,13 @@ struct DaemonPieceTests {
         #expect(suffixedName(".hidden", 2) == ".hidden.2")
     }
 
+    @Test func percentEncodesOnlyBytesThatAreNotUTF8() {
+        #expect(percentEncodingInvalidUTF8(Array("plain.json".utf8)) == "plain.json")
+        #expect(percentEncodingInvalidUTF8(Array("café 🌿.json".utf8)) == "café 🌿.json")
+        #expect(percentEncodingInvalidUTF8(Array("caf".utf8) + [0xE9] + Array("%.csv".utf8)) == "caf%E9%25.csv")
+        #expect(percentEncodingInvalidUTF8([0xC3, 0x28, 0xFF]) == "%C3(%FF")
+    }
+
     @Test func journalLinesRoundTrip() throws {
         let entry = RouteEntry(id: "0123456789abcdef", name: "a \"quoted\" name.json", decision: .rejected,
                                finalName: "a \"quoted\" name.2.json", receivedAt: "t1", routedAt: "t2")
