@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""kill -9 during bursts, then restart: is every manifest routed exactly once, with one report?
+
+    bench/crash_rounds.py [--rounds 12] [--files 1500] [--seed 7]
+
+Each round drops FILES manifests (a tenth of them garbage) into a fresh state root while the
+release daemon runs, kills it with SIGKILL twice during the drop and once more at a random moment
+after it, starts it again and waits. It then counts: every manifest in exactly one outcome folder
+under its own name, one report pair each, no draft left, nothing left in inbox/ or processing/,
+one audit line each. Prints one line per round and exits 1 if any round found a problem.
+"""
+import argparse, json, os, random, shutil, subprocess, sys, tempfile, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+parser.add_argument("--rounds", type=int, default=12)
+parser.add_argument("--files", type=int, default=1500)
+parser.add_argument("--seed", type=int, default=7)
+args = parser.parse_args()
+subprocess.run(["swift", "build", "-c", "release", "--product", "batchgate"], cwd=ROOT, check=True)
+BIN = os.path.join(subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=ROOT, check=True,
+                                  capture_output=True, text=True).stdout.strip(), "batchgate")
+random.seed(args.seed)
+problems = 0
+work = tempfile.mkdtemp(prefix="batchgate-crash-")
+for round_ in range(args.rounds):
+    root = f"{work}/{round_}"
+    shutil.rmtree(root, ignore_errors=True)
+    os.makedirs(root + "/staging")
+    N = args.files
+    for n in range(N):
+        tag = "1A4FF0300000022%09d" % n
+        cat = "Concentrate" if n % 3 == 0 else "Buds"
+        body = '[{"Tag": "%s", "Item": "X", "ItemCategory": "%s", "Quantity": 1, "UnitOfMeasure": "Grams", "Ingredients": [{"Package": "1A4FF0100000022000000001", "Quantity": 1, "UnitOfMeasure": "Grams", "ItemCategory": "Buds"}]}]' % (tag, cat)
+        if n % 10 == 7: body = "garbage"
+        open(f"{root}/staging/m{n:05d}.json", "w").write(body)
+    kills = 0
+    p = subprocess.Popen([BIN, "run", "--root", root + "/state"], stderr=subprocess.DEVNULL)
+    time.sleep(0.3)
+    names = sorted(os.listdir(root + "/staging"))
+    for i, name in enumerate(names):
+        os.rename(f"{root}/staging/{name}", f"{root}/state/inbox/{name}")
+        if i in (N // 5, 3 * N // 5):
+            time.sleep(random.random() * 0.05)
+            p.kill(); p.wait(); kills += 1
+            p = subprocess.Popen([BIN, "run", "--root", root + "/state"], stderr=subprocess.DEVNULL)
+    time.sleep(random.random() * 0.3)
+    p.kill(); p.wait()
+    p = subprocess.Popen([BIN, "run", "--root", root + "/state"], stderr=subprocess.DEVNULL)
+    deadline = time.time() + 30
+    def routed():
+        out = []
+        for d in ("accepted", "needs-batch", "rejected"):
+            out += [x for x in os.listdir(f"{root}/state/{d}") if not x.startswith(".") and ".report." not in x]
+        return out
+    while len(routed()) < N and time.time() < deadline: time.sleep(0.1)
+    time.sleep(0.5)
+    p.terminate(); p.wait()
+    r = routed()
+    reports = []
+    for d in ("accepted", "needs-batch", "rejected"):
+        reports += [x for x in os.listdir(f"{root}/state/{d}") if x.endswith(".report.json")]
+    drafts = [x for d in ("accepted", "needs-batch", "rejected") for x in os.listdir(f"{root}/state/{d}") if x.startswith(".")]
+    audit = [json.loads(l)["originalName"] for l in open(f"{root}/state/audit.jsonl")]
+    left = os.listdir(f"{root}/state/inbox") + os.listdir(f"{root}/state/processing")
+    ok = len(r) == N and len(set(r)) == N and len(reports) == N and not drafts and not left and len(audit) == N and len(set(audit)) == N
+    if not ok: problems += 1
+    print(round_, "routed", len(r), "unique", len(set(r)), "reports", len(reports), "drafts", len(drafts), "left", len(left), "audit", len(audit), len(set(audit)), "OK" if ok else "PROBLEM")
+    shutil.rmtree(root)
+shutil.rmtree(work, ignore_errors=True)
+print("rounds with a problem:", problems)
+sys.exit(1 if problems else 0)
