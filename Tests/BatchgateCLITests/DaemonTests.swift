@@ -99,6 +99,25 @@ struct DaemonTests {
         daemon.stop()
     }
 
+    @Test func thePeriodicRescanFindsFilesNoEventAnnounced() throws {
+        // A hard link raises only IN_CREATE, which for a regular file means "still being written":
+        // like a file written over SMB or NFS, only the periodic rescan finds it.
+        let root = try DaemonProcess.temporaryRoot()
+        defer { try? fileManager.removeItem(at: root) }
+        let config = root.appendingPathComponent("batchgate.yaml")
+        try Data("stateRoot: state\nrescanInterval: 1s\nsettleTime: 500ms\n".utf8).write(to: config)
+        let daemon = DaemonProcess(root: root.appendingPathComponent("state"), arguments: ["run", "--config", config.path])
+        try daemon.start()
+        let original = root.appendingPathComponent("share-copy.json")
+        try example("concentrate-run.json").write(to: original)
+        #expect(link(original.path, daemon.inbox.appendingPathComponent("from-share.json").path) == 0)
+        usleep(300_000)
+        #expect(daemon.routedCount == 0, "no event announced it")
+        expectRouted(daemon, count: 1, timeout: 10)
+        #expect(daemon.manifests(in: "needs-batch") == ["from-share.json"])
+        daemon.stop()
+    }
+
     @Test func takesFilesPresentBeforeStartUpAndLeavesIgnoredOnesAlone() throws {
         let root = try DaemonProcess.temporaryRoot()
         defer { try? fileManager.removeItem(at: root) }
