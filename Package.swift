@@ -34,6 +34,7 @@ let package = Package(
             dependencies: [
                 "BatchgateCore",
                 "CSystem",
+                "CCurl",
                 .product(name: "Yams", package: "Yams"),
             ]
         ),

@@ -1,0 +1,112 @@
+import Foundation
+import Synchronization
+
+/// A small HTTP/1.1 server on 127.0.0.1 for tests: records each request and answers as told
+/// (a status, headers and body, or never, to test timeouts).
+final class LoopbackHTTPServer: @unchecked Sendable {
+    struct Request: Sendable {
+        var method: String
+        var path: String
+        var headers: [String: String]
+        var body: Data
+    }
+
+    enum Reply: Sendable {
+        case answer(status: Int, headers: [(String, String)] = [], body: String = "")
+        case hang
+    }
+
+    let port: UInt16
+    private let listener: Int32
+    /// What the connection threads share with the test.
+    final class SharedState: Sendable {
+        let value = Mutex<(requests: [Request], reply: Reply)>(([], .answer(status: 200)))
+        func withLock<T>(_ body: (inout (requests: [Request], reply: Reply)) -> T) -> T { value.withLock { body(&$0) } }
+    }
+
+    private let state = SharedState()
+    private let thread: Thread
+
+    var url: String { "http://127.0.0.1:\(port)/hook" }
+    var requests: [Request] { state.withLock { $0.requests } }
+
+    func reply(with reply: Reply) { state.withLock { $0.reply = reply } }
+
+    init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var yes: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic -> Int32 in
+                guard bind(fd, generic, length) == 0 else { return -1 }
+                return getsockname(fd, generic, &length)
+            }
+        }
+        guard bound == 0, listen(fd, 16) == 0 else { throw CocoaError(.fileWriteUnknown) }
+        listener = fd
+        port = UInt16(bigEndian: address.sin_port)
+        let serverState = state
+        thread = Thread {
+            while true {
+                let client = accept(fd, nil, nil)
+                if client < 0 { return }  // the listener was closed
+                let handler = Thread { Self.serve(client, state: serverState) }
+                handler.start()
+            }
+        }
+        thread.start()
+    }
+
+    deinit {
+        shutdown(listener, Int32(SHUT_RDWR))
+        close(listener)
+    }
+
+    private static func serve(_ client: Int32, state: SharedState) {
+        defer { close(client) }
+        var received = Data()
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        var headerEnd: Range<Data.Index>?
+        while headerEnd == nil {
+            let count = read(client, &buffer, buffer.count)
+            if count <= 0 { return }
+            received.append(contentsOf: buffer[..<count])
+            headerEnd = received.range(of: Data("\r\n\r\n".utf8))
+        }
+        let head = String(decoding: received[..<headerEnd!.lowerBound], as: UTF8.self).split(separator: "\r\n")
+        let requestLine = head.first?.split(separator: " ") ?? []
+        var headers: [String: String] = [:]
+        for line in head.dropFirst() {
+            if let colon = line.firstIndex(of: ":") {
+                headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            }
+        }
+        let length = Int(headers["content-length"] ?? "0") ?? 0
+        var body = received[headerEnd!.upperBound...]
+        while body.count < length {
+            let count = read(client, &buffer, buffer.count)
+            if count <= 0 { break }
+            body.append(contentsOf: buffer[..<count])
+        }
+        let reply = state.withLock { shared -> Reply in
+            shared.requests.append(Request(method: requestLine.first.map(String.init) ?? "", path: requestLine.dropFirst().first.map(String.init) ?? "",
+                                           headers: headers, body: Data(body)))
+            return shared.reply
+        }
+        switch reply {
+        case .hang:
+            sleep(30)
+        case .answer(let status, let extra, let text):
+            var response = "HTTP/1.1 \(status) Status\r\nContent-Length: \(text.utf8.count)\r\nConnection: close\r\n"
+            for (name, value) in extra { response += "\(name): \(value)\r\n" }
+            response += "\r\n" + text
+            let bytes = Array(response.utf8)
+            _ = bytes.withUnsafeBytes { write(client, $0.baseAddress, $0.count) }
+        }
+    }
+}
