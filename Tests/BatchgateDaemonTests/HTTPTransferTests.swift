@@ -3,7 +3,7 @@ import Testing
 @testable import BatchgateDaemon
 
 /// libcurl POSTs to a real server on loopback.
-@Suite("HTTP transfer")
+@Suite("HTTP transfer", .serialized)
 struct HTTPTransferTests {
     @Test func postsTheBodyAndHeadersAndReadsTheStatus() throws {
         let server = try LoopbackHTTPServer()
@@ -53,6 +53,7 @@ struct HTTPTransferTests {
     @Test func aHungEndpointTimesOut() throws {
         let server = try LoopbackHTTPServer()
         server.reply(with: .hang)
+        defer { withExtendedLifetime(server) {} }
         let started = Date()
         let error = #expect(throws: TransferError.self) {
             try HTTPTransfer.post(HTTPRequest(url: server.url, body: []), options: TransferOptions(connectTimeout: 1, totalTimeout: 0.5))
@@ -62,11 +63,17 @@ struct HTTPTransferTests {
     }
 
     @Test func aClosedPortIsAConnectionError() throws {
-        let port: UInt16
-        do {
-            let server = try LoopbackHTTPServer()
-            port = server.port
+        // A port bound but not listening refuses connections, and no other test can take it.
+        let holder = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(holder) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(holder, $0, length) == 0 ? getsockname(holder, $0, &length) : -1 }
         }
+        let port = UInt16(bigEndian: address.sin_port)
         let error = #expect(throws: TransferError.self) {
             try HTTPTransfer.post(HTTPRequest(url: "http://127.0.0.1:\(port)/", body: []))
         }
