@@ -69,9 +69,6 @@ public final class Daemon: @unchecked Sendable {
     private var counts: [Decision: Int] = [:]
     private var stopping = false
 
-    /// Largest number of manifests routed as one batch (one flush to disk).
-    static let batchLimit = 256
-
     public init(settings: DaemonSettings, environment: [String: String], log: Logger, reloader: Reloader? = nil) {
         self.settings = settings
         self.reloader = reloader
@@ -169,7 +166,7 @@ public final class Daemon: @unchecked Sendable {
     private func drainOnce() {
         drainScheduled = false
         guard !stopping, !pending.isEmpty else { return }
-        let batch = Array(pending.prefix(Self.batchLimit))
+        let batch = Array(pending.prefix(Router.batchLimit))
         pending.removeFirst(batch.count)
         for name in batch { pendingSet.remove(name) }
         let result = router.route(batch)

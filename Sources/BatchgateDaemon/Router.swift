@@ -39,6 +39,9 @@ public final class Router {
     private let folderFDs: [Decision: Int32]
     private var journalCounter = 0
 
+    /// The most manifests one batch routes (one journal, one flush to disk).
+    public static let batchLimit = 256
+
     public init(layout: StateLayout, checker: ManifestChecker, syncToDisk: Bool, log: Logger, audit: AuditLog) throws(SystemError) {
         self.layout = layout
         self.checker = checker
@@ -159,7 +162,10 @@ public final class Router {
                 let changed = (try? System.lstatAt(processingFD, name)).map { Double($0.st_ctim.tv_sec) } ?? System.wallClock()
                 return (name: name, receivedAt: Timestamp.iso8601(changed))
             }
-            outcomes += process(claims)
+            // In batches of the usual size, so a large pile keeps journals and memory small.
+            for start in stride(from: 0, to: claims.count, by: Self.batchLimit) {
+                outcomes += process(Array(claims[start..<min(start + Self.batchLimit, claims.count)]))
+            }
         }
         return outcomes
     }

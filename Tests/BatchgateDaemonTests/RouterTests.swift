@@ -153,6 +153,15 @@ struct RouterTests {
         #expect(fixture.names("processing").isEmpty)
     }
 
+    @Test func aLargePileInProcessingIsFinishedInBatches() throws {
+        let fixture = try Fixture()
+        for number in 0..<600 { try fixture.drop("pile-\(number).json", good, into: "processing") }
+        #expect(fixture.router.recover().count == 600)
+        #expect(fixture.names("needs-batch").count == 1_800)
+        #expect(fixture.names("processing").isEmpty)
+        #expect(fixture.auditCount() == 600)
+    }
+
     @Test func aTornJournalLineIsSkipped() throws {
         let fixture = try Fixture()
         try fixture.drop("m.json", good, into: "processing")
