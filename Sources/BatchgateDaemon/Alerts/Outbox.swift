@@ -1,0 +1,150 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import BatchgateCore
+
+/// One alert waiting for one sink: a file in `outbox/` until it is delivered, or in
+/// `outbox/dead/` once given up on.
+public struct OutboxEntry: Sendable, Equatable {
+    /// Stable across retries and restarts (sent as `Idempotency-Key`): the route id and the sink.
+    public var id: String
+    public var sink: String
+    /// Wall-clock seconds since 1970 when the alert was written.
+    public var createdAt: Double
+    public var attempts: Int
+    /// Wall-clock seconds since 1970 of the next attempt.
+    public var nextAttemptAt: Double
+    /// What the last attempt got, for the log and the dead letter.
+    public var lastAnswer: String?
+    /// The alert itself (JSON text), rendered for the sink when it is sent.
+    public var alert: String
+
+    public init(routeID: String, sink: String, createdAt: Double, alert: String) {
+        self.id = "\(routeID)-\(OutboxEntry.safeName(sink))"
+        self.sink = sink
+        self.createdAt = createdAt
+        self.attempts = 0
+        self.nextAttemptAt = createdAt
+        self.lastAnswer = nil
+        self.alert = alert
+    }
+
+    /// The entry's file name.
+    public var fileName: String { id + ".json" }
+
+    /// A sink name reduced to letters, digits, `-` and `_`, for use in a file name.
+    static func safeName(_ name: String) -> String {
+        String(name.unicodeScalars.map { scalar -> Character in
+            scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || scalar == "-" || scalar == "_")
+                ? Character(scalar) : "_"
+        })
+    }
+
+    func encoded() -> [UInt8] {
+        var json = JSONWriter()
+        json.beginObject()
+        json.key("id"); json.string(id)
+        json.key("sink"); json.string(sink)
+        json.key("createdAt"); json.number(createdAt)
+        json.key("attempts"); json.int(attempts)
+        json.key("nextAttemptAt"); json.number(nextAttemptAt)
+        json.key("lastAnswer"); json.string(lastAnswer)
+        json.key("alert"); json.string(alert)
+        json.endObject()
+        return json.bytes + [0x0A]
+    }
+
+    init?(decoding bytes: [UInt8]) {
+        guard let root = try? JSONParser.parse(bytes), case .object(let members) = root.value else { return nil }
+        func value(_ key: String) -> JSONValue? { members.first { $0.key == key }?.value }
+        guard case .string(let id)? = value("id"), case .string(let sink)? = value("sink"),
+              case .number(let createdAt)? = value("createdAt"), case .number(let attempts)? = value("attempts"),
+              case .number(let nextAttemptAt)? = value("nextAttemptAt"), case .string(let alert)? = value("alert")
+        else { return nil }
+        self.id = id
+        self.sink = sink
+        self.createdAt = createdAt
+        self.attempts = Int(attempts)
+        self.nextAttemptAt = nextAttemptAt
+        if case .string(let answer)? = value("lastAnswer") { lastAnswer = answer } else { lastAnswer = nil }
+        self.alert = alert
+    }
+}
+
+/// The alerts not yet delivered, one file each in `outbox/`, written durably (temporary name,
+/// fsync, rename) so a restart resumes delivery; given-up alerts move to `outbox/dead/`.
+public final class Outbox {
+    public let folder: String
+    public let deadFolder: String
+    private let folderFD: Int32
+    private let deadFD: Int32
+
+    public init(layout: StateLayout) throws(SystemError) {
+        folder = layout.outbox
+        deadFolder = layout.outboxDead
+        folderFD = try System.openDirectory(folder)
+        do {
+            deadFD = try System.openDirectory(deadFolder)
+        } catch {
+            System.close(folderFD)
+            throw error
+        }
+    }
+
+    deinit {
+        System.close(folderFD)
+        System.close(deadFD)
+    }
+
+    /// Writes (or rewrites) entries: each under a temporary name, flushed, then renamed into place.
+    public func save(_ entries: [OutboxEntry], sync: Bool) throws(SystemError) {
+        for entry in entries {
+            try write(entry, into: folderFD, folder: folder, sync: sync)
+        }
+        if sync && !entries.isEmpty { try System.fsync(folderFD, describing: folder) }
+    }
+
+    /// Every entry waiting, oldest first. Files that cannot be read are reported, never deleted.
+    public func waiting() throws(SystemError) -> (entries: [OutboxEntry], unreadable: [String]) {
+        var entries: [OutboxEntry] = []
+        var unreadable: [String] = []
+        for entry in try System.listDirectory(folder) {
+            guard let name = entry.name, name.hasSuffix(".json"), !name.hasPrefix(".") else { continue }
+            let fd = openat(folderFD, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+            guard fd >= 0 else { unreadable.append(name); continue }
+            defer { System.close(fd) }
+            if let bytes = try? System.readAll(fd, limit: 4 << 20, describing: folder + "/" + name),
+               let decoded = OutboxEntry(decoding: bytes) {
+                entries.append(decoded)
+            } else {
+                unreadable.append(name)
+            }
+        }
+        return (entries.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }, unreadable)
+    }
+
+    /// Removes a delivered entry.
+    public func remove(_ entry: OutboxEntry) throws(SystemError) {
+        if unlinkat(folderFD, entry.fileName, 0) != 0 && errno != ENOENT {
+            throw SystemError("remove", folder + "/" + entry.fileName, errno: errno)
+        }
+    }
+
+    /// Moves a given-up entry to `outbox/dead/`, with the reason recorded as its last answer.
+    public func bury(_ entry: OutboxEntry, reason: String, sync: Bool) throws(SystemError) {
+        var dead = entry
+        dead.lastAnswer = reason
+        try write(dead, into: deadFD, folder: deadFolder, sync: sync)
+        if sync { try System.fsync(deadFD, describing: deadFolder) }
+        try remove(entry)
+    }
+
+    private func write(_ entry: OutboxEntry, into directory: Int32, folder: String, sync: Bool) throws(SystemError) {
+        let draft = "." + entry.fileName + ".tmp"
+        _ = unlinkat(directory, draft, 0)
+        let fd = try System.createFile(in: directory, draft, contents: entry.encoded(), describing: folder + "/" + draft)
+        defer { System.close(fd) }
+        if sync { try System.fsync(fd, describing: folder + "/" + draft) }
+        try System.retrying("rename", folder + "/" + entry.fileName) { renameat(directory, draft, directory, entry.fileName) }
+    }
+}
