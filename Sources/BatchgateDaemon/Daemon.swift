@@ -68,6 +68,8 @@ public final class Daemon: @unchecked Sendable {
     private var signalSources: [DispatchSourceSignal] = []
     private var counts: [Decision: Int] = [:]
     private var stopping = false
+    /// The state root's lock, held for the life of the process.
+    private var lockFD: Int32 = -1
 
     public init(settings: DaemonSettings, environment: [String: String], log: Logger, reloader: Reloader? = nil) {
         self.settings = settings
@@ -81,6 +83,7 @@ public final class Daemon: @unchecked Sendable {
     /// watching. Throws when the daemon cannot run (the caller exits with status 78).
     public func start() throws(StartupError) {
         try settings.layout.prepare()
+        lockFD = try settings.layout.lock()
         let checker: ManifestChecker
         do {
             checker = try settings.makeChecker()

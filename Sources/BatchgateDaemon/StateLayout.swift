@@ -14,6 +14,8 @@ public struct StateLayout: Sendable, Equatable {
     public var outbox: String { root + "/outbox" }
     public var outboxDead: String { root + "/outbox/dead" }
     public var auditLog: String { root + "/audit.jsonl" }
+    /// Held (flock) by the one daemon that owns this state root.
+    public var lockFile: String { root + "/.batchgate.lock" }
 
     /// The layout under `root`, with the inbox at `root/inbox` unless another is given.
     public init(root: String, inbox: String? = nil) {
@@ -68,6 +70,26 @@ public struct StateLayout: Sendable, Equatable {
                 throw StartupError("\(folder) is not writable by this user (uid \(getuid())): \(String(cString: strerror(errno)))")
             }
         }
+    }
+}
+
+extension StateLayout {
+    /// Takes the state root for this process: a second daemon on the same folders would race
+    /// this one for names. The lock lasts as long as the returned descriptor stays open.
+    public func lock() throws(StartupError) -> Int32 {
+        let fd = open(lockFile, O_RDWR | O_CREAT | O_CLOEXEC, 0o640)
+        guard fd >= 0 else { throw StartupError("cannot open \(lockFile): \(String(cString: strerror(errno)))") }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            var holder = [UInt8](repeating: 0, count: 32)
+            let count = read(fd, &holder, holder.count)
+            let pid = count > 0 ? String(decoding: holder[..<count], as: UTF8.self).trimmingPrefix(while: { $0 == " " }) : "?"
+            System.close(fd)
+            throw StartupError("another batchgate (pid \(pid.split(separator: "\n").first ?? "?")) already runs on \(root); stop it first, or give this one another state root")
+        }
+        let pid = Array("\(getpid())\n".utf8)
+        _ = ftruncate(fd, 0)
+        _ = pid.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+        return fd
     }
 }
 

@@ -372,6 +372,22 @@ struct DaemonTests {
         #expect(daemon.stop() == 0)
     }
 
+    @Test func aSecondDaemonOnTheSameStateRootIsRefused() throws {
+        let root = try DaemonProcess.temporaryRoot()
+        defer { try? fileManager.removeItem(at: root) }
+        let first = DaemonProcess(root: root)
+        try first.start()
+        let second = try Executable.run(["run", "--root", root.path])
+        #expect(second.status == 78)
+        #expect(second.standardError.contains("another batchgate (pid \(first.process.processIdentifier)) already runs on \(root.path)"),
+                "\(second.standardError)")
+        #expect(first.stop() == 0)
+        // Once the first has stopped, the folders are free again.
+        let third = DaemonProcess(root: root)
+        try third.start()
+        #expect(third.stop() == 0)
+    }
+
     @Test func refusesToStartWhereItCannotWrite() throws {
         let result = try Executable.run(["run", "--root", "/proc/batchgate-cannot-exist"])
         #expect(result.status == 78)
