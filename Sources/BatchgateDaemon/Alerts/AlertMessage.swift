@@ -48,6 +48,11 @@ public struct AlertMessage: Sendable, Equatable {
         return place.isEmpty ? "\(label): \(file)" : "\(label): \(file) (\(place))"
     }
 
+    /// One line for a digest: "run.json — needs-batch: 1 of 2 packages need a production batch (report …)".
+    public var digestLine: String {
+        "\(file) — \(summary) (report \(reportPath))"
+    }
+
     // MARK: Generic webhook
 
     /// A generic JSON body: every fact of the alert, for a support desk or custom receiver.

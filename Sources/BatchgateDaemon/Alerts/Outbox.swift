@@ -16,10 +16,12 @@ public struct OutboxEntry: Sendable, Equatable {
     public var nextAttemptAt: Double
     /// What the last attempt got, for the log and the dead letter.
     public var lastAnswer: String?
-    /// The alert itself (JSON text), rendered for the sink when it is sent.
+    /// The body to send, already rendered for the sink's kind.
     public var alert: String
+    /// One line for a digest that replaces many alerts (``AlertMessage/digestLine``).
+    public var digestLine: String
 
-    public init(routeID: String, sink: String, createdAt: Double, alert: String) {
+    public init(routeID: String, sink: String, createdAt: Double, alert: String, digestLine: String = "") {
         self.id = "\(routeID)-\(OutboxEntry.safeName(sink))"
         self.sink = sink
         self.createdAt = createdAt
@@ -27,6 +29,7 @@ public struct OutboxEntry: Sendable, Equatable {
         self.nextAttemptAt = createdAt
         self.lastAnswer = nil
         self.alert = alert
+        self.digestLine = digestLine
     }
 
     /// The entry's file name.
@@ -50,6 +53,7 @@ public struct OutboxEntry: Sendable, Equatable {
         json.key("nextAttemptAt"); json.number(nextAttemptAt)
         json.key("lastAnswer"); json.string(lastAnswer)
         json.key("alert"); json.string(alert)
+        json.key("digestLine"); json.string(digestLine)
         json.endObject()
         return json.bytes + [0x0A]
     }
@@ -68,6 +72,7 @@ public struct OutboxEntry: Sendable, Equatable {
         self.nextAttemptAt = nextAttemptAt
         if case .string(let answer)? = value("lastAnswer") { lastAnswer = answer } else { lastAnswer = nil }
         self.alert = alert
+        if case .string(let line)? = value("digestLine") { digestLine = line } else { digestLine = "" }
     }
 }
 
