@@ -40,21 +40,31 @@ public final class AuditLog {
         if sync { try System.fsync(fd, describing: path) }
     }
 
-    /// True when a line holding `id` is among the last `window` bytes of the log: recovery uses it
-    /// so a manifest routed just before a crash is not audited twice.
-    public func recentlyContains(_ id: String, window: Int = 4 << 20) -> Bool {
+    /// The ids of the lines among the last `window` bytes of the log, read once per recovery so a
+    /// manifest routed just before a crash is not audited twice.
+    public func recentIDs(window: Int = 16 << 20) -> Set<String> {
         let reader = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-        guard reader >= 0 else { return false }
+        guard reader >= 0 else { return [] }
         defer { System.close(reader) }
         var info = stat()
-        guard fstat(reader, &info) == 0 else { return false }
+        guard fstat(reader, &info) == 0 else { return [] }
         let size = Int(info.st_size)
         let start = max(0, size - window)
         var bytes = [UInt8](repeating: 0, count: size - start)
         let count = bytes.withUnsafeMutableBytes { pread(reader, $0.baseAddress, $0.count, off_t(start)) }
-        guard count > 0 else { return false }
-        let needle = Array("\"id\":\"\(id)\"".utf8)
-        return bytes[..<count].firstRange(of: needle) != nil
+        guard count > 0 else { return [] }
+        let marker = Array("\"id\":\"".utf8)
+        var ids = Set<String>()
+        for line in bytes[..<count].split(separator: 0x0A) {
+            // The id is the second field of every line, so a short plain scan finds it.
+            var index = line.startIndex
+            let limit = min(line.endIndex - marker.count, line.startIndex + 128)
+            while index <= limit, !line[index..<(index + marker.count)].elementsEqual(marker) { index += 1 }
+            guard index <= limit else { continue }
+            let rest = line[(index + marker.count)...]
+            if let end = rest.firstIndex(of: UInt8(ascii: "\"")) { ids.insert(String(decoding: rest[..<end], as: UTF8.self)) }
+        }
+        return ids
     }
 
     /// The audit line for one routed manifest.

@@ -97,6 +97,8 @@ public final class Daemon: @unchecked Sendable {
             throw StartupError("cannot open the state folders: \(error)")
         }
         let failure: StartupError? = queue.sync {
+            // Signals first: a SIGTERM during recovery then waits for it instead of killing it.
+            installSignalHandlers()
             for outcome in router.recover() { record(outcome) }
             do {
                 watcher = try InboxWatcher(path: settings.layout.inbox, queue: queue) { [unowned self] events in
@@ -105,7 +107,6 @@ public final class Daemon: @unchecked Sendable {
             } catch {
                 return StartupError("cannot watch the inbox \(settings.layout.inbox): \(error)")
             }
-            installSignalHandlers()
             scanInbox(takeSettledOnly: false)
             scheduleRescans()
             scheduleWatchdog()

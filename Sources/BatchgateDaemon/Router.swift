@@ -131,8 +131,8 @@ public final class Router {
             }
         }
         flushFolders(Set(moved.map(\.entry.decision)))
-        appendAudit(moved)
-        if moved.count == planned.count { removeJournal(journal) }
+        // The journal goes only once everything it names is done, audit line included.
+        if appendAudit(moved) && moved.count == planned.count { removeJournal(journal) }
         return moved
     }
 
@@ -150,10 +150,14 @@ public final class Router {
         }
         var outcomes: [Outcome] = []
         var journaled = Set<String>()
-        for journal in entries.filter({ $0.hasPrefix(".journal-") }).sorted() {
-            let replayed = replay(journal: journal)
-            journaled.formUnion(replayed.map(\.entry.name))
-            outcomes += replayed
+        let journals = entries.filter { $0.hasPrefix(".journal-") }.sorted()
+        // The ids already audited, read once (not once per entry) from the log's tail.
+        let audited = journals.isEmpty ? [] : audit.recentIDs()
+        for journal in journals {
+            let replayed = replay(journal: journal, audited: audited)
+            // Every name a journal holds is its to finish, done or not: never routed anew.
+            journaled.formUnion(replayed.names)
+            outcomes += replayed.done
         }
         let leftovers = entries.filter { !$0.hasPrefix(".") && !journaled.contains($0) }.sorted()
         if !leftovers.isEmpty {
@@ -171,51 +175,85 @@ public final class Router {
     }
 
     /// Completes the routes of one journal, writing only what is missing.
-    private func replay(journal: String) -> [Outcome] {
+    private func replay(journal: String, audited: Set<String>) -> (done: [Outcome], names: [String]) {
         let path = layout.processing + "/" + journal
         let fd = Glibc.openat(processingFD, journal, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             log.error("cannot open the journal \(path): \(SystemError("open", path, errno: errno))")
-            return []
+            return ([], [])
         }
         let bytes = (try? System.readAll(fd, describing: path)) ?? []
         System.close(fd)
         let routes = bytes.split(separator: 0x0A).compactMap { RouteEntry(journalLine: $0) }
         log.notice("replaying the journal \(journal): \(routes.count) manifest(s) were being routed when the last run stopped")
 
-        var done: [Outcome] = []
         var complete = true
-        for entry in routes {
-            let target = folderFDs[entry.decision]!
+        var pending: [(outcome: Outcome, inProcessing: Bool, needsReports: Bool)] = []
+        for var entry in routes {
+            var target = folderFDs[entry.decision]!
             let inProcessing = exists(processingFD, entry.name)
-            let inTarget = exists(target, entry.finalName)
+            var inTarget = exists(target, entry.finalName)
             guard inProcessing || inTarget else {
                 log.warning("\(entry.name) named in \(journal) is neither in processing/ nor in \(entry.decision.rawValue)/ as \(entry.finalName); skipped")
                 continue
             }
-            let source = inProcessing ? processingFD : target
-            let sourceName = inProcessing ? entry.name : entry.finalName
-            let sourceFolder = inProcessing ? layout.processing : layout.folder(for: entry.decision)
+            if inProcessing && inTarget {
+                if sameFile(processingFD, entry.name, target, entry.finalName) {
+                    // A crash between link and unlink of the fallback move: the move is done.
+                    _ = unlinkat(processingFD, entry.name, 0)
+                } else {
+                    // Another file took the name meanwhile: ours gets the next free one.
+                    var reserved = Set<String>()
+                    entry.finalName = freeName(entry.name, in: entry.decision, reserved: &reserved)
+                    log.warning("\(entry.decision.rawValue)/ holds another file named as \(entry.name) was to be; it goes in as \(entry.finalName)")
+                    inTarget = false
+                }
+            }
+            target = folderFDs[entry.decision]!
+            let stillInProcessing = exists(processingFD, entry.name)
+            let source = stillInProcessing ? processingFD : target
+            let sourceName = stillInProcessing ? entry.name : entry.finalName
+            let sourceFolder = stillInProcessing ? layout.processing : layout.folder(for: entry.decision)
             var report = evaluate(in: source, sourceName, folder: sourceFolder)
             report.file = entry.name
-            let outcome = Outcome(entry: entry, report: report)
+            let needsReports = !exists(target, entry.reportJSONName) || !exists(target, entry.reportTextName)
+            pending.append((Outcome(entry: entry, report: report), stillInProcessing && !inTarget, needsReports))
+        }
+        // Drafts first, one flush for all of them, then names and moves.
+        var drafted: [(outcome: Outcome, inProcessing: Bool, needsReports: Bool)] = []
+        for item in pending {
             do {
-                if !exists(target, entry.reportJSONName) || !exists(target, entry.reportTextName) {
-                    try writeReportDrafts(outcome)
-                    flushFilesystem()
-                    try publishReports(entry)
-                }
-                if inProcessing && !inTarget { try moveManifest(entry, from: processingFD) }
-                done.append(outcome)
+                if item.needsReports { try writeReportDrafts(item.outcome) }
+                drafted.append(item)
             } catch {
                 complete = false
-                log.error("cannot finish routing \(entry.name) from \(journal): \(error)")
+                log.error("cannot finish routing \(item.outcome.entry.name) from \(journal): \(error)")
+            }
+        }
+        if drafted.contains(where: \.needsReports) { flushFilesystem() }
+        var done: [Outcome] = []
+        for item in drafted {
+            do {
+                if item.needsReports { try publishReports(item.outcome.entry) }
+                if item.inProcessing { try moveManifest(item.outcome.entry, from: processingFD) }
+                done.append(item.outcome)
+            } catch {
+                complete = false
+                log.error("cannot finish routing \(item.outcome.entry.name) from \(journal): \(error)")
             }
         }
         flushFolders(Set(done.map(\.entry.decision)))
-        appendAudit(done.filter { !audit.recentlyContains($0.entry.id) })
-        if complete { removeJournal(journal) }
-        return done
+        let audits = appendAudit(done.filter { !audited.contains($0.entry.id) })
+        if complete && audits { removeJournal(journal) }
+        return (done, routes.map(\.name))
+    }
+
+    /// True when the two names are one file (same device and inode).
+    private func sameFile(_ directoryA: Int32, _ nameA: String, _ directoryB: Int32, _ nameB: String) -> Bool {
+        var a = stat(), b = stat()
+        guard fstatat(directoryA, nameA, &a, AT_SYMLINK_NOFOLLOW) == 0, fstatat(directoryB, nameB, &b, AT_SYMLINK_NOFOLLOW) == 0
+        else { return false }
+        return a.st_dev == b.st_dev && a.st_ino == b.st_ino
     }
 
     // MARK: Steps
@@ -280,11 +318,12 @@ public final class Router {
 
     private func writeJournal(_ entries: [RouteEntry]) throws(SystemError) -> String {
         journalCounter += 1
-        let name = ".journal-\(getpid())-\(journalCounter).jsonl"
+        // A random id, never a pid alone (a container's daemon is pid 1 on every run), and
+        // created with O_EXCL: an older journal is never replaced.
+        let name = ".journal-\(RouteEntry.newID())-\(journalCounter).jsonl"
         var bytes: [UInt8] = []
         for entry in entries { bytes += entry.journalLine(); bytes.append(0x0A) }
         let path = layout.processing + "/" + name
-        _ = unlinkat(processingFD, name, 0)
         let fd = try System.createFile(in: processingFD, name, contents: bytes, describing: path)
         System.close(fd)
         return name
@@ -354,11 +393,14 @@ public final class Router {
         }
     }
 
-    private func appendAudit(_ outcomes: [Outcome]) {
+    /// Appends the audit lines; false (logged) when they could not be written.
+    private func appendAudit(_ outcomes: [Outcome]) -> Bool {
         do {
             try audit.append(outcomes.map { AuditLog.line(for: $0.entry, report: $0.report) }, sync: syncToDisk)
+            return true
         } catch {
-            log.error("cannot append to the audit log \(audit.path): \(error)")
+            log.error("cannot append to the audit log \(audit.path): \(error); the journal is kept to try again")
+            return false
         }
     }
 }

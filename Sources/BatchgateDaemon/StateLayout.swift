@@ -70,6 +70,26 @@ public struct StateLayout: Sendable, Equatable {
                 throw StartupError("\(folder) is not writable by this user (uid \(getuid())): \(String(cString: strerror(errno)))")
             }
         }
+        try probeRenames()
+    }
+
+    /// Moves a probe file from the inbox through every folder: a bind mount shares the device id
+    /// but refuses renames across it (EXDEV), which only an actual rename shows.
+    private func probeRenames() throws(StartupError) {
+        let probe = ".batchgate-probe-\(getpid())"
+        let path = inbox + "/" + probe
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw StartupError("cannot create a file in the inbox \(inbox): \(String(cString: strerror(errno)))") }
+        close(fd)
+        var current = path
+        defer { unlink(current) }
+        for folder in [processing, accepted, needsBatch, rejected, outbox] {
+            let next = folder + "/" + probe
+            guard rename(current, next) == 0 else {
+                throw StartupError("cannot move a file from \(current) to \(folder): \(String(cString: strerror(errno))); every folder must be on the inbox's filesystem and mount, so that a move is a rename")
+            }
+            current = next
+        }
     }
 }
 

@@ -162,6 +162,48 @@ struct RouterTests {
         #expect(fixture.auditCount() == 600)
     }
 
+    @Test func aCrashBetweenLinkAndUnlinkLeavesOneFile() throws {
+        let fixture = try Fixture()
+        try fixture.journal(entry())
+        try fixture.drop("m.json", good, into: "processing")
+        #expect(link(fixture.root.appendingPathComponent("processing/m.json").path,
+                     fixture.root.appendingPathComponent("needs-batch/m.json").path) == 0)
+        _ = fixture.router.recover()
+        #expect(fixture.names("processing").isEmpty)
+        #expect(fixture.names("needs-batch") == ["m.json", "m.json.report.json", "m.json.report.txt"])
+        #expect(fixture.auditCount() == 1)
+    }
+
+    @Test func anotherFileAtTheJournalsNameMakesOursTakeTheNextName() throws {
+        let fixture = try Fixture()
+        try fixture.journal(entry())
+        try fixture.drop("m.json", good, into: "processing")
+        try fixture.drop("m.json", "someone else's", into: "needs-batch")
+        _ = fixture.router.recover()
+        #expect(fixture.names("processing").isEmpty)
+        #expect(fixture.names("needs-batch") == ["m.2.json", "m.2.json.report.json", "m.2.json.report.txt", "m.json"])
+        #expect(fixture.auditCount() == 1)
+        _ = fixture.router.recover()
+        #expect(fixture.auditCount() == 1, "nothing twice")
+    }
+
+    @Test func aJournalEntryThatCannotFinishIsNeverRoutedAnew() throws {
+        let fixture = try Fixture()
+        try fixture.journal(entry())
+        try fixture.drop("m.json", good, into: "processing")
+        // A folder where the report draft must go makes writing it fail.
+        try FileManager.default.createDirectory(at: fixture.root.appendingPathComponent("needs-batch/.m.json.report.json.tmp/x"),
+                                                withIntermediateDirectories: true)
+        for _ in 0..<3 { _ = fixture.router.recover() }
+        #expect(fixture.names("processing").filter { $0.hasPrefix(".journal") }.count == 1, "one journal, not one per try")
+        #expect(fixture.auditCount() == 0)
+        try FileManager.default.removeItem(at: fixture.root.appendingPathComponent("needs-batch/.m.json.report.json.tmp"))
+        _ = fixture.router.recover()
+        #expect(fixture.names("needs-batch") == ["m.json", "m.json.report.json", "m.json.report.txt"])
+        #expect(fixture.auditCount() == 1)
+        #expect(fixture.names("processing").isEmpty)
+    }
+
     @Test func aTornJournalLineIsSkipped() throws {
         let fixture = try Fixture()
         try fixture.drop("m.json", good, into: "processing")
