@@ -82,6 +82,9 @@ public final class Daemon: @unchecked Sendable {
     /// Prepares the folders, finishes what a crash left, takes what is in the inbox and starts
     /// watching. Throws when the daemon cannot run (the caller exits with status 78).
     public func start() throws(StartupError) {
+        // Signals first, long before READY=1: libdispatch arms a signal source asynchronously, and
+        // a SIGTERM during recovery then waits for the batch in hand instead of killing it.
+        installSignalHandlers()
         try settings.layout.prepare()
         lockFD = try settings.layout.lock()
         let checker: ManifestChecker
@@ -97,8 +100,6 @@ public final class Daemon: @unchecked Sendable {
             throw StartupError("cannot open the state folders: \(error)")
         }
         let failure: StartupError? = queue.sync {
-            // Signals first: a SIGTERM during recovery then waits for it instead of killing it.
-            installSignalHandlers()
             for outcome in router.recover() { record(outcome) }
             do {
                 watcher = try InboxWatcher(path: settings.layout.inbox, queue: queue) { [unowned self] events in
@@ -345,6 +346,7 @@ public final class Daemon: @unchecked Sendable {
 
     /// SIGHUP: reads the config and catalog again; a bad one is logged and the running one kept.
     private func reload() {
+        guard router != nil else { return }  // still starting: the config just read is current
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)
         notifier.notify("RELOADING=1\nMONOTONIC_USEC=\(Int(now.tv_sec) * 1_000_000 + Int(now.tv_nsec) / 1000)")

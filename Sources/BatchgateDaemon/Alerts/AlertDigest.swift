@@ -25,80 +25,27 @@ public struct AlertDigest: Sendable, Equatable {
     /// within Slack's 50 blocks.
     public func slackJSON() -> [UInt8] {
         var json = JSONWriter()
-        json.beginObject()
-        json.key("text"); json.string("\(title): " + lines.prefix(5).joined(separator: "; ") + (lines.count > 5 ? "; …" : ""))
-        json.key("blocks")
-        json.beginArray()
-        json.beginObject()
-        json.key("type"); json.string("header")
-        json.key("text")
-        json.beginObject()
-        json.key("type"); json.string("plain_text")
-        json.key("text"); json.string(String(title.prefix(150)))
-        json.endObject()
-        json.endObject()
-        let groups = chunks(maxLines: 40, maxCharacters: 2_900)
-        var sections = groups.prefix(47).map { $0.map { "• " + $0 }.joined(separator: "\n") }
-        if groups.count > 47 {
-            sections.append("… and \(groups.dropFirst(47).reduce(0) { $0 + $1.count }) more.")
+        let fallback = "\(title): " + lines.prefix(5).joined(separator: "; ") + (lines.count > 5 ? "; …" : "")
+        json.slackMessage(fallback: fallback) { json in
+            json.slackHeader(title)
+            let groups = chunks(maxLines: 40, maxCharacters: 2_900)
+            for group in groups.prefix(47) { json.slackSection(group.map { "• " + $0 }.joined(separator: "\n")) }
+            if groups.count > 47 {
+                json.slackSection("… and \(groups.dropFirst(47).reduce(0) { $0 + $1.count }) more.")
+            }
+            json.slackContext("batchgate on \(host) · \(time)")
         }
-        for text in sections {
-            json.beginObject()
-            json.key("type"); json.string("section")
-            json.key("text")
-            json.beginObject()
-            json.key("type"); json.string("mrkdwn")
-            json.key("text"); json.string(text)
-            json.endObject()
-            json.endObject()
-        }
-        json.beginObject()
-        json.key("type"); json.string("context")
-        json.key("elements")
-        json.beginArray()
-        json.beginObject()
-        json.key("type"); json.string("mrkdwn")
-        json.key("text"); json.string("batchgate on \(host) · \(time)")
-        json.endObject()
-        json.endArray()
-        json.endObject()
-        json.endArray()
-        json.endObject()
         return json.bytes
     }
 
     /// Teams: an Adaptive Card with the title and one line per alert.
     public func teamsJSON() -> [UInt8] {
         var json = JSONWriter()
-        json.beginObject()
-        json.key("type"); json.string("message")
-        json.key("attachments")
-        json.beginArray()
-        json.beginObject()
-        json.key("contentType"); json.string("application/vnd.microsoft.card.adaptive")
-        json.key("content")
-        json.beginObject()
-        json.key("$schema"); json.string("http://adaptivecards.io/schemas/adaptive-card.json")
-        json.key("type"); json.string("AdaptiveCard")
-        json.key("version"); json.string("1.4")
-        json.key("body")
-        json.beginArray()
-        for (index, text) in ([title] + lines.map { "- " + $0 } + ["batchgate on \(host) · \(time)"]).enumerated() {
-            json.beginObject()
-            json.key("type"); json.string("TextBlock")
-            json.key("text"); json.string(text)
-            json.key("wrap"); json.bool(true)
-            if index == 0 {
-                json.key("weight"); json.string("Bolder")
-                json.key("size"); json.string("Medium")
-            }
-            json.endObject()
+        json.teamsCard { json in
+            json.teamsTextBlock(title, bold: true)
+            for line in lines { json.teamsTextBlock("- " + line) }
+            json.teamsTextBlock("batchgate on \(host) · \(time)")
         }
-        json.endArray()
-        json.endObject()
-        json.endObject()
-        json.endArray()
-        json.endObject()
         return json.bytes
     }
 

@@ -93,31 +93,15 @@ public struct AlertMessage: Sendable, Equatable {
     /// A Slack incoming-webhook message: `text` as the fallback, and Block Kit `blocks`.
     public func slackJSON() -> [UInt8] {
         var json = JSONWriter()
-        json.beginObject()
-        json.key("text"); json.string("\(title) — \(summary)")
-        json.key("blocks")
-        json.beginArray()
-        json.beginObject()
-        json.key("type"); json.string("header")
-        json.key("text"); plainText(&json, String(title.prefix(150)))
-        json.endObject()
-        section(&json, "*\(escapeMrkdwn(summary))*\nReport: `\(escapeMrkdwn(reportPath))`")
-        // Slack allows 50 blocks: header, summary, up to 46 packages or errors, a remainder, context.
-        let lines = packageLines() + errors.map { "Error: \(escapeMrkdwn($0))" }
-        for line in lines.prefix(46) { section(&json, String(line.prefix(3000))) }
-        if lines.count > 46 { section(&json, "… and \(lines.count - 46) more in the report.") }
-        json.beginObject()
-        json.key("type"); json.string("context")
-        json.key("elements")
-        json.beginArray()
-        json.beginObject()
-        json.key("type"); json.string("mrkdwn")
-        json.key("text"); json.string("batchgate on \(escapeMrkdwn(host)) · \(time) · alert \(id)")
-        json.endObject()
-        json.endArray()
-        json.endObject()
-        json.endArray()
-        json.endObject()
+        json.slackMessage(fallback: "\(title) — \(summary)") { json in
+            json.slackHeader(title)
+            json.slackSection("*\(escapeMrkdwn(summary))*\nReport: `\(escapeMrkdwn(reportPath))`")
+            // Slack allows 50 blocks: header, summary, up to 46 packages or errors, a remainder, context.
+            let lines = packageLines() + errors.map { "Error: \(escapeMrkdwn($0))" }
+            for line in lines.prefix(46) { json.slackSection(String(line.prefix(3000))) }
+            if lines.count > 46 { json.slackSection("… and \(lines.count - 46) more in the report.") }
+            json.slackContext("batchgate on \(escapeMrkdwn(host)) · \(time) · alert \(id)")
+        }
         return json.bytes
     }
 
@@ -134,24 +118,6 @@ public struct AlertMessage: Sendable, Equatable {
         }
     }
 
-    private func plainText(_ json: inout JSONWriter, _ text: String) {
-        json.beginObject()
-        json.key("type"); json.string("plain_text")
-        json.key("text"); json.string(text)
-        json.endObject()
-    }
-
-    private func section(_ json: inout JSONWriter, _ text: String) {
-        json.beginObject()
-        json.key("type"); json.string("section")
-        json.key("text")
-        json.beginObject()
-        json.key("type"); json.string("mrkdwn")
-        json.key("text"); json.string(text)
-        json.endObject()
-        json.endObject()
-    }
-
     /// Slack's three control characters in mrkdwn.
     private func escapeMrkdwn(_ text: String) -> String {
         text.replacing("&", with: "&amp;").replacing("<", with: "&lt;").replacing(">", with: "&gt;")
@@ -162,60 +128,32 @@ public struct AlertMessage: Sendable, Equatable {
     /// A Teams Workflows webhook message carrying an Adaptive Card.
     public func teamsJSON() -> [UInt8] {
         var json = JSONWriter()
-        json.beginObject()
-        json.key("type"); json.string("message")
-        json.key("attachments")
-        json.beginArray()
-        json.beginObject()
-        json.key("contentType"); json.string("application/vnd.microsoft.card.adaptive")
-        json.key("content")
-        json.beginObject()
-        json.key("$schema"); json.string("http://adaptivecards.io/schemas/adaptive-card.json")
-        json.key("type"); json.string("AdaptiveCard")
-        json.key("version"); json.string("1.4")
-        json.key("body")
-        json.beginArray()
-        textBlock(&json, title, bold: true)
-        textBlock(&json, summary, bold: false)
-        json.beginObject()
-        json.key("type"); json.string("FactSet")
-        json.key("facts")
-        json.beginArray()
-        for (title, value) in [("File", file), ("Decision", decision.rawValue), ("Report", reportPath), ("Host", host),
-                               ("Time", time), ("Alert", id)] {
+        json.teamsCard { json in
+            json.teamsTextBlock(title, bold: true)
+            json.teamsTextBlock(summary)
             json.beginObject()
-            json.key("title"); json.string(title)
-            json.key("value"); json.string(value)
+            json.key("type"); json.string("FactSet")
+            json.key("facts")
+            json.beginArray()
+            for (title, value) in [("File", file), ("Decision", decision.rawValue), ("Report", reportPath), ("Host", host),
+                                   ("Time", time), ("Alert", id)] {
+                json.beginObject()
+                json.key("title"); json.string(title)
+                json.key("value"); json.string(value)
+                json.endObject()
+            }
+            json.endArray()
             json.endObject()
+            for package in packagesToFix {
+                var lines = ["**\(package.tag ?? "package \(package.position.packageIndex)")** \(package.item ?? "") \(package.category.map { "(\($0))" } ?? "")"]
+                lines += package.findings.map { "- \($0.message)" }
+                if package.status == .invalid { lines += package.notices.map { "- \($0)" } }
+                if let fix = package.fix { lines.append("**Fix:** \(fix)") }
+                json.teamsTextBlock(lines.joined(separator: "\n\n"))
+            }
+            for error in errors { json.teamsTextBlock("Error: \(error)") }
         }
-        json.endArray()
-        json.endObject()
-        for package in packagesToFix {
-            var lines = ["**\(package.tag ?? "package \(package.position.packageIndex)")** \(package.item ?? "") \(package.category.map { "(\($0))" } ?? "")"]
-            lines += package.findings.map { "- \($0.message)" }
-            if package.status == .invalid { lines += package.notices.map { "- \($0)" } }
-            if let fix = package.fix { lines.append("**Fix:** \(fix)") }
-            textBlock(&json, lines.joined(separator: "\n\n"), bold: false)
-        }
-        for error in errors { textBlock(&json, "Error: \(error)", bold: false) }
-        json.endArray()
-        json.endObject()
-        json.endObject()
-        json.endArray()
-        json.endObject()
         return json.bytes
-    }
-
-    private func textBlock(_ json: inout JSONWriter, _ text: String, bold: Bool) {
-        json.beginObject()
-        json.key("type"); json.string("TextBlock")
-        json.key("text"); json.string(text)
-        json.key("wrap"); json.bool(true)
-        if bold {
-            json.key("weight"); json.string("Bolder")
-            json.key("size"); json.string("Medium")
-        }
-        json.endObject()
     }
 
     // MARK: E-mail
