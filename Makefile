@@ -21,7 +21,8 @@ RELEASE_BIN = $(shell $(SWIFT) build -c release --show-bin-path)/batchgate
 .PHONY: deps build run examples test bench bench-daemon clean release install uninstall systemd-check
 
 # libcurl's headers and pkg-config (installed through apt-get when pkg-config cannot find
-# libcurl), and rsync, which the daemon tests use to drop files as rsync does.
+# libcurl); rsync, which the daemon tests use to drop files as rsync does; and for the e-mail
+# tests, Debian's python3-aiosmtpd (a real SMTP server) and openssl (its test certificate).
 deps:
 	@pkg-config --exists libcurl 2>/dev/null || { \
 		echo "batchgate: installing libcurl4-openssl-dev and pkg-config (apt-get)"; \
@@ -31,6 +32,10 @@ deps:
 		echo "batchgate: installing rsync (apt-get)"; \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq rsync || \
 		{ $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq rsync; }; }
+	@{ /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null && command -v openssl >/dev/null 2>&1; } || { \
+		echo "batchgate: installing python3-aiosmtpd and openssl for the e-mail tests (apt-get)"; \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-aiosmtpd openssl || \
+		{ $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-aiosmtpd openssl; }; }
 
 build: deps
 	$(SWIFT) build

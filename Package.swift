@@ -60,13 +60,17 @@ let package = Package(
             dependencies: ["BatchgateCore"],
             exclude: ["Fixtures"]
         ),
+        // Test helpers shared by the test targets: an HTTP receiver on loopback.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+
         .testTarget(
             name: "BatchgateDaemonTests",
-            dependencies: ["BatchgateDaemon"]
+            dependencies: ["BatchgateDaemon", "TestSupport"],
+            exclude: ["Support"]
         ),
         .testTarget(
             name: "BatchgateCLITests",
-            dependencies: ["batchgate", "CCurl"]
+            dependencies: ["batchgate", "CCurl", "TestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -17,11 +17,14 @@ public struct DaemonSettings: Sendable, Equatable {
     public var packagesFile: String?
     public var sameFormSteps: [String]
     public var logLevel: LogLevel
+    /// The alert sinks, secrets resolved; none by default.
+    public var alerts: AlertSettings
 
     public init(layout: StateLayout, rescanInterval: Double = 30, settleTime: Double = 2,
                 maxManifestSize: Int = TextInput.defaultMaximumSize, syncToDisk: Bool = true,
                 itemsFile: String? = nil, packagesFile: String? = nil,
-                sameFormSteps: [String] = RuleSettings.defaultNonFormChangingSteps, logLevel: LogLevel = .info) {
+                sameFormSteps: [String] = RuleSettings.defaultNonFormChangingSteps, logLevel: LogLevel = .info,
+                alerts: AlertSettings = AlertSettings()) {
         self.layout = layout
         self.rescanInterval = rescanInterval
         self.settleTime = settleTime
@@ -31,6 +34,7 @@ public struct DaemonSettings: Sendable, Equatable {
         self.packagesFile = packagesFile
         self.sameFormSteps = sameFormSteps
         self.logLevel = logLevel
+        self.alerts = alerts
     }
 
     /// The checker these settings describe, with the catalog files loaded.
@@ -57,6 +61,7 @@ public final class Daemon: @unchecked Sendable {
     private let notifier: SystemdNotifier
     private var router: Router!
     private var audit: AuditLog!
+    private var alerts: AlertDispatcher!
     private var watcher: InboxWatcher?
     private var tracker: SettleTracker
     private var pending: [String] = []
@@ -71,9 +76,14 @@ public final class Daemon: @unchecked Sendable {
     /// The state root's lock, held for the life of the process.
     private var lockFD: Int32 = -1
 
-    public init(settings: DaemonSettings, environment: [String: String], log: Logger, reloader: Reloader? = nil) {
+    private let transport: any AlertTransport
+
+    /// A daemon with these settings; `transport` sends the alerts (libcurl unless a test gives another).
+    public init(settings: DaemonSettings, environment: [String: String], log: Logger, reloader: Reloader? = nil,
+                transport: any AlertTransport = LibcurlAlertTransport()) {
         self.settings = settings
         self.reloader = reloader
+        self.transport = transport
         self.log = log
         notifier = SystemdNotifier(environment: environment)
         tracker = SettleTracker(settleTime: settings.settleTime)
@@ -95,12 +105,17 @@ public final class Daemon: @unchecked Sendable {
         }
         do {
             audit = try AuditLog(path: settings.layout.auditLog)
-            router = try Router(layout: settings.layout, checker: checker, syncToDisk: settings.syncToDisk, log: log, audit: audit)
+            let outbox = try Outbox(layout: settings.layout)
+            router = try Router(layout: settings.layout, checker: checker, syncToDisk: settings.syncToDisk, log: log, audit: audit,
+                                outbox: outbox, alerts: AlertPlanner(settings: settings.alerts, layout: settings.layout))
+            alerts = AlertDispatcher(outbox: outbox, settings: settings.alerts, log: log, transport: transport)
         } catch {
             throw StartupError("cannot open the state folders: \(error)")
         }
         let failure: StartupError? = queue.sync {
             for outcome in router.recover() { record(outcome) }
+            // After recovery, which may have published alerts: the outbox as a whole is the list.
+            alerts.resume()
             do {
                 watcher = try InboxWatcher(path: settings.layout.inbox, queue: queue) { [unowned self] events in
                     self.handle(events)
@@ -176,6 +191,7 @@ public final class Daemon: @unchecked Sendable {
         for name in batch { pendingSet.remove(name) }
         let result = router.route(batch)
         for outcome in result.outcomes { record(outcome) }
+        alerts.add(result.outcomes.flatMap(\.alerts))
         if !result.deferred.isEmpty {
             log.warning("\(result.deferred.count) file(s) wait in the inbox because processing/ holds the same name: \(result.deferred.prefix(5).joined(separator: ", "))")
         }
@@ -300,7 +316,9 @@ public final class Daemon: @unchecked Sendable {
         timer.setEventHandler { [unowned self] in
             guard !self.stopping else { return }
             // Claimed files a failed batch left behind are retried too.
-            for outcome in self.router.recover() { self.record(outcome) }
+            let recovered = self.router.recover()
+            for outcome in recovered { self.record(outcome) }
+            self.alerts.add(recovered.flatMap(\.alerts))
             self.scanInbox(takeSettledOnly: true)
         }
         timer.resume()
@@ -373,6 +391,9 @@ public final class Daemon: @unchecked Sendable {
             log.warning("the state root, inbox and fsync settings take effect only after a restart")
         }
         router.checker = checker
+        router.alerts = AlertPlanner(settings: next.alerts, layout: settings.layout)
+        alerts.reload(next.alerts)
+        settings.alerts = next.alerts
         log.setLevel(next.logLevel)
         let rescanChanged = next.rescanInterval != settings.rescanInterval
         tracker = SettleTracker(settleTime: next.settleTime)
@@ -384,7 +405,7 @@ public final class Daemon: @unchecked Sendable {
         settings.sameFormSteps = next.sameFormSteps
         settings.logLevel = next.logLevel
         if rescanChanged { scheduleRescans() }
-        log.notice("reloaded the configuration and catalog (\(checker.catalog.itemCount) items, \(checker.catalog.packageCount) packages)")
+        log.notice("reloaded the configuration and catalog (\(checker.catalog.itemCount) items, \(checker.catalog.packageCount) packages, \(next.alerts.sinks.count) alert sink(s))")
         scanInbox(takeSettledOnly: true)
     }
 }

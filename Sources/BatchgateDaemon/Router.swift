@@ -11,9 +11,11 @@ import BatchgateCore
 /// 1. each file is renamed from `inbox/` into `processing/` (never replacing a name);
 /// 2. each is read and evaluated, and its outcome folder and free name are chosen;
 /// 3. a journal listing those routes is written into `processing/`;
-/// 4. the reports are written under temporary names in the outcome folders;
-/// 5. one flush of the filesystem makes the journal and the reports durable (`syncfs`);
-/// 6. the reports take their names and the manifests move; the folders are flushed;
+/// 4. the reports are written under temporary names in the outcome folders, and the alerts as
+///    drafts in `outbox/`;
+/// 5. one flush of the filesystem makes the journal, the reports and the alerts durable (`syncfs`);
+/// 6. the reports take their names, the manifests move and the alerts are published (senders see
+///    them from then on); the folders are flushed;
 /// 7. the audit lines are appended and flushed, and the journal is removed.
 /// Recovery replays any journal left in `processing/` (writing only what is missing) and then
 /// routes claimed files that no journal names.
@@ -24,6 +26,8 @@ public final class Router {
     public struct Outcome: Sendable {
         public var entry: RouteEntry
         public var report: ManifestReport
+        /// The alerts published for it, for the senders.
+        public var alerts: [OutboxEntry] = []
     }
 
     public let layout: StateLayout
@@ -31,6 +35,9 @@ public final class Router {
     public var checker: ManifestChecker
     /// Flush to disk before going on (config `fsync`).
     public let syncToDisk: Bool
+    /// Which sinks hear about what; nil or empty when no alert is configured. Replaced on reload.
+    public var alerts: AlertPlanner?
+    private let outbox: Outbox?
     private let log: Logger
     private let audit: AuditLog
     private let rootFD: Int32
@@ -42,8 +49,11 @@ public final class Router {
     /// The most manifests one batch routes (one journal, one flush to disk).
     public static let batchLimit = 256
 
-    public init(layout: StateLayout, checker: ManifestChecker, syncToDisk: Bool, log: Logger, audit: AuditLog) throws(SystemError) {
+    public init(layout: StateLayout, checker: ManifestChecker, syncToDisk: Bool, log: Logger, audit: AuditLog,
+                outbox: Outbox? = nil, alerts: AlertPlanner? = nil) throws(SystemError) {
         self.layout = layout
+        self.outbox = outbox
+        self.alerts = alerts
         self.checker = checker
         self.syncToDisk = syncToDisk
         self.log = log
@@ -101,7 +111,7 @@ public final class Router {
             let finalName = freeName(claim.name, in: decision, reserved: &reserved[decision, default: []])
             let entry = RouteEntry(id: RouteEntry.newID(), name: claim.name, decision: decision, finalName: finalName,
                                    receivedAt: claim.receivedAt, routedAt: Timestamp.now())
-            planned.append(Outcome(entry: entry, report: report))
+            planned.append(Outcome(entry: entry, report: report, alerts: alertEntries(entry, report)))
         }
         let journal: String
         do {
@@ -114,13 +124,15 @@ public final class Router {
         for outcome in planned {
             do {
                 try writeReportDrafts(outcome)
+                try writeAlertDrafts(outcome.alerts)
                 written.append(outcome)
             } catch {
-                log.error("cannot write the reports of \(outcome.entry.name): \(error); it stays in processing/ and is tried again")
+                log.error("cannot write the reports or alerts of \(outcome.entry.name): \(error); it stays in processing/ and is tried again")
             }
         }
         flushFilesystem()
         var moved: [Outcome] = []
+        var published = true
         for outcome in written {
             do {
                 try publishReports(outcome.entry)
@@ -128,11 +140,13 @@ public final class Router {
                 moved.append(outcome)
             } catch {
                 log.error("cannot move \(outcome.entry.name) to \(outcome.entry.decision.rawValue)/: \(error); it stays in processing/ and is tried again")
+                continue
             }
+            published = publishAlerts(outcome.alerts, of: outcome.entry) && published
         }
-        flushFolders(Set(moved.map(\.entry.decision)))
+        flushFolders(Set(moved.map(\.entry.decision)), outbox: moved.contains { !$0.alerts.isEmpty })
         // The journal goes only once everything it names is done, audit line included.
-        if appendAudit(moved) && moved.count == planned.count { removeJournal(journal) }
+        if appendAudit(moved) && moved.count == planned.count && published { removeJournal(journal) }
         return moved
     }
 
@@ -217,20 +231,29 @@ public final class Router {
             var report = evaluate(in: source, sourceName, folder: sourceFolder)
             report.file = entry.name
             let needsReports = !exists(target, entry.reportJSONName) || !exists(target, entry.reportTextName)
-            pending.append((Outcome(entry: entry, report: report), stillInProcessing && !inTarget, needsReports))
+            // Alerts: drafts are written before the move and published after it. Still in
+            // processing/, a draft may never have reached the disk: write it again (senders never
+            // saw it). Moved, a draft left is published; no draft means published already.
+            let inProcessingNow = stillInProcessing && !inTarget
+            var alerts = alertEntries(entry, report)
+            if let outbox {
+                alerts = inProcessingNow ? alerts.filter { !outbox.isWaiting($0) } : alerts.filter { outbox.hasDraft($0) }
+            }
+            pending.append((Outcome(entry: entry, report: report, alerts: alerts), inProcessingNow, needsReports))
         }
         // Drafts first, one flush for all of them, then names and moves.
         var drafted: [(outcome: Outcome, inProcessing: Bool, needsReports: Bool)] = []
         for item in pending {
             do {
                 if item.needsReports { try writeReportDrafts(item.outcome) }
+                if item.inProcessing { try writeAlertDrafts(item.outcome.alerts) }
                 drafted.append(item)
             } catch {
                 complete = false
                 log.error("cannot finish routing \(item.outcome.entry.name) from \(journal): \(error)")
             }
         }
-        if drafted.contains(where: \.needsReports) { flushFilesystem() }
+        if drafted.contains(where: { $0.needsReports || ($0.inProcessing && !$0.outcome.alerts.isEmpty) }) { flushFilesystem() }
         var done: [Outcome] = []
         for item in drafted {
             do {
@@ -240,9 +263,11 @@ public final class Router {
             } catch {
                 complete = false
                 log.error("cannot finish routing \(item.outcome.entry.name) from \(journal): \(error)")
+                continue
             }
+            if !publishAlerts(item.outcome.alerts, of: item.outcome.entry) { complete = false }
         }
-        flushFolders(Set(done.map(\.entry.decision)))
+        flushFolders(Set(done.map(\.entry.decision)), outbox: done.contains { !$0.alerts.isEmpty })
         let audits = appendAudit(done.filter { !audited.contains($0.entry.id) })
         if complete && audits { removeJournal(journal) }
         return (done, routes.map(\.name))
@@ -382,7 +407,7 @@ public final class Router {
         }
     }
 
-    private func flushFolders(_ decisions: Set<Decision>) {
+    private func flushFolders(_ decisions: Set<Decision>, outbox flushOutbox: Bool) {
         guard syncToDisk else { return }
         for fd in decisions.compactMap({ folderFDs[$0] }) + [processingFD] {
             do {
@@ -391,6 +416,42 @@ public final class Router {
                 log.error("cannot flush a folder of \(layout.root): \(error)")
             }
         }
+        if flushOutbox, let outbox {
+            do {
+                try outbox.flush()
+            } catch {
+                log.error("cannot flush \(outbox.folder): \(error)")
+            }
+        }
+    }
+
+    // MARK: Alerts
+
+    /// The outbox entries of this route, one per sink that wants its decision.
+    private func alertEntries(_ entry: RouteEntry, _ report: ManifestReport) -> [OutboxEntry] {
+        guard outbox != nil, let alerts, !alerts.isEmpty else { return [] }
+        return alerts.entries(for: entry, report: report, createdAt: System.wallClock())
+    }
+
+    private func writeAlertDrafts(_ entries: [OutboxEntry]) throws(SystemError) {
+        guard let outbox else { return }
+        for entry in entries { try outbox.writeDraft(entry) }
+    }
+
+    /// Publishes the alerts of a moved manifest; false (logged) when one could not be, so the
+    /// journal is kept and a replay publishes it.
+    private func publishAlerts(_ entries: [OutboxEntry], of route: RouteEntry) -> Bool {
+        guard let outbox else { return true }
+        var all = true
+        for entry in entries {
+            do {
+                try outbox.publish(entry)
+            } catch {
+                all = false
+                log.error("cannot publish the alert \(entry.id) about \(route.name) in \(outbox.folder): \(error); it is tried again")
+            }
+        }
+        return all
     }
 
     /// Appends the audit lines; false (logged) when they could not be written.

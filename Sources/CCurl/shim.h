@@ -35,6 +35,15 @@ static inline CURLcode batchgate_curl_setopt_callback(CURL *handle, CURLoption o
     return curl_easy_setopt(handle, option, callback);
 }
 
+/// The callback type of CURLOPT_DEBUGFUNCTION: what libcurl sends and receives, as it would log it.
+typedef int (*batchgate_curl_debug_callback)(CURL *handle, curl_infotype type, char *data, size_t size, void *userdata);
+
+/// Sets the debug callback (called only while CURLOPT_VERBOSE is on; it then replaces the stderr log).
+static inline CURLcode batchgate_curl_setopt_debug_callback(CURL *handle, CURLoption option,
+                                                            batchgate_curl_debug_callback callback) {
+    return curl_easy_setopt(handle, option, callback);
+}
+
 /// Reads a `long` result, such as CURLINFO_RESPONSE_CODE.
 static inline CURLcode batchgate_curl_getinfo_long(CURL *handle, CURLINFO info, long *value) {
     return curl_easy_getinfo(handle, info, value);

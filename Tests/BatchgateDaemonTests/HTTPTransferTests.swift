@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import BatchgateDaemon
 
 /// libcurl POSTs to a real server on loopback.

@@ -9,6 +9,8 @@ public struct OutboxEntry: Sendable, Equatable {
     /// Stable across retries and restarts (sent as `Idempotency-Key`): the route id and the sink.
     public var id: String
     public var sink: String
+    /// The kind of sink the alert was rendered for.
+    public var kind: AlertSinkKind
     /// Wall-clock seconds since 1970 when the alert was written.
     public var createdAt: Double
     public var attempts: Int
@@ -16,14 +18,20 @@ public struct OutboxEntry: Sendable, Equatable {
     public var nextAttemptAt: Double
     /// What the last attempt got, for the log and the dead letter.
     public var lastAnswer: String?
-    /// The body to send, already rendered for the sink's kind.
+    /// The body to send, already rendered for the sink's kind (JSON for HTTP sinks, the plain
+    /// text of the mail for e-mail).
     public var alert: String
+    /// The e-mail's subject (e-mail sinks only).
+    public var subject: String?
     /// One line for a digest that replaces many alerts (``AlertMessage/digestLine``).
     public var digestLine: String
 
-    public init(routeID: String, sink: String, createdAt: Double, alert: String, digestLine: String = "") {
+    public init(routeID: String, sink: String, kind: AlertSinkKind = .webhook, createdAt: Double, alert: String,
+                subject: String? = nil, digestLine: String = "") {
         self.id = "\(routeID)-\(OutboxEntry.safeName(sink))"
         self.sink = sink
+        self.kind = kind
+        self.subject = subject
         self.createdAt = createdAt
         self.attempts = 0
         self.nextAttemptAt = createdAt
@@ -48,11 +56,13 @@ public struct OutboxEntry: Sendable, Equatable {
         json.beginObject()
         json.key("id"); json.string(id)
         json.key("sink"); json.string(sink)
+        json.key("kind"); json.string(kind.rawValue)
         json.key("createdAt"); json.number(createdAt)
         json.key("attempts"); json.int(attempts)
         json.key("nextAttemptAt"); json.number(nextAttemptAt)
         json.key("lastAnswer"); json.string(lastAnswer)
         json.key("alert"); json.string(alert)
+        json.key("subject"); json.string(subject)
         json.key("digestLine"); json.string(digestLine)
         json.endObject()
         return json.bytes + [0x0A]
@@ -67,18 +77,25 @@ public struct OutboxEntry: Sendable, Equatable {
         else { return nil }
         self.id = id
         self.sink = sink
+        if case .string(let kind)? = value("kind"), let known = AlertSinkKind(rawValue: kind) { self.kind = known } else { self.kind = .webhook }
         self.createdAt = createdAt
         self.attempts = Int(attempts)
         self.nextAttemptAt = nextAttemptAt
         if case .string(let answer)? = value("lastAnswer") { lastAnswer = answer } else { lastAnswer = nil }
         self.alert = alert
+        if case .string(let subject)? = value("subject") { self.subject = subject } else { self.subject = nil }
         if case .string(let line)? = value("digestLine") { digestLine = line } else { digestLine = "" }
     }
 }
 
 /// The alerts not yet delivered, one file each in `outbox/`, written durably (temporary name,
 /// fsync, rename) so a restart resumes delivery; given-up alerts move to `outbox/dead/`.
-public final class Outbox {
+///
+/// The router writes a new alert as a draft (`.<id>.json.draft`) before its manifest moves and
+/// publishes it (renames it to `<id>.json`) after; senders see published entries only, and each
+/// entry is rewritten only by the sender of its sink. Every call works on one file by name through
+/// descriptors opened once, so the router's queue and the senders' queues may call it at once.
+public final class Outbox: @unchecked Sendable {
     public let folder: String
     public let deadFolder: String
     private let folderFD: Int32
@@ -108,6 +125,51 @@ public final class Outbox {
         }
         if sync && !entries.isEmpty { try System.fsync(folderFD, describing: folder) }
     }
+
+    // MARK: Drafts (the router)
+
+    /// Writes an alert as a draft, invisible to the senders until ``publish(_:)``. The caller
+    /// flushes the filesystem before the manifest moves.
+    public func writeDraft(_ entry: OutboxEntry) throws(SystemError) {
+        let draft = Self.draftName(entry)
+        _ = unlinkat(folderFD, draft, 0)
+        let fd = try System.createFile(in: folderFD, draft, contents: entry.encoded(), describing: folder + "/" + draft)
+        System.close(fd)
+    }
+
+    /// Gives a draft its name. A name already there stays (the draft is dropped); a draft already
+    /// published or gone is no error. Returns true when this call published it.
+    @discardableResult
+    public func publish(_ entry: OutboxEntry) throws(SystemError) -> Bool {
+        let draft = Self.draftName(entry)
+        do {
+            try System.renameNoReplace(from: folderFD, draft, to: folderFD, entry.fileName, describing: folder + "/" + entry.fileName)
+            return true
+        } catch where error.errno == EEXIST {
+            _ = unlinkat(folderFD, draft, 0)
+            return false
+        } catch where error.errno == ENOENT {
+            return false
+        }
+    }
+
+    /// Whether the entry's draft is waiting to be published.
+    public func hasDraft(_ entry: OutboxEntry) -> Bool { exists(Self.draftName(entry)) }
+
+    /// Whether the entry is published and not yet delivered or given up.
+    public func isWaiting(_ entry: OutboxEntry) -> Bool { exists(entry.fileName) }
+
+    /// Flushes the outbox folder, making published names durable.
+    public func flush() throws(SystemError) { try System.fsync(folderFD, describing: folder) }
+
+    static func draftName(_ entry: OutboxEntry) -> String { "." + entry.fileName + ".draft" }
+
+    private func exists(_ name: String) -> Bool {
+        var info = stat()
+        return fstatat(folderFD, name, &info, AT_SYMLINK_NOFOLLOW) == 0
+    }
+
+    // MARK: Delivery (the senders)
 
     /// Every entry waiting, oldest first. Files that cannot be read are reported, never deleted.
     public func waiting() throws(SystemError) -> (entries: [OutboxEntry], unreadable: [String]) {

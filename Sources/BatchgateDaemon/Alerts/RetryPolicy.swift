@@ -19,6 +19,8 @@ public struct RetryPolicy: Sendable, Equatable {
         case answered(status: Int, retryAfter: Double?)
         /// No answer: no connection, a timeout, a TLS failure.
         case failed(String)
+        /// Refused for good without an HTTP status (an SMTP server's 5xx, a login refused).
+        case refused(String)
     }
 
     /// What to do next.
@@ -39,6 +41,8 @@ public struct RetryPolicy: Sendable, Equatable {
             honoured = retryAfter
         case .answered(let status, _) where (400..<500).contains(status):
             return .giveUp(reason: "the endpoint refused the alert with HTTP \(status); sending it again would not help")
+        case .refused(let message):
+            return .giveUp(reason: "\(message); sending it again would not help")
         default:
             break
         }
@@ -50,7 +54,7 @@ public struct RetryPolicy: Sendable, Equatable {
             let what: String
             switch outcome {
             case .answered(let status, _): what = "HTTP \(status)"
-            case .failed(let message): what = message
+            case .failed(let message), .refused(let message): what = message
             }
             return .giveUp(reason: "still failing after \(attempt) attempts over \(Int(age)) s (last: \(what)); the maximum age is \(Int(maximumAge)) s")
         }

@@ -1,6 +1,6 @@
 /// A secret's value: a webhook URL, a token, a password. Printing, interpolating, dumping or
 /// reflecting it shows `<redacted>`; only ``exposedValue`` gives the value.
-public struct Secret: Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+public struct Secret: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     private let value: String
 
     /// Wraps `value`; normally made by ``SecretResolver/resolve(_:)``.

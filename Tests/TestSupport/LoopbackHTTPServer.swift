@@ -3,36 +3,42 @@ import Synchronization
 
 /// A small HTTP/1.1 server on 127.0.0.1 for tests: records each request and answers as told
 /// (a status, headers and body, or never, to test timeouts).
-final class LoopbackHTTPServer: @unchecked Sendable {
-    struct Request: Sendable {
-        var method: String
-        var path: String
-        var headers: [String: String]
-        var body: Data
+public final class LoopbackHTTPServer: @unchecked Sendable {
+    public struct Request: Sendable {
+        public var method: String
+        public var path: String
+        /// Header names in lower case.
+        public var headers: [String: String]
+        public var body: Data
+        /// When the request had been read.
+        public var at = Date()
     }
 
-    enum Reply: Sendable {
+    public enum Reply: Sendable {
         case answer(status: Int, headers: [(String, String)] = [], body: String = "")
         case hang
     }
 
-    let port: UInt16
+    public let port: UInt16
     private let listener: Int32
     /// What the connection threads share with the test.
     final class SharedState: Sendable {
-        let value = Mutex<(requests: [Request], reply: Reply)>(([], .answer(status: 200)))
-        func withLock<T>(_ body: (inout (requests: [Request], reply: Reply)) -> T) -> T { value.withLock { body(&$0) } }
+        let value = Mutex<(requests: [Request], reply: Reply, script: [Reply])>(([], .answer(status: 200), []))
+        func withLock<T>(_ body: (inout (requests: [Request], reply: Reply, script: [Reply])) -> T) -> T { value.withLock { body(&$0) } }
     }
 
     private let state = SharedState()
     private let thread: Thread
 
-    var url: String { "http://127.0.0.1:\(port)/hook" }
-    var requests: [Request] { state.withLock { $0.requests } }
+    public var url: String { "http://127.0.0.1:\(port)/hook" }
+    public var requests: [Request] { state.withLock { $0.requests } }
 
-    func reply(with reply: Reply) { state.withLock { $0.reply = reply } }
+    public func reply(with reply: Reply) { state.withLock { $0.reply = reply } }
 
-    init() throws {
+    /// Answers the next requests with these replies in order, then as ``reply(with:)`` says.
+    public func script(_ replies: [Reply]) { state.withLock { $0.script = replies } }
+
+    public init() throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var yes: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
@@ -96,7 +102,7 @@ final class LoopbackHTTPServer: @unchecked Sendable {
         let reply = state.withLock { shared -> Reply in
             shared.requests.append(Request(method: requestLine.first.map(String.init) ?? "", path: requestLine.dropFirst().first.map(String.init) ?? "",
                                            headers: headers, body: Data(body)))
-            return shared.reply
+            return shared.script.isEmpty ? shared.reply : shared.script.removeFirst()
         }
         switch reply {
         case .hang:

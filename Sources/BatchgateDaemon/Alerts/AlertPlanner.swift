@@ -1,0 +1,61 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import BatchgateCore
+
+/// Turns a routed manifest into the outbox entries of the sinks that want its decision, each
+/// rendered for its sink's kind. Pure but for the host name, read once.
+public struct AlertPlanner: Sendable {
+    public var settings: AlertSettings
+    public var layout: StateLayout
+    /// The name alerts give for this server.
+    public var host: String
+
+    public init(settings: AlertSettings, layout: StateLayout, host: String = AlertPlanner.hostName()) {
+        self.settings = settings
+        self.layout = layout
+        self.host = host
+    }
+
+    /// True when no sink is configured: the router writes no alert at all.
+    public var isEmpty: Bool { settings.sinks.isEmpty }
+
+    /// The message an alert about this route carries.
+    public func message(for entry: RouteEntry, report: ManifestReport) -> AlertMessage {
+        var named = report
+        named.file = entry.finalName
+        return AlertMessage(id: entry.id, time: entry.routedAt, licenseNumber: settings.licenseNumber,
+                            facility: settings.facilityName, host: host, file: entry.finalName,
+                            reportPath: layout.folder(for: entry.decision) + "/" + entry.reportTextName, report: named)
+    }
+
+    /// One entry per sink that wants this decision; `createdAt` is the wall-clock time.
+    public func entries(for entry: RouteEntry, report: ManifestReport, createdAt: Double) -> [OutboxEntry] {
+        let sinks = settings.sinks.filter { $0.decisions.contains(entry.decision) }
+        guard !sinks.isEmpty else { return [] }
+        let message = message(for: entry, report: report)
+        return sinks.map { sink in
+            let (alert, subject) = Self.render(message, for: sink.kind)
+            return OutboxEntry(routeID: entry.id, sink: sink.name, kind: sink.kind, createdAt: createdAt, alert: alert,
+                               subject: subject, digestLine: message.digestLine)
+        }
+    }
+
+    /// The body (and for e-mail the subject) of one alert for a kind of sink.
+    public static func render(_ message: AlertMessage, for kind: AlertSinkKind) -> (body: String, subject: String?) {
+        switch kind {
+        case .webhook: (String(decoding: message.webhookJSON(), as: UTF8.self), nil)
+        case .slack: (String(decoding: message.slackJSON(), as: UTF8.self), nil)
+        case .teams: (String(decoding: message.teamsJSON(), as: UTF8.self), nil)
+        case .email:
+            { let mail = message.email(); return (mail.body, mail.subject) }()
+        }
+    }
+
+    /// This machine's name, as `gethostname(2)` gives it.
+    public static func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}

@@ -1,0 +1,210 @@
+import BatchgateCore
+import Dispatch
+
+/// Delivers the alerts waiting for one sink, on a queue of its own so that a slow or hung
+/// endpoint delays neither routing nor the other sinks.
+///
+/// Oldest first, one message at a time, at most one per ``AlertSinkSettings/minimumInterval``;
+/// when more than the sink's digest threshold are due, one digest stands for them all. After each
+/// attempt the ``RetryPolicy`` decides: delivered entries leave the outbox, failed ones are
+/// rewritten with their next attempt time, given-up ones move to `outbox/dead/` (an error in the
+/// log). Everything mutable is touched only on `queue` (hence `@unchecked Sendable`).
+final class AlertSender: @unchecked Sendable {
+    /// The most alerts one digest lists; more wait for the next.
+    static let digestLimit = 200
+
+    let name: String
+    private let queue: DispatchQueue
+    private var sink: AlertSinkSettings
+    private var context: Context
+    private let outbox: Outbox
+    private let transport: any AlertTransport
+    private let log: Logger
+    private let clock: @Sendable () -> Double
+    private let random: @Sendable () -> Double
+    private var waiting: [String: OutboxEntry] = [:]
+    private var lastSentAt: Double?
+    private var timer: DispatchSourceTimer?
+    private var pumpQueued = false
+    private var retired = false
+
+    /// What every sender shares: transfer limits, the retry policy and the digest's context.
+    struct Context: Sendable, Equatable {
+        var transfer: TransferOptions
+        var policy: RetryPolicy
+        var host: String
+        var facility: String?
+    }
+
+    init(sink: AlertSinkSettings, context: Context, outbox: Outbox, transport: any AlertTransport, log: Logger,
+         clock: @escaping @Sendable () -> Double, random: @escaping @Sendable () -> Double) {
+        name = sink.name
+        self.sink = sink
+        self.context = context
+        self.outbox = outbox
+        self.transport = transport
+        self.log = log
+        self.clock = clock
+        self.random = random
+        queue = DispatchQueue(label: "batchgate.alerts.\(sink.name)")
+        let timer = DispatchSource.makeTimerSource(queue: queue)
+        timer.setEventHandler { [weak self] in self?.pump() }
+        timer.schedule(deadline: .distantFuture)
+        timer.resume()
+        self.timer = timer
+    }
+
+    deinit {
+        timer?.cancel()
+    }
+
+    /// Takes new or recovered entries (ids already held are ignored) and sends what is due.
+    func add(_ entries: [OutboxEntry]) {
+        queue.async { [self] in
+            for entry in entries where waiting[entry.id] == nil { waiting[entry.id] = entry }
+            queuePump()
+        }
+    }
+
+    /// New settings for the sink (a reload).
+    func update(sink: AlertSinkSettings, context: Context) {
+        queue.async { [self] in
+            self.sink = sink
+            self.context = context
+            queuePump()
+        }
+    }
+
+    /// The sink left the configuration: its waiting alerts move to `outbox/dead/`.
+    func retire(reason: String) {
+        queue.async { [self] in
+            retired = true
+            timer?.cancel()
+            for entry in sorted(Array(waiting.values)) { bury(entry, reason: reason) }
+            waiting = [:]
+        }
+    }
+
+    /// Runs `body` on the sender's queue after what is queued now (tests, shutdown).
+    func sync<T>(_ body: () -> T) -> T { queue.sync(execute: body) }
+
+    /// How many alerts wait (on the sender's queue).
+    var waitingCount: Int { queue.sync { waiting.count } }
+
+    // MARK: Sending
+
+    private func queuePump() {
+        guard !pumpQueued else { return }
+        pumpQueued = true
+        queue.async { [self] in
+            pumpQueued = false
+            pump()
+        }
+    }
+
+    /// Sends one message if one is due and the rate limit allows, then comes back for the next;
+    /// otherwise sets the timer for when something will be due.
+    private func pump() {
+        guard !retired, !waiting.isEmpty else { return }
+        let now = clock()
+        let due = sorted(waiting.values.filter { $0.nextAttemptAt <= now })
+        guard let first = due.first else {
+            arm(at: waiting.values.map(\.nextAttemptAt).min()!)
+            return
+        }
+        if let last = lastSentAt, sink.minimumInterval > 0, now < last + sink.minimumInterval {
+            arm(at: last + sink.minimumInterval)
+            return
+        }
+        let batch = sink.digests && due.count > sink.digestThreshold ? Array(due.prefix(Self.digestLimit)) : [first]
+        let delivery = self.delivery(for: batch, at: now)
+        let result = transport.send(delivery, to: sink, options: context.transfer)
+        lastSentAt = clock()
+        settle(batch, delivery: delivery, result: result)
+        queuePump()
+    }
+
+    private func arm(at time: Double) {
+        let delay = max(0, time - clock())
+        timer?.schedule(deadline: .now() + .milliseconds(Int((delay * 1000).rounded(.up))), leeway: .milliseconds(20))
+    }
+
+    /// One alert as rendered when it was written, or a digest of several.
+    func delivery(for batch: [OutboxEntry], at now: Double) -> AlertDelivery {
+        if batch.count == 1, let entry = batch.first {
+            return AlertDelivery(id: entry.id, body: Array(entry.alert.utf8), subject: entry.subject)
+        }
+        let digest = AlertDigest(lines: batch.map(\.digestLine), host: context.host, time: Timestamp.iso8601(now),
+                                 facility: context.facility)
+        let id = "digest-" + SHA256.digest(Array(batch.map(\.id).joined(separator: "\n").utf8)).prefix(12)
+            .map { byte in String(byte, radix: 16).count == 1 ? "0" + String(byte, radix: 16) : String(byte, radix: 16) }
+            .joined()
+        switch sink.kind {
+        case .slack: return AlertDelivery(id: id, body: digest.slackJSON(), alertCount: batch.count)
+        case .teams: return AlertDelivery(id: id, body: digest.teamsJSON(), alertCount: batch.count)
+        case .email, .webhook:
+            let mail = digest.email()
+            return AlertDelivery(id: id, body: Array(mail.body.utf8), subject: mail.subject, alertCount: batch.count)
+        }
+    }
+
+    private func settle(_ batch: [OutboxEntry], delivery: AlertDelivery, result: AlertAttemptResult) {
+        let now = clock()
+        let attempt = (batch.map(\.attempts).max() ?? 0) + 1
+        let jitter = random()
+        let what = batch.count == 1 ? "alert \(delivery.id)" : "digest \(delivery.id) of \(batch.count) alerts"
+        var retried: [OutboxEntry] = []
+        var delay = 0.0
+        for entry in batch {
+            let verdict = context.policy.verdict(after: result.attempt, attempt: attempt, age: now - entry.createdAt, jitter: jitter)
+            switch verdict {
+            case .delivered:
+                waiting[entry.id] = nil
+                do {
+                    try outbox.remove(entry)
+                } catch {
+                    log.error("delivered alert \(entry.id) to \(name), but cannot remove it from the outbox: \(error); it may be sent again")
+                }
+            case .retry(let seconds):
+                var next = entry
+                next.attempts = attempt
+                next.nextAttemptAt = now + seconds
+                next.lastAnswer = String(result.answer.prefix(HTTPTransfer.keptBodyBytes + 64))
+                waiting[entry.id] = next
+                retried.append(next)
+                delay = seconds
+            case .giveUp(let reason):
+                waiting[entry.id] = nil
+                bury(entry, reason: "\(reason); last answer: \(result.answer)")
+            }
+        }
+        if case .answered(let status, _) = result.attempt, (200..<300).contains(status) {
+            log.info("delivered \(what) to \(name) (\(result.answer.prefix(200)))")
+        }
+        if !retried.isEmpty {
+            log.warning("could not deliver \(what) to \(name) (attempt \(attempt)): \(result.answer.prefix(300)); trying again in \(Self.seconds(delay))")
+            do {
+                try outbox.save(retried, sync: true)
+            } catch {
+                log.error("cannot record the next attempt of \(what) in the outbox: \(error)")
+            }
+        }
+    }
+
+    private func bury(_ entry: OutboxEntry, reason: String) {
+        do {
+            try outbox.bury(entry, reason: reason, sync: true)
+            log.error("gave up on alert \(entry.id) for \(name): \(reason); it is kept in \(outbox.deadFolder)/\(entry.fileName)")
+        } catch {
+            log.error("gave up on alert \(entry.id) for \(name) (\(reason)), but cannot move it to \(outbox.deadFolder): \(error); it stays in the outbox")
+        }
+    }
+
+    private func sorted(_ entries: some Sequence<OutboxEntry>) -> [OutboxEntry] {
+        entries.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
+    }
+
+    private static func seconds(_ value: Double) -> String {
+        value < 10 ? "\((value * 10).rounded() / 10) s" : "\(Int(value.rounded())) s"
+    }
+}

@@ -1,0 +1,95 @@
+/// One message for one sink: a single alert or a digest of several.
+public struct AlertDelivery: Sendable, Equatable {
+    /// Stable across retries, sent as `Idempotency-Key` (and the mail's Message-ID).
+    public var id: String
+    /// The JSON body for an HTTP sink, the plain text of an e-mail.
+    public var body: [UInt8]
+    /// The e-mail's subject.
+    public var subject: String?
+    /// How many alerts the message stands for.
+    public var alertCount: Int
+
+    public init(id: String, body: [UInt8], subject: String? = nil, alertCount: Int = 1) {
+        self.id = id
+        self.body = body
+        self.subject = subject
+        self.alertCount = alertCount
+    }
+}
+
+/// How an attempt ended, with the answer in words for the log and the dead letter.
+public struct AlertAttemptResult: Sendable, Equatable {
+    public var attempt: RetryPolicy.Attempt
+    /// `HTTP 202: <first KiB of the answer>`, `SMTP 250`, or the transfer error.
+    public var answer: String
+
+    public init(attempt: RetryPolicy.Attempt, answer: String) {
+        self.attempt = attempt
+        self.answer = answer
+    }
+}
+
+/// Sends a delivery to a sink and says how it went. Blocking: called from a sender's own queue.
+/// ``LibcurlAlertTransport`` is the real one; tests may give a fake.
+public protocol AlertTransport: Sendable {
+    func send(_ delivery: AlertDelivery, to sink: AlertSinkSettings, options: TransferOptions) -> AlertAttemptResult
+}
+
+/// HTTP sinks through ``HTTPTransfer`` and e-mail through ``MailTransfer``, both on libcurl.
+public struct LibcurlAlertTransport: AlertTransport {
+    /// The host named in Message-IDs.
+    public var host: String
+
+    public init(host: String = AlertPlanner.hostName()) {
+        self.host = host
+    }
+
+    public func send(_ delivery: AlertDelivery, to sink: AlertSinkSettings, options: TransferOptions) -> AlertAttemptResult {
+        if sink.kind == .email { return sendMail(delivery, to: sink, options: options) }
+        do {
+            let answer = try HTTPTransfer.post(Self.request(for: delivery, to: sink), options: options)
+            let text = answer.bodyPrefix.isEmpty ? "HTTP \(answer.status)" : "HTTP \(answer.status): \(Self.oneLine(answer.bodyPrefix))"
+            return AlertAttemptResult(attempt: .answered(status: answer.status, retryAfter: answer.retryAfter), answer: text)
+        } catch {
+            return AlertAttemptResult(attempt: .failed(error.description), answer: error.description)
+        }
+    }
+
+    /// The request for an HTTP sink: the JSON body, `Idempotency-Key`, the sink's own headers,
+    /// and when it signs, `<header>: sha256=<hex HMAC-SHA256 of the body with the secret>`.
+    public static func request(for delivery: AlertDelivery, to sink: AlertSinkSettings) -> HTTPRequest {
+        var headers: [(name: String, value: String)] = [
+            ("Content-Type", "application/json; charset=utf-8"),
+            ("Idempotency-Key", delivery.id),
+        ]
+        for header in sink.headers { headers.append((header.name, header.value.exposedValue)) }
+        if let signing = sink.signing {
+            let code = HMACSHA256.hex(key: Array(signing.secret.exposedValue.utf8), message: delivery.body)
+            headers.append((signing.header, "sha256=" + code))
+        }
+        return HTTPRequest(url: sink.url.exposedValue, headers: headers, body: delivery.body)
+    }
+
+    private func sendMail(_ delivery: AlertDelivery, to sink: AlertSinkSettings, options: TransferOptions) -> AlertAttemptResult {
+        guard let email = sink.email else {
+            return AlertAttemptResult(attempt: .refused("the sink has no e-mail settings"), answer: "no e-mail settings")
+        }
+        let message = MailMessage(from: email.from, to: email.to, subject: delivery.subject ?? "[batchgate] alert",
+                                  body: String(decoding: delivery.body, as: UTF8.self), date: System.wallClock(),
+                                  messageID: "\(delivery.id)@\(host)")
+        let mail = MailDelivery(url: sink.url.exposedValue, from: email.from, to: email.to, message: message.rendered(),
+                                username: email.username, password: email.password?.exposedValue, requireTLS: email.requireTLS)
+        do {
+            let status = try MailTransfer.send(mail, options: options)
+            return AlertAttemptResult(attempt: .answered(status: 200, retryAfter: nil), answer: "SMTP \(status)")
+        } catch {
+            return AlertAttemptResult(attempt: error.isPermanent ? .refused(error.description) : .failed(error.description),
+                                      answer: error.description)
+        }
+    }
+
+    /// Line breaks as spaces, for one log line.
+    static func oneLine(_ text: String) -> String {
+        String(text.map { $0.isNewline ? " " : $0 })
+    }
+}

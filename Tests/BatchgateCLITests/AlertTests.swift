@@ -1,0 +1,160 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The daemon binary sending alerts to a receiver on loopback: digests for a burst, routing never
+/// held up by a hung endpoint, delivery resumed after kill -9, and `batchgate alert test`.
+@Suite("Alerts from the daemon", .serialized)
+struct AlertTests {
+    let fileManager = FileManager.default
+
+    /// A config file for `root` with these sinks (YAML list items, indented by the caller).
+    func writeConfig(root: URL, sinks: String, alerts extra: String = "") throws -> String {
+        let path = root.appendingPathComponent("batchgate.yaml").path
+        let yaml = """
+            stateRoot: \(root.path)
+            facility:
+              name: North Plant
+              licenseNumber: PR-000123
+            alerts:
+            \(extra)  sinks:
+            \(sinks)
+            """
+        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func drop(_ count: Int, into daemon: DaemonProcess, needsBatch: Bool = true, prefix: String = "m") throws {
+        let staging = daemon.root.appendingPathComponent("staging")
+        try fileManager.createDirectory(at: staging, withIntermediateDirectories: true)
+        for number in 1...count {
+            let name = "\(prefix)-\(number).json"
+            try manifest(number, needsBatch: needsBatch).write(to: staging.appendingPathComponent(name))
+            #expect(rename(staging.appendingPathComponent(name).path, daemon.inbox.appendingPathComponent(name).path) == 0)
+        }
+    }
+
+    /// Alert files waiting in outbox/ (not dead/, not drafts).
+    func waiting(_ daemon: DaemonProcess) -> [String] {
+        daemon.names(in: "outbox").filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }
+    }
+
+    @Test func aBurstOfFiftyNeedingBatchesMakesADigestInSlack() throws {
+        let server = try LoopbackHTTPServer()
+        let root = try DaemonProcess.temporaryRoot()
+        defer { try? fileManager.removeItem(at: root) }
+        let config = try writeConfig(root: root, sinks: """
+                - name: compliance-slack
+                  type: slack
+                  url: http://127.0.0.1:\(server.port)/slack
+            """)
+        let daemon = DaemonProcess(root: root, arguments: ["run", "--config", config])
+        try daemon.start()
+        try drop(50, into: daemon)
+        #expect(waitUntil(timeout: 30) { daemon.manifests(in: "needs-batch").count == 50 })
+        #expect(waitUntil(timeout: 30) { waiting(daemon).isEmpty }, "every alert delivered:\n\(daemon.log)")
+        let bodies = server.requests.map { String(decoding: $0.body, as: UTF8.self) }
+        // At most one alert alone (the first, before the rest arrived) and the rest as digests:
+        // Slack's default rate of one message a second leaves time for them to gather.
+        #expect(bodies.count <= 3, "\(bodies.count) posts for 50 alerts")
+        #expect(bodies.contains { $0.contains("manifests need attention") })
+        for number in 1...50 {
+            #expect(bodies.contains { $0.contains("m-\(number).json ") }, "m-\(number).json in a post")
+        }
+        let times = server.requests.map(\.at)
+        for (later, earlier) in zip(times.dropFirst(), times) {
+            #expect(later.timeIntervalSince(earlier) >= 0.95, "one message a second at most")
+        }
+        #expect(daemon.stop() == 0)
+    }
+
+    @Test func aHungWebhookNeverHoldsUpRouting() throws {
+        let server = try LoopbackHTTPServer()
+        server.reply(with: .hang)
+        let root = try DaemonProcess.temporaryRoot()
+        defer { try? fileManager.removeItem(at: root) }
+        let config = try writeConfig(root: root, sinks: """
+                - name: desk
+                  type: webhook
+                  url: http://127.0.0.1:\(server.port)/desk
+            """, alerts: "  timeout: 10s\n")
+        let daemon = DaemonProcess(root: root, arguments: ["run", "--config", config])
+        try daemon.start()
+        try drop(200, into: daemon)
+        let started = Date()
+        #expect(waitUntil(timeout: 20) { daemon.manifests(in: "needs-batch").count == 200 })
+        #expect(Date().timeIntervalSince(started) < 8, "routed while the endpoint hangs (10 s timeout)")
+        #expect(waitUntil(timeout: 5) { waiting(daemon).count == 200 }, "every alert waits in the outbox")
+        #expect(server.requests.count <= 1, "one transfer at a time per sink")
+        #expect(daemon.stop() == 0)
+    }
+
+    @Test func alertsWaitingAtKillMinusNineAreAllDeliveredAfterRestart() throws {
+        let server = try LoopbackHTTPServer()
+        server.reply(with: .answer(status: 503, headers: [("Retry-After", "60")], body: "maintenance"))
+        let root = try DaemonProcess.temporaryRoot()
+        defer { try? fileManager.removeItem(at: root) }
+        let config = try writeConfig(root: root, sinks: """
+                - name: desk
+                  type: webhook
+                  url: http://127.0.0.1:\(server.port)/desk
+                  signing:
+                    secret: shared-secret
+            """)
+        let first = DaemonProcess(root: root, arguments: ["run", "--config", config])
+        try first.start()
+        try drop(30, into: first)
+        #expect(waitUntil(timeout: 30) { first.manifests(in: "needs-batch").count == 30 && waiting(first).count == 30 })
+        first.crash()
+        let failedAttempts = server.requests.count
+        #expect(failedAttempts >= 1, "the endpoint was tried and answered 503")
+
+        server.reply(with: .answer(status: 200))
+        let second = DaemonProcess(root: root, arguments: ["run", "--config", config])
+        try second.start()
+        #expect(waitUntil(timeout: 30) { waiting(second).isEmpty }, "delivered after the restart:\n\(second.log)")
+        let delivered = server.requests.dropFirst(failedAttempts)
+        let keys = delivered.compactMap { $0.headers["idempotency-key"] }
+        #expect(keys.count == 30 && Set(keys).count == 30, "each alert once, under its own key")
+        let audited = Set(second.auditLines().compactMap { $0["id"] as? String })
+        #expect(Set(keys.map { String($0.prefix { $0 != "-" }) }) == audited, "each key is a routed manifest's id")
+        #expect(second.names(in: "outbox/dead").isEmpty)
+        #expect(second.log.contains("resuming delivery of 30 alert(s)"))
+        #expect(second.stop() == 0)
+    }
+
+    @Test func alertTestReportsWhatEachSinkAnswered() throws {
+        let server = try LoopbackHTTPServer()
+        let root = try DaemonProcess.temporaryRoot()
+        defer { try? fileManager.removeItem(at: root) }
+        let refusing = try LoopbackHTTPServer()
+        refusing.reply(with: .answer(status: 404, body: "no such hook"))
+        let config = try writeConfig(root: root, sinks: """
+                - name: chat
+                  type: slack
+                  url: http://127.0.0.1:\(server.port)/slack
+                - name: team
+                  type: teams
+                  url: http://127.0.0.1:\(server.port)/teams
+                - name: old-desk
+                  type: webhook
+                  url: http://127.0.0.1:\(refusing.port)/gone
+            """)
+        let all = try Executable.run(["alert", "test", "--config", config])
+        #expect(all.status == 1)
+        #expect(all.standardOutput.contains("chat (slack): delivered — HTTP 200"))
+        #expect(all.standardOutput.contains("team (teams): delivered — HTTP 200"))
+        #expect(all.standardOutput.contains("old-desk (webhook): REFUSED, the daemon would give up at once — HTTP 404: no such hook"))
+        #expect(server.requests.map(\.path).sorted() == ["/slack", "/teams"])
+        #expect(server.requests.allSatisfy { String(decoding: $0.body, as: UTF8.self).contains("TEST ALERT") })
+
+        let one = try Executable.run(["alert", "test", "--config", config, "--sink", "chat"])
+        #expect(one.status == 0)
+        #expect(server.requests.count == 3)
+
+        let unknown = try Executable.run(["alert", "test", "--config", config, "--sink", "nope"])
+        #expect(unknown.status == 64)
+        #expect(unknown.standardError.contains("no sink named nope"))
+        #expect(unknown.standardError.contains("chat, team, old-desk"))
+    }
+}
