@@ -337,7 +337,19 @@ public final class Daemon: @unchecked Sendable {
 
     // MARK: Signals
 
+    /// Blocks SIGTERM, SIGINT and SIGHUP in the calling thread and every thread it creates from
+    /// then on. Call it first thing in `main`, before any thread exists: libdispatch reads signals
+    /// through a signalfd, which only sees a signal that no thread takes; a thread that does not
+    /// block it would take it and drop it (the disposition is SIG_IGN), and SIGTERM would be lost.
+    public static func blockHandledSignals() {
+        var set = sigset_t()
+        sigemptyset(&set)
+        for number in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&set, number) }
+        pthread_sigmask(SIG_BLOCK, &set, nil)
+    }
+
     private func installSignalHandlers() {
+        Self.blockHandledSignals()
         signal(SIGPIPE, SIG_IGN)
         for number in [SIGTERM, SIGINT, SIGHUP] {
             signal(number, SIG_IGN)  // delivered to the Dispatch source instead

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BatchgateCore
 import BatchgateDaemon
 
 /// `batchgate config`: work with the configuration file.
@@ -13,7 +14,7 @@ struct ConfigCommand: ParsableCommand {
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "check",
-            abstract: "Validate a configuration file and the catalog files it names, without running.",
+            abstract: "Validate a configuration file, the catalog files and the alert secrets it names, without running.",
             discussion: "Exit status: 0 when valid; 78 with a message naming the key and line when not."
         )
 
@@ -39,8 +40,17 @@ struct ConfigCommand: ParsableCommand {
                   fsync:           \(settings.syncToDisk ? "on" : "off")
                   items file:      \(settings.itemsFile ?? "none")
                   packages file:   \(settings.packagesFile ?? "none")
+                  alert sinks:     \(settings.alerts.sinks.isEmpty ? "none" : String(settings.alerts.sinks.count))
 
                 """)
+            for sink in settings.alerts.sinks {
+                let decisions = Decision.allCases.filter(sink.decisions.contains).map(\.rawValue).joined(separator: ", ")
+                var line = "    \(sink.name): \(sink.kind.rawValue), on \(decisions)"
+                if sink.minimumInterval > 0 { line += ", at most one message every \(seconds(sink.minimumInterval))" }
+                if sink.digests { line += ", a digest when more than \(sink.digestThreshold) wait" }
+                if sink.signing != nil { line += ", signed" }
+                output.write(line + "\n")
+            }
             output.flush()
         }
 

@@ -2,9 +2,10 @@ import BatchgateDaemon
 
 /// Reads the YAML configuration file at the edge and hands its text to the pure loader.
 enum ConfigFile {
-    /// The configuration in `path`, with relative paths taken from the file's folder.
+    /// The configuration in `path`, with relative paths taken from the file's folder and the
+    /// alert secrets read (files, systemd credentials, environment variables).
     static func load(path: String) throws -> DaemonSettings {
-        try loadConfig(path: path).settings
+        try loadConfig(path: path).settings(secrets: .system(), fileName: path)
     }
 
     static func loadConfig(path: String) throws -> DaemonConfig {

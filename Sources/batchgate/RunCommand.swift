@@ -33,6 +33,8 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
+        // Before any thread exists, so that every thread inherits the mask (see the method).
+        Daemon.blockHandledSignals()
         let environment = ProcessEnvironment.current
         let settings: DaemonSettings
         do {

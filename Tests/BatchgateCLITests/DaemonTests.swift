@@ -369,7 +369,8 @@ struct DaemonTests {
         #expect(messages.contains { $0.hasPrefix("READY=1") }, "\(messages)\n\(daemon.log)")
         _ = waitUntil(timeout: 5) { daemon.log.contains("watching") }
         #expect(daemon.log.hasPrefix("<5>watching \(root.path)/state/inbox"), "\(daemon.log)")
-        #expect(daemon.stop() == 0)
+        let status = daemon.stop()
+        #expect(status == 0, "\(daemon.log)")
     }
 
     @Test func aSecondDaemonOnTheSameStateRootIsRefused() throws {

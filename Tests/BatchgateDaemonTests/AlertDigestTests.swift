@@ -44,4 +44,16 @@ struct AlertDigestTests {
         let entry = OutboxEntry(routeID: "00000000000000aa", sink: "slack", createdAt: 1, alert: "{}", digestLine: "run.json — accepted")
         #expect(OutboxEntry(decoding: entry.encoded()) == entry)
     }
+
+    @Test func slackControlCharactersInFileNamesAreEscapedAndStayWithinLimits() throws {
+        let lines = ["<!channel>&co.json — rejected", String(repeating: "&", count: 2_950)]
+        let body = try object(AlertDigest(lines: lines, host: "h<1>", time: "t", facility: nil).slackJSON())
+        let blocks = try #require(body["blocks"] as? [[String: Any]])
+        let texts = blocks.compactMap { ($0["text"] as? [String: Any])?["text"] as? String }
+        #expect(texts.contains { $0.contains("&lt;!channel&gt;&amp;co.json") })
+        #expect(!texts.joined().contains("<!channel>"))
+        #expect(texts.allSatisfy { $0.count <= 3_000 })
+        let context = try #require(blocks.last?["elements"] as? [[String: Any]])
+        #expect((context.first?["text"] as? String)?.contains("h&lt;1&gt;") == true)
+    }
 }

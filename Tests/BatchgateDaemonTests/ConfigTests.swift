@@ -56,6 +56,7 @@ struct ConfigDefaultsTests {
         #expect(config.rules.sameFormSteps == ["Repackage", "Split", "Combine", "Relabel"])
         #expect(config.facility == DaemonConfig.Facility(licenseNumber: nil, name: nil))
         #expect(config.log.level == .info)
+        #expect(config.alerts == DaemonConfig.Alerts())
     }
 
     @Test func defaultsForARootGivenOnTheCommandLine() {
@@ -65,7 +66,7 @@ struct ConfigDefaultsTests {
     }
 
     @Test func emptySectionsGiveTheirDefaults() throws {
-        let yaml = "catalog:\nrules: ~\nfacility: null\nlog: {}\n"
+        let yaml = "catalog:\nrules: ~\nfacility: null\nlog: {}\nalerts:\n"
         #expect(try load(yaml) == Self.defaults)
     }
 
@@ -214,9 +215,9 @@ struct ConfigErrorTests {
                   reason: "unknown setting; did you mean rescanInterval?"),
         BadConfig(yaml: "fsync: true\ncatalog:\n  item: items.json\n", line: 3, key: "catalog.item",
                   reason: "unknown setting; did you mean items?"),
-        BadConfig(yaml: "fsync: true\nalerts:\n  webhook: x\n", line: 2, key: "alerts",
+        BadConfig(yaml: "fsync: true\nnotify:\n  webhook: x\n", line: 2, key: "notify",
                   reason: "unknown setting; the top-level settings are stateRoot, inbox, rescanInterval, settleTime, "
-                      + "maxManifestSize, fsync, catalog, rules, facility, log"),
+                      + "maxManifestSize, fsync, catalog, rules, facility, log, alerts"),
         BadConfig(yaml: "RescanInterval: 30s", line: 1, key: "RescanInterval",
                   reason: "unknown setting; did you mean rescanInterval?"),
         BadConfig(yaml: "setleTime: 2s", line: 1, key: "setleTime", reason: "unknown setting; did you mean settleTime?"),
@@ -349,10 +350,10 @@ struct ConfigErrorTests {
     @Test(arguments: [
         BadConfig(yaml: "- stateRoot: /srv\n", line: 1, key: nil,
                   reason: "the file must be a mapping of settings (stateRoot, inbox, rescanInterval, settleTime, "
-                      + "maxManifestSize, fsync, catalog, rules, facility, log); found a list"),
+                      + "maxManifestSize, fsync, catalog, rules, facility, log, alerts); found a list"),
         BadConfig(yaml: "# settings\nbatchgate\n", line: 2, key: nil,
                   reason: "the file must be a mapping of settings (stateRoot, inbox, rescanInterval, settleTime, "
-                      + "maxManifestSize, fsync, catalog, rules, facility, log); found \"batchgate\""),
+                      + "maxManifestSize, fsync, catalog, rules, facility, log, alerts); found \"batchgate\""),
     ])
     func aTopLevelThatIsNotAMapping(bad: BadConfig) throws {
         try bad.check()
@@ -404,9 +405,33 @@ struct ConfigKeyTests {
             + DaemonConfig.Rules.CodingKeys.allCases.map(\.stringValue)
             + DaemonConfig.Facility.CodingKeys.allCases.map(\.stringValue)
             + DaemonConfig.Logging.CodingKeys.allCases.map(\.stringValue)
+            + DaemonConfig.Alerts.CodingKeys.allCases.map(\.stringValue)
         for key in nested {
             #expect(yaml.contains("\n  \(key):"), "config/batchgate.yaml does not show \(key)")
         }
+        // A sink's settings are shown in the commented-out example sinks.
+        let exampleLines = yaml.split(separator: "\n").filter { $0.hasPrefix("  #   ") }.map { line in
+            line.dropFirst(6).drop { $0 == " " || $0 == "-" }
+        }
+        let sinkKeys = DaemonConfig.AlertSink.CodingKeys.allCases.map(\.stringValue)
+            + DaemonConfig.AlertSink.Signing.CodingKeys.allCases.map(\.stringValue)
+        for key in sinkKeys {
+            #expect(exampleLines.contains { $0.hasPrefix("\(key):") }, "config/batchgate.yaml does not show the sink setting \(key)")
+        }
+        for type in DaemonConfig.AlertSink.SinkType.allCases {
+            #expect(exampleLines.contains("type: \(type.rawValue)"), "config/batchgate.yaml has no example \(type.rawValue) sink")
+        }
+    }
+
+    @Test func theExampleSinksLoadOnceUncommented() throws {
+        let yaml = try String(contentsOf: Self.exampleURL, encoding: .utf8)
+        let uncommented = yaml.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+            guard line.hasPrefix("  #   ") else { return line == "  sinks: []" ? "  sinks:" : String(line) }
+            return "  " + line.dropFirst(4)
+        }.joined(separator: "\n")
+        let config = try ConfigLoader.load(yaml: uncommented, fileName: "batchgate.yaml", baseDirectory: "/etc/batchgate")
+        #expect(config.alerts.sinks.map(\.name) == ["compliance-slack", "compliance-teams", "compliance-desk", "compliance-mail"])
+        #expect(config.alerts.sinks.map(\.type) == [.slack, .teams, .webhook, .email])
     }
 
     @Test func aConfigEncodedAndLoadedAgainIsTheSame() throws {
@@ -420,7 +445,18 @@ struct ConfigKeyTests {
             catalog: .init(items: "/srv/items.csv"),
             rules: .init(sameFormSteps: ["Split"]),
             facility: .init(licenseNumber: "402-00123", name: "Green Valley"),
-            log: .init(level: .warning)
+            log: .init(level: .warning),
+            alerts: .init(
+                connectTimeout: .milliseconds(2500), timeout: .seconds(60), caFile: "/etc/ssl/extra.pem", maxAge: .seconds(3 * 86400),
+                sinks: [
+                    .init(name: "chat", type: .slack, url: .credential(name: "slack"), minimumInterval: .seconds(2)),
+                    .init(name: "hook", type: .webhook, url: .inline("https://h.example.com/x"),
+                          headers: [.init(name: "Authorization", value: .environment(name: "TOKEN"))],
+                          signing: .init(secret: .file(path: "/etc/key"))),
+                    .init(name: "mail", type: .email, url: .inline("smtps://mail.example.com"), decisions: [.rejected],
+                          email: .init(from: "a@example.com", to: ["b@example.com"], username: "a", password: .credential(name: "pw"))),
+                ]
+            )
         )
         for written in [config, DaemonConfig.defaults(stateRoot: "/var/lib/batchgate")] {
             // JSON is YAML, so the encoder's output goes straight back into the loader.
@@ -447,7 +483,7 @@ struct ConfigKeyTests {
 
     @Test(arguments: [
         ("rescanIntervall", "rescanInterval"), ("fsnyc", "fsync"), ("Inbox", "inbox"), ("item", "items"),
-        ("stateroot", "stateRoot"), ("maxManifestSizeBytes", nil), ("alerts", nil), ("lvl", nil),
+        ("stateroot", "stateRoot"), ("maxManifestSizeBytes", nil), ("notifications", nil), ("lvl", nil),
     ] as [(String, String?)])
     func nearMisses(written: String, meant: String?) {
         let known = DaemonConfig.CodingKeys.allCases.map(\.stringValue)

@@ -28,12 +28,12 @@ public struct AlertDigest: Sendable, Equatable {
         let fallback = "\(title): " + lines.prefix(5).joined(separator: "; ") + (lines.count > 5 ? "; …" : "")
         json.slackMessage(fallback: fallback) { json in
             json.slackHeader(title)
-            let groups = chunks(maxLines: 40, maxCharacters: 2_900)
+            let groups = chunks(lines.map(escapeMrkdwn), maxLines: 40, maxCharacters: 2_900)
             for group in groups.prefix(47) { json.slackSection(group.map { "• " + $0 }.joined(separator: "\n")) }
             if groups.count > 47 {
                 json.slackSection("… and \(groups.dropFirst(47).reduce(0) { $0 + $1.count }) more.")
             }
-            json.slackContext("batchgate on \(host) · \(time)")
+            json.slackContext("batchgate on \(escapeMrkdwn(host)) · \(time)")
         }
         return json.bytes
     }
@@ -56,7 +56,7 @@ public struct AlertDigest: Sendable, Equatable {
     }
 
     /// The lines cut into groups that each fit one Slack section.
-    private func chunks(maxLines: Int, maxCharacters: Int) -> [[String]] {
+    private func chunks(_ lines: [String], maxLines: Int, maxCharacters: Int) -> [[String]] {
         var result: [[String]] = []
         var current: [String] = []
         var size = 0

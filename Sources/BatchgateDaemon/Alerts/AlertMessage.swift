@@ -118,10 +118,6 @@ public struct AlertMessage: Sendable, Equatable {
         }
     }
 
-    /// Slack's three control characters in mrkdwn.
-    private func escapeMrkdwn(_ text: String) -> String {
-        text.replacing("&", with: "&amp;").replacing("<", with: "&lt;").replacing(">", with: "&gt;")
-    }
 
     // MARK: Teams
 

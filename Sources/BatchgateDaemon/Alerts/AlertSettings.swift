@@ -1,19 +1,7 @@
 import BatchgateCore
 
-/// The kinds of place an alert can go.
-public enum AlertSinkKind: String, Sendable, CaseIterable, Codable {
-    /// A generic JSON body for a support desk or a custom receiver.
-    case webhook
-    /// A Slack incoming webhook (Block Kit).
-    case slack
-    /// A Microsoft Teams Workflows webhook (Adaptive Card).
-    case teams
-    /// E-mail through SMTP.
-    case email
-
-    /// Chat and mail sinks get one digest when many alerts wait; a webhook gets every alert.
-    public var takesDigests: Bool { self != .webhook }
-}
+/// The kinds of place an alert can go: webhook, slack, teams, email (the config's sink types).
+public typealias AlertSinkKind = DaemonConfig.AlertSink.SinkType
 
 /// One HTTP header a sink adds to every request (an `Authorization` for a support desk, say).
 public struct AlertHeader: Sendable, Equatable {
@@ -73,25 +61,23 @@ public struct AlertSinkSettings: Sendable, Equatable {
     public var signing: AlertSigning?
     public var email: EmailSettings?
 
-    /// The rate limit a sink kind has when the config gives none: Slack takes 1 message a second.
-    public static func defaultMinimumInterval(for kind: AlertSinkKind) -> Double { kind == .slack ? 1 : 0 }
-
     public init(name: String, kind: AlertSinkKind, url: Secret, decisions: Set<Decision> = [.needsBatch, .rejected],
-                minimumInterval: Double? = nil, digestThreshold: Int = 5, headers: [AlertHeader] = [],
+                minimumInterval: Double? = nil, digestThreshold: Int? = nil, headers: [AlertHeader] = [],
                 signing: AlertSigning? = nil, email: EmailSettings? = nil) {
         self.name = name
         self.kind = kind
         self.url = url
         self.decisions = decisions
-        self.minimumInterval = minimumInterval ?? Self.defaultMinimumInterval(for: kind)
-        self.digestThreshold = digestThreshold
+        // Left out, the kind's defaults: Slack one message a second, digests past 5 for chat and mail.
+        self.minimumInterval = minimumInterval ?? kind.defaultMinimumInterval.seconds
+        self.digestThreshold = digestThreshold ?? kind.defaultDigestThreshold
         self.headers = headers
         self.signing = signing
         self.email = email
     }
 
     /// Whether alerts waiting for this sink are ever merged into a digest.
-    public var digests: Bool { kind.takesDigests && digestThreshold > 0 }
+    public var digests: Bool { kind.sendsDigests && digestThreshold > 0 }
 }
 
 /// Everything the alert senders need: the sinks, the transfer limits and who the facility is.

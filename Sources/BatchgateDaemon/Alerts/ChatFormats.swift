@@ -87,3 +87,9 @@ extension JSONWriter {
         endObject()
     }
 }
+
+/// Slack's three control characters in mrkdwn text (`&`, `<`, `>`), escaped so that a file name
+/// cannot become a link or a mention.
+func escapeMrkdwn(_ text: String) -> String {
+    text.replacing("&", with: "&amp;").replacing("<", with: "&lt;").replacing(">", with: "&gt;")
+}

@@ -66,6 +66,19 @@ extension Decoder {
         }
         return try container(keyedBy: Keys.self)
     }
+
+    /// The entries of the list the decoder points at, each read by `read`. `expected` says what
+    /// the whole list should be, for when it is not a list.
+    func entries<Element>(expected: String, read: (any Decoder) throws -> Element) throws -> [Element] {
+        guard var entries = try? unkeyedContainer() else {
+            throw ConfigProblem(at: codingPath, "must be \(expected); found \(writtenValue().described)")
+        }
+        var values: [Element] = []
+        while !entries.isAtEnd {
+            values.append(try read(entries.superDecoder()))
+        }
+        return values
+    }
 }
 
 extension KeyedDecodingContainer {
@@ -88,15 +101,24 @@ extension KeyedDecodingContainer {
         _ key: Key, of element: SettingFormat<Element>, expected: String, default fallback: [Element]
     ) throws -> [Element] {
         guard contains(key) else { return fallback }
-        let decoder = try superDecoder(forKey: key)
-        guard var entries = try? decoder.unkeyedContainer() else {
-            throw ConfigProblem(at: decoder.codingPath, "must be \(expected); found \(decoder.writtenValue().described)")
-        }
-        var values: [Element] = []
-        while !entries.isAtEnd {
-            values.append(try element.read(from: entries.superDecoder()))
-        }
-        return values
+        return try superDecoder(forKey: key).entries(expected: expected, read: element.read)
+    }
+
+    /// The setting at `key`, read by `read`, which must be there: `missing` says what to write
+    /// when it is not, about the mapping that lacks it (such as `needs a url: …`).
+    func required<Value>(_ key: Key, missing: String, read: (any Decoder) throws -> Value) throws -> Value {
+        guard contains(key) else { throw ConfigProblem(aboutMappingAt: codingPath, missing) }
+        return try read(superDecoder(forKey: key))
+    }
+
+    /// The setting at `key` read with `format`, which must be there; see ``required(_:missing:read:)``.
+    func requiredSetting<Value>(_ key: Key, _ format: SettingFormat<Value>, missing: String) throws -> Value {
+        try required(key, missing: missing, read: format.read)
+    }
+
+    /// The path of the value at `key`, for a problem found after reading it.
+    func path(of key: Key) -> ConfigPath {
+        ConfigPath(codingPath).appending(key: key.stringValue)
     }
 
     /// A nested group of settings, or `fallback` when the key is absent or `null` (a group whose

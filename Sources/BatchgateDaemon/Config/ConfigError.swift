@@ -7,8 +7,9 @@ public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
     public var file: String
     /// The line (from 1) of the key, list entry or syntax error, when known.
     public var line: Int?
-    /// The setting's path with dots, such as `catalog.items`; nil for a problem with the file as a
-    /// whole (a syntax error, or a top level that is not a mapping).
+    /// The setting's path with dots, such as `catalog.items`, and the positions of list entries it
+    /// goes through, counted from 1, such as `alerts.sinks[2].url`; nil for a problem with the file
+    /// as a whole (a syntax error, or a top level that is not a mapping).
     public var key: String?
     /// What is wrong and what to write instead.
     public var reason: String

@@ -46,8 +46,12 @@ public enum ConfigLoader {
 extension ConfigError {
     /// The error for `problem`, with the line of the key or list entry it concerns.
     init(_ problem: ConfigProblem, in root: Node, fileName: String) {
-        let entry = problem.path.entryNumber.map { "entry \($0): " } ?? ""
-        self.init(file: fileName, line: root.line(of: problem.path), key: problem.path.keyPath, reason: entry + problem.reason)
+        let whole = problem.isAboutWholeEntry
+        let entry = whole ? "" : problem.path.entryNumber.map { "entry \($0): " } ?? ""
+        self.init(
+            file: fileName, line: root.line(of: problem.path),
+            key: problem.path.keyPath(showingLastPosition: whole), reason: entry + problem.reason
+        )
     }
 }
 

@@ -25,13 +25,29 @@ struct ConfigPath: Sendable, Equatable {
     }
 
     /// The keys joined with dots, such as `rules.sameFormSteps`, or nil at the top of the file.
-    /// List positions are left out: a message says "entry 3" instead.
+    /// A list position the path goes on from is written in brackets, counted from 1 as "entry N"
+    /// counts: `alerts.sinks[2].url` is the url of the second sink. A position at the end is left
+    /// out: a message says "entry 3" instead.
     var keyPath: String? {
-        let keys = components.compactMap { component -> String? in
-            guard case .key(let name) = component else { return nil }
-            return name.isEmpty ? "\"\"" : name
+        keyPath(showingLastPosition: false)
+    }
+
+    /// ``keyPath``, with a position at the end shown in brackets too when `showingLastPosition`
+    /// (for a problem with a list entry as a whole, such as `alerts.sinks[2]` missing its url).
+    func keyPath(showingLastPosition: Bool) -> String? {
+        var text = ""
+        for (offset, component) in components.enumerated() {
+            switch component {
+            case .key(let name):
+                if !text.isEmpty { text += "." }
+                text += name.isEmpty ? "\"\"" : name
+            case .index(let index) where showingLastPosition || offset < components.count - 1:
+                text += "[\(index + 1)]"
+            case .index:
+                break
+            }
         }
-        return keys.isEmpty ? nil : keys.joined(separator: ".")
+        return text.isEmpty ? nil : text
     }
 
     /// The list position the path ends at, counted from 1 as a person counts, if it ends in a list.
@@ -47,6 +63,10 @@ struct ConfigProblem: Error, Sendable, Equatable {
     var path: ConfigPath
     /// What is wrong and what to write instead, such as `must be true or false; found "maybe"`.
     var reason: String
+    /// Whether the problem is with a list entry as a whole, such as a sink missing its url: the
+    /// key path then ends in the entry's position (`alerts.sinks[2]`) instead of the reason
+    /// starting "entry 2:".
+    var isAboutWholeEntry = false
 
     init(at path: ConfigPath, _ reason: String) {
         self.path = path
@@ -55,5 +75,11 @@ struct ConfigProblem: Error, Sendable, Equatable {
 
     init(at codingPath: [any CodingKey], _ reason: String) {
         self.init(at: ConfigPath(codingPath), reason)
+    }
+
+    /// A problem with the mapping at `codingPath` as a whole, such as a required key it lacks.
+    init(aboutMappingAt codingPath: [any CodingKey], _ reason: String) {
+        self.init(at: codingPath, reason)
+        isAboutWholeEntry = true
     }
 }

@@ -60,6 +60,53 @@ enum DurationText {
     }
 }
 
+/// Rates as the config file writes them: `1/s`, `30/m`, `10/h` (at most that many messages a
+/// second, minute or hour), or `off` or `0` for no limit. Kept as the shortest time between two
+/// messages: `30/m` is one every 2s, `0` no limit.
+enum RateText {
+    private static let units: [(suffix: String, seconds: Int64)] = [("s", 1), ("m", 60), ("h", 3600)]
+    private static let attosecondsPerSecond: Int128 = 1_000_000_000_000_000_000
+    /// The most messages a rate may allow in its unit of time.
+    static let largestCount = 1000
+
+    /// The shortest time between two messages at the rate `text` stands for; zero for no limit.
+    static func interval(_ text: String) throws(SettingRefusal) -> Duration {
+        if ["0", "off", "Off", "OFF"].contains(text) { return .zero }
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, let unit = units.first(where: { $0.suffix == parts[1] }),
+              !parts[0].isEmpty, parts[0].allSatisfy(DecimalDigits.isDigit)
+        else { throw .unreadable }
+        guard parts[0].count <= 6, let count = Int(parts[0]), (1...largestCount).contains(count) else {
+            throw .notAllowed("a rate of 1 to \(largestCount) messages a second, minute or hour, such as 1/s, 30/m or 10/h, or off")
+        }
+        return duration(attoseconds: Int128(unit.seconds) * attosecondsPerSecond / Int128(count))
+    }
+
+    /// The way to write `interval` with the smallest unit that reads back the same: `off`, `1/s`,
+    /// `30/m`, `10/h`; nil when no rate gives it (such as 7s, which is neither a whole number of
+    /// messages a minute nor an hour).
+    static func format(_ interval: Duration) -> String? {
+        let (seconds, attoseconds) = interval.components
+        let total = Int128(seconds) * attosecondsPerSecond + Int128(attoseconds)
+        guard total > 0 else { return total == 0 ? "off" : nil }
+        for unit in units {
+            let perUnit = Int128(unit.seconds) * attosecondsPerSecond
+            let count = (perUnit + total / 2) / total
+            if (1...Int128(largestCount)).contains(count), perUnit / count == total {
+                return "\(count)/\(unit.suffix)"
+            }
+        }
+        return nil
+    }
+
+    private static func duration(attoseconds: Int128) -> Duration {
+        Duration(
+            secondsComponent: Int64(attoseconds / attosecondsPerSecond),
+            attosecondsComponent: Int64(attoseconds % attosecondsPerSecond)
+        )
+    }
+}
+
 /// Byte counts as the config file writes them: a plain number of bytes, or a whole number with
 /// K, M or G (powers of 1024; either case).
 enum ByteSizeText {

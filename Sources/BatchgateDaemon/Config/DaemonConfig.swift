@@ -30,6 +30,8 @@ public struct DaemonConfig: Codable, Sendable, Equatable {
     public var facility: Facility
     /// Logging settings.
     public var log: Logging
+    /// Where alerts go; by default nowhere.
+    public var alerts: Alerts
 
     /// The state root used when neither the config file nor the command line names one.
     public static let defaultStateRoot = "./var"
@@ -47,7 +49,8 @@ public struct DaemonConfig: Codable, Sendable, Equatable {
         catalog: CatalogPaths = CatalogPaths(),
         rules: Rules = Rules(),
         facility: Facility = Facility(),
-        log: Logging = Logging()
+        log: Logging = Logging(),
+        alerts: Alerts = Alerts()
     ) {
         self.stateRoot = stateRoot
         self.inbox = inbox
@@ -59,6 +62,7 @@ public struct DaemonConfig: Codable, Sendable, Equatable {
         self.rules = rules
         self.facility = facility
         self.log = log
+        self.alerts = alerts
     }
 
     /// Every setting at its default but the state root, for `batchgate run --root DIR` without a
@@ -73,8 +77,9 @@ public struct DaemonConfig: Codable, Sendable, Equatable {
         inbox ?? FilePaths.join(stateRoot, "inbox")
     }
 
-    /// This configuration with every relative path (state root, inbox, catalog files) resolved
-    /// against `baseDirectory`, normally the config file's folder. `~` is not expanded.
+    /// This configuration with every relative path (state root, inbox, catalog files, the alerts'
+    /// CA file and secret files) resolved against `baseDirectory`, normally the config file's
+    /// folder. `~` is not expanded.
     public func resolvingRelativePaths(against baseDirectory: String) -> DaemonConfig {
         let resolve = { (path: String) in FilePaths.resolve(path, against: baseDirectory) }
         var config = self
@@ -82,11 +87,12 @@ public struct DaemonConfig: Codable, Sendable, Equatable {
         config.inbox = inbox.map(resolve)
         config.catalog.items = catalog.items.map(resolve)
         config.catalog.packages = catalog.packages.map(resolve)
+        config.alerts = alerts.resolvingRelativePaths(against: baseDirectory)
         return config
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case stateRoot, inbox, rescanInterval, settleTime, maxManifestSize, fsync, catalog, rules, facility, log
+        case stateRoot, inbox, rescanInterval, settleTime, maxManifestSize, fsync, catalog, rules, facility, log, alerts
     }
 
     /// Reads the settings, each key left out taking its default.
@@ -106,6 +112,7 @@ public struct DaemonConfig: Codable, Sendable, Equatable {
         rules = try settings.section(.rules, default: defaults.rules)
         facility = try settings.section(.facility, default: defaults.facility)
         log = try settings.section(.log, default: defaults.log)
+        alerts = try settings.section(.alerts, default: defaults.alerts)
     }
 
     /// Writes every setting as the config file writes it (durations as `30s`, sizes as `16M`).
@@ -121,6 +128,7 @@ public struct DaemonConfig: Codable, Sendable, Equatable {
         try settings.encode(rules, forKey: .rules)
         try settings.encode(facility, forKey: .facility)
         try settings.encode(log, forKey: .log)
+        try settings.encode(alerts, forKey: .alerts)
     }
 }
 

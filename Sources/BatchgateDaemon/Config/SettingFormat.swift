@@ -55,8 +55,13 @@ extension SettingFormat where Value == Duration {
 
     /// A duration that must be more than 0.
     static var positiveDuration: Self {
+        positiveDuration(upTo: longest)
+    }
+
+    /// A duration more than 0 and at most `limit`.
+    static func positiveDuration(upTo limit: Duration) -> Self {
         Self(expected: "a duration such as 2s or 500ms") { text throws(SettingRefusal) in
-            let duration = try DurationText.duration(text, upTo: longest)
+            let duration = try DurationText.duration(text, upTo: limit)
             guard duration > .zero else { throw .notAllowed("more than 0, such as 2s or 500ms") }
             return duration
         }
