@@ -142,7 +142,9 @@ public final class Router {
                 log.error("cannot move \(outcome.entry.name) to \(outcome.entry.decision.rawValue)/: \(error); it stays in processing/ and is tried again")
                 continue
             }
-            published = publishAlerts(outcome.alerts, of: outcome.entry) && published
+            let done = publishAlerts(outcome.alerts, of: outcome.entry)
+            moved[moved.count - 1].alerts = done.published
+            published = done.all && published
         }
         flushFolders(Set(moved.map(\.entry.decision)), outbox: moved.contains { !$0.alerts.isEmpty })
         // The journal goes only once everything it names is done, audit line included.
@@ -235,9 +237,18 @@ public final class Router {
             // processing/, a draft may never have reached the disk: write it again (senders never
             // saw it). Moved, a draft left is published; no draft means published already.
             let inProcessingNow = stillInProcessing && !inTarget
-            var alerts = alertEntries(entry, report)
+            var alerts: [OutboxEntry] = []
             if let outbox {
-                alerts = inProcessingNow ? alerts.filter { !outbox.isWaiting($0) } : alerts.filter { outbox.hasDraft($0) }
+                let drafts = outbox.drafts(ofRoute: entry.id)
+                if inProcessingNow {
+                    // Not moved: the config in force decides; drafts it would not write go.
+                    alerts = alertEntries(entry, report).filter { !outbox.isWaiting($0) }
+                    for draft in drafts where !alerts.contains(where: { $0.id == draft.id }) { outbox.dropDraft(draft) }
+                } else {
+                    // Moved: the drafts on disk are the alerts owed, whatever the config says now
+                    // (the senders dead-letter those for sinks that are gone).
+                    alerts = drafts
+                }
             }
             pending.append((Outcome(entry: entry, report: report, alerts: alerts), inProcessingNow, needsReports))
         }
@@ -265,7 +276,9 @@ public final class Router {
                 log.error("cannot finish routing \(item.outcome.entry.name) from \(journal): \(error)")
                 continue
             }
-            if !publishAlerts(item.outcome.alerts, of: item.outcome.entry) { complete = false }
+            let published = publishAlerts(item.outcome.alerts, of: item.outcome.entry)
+            done[done.count - 1].alerts = published.published
+            if !published.all { complete = false }
         }
         flushFolders(Set(done.map(\.entry.decision)), outbox: done.contains { !$0.alerts.isEmpty })
         let audits = appendAudit(done.filter { !audited.contains($0.entry.id) })
@@ -438,20 +451,21 @@ public final class Router {
         for entry in entries { try outbox.writeDraft(entry) }
     }
 
-    /// Publishes the alerts of a moved manifest; false (logged) when one could not be, so the
-    /// journal is kept and a replay publishes it.
-    private func publishAlerts(_ entries: [OutboxEntry], of route: RouteEntry) -> Bool {
-        guard let outbox else { return true }
+    /// Publishes the alerts of a moved manifest. Returns those now published, for the senders,
+    /// and false when one could not be (logged), so the journal is kept and a replay publishes it.
+    private func publishAlerts(_ entries: [OutboxEntry], of route: RouteEntry) -> (published: [OutboxEntry], all: Bool) {
+        guard let outbox else { return ([], true) }
         var all = true
+        var published: [OutboxEntry] = []
         for entry in entries {
             do {
-                try outbox.publish(entry)
+                if try outbox.publish(entry) { published.append(entry) }
             } catch {
                 all = false
                 log.error("cannot publish the alert \(entry.id) about \(route.name) in \(outbox.folder): \(error); it is tried again")
             }
         }
-        return all
+        return (published, all)
     }
 
     /// Appends the audit lines; false (logged) when they could not be written.

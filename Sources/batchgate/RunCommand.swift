@@ -56,7 +56,7 @@ struct RunCommand: ParsableCommand {
             log.error("cannot start: \(error)")
             throw ExitCode(78)
         }
-        dispatchMain()
+        daemon.waitForSignals()
     }
 }
 

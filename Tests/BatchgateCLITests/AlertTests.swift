@@ -77,13 +77,13 @@ struct AlertTests {
                 - name: desk
                   type: webhook
                   url: http://127.0.0.1:\(server.port)/desk
-            """, alerts: "  timeout: 10s\n")
+            """, alerts: "  timeout: 60s\n")
         let daemon = DaemonProcess(root: root, arguments: ["run", "--config", config])
         try daemon.start()
         try drop(200, into: daemon)
         let started = Date()
         #expect(waitUntil(timeout: 20) { daemon.manifests(in: "needs-batch").count == 200 })
-        #expect(Date().timeIntervalSince(started) < 8, "routed while the endpoint hangs (10 s timeout)")
+        #expect(Date().timeIntervalSince(started) < 30, "routed while the endpoint hangs (60 s timeout)")
         #expect(waitUntil(timeout: 5) { waiting(daemon).count == 200 }, "every alert waits in the outbox")
         #expect(server.requests.count <= 1, "one transfer at a time per sink")
         #expect(daemon.stop() == 0)
@@ -108,6 +108,7 @@ struct AlertTests {
         try drop(30, into: first)
         #expect(waitUntil(timeout: 30) { first.manifests(in: "needs-batch").count == 30 && waiting(first).count == 30 })
         first.crash()
+        usleep(300_000)  // a request sent just before the kill is recorded by now
         let failedAttempts = server.requests.count
         #expect(failedAttempts >= 1, "the endpoint was tried and answered 500")
 

@@ -134,21 +134,21 @@ struct AlertDeliveryTests {
         server.reply(with: .answer(status: 400, body: "invalid_payload"))
         let fixture = try Fixture(sinks: [AlertSinkSettings(name: "chat", kind: .slack, url: Secret(server.url))])
         let outcome = try fixture.route()
-        try #require(eventually { fixture.names("outbox/dead").count == 1 })
+        try #require(eventually { fixture.names("outbox/dead") == ["\(outcome.entry.id)-chat.json"] })
         #expect(server.requests.count == 1, "a 4xx other than 429 is not tried again")
         let dead = try #require(OutboxEntry(decoding: Array(try Data(contentsOf: fixture.root.appendingPathComponent("outbox/dead/\(outcome.entry.id)-chat.json")))))
         #expect(dead.lastAnswer?.contains("HTTP 400: invalid_payload") == true)
-        #expect(fixture.logText.contains("<3>gave up on alert \(outcome.entry.id)-chat for chat") || fixture.logText.contains("gave up on alert \(outcome.entry.id)-chat for chat"))
+        #expect(fixture.logText.contains("gave up on alert \(outcome.entry.id)-chat for chat: the endpoint refused the alert with HTTP 400"))
     }
 
     @Test func aHungEndpointTimesOutAndIsTriedAgain() throws {
         let server = try LoopbackHTTPServer()
         server.script([.hang])
         let fixture = try Fixture(sinks: [AlertSinkSettings(name: "desk", kind: .webhook, url: Secret(server.url))],
-                                  transfer: TransferOptions(connectTimeout: 1, totalTimeout: 1))
+                                  transfer: TransferOptions(connectTimeout: 3, totalTimeout: 3))
         let started = Date()
         try fixture.route()
-        #expect(Date().timeIntervalSince(started) < 0.9, "routing never waits for a sender")
+        #expect(Date().timeIntervalSince(started) < 2.5, "routing never waits for a sender (the transfer hangs 3 s)")
         try #require(eventually(10) { server.requests.count == 2 })
         #expect(eventually { fixture.names("outbox") == ["dead"] })
         #expect(fixture.logText.contains("Timeout was reached") || fixture.logText.contains("timed out"))

@@ -147,3 +147,27 @@ struct AlertRoutingTests {
         #expect(fixture.names("outbox") == ["00000000000000aa-chat.json", "dead"])
     }
 }
+
+/// Review: a crash after the move and before publishing, then a restart whose config no longer
+/// routes that decision to the sink (a sink renamed, removed, or `run --root` without sinks).
+@Suite("Alerts in the router: replay under another config")
+struct AlertReplayConfigChangeTests {
+    @Test func draftsOfAMovedManifestArePublishedWhateverTheConfigNowSays() throws {
+        let fixture = try AlertRoutingTests.Fixture()
+        let route = RouteEntry(id: "00000000000000bb", name: "m.json", decision: .needsBatch, finalName: "m.json",
+                               receivedAt: "2026-11-27T00:00:00.000Z", routedAt: "2026-11-27T00:00:01.000Z")
+        try fixture.journal(route)
+        try fixture.drop("m.json", AlertRoutingTests.needsBatch, into: "needs-batch")
+        for entry in fixture.planned(route) { try fixture.outbox.writeDraft(entry) }
+        // The restart runs with the chat sink renamed.
+        fixture.router.alerts = AlertPlanner(
+            settings: AlertSettings(sinks: [AlertSinkSettings(name: "chat-2", kind: .slack, url: Secret("http://127.0.0.1:9/"))]),
+            layout: fixture.layout, host: "plant-1")
+        _ = fixture.router.recover()
+        #expect(fixture.names("processing").isEmpty, "the journal is gone")
+        // The durable drafts were the only record of these alerts: they must be published (and the
+        // dispatcher then delivers or dead-letters them), never left as hidden files.
+        #expect(fixture.names("outbox").filter { $0.hasPrefix(".") }.isEmpty,
+                "orphaned drafts, alert lost: \(fixture.names("outbox"))")
+    }
+}

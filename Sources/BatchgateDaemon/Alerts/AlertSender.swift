@@ -12,6 +12,9 @@ import Dispatch
 final class AlertSender: @unchecked Sendable {
     /// The most alerts one digest lists; more wait for the next.
     static let digestLimit = 200
+    /// The largest digest body for a Teams workflow (Teams refuses messages past about 28 KB);
+    /// a digest that would be larger lists fewer alerts, and the rest go in the next.
+    static let teamsBodyLimit = 24_000
 
     let name: String
     private let queue: DispatchQueue
@@ -23,6 +26,9 @@ final class AlertSender: @unchecked Sendable {
     private let clock: @Sendable () -> Double
     private let random: @Sendable () -> Double
     private var waiting: [String: OutboxEntry] = [:]
+    /// The ids in `waiting`, oldest first (kept sorted as entries come, never re-sorted whole).
+    private var order: [(createdAt: Double, id: String)] = []
+    /// Monotonic seconds of the last send, for the rate limit (a wall-clock step cannot stall it).
     private var lastSentAt: Double?
     private var timer: DispatchSourceTimer?
     private var pumpQueued = false
@@ -61,9 +67,35 @@ final class AlertSender: @unchecked Sendable {
     /// Takes new or recovered entries (ids already held are ignored) and sends what is due.
     func add(_ entries: [OutboxEntry]) {
         queue.async { [self] in
-            for entry in entries where waiting[entry.id] == nil { waiting[entry.id] = entry }
+            let latest = clock() + context.policy.maximumDelay
+            for var entry in entries where waiting[entry.id] == nil {
+                // A next attempt further off than the longest backoff comes from a clock that was
+                // ahead when it was written: not waited for.
+                entry.nextAttemptAt = min(entry.nextAttemptAt, latest)
+                waiting[entry.id] = entry
+                insertInOrder(entry)
+            }
             queuePump()
         }
+    }
+
+    private func insertInOrder(_ entry: OutboxEntry) {
+        let key = (entry.createdAt, entry.id)
+        if let last = order.last, (last.createdAt, last.id) > key {
+            var low = 0, high = order.count
+            while low < high {
+                let middle = (low + high) / 2
+                if (order[middle].createdAt, order[middle].id) < key { low = middle + 1 } else { high = middle }
+            }
+            order.insert((entry.createdAt, entry.id), at: low)
+        } else {
+            order.append((entry.createdAt, entry.id))
+        }
+    }
+
+    private func forget(_ ids: Set<String>) {
+        for id in ids { waiting[id] = nil }
+        order.removeAll { ids.contains($0.id) }
     }
 
     /// New settings for the sink (a reload).
@@ -75,13 +107,18 @@ final class AlertSender: @unchecked Sendable {
         }
     }
 
-    /// The sink left the configuration: its waiting alerts move to `outbox/dead/`.
+    /// The sink left the configuration (a reload): the sender stops, and what waits for it stays
+    /// in `outbox/` (sent if the sink comes back before a restart; dead-lettered at a start
+    /// where it is still missing).
     func retire(reason: String) {
         queue.async { [self] in
             retired = true
             timer?.cancel()
-            for entry in sorted(Array(waiting.values)) { bury(entry, reason: reason) }
+            if !waiting.isEmpty {
+                log.warning("\(reason): its \(waiting.count) waiting alert(s) stay in \(outbox.folder); at the next start they are sent if a sink of that name and type is configured, else moved to \(outbox.deadFolder)")
+            }
             waiting = [:]
+            order = []
         }
     }
 
@@ -107,25 +144,43 @@ final class AlertSender: @unchecked Sendable {
     private func pump() {
         guard !retired, !waiting.isEmpty else { return }
         let now = clock()
-        let due = sorted(waiting.values.filter { $0.nextAttemptAt <= now })
+        // Oldest first: enough due entries to decide between one alert and a digest.
+        let wanted = sink.digests ? Self.digestLimit : 1
+        var due: [OutboxEntry] = []
+        var soonest = Double.infinity
+        for (_, id) in order {
+            guard let entry = waiting[id] else { continue }
+            if entry.nextAttemptAt <= now {
+                due.append(entry)
+                if due.count == wanted { break }
+            } else {
+                soonest = min(soonest, entry.nextAttemptAt)
+            }
+        }
         guard let first = due.first else {
-            arm(at: waiting.values.map(\.nextAttemptAt).min()!)
+            arm(after: soonest - now)
             return
         }
-        if let last = lastSentAt, sink.minimumInterval > 0, now < last + sink.minimumInterval {
-            arm(at: last + sink.minimumInterval)
+        let monotonic = System.monotonicClock()
+        if let last = lastSentAt, sink.minimumInterval > 0, monotonic < last + sink.minimumInterval {
+            arm(after: last + sink.minimumInterval - monotonic)
             return
         }
-        let batch = sink.digests && due.count > sink.digestThreshold ? Array(due.prefix(Self.digestLimit)) : [first]
-        let delivery = self.delivery(for: batch, at: now)
+        let digest = sink.digests && due.count > sink.digestThreshold
+        var batch = digest ? due : [first]
+        var delivery = self.delivery(for: batch, at: now)
+        while sink.kind == .teams, batch.count > 1, delivery.body.count > Self.teamsBodyLimit {
+            batch = Array(batch.prefix(max(1, batch.count * Self.teamsBodyLimit / delivery.body.count * 9 / 10)))
+            delivery = self.delivery(for: batch, at: now)
+        }
         let result = transport.send(delivery, to: sink, options: context.transfer)
-        lastSentAt = clock()
+        lastSentAt = System.monotonicClock()
         settle(batch, delivery: delivery, result: result)
         queuePump()
     }
 
-    private func arm(at time: Double) {
-        let delay = max(0, time - clock())
+    private func arm(after seconds: Double) {
+        let delay = min(max(0, seconds), 24 * 3600)
         timer?.schedule(deadline: .now() + .milliseconds(Int((delay * 1000).rounded(.up))), leeway: .milliseconds(20))
     }
 
@@ -159,9 +214,9 @@ final class AlertSender: @unchecked Sendable {
             let verdict = context.policy.verdict(after: result.attempt, attempt: attempt, age: now - entry.createdAt, jitter: jitter)
             switch verdict {
             case .delivered:
-                waiting[entry.id] = nil
+                forget([entry.id])
                 do {
-                    try outbox.remove(entry)
+                    try outbox.remove(entry, sync: true)
                 } catch {
                     log.error("delivered alert \(entry.id) to \(name), but cannot remove it from the outbox: \(error); it may be sent again")
                 }
@@ -174,7 +229,7 @@ final class AlertSender: @unchecked Sendable {
                 retried.append(next)
                 delay = seconds
             case .giveUp(let reason):
-                waiting[entry.id] = nil
+                forget([entry.id])
                 bury(entry, reason: "\(reason); last answer: \(result.answer)")
             }
         }
@@ -198,10 +253,6 @@ final class AlertSender: @unchecked Sendable {
         } catch {
             log.error("gave up on alert \(entry.id) for \(name) (\(reason)), but cannot move it to \(outbox.deadFolder): \(error); it stays in the outbox")
         }
-    }
-
-    private func sorted(_ entries: some Sequence<OutboxEntry>) -> [OutboxEntry] {
-        entries.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
     }
 
     private static func seconds(_ value: Double) -> String {

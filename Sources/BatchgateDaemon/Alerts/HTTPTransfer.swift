@@ -40,11 +40,19 @@ public struct TransferError: Error, Sendable, Equatable, CustomStringConvertible
     public var isTimeout: Bool { code == Int32(CURLE_OPERATION_TIMEDOUT.rawValue) }
 }
 
-/// Limits on one transfer. TLS peers are always verified; `caFile` adds trust, never removes it.
+/// Limits on one transfer. TLS peers are always verified; `caFile` adds trust, never removes it
+/// (the system's CA folder stays trusted beside it).
 public struct TransferOptions: Sendable, Equatable {
     public var connectTimeout: Double
     public var totalTimeout: Double
     public var caFile: String?
+
+    /// The system's hashed CA folder (Debian, Ubuntu, Alpine: /etc/ssl/certs), set beside a CA
+    /// file so that the public CAs stay trusted; nil when there is none.
+    static let systemCAFolder: String? = {
+        var info = stat()
+        return stat("/etc/ssl/certs", &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR ? "/etc/ssl/certs" : nil
+    }()
 
     public init(connectTimeout: Double = 5, totalTimeout: Double = 15, caFile: String? = nil) {
         self.connectTimeout = connectTimeout
@@ -85,7 +93,13 @@ public enum HTTPTransfer {
             set(batchgate_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(options.totalTimeout * 1000)), "the timeout")
             set(batchgate_curl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 1), "TLS verification")
             set(batchgate_curl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 2), "TLS host verification")
-            if let caFile = options.caFile { set(batchgate_curl_setopt_string(handle, CURLOPT_CAINFO, caFile), "the CA file") }
+            if let caFile = options.caFile {
+            // CAINFO replaces the built-in bundle; the system's folder of CAs keeps them trusted.
+            set(batchgate_curl_setopt_string(handle, CURLOPT_CAINFO, caFile), "the CA file")
+            if let folder = TransferOptions.systemCAFolder {
+                set(batchgate_curl_setopt_string(handle, CURLOPT_CAPATH, folder), "the system CA folder")
+            }
+        }
             set(batchgate_curl_setopt_string(handle, CURLOPT_USERAGENT, "batchgate/0.1"), "the user agent")
             set(batchgate_curl_setopt_long(handle, CURLOPT_POST, 1), "POST")
             set(batchgate_curl_setopt_pointer(handle, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: body.baseAddress)), "the body")

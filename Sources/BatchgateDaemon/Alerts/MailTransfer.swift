@@ -137,12 +137,22 @@ public enum MailTransfer {
         set(batchgate_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(options.totalTimeout * 1000)), "the timeout")
         set(batchgate_curl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 1), "TLS verification")
         set(batchgate_curl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 2), "TLS host verification")
-        if let caFile = options.caFile { set(batchgate_curl_setopt_string(handle, CURLOPT_CAINFO, caFile), "the CA file") }
+        if let caFile = options.caFile {
+            // CAINFO replaces the built-in bundle; the system's folder of CAs keeps them trusted.
+            set(batchgate_curl_setopt_string(handle, CURLOPT_CAINFO, caFile), "the CA file")
+            if let folder = TransferOptions.systemCAFolder {
+                set(batchgate_curl_setopt_string(handle, CURLOPT_CAPATH, folder), "the system CA folder")
+            }
+        }
         if !implicitTLS && delivery.requireTLS {
             set(batchgate_curl_setopt_long(handle, CURLOPT_USE_SSL, Int(CURLUSESSL_ALL.rawValue)), "STARTTLS as required")
         }
         set(batchgate_curl_setopt_string(handle, CURLOPT_MAIL_FROM, "<\(delivery.from)>"), "the sender")
         set(batchgate_curl_setopt_pointer(handle, CURLOPT_MAIL_RCPT, UnsafeMutableRawPointer(recipients)), "the recipients")
+        // One address the server refuses (someone who left) must not keep the mail from the rest;
+        // only when every recipient is refused does the transfer fail. (ALLLOWFAILS is libcurl
+        // 7.88's spelling, kept as an alias by later versions.)
+        set(batchgate_curl_setopt_long(handle, CURLOPT_MAIL_RCPT_ALLLOWFAILS, 1), "the recipient failures")
         if let username = delivery.username { set(batchgate_curl_setopt_string(handle, CURLOPT_USERNAME, username), "the user name") }
         if let password = delivery.password { set(batchgate_curl_setopt_string(handle, CURLOPT_PASSWORD, password), "the password") }
         set(batchgate_curl_setopt_long(handle, CURLOPT_UPLOAD, 1), "upload")

@@ -153,6 +153,26 @@ public final class Outbox: @unchecked Sendable {
         }
     }
 
+    /// The drafts written for a route, whatever sinks they are for: after a crash they are the
+    /// only record of alerts owed for a manifest that has moved, even if the config changed since.
+    public func drafts(ofRoute routeID: String) -> [OutboxEntry] {
+        guard let names = try? System.listDirectory(folder) else { return [] }
+        return names.compactMap { entry -> OutboxEntry? in
+            guard let name = entry.name, name.hasPrefix("." + routeID + "-"), name.hasSuffix(".json.draft") else { return nil }
+            let fd = openat(folderFD, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+            guard fd >= 0 else { return nil }
+            defer { System.close(fd) }
+            guard let bytes = try? System.readAll(fd, limit: 4 << 20, describing: folder + "/" + name) else { return nil }
+            return OutboxEntry(decoding: bytes)
+        }.sorted { $0.id < $1.id }
+    }
+
+    /// Removes a draft that will not be published (its manifest has not moved, and the config in
+    /// force no longer sends that alert).
+    public func dropDraft(_ entry: OutboxEntry) {
+        _ = unlinkat(folderFD, Self.draftName(entry), 0)
+    }
+
     /// Whether the entry's draft is waiting to be published.
     public func hasDraft(_ entry: OutboxEntry) -> Bool { exists(Self.draftName(entry)) }
 
@@ -190,11 +210,12 @@ public final class Outbox: @unchecked Sendable {
         return (entries.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }, unreadable)
     }
 
-    /// Removes a delivered entry.
-    public func remove(_ entry: OutboxEntry) throws(SystemError) {
+    /// Removes a delivered entry; with `sync`, flushes the folder so it stays removed.
+    public func remove(_ entry: OutboxEntry, sync: Bool = false) throws(SystemError) {
         if unlinkat(folderFD, entry.fileName, 0) != 0 && errno != ENOENT {
             throw SystemError("remove", folder + "/" + entry.fileName, errno: errno)
         }
+        if sync { try System.fsync(folderFD, describing: folder) }
     }
 
     /// Moves a given-up entry to `outbox/dead/`, with the reason recorded as its last answer.
@@ -203,7 +224,7 @@ public final class Outbox: @unchecked Sendable {
         dead.lastAnswer = reason
         try write(dead, into: deadFD, folder: deadFolder, sync: sync)
         if sync { try System.fsync(deadFD, describing: deadFolder) }
-        try remove(entry)
+        try remove(entry, sync: sync)
     }
 
     private func write(_ entry: OutboxEntry, into directory: Int32, folder: String, sync: Bool) throws(SystemError) {

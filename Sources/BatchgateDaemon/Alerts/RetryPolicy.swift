@@ -49,7 +49,9 @@ public struct RetryPolicy: Sendable, Equatable {
         let backoff = min(maximumDelay, firstDelay * pow2(attempt - 1))
         // Full jitter in the upper half: spreads retries without ever waiting less than half.
         var delay = backoff / 2 + backoff / 2 * min(max(jitter, 0), 1)
-        if let honoured { delay = max(delay, honoured) }
+        // Retry-After is honoured up to the longest backoff: a hint of a day must not, alone, make
+        // the alert look too old to keep.
+        if let honoured { delay = max(delay, min(honoured, maximumDelay)) }
         if age + delay > maximumAge {
             let what: String
             switch outcome {
