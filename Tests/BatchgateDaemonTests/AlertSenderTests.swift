@@ -287,4 +287,27 @@ struct AlertSenderTests {
         #expect(fixture.transport.sent.isEmpty, "still waits, but at most the longest backoff (10 min)")
         #expect(fixture.running?.waitingCounts == ["desk": 1])
     }
+
+    @Test func aRetriedDigestGoesAgainWithTheSameMembersAndId() throws {
+        let fixture = try Fixture()
+        fixture.transport.script([AlertAttemptResult(attempt: .failed("Timeout was reached (curl error 28)"), answer: "timeout")])
+        let entries = try fixture.publish(7, sink: "chat", kind: .slack)
+        let dispatcher = fixture.dispatcher([Self.sink("chat", .slack, interval: 1)])
+        dispatcher.add(entries)
+        try #require(eventually { fixture.transport.sent.count == 1 })
+        #expect(try fixture.outbox.waiting().entries.allSatisfy { $0.digestID == fixture.transport.sent[0].delivery.id },
+                "the digest is recorded in its members before it is sent")
+        // One more arrives while the first digest waits for its retry.
+        let late = OutboxEntry(routeID: "00000000000000ff", sink: "chat", kind: .slack, createdAt: System.wallClock(),
+                               alert: "{}", digestLine: "late.json — needs a batch")
+        try fixture.outbox.writeDraft(late)
+        try fixture.outbox.publish(late)
+        dispatcher.add([late])
+        try #require(eventually { fixture.transport.sent.count == 3 })
+        let sent = fixture.transport.sent
+        #expect(sent[1].delivery.id == sent[0].delivery.id, "the same digest, the same Idempotency-Key")
+        #expect(sent[1].delivery.alertCount == 7)
+        #expect(sent[2].delivery.id == late.id, "the newcomer goes on its own")
+        #expect(eventually { fixture.names("outbox") == ["dead"] })
+    }
 }

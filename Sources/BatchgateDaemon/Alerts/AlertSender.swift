@@ -166,12 +166,21 @@ final class AlertSender: @unchecked Sendable {
             arm(after: last + sink.minimumInterval - monotonic)
             return
         }
-        let digest = sink.digests && due.count > sink.digestThreshold
-        var batch = digest ? due : [first]
-        var delivery = self.delivery(for: batch, at: now)
-        while sink.kind == .teams, batch.count > 1, delivery.body.count > Self.teamsBodyLimit {
-            batch = Array(batch.prefix(max(1, batch.count * Self.teamsBodyLimit / delivery.body.count * 9 / 10)))
+        var batch: [OutboxEntry]
+        var delivery: AlertDelivery
+        if let digestID = first.digestID {
+            // A digest already tried: the same members under the same id.
+            batch = due.filter { $0.digestID == digestID }
+            delivery = self.delivery(for: batch, at: now, digestID: digestID)
+        } else {
+            let fresh = due.filter { $0.digestID == nil }
+            batch = sink.digests && fresh.count > sink.digestThreshold ? fresh : [first]
             delivery = self.delivery(for: batch, at: now)
+            while sink.kind == .teams, batch.count > 1, delivery.body.count > Self.teamsBodyLimit {
+                batch = Array(batch.prefix(max(1, batch.count * Self.teamsBodyLimit / delivery.body.count * 9 / 10)))
+                delivery = self.delivery(for: batch, at: now)
+            }
+            if batch.count > 1 { batch = record(digest: delivery.id, in: batch) }
         }
         let result = transport.send(delivery, to: sink, options: context.transfer)
         lastSentAt = System.monotonicClock()
@@ -185,13 +194,13 @@ final class AlertSender: @unchecked Sendable {
     }
 
     /// One alert as rendered when it was written, or a digest of several.
-    func delivery(for batch: [OutboxEntry], at now: Double) -> AlertDelivery {
-        if batch.count == 1, let entry = batch.first {
+    func delivery(for batch: [OutboxEntry], at now: Double, digestID: String? = nil) -> AlertDelivery {
+        if batch.count == 1, let entry = batch.first, digestID == nil {
             return AlertDelivery(id: entry.id, body: Array(entry.alert.utf8), subject: entry.subject)
         }
         let digest = AlertDigest(lines: batch.map(\.digestLine), host: context.host, time: Timestamp.iso8601(now),
                                  facility: context.facility)
-        let id = "digest-" + SHA256.digest(Array(batch.map(\.id).joined(separator: "\n").utf8)).prefix(12)
+        let id = digestID ?? "digest-" + SHA256.digest(Array(batch.map(\.id).joined(separator: "\n").utf8)).prefix(12)
             .map { byte in String(byte, radix: 16).count == 1 ? "0" + String(byte, radix: 16) : String(byte, radix: 16) }
             .joined()
         switch sink.kind {
@@ -201,6 +210,23 @@ final class AlertSender: @unchecked Sendable {
             let mail = digest.email()
             return AlertDelivery(id: id, body: Array(mail.body.utf8), subject: mail.subject, alertCount: batch.count)
         }
+    }
+
+    /// Writes the digest's id into its members before it is sent, so that whatever happens next
+    /// (a failure, a crash before every member is removed) the same digest is what goes again.
+    private func record(digest id: String, in batch: [OutboxEntry]) -> [OutboxEntry] {
+        let marked = batch.map { entry -> OutboxEntry in
+            var entry = entry
+            entry.digestID = id
+            waiting[entry.id] = entry
+            return entry
+        }
+        do {
+            try outbox.save(marked, sync: true)
+        } catch {
+            log.error("cannot record digest \(id) in the outbox: \(error); if it must be sent again, it may go under another id")
+        }
+        return marked
     }
 
     private func settle(_ batch: [OutboxEntry], delivery: AlertDelivery, result: AlertAttemptResult) {

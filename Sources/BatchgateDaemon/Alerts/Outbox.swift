@@ -25,6 +25,10 @@ public struct OutboxEntry: Sendable, Equatable {
     public var subject: String?
     /// One line for a digest that replaces many alerts (``AlertMessage/digestLine``).
     public var digestLine: String
+    /// The digest this alert went out in, recorded before the digest is sent: a retry, or a
+    /// restart after a crash between sending and removing, sends that same digest (same id)
+    /// again instead of a new one.
+    public var digestID: String?
 
     public init(routeID: String, sink: String, kind: AlertSinkKind = .webhook, createdAt: Double, alert: String,
                 subject: String? = nil, digestLine: String = "") {
@@ -64,6 +68,7 @@ public struct OutboxEntry: Sendable, Equatable {
         json.key("alert"); json.string(alert)
         json.key("subject"); json.string(subject)
         json.key("digestLine"); json.string(digestLine)
+        json.key("digestId"); json.string(digestID)
         json.endObject()
         return json.bytes + [0x0A]
     }
@@ -85,6 +90,7 @@ public struct OutboxEntry: Sendable, Equatable {
         self.alert = alert
         if case .string(let subject)? = value("subject") { self.subject = subject } else { self.subject = nil }
         if case .string(let line)? = value("digestLine") { digestLine = line } else { digestLine = "" }
+        if case .string(let digest)? = value("digestId") { digestID = digest } else { digestID = nil }
     }
 }
 
