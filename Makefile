@@ -18,7 +18,7 @@ TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 SYSCONFDIR ?= /etc
 RELEASE_BIN = $(shell $(SWIFT) build -c release --show-bin-path)/batchgate
 
-.PHONY: deps build run examples test bench bench-daemon clean release install uninstall systemd-check
+.PHONY: deps build run examples test bench bench-daemon soak crash-rounds clean release install uninstall systemd-check
 
 # libcurl's headers and pkg-config (installed through apt-get when pkg-config cannot find
 # libcurl); rsync, which the daemon tests use to drop files as rsync does; and for the e-mail
@@ -63,6 +63,17 @@ bench: deps
 # Daemon burst, steady latency, memory and idle CPU (about two minutes; see docs/benchmarks.md).
 bench-daemon: deps
 	bench/daemon_bench.py
+
+# The release daemon fed RATE manifests a second for MINUTES minutes, memory sampled every 10 s:
+# every file routed once and no growth beyond noise (see docs/reliability.md). CI runs 2 minutes.
+MINUTES ?= 30
+RATE ?= 50
+soak: deps
+	bench/soak.py --minutes $(MINUTES) --rate $(RATE)
+
+# kill -9 at random moments of bursts, 20 rounds: every manifest routed exactly once (docs/reliability.md).
+crash-rounds: deps
+	bench/crash_rounds.py
 
 # A release binary with the Swift runtime linked in: it needs only libc and libcurl on the host.
 release: deps

@@ -36,7 +36,16 @@ public final class AuditLog {
             bytes += line
             bytes.append(0x0A)
         }
-        try System.writeAll(fd, bytes, describing: path)
+        // Where the log ends now: a write cut short (a full filesystem) is cut back to it, so the
+        // lines are appended again whole, never run on from half a line.
+        var info = stat()
+        let end = fstat(fd, &info) == 0 ? info.st_size : nil
+        do {
+            try System.writeAll(fd, bytes, describing: path)
+        } catch {
+            if let end { _ = ftruncate(fd, end) }
+            throw error
+        }
         if sync { try System.fsync(fd, describing: path) }
     }
 

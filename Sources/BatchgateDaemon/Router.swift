@@ -362,7 +362,13 @@ public final class Router {
         var bytes: [UInt8] = []
         for entry in entries { bytes += entry.journalLine(); bytes.append(0x0A) }
         let path = layout.processing + "/" + name
-        let fd = try System.createFile(in: processingFD, name, contents: bytes, describing: path)
+        let fd: Int32
+        do {
+            fd = try System.createFile(in: processingFD, name, contents: bytes, describing: path)
+        } catch {
+            _ = unlinkat(processingFD, name, 0)  // no empty or torn journal left (a full disk)
+            throw error
+        }
         System.close(fd)
         return name
     }

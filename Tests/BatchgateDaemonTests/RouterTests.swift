@@ -215,6 +215,18 @@ struct RouterTests {
 
 @Suite("Daemon pieces")
 struct DaemonPieceTests {
+    @Test func namesTooLongForTheirReportsAreShortenedAndKeptApart() {
+        let long = String(repeating: "a", count: 245) + ".json"
+        let short = suffixedName(long, 1)
+        #expect(short.utf8.count <= 238 && short.hasSuffix(".json") && short.hasPrefix("aaaa") && short.contains("~"))
+        #expect(suffixedName(long, 2).hasSuffix(".2.json") && suffixedName(long, 2).utf8.count <= 238)
+        #expect(suffixedName(String(repeating: "a", count: 244) + "b.json", 1) != short, "two long names stay apart")
+        let accents = String(repeating: "é", count: 130) + ".csv"  // 260 bytes
+        let cut = suffixedName(accents, 1)
+        #expect(cut.utf8.count <= 238 && cut.hasSuffix(".csv") && String(validating: Array(cut.utf8), as: UTF8.self) != nil)
+        #expect(suffixedName("m.json", 3) == "m.3.json", "short names as before")
+    }
+
     @Test func suffixesGoBeforeTheLastExtension() {
         #expect(suffixedName("x.json", 1) == "x.json")
         #expect(suffixedName("x.json", 2) == "x.2.json")

@@ -38,14 +38,16 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
     /// Answers the next requests with these replies in order, then as ``reply(with:)`` says.
     public func script(_ replies: [Reply]) { state.withLock { $0.script = replies } }
 
-    public init() throws {
+    /// Listens on `port` of 127.0.0.1, or on a free port the system picks when it is 0 (to bring
+    /// an endpoint back after ``stop()``, give the port the stopped one had).
+    public init(port requested: UInt16 = 0) throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var yes: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
+        address.sin_port = requested.bigEndian
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic -> Int32 in
@@ -53,7 +55,10 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
                 return getsockname(fd, generic, &length)
             }
         }
-        guard bound == 0, listen(fd, 16) == 0 else { throw CocoaError(.fileWriteUnknown) }
+        guard bound == 0, listen(fd, 16) == 0 else {
+            close(fd)
+            throw CocoaError(.fileWriteUnknown)
+        }
         listener = fd
         port = UInt16(bigEndian: address.sin_port)
         let serverState = state
@@ -68,10 +73,17 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         thread.start()
     }
 
-    deinit {
+    private let stopped = Mutex(false)
+
+    /// Stops listening: from then on a connection to the port is refused, as by an endpoint that
+    /// is down. Requests already being answered finish.
+    public func stop() {
+        guard stopped.withLock({ (done: inout Bool) -> Bool in defer { done = true }; return !done }) else { return }
         shutdown(listener, Int32(SHUT_RDWR))
         close(listener)
     }
+
+    deinit { stop() }
 
     private static func serve(_ client: Int32, state: SharedState) {
         defer { close(client) }
