@@ -18,7 +18,7 @@ TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 SYSCONFDIR ?= /etc
 RELEASE_BIN = $(shell $(SWIFT) build -c release --show-bin-path)/batchgate
 
-.PHONY: deps build run examples test bench bench-daemon soak crash-rounds clean release install uninstall systemd-check
+.PHONY: deps build run examples test bench bench-daemon soak crash-rounds fuzz clean release install uninstall systemd-check
 
 # libcurl's headers and pkg-config (installed through apt-get when pkg-config cannot find
 # libcurl); rsync, which the daemon tests use to drop files as rsync does; and for the e-mail
@@ -75,6 +75,12 @@ soak: deps
 crash-rounds: deps
 	bench/crash_rounds.py
 
+# libFuzzer over the JSON and CSV readers, the catalog readers, the evaluator and the reports
+# (Fuzz/FuzzCheck.swift, -sanitize=fuzzer,address) for SECONDS; see docs/reliability.md.
+SECONDS ?= 600
+fuzz:
+	bench/fuzz.sh $(SECONDS)
+
 # A release binary with the Swift runtime linked in: it needs only libc and libcurl on the host.
 release: deps
 	$(SWIFT) build -c release --product batchgate --static-swift-stdlib
@@ -123,4 +129,4 @@ systemd-check:
 	systemd-analyze security --offline=true --threshold=15 $(DESTDIR)$(UNITDIR)/batchgate.service
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-fuzz

@@ -58,9 +58,23 @@ private struct HeaderLayout {
         if !missing.isEmpty {
             problems.append("the header has no " + missing.map(\.describedWithAliases).joined(separator: "; no ") + " column")
         }
-        for index in unnamed {
-            if let row = rows.first(where: { index < $0.cells.count && !$0.cells[index].trimmingWhitespace().isEmpty }) {
-                problems.append("column \(index + 1) has no header name but line \(row.line) has a value in it")
+        // The first line with a value in each unnamed column, in one pass over the cells. Searching
+        // the rows once per unnamed column was quadratic: a 60 KB header of commas over as many blank
+        // lines took 1 s (up to 15 s in the fuzz target), a 16 MiB file about 19 hours.
+        if !unnamed.isEmpty {
+            var firstValueLine = [Int?](repeating: nil, count: width)
+            var isUnnamed = [Bool](repeating: false, count: width)
+            for index in unnamed { isUnnamed[index] = true }
+            for row in rows {
+                for (index, cell) in row.cells.prefix(width).enumerated()
+                where isUnnamed[index] && firstValueLine[index] == nil && !cell.trimmingWhitespace().isEmpty {
+                    firstValueLine[index] = row.line
+                }
+            }
+            for index in unnamed {
+                if let line = firstValueLine[index] {
+                    problems.append("column \(index + 1) has no header name but line \(line) has a value in it")
+                }
             }
         }
         if !problems.isEmpty {
