@@ -39,9 +39,21 @@ public struct ManifestChecker: Sendable {
         return evaluate(reading, file: fileName)
     }
 
+    /// The most packages one file may hold: a larger one is rejected with one error instead of a
+    /// report that lists each (a file of 300,000 empty objects made a 400 MB report).
+    public static let maximumPackages = 10_000
+    /// The most errors a report lists; the rest are counted in a last one.
+    public static let maximumListedErrors = 1_000
+
     /// Evaluates a manifest already read.
     public func evaluate(_ reading: ManifestReading, file: String) -> ManifestReport {
         let manifest = reading.manifest
+        if manifest.packages.count > Self.maximumPackages {
+            return ManifestReport(
+                file: file, format: manifest.format, decision: .rejected, packages: [],
+                errors: [ManifestIssue(message: "the file holds \(manifest.packages.count) packages; batchgate checks at most \(Self.maximumPackages) in one file: split it into smaller manifests")],
+                licenseNumber: manifest.licenseNumber, facility: manifest.facility, source: manifest.source)
+        }
         var issues = reading.issues
         var report = ManifestReport(file: file, format: manifest.format, decision: .accepted, packages: [], errors: [],
                                     licenseNumber: manifest.licenseNumber, facility: manifest.facility,
@@ -76,7 +88,10 @@ public struct ManifestChecker: Sendable {
             report.packages.append(verdict)
         }
 
-        report.errors = issues
+        report.errors = issues.count > Self.maximumListedErrors
+            ? Array(issues.prefix(Self.maximumListedErrors))
+                + [ManifestIssue(message: "… and \(issues.count - Self.maximumListedErrors) more errors, not listed: fix the first ones and check the file again")]
+            : issues
         if !issues.isEmpty || report.packages.contains(where: { $0.status == .invalid }) {
             report.decision = .rejected
         } else if report.packages.contains(where: { $0.status == .needsBatch }) {

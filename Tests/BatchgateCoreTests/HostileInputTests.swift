@@ -12,6 +12,23 @@ struct HostileInputTests {
         return report
     }
 
+    @Test func aFileOfManyEmptyPackagesGetsAShortReport() {
+        // 300,000 empty objects once made a 400 MB report: now one error says to split the file.
+        let many = Array(("[" + Array(repeating: "{}", count: 300_000).joined(separator: ",") + "]").utf8)
+        let report = rejected(many)
+        #expect(report.packages.isEmpty)
+        #expect(report.errors.count == 1)
+        #expect(report.errors[0].message.contains("300000 packages"))
+        #expect(report.jsonLine().count < 2_000)
+    }
+
+    @Test func aReportListsAtMostAThousandErrors() {
+        let bad = Array(("[" + Array(repeating: "{}", count: 2_000).joined(separator: ",") + "]").utf8)
+        let report = rejected(bad)
+        #expect(report.errors.count == ManifestChecker.maximumListedErrors + 1)
+        #expect(report.errors.last?.message.hasPrefix("… and ") == true)
+    }
+
     @Test func nestingAHundredThousandLevelsDeep() {
         let report = rejected(Array((String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)).utf8))
         #expect(report.errors.first?.message.contains("nested more than") == true)
