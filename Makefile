@@ -18,7 +18,7 @@ TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 SYSCONFDIR ?= /etc
 RELEASE_BIN = $(shell $(SWIFT) build -c release --show-bin-path)/batchgate
 
-.PHONY: deps build run examples test bench bench-daemon soak crash-rounds fuzz clean release install uninstall systemd-check
+.PHONY: deps bench-deps build run examples test bench bench-daemon bench-all soak crash-rounds fuzz clean release install uninstall systemd-check
 
 # libcurl's headers and pkg-config (installed through apt-get when pkg-config cannot find
 # libcurl); rsync, which the daemon tests use to drop files as rsync does; and for the e-mail
@@ -56,7 +56,7 @@ examples: build
 test: deps
 	$(SWIFT) test
 
-# Throughput and memory of `check` over 10,000 generated manifests (see bench/README.md).
+# Throughput and memory of `check` over 10,000 generated manifests (see docs/benchmarks.md).
 bench: deps
 	bench/check_throughput.py
 
@@ -80,6 +80,21 @@ crash-rounds: deps
 SECONDS ?= 600
 fuzz:
 	bench/fuzz.sh $(SECONDS)
+
+# What bench-all needs besides deps: inotifywait (inotify-tools), the peer it measures against.
+# Not part of deps: neither the tests nor CI need it.
+bench-deps: deps
+	@command -v inotifywait >/dev/null 2>&1 || { \
+		echo "batchgate: installing inotify-tools for the benchmark's peer (apt-get)"; \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq inotify-tools || \
+		{ $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq inotify-tools; }; }
+
+# Issue 6: check, bursts of 10,000 and 50,000, steady latency, memory and idle CPU, each beside a
+# rename floor and an inotifywait peer, in one run of about 5 minutes, plus up to 5 minutes' wait
+# after an earlier benchmark on ext4 without a journal (see docs/benchmarks.md).
+# BENCH_ARGS=--quick for a smoke test of about 1.5 minutes.
+bench-all: bench-deps
+	bench/run_all.py $(BENCH_ARGS)
 
 # A release binary with the Swift runtime linked in: it needs only libc and libcurl on the host.
 release: deps

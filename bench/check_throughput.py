@@ -37,6 +37,63 @@ def run_measured(command, cpu, stdout=subprocess.DEVNULL):
     return elapsed, usage.ru_maxrss, usage.ru_utime + usage.ru_stime
 
 
+def binary_dir():
+    return subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=ROOT, check=True,
+                          capture_output=True, text=True).stdout.strip()
+
+
+def build(products=("batchgate", "batchgate-bench")):
+    for product in products:
+        subprocess.run(["swift", "build", "-c", "release", "--product", product], cwd=ROOT, check=True)
+
+
+def corpus_of(count):
+    """The seeded corpus of COUNT manifests in bench/out/ (written once, then reused)."""
+    corpus = os.path.join(ROOT, "bench", "out", "corpus-%d" % count)
+    if not os.path.isdir(corpus) or len(os.listdir(corpus)) != count:
+        shutil.rmtree(corpus, ignore_errors=True)
+        subprocess.run([sys.executable, os.path.join(ROOT, "bench", "generate_manifests.py"), corpus, str(count)],
+                       check=True)
+    return corpus
+
+
+# The peer of `check` (issue 6): what a hand-made script does at the least, one Python process that
+# parses every file with the standard library (json, csv) and applies no rule at all.
+PEER_PARSE = """
+import csv, io, json, os, sys
+folder = sys.argv[1]
+for name in sorted(os.listdir(folder)):
+    with open(os.path.join(folder, name), encoding="utf-8") as f:
+        text = f.read()
+    rows = json.loads(text) if name.endswith(".json") else list(csv.reader(io.StringIO(text)))
+"""
+
+
+def measure(count=10_000, rounds=3, cpu=0, peer=False):
+    """Best of ROUNDS, pinned to CPU: the cat floor, `batchgate check`, and with peer=True the
+    Python parse peer. Returns a dict of figures (seconds, KiB, CPU seconds)."""
+    batchgate = os.path.join(binary_dir(), "batchgate")
+    corpus = corpus_of(count)
+    files = sorted(os.listdir(corpus))
+    list_file = os.path.join(ROOT, "bench", "out", "files-%d.txt" % count)
+    with open(list_file, "w") as f:
+        f.write("\n".join(os.path.join(corpus, name) for name in files) + "\n")
+    floor = [run_measured(["xargs", "-a", list_file, "cat"], cpu) for _ in range(rounds)]
+    check = [run_measured([batchgate, "check", "--format", "json", corpus], cpu) for _ in range(rounds)]
+    result = {
+        "count": count, "corpus": corpus, "rounds": rounds, "cpu": cpu,
+        "json": sum(n.endswith(".json") for n in files), "csv": sum(n.endswith(".csv") for n in files),
+        "bytes": sum(os.path.getsize(os.path.join(corpus, name)) for name in files),
+        "floor": min(t for t, _, _ in floor), "check": min(t for t, _, _ in check),
+        "check_peak_kib": max(rss for _, rss, _ in check), "check_cpu": min(c for _, _, c in check),
+    }
+    if peer:
+        runs = [run_measured([sys.executable, "-c", PEER_PARSE, corpus], cpu) for _ in range(rounds)]
+        result["peer"] = min(t for t, _, _ in runs)
+        result["peer_peak_kib"] = max(rss for _, rss, _ in runs)
+    return result
+
+
 def main():
     parser = argparse.ArgumentParser(description="batchgate check throughput benchmark")
     parser.add_argument("--count", type=int, default=10_000)
@@ -46,42 +103,20 @@ def main():
     args = parser.parse_args()
 
     if not args.no_build:
-        subprocess.run(["swift", "build", "-c", "release", "--product", "batchgate"], cwd=ROOT, check=True)
-        subprocess.run(["swift", "build", "-c", "release", "--product", "batchgate-bench"], cwd=ROOT, check=True)
-    binary_dir = subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=ROOT, check=True,
-                                capture_output=True, text=True).stdout.strip()
-    batchgate = os.path.join(binary_dir, "batchgate")
-
-    corpus = os.path.join(ROOT, "bench", "out", "corpus-%d" % args.count)
-    if not os.path.isdir(corpus) or len(os.listdir(corpus)) != args.count:
-        shutil.rmtree(corpus, ignore_errors=True)
-        subprocess.run([sys.executable, os.path.join(ROOT, "bench", "generate_manifests.py"), corpus, str(args.count)],
-                       check=True)
-    files = sorted(os.listdir(corpus))
-    size = sum(os.path.getsize(os.path.join(corpus, name)) for name in files)
-
-    list_file = os.path.join(ROOT, "bench", "out", "files-%d.txt" % args.count)
-    with open(list_file, "w") as f:
-        f.write("\n".join(os.path.join(corpus, name) for name in files) + "\n")
-
-    floor = [run_measured(["xargs", "-a", list_file, "cat"], args.cpu) for _ in range(args.rounds)]
-    check = [run_measured([batchgate, "check", "--format", "json", corpus], args.cpu) for _ in range(args.rounds)]
-
-    best_floor = min(t for t, _, _ in floor)
-    best_check = min(t for t, _, _ in check)
-    peak_kib = max(rss for _, rss, _ in check)
-    rate = args.count / best_check
+        build()
+    m = measure(args.count, args.rounds, args.cpu)
+    rate = args.count / m["check"]
     print()
     print("corpus: %d manifests (%d JSON, %d CSV), %.1f MB, 1-20 packages of 1-5 ingredients" % (
-        len(files), sum(n.endswith(".json") for n in files), sum(n.endswith(".csv") for n in files), size / 1e6))
+        args.count, m["json"], m["csv"], m["bytes"] / 1e6))
     print("pinned to CPU %d, best of %d rounds" % (args.cpu, args.rounds))
-    print("  floor  cat every file:            %7.3f s  %8.0f files/s" % (best_floor, args.count / best_floor))
-    print("  check  read+evaluate+JSON report: %7.3f s  %8.0f manifests/s  (target >= 5000)" % (best_check, rate))
-    print("  check / floor time ratio:         %7.1fx" % (best_check / best_floor))
-    print("  check peak resident memory:       %7.1f MB  (target < 50)" % (peak_kib / 1024))
-    print("  check CPU time per manifest:      %7.1f us" % (min(c for _, _, c in check) / args.count * 1e6))
+    print("  floor  cat every file:            %7.3f s  %8.0f files/s" % (m["floor"], args.count / m["floor"]))
+    print("  check  read+evaluate+JSON report: %7.3f s  %8.0f manifests/s  (target >= 5000)" % (m["check"], rate))
+    print("  check / floor time ratio:         %7.1fx" % (m["check"] / m["floor"]))
+    print("  check peak resident memory:       %7.1f MB  (target < 50)" % (m["check_peak_kib"] / 1024))
+    print("  check CPU time per manifest:      %7.1f us" % (m["check_cpu"] / args.count * 1e6))
     print()
-    subprocess.run([os.path.join(binary_dir, "batchgate-bench"), corpus, str(args.rounds)], check=True)
+    subprocess.run([os.path.join(binary_dir(), "batchgate-bench"), m["corpus"], str(args.rounds)], check=True)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@
     bench/daemon_bench.py [--burst 10000] [--rate 100] [--steady-seconds 20] [--idle-seconds 60]
                           [--no-build] [--no-fsync]
 
-One run, on this machine, of the release build of `batchgate run --root DIR`:
+One run, on this machine, of the release build of `batchgate run --config FILE`:
   floor   a Python loop that only renames the same files from a staging folder into another
           folder on the same filesystem: what moving the files costs at all;
   burst   the same number of manifests renamed into the inbox at once; time from the first
@@ -15,11 +15,16 @@ One run, on this machine, of the release build of `batchgate run --root DIR`:
   idle    CPU time the daemon uses over IDLE seconds with nothing to do.
 Targets (issue 3): >= 2,000 manifests/s in a burst with fsync on; p99 < 50 ms at 100/s;
 < 40 MB resident; no measurable CPU when idle.
+
+This file is also the engine of bench/run_all.py (issue 6): the pieces below (staging, the floor,
+the daemon, the inotifywait peer, the arrival watcher, bursts, steady runs) are shared by both.
 """
 import argparse
 import ctypes
 import os
+import select
 import shutil
+import signal
 import struct
 import subprocess
 import sys
@@ -28,78 +33,38 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUTCOMES = ("accepted", "needs-batch", "rejected")
 IN_MOVED_TO = 0x80
+IN_Q_OVERFLOW = 0x4000
+IN_CLOEXEC = 0o2000000
 libc = ctypes.CDLL(None, use_errno=True)
+# CLOCK_MONOTONIC: one clock for every thread and process of the run.
+now = time.monotonic
 
 
-def manifest(number, needs_batch):
+def manifest(number):
+    """A small manifest: every tenth is not JSON (rejected), the others alternate between accepted
+    (Buds from Buds) and needs-batch (Concentrate from Buds, a form change without a batch)."""
+    if number % 10 == 9:
+        return b"not a manifest %d\n" % number
     tag = "1A4FF0300000022%09d" % number
-    category = "Concentrate" if needs_batch else "Buds"
+    category = "Concentrate" if number % 2 == 0 else "Buds"
     return ('[{"Tag": "%s", "Item": "Item %d", "ItemCategory": "%s", "Quantity": 1, "UnitOfMeasure": "Grams", '
             '"Ingredients": [{"Package": "1A4FF0100000022000000001", "Quantity": 1, "UnitOfMeasure": "Grams", '
             '"ItemCategory": "Buds"}]}]' % (tag, number, category)).encode()
 
 
-class ArrivalWatcher:
-    """Records when each name is moved into the outcome folders (inotify IN_MOVED_TO)."""
-
-    def __init__(self, folders):
-        self.fd = libc.inotify_init1(0)
-        for folder in folders:
-            libc.inotify_add_watch(self.fd, folder.encode(), IN_MOVED_TO)
-        self.arrivals = {}
-        self.lock = threading.Lock()
-        self.thread = threading.Thread(target=self.run, daemon=True)
-        self.thread.start()
-
-    def run(self):
-        while True:
-            data = os.read(self.fd, 1 << 20)
-            now = time.perf_counter()
-            offset = 0
-            while offset + 16 <= len(data):
-                _, mask, _, length = struct.unpack_from("iIII", data, offset)
-                name = data[offset + 16: offset + 16 + length].rstrip(b"\0").decode()
-                offset += 16 + length
-                if not name.startswith(".") and ".report." not in name:
-                    with self.lock:
-                        self.arrivals.setdefault(name, now)
-
-    def count(self):
-        with self.lock:
-            return len(self.arrivals)
-
-    def when(self, name):
-        with self.lock:
-            return self.arrivals.get(name)
+def stage(folder, names, first=0):
+    """Writes one manifest per name into folder (a staging folder on the inbox's filesystem)."""
+    os.makedirs(folder, exist_ok=True)
+    for n, name in enumerate(names):
+        with open(os.path.join(folder, name), "wb") as f:
+            f.write(manifest(first + n))
 
 
-def read_proc(pid):
-    status = {}
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            key, _, value = line.partition(":")
-            status[key] = value.strip()
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    cpu = (int(fields[11]) + int(fields[12])) / ticks
-    return status, cpu
-
-
-def start_daemon(binary, state, fsync):
-    args = [binary, "run", "--root", state]
-    if not fsync:
-        config = os.path.join(os.path.dirname(state), "bench.yaml")
-        with open(config, "w") as f:
-            f.write("stateRoot: %s\nfsync: false\n" % state)
-        args = [binary, "run", "--config", config]
-    process = subprocess.Popen(args, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-    line = process.stderr.readline()
-    if "watching" not in line:
-        sys.exit("daemon did not start: " + line + process.stderr.read())
-    threading.Thread(target=lambda: process.stderr.read(), daemon=True).start()
-    return process
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return tuple(float(x) for x in f.read().split()[:3])
 
 
 def percentile(values, fraction):
@@ -107,105 +72,463 @@ def percentile(values, fraction):
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
+def manifests_in(folder):
+    """The manifest names in an outcome folder: not the reports, not the dot-named drafts."""
+    return [n for n in os.listdir(folder) if not n.startswith(".") and ".report." not in n]
+
+
+class ArrivalWatcher:
+    """Records when names are moved into some folders (inotify IN_MOVED_TO), read by a thread.
+
+    Time of an arrival = when the read that returned its event came back (CLOCK_MONOTONIC): its
+    resolution is the thread's wake-up, tens of microseconds (the latency floor measures it).
+    Dot-names and reports (`*.report.*`) are not counted. `overflowed` tells that the watcher's own
+    inotify queue overflowed: its counts are then incomplete and callers list the folders instead.
+    """
+
+    def __init__(self, folders, record_names=False):
+        self.fd = libc.inotify_init1(IN_CLOEXEC)
+        if self.fd < 0:
+            raise OSError(ctypes.get_errno(), "inotify_init1")
+        for folder in folders:
+            if libc.inotify_add_watch(self.fd, folder.encode(), IN_MOVED_TO) < 0:
+                raise OSError(ctypes.get_errno(), "inotify_add_watch " + folder)
+        self.record_names = record_names
+        self.arrivals = {}
+        self.arrived = 0
+        self.last = None
+        self.overflowed = False
+        self.lock = threading.Lock()
+        self.stop_read, self.stop_write = os.pipe()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        poller = select.poll()
+        poller.register(self.fd, select.POLLIN)
+        poller.register(self.stop_read, select.POLLIN)
+        unpack = struct.unpack_from
+        while True:
+            ready = [fd for fd, _ in poller.poll()]
+            if self.stop_read in ready:
+                return
+            data = os.read(self.fd, 1 << 20)
+            at = now()
+            offset, arrived, names = 0, 0, []
+            while offset + 16 <= len(data):
+                _, mask, _, length = unpack("iIII", data, offset)
+                name = data[offset + 16: offset + 16 + length].split(b"\0", 1)[0]
+                offset += 16 + length
+                if mask & IN_Q_OVERFLOW:
+                    self.overflowed = True
+                elif name and not name.startswith(b".") and b".report." not in name:
+                    arrived += 1
+                    if self.record_names:
+                        names.append(name)
+            if arrived:
+                with self.lock:
+                    self.arrived += arrived
+                    self.last = at
+                    for name in names:
+                        self.arrivals.setdefault(name.decode(), at)
+
+    def count(self):
+        with self.lock:
+            return self.arrived
+
+    def when(self, name):
+        with self.lock:
+            return self.arrivals.get(name)
+
+    def close(self):
+        os.write(self.stop_write, b"x")
+        self.thread.join()
+        for fd in (self.fd, self.stop_read, self.stop_write):
+            os.close(fd)
+
+
+def read_proc(pid, children=False):
+    """(/proc/PID/status as a dict, CPU seconds used: utime + stime, and with children=True also
+    cutime + cstime, the time of its children that ended and were waited for)."""
+    status = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            status[key] = value.strip()
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if children else 0)
+    return status, ticks / os.sysconf("SC_CLK_TCK")
+
+
+def kib(value):
+    """'22912 kB' -> 22912."""
+    return int(value.split()[0])
+
+
+def filesystem(path):
+    """(mount point, type, device, journal) of the filesystem holding path; journal is False for
+    ext4 mounted without one (/sys/fs/ext4/DEV/journal_task says <none>), None when unknown."""
+    path = os.path.realpath(path)
+    best = ("/", "?", "?")
+    with open("/proc/mounts") as f:
+        for line in f:
+            device, point, kind = line.split()[:3]
+            if (path == point or path.startswith(point.rstrip("/") + "/")) and len(point) >= len(best[0]):
+                best = (point, kind, device)
+    journal = None
+    task = "/sys/fs/ext4/%s/journal_task" % os.path.basename(best[2])
+    if best[1] == "ext4" and os.path.exists(task):
+        with open(task) as f:
+            journal = f.read().strip() != "<none>"
+    return best + (journal,)
+
+
+# ext4 without a journal skips, when it allocates an inode, every free inode deleted less than
+# 5 s ago, or 5 min ago while its inode table block is dirty (fs/ext4/ialloc.c, recently_deleted),
+# one buffer lookup each: after tens of thousands of deletions in a folder's block groups, each new
+# file there costs up to milliseconds. batchgate creates two report files per manifest, the floor
+# and the peer only rename, so the benchmarks delete nothing until they end, and wait that long
+# after the last benchmark's clean-up before measuring.
+CLEANUP_MARK = os.path.join(ROOT, "bench", "out", ".cleaned-at")
+RECENTLY_DELETED = 305
+
+
+def cleanup(work):
+    """Removes a benchmark's folder, flushes, and notes when (see RECENTLY_DELETED)."""
+    shutil.rmtree(work, ignore_errors=True)
+    os.sync()
+    os.makedirs(os.path.dirname(CLEANUP_MARK), exist_ok=True)
+    with open(CLEANUP_MARK, "w") as f:
+        f.write("%f\n" % time.time())
+
+
+def wait_after_cleanup(work_parent, wait=True):
+    """On ext4 without a journal, waits until RECENTLY_DELETED s have passed since the last clean-up."""
+    if filesystem(work_parent)[3] is not False or not os.path.exists(CLEANUP_MARK):
+        return 0.0
+    with open(CLEANUP_MARK) as f:
+        left = RECENTLY_DELETED - (time.time() - float(f.read()))
+    if left > 0 and wait:
+        print("ext4 without a journal: waiting %.0f s for the files the last benchmark deleted to stop slowing "
+              "the creation of new ones (see RECENTLY_DELETED in bench/daemon_bench.py; --no-wait skips)" % left,
+              flush=True)
+        time.sleep(left)
+    return max(0.0, left)
+
+
+def release_binary(build=True):
+    if build:
+        subprocess.run(["swift", "build", "-c", "release", "--product", "batchgate"], cwd=ROOT, check=True)
+    return os.path.join(subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=ROOT, check=True,
+                                       capture_output=True, text=True).stdout.strip(), "batchgate")
+
+
+class Daemon:
+    """`batchgate run --config FILE` on a fresh state root under folder, logging to folder/daemon.log."""
+
+    label = "batchgate"
+
+    def __init__(self, binary, folder, fsync):
+        self.state = os.path.join(folder, "state")
+        self.log_path = os.path.join(folder, "daemon.log")
+        config = os.path.join(folder, "batchgate.yaml")
+        with open(config, "w") as f:
+            f.write("stateRoot: %s\nfsync: %s\n" % (self.state, "true" if fsync else "false"))
+        self.fsync = fsync
+        self.log = open(self.log_path, "w")
+        self.process = subprocess.Popen([binary, "run", "--config", config], stdin=subprocess.DEVNULL,
+                                        stdout=subprocess.DEVNULL, stderr=self.log)
+        self.pid = self.process.pid
+        deadline = time.time() + 30
+        while "watching" not in self.log_text():
+            if self.process.poll() is not None or time.time() > deadline:
+                self.stop()
+                sys.exit("the daemon did not start:\n" + self.log_text())
+            time.sleep(0.01)
+        self.inbox = os.path.join(self.state, "inbox")
+        self.outcome_folders = [os.path.join(self.state, d) for d in OUTCOMES]
+
+    def log_text(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def overflows(self):
+        return sum("inotify queue overflowed" in line for line in self.log_text().splitlines())
+
+    def routed(self):
+        return [n for folder in self.outcome_folders for n in manifests_in(folder)]
+
+    def left(self):
+        """Manifests still in inbox/ or processing/ (not the journals)."""
+        return [n for d in ("inbox", "processing") for n in os.listdir(os.path.join(self.state, d))
+                if not n.startswith(".")]
+
+    def memory(self):
+        status, _ = read_proc(self.pid)
+        return kib(status["VmRSS"]), kib(status["VmHWM"])
+
+    def cpu(self):
+        return read_proc(self.pid)[1]
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+
+# The usual hand-made drop folder (issue 6): inotifywait piped into a shell loop moving each file.
+PEER_LOOP = 'inotifywait -m -q -e close_write,moved_to --format \'%f\' "$1" | while read -r f; do mv -- "$1/$f" "$2"/; done'
+
+
+class Peer:
+    """PEER_LOOP on folder/inbox moving into folder/out, in its own process group."""
+
+    label = "peer"
+
+    def __init__(self, folder):
+        self.inbox = os.path.join(folder, "inbox")
+        self.out = os.path.join(folder, "out")
+        os.makedirs(self.inbox)
+        os.makedirs(self.out)
+        self.outcome_folders = [self.out]
+        self.errors = open(os.path.join(folder, "peer.err"), "w")
+        self.process = subprocess.Popen(["bash", "-c", PEER_LOOP, "peer", self.inbox, self.out], stdin=subprocess.DEVNULL,
+                                        stdout=subprocess.DEVNULL, stderr=self.errors, start_new_session=True)
+        self.pid = self.process.pid
+        # With -q inotifywait says nothing once its watch is set: a probe file, written and closed
+        # again every 0.1 s until it shows up moved, tells when the loop moves files.
+        probe, moved = os.path.join(self.inbox, "peer-probe"), os.path.join(self.out, "peer-probe")
+        deadline = time.time() + 30
+        while not os.path.exists(moved):
+            if time.time() > deadline:
+                self.stop()
+                sys.exit("the inotifywait peer did not start")
+            with open(probe, "a") as f:
+                f.write("probe\n")
+            time.sleep(0.1)
+        time.sleep(0.2)  # a close event still queued moves nothing or a second probe: both removed
+        for path in (probe, moved):
+            if os.path.exists(path):
+                os.unlink(path)
+
+    def processes(self):
+        """The pids of the peer's process group (bash, inotifywait, the loop's subshell, any mv)."""
+        pids = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open("/proc/%s/stat" % entry) as f:
+                        fields = f.read().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                if int(fields[2]) == self.pid:
+                    pids.append(int(entry))
+        return pids
+
+    def routed(self):
+        return manifests_in(self.out)
+
+    def left(self):
+        return [n for n in os.listdir(self.inbox) if not n.startswith(".")]
+
+    def memory(self):
+        """Summed VmRSS and VmHWM of the group's processes."""
+        rss = hwm = 0
+        for pid in self.processes():
+            try:
+                status, _ = read_proc(pid)
+                rss, hwm = rss + kib(status.get("VmRSS", "0 kB")), hwm + kib(status.get("VmHWM", "0 kB"))
+            except (OSError, ValueError):
+                pass
+        return rss, hwm
+
+    def cpu(self):
+        """CPU seconds of the group, the mv processes that ended included (through cutime)."""
+        total = 0.0
+        for pid in self.processes():
+            try:
+                total += read_proc(pid, children=True)[1]
+            except (OSError, ValueError):
+                pass
+        return total
+
+    def stop(self):
+        if self.process.poll() is None:
+            os.killpg(self.pid, signal.SIGTERM)
+            self.process.wait(timeout=30)
+        self.errors.close()
+
+
+def rename_all(staging, target, names):
+    """The floor, and every drop: rename each name from staging into target. Returns (start, end)."""
+    start = now()
+    for name in names:
+        os.rename(os.path.join(staging, name), os.path.join(target, name))
+    return start, now()
+
+
+def floor_burst(folder, names):
+    """Renames the staged files into another folder and nothing else; the time of the loop."""
+    staging, target = os.path.join(folder, "staging"), os.path.join(folder, "floor")
+    stage(staging, names)
+    os.makedirs(target)
+    os.sync()
+    cpu = time.process_time()
+    start, end = rename_all(staging, target, names)
+    cpu = time.process_time() - cpu
+    moved = len(os.listdir(target))
+    return {"seconds": end - start, "moved": moved, "count": len(names), "rate": len(names) / (end - start),
+            "cpu": cpu}
+
+
+def wait_for(system, watcher, expected, stall):
+    """Waits until `expected` manifests arrived, or none arrived for `stall` seconds. Returns the
+    time of the last arrival and how it was seen ('inotify', or 'listing' every 0.25 s when the
+    watcher's own queue overflowed)."""
+    seen, changed = -1, time.time()
+    while True:
+        if watcher.overflowed:
+            break
+        count = watcher.count()
+        if count != seen:
+            seen, changed = count, time.time()
+        if count >= expected or time.time() - changed > stall:
+            return watcher.last, "inotify"
+        time.sleep(0.01)
+    last = None
+    while True:
+        count = len(system.routed())
+        if count != seen:
+            seen, changed, last = count, time.time(), now()
+        if count >= expected or time.time() - changed > stall:
+            return last, "listing"
+        time.sleep(0.25)
+
+
+def burst(system, folder, names, stall, paused=False):
+    """Drops the staged names into system's inbox at once; waits; counts by listing. paused=True
+    stops the daemon (SIGSTOP) during the drop, so that its inotify queue overflows, and lets it go
+    on (SIGCONT) once every file is in the inbox."""
+    staging = os.path.join(folder, "staging")
+    os.sync()  # the staging writes must not be flushed by the run measured
+    watcher = ArrivalWatcher(system.outcome_folders)
+    hwm_before = system.memory()[1]
+    cpu = system.cpu()
+    if paused:
+        os.kill(system.pid, signal.SIGSTOP)
+    start, dropped = rename_all(staging, system.inbox, names)
+    if paused:
+        os.kill(system.pid, signal.SIGCONT)
+    last, method = wait_for(system, watcher, len(names), stall)
+    cpu = system.cpu() - cpu
+    watcher.close()
+    routed = system.routed()
+    rss, hwm = system.memory()
+    seconds = (last - start) if last else float("nan")
+    return {"count": len(names), "seconds": seconds, "rate": len(routed) / seconds if last else 0.0,
+            "drop_seconds": dropped - start, "routed": len(routed), "unique": len(set(routed)),
+            "exact": set(routed) == set(names), "left": len(system.left()), "cpu": cpu,
+            "rss_kib": rss, "hwm_kib": hwm, "hwm_before_kib": hwm_before, "timing": method}
+
+
+def steady(system, folder, rate, seconds, first=100_000):
+    """One staged manifest every 1/rate s into system's inbox; latency from just before each rename
+    to its arrival in an outcome folder. system None is the floor: renames straight into a watched
+    folder, so the figure is the rename plus the watcher's wake-up."""
+    count = int(rate * seconds)
+    names = ["steady-%05d.json" % n for n in range(count)]
+    staging = os.path.join(folder, "steady-staging")
+    stage(staging, names, first)
+    if system is None:
+        target = os.path.join(folder, "steady-floor")
+        os.makedirs(target)
+        folders = [target]
+    else:
+        target, folders = system.inbox, system.outcome_folders
+    os.sync()
+    watcher = ArrivalWatcher(folders, record_names=True)
+    drops = {}
+    start = now()
+    for n, name in enumerate(names):
+        delay = start + n / rate - now()
+        if delay > 0:
+            time.sleep(delay)
+        drops[name] = now()
+        os.rename(os.path.join(staging, name), os.path.join(target, name))
+    seen, changed = -1, time.time()
+    while watcher.count() < count and time.time() - changed < 10 and not watcher.overflowed:
+        if watcher.count() != seen:
+            seen, changed = watcher.count(), time.time()
+        time.sleep(0.01)
+    watcher.close()
+    latencies = [(watcher.when(name) - drops[name]) * 1000 for name in names if watcher.when(name) is not None]
+    result = {"count": count, "arrived": len(latencies), "rate": rate, "seconds": seconds}
+    if latencies:
+        result.update(p50=percentile(latencies, 0.5), p99=percentile(latencies, 0.99), max=max(latencies))
+    return result
+
+
+def idle(systems, seconds):
+    """CPU seconds each system uses over `seconds` with nothing to do (measured side by side)."""
+    time.sleep(1)
+    before = [s.cpu() for s in systems]
+    time.sleep(seconds)
+    return [s.cpu() - b for s, b in zip(systems, before)]
+
+
 def main():
-    parser = argparse.ArgumentParser(description="batchgate daemon benchmark")
+    parser = argparse.ArgumentParser(description="batchgate daemon benchmark (issue 3)")
     parser.add_argument("--burst", type=int, default=10_000)
     parser.add_argument("--rate", type=float, default=100)
     parser.add_argument("--steady-seconds", type=float, default=20)
     parser.add_argument("--idle-seconds", type=float, default=60)
     parser.add_argument("--no-build", action="store_true")
     parser.add_argument("--no-fsync", action="store_true")
+    parser.add_argument("--no-wait", action="store_true", help="do not wait after an earlier benchmark's clean-up")
     args = parser.parse_args()
     fsync = not args.no_fsync
+    binary = release_binary(build=not args.no_build)
 
-    if not args.no_build:
-        subprocess.run(["swift", "build", "-c", "release", "--product", "batchgate"], cwd=ROOT, check=True)
-    binary = os.path.join(subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=ROOT, check=True,
-                                         capture_output=True, text=True).stdout.strip(), "batchgate")
-
+    wait_after_cleanup(os.path.join(ROOT, "bench"), wait=not args.no_wait)
     work = tempfile.mkdtemp(prefix="batchgate-bench-", dir=os.path.join(ROOT, "bench"))
     try:
-        state = os.path.join(work, "state")
-        staging = os.path.join(work, "staging")
-        os.makedirs(staging)
         names = ["burst-%05d.json" % n for n in range(args.burst)]
-
-        def stage():
-            for n, name in enumerate(names):
-                with open(os.path.join(staging, name), "wb") as f:
-                    f.write(manifest(n, n % 2 == 0))
-
-        # Floor: rename the same files into another folder of the same filesystem, and nothing else.
-        stage()
-        floor_target = os.path.join(work, "floor")
-        os.makedirs(floor_target)
-        start = time.perf_counter()
-        for name in names:
-            os.rename(os.path.join(staging, name), os.path.join(floor_target, name))
-        floor = time.perf_counter() - start
-        shutil.rmtree(floor_target)
-
-        # Burst.
-        stage()
-        daemon = start_daemon(binary, state, fsync)
-        watcher = ArrivalWatcher([os.path.join(state, d) for d in ("accepted", "needs-batch", "rejected")])
-        inbox = os.path.join(state, "inbox")
-        start = time.perf_counter()
-        for name in names:
-            os.rename(os.path.join(staging, name), os.path.join(inbox, name))
-        dropped = time.perf_counter() - start
-        deadline = time.time() + 600
-        while watcher.count() < args.burst and time.time() < deadline:
-            time.sleep(0.01)
-        burst = time.perf_counter() - start
-        routed = watcher.count()
-        status, _ = read_proc(daemon.pid)
-        rss_after_burst, hwm_after_burst = status["VmRSS"], status["VmHWM"]
-
-        # Steady rate.
-        count = int(args.rate * args.steady_seconds)
-        steady_names = ["steady-%05d.json" % n for n in range(count)]
-        for n, name in enumerate(steady_names):
-            with open(os.path.join(staging, name), "wb") as f:
-                f.write(manifest(100_000 + n, n % 2 == 0))
-        drops = {}
-        start = time.perf_counter()
-        for n, name in enumerate(steady_names):
-            target = start + n / args.rate
-            delay = target - time.perf_counter()
-            if delay > 0:
-                time.sleep(delay)
-            drops[name] = time.perf_counter()
-            os.rename(os.path.join(staging, name), os.path.join(inbox, name))
-        deadline = time.time() + 60
-        while watcher.count() < args.burst + count and time.time() < deadline:
-            time.sleep(0.01)
-        latencies = [(watcher.when(name) - drops[name]) * 1000 for name in steady_names if watcher.when(name)]
-
-        # Idle CPU.
-        time.sleep(1)
-        _, cpu_before = read_proc(daemon.pid)
-        time.sleep(args.idle_seconds)
-        status, cpu_after = read_proc(daemon.pid)
-        daemon.terminate()
-        daemon.wait(timeout=10)
+        floor = floor_burst(os.path.join(work, "floor"), names)
+        folder = os.path.join(work, "daemon")
+        os.makedirs(folder)
+        stage(os.path.join(folder, "staging"), names)
+        daemon = Daemon(binary, folder, fsync)
+        try:
+            b = burst(daemon, folder, names, stall=60)
+            s = steady(daemon, folder, args.rate, args.steady_seconds)
+            cpu = idle([daemon], args.idle_seconds)[0]
+            rss_after, _ = daemon.memory()
+        finally:
+            daemon.stop()
 
         print()
         print("batchgate daemon benchmark (release build, fsync %s, %d cores)" % ("on" if fsync else "off", os.cpu_count()))
-        print("  floor  rename %d files, nothing else:   %7.3f s  %9.0f files/s" % (args.burst, floor, args.burst / floor))
+        print("  floor  rename %d files, nothing else:   %7.3f s  %9.0f files/s"
+              % (args.burst, floor["seconds"], floor["rate"]))
         print("  burst  %d manifests routed:             %7.3f s  %9.0f manifests/s  (target >= 2000; drop took %.3f s)"
-              % (routed, burst, routed / burst, dropped))
-        print("  burst / floor time ratio:                %7.1fx" % (burst / floor))
+              % (b["routed"], b["seconds"], b["rate"], b["drop_seconds"]))
+        print("  burst / floor time ratio:                %7.1fx" % (b["seconds"] / floor["seconds"]))
         print("  steady %d/s for %.0f s: %d of %d routed; latency p50 %.1f ms, p99 %.1f ms, max %.1f ms  (target p99 < 50)"
-              % (args.rate, args.steady_seconds, len(latencies), count, percentile(latencies, 0.5),
-                 percentile(latencies, 0.99), max(latencies)))
-        print("  memory after the burst: VmRSS %s, VmHWM %s; after the steady run: VmRSS %s  (target < 40 MB)"
-              % (rss_after_burst, hwm_after_burst, status["VmRSS"]))
-        print("  idle CPU over %.0f s: %.3f s  (target: none measurable)" % (args.idle_seconds, cpu_after - cpu_before))
-        if routed != args.burst or len(latencies) != count:
+              % (args.rate, args.steady_seconds, s["arrived"], s["count"], s.get("p50", float("nan")),
+                 s.get("p99", float("nan")), s.get("max", float("nan"))))
+        print("  memory after the burst: VmRSS %.1f MB, VmHWM %.1f MB; after the steady run: VmRSS %.1f MB  (target < 40 MB)"
+              % (b["rss_kib"] / 1024, b["hwm_kib"] / 1024, rss_after / 1024))
+        print("  idle CPU over %.0f s: %.3f s  (target: none measurable)" % (args.idle_seconds, cpu))
+        if not b["exact"] or b["left"] or s["arrived"] != s["count"]:
             sys.exit("not every file was routed")
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        cleanup(work)
 
 
 if __name__ == "__main__":

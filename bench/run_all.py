@@ -1,0 +1,396 @@
+#!/usr/bin/env python3
+"""Issue 6: every benchmark in one run, each beside a floor and a peer measured in the same run.
+
+    bench/run_all.py [--quick] [--no-build] [--bursts 10000,50000] [--rate 100] [--steady-seconds 20]
+                     [--idle-seconds 60] [--check-count 10000] [--check-rounds 3]
+                     [--markdown FILE] [--json FILE] [--keep] [--no-wait]
+
+  (a) check     `batchgate check --format json` over the seeded corpus (bench/check_throughput.py),
+                pinned to one core, best of --check-rounds; floor: `cat` of every file; peer: one
+                Python process parsing every file with json/csv from the standard library, no rules.
+  (b) bursts    for each size: the files renamed into the inbox at once, timed from the first rename
+                to the last manifest seen arriving in an outcome folder (inotify; by listing when the
+                bench's own queue overflows). batchgate with fsync off and on, each a fresh daemon
+                (`batchgate run --config`, defaults but fsync); floor: a Python loop that only renames
+                the same files into another folder; peer: `inotifywait -m -e close_write,moved_to`
+                piped into a bash loop that moves each file. Every run is counted by listing the
+                outcome folders; whether the daemon's inotify queue overflowed comes from its log.
+                For the largest size one more daemon is stopped (SIGSTOP) during the drop, so that
+                its queue overflows for sure (when the burst is larger than the queue).
+  (c) steady    one file every 1/--rate s for --steady-seconds; latency from just before the rename
+                into the inbox to the arrival event in the outcome folder (p50, p99, max); floor: the
+                same renames straight into a watched folder (the rename plus the watcher's wake-up).
+  (d) memory    VmHWM after the largest burst (the peer: its bash, inotifywait and loop summed);
+      idle CPU  utime+stime of batchgate (fsync on) and of the peer side by side over --idle-seconds.
+
+Targets (issue 6): batchgate with fsync off at least 10 times the peer's burst throughput and
+within 5 times of the floor (floor rate / batchgate rate <= 5); every file routed in every run.
+Exit status 1 when a target is missed or a file is lost, 2 when the peer (inotifywait) is missing.
+--quick (2,000/5,000 files, 10 s steady, 10 s idle, 2,000 manifests for check) is a smoke test.
+Nothing is deleted until the end, and on ext4 without a journal the run first waits until 5 minutes
+have passed since the last benchmark's clean-up (see RECENTLY_DELETED in daemon_bench.py).
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in bench/
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import check_throughput  # noqa: E402
+import daemon_bench as engine  # noqa: E402
+
+ROOT = engine.ROOT
+
+
+def need_inotifywait():
+    if shutil.which("inotifywait"):
+        return
+    sys.stderr.write("bench/run_all.py: the peer needs inotifywait, which is not installed.\n"
+                     "Install it with: apt-get install inotify-tools   (or: make bench-deps)\n")
+    sys.exit(2)
+
+
+def log(message):
+    print("[%s load %.2f] %s" % (time.strftime("%H:%M:%S"), engine.loadavg()[0], message), flush=True)
+
+
+def fresh(work, name):
+    folder = os.path.join(work, name)
+    os.makedirs(folder)
+    return folder
+
+
+def run_bursts(binary, work, sizes, results):
+    for size in sizes:
+        names = ["burst-%06d.json" % n for n in range(size)]
+        runs = results.setdefault("bursts", {}).setdefault(str(size), {})
+
+        folder = fresh(work, "floor-%d" % size)
+        load = engine.loadavg()
+        runs["floor"] = dict(engine.floor_burst(folder, names), load=load)
+        log("burst %d floor: %.3f s, %.0f files/s" % (size, runs["floor"]["seconds"], runs["floor"]["rate"]))
+
+        for fsync in (False, True):
+            key = "batchgate_fsync_" + ("on" if fsync else "off")
+            folder = fresh(work, "%s-%d" % (key, size))
+            engine.stage(os.path.join(folder, "staging"), names)
+            daemon = engine.Daemon(binary, folder, fsync)
+            try:
+                load = engine.loadavg()
+                run = engine.burst(daemon, folder, names, stall=60)
+                run.update(load=load, overflows=daemon.overflows())
+            finally:
+                daemon.stop()
+            runs[key] = run
+            log("burst %d %s: %.3f s, %.0f/s, routed %d of %d, %d left, inotify overflow lines %d, CPU %.0f us/file"
+                % (size, key, run["seconds"], run["rate"], run["routed"], size, run["left"], run["overflows"],
+                   run["cpu"] / size * 1e6))
+
+        if size == max(sizes):
+            # The daemon stopped (SIGSTOP) while the files land, as behind a stalled disk: its
+            # inotify queue overflows for sure, and the rescan must still route every file.
+            key = "batchgate_fsync_off_paused"
+            folder = fresh(work, "%s-%d" % (key, size))
+            engine.stage(os.path.join(folder, "staging"), names)
+            daemon = engine.Daemon(binary, folder, False)
+            try:
+                load = engine.loadavg()
+                run = engine.burst(daemon, folder, names, stall=60, paused=True)
+                run.update(load=load, overflows=daemon.overflows())
+            finally:
+                daemon.stop()
+            runs[key] = run
+            log("burst %d %s: %.3f s after the drop began (%.3f s paused), routed %d of %d, %d left, "
+                "inotify overflow lines %d" % (size, key, run["seconds"], run["drop_seconds"], run["routed"], size,
+                                               run["left"], run["overflows"]))
+
+        folder = fresh(work, "peer-%d" % size)
+        engine.stage(os.path.join(folder, "staging"), names)
+        peer = engine.Peer(folder)
+        try:
+            load = engine.loadavg()
+            # The peer is done when nothing arrived for 5 s: what it has not moved by then it lost.
+            run = engine.burst(peer, folder, names, stall=5)
+            run["load"] = load
+        finally:
+            peer.stop()
+        runs["peer"] = run
+        log("burst %d peer: %.3f s, %.0f/s, moved %d of %d, %d left in its inbox"
+            % (size, run["seconds"], run["rate"], run["routed"], size, run["left"]))
+
+
+def run_steady_and_idle(binary, work, rate, seconds, idle_seconds, results):
+    steady = results["steady"] = {}
+    folder = fresh(work, "steady-floor")
+    steady["floor"] = dict(engine.steady(None, folder, rate, seconds), load=engine.loadavg())
+    log("steady floor: p50 %.2f ms, p99 %.2f ms" % (steady["floor"]["p50"], steady["floor"]["p99"]))
+    kept = []
+    try:
+        for key, make in (("batchgate_fsync_off", lambda f: engine.Daemon(binary, f, False)),
+                          ("batchgate_fsync_on", lambda f: engine.Daemon(binary, f, True)),
+                          ("peer", lambda f: engine.Peer(f))):
+            folder = fresh(work, "steady-" + key)
+            system = make(folder)
+            load = engine.loadavg()
+            run = engine.steady(system, folder, rate, seconds)
+            run["load"] = load
+            run["rss_kib"], run["hwm_kib"] = system.memory()
+            steady[key] = run
+            log("steady %s: %d of %d arrived, p50 %.2f ms, p99 %.2f ms, max %.2f ms"
+                % (key, run["arrived"], run["count"], run.get("p50", float("nan")), run.get("p99", float("nan")),
+                   run.get("max", float("nan"))))
+            if key == "batchgate_fsync_off":
+                system.stop()
+            else:
+                kept.append((key, system))
+        load = engine.loadavg()
+        used = engine.idle([system for _, system in kept], idle_seconds)
+        results["idle"] = {key: cpu for (key, _), cpu in zip(kept, used)}
+        results["idle"].update(seconds=idle_seconds, load=load)
+        log("idle over %.0f s: %s" % (idle_seconds, ", ".join("%s %.3f s CPU" % (k, c) for (k, _), c in zip(kept, used))))
+    finally:
+        for _, system in kept:
+            system.stop()
+
+
+# MARK: the table
+
+def num(value, digits=0):
+    return "{:,.{}f}".format(value, digits)
+
+
+def ratio(value):
+    return "%.1f×" % value if value == value and value not in (float("inf"),) else "—"
+
+
+def verdict(ok):
+    return "PASS" if ok else "FAIL"
+
+
+def table(results):
+    """Rows of (measurement, batchgate, floor, peer, vs floor, vs peer, targets) and the verdicts."""
+    rows, verdicts = [], []
+    c = results["check"]
+    check_rate, floor_rate, peer_rate = c["count"] / c["check"], c["count"] / c["floor"], c["count"] / c["peer"]
+    rows.append(("(a) check, %s manifests (%.0f MB), 1 core" % (num(c["count"]), c["bytes"] / 1e6),
+                 "%s/s" % num(check_rate), "%s files/s (cat)" % num(floor_rate),
+                 "%s/s (Python json/csv parse, no rules)" % num(peer_rate),
+                 ratio(floor_rate / check_rate), ratio(check_rate / peer_rate),
+                 "issue 2: ≥ 5,000/s %s" % verdict(check_rate >= 5000)))
+    for size, runs in results["bursts"].items():
+        floor, peer = runs["floor"], runs["peer"]
+        peer_text = "%s/s, %.2f s, moved %s of %s" % (num(peer["rate"]), peer["seconds"], num(peer["routed"]),
+                                                       num(peer["count"]))
+        if peer["routed"] != peer["count"]:
+            peer_text += " (**lost %s**, left in its inbox)" % num(peer["count"] - peer["routed"])
+        peer_text += "; CPU %s µs/file moved" % num(peer["cpu"] / max(1, peer["routed"]) * 1e6)
+        floor_text = "%s/s, %.2f s; CPU %s µs/file" % (num(floor["rate"]), floor["seconds"],
+                                                       num(floor["cpu"] / floor["count"] * 1e6))
+        for key, label in (("batchgate_fsync_off", "fsync off"), ("batchgate_fsync_on", "fsync on")):
+            run = runs[key]
+            routed_ok = run["exact"] and run["routed"] == run["count"] and run["left"] == 0
+            vs_floor, vs_peer = floor["rate"] / run["rate"], run["rate"] / peer["rate"]
+            overflow = "inotify overflow: %s" % ("yes (%d)" % run["overflows"] if run["overflows"] else "no")
+            bg = "%s/s, %.2f s, routed %s of %s; %s; CPU %s µs/file" % (
+                num(run["rate"]), run["seconds"], num(run["routed"]), num(run["count"]), overflow,
+                num(run["cpu"] / run["count"] * 1e6))
+            if key == "batchgate_fsync_off":
+                checks = [("≥ 10× peer", vs_peer >= 10), ("≤ 5× floor", vs_floor <= 5), ("all routed", routed_ok)]
+                verdicts += [("burst %s %s: %s" % (num(int(size)), label, name), ok) for name, ok in checks]
+                targets = "; ".join("%s %s" % (name, verdict(ok)) for name, ok in checks)
+            else:
+                verdicts.append(("burst %s %s: all routed" % (num(int(size)), label), routed_ok))
+                targets = "all routed %s; (info: ≥ 10× peer %s, ≤ 5× floor %s)" % (
+                    verdict(routed_ok), "yes" if vs_peer >= 10 else "no", "yes" if vs_floor <= 5 else "no")
+            rows.append(("(b) burst %s, %s" % (num(int(size)), label), bg, floor_text, peer_text,
+                         ratio(vs_floor), ratio(vs_peer), targets))
+        if "batchgate_fsync_off_paused" in runs:
+            run = runs["batchgate_fsync_off_paused"]
+            routed_ok = run["exact"] and run["routed"] == run["count"] and run["left"] == 0
+            overflowed = run["overflows"] > 0
+            # Only a burst larger than the queue can overflow it (--quick's cannot).
+            must_overflow = int(size) > results["max_queued_events"]
+            verdicts.append(("burst %s, daemon paused during the drop: %sall routed"
+                             % (num(int(size)), "overflow and " if must_overflow else ""),
+                             routed_ok and (overflowed or not must_overflow)))
+            rows.append(("(b) burst %s, fsync off, daemon paused (SIGSTOP) during the drop" % num(int(size)),
+                         "%s/s, %.2f s (%.2f s of it paused), routed %s of %s; inotify overflow: %s"
+                         % (num(run["rate"]), run["seconds"], run["drop_seconds"], num(run["routed"]),
+                            num(run["count"]), "yes (%d)" % run["overflows"] if overflowed else "no"),
+                         "—", peer_text, "—", ratio(run["rate"] / peer["rate"]),
+                         ("overflow forced %s; " % verdict(overflowed) if must_overflow else "")
+                         + "all routed %s" % verdict(routed_ok)))
+    s = results["steady"]
+    floor, peer = s["floor"], s["peer"]
+    for key, label in (("batchgate_fsync_off", "fsync off"), ("batchgate_fsync_on", "fsync on")):
+        run = s[key]
+        ok = run["arrived"] == run["count"]
+        verdicts.append(("steady %s: all routed" % label, ok))
+        rows.append(("(c) steady %g/s for %g s, %s: p50 / p99 (max)" % (run["rate"], run["seconds"], label),
+                     "%.2f / %.2f ms (%.1f); %d of %d" % (run["p50"], run["p99"], run["max"], run["arrived"], run["count"]),
+                     "%.2f / %.2f ms (%.1f)" % (floor["p50"], floor["p99"], floor["max"]),
+                     "%.2f / %.2f ms (%.1f); %d of %d" % (peer["p50"], peer["p99"], peer["max"], peer["arrived"], peer["count"]),
+                     ratio(run["p99"] / floor["p99"]), ratio(peer["p99"] / run["p99"]),
+                     "all routed %s; issue 3: p99 < 50 ms %s" % (verdict(ok), verdict(run["p99"] < 50))))
+    largest = max(results["bursts"], key=int)
+    runs = results["bursts"][largest]
+    for key, label in (("batchgate_fsync_off", "fsync off"), ("batchgate_fsync_on", "fsync on")):
+        hwm = runs[key]["hwm_kib"] / 1024
+        rows.append(("(d) peak memory (VmHWM) after the %s burst, %s" % (num(int(largest)), label),
+                     "%.1f MB (%.1f MB before the burst)" % (hwm, runs[key]["hwm_before_kib"] / 1024), "—", "%.1f MB (bash + inotifywait + loop)" % (runs["peer"]["hwm_kib"] / 1024),
+                     "—", "—", "issue 3: < 40 MB %s" % verdict(hwm < 40)))
+    if "batchgate_fsync_off_paused" in runs:
+        run = runs["batchgate_fsync_off_paused"]
+        hwm = run["hwm_kib"] / 1024
+        rows.append(("(d) peak memory (VmHWM) after the %s burst, daemon paused (overflow and rescan)" % num(int(largest)),
+                     "%.1f MB (%.1f MB before the burst)" % (hwm, run["hwm_before_kib"] / 1024), "—",
+                     "%.1f MB" % (runs["peer"]["hwm_kib"] / 1024), "—", "—", "issue 3: < 40 MB %s" % verdict(hwm < 40)))
+    rows.append(("(d) peak memory of check over %s manifests" % num(c["count"]), "%.1f MB" % (c["check_peak_kib"] / 1024),
+                 "—", "%.1f MB (Python parse)" % (c["peer_peak_kib"] / 1024), "—", "—",
+                 "issue 2: < 50 MB %s" % verdict(c["check_peak_kib"] / 1024 < 50)))
+    i = results["idle"]
+    tick = 1.0 / os.sysconf("SC_CLK_TCK")
+
+    def idle_text(cpu):
+        return "%.3f s" % cpu + (" (less than one %.0f ms clock tick)" % (tick * 1000) if cpu < tick else "")
+    rows.append(("(d) idle CPU over %g s (after the steady run)" % i["seconds"],
+                 idle_text(i["batchgate_fsync_on"]) + ", fsync on", "—", idle_text(i["peer"]), "—", "—",
+                 "issue 3: none measurable"))
+    return rows, verdicts
+
+
+HEADER = ("measurement", "batchgate", "floor", "peer", "vs floor", "vs peer", "targets")
+DETAIL_HEADER = ("run", "load average (1 min) at its start", "seconds", "rate", "CPU µs/file", "timed by")
+
+
+def details(results):
+    """One row per run, with the load it met: to judge whether a figure was disturbed."""
+    rows = []
+    for size, runs in results["bursts"].items():
+        for key, run in runs.items():
+            rows.append(("burst %s %s" % (num(int(size)), key), "%.2f" % run["load"][0], "%.3f" % run["seconds"],
+                         "%s/s" % num(run["rate"]), num(run["cpu"] / max(1, run.get("routed", run.get("moved", 1))) * 1e6),
+                         run.get("timing") or "loop"))
+    for key, run in results["steady"].items():
+        rows.append(("steady %s" % key, "%.2f" % run["load"][0], "%g" % run["seconds"], "%g/s" % run["rate"], "—",
+                     "inotify"))
+    rows.append(("idle", "%.2f" % results["idle"]["load"][0], "%g" % results["idle"]["seconds"], "—", "—", "/proc"))
+    return rows
+
+
+def render_text(rows, header=HEADER):
+    lines = []
+    for row in rows:
+        lines.append(row[0])
+        for name, value in zip(header[1:], row[1:]):
+            lines.append("    %-9s %s" % (name + ":", value))
+    return "\n".join(lines)
+
+
+def render_markdown(rows, header=HEADER):
+    out = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    out += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+    return "\n".join(out)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="smoke test: 2,000/5,000 files, 10 s steady, 10 s idle")
+    parser.add_argument("--bursts", help="burst sizes, comma-separated (default 10000,50000)")
+    parser.add_argument("--rate", type=float, default=100, help="files per second in the steady run")
+    parser.add_argument("--steady-seconds", type=float)
+    parser.add_argument("--idle-seconds", type=float)
+    parser.add_argument("--check-count", type=int)
+    parser.add_argument("--check-rounds", type=int)
+    parser.add_argument("--no-build", action="store_true")
+    parser.add_argument("--markdown", help="also write the table as Markdown to this file")
+    parser.add_argument("--json", help="also write every figure as JSON to this file")
+    parser.add_argument("--no-wait", action="store_true",
+                        help="on ext4 without a journal, do not wait 5 min after an earlier benchmark's clean-up")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder (its daemon logs) for a look")
+    args = parser.parse_args()
+    quick = args.quick
+    sizes = [int(s) for s in (args.bursts or ("2000,5000" if quick else "10000,50000")).split(",")]
+    steady_seconds = args.steady_seconds or (10 if quick else 20)
+    idle_seconds = args.idle_seconds or (10 if quick else 60)
+    check_count = args.check_count or (2000 if quick else 10_000)
+    check_rounds = args.check_rounds or (1 if quick else 3)
+
+    need_inotifywait()
+    binary = engine.release_binary(build=not args.no_build)
+    bench_dir = os.path.join(ROOT, "bench")
+    waited = engine.wait_after_cleanup(bench_dir, wait=not args.no_wait)
+    point, kind, device, journal = engine.filesystem(bench_dir)
+    began = time.time()
+    with open("/proc/sys/fs/inotify/max_queued_events") as f:
+        queue = int(f.read())
+    results = {
+        "date": datetime.datetime.now().isoformat(timespec="seconds"), "cores": os.cpu_count(),
+        "kernel": platform.release(), "load_start": engine.loadavg(), "max_queued_events": queue,
+        "command": " ".join(["bench/run_all.py"] + sys.argv[1:]),
+        "filesystem": "%s on %s (%s%s)" % (kind, point, device,
+                                           {True: ", journal", False: ", no journal", None: ""}[journal]),
+        "deleted_less_than_5_min_before": waited > 0 and args.no_wait,
+    }
+    log("machine: %d cores, kernel %s, %s, inotify max_queued_events %d"
+        % (os.cpu_count(), platform.release(), results["filesystem"], queue))
+
+    log("(a) check over %d manifests, best of %d, pinned to CPU 0" % (check_count, check_rounds))
+    results["check"] = check_throughput.measure(check_count, check_rounds, cpu=0, peer=True)
+    results["check"]["load"] = engine.loadavg()
+
+    # Nothing is deleted until the end (see RECENTLY_DELETED in daemon_bench.py): about 2 GB at most.
+    work = tempfile.mkdtemp(prefix="batchgate-bench-", dir=bench_dir)
+    try:
+        log("(b) bursts of %s files in %s" % (", ".join(map(str, sizes)), work))
+        run_bursts(binary, work, sizes, results)
+        log("(c) steady %g files/s for %g s; (d) idle %g s" % (args.rate, steady_seconds, idle_seconds))
+        run_steady_and_idle(binary, work, args.rate, steady_seconds, idle_seconds, results)
+    finally:
+        if args.keep:
+            print("kept %s" % work)
+        else:
+            engine.cleanup(work)
+    results["load_end"] = engine.loadavg()
+    results["minutes"] = (time.time() - began) / 60
+
+    rows, verdicts = table(results)
+    print()
+    print("batchgate benchmark (issue 6), %s: %d cores, load average %s at the start, %s at the end; %.1f minutes"
+          % (results["date"], results["cores"], " ".join("%.2f" % x for x in results["load_start"]),
+             " ".join("%.2f" % x for x in results["load_end"]), results["minutes"]))
+    print("state and staging on %s; command: %s" % (results["filesystem"], results["command"]))
+    if results["deleted_less_than_5_min_before"]:
+        print("WARNING: --no-wait within 5 minutes of an earlier clean-up: creating files may have been slowed")
+    print("vs floor: batchgate's cost in times the floor's (floor rate / batchgate rate; latency ratio);")
+    print("vs peer: how many times better batchgate does than the peer (below 1: worse).")
+    print()
+    print(render_text(rows))
+    print()
+    for name, ok in verdicts:
+        print("  %-4s %s" % (verdict(ok), name))
+    print()
+    print("every run, with the load it met:")
+    for row in details(results):
+        print("  %-40s load %5s  %8s s  %10s  CPU %6s µs/file  timed by %s" % row)
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write(render_markdown(rows) + "\n\n" + render_markdown(details(results), DETAIL_HEADER) + "\n")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=2, default=str)
+    failed = [name for name, ok in verdicts if not ok]
+    print()
+    print("targets missed: %s" % ", ".join(failed) if failed else "every target met")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
