@@ -12,6 +12,14 @@ struct HostileInputTests {
         return report
     }
 
+    @Test func controlCharactersInValuesAreEscapedInTheTextReport() {
+        let manifest = #"{"Source": "scanner\u001b[31m red\nline", "Packages": [{"Tag": "1A4FF0300000022000000001", "Item": "Buds\u0007", "ItemCategory": "Buds", "Quantity": 1, "UnitOfMeasure": "Grams", "Ingredients": [{"Package": "1A4FF0100000022000000001", "Quantity": 1, "UnitOfMeasure": "Grams", "ItemCategory": "Buds"}]}]}"#
+        let text = ManifestChecker().check(fileName: "m.json", bytes: Array(manifest.utf8)).text
+        #expect(!text.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" })
+        #expect(text.contains("source: scanner\\x1B[31m red\\nline"))
+        #expect(text.contains("Buds\\x07"))
+    }
+
     @Test func aFileOfManyEmptyPackagesGetsAShortReport() {
         // 300,000 empty objects once made a 400 MB report: now one error says to split the file.
         let many = Array(("[" + Array(repeating: "{}", count: 300_000).joined(separator: ",") + "]").utf8)

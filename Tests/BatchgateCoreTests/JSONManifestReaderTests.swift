@@ -141,9 +141,12 @@ struct JSONManifestReaderTests {
         let properties = (0..<40_000).map { "\"p\($0)\": \($0)" }.joined(separator: ",")
         let wide = readJSON("{\(properties), \"P1\": 1}")
         #expect(wide.issues.contains { $0.message.contains("has the property \"P1\" twice") })
+        let atCap = check("[" + Array(repeating: "{}", count: ManifestChecker.maximumPackages).joined(separator: ",") + "]")
+        #expect(atCap.decision == .rejected)
+        #expect(atCap.packages.count == ManifestChecker.maximumPackages, "every package evaluated up to the cap")
         let many = check("[" + Array(repeating: "{}", count: 50_000).joined(separator: ",") + "]")
         #expect(many.decision == .rejected)
-        #expect(many.packages.count == 50_000)
+        #expect(many.packages.isEmpty && many.errors.first?.message.contains("split it") == true)
     }
 
     @Test func reportsMissingRequiredFields() {

@@ -25,7 +25,30 @@ extension ManifestReport {
             lines.append("")
             for error in fileErrors { lines.append("  error: \(error.message)") }
         }
-        return lines.joined(separator: "\n") + "\n"
+        return lines.map(Self.printable).joined(separator: "\n") + "\n"
+    }
+
+    /// A line with its control characters shown as escapes (`\x1B`, `\n`): a value from a manifest
+    /// can neither drive the terminal of whoever reads the report nor break its lines.
+    static func printable(_ line: String) -> String {
+        guard line.unicodeScalars.contains(where: isControl) else { return line }
+        var output = ""
+        for scalar in line.unicodeScalars {
+            switch scalar {
+            case "\n": output += "\\n"
+            case "\r": output += "\\r"
+            case "\t": output += "\\t"
+            case _ where isControl(scalar):
+                let hex = String(scalar.value, radix: 16, uppercase: true)
+                output += "\\x" + (hex.count == 1 ? "0" + hex : hex)
+            default: output.unicodeScalars.append(scalar)
+            }
+        }
+        return output
+    }
+
+    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
     }
 
     private var headline: String {
