@@ -54,6 +54,28 @@ public struct TransferOptions: Sendable, Equatable {
         return stat("/etc/ssl/certs", &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR ? "/etc/ssl/certs" : nil
     }()
 
+    /// Sets what every transfer of batchgate has, HTTP or SMTP: NOSIGNAL, only `protocols`, the two
+    /// timeouts, TLS peer and host verification, and the CA file. Returns what libcurl answered to
+    /// each option, named for a message.
+    func apply(to handle: UnsafeMutableRawPointer, protocols: Int) -> [(CURLcode, String)] {
+        var results = [
+            (batchgate_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1), "NOSIGNAL"),
+            (batchgate_curl_setopt_long(handle, CURLOPT_PROTOCOLS, protocols), "the protocols"),
+            (batchgate_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(connectTimeout * 1000)), "the connect timeout"),
+            (batchgate_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(totalTimeout * 1000)), "the timeout"),
+            (batchgate_curl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 1), "TLS verification"),
+            (batchgate_curl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 2), "TLS host verification"),
+        ]
+        if let caFile {
+            // CAINFO replaces the built-in bundle; the system's folder of CAs keeps them trusted.
+            results.append((batchgate_curl_setopt_string(handle, CURLOPT_CAINFO, caFile), "the CA file"))
+            if let folder = Self.systemCAFolder {
+                results.append((batchgate_curl_setopt_string(handle, CURLOPT_CAPATH, folder), "the system CA folder"))
+            }
+        }
+        return results
+    }
+
     public init(connectTimeout: Double = 5, totalTimeout: Double = 15, caFile: String? = nil) {
         self.connectTimeout = connectTimeout
         self.totalTimeout = totalTimeout
@@ -87,19 +109,7 @@ public enum HTTPTransfer {
                 if code != CURLE_OK && failure == nil { failure = TransferError(code: Int32(code.rawValue), message: "cannot set \(what)") }
             }
             set(batchgate_curl_setopt_string(handle, CURLOPT_URL, request.url), "the URL")
-            set(batchgate_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1), "NOSIGNAL")
-            set(batchgate_curl_setopt_long(handle, CURLOPT_PROTOCOLS, Int(CURLPROTO_HTTP | CURLPROTO_HTTPS)), "the protocols")
-            set(batchgate_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(options.connectTimeout * 1000)), "the connect timeout")
-            set(batchgate_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(options.totalTimeout * 1000)), "the timeout")
-            set(batchgate_curl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 1), "TLS verification")
-            set(batchgate_curl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 2), "TLS host verification")
-            if let caFile = options.caFile {
-            // CAINFO replaces the built-in bundle; the system's folder of CAs keeps them trusted.
-            set(batchgate_curl_setopt_string(handle, CURLOPT_CAINFO, caFile), "the CA file")
-            if let folder = TransferOptions.systemCAFolder {
-                set(batchgate_curl_setopt_string(handle, CURLOPT_CAPATH, folder), "the system CA folder")
-            }
-        }
+            for (code, what) in options.apply(to: handle, protocols: Int(CURLPROTO_HTTP | CURLPROTO_HTTPS)) { set(code, what) }
             set(batchgate_curl_setopt_string(handle, CURLOPT_USERAGENT, "batchgate/0.1"), "the user agent")
             set(batchgate_curl_setopt_long(handle, CURLOPT_POST, 1), "POST")
             set(batchgate_curl_setopt_pointer(handle, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: body.baseAddress)), "the body")

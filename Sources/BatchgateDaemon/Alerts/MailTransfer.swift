@@ -131,19 +131,7 @@ public enum MailTransfer {
         }
         let implicitTLS = delivery.url.lowercased().hasPrefix("smtps://")
         set(batchgate_curl_setopt_string(handle, CURLOPT_URL, delivery.url), "the URL")
-        set(batchgate_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1), "NOSIGNAL")
-        set(batchgate_curl_setopt_long(handle, CURLOPT_PROTOCOLS, Int(CURLPROTO_SMTP | CURLPROTO_SMTPS)), "the protocols")
-        set(batchgate_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(options.connectTimeout * 1000)), "the connect timeout")
-        set(batchgate_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(options.totalTimeout * 1000)), "the timeout")
-        set(batchgate_curl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 1), "TLS verification")
-        set(batchgate_curl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 2), "TLS host verification")
-        if let caFile = options.caFile {
-            // CAINFO replaces the built-in bundle; the system's folder of CAs keeps them trusted.
-            set(batchgate_curl_setopt_string(handle, CURLOPT_CAINFO, caFile), "the CA file")
-            if let folder = TransferOptions.systemCAFolder {
-                set(batchgate_curl_setopt_string(handle, CURLOPT_CAPATH, folder), "the system CA folder")
-            }
-        }
+        for (code, what) in options.apply(to: handle, protocols: Int(CURLPROTO_SMTP | CURLPROTO_SMTPS)) { set(code, what) }
         if !implicitTLS && delivery.requireTLS {
             set(batchgate_curl_setopt_long(handle, CURLOPT_USE_SSL, Int(CURLUSESSL_ALL.rawValue)), "STARTTLS as required")
         }
