@@ -15,23 +15,21 @@ extension JSONWriter {
 
     /// A Slack header block (at most 150 characters).
     mutating func slackHeader(_ text: String) {
-        beginObject()
-        key("type"); string("header")
-        key("text")
-        beginObject()
-        key("type"); string("plain_text")
-        key("text"); string(String(text.prefix(150)))
-        endObject()
-        endObject()
+        slackBlock("header", textType: "plain_text", String(text.prefix(150)))
     }
 
     /// A Slack section block of mrkdwn text.
     mutating func slackSection(_ text: String) {
+        slackBlock("section", textType: "mrkdwn", text)
+    }
+
+    /// A Slack block of `type` holding one text object of `textType`.
+    private mutating func slackBlock(_ type: String, textType: String, _ text: String) {
         beginObject()
-        key("type"); string("section")
+        key("type"); string(type)
         key("text")
         beginObject()
-        key("type"); string("mrkdwn")
+        key("type"); string(textType)
         key("text"); string(text)
         endObject()
         endObject()

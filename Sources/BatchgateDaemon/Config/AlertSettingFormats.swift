@@ -43,13 +43,7 @@ extension SettingFormat where Value == Int {
 
 extension SettingFormat where Value == Decision {
     /// A decision as the audit log and folder names write it: accepted, needs-batch, rejected.
-    static var decision: Self {
-        let names = Decision.allCases.map(\.rawValue).joined(separator: ", ")
-        return Self(expected: "one of \(names)") { text throws(SettingRefusal) in
-            guard let decision = Decision(rawValue: text) else { throw .unreadable }
-            return decision
-        }
-    }
+    static var decision: Self { oneOfTheNames }
 }
 
 extension SettingFormat where Value == DaemonConfig.AlertSink.SinkType {

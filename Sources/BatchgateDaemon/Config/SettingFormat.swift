@@ -102,12 +102,17 @@ extension SettingFormat where Value == String {
     }
 }
 
-extension SettingFormat where Value == LogLevel {
-    static var logLevel: Self {
-        let names = LogLevel.allCases.map(\.rawValue).joined(separator: ", ")
+extension SettingFormat where Value: RawRepresentable & CaseIterable, Value.RawValue == String {
+    /// One of the enumeration's names, exactly as written, such as a log level or a decision.
+    static var oneOfTheNames: Self {
+        let names = Value.allCases.map(\.rawValue).joined(separator: ", ")
         return Self(expected: "one of \(names)") { text throws(SettingRefusal) in
-            guard let level = LogLevel(rawValue: text) else { throw .unreadable }
-            return level
+            guard let value = Value(rawValue: text) else { throw .unreadable }
+            return value
         }
     }
+}
+
+extension SettingFormat where Value == LogLevel {
+    static var logLevel: Self { oneOfTheNames }
 }
