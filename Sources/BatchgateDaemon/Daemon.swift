@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import BatchgateCore
+import CSystem
 import Dispatch
 
 /// What the daemon needs to run, resolved from the config file (or `--root` defaults).
@@ -67,6 +68,7 @@ public final class Daemon: @unchecked Sendable {
     private var pending: [String] = []
     private var pendingSet = Set<String>()
     private var drainScheduled = false
+    private var routedSinceTrim = 0
     private var settleCheckScheduled = false
     private var rescanTimer: DispatchSourceTimer?
     private var watchdogTimer: DispatchSourceTimer?
@@ -111,7 +113,7 @@ public final class Daemon: @unchecked Sendable {
             throw StartupError("cannot open the state folders: \(error)")
         }
         let failure: StartupError? = queue.sync {
-            for outcome in router.recover() { record(outcome) }
+            record(router.recover())
             // After recovery, which may have published alerts: the outbox as a whole is the list.
             alerts.resume()
             do {
@@ -141,8 +143,9 @@ public final class Daemon: @unchecked Sendable {
                 var info = stat()
                 if fstatat(AT_FDCWD, settings.layout.inbox + "/" + name, &info, AT_SYMLINK_NOFOLLOW) == 0,
                    (info.st_mode & S_IFMT) == S_IFREG, info.st_size == 0 {
-                    // Some writers create a file, close it empty and open it again to fill it: an
-                    // empty file waits for the settle time like a scanned one.
+                    // Some writers create a file, close it empty (or move it in empty, as
+                    // Foundation's atomic writes do) and open it again to fill it: an empty file
+                    // waits for the settle time like a scanned one.
                     scheduleSettleCheck()
                     continue
                 }
@@ -188,24 +191,40 @@ public final class Daemon: @unchecked Sendable {
         pending.removeFirst(batch.count)
         for name in batch { pendingSet.remove(name) }
         let result = router.route(batch)
-        for outcome in result.outcomes { record(outcome) }
+        record(result.outcomes)
         alerts.add(result.outcomes.flatMap(\.alerts))
         if !result.deferred.isEmpty {
             log.warning("\(result.deferred.count) file(s) wait in the inbox because processing/ holds the same name: \(result.deferred.prefix(5).joined(separator: ", "))")
         }
         notifier.notify("STATUS=\(status)")
-        if !pending.isEmpty { scheduleDrain() }
+        routedSinceTrim += batch.count
+        if !pending.isEmpty {
+            scheduleDrain()
+        } else if routedSinceTrim >= Self.trimAfter {
+            // A backlog is done: hand the memory it took back to the system (glibc keeps freed
+            // memory of every thread's arena otherwise, and a resident size that only grows
+            // looks like a leak to whoever watches it).
+            routedSinceTrim = 0
+            _ = batchgate_malloc_trim()
+        }
     }
 
-    private func record(_ outcome: Router.Outcome) {
-        counts[outcome.entry.decision, default: 0] += 1
-        let entry = outcome.entry
-        let renamed = entry.finalName == entry.name ? "" : " as \(entry.finalName)"
-        let line = "routed \(entry.name) to \(entry.decision.rawValue)/\(renamed): \(outcome.report.summary)"
-        switch entry.decision {
-        case .accepted: log.info(line)
-        case .needsBatch, .rejected: log.notice(line)
+    /// Manifests routed in a row after which the freed memory is given back once the queue empties.
+    static let trimAfter = 1_000
+
+    /// Counts routed manifests and logs one line each (written together: a burst's log lines
+    /// cost one write per batch, not one per manifest).
+    private func record(_ outcomes: [Router.Outcome]) {
+        var lines: [(LogLevel, String)] = []
+        lines.reserveCapacity(outcomes.count)
+        for outcome in outcomes {
+            counts[outcome.entry.decision, default: 0] += 1
+            let entry = outcome.entry
+            let renamed = entry.finalName == entry.name ? "" : " as \(entry.finalName)"
+            let level: LogLevel = entry.decision == .accepted ? .info : .notice
+            lines.append((level, "routed \(entry.name) to \(entry.decision.rawValue)/\(renamed): \(outcome.report.summary)"))
         }
+        log.write(lines)
     }
 
     private var status: String {
@@ -219,46 +238,44 @@ public final class Daemon: @unchecked Sendable {
     /// taken once settled, except at start-up and after an overflow, when everything that is not
     /// still changing is taken.
     private func scanInbox(takeSettledOnly: Bool) {
-        let entries: [System.DirectoryEntry]
+        let inboxFD = Glibc.open(settings.layout.inbox, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard inboxFD >= 0 else {
+            log.error("cannot scan the inbox: \(SystemError("open folder", settings.layout.inbox, errno: errno))")
+            return
+        }
+        defer { System.close(inboxFD) }
+        // Entries are looked at as they are read (an inbox after an overflow may hold tens of
+        // thousands): only names to wait for are kept, and names that are not UTF-8.
+        var unusable: [[UInt8]] = []
+        var observations: [SettleTracker.Observation] = []
+        let wallNow = System.wallClock()
         do {
-            entries = try System.listDirectory(settings.layout.inbox)
+            try System.forEachEntry(of: settings.layout.inbox) { entry in
+                guard let name = entry.name else {
+                    unusable.append(entry.bytes)
+                    return
+                }
+                guard !DropFolderNames.isIgnored(name), !pendingSet.contains(name) else { return }
+                var info = stat()
+                guard fstatat(inboxFD, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { return }
+                if (info.st_mode & S_IFMT) == S_IFDIR { return }  // sub-folders are never touched
+                let modified = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+                // At start-up and after an overflow, a file whose mtime is older than the settle
+                // time is complete unless it is growing; the rest wait for a second look.
+                if !takeSettledOnly && wallNow - Double(modified) / 1e9 >= settings.settleTime {
+                    enqueue(name)
+                } else {
+                    observations.append(.init(name: name, size: Int64(info.st_size), modified: modified))
+                }
+            }
         } catch {
             log.error("cannot scan the inbox: \(error)")
             return
         }
-        let inboxFD = Glibc.open(settings.layout.inbox, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard inboxFD >= 0 else { return }
-        defer { System.close(inboxFD) }
-        var observations: [SettleTracker.Observation] = []
         var stillChanging = false
-        for entry in entries where entry.name == nil {
-            if !renameToUTF8(entry.bytes, in: inboxFD) { stillChanging = true }
-        }
-        for entry in entries {
-            guard let name = entry.name, !DropFolderNames.isIgnored(name), !pendingSet.contains(name) else { continue }
-            var info = stat()
-            guard fstatat(inboxFD, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
-            if (info.st_mode & S_IFMT) == S_IFDIR { continue }  // sub-folders are never touched
-            let modified = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
-            observations.append(.init(name: name, size: Int64(info.st_size), modified: modified))
-        }
-        let now = System.monotonicClock()
-        if takeSettledOnly {
-            for name in tracker.scan(observations, now: now) { enqueue(name) }
-        } else {
-            // A file whose mtime is older than the settle time is complete unless it is growing;
-            // the rest wait for a second look.
-            let wallNow = System.wallClock()
-            var waiting: [SettleTracker.Observation] = []
-            for file in observations {
-                if wallNow - Double(file.modified) / 1e9 >= settings.settleTime {
-                    enqueue(file.name)
-                } else {
-                    waiting.append(file)
-                }
-            }
-            _ = tracker.scan(waiting, now: now)
-        }
+        for bytes in unusable where !renameToUTF8(bytes, in: inboxFD) { stillChanging = true }
+        let settled = tracker.scan(observations, now: System.monotonicClock())
+        if takeSettledOnly { for name in settled { enqueue(name) } }
         if tracker.isWaiting || stillChanging { scheduleSettleCheck() }
     }
 
@@ -315,7 +332,7 @@ public final class Daemon: @unchecked Sendable {
             guard !self.stopping else { return }
             // Claimed files a failed batch left behind are retried too.
             let recovered = self.router.recover()
-            for outcome in recovered { self.record(outcome) }
+            self.record(recovered)
             self.alerts.add(recovered.flatMap(\.alerts))
             self.scanInbox(takeSettledOnly: true)
         }

@@ -44,12 +44,37 @@ public final class Logger: Sendable {
     public func warning(_ message: @autoclosure () -> String) { write(.warning, message) }
     public func error(_ message: @autoclosure () -> String) { write(.error, message) }
 
+    /// Writes several lines, each at its level, in as few writes as possible, each of whole lines
+    /// and at most ``atomicWrite`` bytes (unless one line is longer).
+    public func write(_ lines: [(LogLevel, String)]) {
+        let minimum = minimum.withLock { $0 }
+        var buffer: [UInt8] = []
+        for (level, message) in lines where level >= minimum {
+            let line = format(level, message)
+            if !buffer.isEmpty && buffer.count + line.count > Self.atomicWrite {
+                try? System.writeAll(fd, buffer, describing: "standard error")
+                buffer.removeAll(keepingCapacity: true)
+            }
+            buffer += line
+        }
+        if !buffer.isEmpty { try? System.writeAll(fd, buffer, describing: "standard error") }
+    }
+
+    /// The most bytes of whole lines written at once: a pipe (journald's stream, or a shell's)
+    /// writes up to PIPE_BUF bytes without mixing in another thread's write.
+    static let atomicWrite = 4096
+
     private func write(_ level: LogLevel, _ message: () -> String) {
         guard level >= minimum.withLock({ $0 }) else { return }
         // One write(2) per line, so lines from several threads never interleave.
-        let text = message().replacing("\n", with: "\\n")
+        try? System.writeAll(fd, format(level, message()), describing: "standard error")
+    }
+
+    /// One line: its `<N>` priority under journald, else a time stamp and the level name. Line
+    /// breaks within the message are written as `\n`.
+    private func format(_ level: LogLevel, _ message: String) -> [UInt8] {
+        let text = message.replacing("\n", with: "\\n")
         let line = journald ? "<\(level.priority)>\(text)\n" : "\(Timestamp.now()) \(level.rawValue): \(text)\n"
-        let bytes = Array(line.utf8)
-        try? System.writeAll(fd, bytes, describing: "standard error")
+        return Array(line.utf8)
     }
 }

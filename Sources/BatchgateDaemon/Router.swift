@@ -10,17 +10,23 @@ import BatchgateCore
 /// Work goes in batches (one file under light load, up to a few hundred in a burst):
 /// 1. each file is renamed from `inbox/` into `processing/` (never replacing a name);
 /// 2. each is read and evaluated, and its outcome folder and free name are chosen;
-/// 3. a journal listing those routes is written into `processing/`;
-/// 4. the reports are written under temporary names in the outcome folders, and the alerts as
-///    drafts in `outbox/`;
-/// 5. one flush of the filesystem makes the journal, the reports and the alerts durable (`syncfs`);
-/// 6. the reports take their names, the manifests move and the alerts are published (senders see
-///    them from then on); the folders are flushed;
+/// 3. a journal listing those routes is written into `processing/` (and flushed, with fsync on);
+/// 4. the reports are created under their final names in the outcome folders (never replacing a
+///    name), and the alerts as drafts in `outbox/`;
+/// 5. one flush of the filesystem makes the reports and the alerts durable (`syncfs`);
+/// 6. the manifests move and the alerts are published (senders see them from then on); the
+///    folders are flushed;
 /// 7. the audit lines are appended and flushed, and the journal is removed.
-/// Recovery replays any journal left in `processing/` (writing only what is missing) and then
-/// routes claimed files that no journal names.
+/// So a manifest in an outcome folder always has its two complete reports beside it, and a report
+/// whose manifest is still in `processing/` may be unfinished: recovery replays any journal left
+/// in `processing/`, writing again such a report when it is provably its own (empty, or starting
+/// with the route's own header) and choosing another name when it is not, and then routes claimed
+/// files that no journal names. Each manifest costs two renames (claim and move), two files
+/// created and one read.
 ///
-/// Not thread-safe: one router is used from one queue.
+/// Not thread-safe: one router is used from one queue. Within a batch it reads, evaluates and
+/// writes reports on several cores (``ParallelMap``); everything whose order matters stays on the
+/// calling thread.
 public final class Router {
     /// A routed manifest and its report.
     public struct Outcome: Sendable {
@@ -82,17 +88,20 @@ public final class Router {
     /// Claims and routes these inbox names as one batch. Names already gone are skipped.
     public func route(_ names: [String]) -> BatchResult {
         var result = BatchResult()
-        var claimed: [(name: String, receivedAt: String)] = []
         var seen = Set<String>()
-        for name in names where seen.insert(name).inserted {
-            do {
-                try System.renameNoReplace(from: inboxFD, name, to: processingFD, name, describing: layout.inbox + "/" + name)
-                claimed.append((name, Timestamp.now()))
-            } catch where error.errno == ENOENT {
+        let unique = names.filter { seen.insert($0).inserted }
+        // Claimed and read on several cores: each file's claim and read are its own.
+        let claims = ParallelMap.map(unique.count) { index in claim(unique[index]) }
+        var claimed: [Claim] = []
+        for (name, claim) in zip(unique, claims) {
+            switch claim {
+            case .success(let claim?):
+                claimed.append(claim)
+            case .success(nil):
                 continue  // taken already, or removed by its writer
-            } catch where error.errno == EEXIST {
+            case .failure(let error) where error.errno == EEXIST:
                 result.deferred.append(name)
-            } catch {
+            case .failure(let error):
                 log.error("cannot claim \(name) from the inbox: \(error); it stays there and is tried again at the next scan")
             }
         }
@@ -100,18 +109,50 @@ public final class Router {
         return result
     }
 
-    /// Evaluates claimed files in `processing/` and routes them (steps 2 to 7).
-    private func process(_ claimed: [(name: String, receivedAt: String)]) -> [Outcome] {
+    /// A claimed file in `processing/`, read and evaluated.
+    private struct Claim {
+        var name: String
+        var receivedAt: String
+        var report: ManifestReport
+        /// Whether the file's own name (and its reports' names) were free in its outcome folder
+        /// when it was read: looked up on the worker, so that naming the batch mostly need not.
+        var ownNameFree: Bool
+    }
+
+    /// Renames one file from the inbox into `processing/` (nil when it is gone) and evaluates it.
+    /// Safe to run for several files at once.
+    private func claim(_ name: String) -> Result<Claim?, SystemError> {
+        do {
+            try System.renameNoReplace(from: inboxFD, name, to: processingFD, name, describing: layout.inbox + "/" + name)
+        } catch where error.errno == ENOENT {
+            return .success(nil)
+        } catch {
+            return .failure(error)
+        }
+        let receivedAt = Timestamp.now()
+        return .success(claimed(name, receivedAt: receivedAt))
+    }
+
+    /// A claimed file evaluated. Safe to run for several files at once.
+    private func claimed(_ name: String, receivedAt: String) -> Claim {
+        let report = evaluate(in: processingFD, name, folder: layout.processing)
+        return Claim(name: name, receivedAt: receivedAt, report: report,
+                     ownNameFree: isFree(suffixedName(name, 1), in: report.decision))
+    }
+
+    /// Routes claimed and evaluated files (steps 2 to 7).
+    private func process(_ claimed: [Claim]) -> [Outcome] {
         guard !claimed.isEmpty else { return [] }
         var reserved: [Decision: Set<String>] = [:]
         var planned: [Outcome] = []
         for claim in claimed {
-            let report = evaluate(in: processingFD, claim.name, folder: layout.processing)
-            let decision = report.decision
-            let finalName = freeName(claim.name, in: decision, reserved: &reserved[decision, default: []])
+            let decision = claim.report.decision
+            let ownName = suffixedName(claim.name, 1)
+            let finalName = claim.ownNameFree && reserved[decision, default: []].insert(ownName).inserted
+                ? ownName : freeName(claim.name, in: decision, reserved: &reserved[decision, default: []])
             let entry = RouteEntry(id: RouteEntry.newID(), name: claim.name, decision: decision, finalName: finalName,
                                    receivedAt: claim.receivedAt, routedAt: Timestamp.now())
-            planned.append(Outcome(entry: entry, report: report, alerts: alertEntries(entry, report)))
+            planned.append(Outcome(entry: entry, report: claim.report, alerts: alertEntries(entry, claim.report)))
         }
         let journal: String
         do {
@@ -120,12 +161,18 @@ public final class Router {
             log.error("cannot write the routing journal: \(error); \(planned.count) manifest(s) stay in processing/ and are tried again")
             return []
         }
+        // The reports on several cores (each file its own), then the alert drafts.
+        let reports = ParallelMap.map(planned.count) { index in
+            Result { () throws(SystemError) in try createReports(planned[index]) }
+        }
         var written: [Outcome] = []
-        for outcome in planned {
+        for (outcome, created) in zip(planned, reports) {
             do {
-                try writeReportDrafts(outcome)
+                try created.get()
                 try writeAlertDrafts(outcome.alerts)
                 written.append(outcome)
+            } catch where error.errno == EEXIST {
+                log.warning("a file took a report name of \(outcome.entry.finalName) in \(outcome.entry.decision.rawValue)/ while it was being routed; \(outcome.entry.name) stays in processing/ and is routed under another name at the next rescan")
             } catch {
                 log.error("cannot write the reports or alerts of \(outcome.entry.name): \(error); it stays in processing/ and is tried again")
             }
@@ -133,10 +180,12 @@ public final class Router {
         flushFilesystem()
         var moved: [Outcome] = []
         var published = true
-        for outcome in written {
+        let moves = ParallelMap.map(written.count) { index in
+            Result { () throws(SystemError) in try moveManifest(written[index].entry, from: processingFD) }
+        }
+        for (outcome, move) in zip(written, moves) {
             do {
-                try publishReports(outcome.entry)
-                try moveManifest(outcome.entry, from: processingFD)
+                try move.get()
                 moved.append(outcome)
             } catch {
                 log.error("cannot move \(outcome.entry.name) to \(outcome.entry.decision.rawValue)/: \(error); it stays in processing/ and is tried again")
@@ -178,16 +227,28 @@ public final class Router {
         let leftovers = entries.filter { !$0.hasPrefix(".") && !journaled.contains($0) }.sorted()
         if !leftovers.isEmpty {
             log.notice("finishing \(leftovers.count) manifest(s) left in processing/ by an earlier run")
-            let claims = leftovers.map { name in
-                let changed = (try? System.lstatAt(processingFD, name)).map { Double($0.st_ctim.tv_sec) } ?? System.wallClock()
-                return (name: name, receivedAt: Timestamp.iso8601(changed))
-            }
             // In batches of the usual size, so a large pile keeps journals and memory small.
-            for start in stride(from: 0, to: claims.count, by: Self.batchLimit) {
-                outcomes += process(Array(claims[start..<min(start + Self.batchLimit, claims.count)]))
+            for start in stride(from: 0, to: leftovers.count, by: Self.batchLimit) {
+                let batch = Array(leftovers[start..<min(start + Self.batchLimit, leftovers.count)])
+                let claims = ParallelMap.map(batch.count) { index in
+                    let name = batch[index]
+                    let changed = (try? System.lstatAt(processingFD, name)).map { Double($0.st_ctim.tv_sec) } ?? System.wallClock()
+                    return claimed(name, receivedAt: Timestamp.iso8601(changed))
+                }
+                outcomes += process(claims)
             }
         }
         return outcomes
+    }
+
+    /// What a replay does about the reports of one route.
+    private enum ReportWork {
+        /// Both are in place beside a moved manifest.
+        case keep
+        /// The manifest moved but a report is missing: create what is missing.
+        case createMissing
+        /// The manifest was not moved: write both again, replacing what this route began.
+        case rewrite
     }
 
     /// Completes the routes of one journal, writing only what is missing.
@@ -203,10 +264,12 @@ public final class Router {
         let routes = bytes.split(separator: 0x0A).compactMap { RouteEntry(journalLine: $0) }
         log.notice("replaying the journal \(journal): \(routes.count) manifest(s) were being routed when the last run stopped")
 
+        var journal = journal
         var complete = true
-        var pending: [(outcome: Outcome, inProcessing: Bool, needsReports: Bool)] = []
+        var renamed = false
+        var pending: [(outcome: Outcome, inProcessing: Bool, reports: ReportWork)] = []
         for var entry in routes {
-            var target = folderFDs[entry.decision]!
+            let target = folderFDs[entry.decision]!
             let inProcessing = exists(processingFD, entry.name)
             var inTarget = exists(target, entry.finalName)
             guard inProcessing || inTarget else {
@@ -223,20 +286,39 @@ public final class Router {
                     entry.finalName = freeName(entry.name, in: entry.decision, reserved: &reserved)
                     log.warning("\(entry.decision.rawValue)/ holds another file named as \(entry.name) was to be; it goes in as \(entry.finalName)")
                     inTarget = false
+                    renamed = true
                 }
             }
-            target = folderFDs[entry.decision]!
             let stillInProcessing = exists(processingFD, entry.name)
             let source = stillInProcessing ? processingFD : target
             let sourceName = stillInProcessing ? entry.name : entry.finalName
             let sourceFolder = stillInProcessing ? layout.processing : layout.folder(for: entry.decision)
             var report = evaluate(in: source, sourceName, folder: sourceFolder)
             report.file = entry.name
-            let needsReports = !exists(target, entry.reportJSONName) || !exists(target, entry.reportTextName)
+            let inProcessingNow = stillInProcessing && !inTarget
+            let reports: ReportWork
+            if inProcessingNow {
+                // Not moved: its reports may be unfinished. Those this route began are written
+                // again; a file of someone else's at a report name makes the route take another name.
+                let states = reportFiles(entry, report).map { reportState($0, in: target) }
+                if states.contains(.foreign) {
+                    for (file, state) in zip(reportFiles(entry, report), states) where state == .ours {
+                        _ = unlinkat(target, file.name, 0)
+                    }
+                    var reserved = Set<String>()
+                    let taken = entry.finalName
+                    entry.finalName = freeName(entry.name, in: entry.decision, reserved: &reserved)
+                    log.warning("\(entry.decision.rawValue)/ holds another file at a report name of \(taken); \(entry.name) goes in as \(entry.finalName)")
+                    renamed = true
+                }
+                reports = .rewrite
+            } else {
+                let present = reportFiles(entry, report).allSatisfy { exists(target, $0.name) }
+                reports = present ? .keep : .createMissing
+            }
             // Alerts: drafts are written before the move and published after it. Still in
             // processing/, a draft may never have reached the disk: write it again (senders never
             // saw it). Moved, a draft left is published; no draft means published already.
-            let inProcessingNow = stillInProcessing && !inTarget
             var alerts: [OutboxEntry] = []
             if let outbox {
                 let drafts = outbox.drafts(ofRoute: entry.id)
@@ -250,25 +332,40 @@ public final class Router {
                     alerts = drafts
                 }
             }
-            pending.append((Outcome(entry: entry, report: report, alerts: alerts), inProcessingNow, needsReports))
+            pending.append((Outcome(entry: entry, report: report, alerts: alerts), inProcessingNow, reports))
         }
-        // Drafts first, one flush for all of them, then names and moves.
-        var drafted: [(outcome: Outcome, inProcessing: Bool, needsReports: Bool)] = []
+        if renamed {
+            // New names are journaled before any file is written under them, so that a crash
+            // now finds them again instead of taking yet another name.
+            do {
+                let next = try writeJournal(pending.map(\.outcome.entry))
+                removeJournal(journal)
+                journal = next
+            } catch {
+                log.error("cannot write the routing journal: \(error); \(journal) is replayed again later")
+                return ([], routes.map(\.name))
+            }
+        }
+        // Reports and drafts first, one flush for all of them, then the moves.
+        var written: [(outcome: Outcome, inProcessing: Bool, reports: ReportWork)] = []
         for item in pending {
             do {
-                if item.needsReports { try writeReportDrafts(item.outcome) }
+                switch item.reports {
+                case .keep: break
+                case .createMissing: try createReports(item.outcome, skippingExisting: true)
+                case .rewrite: try rewriteReports(item.outcome)
+                }
                 if item.inProcessing { try writeAlertDrafts(item.outcome.alerts) }
-                drafted.append(item)
+                written.append(item)
             } catch {
                 complete = false
                 log.error("cannot finish routing \(item.outcome.entry.name) from \(journal): \(error)")
             }
         }
-        if drafted.contains(where: { $0.needsReports || ($0.inProcessing && !$0.outcome.alerts.isEmpty) }) { flushFilesystem() }
+        if written.contains(where: { $0.reports != .keep || ($0.inProcessing && !$0.outcome.alerts.isEmpty) }) { flushFilesystem() }
         var done: [Outcome] = []
-        for item in drafted {
+        for item in written {
             do {
-                if item.needsReports { try publishReports(item.outcome.entry) }
                 if item.inProcessing { try moveManifest(item.outcome.entry, from: processingFD) }
                 done.append(item.outcome)
             } catch {
@@ -336,17 +433,21 @@ public final class Router {
     /// The first of `name`, `name.2`, `name.3`, … that neither the folder (as a manifest or a
     /// report) nor this batch has taken.
     private func freeName(_ name: String, in decision: Decision, reserved: inout Set<String>) -> String {
-        let folder = folderFDs[decision]!
         var number = 1
         while true {
             let candidate = suffixedName(name, number)
-            if !reserved.contains(candidate), !exists(folder, candidate), !exists(folder, candidate + ".report.json"),
-               !exists(folder, candidate + ".report.txt") {
+            if !reserved.contains(candidate), isFree(candidate, in: decision) {
                 reserved.insert(candidate)
                 return candidate
             }
             number += 1
         }
+    }
+
+    /// Whether neither a manifest nor a report of this name is in the outcome folder.
+    private func isFree(_ name: String, in decision: Decision) -> Bool {
+        let folder = folderFDs[decision]!
+        return !exists(folder, name) && !exists(folder, name + ".report.json") && !exists(folder, name + ".report.txt")
     }
 
     private func exists(_ directory: Int32, _ name: String) -> Bool {
@@ -362,14 +463,20 @@ public final class Router {
         var bytes: [UInt8] = []
         for entry in entries { bytes += entry.journalLine(); bytes.append(0x0A) }
         let path = layout.processing + "/" + name
-        let fd: Int32
-        do {
-            fd = try System.createFile(in: processingFD, name, contents: bytes, describing: path)
-        } catch {
-            _ = unlinkat(processingFD, name, 0)  // no empty or torn journal left (a full disk)
-            throw error
+        // createFile leaves no empty or torn journal behind (a full disk).
+        let fd = try System.createFile(in: processingFD, name, contents: bytes, describing: path)
+        defer { System.close(fd) }
+        if syncToDisk {
+            // Durable before any report is created under a name it reserves: a power cut must not
+            // leave reports that no journal explains.
+            do {
+                try System.fsync(fd, describing: path)
+                try System.fsync(processingFD, describing: layout.processing)
+            } catch {
+                _ = unlinkat(processingFD, name, 0)
+                throw error
+            }
         }
-        System.close(fd)
         return name
     }
 
@@ -379,37 +486,90 @@ public final class Router {
         }
     }
 
-    /// The two report files under temporary dot-names in the outcome folder.
-    private func writeReportDrafts(_ outcome: Outcome) throws(SystemError) {
-        let entry = outcome.entry
-        var report = outcome.report
+    /// One report file of a route: its name in the outcome folder, its bytes, and the header every
+    /// report of this route starts with (what recovery reads to tell its own file from another).
+    struct ReportFile {
+        var name: String
+        var bytes: [UInt8]
+        var header: [UInt8]
+    }
+
+    /// The JSON and text reports of a route. Each starts with a header made only of the route's
+    /// journal entry (names, decision and times), never of the evaluation, so that a later run
+    /// recognises the report even if the catalog changed meanwhile.
+    static func reportFiles(_ entry: RouteEntry, _ report: ManifestReport) -> [ReportFile] {
+        var report = report
         report.file = entry.finalName
         let extra = [("originalName", entry.name), ("receivedAt", entry.receivedAt), ("routedAt", entry.routedAt)]
             .map { (key: $0.0, value: $0.1) }
+        var header = JSONWriter()
+        header.beginObject()
+        header.key("file"); header.string(entry.finalName)
+        for field in extra { header.key(field.key); header.string(field.value) }
         let json = report.jsonLine(extra: extra) + [0x0A]
-        var text = "received: \(entry.receivedAt) as \(entry.name)\nrouted:   \(entry.routedAt) to \(entry.decision.rawValue)/\n\n"
-        text += report.text
+        let textHeader = "received: \(entry.receivedAt) as \(entry.name)\nrouted:   \(entry.routedAt) to \(entry.decision.rawValue)/\n"
+        let text = Array((textHeader + "\n" + report.text).utf8)
+        return [ReportFile(name: entry.reportJSONName, bytes: json, header: header.bytes),
+                ReportFile(name: entry.reportTextName, bytes: text, header: Array(textHeader.utf8))]
+    }
+
+    private func reportFiles(_ entry: RouteEntry, _ report: ManifestReport) -> [ReportFile] {
+        Self.reportFiles(entry, report)
+    }
+
+    /// Creates the two reports under their final names, never replacing a name (EEXIST when one
+    /// is taken). A failure leaves neither behind.
+    private func createReports(_ outcome: Outcome, skippingExisting: Bool = false) throws(SystemError) {
+        let entry = outcome.entry
         let folder = folderFDs[entry.decision]!
         let folderPath = layout.folder(for: entry.decision)
-        for (name, bytes) in [(entry.reportJSONName, json), (entry.reportTextName, Array(text.utf8))] {
-            let draft = "." + name + ".tmp"
-            _ = unlinkat(folder, draft, 0)
-            let fd = try System.createFile(in: folder, draft, contents: bytes, describing: folderPath + "/" + draft)
-            System.close(fd)
+        var created: [String] = []
+        for file in reportFiles(entry, outcome.report) {
+            do {
+                System.close(try System.createFile(in: folder, file.name, contents: file.bytes, describing: folderPath + "/" + file.name))
+                created.append(file.name)
+            } catch where skippingExisting && error.errno == EEXIST {
+                continue
+            } catch {
+                for name in created { _ = unlinkat(folder, name, 0) }
+                throw error
+            }
         }
     }
 
-    /// Gives the report drafts their names; a name already there (written before a crash) stays.
-    private func publishReports(_ entry: RouteEntry) throws(SystemError) {
+    /// Writes both reports again through a temporary name, replacing what is there (recovery,
+    /// for a route whose manifest never moved: its reports, if any, are its own and may be torn).
+    private func rewriteReports(_ outcome: Outcome) throws(SystemError) {
+        let entry = outcome.entry
         let folder = folderFDs[entry.decision]!
         let folderPath = layout.folder(for: entry.decision)
-        for name in [entry.reportJSONName, entry.reportTextName] {
-            do {
-                try System.renameNoReplace(from: folder, "." + name + ".tmp", to: folder, name, describing: folderPath + "/" + name)
-            } catch where error.errno == EEXIST {
-                _ = unlinkat(folder, "." + name + ".tmp", 0)
-            }
+        for file in reportFiles(entry, outcome.report) {
+            let draft = "." + file.name + ".tmp"
+            _ = unlinkat(folder, draft, 0)  // an earlier try's, or an older version's draft
+            System.close(try System.createFile(in: folder, draft, contents: file.bytes, describing: folderPath + "/" + draft))
+            try System.retrying("rename", folderPath + "/" + file.name) { renameat(folder, draft, folder, file.name) }
         }
+    }
+
+    /// Whose file sits at a report's name.
+    enum ReportState: Equatable {
+        case absent
+        /// Empty, or starting with this route's header (or with a part of it: a torn write).
+        case ours
+        /// Anything else: never replaced.
+        case foreign
+    }
+
+    private func reportState(_ file: ReportFile, in folder: Int32) -> ReportState {
+        let fd = Glibc.openat(folder, file.name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
+        guard fd >= 0 else { return errno == ENOENT ? .absent : .foreign }
+        defer { System.close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG,
+              let start = try? System.readAll(fd, limit: file.header.count, describing: file.name)
+        else { return .foreign }
+        let compared = min(start.count, file.header.count)
+        return start[..<compared].elementsEqual(file.header[..<compared]) ? .ours : .foreign
     }
 
     private func moveManifest(_ entry: RouteEntry, from directory: Int32) throws(SystemError) {

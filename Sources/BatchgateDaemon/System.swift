@@ -115,7 +115,26 @@ public enum System {
     /// tell a file over the limit without reading all of it).
     public static func readAll(_ fd: Int32, limit: Int = Int.max - 1, sizeHint: Int = 0, describing path: String) throws(SystemError) -> [UInt8] {
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(min(max(sizeHint, 0), limit) + 1)
+        if sizeHint > 0 {
+            // The size is known (a regular file): read straight into the array, one more byte than
+            // expected so that a file that grew meanwhile is noticed; no chunk to clear or copy.
+            let expected = min(sizeHint, limit) + 1
+            var failure: Int32 = 0
+            bytes = [UInt8](unsafeUninitializedCapacity: expected) { buffer, count in
+                while count < expected {
+                    let read = Glibc.read(fd, buffer.baseAddress! + count, expected - count)
+                    if read < 0 {
+                        if errno == EINTR { continue }
+                        failure = errno
+                        return
+                    }
+                    if read == 0 { return }
+                    count += read
+                }
+            }
+            if failure != 0 { throw SystemError("read", path, errno: failure) }
+            if bytes.count < expected { return bytes }  // the end came before the buffer was full
+        }
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while bytes.count <= limit {
             let wanted = min(chunk.count, limit - bytes.count + 1)
@@ -130,7 +149,9 @@ public enum System {
         return bytes
     }
 
-    /// Writes a new file in `directory` under `name` with mode 0640; fails if the name exists.
+    /// Writes a new file in `directory` under `name` with mode 0640 and returns its descriptor;
+    /// fails with EEXIST if the name exists. A failed write (a full disk) removes the file it
+    /// created, so no empty or torn file is left behind.
     public static func createFile(
         in directory: Int32, _ name: String, contents: [UInt8], describing path: String
     ) throws(SystemError) -> Int32 {
@@ -139,6 +160,7 @@ public enum System {
             try writeAll(fd, contents, describing: path)
         } catch {
             close(fd)
+            _ = unlinkat(directory, name, 0)
             throw error
         }
         return fd
@@ -154,18 +176,25 @@ public enum System {
 
     /// The entries of a directory, without `.` and `..`.
     public static func listDirectory(_ path: String) throws(SystemError) -> [DirectoryEntry] {
+        var entries: [DirectoryEntry] = []
+        try forEachEntry(of: path) { entries.append($0) }
+        return entries
+    }
+
+    /// Calls `body` with each entry of a directory (not `.` and `..`) as it is read, so that a
+    /// folder of many thousand files is never held in memory whole.
+    public static func forEachEntry(of path: String, _ body: (DirectoryEntry) -> Void) throws(SystemError) {
         guard let directory = opendir(path) else { throw SystemError("list folder", path, errno: errno) }
         defer { closedir(directory) }
-        var entries: [DirectoryEntry] = []
         while true {
             errno = 0
             guard let entry = readdir(directory) else {
                 if errno != 0 { throw SystemError("list folder", path, errno: errno) }
-                return entries
+                return
             }
             let bytes = withUnsafeBytes(of: entry.pointee.d_name) { raw in Array(raw.prefix { $0 != 0 }) }
             if bytes == [0x2E] || bytes == [0x2E, 0x2E] { continue }
-            entries.append(DirectoryEntry(bytes: bytes, name: String(validating: bytes, as: UTF8.self), type: entry.pointee.d_type))
+            body(DirectoryEntry(bytes: bytes, name: String(validating: bytes, as: UTF8.self), type: entry.pointee.d_type))
         }
     }
 

@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <unistd.h>
 #include "csystem.h"
@@ -10,4 +11,8 @@ int batchgate_rename_noreplace(int olddirfd, const char *oldpath, int newdirfd, 
 
 int batchgate_syncfs(int fd) {
     return syncfs(fd);
+}
+
+int batchgate_malloc_trim(void) {
+    return malloc_trim(0);
 }

@@ -115,17 +115,76 @@ struct RouterTests {
         #expect((try? JSONSerialization.jsonObject(with: report)) != nil, "the half-written draft was replaced")
     }
 
-    @Test func crashWithReportsPublishedBeforeTheMove() throws {
+    /// The reports this route would write, as a crash may have left them: whole, torn or empty.
+    func reports(of entry: RouteEntry, cutTo length: Int? = nil) -> [(name: String, bytes: [UInt8])] {
+        let report = ManifestChecker().check(fileName: entry.name, bytes: Array(good.utf8))
+        return Router.reportFiles(entry, report).map { file in (file.name, Array(file.bytes.prefix(length ?? file.bytes.count))) }
+    }
+
+    @Test(arguments: [nil, 0, 20, 200])
+    func crashWithReportsCreatedBeforeTheMove(cutTo length: Int?) throws {
         let fixture = try Fixture()
         try fixture.drop("m.json", good, into: "processing")
         try fixture.journal(entry())
-        try fixture.drop("m.json.report.json", "{\"written\": \"before the crash\"}\n", into: "needs-batch")
-        try fixture.drop("m.json.report.txt", "written before the crash\n", into: "needs-batch")
+        for file in reports(of: entry(), cutTo: length) {
+            try Data(file.bytes).write(to: fixture.root.appendingPathComponent("needs-batch/\(file.name)"))
+        }
         _ = fixture.router.recover()
         #expect(fixture.names("needs-batch") == ["m.json", "m.json.report.json", "m.json.report.txt"], "no second report")
-        let kept = try String(contentsOf: fixture.root.appendingPathComponent("needs-batch/m.json.report.txt"), encoding: .utf8)
-        #expect(kept == "written before the crash\n")
+        for file in reports(of: entry()) {
+            let written = try Data(contentsOf: fixture.root.appendingPathComponent("needs-batch/\(file.name)"))
+            #expect(Array(written) == file.bytes, "\(file.name), cut to \(length.map(String.init) ?? "whole"), is written whole")
+        }
         #expect(fixture.auditCount() == 1)
+    }
+
+    @Test func anotherFileAtAReportNameMakesTheRouteTakeTheNextName() throws {
+        let fixture = try Fixture()
+        try fixture.drop("m.json", good, into: "processing")
+        try fixture.journal(entry())
+        // Our JSON report was created, then someone else's file took the text report's name.
+        try Data(reports(of: entry())[0].bytes).write(to: fixture.root.appendingPathComponent("needs-batch/m.json.report.json"))
+        try fixture.drop("m.json.report.txt", "someone's notes", into: "needs-batch")
+        _ = fixture.router.recover()
+        #expect(fixture.names("needs-batch") == ["m.2.json", "m.2.json.report.json", "m.2.json.report.txt", "m.json.report.txt"],
+                "ours went with the route; theirs stays")
+        let notes = try String(contentsOf: fixture.root.appendingPathComponent("needs-batch/m.json.report.txt"), encoding: .utf8)
+        #expect(notes == "someone's notes")
+        #expect(fixture.names("processing").isEmpty)
+        #expect(fixture.auditCount() == 1)
+    }
+
+    @Test func aRenamedRouteIsJournaledBeforeItsFilesAreWritten() throws {
+        let fixture = try Fixture()
+        try fixture.drop("m.json", good, into: "processing")
+        try fixture.journal(entry())
+        try fixture.drop("m.json.report.json", "{\"someone\": \"else\"}", into: "needs-batch")
+        // A folder where the new name's JSON report must go: the replay stops after journaling.
+        try FileManager.default.createDirectory(at: fixture.root.appendingPathComponent("needs-batch/.m.2.json.report.json.tmp/x"),
+                                                withIntermediateDirectories: true)
+        _ = fixture.router.recover()
+        let journals = fixture.names("processing").filter { $0.hasPrefix(".journal") }
+        #expect(journals.count == 1)
+        let journal = try String(contentsOf: fixture.root.appendingPathComponent("processing/\(journals[0])"), encoding: .utf8)
+        #expect(journal.contains("\"finalName\":\"m.2.json\""), "the new name is in the journal: \(journal)")
+        try FileManager.default.removeItem(at: fixture.root.appendingPathComponent("needs-batch/.m.2.json.report.json.tmp"))
+        _ = fixture.router.recover()
+        #expect(fixture.names("needs-batch") == ["m.2.json", "m.2.json.report.json", "m.2.json.report.txt", "m.json.report.json"],
+                "the same new name, not a third")
+        #expect(fixture.names("processing").isEmpty)
+        #expect(fixture.auditCount() == 1)
+    }
+
+    @Test func reportsBeginWithTheirRoutesHeader() {
+        let names = ["m.json", "a \"quoted\" name.csv", "café 🌿.json", "line\nbreak.json"]
+        for name in names {
+            let entry = RouteEntry(id: "1", name: name, decision: .rejected, finalName: suffixedName(name, 2),
+                                   receivedAt: "2026-11-27T00:00:00.000Z", routedAt: "2026-11-27T00:00:01.000Z")
+            let report = ManifestChecker().check(fileName: name, bytes: Array("not json".utf8))
+            for file in Router.reportFiles(entry, report) {
+                #expect(file.bytes.starts(with: file.header) && file.header.count > 40, "\(file.name)")
+            }
+        }
     }
 
     @Test func crashAfterTheMoveBeforeTheAudit() throws {
