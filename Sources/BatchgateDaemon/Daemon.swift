@@ -69,6 +69,9 @@ public final class Daemon: @unchecked Sendable {
     private var pendingSet = Set<String>()
     private var drainScheduled = false
     private var routedSinceTrim = 0
+    /// Set when a full scan stopped at ``scanLimit`` names: the rest is listed once the queue drains.
+    private var scanCut = false
+    private var routedSinceScan = 0
     private var settleCheckScheduled = false
     private var rescanTimer: DispatchSourceTimer?
     private var watchdogTimer: DispatchSourceTimer?
@@ -198,6 +201,13 @@ public final class Daemon: @unchecked Sendable {
         }
         notifier.notify("STATUS=\(status)")
         routedSinceTrim += batch.count
+        routedSinceScan += result.outcomes.count
+        if pending.isEmpty && scanCut {
+            // The last full scan stopped at its limit: list the rest now that the queue is empty,
+            // unless the last part routed nothing (every name deferred), which would only loop.
+            scanCut = false
+            if routedSinceScan > 0 { scanInbox(takeSettledOnly: false) }
+        }
         if !pending.isEmpty {
             scheduleDrain()
         } else if routedSinceTrim >= Self.trimAfter {
@@ -211,6 +221,11 @@ public final class Daemon: @unchecked Sendable {
 
     /// Manifests routed in a row after which the freed memory is given back once the queue empties.
     static let trimAfter = 1_000
+
+    /// The most names waiting in the queue that a start-up or overflow scan fills it up to; the
+    /// rest of the inbox is listed again when the queue has drained. An inbox of 50,000 files
+    /// after an overflow then costs the memory of a few thousand names, not of all of them.
+    static let scanLimit = 4_096
 
     /// Counts routed manifests and logs one line each (written together: a burst's log lines
     /// cost one write per batch, not one per manifest).
@@ -249,24 +264,33 @@ public final class Daemon: @unchecked Sendable {
         var unusable: [[UInt8]] = []
         var observations: [SettleTracker.Observation] = []
         let wallNow = System.wallClock()
+        if !takeSettledOnly {
+            scanCut = false
+            routedSinceScan = 0
+        }
         do {
             try System.forEachEntry(of: settings.layout.inbox) { entry in
                 guard let name = entry.name else {
                     unusable.append(entry.bytes)
-                    return
+                    return true
                 }
-                guard !DropFolderNames.isIgnored(name), !pendingSet.contains(name) else { return }
+                guard !DropFolderNames.isIgnored(name), !pendingSet.contains(name) else { return true }
                 var info = stat()
-                guard fstatat(inboxFD, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { return }
-                if (info.st_mode & S_IFMT) == S_IFDIR { return }  // sub-folders are never touched
+                guard fstatat(inboxFD, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { return true }
+                if (info.st_mode & S_IFMT) == S_IFDIR { return true }  // sub-folders are never touched
                 let modified = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
                 // At start-up and after an overflow, a file whose mtime is older than the settle
                 // time is complete unless it is growing; the rest wait for a second look.
                 if !takeSettledOnly && wallNow - Double(modified) / 1e9 >= settings.settleTime {
                     enqueue(name)
+                    if pending.count >= Self.scanLimit {
+                        scanCut = true
+                        return false
+                    }
                 } else {
                     observations.append(.init(name: name, size: Int64(info.st_size), modified: modified))
                 }
+                return true
             }
         } catch {
             log.error("cannot scan the inbox: \(error)")

@@ -177,13 +177,13 @@ public enum System {
     /// The entries of a directory, without `.` and `..`.
     public static func listDirectory(_ path: String) throws(SystemError) -> [DirectoryEntry] {
         var entries: [DirectoryEntry] = []
-        try forEachEntry(of: path) { entries.append($0) }
+        try forEachEntry(of: path) { entries.append($0); return true }
         return entries
     }
 
-    /// Calls `body` with each entry of a directory (not `.` and `..`) as it is read, so that a
-    /// folder of many thousand files is never held in memory whole.
-    public static func forEachEntry(of path: String, _ body: (DirectoryEntry) -> Void) throws(SystemError) {
+    /// Calls `body` with each entry of a directory (not `.` and `..`) as it is read, until it
+    /// returns false, so that a folder of many thousand files is never held in memory whole.
+    public static func forEachEntry(of path: String, _ body: (DirectoryEntry) -> Bool) throws(SystemError) {
         guard let directory = opendir(path) else { throw SystemError("list folder", path, errno: errno) }
         defer { closedir(directory) }
         while true {
@@ -194,7 +194,7 @@ public enum System {
             }
             let bytes = withUnsafeBytes(of: entry.pointee.d_name) { raw in Array(raw.prefix { $0 != 0 }) }
             if bytes == [0x2E] || bytes == [0x2E, 0x2E] { continue }
-            body(DirectoryEntry(bytes: bytes, name: String(validating: bytes, as: UTF8.self), type: entry.pointee.d_type))
+            if !body(DirectoryEntry(bytes: bytes, name: String(validating: bytes, as: UTF8.self), type: entry.pointee.d_type)) { return }
         }
     }
 

@@ -143,6 +143,33 @@ struct DaemonTests {
         daemon.stop()
     }
 
+    @Test func takesAnInboxLargerThanOneScanTakesInParts() throws {
+        // More files than a start-up scan queues at once (4,096): the rest is listed again when
+        // the queue drains. No periodic rescan here, so nothing else could take them.
+        let root = try DaemonProcess.temporaryRoot()
+        defer { try? fileManager.removeItem(at: root) }
+        let config = root.appendingPathComponent("batchgate.yaml")
+        try Data("stateRoot: state\nrescanInterval: 0\n".utf8).write(to: config)
+        let state = root.appendingPathComponent("state")
+        let inbox = state.appendingPathComponent("inbox")
+        try fileManager.createDirectory(at: inbox, withIntermediateDirectories: true)
+        let count = 5_000
+        let old = [timespec(tv_sec: time(nil) - 60, tv_nsec: 0), timespec(tv_sec: time(nil) - 60, tv_nsec: 0)]
+        for number in 1...count {
+            let path = inbox.appendingPathComponent("early-\(number).json").path
+            try manifest(number, needsBatch: number % 2 == 0).write(to: URL(fileURLWithPath: path))
+            #expect(utimensat(AT_FDCWD, path, old, 0) == 0)
+        }
+        let daemon = DaemonProcess(root: state, arguments: ["run", "--config", config.path])
+        try daemon.start()
+        expectRouted(daemon, count: count, timeout: 60)
+        let routed = ["accepted", "needs-batch", "rejected"].flatMap { daemon.manifests(in: $0) }
+        #expect(routed.count == count && Set(routed).count == count, "each once")
+        #expect(daemon.names(in: "inbox").isEmpty && daemon.names(in: "processing").isEmpty)
+        #expect(daemon.auditLines().count == count)
+        #expect(daemon.stop() == 0)
+    }
+
     @Test func rejectsLinksFifosAndUnsupportedFilesWithAReport() throws {
         let root = try DaemonProcess.temporaryRoot()
         defer { try? fileManager.removeItem(at: root) }
