@@ -6,7 +6,8 @@
 Each round drops FILES manifests (a tenth of them garbage) into a fresh state root while the
 release daemon runs, kills it with SIGKILL twice during the drop and once more at a random moment
 after it, starts it again and waits. It then counts: every manifest in exactly one outcome folder
-under its own name, one report pair each, no draft left, nothing left in inbox/ or processing/,
+under its own name, one whole report pair each (the JSON parses and names it, the text has its
+header and body), no draft left, nothing left in inbox/ or processing/,
 one audit line each; and in the daemons' logs, no error line, and a "replaying the journal" or
 "finishing ... left in processing/" line after each kill that left work in processing/. Prints one
 line per round and exits 1 if any round found a problem. 20 rounds (60 kills) is the default and
@@ -78,6 +79,20 @@ for round_ in range(args.rounds):
     for d in ("accepted", "needs-batch", "rejected"):
         reports += [x for x in os.listdir(f"{root}/state/{d}") if x.endswith(".report.json")]
     drafts = [x for d in ("accepted", "needs-batch", "rejected") for x in os.listdir(f"{root}/state/{d}") if x.startswith(".")]
+    # Each routed manifest's two reports are whole: the JSON parses and names it, the text has its
+    # header and its report (a crash may cut a report short while its manifest is in processing/).
+    def whole(folder, name):
+        try:
+            with open(f"{root}/state/{folder}/{name}.report.json", "rb") as f:
+                report = json.loads(f.read())
+            with open(f"{root}/state/{folder}/{name}.report.txt", "rb") as f:
+                text = f.read().decode()
+        except (OSError, ValueError):
+            return False
+        return (report.get("file") == name and "routedAt" in report and text.startswith("received: ")
+                and "\nrouted:   " in text and text.rstrip().count("\n") >= 3)
+    wholes = sum(1 for d in ("accepted", "needs-batch", "rejected") for x in os.listdir(f"{root}/state/{d}")
+                 if not x.startswith(".") and ".report." not in x and whole(d, x))
     audit = [json.loads(l)["originalName"] for l in open(f"{root}/state/audit.jsonl")]
     left = os.listdir(f"{root}/state/inbox") + os.listdir(f"{root}/state/processing")
     texts = [open(path, "rb").read().decode("utf-8", "replace") for path in logs]
@@ -94,10 +109,10 @@ for round_ in range(args.rounds):
         upto = next((i for i, text in enumerate(later) if "watching" in text), len(later) - 1)
         if not any(said(text) for text in later[:upto + 1]):
             silent += 1
-    ok = (len(r) == N and len(set(r)) == N and len(reports) == N and not drafts and not left and len(audit) == N
+    ok = (len(r) == N and len(set(r)) == N and len(reports) == N and wholes == N and not drafts and not left and len(audit) == N
           and len(set(audit)) == N and not errors and not silent)
     if not ok: problems += 1
-    print(round_, "kills", kills, "routed", len(r), "unique", len(set(r)), "reports", len(reports), "drafts", len(drafts),
+    print(round_, "kills", kills, "routed", len(r), "unique", len(set(r)), "reports", len(reports), "whole", wholes, "drafts", len(drafts),
           "left", len(left), "audit", len(audit), len(set(audit)), "kills leaving work", sum(left_by_kill), "recoveries", recovered, "errors", errors, "silent", silent,
           "OK" if ok else "PROBLEM", flush=True)
     total_kills += kills
