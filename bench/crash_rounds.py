@@ -117,8 +117,12 @@ for round_ in range(args.rounds):
           "OK" if ok else "PROBLEM", flush=True)
     total_kills += kills
     total_recoveries += recovered
-    shutil.rmtree(root)
-shutil.rmtree(work, ignore_errors=True)
+    if ok:
+        shutil.rmtree(root)
+    else:
+        print("   kept for a look:", root, "left:", left[:5], flush=True)
+if not problems:
+    shutil.rmtree(work, ignore_errors=True)
 print("rounds:", args.rounds, "kills:", total_kills, "restarts that finished work a kill left:", total_recoveries,
       "rounds with a problem:", problems)
 sys.exit(1 if problems else 0)

@@ -100,6 +100,7 @@ public final class Daemon: @unchecked Sendable {
         installSignalHandlers()
         try settings.layout.prepare()
         lockFD = try settings.layout.lock()
+        try settings.layout.checkRenames()
         let checker: ManifestChecker
         do {
             checker = try settings.makeChecker()

@@ -37,7 +37,8 @@ public struct StateLayout: Sendable, Equatable {
     public var folders: [String] { [inbox, processing, accepted, needsBatch, rejected, outbox, outboxDead] }
 
     /// Creates missing folders, then refuses (with a message for a person) any folder that is not
-    /// writable or not on the inbox's filesystem, since every move must be a `rename(2)`.
+    /// writable or not on the inbox's filesystem, since every move must be a `rename(2)`. The
+    /// daemon then takes the ``lock()`` and calls ``checkRenames()``.
     public func prepare() throws(StartupError) {
         for folder in folders {
             do {
@@ -70,20 +71,25 @@ public struct StateLayout: Sendable, Equatable {
                 throw StartupError("\(folder) is not writable by this user (uid \(getuid())): \(String(cString: strerror(errno)))")
             }
         }
-        try probeRenames()
     }
 
+    /// The folders a probe file passes through, in order.
+    private var probeFolders: [String] { [inbox, processing, accepted, needsBatch, rejected, outbox] }
+
     /// Moves a probe file from the inbox through every folder: a bind mount shares the device id
-    /// but refuses renames across it (EXDEV), which only an actual rename shows.
-    private func probeRenames() throws(StartupError) {
-        let probe = ".batchgate-probe-\(getpid())"
+    /// but refuses renames across it (EXDEV), which only an actual rename shows. Call it holding
+    /// the ``lock()``: the probe has one fixed name, and a probe that a start killed half-way left
+    /// behind is removed first.
+    public func checkRenames() throws(StartupError) {
+        let probe = ".batchgate-probe"
+        for folder in probeFolders { unlink(folder + "/" + probe) }
         let path = inbox + "/" + probe
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw StartupError("cannot create a file in the inbox \(inbox): \(String(cString: strerror(errno)))") }
         close(fd)
         var current = path
         defer { unlink(current) }
-        for folder in [processing, accepted, needsBatch, rejected, outbox] {
+        for folder in probeFolders.dropFirst() {
             let next = folder + "/" + probe
             guard rename(current, next) == 0 else {
                 throw StartupError("cannot move a file from \(current) to \(folder): \(String(cString: strerror(errno))); every folder must be on the inbox's filesystem and mount, so that a move is a rename")

@@ -286,6 +286,24 @@ struct DaemonPieceTests {
         #expect(suffixedName("m.json", 3) == "m.3.json", "short names as before")
     }
 
+    @Test func aProbeLeftByAKilledStartIsRemoved() throws {
+        // A start killed while its probe file was on its way through the folders left it there.
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("batchgate-probe-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let layout = StateLayout(root: root.path)
+        try layout.prepare()
+        for folder in [layout.processing, layout.accepted] {
+            #expect(FileManager.default.createFile(atPath: folder + "/.batchgate-probe", contents: nil))
+        }
+        let lock = try layout.lock()
+        defer { close(lock) }
+        try layout.checkRenames()
+        for folder in layout.folders {
+            let names = try FileManager.default.contentsOfDirectory(atPath: folder)
+            #expect(!names.contains { $0.hasPrefix(".batchgate-probe") }, "\(folder): \(names)")
+        }
+    }
+
     @Test func suffixesGoBeforeTheLastExtension() {
         #expect(suffixedName("x.json", 1) == "x.json")
         #expect(suffixedName("x.json", 2) == "x.2.json")
