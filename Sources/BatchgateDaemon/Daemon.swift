@@ -69,7 +69,7 @@ public final class Daemon: @unchecked Sendable {
     private var pendingSet = Set<String>()
     private var drainScheduled = false
     private var routedSinceTrim = 0
-    /// Set when a full scan stopped at ``scanLimit`` names: the rest is listed once the queue drains.
+    /// Set when a scan stopped at ``scanLimit`` names: the rest is listed once the queue drains.
     private var scanCut = false
     private var routedSinceScan = 0
     private var settleCheckScheduled = false
@@ -223,9 +223,9 @@ public final class Daemon: @unchecked Sendable {
     /// Manifests routed in a row after which the freed memory is given back once the queue empties.
     static let trimAfter = 1_000
 
-    /// The most names waiting in the queue that a start-up or overflow scan fills it up to; the
-    /// rest of the inbox is listed again when the queue has drained. An inbox of 50,000 files
-    /// after an overflow then costs the memory of a few thousand names, not of all of them.
+    /// The most names a scan of the inbox holds (queued, or waiting to settle); the rest of the
+    /// inbox is listed again when the queue has drained. An inbox of 50,000 files after an
+    /// overflow then costs the memory of a few thousand names, not of all of them.
     static let scanLimit = 4_096
 
     /// Counts routed manifests and logs one line each (written together: a burst's log lines
@@ -265,10 +265,8 @@ public final class Daemon: @unchecked Sendable {
         var unusable: [[UInt8]] = []
         var observations: [SettleTracker.Observation] = []
         let wallNow = System.wallClock()
-        if !takeSettledOnly {
-            scanCut = false
-            routedSinceScan = 0
-        }
+        scanCut = false
+        routedSinceScan = 0
         do {
             try System.forEachEntry(of: settings.layout.inbox) { entry in
                 guard let name = entry.name else {
@@ -284,12 +282,14 @@ public final class Daemon: @unchecked Sendable {
                 // time is complete unless it is growing; the rest wait for a second look.
                 if !takeSettledOnly && wallNow - Double(modified) / 1e9 >= settings.settleTime {
                     enqueue(name)
-                    if pending.count >= Self.scanLimit {
-                        scanCut = true
-                        return false
-                    }
                 } else {
                     observations.append(.init(name: name, size: Int64(info.st_size), modified: modified))
+                }
+                // Every scan stops at the limit (names queued plus names waiting to settle); the
+                // same first names come first again next time, so nothing is skipped for good.
+                if pending.count + observations.count >= Self.scanLimit {
+                    scanCut = true
+                    return false
                 }
                 return true
             }

@@ -148,8 +148,13 @@ public final class Router {
         for claim in claimed {
             let decision = claim.report.decision
             let ownName = suffixedName(claim.name, 1)
-            let finalName = claim.ownNameFree && reserved[decision, default: []].insert(ownName).inserted
-                ? ownName : freeName(claim.name, in: decision, reserved: &reserved[decision, default: []])
+            let finalName: String
+            if claim.ownNameFree && reserved[decision, default: []].isDisjoint(with: reservedNames(ownName)) {
+                reserved[decision, default: []].formUnion(reservedNames(ownName))
+                finalName = ownName
+            } else {
+                finalName = freeName(claim.name, in: decision, reserved: &reserved[decision, default: []])
+            }
             let entry = RouteEntry(id: RouteEntry.newID(), name: claim.name, decision: decision, finalName: finalName,
                                    receivedAt: claim.receivedAt, routedAt: Timestamp.now())
             planned.append(Outcome(entry: entry, report: claim.report, alerts: alertEntries(entry, claim.report)))
@@ -169,15 +174,21 @@ public final class Router {
         for (outcome, created) in zip(planned, reports) {
             do {
                 try created.get()
+            } catch where error.errno == EEXIST {
+                log.warning("a file took a report name of \(outcome.entry.finalName) in \(outcome.entry.decision.rawValue)/ while it was being routed; \(outcome.entry.name) stays in processing/ and takes another name when processing/ is next recovered (at the next rescan or start)")
+                continue
+            } catch {
+                log.error("cannot write the reports of \(outcome.entry.name): \(error); it stays in processing/ and is tried again")
+                continue
+            }
+            do {
                 try writeAlertDrafts(outcome.alerts)
                 written.append(outcome)
-            } catch where error.errno == EEXIST {
-                log.warning("a file took a report name of \(outcome.entry.finalName) in \(outcome.entry.decision.rawValue)/ while it was being routed; \(outcome.entry.name) stays in processing/ and is routed under another name at the next rescan")
             } catch {
-                log.error("cannot write the reports or alerts of \(outcome.entry.name): \(error); it stays in processing/ and is tried again")
+                log.error("cannot write the alerts of \(outcome.entry.name): \(error); it stays in processing/ and is tried again")
             }
         }
-        flushFilesystem()
+        guard flushFilesystem(keeping: written.count) else { return [] }
         var moved: [Outcome] = []
         var published = true
         let moves = ParallelMap.map(written.count) { index in
@@ -215,11 +226,14 @@ public final class Router {
         }
         var outcomes: [Outcome] = []
         var journaled = Set<String>()
+        for draft in entries where draft.hasPrefix(Self.journalDraftPrefix + ".journal-") {
+            _ = unlinkat(processingFD, draft, 0)  // a replacement a crash cut short: the journal stands
+        }
         let journals = entries.filter { $0.hasPrefix(".journal-") }.sorted()
         // The ids already audited, read once (not once per entry) from the log's tail.
-        let audited = journals.isEmpty ? [] : audit.recentIDs()
+        var audited = journals.isEmpty ? [] : audit.recentIDs()
         for journal in journals {
-            let replayed = replay(journal: journal, audited: audited)
+            let replayed = replay(journal: journal, audited: &audited)
             // Every name a journal holds is its to finish, done or not: never routed anew.
             journaled.formUnion(replayed.names)
             outcomes += replayed.done
@@ -252,7 +266,7 @@ public final class Router {
     }
 
     /// Completes the routes of one journal, writing only what is missing.
-    private func replay(journal: String, audited: Set<String>) -> (done: [Outcome], names: [String]) {
+    private func replay(journal: String, audited: inout Set<String>) -> (done: [Outcome], names: [String]) {
         let path = layout.processing + "/" + journal
         let fd = Glibc.openat(processingFD, journal, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
@@ -262,13 +276,18 @@ public final class Router {
         let bytes = (try? System.readAll(fd, describing: path)) ?? []
         System.close(fd)
         let routes = bytes.split(separator: 0x0A).compactMap { RouteEntry(journalLine: $0) }
-        log.notice("replaying the journal \(journal): \(routes.count) manifest(s) were being routed when the last run stopped")
+        // A route already audited is finished (a journal is kept until all its routes are):
+        // never touched again, and a later file of the same name in processing/ is not its.
+        let unfinished = routes.filter { !audited.contains($0.id) }
+        log.notice("replaying the journal \(journal): \(unfinished.count) manifest(s) were being routed when the last run stopped")
 
-        var journal = journal
         var complete = true
         var renamed = false
         var pending: [(outcome: Outcome, inProcessing: Bool, reports: ReportWork)] = []
-        for var entry in routes {
+        // New names are chosen around every name this journal already holds.
+        var reserved: [Decision: Set<String>] = [:]
+        for route in unfinished { reserved[route.decision, default: []].formUnion(reservedNames(route.finalName)) }
+        for var entry in unfinished {
             let target = folderFDs[entry.decision]!
             let inProcessing = exists(processingFD, entry.name)
             var inTarget = exists(target, entry.finalName)
@@ -281,9 +300,10 @@ public final class Router {
                     // A crash between link and unlink of the fallback move: the move is done.
                     _ = unlinkat(processingFD, entry.name, 0)
                 } else {
-                    // Another file took the name meanwhile: ours gets the next free one.
-                    var reserved = Set<String>()
-                    entry.finalName = freeName(entry.name, in: entry.decision, reserved: &reserved)
+                    // Another file took the name meanwhile: ours gets the next free one, and the
+                    // reports it may have begun under the old name go.
+                    removeOwnReports(of: entry, in: target)
+                    entry.finalName = freeName(entry.name, in: entry.decision, reserved: &reserved[entry.decision, default: []])
                     log.warning("\(entry.decision.rawValue)/ holds another file named as \(entry.name) was to be; it goes in as \(entry.finalName)")
                     inTarget = false
                     renamed = true
@@ -302,12 +322,9 @@ public final class Router {
                 // again; a file of someone else's at a report name makes the route take another name.
                 let states = reportFiles(entry, report).map { reportState($0, in: target) }
                 if states.contains(.foreign) {
-                    for (file, state) in zip(reportFiles(entry, report), states) where state == .ours {
-                        _ = unlinkat(target, file.name, 0)
-                    }
-                    var reserved = Set<String>()
+                    removeOwnReports(of: entry, in: target)
                     let taken = entry.finalName
-                    entry.finalName = freeName(entry.name, in: entry.decision, reserved: &reserved)
+                    entry.finalName = freeName(entry.name, in: entry.decision, reserved: &reserved[entry.decision, default: []])
                     log.warning("\(entry.decision.rawValue)/ holds another file at a report name of \(taken); \(entry.name) goes in as \(entry.finalName)")
                     renamed = true
                 }
@@ -336,14 +353,13 @@ public final class Router {
         }
         if renamed {
             // New names are journaled before any file is written under them, so that a crash
-            // now finds them again instead of taking yet another name.
+            // now finds them again instead of taking yet another name. The journal is replaced
+            // in one rename: two journals of one route would route and audit it twice.
             do {
-                let next = try writeJournal(pending.map(\.outcome.entry))
-                removeJournal(journal)
-                journal = next
+                try replaceJournal(journal, with: pending.map(\.outcome.entry))
             } catch {
-                log.error("cannot write the routing journal: \(error); \(journal) is replayed again later")
-                return ([], routes.map(\.name))
+                log.error("cannot rewrite the routing journal \(journal): \(error); it is replayed again later")
+                return ([], unfinished.map(\.name))
             }
         }
         // Reports and drafts first, one flush for all of them, then the moves.
@@ -362,7 +378,9 @@ public final class Router {
                 log.error("cannot finish routing \(item.outcome.entry.name) from \(journal): \(error)")
             }
         }
-        if written.contains(where: { $0.reports != .keep || ($0.inProcessing && !$0.outcome.alerts.isEmpty) }) { flushFilesystem() }
+        if written.contains(where: { $0.reports != .keep || ($0.inProcessing && !$0.outcome.alerts.isEmpty) }) {
+            guard flushFilesystem(keeping: written.filter(\.inProcessing).count) else { return ([], unfinished.map(\.name)) }
+        }
         var done: [Outcome] = []
         for item in written {
             do {
@@ -379,8 +397,9 @@ public final class Router {
         }
         flushFolders(Set(done.map(\.entry.decision)), outbox: done.contains { !$0.alerts.isEmpty })
         let audits = appendAudit(done.filter { !audited.contains($0.entry.id) })
+        if audits { audited.formUnion(done.map(\.entry.id)) }
         if complete && audits { removeJournal(journal) }
-        return (done, routes.map(\.name))
+        return (done, unfinished.map(\.name))
     }
 
     /// True when the two names are one file (same device and inode).
@@ -436,12 +455,18 @@ public final class Router {
         var number = 1
         while true {
             let candidate = suffixedName(name, number)
-            if !reserved.contains(candidate), isFree(candidate, in: decision) {
-                reserved.insert(candidate)
+            if reserved.isDisjoint(with: reservedNames(candidate)), isFree(candidate, in: decision) {
+                reserved.formUnion(reservedNames(candidate))
                 return candidate
             }
             number += 1
         }
+    }
+
+    /// The names a route under `finalName` takes in its folder: the manifest's and its reports'.
+    /// A batch reserves all three, so that no manifest of it is named like another one's report.
+    private func reservedNames(_ finalName: String) -> Set<String> {
+        [finalName, finalName + ".report.json", finalName + ".report.txt"]
     }
 
     /// Whether neither a manifest nor a report of this name is in the outcome folder.
@@ -479,6 +504,29 @@ public final class Router {
         }
         return name
     }
+
+    /// Replaces a journal's routes in one step: the new lines go to a temporary file (a name
+    /// recovery does not read as a journal), flushed, then renamed over the journal.
+    private func replaceJournal(_ name: String, with entries: [RouteEntry]) throws(SystemError) {
+        let temporary = Self.journalDraftPrefix + name
+        _ = unlinkat(processingFD, temporary, 0)
+        var bytes: [UInt8] = []
+        for entry in entries { bytes += entry.journalLine(); bytes.append(0x0A) }
+        let path = layout.processing + "/" + temporary
+        let fd = try System.createFile(in: processingFD, temporary, contents: bytes, describing: path)
+        defer { System.close(fd) }
+        do {
+            if syncToDisk { try System.fsync(fd, describing: path) }
+            try System.retrying("rename", path) { renameat(processingFD, temporary, processingFD, name) }
+            if syncToDisk { try System.fsync(processingFD, describing: layout.processing) }
+        } catch {
+            _ = unlinkat(processingFD, temporary, 0)
+            throw error
+        }
+    }
+
+    /// The prefix of a journal being replaced; one left by a crash is removed by recovery.
+    static let journalDraftPrefix = ".new"
 
     private func removeJournal(_ name: String) {
         if unlinkat(processingFD, name, 0) != 0 {
@@ -551,6 +599,14 @@ public final class Router {
         }
     }
 
+    /// Removes the reports at this route's current final name that are provably its own (a route
+    /// that must take another name leaves nothing behind under the old one).
+    private func removeOwnReports(of entry: RouteEntry, in folder: Int32) {
+        for file in reportFiles(entry, .unreadable(file: entry.name, reason: "")) where reportState(file, in: folder) == .ours {
+            _ = unlinkat(folder, file.name, 0)
+        }
+    }
+
     /// Whose file sits at a report's name.
     enum ReportState: Equatable {
         case absent
@@ -577,12 +633,17 @@ public final class Router {
                                    describing: layout.processing + "/" + entry.name)
     }
 
-    private func flushFilesystem() {
-        guard syncToDisk else { return }
+    /// Makes the reports and drafts written so far durable before any manifest moves. False
+    /// (logged) when the flush failed: the manifests then stay in `processing/`, never moved beside
+    /// reports that may not be on the disk, and their journal is replayed later.
+    private func flushFilesystem(keeping count: Int) -> Bool {
+        guard syncToDisk else { return true }
         do {
             try System.syncFilesystem(rootFD, describing: layout.root)
+            return true
         } catch {
-            log.error("cannot flush the state filesystem: \(error)")
+            log.error("cannot flush the state filesystem: \(error); \(count) manifest(s) stay in processing/ and are tried again")
+            return false
         }
     }
 

@@ -175,6 +175,73 @@ struct RouterTests {
         #expect(fixture.auditCount() == 1)
     }
 
+    @Test func aManifestNamedLikeAnotherOnesReportGetsAnotherName() throws {
+        // A user drags the contents of rejected/ back into the inbox: one batch holds x.json and
+        // x.json.report.json, and a batch reserves its reports' names too.
+        let fixture = try Fixture()
+        try fixture.drop("x.json", "not json")
+        try fixture.drop("x.json.report.json", "{}")
+        let result = fixture.router.route(["x.json", "x.json.report.json"])
+        #expect(result.outcomes.map(\.entry.finalName) == ["x.json", "x.json.report.2.json"])
+        #expect(fixture.names("processing").isEmpty)
+        #expect(fixture.names("rejected") == ["x.json", "x.json.report.2.json", "x.json.report.2.json.report.json",
+                                              "x.json.report.2.json.report.txt", "x.json.report.json", "x.json.report.txt"])
+    }
+
+    @Test func twoJournalsOfOneRouteAuditItOnce() throws {
+        // Left by a crash in the middle of a journal's replacement (when it was two steps).
+        let fixture = try Fixture()
+        try fixture.drop("m.json", good, into: "processing")
+        try fixture.drop("m.json.report.json", "{\"someone\": \"else\"}", into: "needs-batch")
+        try Data(entry().journalLine() + [0x0A]).write(to: fixture.root.appendingPathComponent("processing/.journal-0-1.jsonl"))
+        try Data(entry(final: "m.2.json").journalLine() + [0x0A]).write(to: fixture.root.appendingPathComponent("processing/.journal-1-1.jsonl"))
+        let outcomes = fixture.router.recover()
+        #expect(fixture.auditCount() == 1, "one audit line per manifest")
+        #expect(outcomes.count == 1, "routed once: \(outcomes.map(\.entry.finalName))")
+    }
+
+    @Test func aJournalReplacementACrashCutShortIsDropped() throws {
+        let fixture = try Fixture()
+        try fixture.drop("m.json", good, into: "processing")
+        try fixture.journal(entry())
+        try Data("{\"id\":\"00".utf8).write(to: fixture.root.appendingPathComponent("processing/\(Router.journalDraftPrefix).journal-1-1.jsonl"))
+        _ = fixture.router.recover()
+        #expect(fixture.names("processing").isEmpty)
+        #expect(fixture.names("needs-batch") == ["m.json", "m.json.report.json", "m.json.report.txt"])
+        #expect(fixture.auditCount() == 1)
+    }
+
+    @Test func aKeptJournalDoesNotTakeALaterFileOfTheSameName() throws {
+        // Route A was moved and audited, but its journal was kept (another route of the batch
+        // failed); a later file of the same name waits in processing/ without a journal.
+        let fixture = try Fixture()
+        try fixture.drop("m.json", good, into: "needs-batch")
+        for name in ["m.json.report.json", "m.json.report.txt"] { try fixture.drop(name, "r", into: "needs-batch") }
+        try fixture.audit.append([AuditLog.line(for: entry(), report: ManifestChecker().check(fileName: "m.json", bytes: Array(good.utf8)))],
+                                 sync: false)
+        try fixture.journal(entry())
+        try fixture.drop("m.json", good.replacingOccurrences(of: "Resin", with: "Rosin"), into: "processing")
+        let outcomes = fixture.router.recover()
+        #expect(fixture.names("processing").isEmpty)
+        #expect(fixture.auditCount() == 2, "the later file gets its own audit line")
+        #expect(outcomes.map(\.entry.finalName) == ["m.2.json"])
+        #expect(outcomes.first?.entry.id != entry().id, "under its own route, not the journal's")
+    }
+
+    @Test func aRouteThatMustTakeAnotherNameLeavesNoReportsUnderTheOld() throws {
+        // Its reports were created, then another file took the manifest's name.
+        let fixture = try Fixture()
+        try fixture.drop("m.json", good, into: "processing")
+        try fixture.journal(entry())
+        for file in reports(of: entry()) {
+            try Data(file.bytes).write(to: fixture.root.appendingPathComponent("needs-batch/\(file.name)"))
+        }
+        try fixture.drop("m.json", "someone else's", into: "needs-batch")
+        _ = fixture.router.recover()
+        #expect(fixture.names("needs-batch") == ["m.2.json", "m.2.json.report.json", "m.2.json.report.txt", "m.json"])
+        #expect(fixture.auditCount() == 1)
+    }
+
     @Test func reportsBeginWithTheirRoutesHeader() {
         let names = ["m.json", "a \"quoted\" name.csv", "café 🌿.json", "line\nbreak.json"]
         for name in names {
