@@ -320,7 +320,7 @@ public final class Router {
             if inProcessingNow {
                 // Not moved: its reports may be unfinished. Those this route began are written
                 // again; a file of someone else's at a report name makes the route take another name.
-                let states = reportFiles(entry, report).map { reportState($0, in: target) }
+                let states = Self.reportHeads(entry).map { reportState($0, in: target) }
                 if states.contains(.foreign) {
                     removeOwnReports(of: entry, in: target)
                     let taken = entry.finalName
@@ -330,7 +330,7 @@ public final class Router {
                 }
                 reports = .rewrite
             } else {
-                let present = reportFiles(entry, report).allSatisfy { exists(target, $0.name) }
+                let present = exists(target, entry.reportJSONName) && exists(target, entry.reportTextName)
                 reports = present ? .keep : .createMissing
             }
             // Alerts: drafts are written before the move and published after it. Still in
@@ -534,31 +534,39 @@ public final class Router {
         }
     }
 
-    /// One report file of a route: its name in the outcome folder, its bytes, and the header every
-    /// report of this route starts with (what recovery reads to tell its own file from another).
+    /// One report file of a route: its name in the outcome folder and its bytes.
     struct ReportFile {
         var name: String
         var bytes: [UInt8]
-        var header: [UInt8]
     }
 
-    /// The JSON and text reports of a route. Each starts with a header made only of the route's
-    /// journal entry (names, decision and times), never of the evaluation, so that a later run
-    /// recognises the report even if the catalog changed meanwhile.
+    /// The JSON and text reports of a route, in the order of ``reportHeads(_:)``.
     static func reportFiles(_ entry: RouteEntry, _ report: ManifestReport) -> [ReportFile] {
         var report = report
         report.file = entry.finalName
-        let extra = [("originalName", entry.name), ("receivedAt", entry.receivedAt), ("routedAt", entry.routedAt)]
-            .map { (key: $0.0, value: $0.1) }
-        var header = JSONWriter()
-        header.beginObject()
-        header.key("file"); header.string(entry.finalName)
-        for field in extra { header.key(field.key); header.string(field.value) }
-        let json = report.jsonLine(extra: extra) + [0x0A]
-        let textHeader = "received: \(entry.receivedAt) as \(entry.name)\nrouted:   \(entry.routedAt) to \(entry.decision.rawValue)/\n"
-        let text = Array((textHeader + "\n" + report.text).utf8)
-        return [ReportFile(name: entry.reportJSONName, bytes: json, header: header.bytes),
-                ReportFile(name: entry.reportTextName, bytes: text, header: Array(textHeader.utf8))]
+        let json = report.jsonLine(extra: reportExtras(entry)) + [0x0A]
+        let text = Array((textReportHeader(entry) + "\n" + report.text).utf8)
+        return [ReportFile(name: entry.reportJSONName, bytes: json), ReportFile(name: entry.reportTextName, bytes: text)]
+    }
+
+    /// What every report of a route starts with, by file name: made only of its journal entry
+    /// (names, decision and times), never of the evaluation, so that recovery recognises a report
+    /// the route began even if the catalog changed meanwhile.
+    static func reportHeads(_ entry: RouteEntry) -> [(name: String, header: [UInt8])] {
+        var json = JSONWriter()
+        json.beginObject()
+        json.key("file"); json.string(entry.finalName)
+        for field in reportExtras(entry) { json.key(field.key); json.string(field.value) }
+        return [(entry.reportJSONName, json.bytes), (entry.reportTextName, Array(textReportHeader(entry).utf8))]
+    }
+
+    /// The fields the JSON report adds to `check`'s, right after `file`.
+    private static func reportExtras(_ entry: RouteEntry) -> [(key: String, value: String)] {
+        [("originalName", entry.name), ("receivedAt", entry.receivedAt), ("routedAt", entry.routedAt)]
+    }
+
+    private static func textReportHeader(_ entry: RouteEntry) -> String {
+        "received: \(entry.receivedAt) as \(entry.name)\nrouted:   \(entry.routedAt) to \(entry.decision.rawValue)/\n"
     }
 
     private func reportFiles(_ entry: RouteEntry, _ report: ManifestReport) -> [ReportFile] {
@@ -602,8 +610,8 @@ public final class Router {
     /// Removes the reports at this route's current final name that are provably its own (a route
     /// that must take another name leaves nothing behind under the old one).
     private func removeOwnReports(of entry: RouteEntry, in folder: Int32) {
-        for file in reportFiles(entry, .unreadable(file: entry.name, reason: "")) where reportState(file, in: folder) == .ours {
-            _ = unlinkat(folder, file.name, 0)
+        for head in Self.reportHeads(entry) where reportState(head, in: folder) == .ours {
+            _ = unlinkat(folder, head.name, 0)
         }
     }
 
@@ -616,7 +624,7 @@ public final class Router {
         case foreign
     }
 
-    private func reportState(_ file: ReportFile, in folder: Int32) -> ReportState {
+    private func reportState(_ file: (name: String, header: [UInt8]), in folder: Int32) -> ReportState {
         let fd = Glibc.openat(folder, file.name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
         guard fd >= 0 else { return errno == ENOENT ? .absent : .foreign }
         defer { System.close(fd) }

@@ -248,8 +248,9 @@ struct RouterTests {
             let entry = RouteEntry(id: "1", name: name, decision: .rejected, finalName: suffixedName(name, 2),
                                    receivedAt: "2026-11-27T00:00:00.000Z", routedAt: "2026-11-27T00:00:01.000Z")
             let report = ManifestChecker().check(fileName: name, bytes: Array("not json".utf8))
-            for file in Router.reportFiles(entry, report) {
-                #expect(file.bytes.starts(with: file.header) && file.header.count > 40, "\(file.name)")
+            for (file, head) in zip(Router.reportFiles(entry, report), Router.reportHeads(entry)) {
+                #expect(file.name == head.name)
+                #expect(file.bytes.starts(with: head.header) && head.header.count > 40, "\(file.name)")
             }
         }
     }
