@@ -204,7 +204,7 @@ public final class Daemon: @unchecked Sendable {
         routedSinceTrim += batch.count
         routedSinceScan += result.outcomes.count
         if pending.isEmpty && scanCut {
-            // The last full scan stopped at its limit: list the rest now that the queue is empty,
+            // The last scan stopped at its limit: list the rest now that the queue is empty,
             // unless the last part routed nothing (every name deferred), which would only loop.
             scanCut = false
             if routedSinceScan > 0 { scanInbox(takeSettledOnly: false) }
