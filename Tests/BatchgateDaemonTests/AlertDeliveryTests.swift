@@ -187,4 +187,21 @@ struct AlertDeliveryTests {
         #expect(mails.first?.contains("Subject: [batchgate] 7 manifests need attention (North)") == true)
         for number in 1...7 { #expect(mails.first?.contains("batch-\(number).json") == true) }
     }
+
+    @Test func aMailRefusedForOneRecipientIsDeliveredAndTheRefusedOneIsNamed() throws {
+        let folder = try TestFolder()
+        let server = try SMTPTestServer(.startTLS, in: folder, user: "alerts", password: "pw", refusedRecipient: "left@plant.example")
+        defer { server.stop() }
+        let sink = AlertSinkSettings(
+            name: "mail", kind: .email, url: Secret(server.url),
+            email: EmailSettings(from: "batchgate@plant.example", to: ["compliance@plant.example", "left@plant.example"],
+                                 username: "alerts", password: Secret("pw")))
+        let fixture = try Fixture(sinks: [sink], transfer: folder.options)
+        _ = try fixture.route()
+        try #require(eventually { (try? server.deliveries().count) == 1 })
+        #expect(try server.deliveries().first?.rcptTos == ["compliance@plant.example"])
+        #expect(eventually { fixture.names("outbox") == ["dead"] }, "delivered, not retried")
+        #expect(eventually { fixture.logText.contains("warning: delivered") && fixture.logText.contains("but not to left@plant.example: SMTP 250; the server refused left@plant.example (550") },
+                "\(fixture.logText)")
+    }
 }

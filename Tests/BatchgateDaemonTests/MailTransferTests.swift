@@ -37,9 +37,9 @@ struct MailTransferTests {
         let folder = try TestFolder()
         let server = try SMTPTestServer(.startTLS, in: folder, user: "alerts", password: "s3cret pass")
         defer { server.stop() }
-        let status = try MailTransfer.send(Self.delivery(server.url, username: "alerts", password: "s3cret pass"),
+        let receipt = try MailTransfer.send(Self.delivery(server.url, username: "alerts", password: "s3cret pass"),
                                            options: folder.options)
-        #expect(status == 250)
+        #expect(receipt.status == 250 && receipt.refused.isEmpty)
         let mail = try #require(try server.deliveries().first)
         #expect(try server.deliveries().count == 1)
         #expect(mail.mailFrom == "batchgate@example.org")
@@ -57,10 +57,10 @@ struct MailTransferTests {
         let folder = try TestFolder()
         let server = try SMTPTestServer(.implicitTLS, in: folder, user: "alerts", password: "pw")
         defer { server.stop() }
-        let status = try MailTransfer.send(Self.delivery(server.url, to: ["ops@example.org"], message: Self.shortMessage,
+        let receipt = try MailTransfer.send(Self.delivery(server.url, to: ["ops@example.org"], message: Self.shortMessage,
                                                          username: "alerts", password: "pw"),
                                            options: folder.options)
-        #expect(status == 250)
+        #expect(receipt.status == 250 && receipt.refused.isEmpty)
         let mail = try #require(try server.deliveries().first)
         #expect(mail.tls)
         #expect(mail.login == "alerts")
@@ -87,8 +87,8 @@ struct MailTransferTests {
         let folder = try TestFolder()
         let server = try SMTPTestServer(.plain, in: folder)
         defer { server.stop() }
-        let status = try MailTransfer.send(Self.delivery(server.url, requireTLS: false), options: folder.options)
-        #expect(status == 250)
+        let receipt = try MailTransfer.send(Self.delivery(server.url, requireTLS: false), options: folder.options)
+        #expect(receipt.status == 250 && receipt.refused.isEmpty)
         let mail = try #require(try server.deliveries().first)
         #expect(!mail.tls)
         #expect(mail.login == nil)
@@ -131,10 +131,12 @@ struct MailTransferTests {
         let folder = try TestFolder()
         let server = try SMTPTestServer(.startTLS, in: folder, user: "alerts", password: "pw", refusedRecipient: "nobody@example.org")
         defer { server.stop() }
-        let status = try MailTransfer.send(
+        let receipt = try MailTransfer.send(
             Self.delivery(server.url, to: ["ops@example.org", "nobody@example.org"], username: "alerts", password: "pw"),
             options: folder.options)
-        #expect(status == 250)
+        #expect(receipt.status == 250)
+        #expect(receipt.refused.map(\.address) == ["nobody@example.org"], "the refused one is named")
+        #expect(receipt.refused.first?.reply.hasPrefix("550") == true, "\(receipt.refused)")
         #expect(try server.deliveries().map(\.rcptTos) == [["ops@example.org"]])
     }
 

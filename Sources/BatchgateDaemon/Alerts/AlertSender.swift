@@ -260,7 +260,12 @@ final class AlertSender: @unchecked Sendable {
             }
         }
         if case .answered(let status, _) = result.attempt, (200..<300).contains(status) {
-            log.info("delivered \(what) to \(name) (\(result.answer.prefix(200)))")
+            if result.refusedRecipients.isEmpty {
+                log.info("delivered \(what) to \(name) (\(result.answer.prefix(200)))")
+            } else {
+                // Sent to the others; those refused are told by name, since they will not get it.
+                log.warning("delivered \(what) to \(name), but not to \(result.refusedRecipients.joined(separator: ", ")): \(result.answer.prefix(600))")
+            }
         }
         if !retried.isEmpty {
             log.warning("could not deliver \(what) to \(name) (attempt \(attempt)): \(result.answer.prefix(300)); trying again in \(Self.seconds(delay))")

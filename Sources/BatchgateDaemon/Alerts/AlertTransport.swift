@@ -22,10 +22,13 @@ public struct AlertAttemptResult: Sendable, Equatable {
     public var attempt: RetryPolicy.Attempt
     /// `HTTP 202: <first KiB of the answer>`, `SMTP 250`, or the transfer error.
     public var answer: String
+    /// For a mail the server took: the recipients it refused (they did not get it).
+    public var refusedRecipients: [String]
 
-    public init(attempt: RetryPolicy.Attempt, answer: String) {
+    public init(attempt: RetryPolicy.Attempt, answer: String, refusedRecipients: [String] = []) {
         self.attempt = attempt
         self.answer = answer
+        self.refusedRecipients = refusedRecipients
     }
 }
 
@@ -80,8 +83,13 @@ public struct LibcurlAlertTransport: AlertTransport {
         let mail = MailDelivery(url: sink.url.exposedValue, from: email.from, to: email.to, message: message.rendered(),
                                 username: email.username, password: email.password?.exposedValue, requireTLS: email.requireTLS)
         do {
-            let status = try MailTransfer.send(mail, options: options)
-            return AlertAttemptResult(attempt: .answered(status: 200, retryAfter: nil), answer: "SMTP \(status)")
+            let receipt = try MailTransfer.send(mail, options: options)
+            var answer = "SMTP \(receipt.status)"
+            if !receipt.refused.isEmpty {
+                answer += "; the server refused " + receipt.refused.map { "\($0.address) (\($0.reply))" }.joined(separator: ", ")
+            }
+            return AlertAttemptResult(attempt: .answered(status: 200, retryAfter: nil), answer: answer,
+                                      refusedRecipients: receipt.refused.map(\.address))
         } catch {
             return AlertAttemptResult(attempt: error.isPermanent ? .refused(error.description) : .failed(error.description),
                                       answer: error.description)

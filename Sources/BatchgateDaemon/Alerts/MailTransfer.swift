@@ -100,8 +100,21 @@ public struct MailError: Error, Sendable, Equatable, CustomStringConvertible {
 /// Sends mail through libcurl's easy interface. `send` blocks: call it from a thread of its own
 /// (a sender's queue), never from Swift's cooperative pool or the router's queue.
 public enum MailTransfer {
-    /// Sends the mail; returns the final SMTP reply code (CURLINFO_RESPONSE_CODE, e.g. 250).
-    public static func send(_ delivery: MailDelivery, options: TransferOptions = TransferOptions()) throws(MailError) -> Int {
+    /// What the server answered to a mail it took.
+    public struct Receipt: Sendable, Equatable {
+        /// The final SMTP reply code (CURLINFO_RESPONSE_CODE, e.g. 250).
+        public var status: Int
+        /// The recipients the server refused while it took the mail for the others, each with its
+        /// reply (`550 5.1.1 <x@example.org>: Recipient address rejected`), in the order sent.
+        public var refused: [(address: String, reply: String)]
+
+        public static func == (lhs: Receipt, rhs: Receipt) -> Bool {
+            lhs.status == rhs.status && lhs.refused.elementsEqual(rhs.refused) { $0 == $1 }
+        }
+    }
+
+    /// Sends the mail; returns the final reply and the recipients refused on the way.
+    public static func send(_ delivery: MailDelivery, options: TransferOptions = TransferOptions()) throws(MailError) -> Receipt {
         try check(delivery)
         CurlRuntime.initialize()
 
@@ -158,7 +171,7 @@ public enum MailTransfer {
         let result = curl_easy_perform(handle)
         var status = 0
         _ = batchgate_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
-        guard result != CURLE_OK else { return status }
+        guard result != CURLE_OK else { return Receipt(status: status, refused: conversation.takeUnretainedValue().refusedRecipients) }
 
         let refusal = status >= 400 ? status : nil
         var parts = [String(cString: curl_easy_strerror(result))]
@@ -229,6 +242,10 @@ private final class SMTPConversation {
     var replyFinished = true
     /// After QUIT the replies no longer tell why the transfer ended.
     var quitting = false
+    /// The address of the RCPT TO awaiting its reply.
+    var recipientAsked: String?
+    /// Recipients whose RCPT TO got a 4xx or 5xx reply, with it.
+    var refusedRecipients: [(address: String, reply: String)] = []
 
     /// The last reply, one line: continuation lines without their repeated code.
     var lastReply: String? {
@@ -242,6 +259,26 @@ private final class SMTPConversation {
         let utf8 = Array(line.utf8)
         replyFinished = !(utf8.count > 3 && utf8[3] == UInt8(ascii: "-"))
         if replyLines.count < 8 { replyLines.append(String(line.prefix(300))) }
+        if replyFinished, let address = recipientAsked {
+            recipientAsked = nil
+            if let reply = lastReply, let first = reply.first, first == "4" || first == "5" {
+                refusedRecipients.append((address, reply))
+            }
+        }
+    }
+
+    /// A command went out: only which recipient a RCPT TO names is kept (the rest, AUTH with the
+    /// password among it, never is).
+    func sent(_ command: [UInt8]) {
+        func starts(with prefix: String) -> Bool {
+            let prefix = Array(prefix.utf8)
+            return command.count >= prefix.count && zip(command, prefix).allSatisfy { $0 & 0xDF == $1 & 0xDF }
+        }
+        if starts(with: "QUIT") { quitting = true }
+        if starts(with: "RCPT TO:") {
+            let address = command.dropFirst(8).prefix { $0 != 0x0D && $0 != 0x0A && $0 != UInt8(ascii: " ") }
+            recipientAsked = String(decoding: address, as: UTF8.self).trimmingCharacters(in: "<>")
+        }
     }
 }
 
@@ -250,9 +287,7 @@ private let followConversation: batchgate_curl_debug_callback = { _, type, data,
     let conversation = Unmanaged<SMTPConversation>.fromOpaque(userdata).takeUnretainedValue()
     let bytes = UnsafeRawBufferPointer(start: data, count: size)
     if type == CURLINFO_HEADER_OUT {
-        // Only whether this is QUIT: the rest (AUTH with the password) is never kept.
-        let quit = Array("QUIT".utf8)
-        if size >= quit.count && zip(bytes, quit).allSatisfy({ $0 & 0xDF == $1 }) { conversation.quitting = true }
+        conversation.sent(Array(bytes.prefix(512)))
         return 0
     }
     let text = String(decoding: bytes, as: UTF8.self)
@@ -261,6 +296,14 @@ private let followConversation: batchgate_curl_debug_callback = { _, type, data,
 }
 
 extension String {
+    /// Without the given characters at either end.
+    fileprivate func trimmingCharacters(in set: String) -> String {
+        var text = Substring(self)
+        while let first = text.first, set.contains(first) { text.removeFirst() }
+        while let last = text.last, set.contains(last) { text.removeLast() }
+        return String(text)
+    }
+
     /// Without leading and trailing spaces.
     fileprivate var trimmingSpaces: String {
         var text = Substring(self)
