@@ -38,6 +38,14 @@ struct RouterTests {
                 .split(separator: "\n").count
         }
 
+        /// After recovery: `m.json` and its two reports in `needs-batch/`, nothing left in
+        /// `processing/`, one audit line.
+        func expectRoutedOnceAsIs(sourceLocation: SourceLocation = #_sourceLocation) {
+            #expect(names("processing").isEmpty, sourceLocation: sourceLocation)
+            #expect(names("needs-batch") == ["m.json", "m.json.report.json", "m.json.report.txt"], sourceLocation: sourceLocation)
+            #expect(auditCount() == 1, sourceLocation: sourceLocation)
+        }
+
         /// Writes a journal naming one route, as step 3 does.
         func journal(_ entry: RouteEntry) throws {
             try Data((entry.journalLine() + [0x0A])).write(to: root.appendingPathComponent("processing/.journal-1-1.jsonl"))
@@ -206,9 +214,7 @@ struct RouterTests {
         try fixture.journal(entry())
         try Data("{\"id\":\"00".utf8).write(to: fixture.root.appendingPathComponent("processing/\(Router.journalDraftPrefix).journal-1-1.jsonl"))
         _ = fixture.router.recover()
-        #expect(fixture.names("processing").isEmpty)
-        #expect(fixture.names("needs-batch") == ["m.json", "m.json.report.json", "m.json.report.txt"])
-        #expect(fixture.auditCount() == 1)
+        fixture.expectRoutedOnceAsIs()
     }
 
     @Test func aKeptJournalDoesNotTakeALaterFileOfTheSameName() throws {
@@ -296,9 +302,7 @@ struct RouterTests {
         #expect(link(fixture.root.appendingPathComponent("processing/m.json").path,
                      fixture.root.appendingPathComponent("needs-batch/m.json").path) == 0)
         _ = fixture.router.recover()
-        #expect(fixture.names("processing").isEmpty)
-        #expect(fixture.names("needs-batch") == ["m.json", "m.json.report.json", "m.json.report.txt"])
-        #expect(fixture.auditCount() == 1)
+        fixture.expectRoutedOnceAsIs()
     }
 
     @Test func anotherFileAtTheJournalsNameMakesOursTakeTheNextName() throws {
