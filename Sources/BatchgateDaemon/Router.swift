@@ -147,14 +147,7 @@ public final class Router {
         var planned: [Outcome] = []
         for claim in claimed {
             let decision = claim.report.decision
-            let ownName = suffixedName(claim.name, 1)
-            let finalName: String
-            if claim.ownNameFree && reserved[decision, default: []].isDisjoint(with: reservedNames(ownName)) {
-                reserved[decision, default: []].formUnion(reservedNames(ownName))
-                finalName = ownName
-            } else {
-                finalName = freeName(claim.name, in: decision, reserved: &reserved[decision, default: []])
-            }
+            let finalName = freeName(claim.name, in: decision, reserved: &reserved[decision, default: []], ownNameFree: claim.ownNameFree)
             let entry = RouteEntry(id: RouteEntry.newID(), name: claim.name, decision: decision, finalName: finalName,
                                    receivedAt: claim.receivedAt, routedAt: Timestamp.now())
             planned.append(Outcome(entry: entry, report: claim.report, alerts: alertEntries(entry, claim.report)))
@@ -450,12 +443,14 @@ public final class Router {
     }
 
     /// The first of `name`, `name.2`, `name.3`, … that neither the folder (as a manifest or a
-    /// report) nor this batch has taken.
-    private func freeName(_ name: String, in decision: Decision, reserved: inout Set<String>) -> String {
+    /// report) nor this batch has taken. `ownNameFree`, when known, is what the folder said of
+    /// `name` itself (looked up by the worker that read the file), so it is not asked again.
+    private func freeName(_ name: String, in decision: Decision, reserved: inout Set<String>, ownNameFree: Bool? = nil) -> String {
         var number = 1
         while true {
             let candidate = suffixedName(name, number)
-            if reserved.isDisjoint(with: reservedNames(candidate)), isFree(candidate, in: decision) {
+            if reserved.isDisjoint(with: reservedNames(candidate)),
+               (number == 1 ? ownNameFree : nil) ?? isFree(candidate, in: decision) {
                 reserved.formUnion(reservedNames(candidate))
                 return candidate
             }
@@ -472,7 +467,7 @@ public final class Router {
     /// Whether neither a manifest nor a report of this name is in the outcome folder.
     private func isFree(_ name: String, in decision: Decision) -> Bool {
         let folder = folderFDs[decision]!
-        return !exists(folder, name) && !exists(folder, name + ".report.json") && !exists(folder, name + ".report.txt")
+        return reservedNames(name).allSatisfy { !exists(folder, $0) }
     }
 
     private func exists(_ directory: Int32, _ name: String) -> Bool {
