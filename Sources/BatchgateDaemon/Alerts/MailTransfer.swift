@@ -305,10 +305,5 @@ extension String {
     }
 
     /// Without leading and trailing spaces.
-    fileprivate var trimmingSpaces: String {
-        var text = Substring(self)
-        while text.first == " " { text.removeFirst() }
-        while text.last == " " { text.removeLast() }
-        return String(text)
-    }
+    fileprivate var trimmingSpaces: String { trimmingCharacters(in: " ") }
 }
