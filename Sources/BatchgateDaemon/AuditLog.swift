@@ -17,7 +17,20 @@ public final class AuditLog {
     deinit { if fd >= 0 { System.close(fd) } }
 
     private func open() throws(SystemError) {
-        fd = try System.retrying("open", path) { Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640) }
+        fd = try System.retrying("open", path) { Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o640) }
+    }
+
+    /// Makes sure the lines go to the file at ``path``: when it was deleted, renamed or replaced
+    /// while the daemon ran (a hand-made rotation without SIGHUP), a file is opened at the path
+    /// again, so no line goes into a file nobody can see. True when it was.
+    public func followPath() throws(SystemError) -> Bool {
+        var named = stat()
+        var held = stat()
+        if lstat(path, &named) == 0, fstat(fd, &held) == 0, named.st_dev == held.st_dev, named.st_ino == held.st_ino {
+            return false
+        }
+        try reopen()
+        return true
     }
 
     /// Closes and opens the file again by name (after logrotate has renamed it).

@@ -4,14 +4,15 @@ import Glibc
 import BatchgateCore
 import CSystem
 import Dispatch
+import Synchronization
 
 /// What the daemon needs to run, resolved from the config file (or `--root` defaults).
 public struct DaemonSettings: Sendable, Equatable {
     public var layout: StateLayout
     /// Seconds between periodic rescans of the inbox; 0 turns them off.
     public var rescanInterval: Double
-    /// Seconds a scanned file's size and mtime must stay the same before it is taken.
-    public var settleTime: Double
+    /// Seconds a file must be left alone before it is taken (see ``IntakeTracker``).
+    public var quietPeriod: Double
     public var maxManifestSize: Int
     public var syncToDisk: Bool
     public var itemsFile: String?
@@ -21,14 +22,14 @@ public struct DaemonSettings: Sendable, Equatable {
     /// The alert sinks, secrets resolved; none by default.
     public var alerts: AlertSettings
 
-    public init(layout: StateLayout, rescanInterval: Double = 30, settleTime: Double = 2,
+    public init(layout: StateLayout, rescanInterval: Double = 30, quietPeriod: Double = 2,
                 maxManifestSize: Int = TextInput.defaultMaximumSize, syncToDisk: Bool = true,
                 itemsFile: String? = nil, packagesFile: String? = nil,
                 sameFormSteps: [String] = RuleSettings.defaultNonFormChangingSteps, logLevel: LogLevel = .info,
                 alerts: AlertSettings = AlertSettings()) {
         self.layout = layout
         self.rescanInterval = rescanInterval
-        self.settleTime = settleTime
+        self.quietPeriod = quietPeriod
         self.maxManifestSize = maxManifestSize
         self.syncToDisk = syncToDisk
         self.itemsFile = itemsFile
@@ -62,9 +63,16 @@ public final class Daemon: @unchecked Sendable {
     private let notifier: SystemdNotifier
     private var router: Router!
     private var audit: AuditLog!
+    private var outbox: Outbox!
     private var alerts: AlertDispatcher!
     private var watcher: InboxWatcher?
-    private var tracker: SettleTracker
+    /// What is known of the files in the inbox that are not whole yet.
+    private var tracker: IntakeTracker
+    /// Names routed lately, to tell a writer's phantom (an empty file made by opening the name
+    /// again after the manifest was taken) from a manifest.
+    private var recentlyRouted = RecentNames(window: 60)
+    /// Phantoms already logged, so each is logged once.
+    private var parked = Set<String>()
     private var pending: [String] = []
     private var pendingSet = Set<String>()
     private var drainScheduled = false
@@ -72,9 +80,14 @@ public final class Daemon: @unchecked Sendable {
     /// Set when a scan stopped at ``scanLimit`` names: the rest is listed once the queue drains.
     private var scanCut = false
     private var routedSinceScan = 0
-    private var settleCheckScheduled = false
+    /// When a file whose name is not UTF-8, still changing, should be looked at again.
+    private var rescanAt: Double?
+    private var quietTimer: DispatchSourceTimer?
+    private var recoveryScheduled = false
     private var rescanTimer: DispatchSourceTimer?
     private var watchdogTimer: DispatchSourceTimer?
+    /// Advanced by every block the watchdog sends through `queue`: a queue that runs them is free.
+    private let heartbeat = ProgressCounter()
     private var counts: [Decision: Int] = [:]
     private var stopping = false
     /// The state root's lock, held for the life of the process.
@@ -90,10 +103,10 @@ public final class Daemon: @unchecked Sendable {
         self.transport = transport
         self.log = log
         notifier = SystemdNotifier(environment: environment)
-        tracker = SettleTracker(settleTime: settings.settleTime)
+        tracker = IntakeTracker(quietPeriod: settings.quietPeriod)
     }
 
-    /// Prepares the folders, finishes what a crash left, takes what is in the inbox and starts
+    /// Prepares the folders, finishes what a crash left, looks at what is in the inbox and starts
     /// watching. Throws when the daemon cannot run (the caller exits with status 78).
     public func start() throws(StartupError) {
         // Signals blocked first: one that comes during recovery waits for waitForSignals().
@@ -109,70 +122,100 @@ public final class Daemon: @unchecked Sendable {
         }
         do {
             audit = try AuditLog(path: settings.layout.auditLog)
-            let outbox = try Outbox(layout: settings.layout)
+            outbox = try Outbox(layout: settings.layout)
             router = try Router(layout: settings.layout, checker: checker, syncToDisk: settings.syncToDisk, log: log, audit: audit,
                                 outbox: outbox, alerts: AlertPlanner(settings: settings.alerts, layout: settings.layout))
+            router.quietPeriod = settings.quietPeriod
             alerts = AlertDispatcher(outbox: outbox, settings: settings.alerts, log: log, transport: transport)
         } catch {
             throw StartupError("cannot open the state folders: \(error)")
         }
         let failure: StartupError? = queue.sync {
             record(router.recover())
+            if router.needsRecovery { scheduleRecovery() }
             // After recovery, which may have published alerts: the outbox as a whole is the list.
             alerts.resume()
             do {
-                watcher = try InboxWatcher(path: settings.layout.inbox, queue: queue) { [unowned self] events in
-                    self.handle(events)
-                }
+                watcher = try watchInbox()
             } catch {
                 return StartupError("cannot watch the inbox \(settings.layout.inbox): \(error)")
             }
-            scanInbox(takeSettledOnly: false)
+            // What is in the inbox now waits a quiet period like anything else: a writer may be
+            // at it (a restart while a scanner writes).
+            scanInbox()
             scheduleRescans()
             scheduleWatchdog()
-            log.notice("watching \(settings.layout.inbox) (state in \(settings.layout.root); rescan every \(formatSeconds(settings.rescanInterval)), settle \(formatSeconds(settings.settleTime)), fsync \(settings.syncToDisk ? "on" : "off"))")
+            log.notice("watching \(settings.layout.inbox) (state in \(settings.layout.root); rescan every \(formatSeconds(settings.rescanInterval)), quiet period \(formatSeconds(settings.quietPeriod)), fsync \(settings.syncToDisk ? "on" : "off"))")
             notifier.notify("READY=1\nSTATUS=\(status)")
             return nil
         }
         if let failure { throw failure }
     }
 
+    private func watchInbox() throws(SystemError) -> InboxWatcher {
+        try InboxWatcher(path: settings.layout.inbox, queue: queue) { [unowned self] events in
+            self.handle(events)
+        }
+    }
+
     // MARK: Events
 
     private func handle(_ events: [InboxWatcher.Event]) {
+        let now = System.monotonicClock()
+        var rescan = false
         for event in events {
             switch event {
-            case .arrived(let name):
+            case .file(let name, let signal):
+                guard !DropFolderNames.isIgnored(name) else { continue }
+                if signal == .gone { parked.remove(name) }
+                tracker.note(signal, name, now: now)
+            case .created(let name):
                 guard !DropFolderNames.isIgnored(name) else { continue }
                 var info = stat()
                 if fstatat(AT_FDCWD, settings.layout.inbox + "/" + name, &info, AT_SYMLINK_NOFOLLOW) == 0,
-                   (info.st_mode & S_IFMT) == S_IFREG, info.st_size == 0 {
-                    // Some writers create a file, close it empty (or move it in empty, as
-                    // Foundation's atomic writes do) and open it again to fill it: an empty file
-                    // waits for the settle time like a scanned one.
-                    scheduleSettleCheck()
-                    continue
-                }
-                tracker.forget(name)
-                enqueue(name)
-            case .created(let name):
-                // Only what is never closed after writing is taken on creation.
-                var info = stat()
-                if !DropFolderNames.isIgnored(name),
-                   fstatat(AT_FDCWD, settings.layout.inbox + "/" + name, &info, AT_SYMLINK_NOFOLLOW) == 0,
                    [S_IFLNK, S_IFIFO, S_IFSOCK, S_IFCHR, S_IFBLK].contains(info.st_mode & S_IFMT) {
+                    // Never written and closed: complete as soon as it exists.
                     enqueue(name)
+                } else {
+                    tracker.note(.changed, name, now: now)
                 }
             case .unusableName:
-                scanInbox(takeSettledOnly: true)
+                rescan = true
             case .overflow:
                 log.warning("the inotify queue overflowed; rescanning \(settings.layout.inbox)")
-                scanInbox(takeSettledOnly: false)
+                tracker.eventsLost(now: now)
+                rescan = true
             case .inboxGone:
-                log.error("the inbox \(settings.layout.inbox) was deleted or moved away; restart batchgate once it is back")
-                notifier.notify("STATUS=inbox \(settings.layout.inbox) is gone")
+                // Moved or deleted: give a `rmdir; mkdir` (or a move back) a moment, then take
+                // whatever folder has the inbox's path, or stop if none has.
+                queue.asyncAfter(deadline: .now() + 1) { [unowned self] in
+                    guard !self.stopping else { return }
+                    _ = self.checkFolders()
+                }
             }
         }
+        if rescan { scanInbox() } else { admitReady() }
+    }
+
+    /// Queues the names that are whole now, and sets the timer for the next ones.
+    private func admitReady() {
+        for name in tracker.takeReady(now: System.monotonicClock()) { admit(name) }
+        scheduleQuietCheck()
+    }
+
+    private func admit(_ name: String) {
+        if recentlyRouted.contains(name, now: System.monotonicClock()) {
+            var info = stat()
+            if fstatat(AT_FDCWD, settings.layout.inbox + "/" + name, &info, AT_SYMLINK_NOFOLLOW) == 0,
+               (info.st_mode & S_IFMT) == S_IFREG, info.st_size == 0 {
+                if parked.insert(name).inserted {
+                    log.notice("\(name) in the inbox is empty and has the name of a manifest routed moments ago: its writer opened the name again after the manifest was taken (as SMB clients do to set a file's times after copying). It is left in the inbox, not routed; delete it, or write a manifest into it")
+                }
+                return
+            }
+        }
+        parked.remove(name)
+        enqueue(name)
     }
 
     private func enqueue(_ name: String) {
@@ -191,6 +234,7 @@ public final class Daemon: @unchecked Sendable {
     private func drainOnce() {
         drainScheduled = false
         guard !stopping, !pending.isEmpty else { return }
+        guard checkFolders() else { return }
         let batch = Array(pending.prefix(Router.batchLimit))
         pending.removeFirst(batch.count)
         for name in batch { pendingSet.remove(name) }
@@ -200,6 +244,15 @@ public final class Daemon: @unchecked Sendable {
         if !result.deferred.isEmpty {
             log.warning("\(result.deferred.count) file(s) wait in the inbox because processing/ holds the same name: \(result.deferred.prefix(5).joined(separator: ", "))")
         }
+        if !result.held.isEmpty {
+            // A writer the watcher never saw open it (it opened it before batchgate started)
+            // still has it open: it waits like a file being written.
+            let now = System.monotonicClock()
+            for name in result.held { tracker.restart(name, now: now) }
+            log.info("\(result.held.count) file(s) are still open for writing and wait: \(result.held.prefix(5).joined(separator: ", "))")
+            scheduleQuietCheck()
+        }
+        if router.needsRecovery { scheduleRecovery() }
         notifier.notify("STATUS=\(status)")
         routedSinceTrim += batch.count
         routedSinceScan += result.outcomes.count
@@ -207,7 +260,7 @@ public final class Daemon: @unchecked Sendable {
             // The last scan stopped at its limit: list the rest now that the queue is empty,
             // unless the last part routed nothing (every name deferred), which would only loop.
             scanCut = false
-            if routedSinceScan > 0 { scanInbox(takeSettledOnly: false) }
+            if routedSinceScan > 0 { scanInbox() }
         }
         if !pending.isEmpty {
             scheduleDrain()
@@ -223,7 +276,7 @@ public final class Daemon: @unchecked Sendable {
     /// Manifests routed in a row after which the freed memory is given back once the queue empties.
     static let trimAfter = 1_000
 
-    /// The most names a scan of the inbox holds (queued, or waiting to settle); the rest of the
+    /// The most names a scan of the inbox holds (queued, or waiting to be whole); the rest of the
     /// inbox is listed again when the queue has drained. An inbox of 50,000 files after an
     /// overflow then costs the memory of a few thousand names, not of all of them.
     static let scanLimit = 4_096
@@ -233,9 +286,11 @@ public final class Daemon: @unchecked Sendable {
     private func record(_ outcomes: [Router.Outcome]) {
         var lines: [(LogLevel, String)] = []
         lines.reserveCapacity(outcomes.count)
+        let now = System.monotonicClock()
         for outcome in outcomes {
             counts[outcome.entry.decision, default: 0] += 1
             let entry = outcome.entry
+            recentlyRouted.insert(entry.name, now: now)
             let renamed = entry.finalName == entry.name ? "" : " as \(entry.finalName)"
             let level: LogLevel = entry.decision == .accepted ? .info : .notice
             lines.append((level, "routed \(entry.name) to \(entry.decision.rawValue)/\(renamed): \(outcome.report.summary)"))
@@ -248,13 +303,39 @@ public final class Daemon: @unchecked Sendable {
         return "routed \(total) (accepted \(counts[.accepted, default: 0]), needs-batch \(counts[.needsBatch, default: 0]), rejected \(counts[.rejected, default: 0])); \(pending.count) waiting"
     }
 
+    // MARK: Folders
+
+    /// Checks every folder held by descriptor, and the audit log, against its path before work:
+    /// a folder replaced under its name (a monthly `mv accepted accepted-2026-11; mkdir accepted`)
+    /// is opened again; one that is gone stops the daemon with a message, so that systemd starts it
+    /// again and start-up makes the folder anew. False when the daemon is stopping.
+    private func checkFolders() -> Bool {
+        do {
+            let reopened = try router.checkFolders() + outbox.checkFolders()
+            for path in reopened {
+                log.warning("\(path) is now another folder than the one batchgate had open (moved away and made again?); reopened it: from now on files go into the folder at that path")
+            }
+            if reopened.contains(settings.layout.inbox) {
+                watcher?.cancel()
+                watcher = try watchInbox()
+                // Names of the old inbox mean nothing in the new one: look at what is there now.
+                tracker = IntakeTracker(quietPeriod: settings.quietPeriod)
+                scanInbox()
+            }
+            return true
+        } catch {
+            stop(failing: "\(error); batchgate stops so that it can start again with its folders in place (start-up makes missing ones)")
+            return false
+        }
+    }
+
     // MARK: Scans
 
-    /// Lists the inbox. Files announced by inotify are taken at once; files only a scan finds are
-    /// taken once settled, except at start-up and after an overflow, when everything that is not
-    /// still changing is taken.
-    private func scanInbox(takeSettledOnly: Bool) {
-        let inboxFD = Glibc.open(settings.layout.inbox, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    /// Lists the inbox and tells the tracker what it saw: files that no event announced (written
+    /// on another machine over NFS or SMB, present at start-up, lost in an overflow) are taken
+    /// once two looks a quiet period apart saw them unchanged.
+    private func scanInbox() {
+        let inboxFD = Glibc.open(settings.layout.inbox, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         guard inboxFD >= 0 else {
             log.error("cannot scan the inbox: \(SystemError("open folder", settings.layout.inbox, errno: errno))")
             return
@@ -263,8 +344,7 @@ public final class Daemon: @unchecked Sendable {
         // Entries are looked at as they are read (an inbox after an overflow may hold tens of
         // thousands): only names to wait for are kept, and names that are not UTF-8.
         var unusable: [[UInt8]] = []
-        var observations: [SettleTracker.Observation] = []
-        let wallNow = System.wallClock()
+        var observations: [IntakeTracker.Observation] = []
         scanCut = false
         routedSinceScan = 0
         do {
@@ -277,16 +357,10 @@ public final class Daemon: @unchecked Sendable {
                 var info = stat()
                 guard fstatat(inboxFD, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { return true }
                 if (info.st_mode & S_IFMT) == S_IFDIR { return true }  // sub-folders are never touched
-                let modified = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
-                // At start-up and after an overflow, a file whose mtime is older than the settle
-                // time is complete unless it is growing; the rest wait for a second look.
-                if !takeSettledOnly && wallNow - Double(modified) / 1e9 >= settings.settleTime {
-                    enqueue(name)
-                } else {
-                    observations.append(.init(name: name, size: Int64(info.st_size), modified: modified))
-                }
-                // Every scan stops at the limit (names queued plus names waiting to settle); the
-                // same first names come first again next time, so nothing is skipped for good.
+                let stamp = FileStamp(info)
+                observations.append(.init(name: name, size: stamp.size, modified: stamp.modified, changed: stamp.changed))
+                // Every scan stops at the limit (names queued plus names waiting); the same first
+                // names come first again next time, so nothing is skipped for good.
                 if pending.count + observations.count >= Self.scanLimit {
                     scanCut = true
                     return false
@@ -297,27 +371,28 @@ public final class Daemon: @unchecked Sendable {
             log.error("cannot scan the inbox: \(error)")
             return
         }
-        var stillChanging = false
-        for bytes in unusable where !renameToUTF8(bytes, in: inboxFD) { stillChanging = true }
-        let settled = tracker.scan(observations, now: System.monotonicClock())
-        if takeSettledOnly { for name in settled { enqueue(name) } }
-        if tracker.isWaiting || stillChanging { scheduleSettleCheck() }
+        rescanAt = nil
+        for bytes in unusable where !renameToUTF8(bytes, in: inboxFD) {
+            rescanAt = System.monotonicClock() + settings.quietPeriod
+        }
+        tracker.look(observations, now: System.monotonicClock(), complete: !scanCut)
+        admitReady()
     }
 
     /// A name that is not UTF-8 cannot be carried through reports and logs: the file is renamed
-    /// within the inbox, each byte that is not UTF-8 written as `%XX`, and then routed as usual.
+    /// within the inbox, each byte that is not UTF-8 written as `%XX`, and then waits as usual.
     /// Returns false when the file is still changing and must be looked at again.
     private func renameToUTF8(_ bytes: [UInt8], in inboxFD: Int32) -> Bool {
         let readable = String(decoding: bytes, as: UTF8.self)
         if DropFolderNames.isIgnored(readable) { return true }
-        // Renaming announces the file as complete, so a file still changing waits to settle.
         var info = stat()
         let path = bytes + [0]
         let found = path.withUnsafeBufferPointer { buffer in
             buffer.withMemoryRebound(to: CChar.self) { fstatat(inboxFD, $0.baseAddress!, &info, AT_SYMLINK_NOFOLLOW) }
         }
         guard found == 0, (info.st_mode & S_IFMT) != S_IFDIR else { return true }
-        if System.wallClock() - Double(info.st_mtim.tv_sec) < settings.settleTime { return false }
+        let stamp = FileStamp(info)
+        if System.wallClock() - Double(max(stamp.modified, stamp.changed)) / 1e9 < settings.quietPeriod { return false }
         let base = percentEncodingInvalidUTF8(bytes)
         for number in 1...100 {
             let name = suffixedName(base, number)
@@ -335,15 +410,57 @@ public final class Daemon: @unchecked Sendable {
         return true
     }
 
-    private func scheduleSettleCheck() {
-        guard !settleCheckScheduled else { return }
-        settleCheckScheduled = true
-        let delay = max(0.1, settings.settleTime / 2)
-        queue.asyncAfter(deadline: .now() + delay) { [unowned self] in
-            self.settleCheckScheduled = false
-            guard !self.stopping else { return }
-            self.scanInbox(takeSettledOnly: true)
+    /// Sets the one timer that wakes the daemon when the next waiting file may be whole.
+    private func scheduleQuietCheck() {
+        var deadline = tracker.nextDeadline()
+        if let rescanAt { deadline = min(deadline ?? rescanAt, rescanAt) }
+        let timer: DispatchSourceTimer
+        if let quietTimer {
+            timer = quietTimer
+        } else {
+            timer = DispatchSource.makeTimerSource(queue: queue)
+            timer.setEventHandler { [unowned self] in self.quietCheck() }
+            timer.schedule(deadline: .distantFuture, repeating: .never)
+            timer.resume()
+            quietTimer = timer
         }
+        guard let deadline else {
+            timer.schedule(deadline: .distantFuture, repeating: .never)
+            return
+        }
+        // A little past the deadline, so the check sees the quiet period fully passed.
+        let delay = max(0, deadline - System.monotonicClock()) + 0.005
+        timer.schedule(deadline: .now() + delay, repeating: .never, leeway: .milliseconds(5))
+    }
+
+    private func quietCheck() {
+        guard !stopping else { return }
+        let now = System.monotonicClock()
+        if tracker.needsLook(now: now) || rescanAt.map({ now >= $0 }) == true {
+            scanInbox()
+        } else {
+            admitReady()
+        }
+    }
+
+    /// Runs recovery once the quiet period has passed: a file that changed while it was routed
+    /// waits in `processing/` for its writer to be done.
+    private func scheduleRecovery() {
+        guard !recoveryScheduled else { return }
+        recoveryScheduled = true
+        queue.asyncAfter(deadline: .now() + settings.quietPeriod + 0.05) { [unowned self] in
+            self.recoveryScheduled = false
+            guard !self.stopping else { return }
+            self.recover()
+        }
+    }
+
+    private func recover() {
+        guard checkFolders() else { return }
+        let recovered = router.recover()
+        record(recovered)
+        alerts.add(recovered.flatMap(\.alerts))
+        if router.needsRecovery { scheduleRecovery() }
     }
 
     private func scheduleRescans() {
@@ -356,21 +473,39 @@ public final class Daemon: @unchecked Sendable {
         timer.setEventHandler { [unowned self] in
             guard !self.stopping else { return }
             // Claimed files a failed batch left behind are retried too.
-            let recovered = self.router.recover()
-            self.record(recovered)
-            self.alerts.add(recovered.flatMap(\.alerts))
-            self.scanInbox(takeSettledOnly: true)
+            self.recover()
+            guard !self.stopping else { return }
+            self.recentlyRouted.prune(now: System.monotonicClock())
+            self.scanInbox()
         }
         timer.resume()
         rescanTimer = timer
     }
 
+    /// Sends `WATCHDOG=1` only while the daemon gets on: its queue runs the heartbeat blocks the
+    /// watchdog sends through it, or the router advances within a long batch (each file read and
+    /// evaluated counts). A router stuck on one file, or a queue stuck anywhere, stops the pings,
+    /// and systemd restarts the service; recovery then sets that file aside.
     private func scheduleWatchdog() {
         guard let interval = notifier.watchdogInterval else { return }
-        let timer = DispatchSource.makeTimerSource(queue: queue)
-        let period = DispatchTimeInterval.milliseconds(max(1, Int(interval * 1000)))
+        let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "batchgate.watchdog"))
+        // Half the notify interval: a short stall never costs a ping, a long one always does.
+        let period = DispatchTimeInterval.milliseconds(max(1, Int(interval * 500)))
+        let progress = router.progress
+        let heartbeat = heartbeat
+        let notifier = notifier
+        let queue = queue
+        let last = Mutex<(beat: Int, progress: Int)>((-1, -1))
         timer.schedule(deadline: .now(), repeating: period, leeway: .milliseconds(100))
-        timer.setEventHandler { [unowned self] in self.notifier.notify("WATCHDOG=1") }
+        timer.setEventHandler {
+            let now = (beat: heartbeat.current, progress: progress.current)
+            let moved = last.withLock { seen in
+                defer { seen = now }
+                return now.beat != seen.beat || now.progress != seen.progress
+            }
+            if moved { notifier.notify("WATCHDOG=1") }
+            queue.async { heartbeat.advance() }
+        }
         timer.resume()
         watchdogTimer = timer
     }
@@ -417,6 +552,10 @@ public final class Daemon: @unchecked Sendable {
     private func installSignalHandlers() {
         Self.blockHandledSignals()
         signal(SIGPIPE, SIG_IGN)
+        // A lease taken to see whether a writer holds a file (System.isHeldForWriting) is broken
+        // by a writer opening it in that instant, and the kernel then sends SIGIO, whose default
+        // is to end the process.
+        signal(SIGIO, SIG_IGN)
     }
 
     /// SIGTERM or SIGINT: the batch in hand is already finished (signals run between batches).
@@ -431,6 +570,16 @@ public final class Daemon: @unchecked Sendable {
         exit(0)
     }
 
+    /// Stops on a problem the daemon cannot work around while it runs: exit status 1, so systemd
+    /// (`Restart=on-failure`) starts it again.
+    private func stop(failing reason: String) {
+        guard !stopping else { return }
+        stopping = true
+        log.error(reason)
+        notifier.notify("STOPPING=1\nSTATUS=failed: \(reason)")
+        exit(1)
+    }
+
     /// SIGHUP: reads the config and catalog again; a bad one is logged and the running one kept.
     private func reload() {
         guard router != nil else { return }  // still starting: the config just read is current
@@ -438,13 +587,15 @@ public final class Daemon: @unchecked Sendable {
         clock_gettime(CLOCK_MONOTONIC, &now)
         notifier.notify("RELOADING=1\nMONOTONIC_USEC=\(Int(now.tv_sec) * 1_000_000 + Int(now.tv_nsec) / 1000)")
         defer { notifier.notify("READY=1\nSTATUS=\(status)") }
+        var reopened = true
         do {
             try audit.reopen()
         } catch {
-            log.error("cannot reopen the audit log: \(error)")
+            reopened = false
+            log.error("cannot reopen the audit log: \(error); the lines go on into the file open until now")
         }
         guard let reloader else {
-            log.notice("reopened the audit log (no config file to reload)")
+            if reopened { log.notice("reopened the audit log (no config file to reload)") }
             return
         }
         let next: DaemonSettings
@@ -461,13 +612,14 @@ public final class Daemon: @unchecked Sendable {
         }
         router.checker = checker
         router.alerts = AlertPlanner(settings: next.alerts, layout: settings.layout)
+        router.quietPeriod = next.quietPeriod
         alerts.reload(next.alerts)
         settings.alerts = next.alerts
         log.setLevel(next.logLevel)
         let rescanChanged = next.rescanInterval != settings.rescanInterval
-        tracker = SettleTracker(settleTime: next.settleTime)
+        tracker.setQuietPeriod(next.quietPeriod)
         settings.rescanInterval = next.rescanInterval
-        settings.settleTime = next.settleTime
+        settings.quietPeriod = next.quietPeriod
         settings.maxManifestSize = next.maxManifestSize
         settings.itemsFile = next.itemsFile
         settings.packagesFile = next.packagesFile
@@ -475,7 +627,7 @@ public final class Daemon: @unchecked Sendable {
         settings.logLevel = next.logLevel
         if rescanChanged { scheduleRescans() }
         log.notice("reloaded the configuration and catalog (\(checker.catalog.itemCount) items, \(checker.catalog.packageCount) packages, \(next.alerts.sinks.count) alert sink(s))")
-        scanInbox(takeSettledOnly: true)
+        scanInbox()
     }
 }
 

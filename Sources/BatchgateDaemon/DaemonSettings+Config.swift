@@ -8,7 +8,7 @@ extension DaemonConfig {
         DaemonSettings(
             layout: StateLayout(root: stateRoot, inbox: inbox),
             rescanInterval: rescanInterval.seconds,
-            settleTime: settleTime.seconds,
+            quietPeriod: quietPeriod.seconds,
             maxManifestSize: maxManifestSize,
             syncToDisk: fsync,
             itemsFile: catalog.items,

@@ -3,15 +3,15 @@ import Glibc
 #endif
 import Dispatch
 
-/// Watches the inbox through inotify, read on a Dispatch read source: a file closed after
-/// writing (`IN_CLOSE_WRITE`) or moved in (`IN_MOVED_TO`) is reported by name, and so is a
-/// creation (`IN_CREATE`), for links and FIFOs, which are never written and closed. An overflowed
-/// event queue is reported too, so the caller can rescan.
+/// Watches the inbox through inotify, read on a Dispatch read source, and reports what happens to
+/// each name: opens, closes, writes and attribute changes (so that a file is claimed only once it
+/// is whole, see ``IntakeTracker``), moves in and out, deletions, creations (links and FIFOs are
+/// complete as soon as they exist) and an overflowed event queue, so the caller can rescan.
 public final class InboxWatcher: @unchecked Sendable {
     /// What the kernel said about the inbox.
     public enum Event: Sendable, Equatable {
-        /// A file (not a folder) was written and closed, or moved in.
-        case arrived(String)
+        /// Something happened to a file (not a folder) of this name.
+        case file(String, IntakeTracker.Signal)
         /// Something was created; a regular file is still being written (its close comes later),
         /// but a symbolic link, FIFO or socket is complete as soon as it exists.
         case created(String)
@@ -23,6 +23,10 @@ public final class InboxWatcher: @unchecked Sendable {
         case inboxGone
     }
 
+    /// What the watch asks the kernel for.
+    static let mask = UInt32(IN_OPEN | IN_CLOSE_WRITE | IN_CLOSE_NOWRITE | IN_MODIFY | IN_ATTRIB | IN_MOVED_TO | IN_MOVED_FROM
+        | IN_CREATE | IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
+
     private let fd: Int32
     private let path: String
     private let source: DispatchSourceRead
@@ -32,9 +36,8 @@ public final class InboxWatcher: @unchecked Sendable {
     public init(path: String, queue: DispatchQueue, handler: @escaping @Sendable ([Event]) -> Void) throws(SystemError) {
         self.path = path
         let descriptor = try System.retrying("inotify_init1", path) { inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC)) }
-        let mask = UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
         do {
-            try System.retrying("inotify_add_watch", path) { inotify_add_watch(descriptor, path, mask) }
+            try System.retrying("inotify_add_watch", path) { inotify_add_watch(descriptor, path, Self.mask | UInt32(IN_DONT_FOLLOW)) }
         } catch {
             System.close(descriptor)
             throw error
@@ -85,13 +88,28 @@ public final class InboxWatcher: @unchecked Sendable {
                 events.append(.inboxGone)
             } else if mask & UInt32(IN_ISDIR) == 0, !nameBytes.isEmpty {
                 guard let name = String(validating: nameBytes, as: UTF8.self) else {
-                    // A creation says nothing yet: the close or move that follows is reported.
-                    if mask & UInt32(IN_CREATE) == 0 { events.append(.unusableName) }
+                    // Only a file that is complete says something: a scan renames it.
+                    if mask & UInt32(IN_CLOSE_WRITE | IN_MOVED_TO) != 0 { events.append(.unusableName) }
                     continue
                 }
-                events.append(mask & UInt32(IN_CREATE) != 0 ? .created(name) : .arrived(name))
+                if let signal = signal(mask) {
+                    events.append(.file(name, signal))
+                } else if mask & UInt32(IN_CREATE) != 0 {
+                    events.append(.created(name))
+                }
             }
         }
         return events
+    }
+
+    /// The signal of one event's mask (each event carries one of these bits).
+    private static func signal(_ mask: UInt32) -> IntakeTracker.Signal? {
+        if mask & UInt32(IN_OPEN) != 0 { return .opened }
+        if mask & UInt32(IN_CLOSE_WRITE) != 0 { return .closed(wrote: true) }
+        if mask & UInt32(IN_CLOSE_NOWRITE) != 0 { return .closed(wrote: false) }
+        if mask & UInt32(IN_MODIFY | IN_ATTRIB) != 0 { return .changed }
+        if mask & UInt32(IN_MOVED_TO) != 0 { return .movedIn }
+        if mask & UInt32(IN_MOVED_FROM | IN_DELETE) != 0 { return .gone }
+        return nil
     }
 }

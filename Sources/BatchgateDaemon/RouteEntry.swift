@@ -44,6 +44,24 @@ public struct RouteEntry: Sendable, Equatable {
         self.init(id: id, name: name, decision: decision, finalName: finalName, receivedAt: receivedAt, routedAt: routedAt)
     }
 
+    /// The journal line that records a route as audited: `{"audited":"<id>"}`.
+    static func auditedLine(_ id: String) -> [UInt8] {
+        var json = JSONWriter()
+        json.beginObject()
+        json.key("audited"); json.string(id)
+        json.endObject()
+        return json.bytes
+    }
+
+    /// The id a journal line records as audited, if it is such a line.
+    static func auditedIDs(journalLine line: ArraySlice<UInt8>) -> [String] {
+        guard line.first == UInt8(ascii: "{"), line.count < 256,
+              let element = try? JSONParser.parse(line), case .object(let members) = element.value,
+              members.count == 1, members[0].key == "audited", case .string(let id) = members[0].value
+        else { return [] }
+        return [id]
+    }
+
     public init(id: String, name: String, decision: Decision, finalName: String, receivedAt: String, routedAt: String) {
         self.id = id
         self.name = name

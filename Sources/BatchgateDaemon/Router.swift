@@ -34,6 +34,8 @@ public final class Router {
         public var report: ManifestReport
         /// The alerts published for it, for the senders.
         public var alerts: [OutboxEntry] = []
+        /// The manifest as it was read (see ``Claim``).
+        var stamp: FileStamp?
     }
 
     public let layout: StateLayout
@@ -46,11 +48,32 @@ public final class Router {
     private let outbox: Outbox?
     private let log: Logger
     private let audit: AuditLog
-    private let rootFD: Int32
-    private let inboxFD: Int32
-    private let processingFD: Int32
-    private let folderFDs: [Decision: Int32]
+    private let rootFolder: HeldFolder
+    private let inboxFolder: HeldFolder
+    private let processingFolder: HeldFolder
+    private let outcomeFolders: [Decision: HeldFolder]
+    private var rootFD: Int32 { rootFolder.fd }
+    private var inboxFD: Int32 { inboxFolder.fd }
+    private var processingFD: Int32 { processingFolder.fd }
+    private func folderFD(_ decision: Decision) -> Int32 { outcomeFolders[decision]!.fd }
     private var journalCounter = 0
+    /// Whether a lease can tell that a writer still holds an inbox file (local filesystems only).
+    private let leasesWork: Bool
+    /// Seconds a claimed file must have been left alone before recovery evaluates it (config
+    /// `quietPeriod`); replaced on reload.
+    public var quietPeriod: Double = 2
+    /// Set when a file changed while it was being routed: it waits in `processing/`, and
+    /// ``recover()`` should run once the quiet period has passed.
+    public private(set) var needsRecovery = false
+    /// Names of the files that changed while they were routed: recovery leaves each alone until
+    /// it has not changed for the quiet period.
+    private var changing = Set<String>()
+    /// Counts files read and evaluated, reports written and manifests moved: what the watchdog
+    /// looks at to tell a router making progress from one that is stuck.
+    public let progress = ProgressCounter()
+    /// Names of the files being evaluated, kept in `processing/` while they are, so that a file
+    /// whose evaluation took the process down is known at the next start (``recover()``).
+    private let evaluating: EvaluationMarker
 
     /// The most manifests one batch routes (one journal, one flush to disk).
     public static let batchLimit = 256
@@ -64,16 +87,25 @@ public final class Router {
         self.syncToDisk = syncToDisk
         self.log = log
         self.audit = audit
-        rootFD = try System.openDirectory(layout.root)
-        inboxFD = try System.openDirectory(layout.inbox)
-        processingFD = try System.openDirectory(layout.processing)
-        var folders: [Decision: Int32] = [:]
-        for decision in Decision.allCases { folders[decision] = try System.openDirectory(layout.folder(for: decision)) }
-        folderFDs = folders
+        rootFolder = try HeldFolder(layout.root, followsLinks: true)
+        inboxFolder = try HeldFolder(layout.inbox)
+        processingFolder = try HeldFolder(layout.processing)
+        var folders: [Decision: HeldFolder] = [:]
+        for decision in Decision.allCases { folders[decision] = try HeldFolder(layout.folder(for: decision)) }
+        outcomeFolders = folders
+        leasesWork = System.leasesAreLocal(inboxFolder.fd)
+        evaluating = try EvaluationMarker(in: rootFolder, describing: layout.root)
     }
 
-    deinit {
-        for fd in [rootFD, inboxFD, processingFD] + Array(folderFDs.values) { System.close(fd) }
+    /// Checks every folder the router holds against its path (see ``HeldFolder``). Returns the
+    /// paths of the folders opened again because another folder now has their name; throws when
+    /// one is gone.
+    public func checkFolders() throws(HeldFolder.Problem) -> [String] {
+        var reopened: [String] = []
+        for folder in [rootFolder, inboxFolder, processingFolder] + Decision.allCases.map({ outcomeFolders[$0]! }) {
+            if try folder.check() { reopened.append(folder.path) }
+        }
+        return reopened
     }
 
     // MARK: Routing
@@ -83,6 +115,9 @@ public final class Router {
         public var outcomes: [Outcome] = []
         /// Names left in the inbox because `processing/` holds the same name; try again later.
         public var deferred: [String] = []
+        /// Names left in the inbox because a process holds the file open for writing: not whole
+        /// yet; the caller waits for them again.
+        public var held: [String] = []
     }
 
     /// Claims and routes these inbox names as one batch. Names already gone are skipped.
@@ -90,18 +125,27 @@ public final class Router {
         var result = BatchResult()
         var seen = Set<String>()
         let unique = names.filter { seen.insert($0).inserted }
+        // A crash while these are read and evaluated is pinned on them at the next start.
+        evaluating.begin(unique, attempt: 1)
         // Claimed and read on several cores: each file's claim and read are its own.
         let claims = ParallelMap.map(unique.count) { index in claim(unique[index]) }
+        evaluating.end()
         var claimed: [Claim] = []
         for (name, claim) in zip(unique, claims) {
             switch claim {
-            case .success(let claim?):
+            case .claimed(let claim):
                 claimed.append(claim)
-            case .success(nil):
+            case .gone:
                 continue  // taken already, or removed by its writer
-            case .failure(let error) where error.errno == EEXIST:
+            case .held:
+                result.held.append(name)
+            case .changing:
+                needsRecovery = true
+                changing.insert(name)
+                log.notice("\(name) kept changing while it was read; it waits in processing/ and is read again once it has been left alone for \(quietPeriod) s")
+            case .failed(let error) where error.errno == EEXIST:
                 result.deferred.append(name)
-            case .failure(let error):
+            case .failed(let error):
                 log.error("cannot claim \(name) from the inbox: \(error); it stays there and is tried again at the next scan")
             }
         }
@@ -114,29 +158,55 @@ public final class Router {
         var name: String
         var receivedAt: String
         var report: ManifestReport
+        /// The file as it was read (nil when it was not a regular file read whole): checked again
+        /// just before the move, so a file that changed meanwhile is not moved with a stale report.
+        var stamp: FileStamp?
         /// Whether the file's own name (and its reports' names) were free in its outcome folder
         /// when it was read: looked up on the worker, so that naming the batch mostly need not.
         var ownNameFree: Bool
     }
 
-    /// Renames one file from the inbox into `processing/` (nil when it is gone) and evaluates it.
-    /// Safe to run for several files at once.
-    private func claim(_ name: String) -> Result<Claim?, SystemError> {
+    /// What claiming one inbox name came to.
+    private enum ClaimResult {
+        case claimed(Claim)
+        /// No longer in the inbox.
+        case gone
+        /// A process holds it open for writing: left in the inbox.
+        case held
+        /// Claimed, but it changed while it was read: left in `processing/` for recovery.
+        case changing
+        case failed(SystemError)
+    }
+
+    /// Renames one file from the inbox into `processing/` and evaluates it, unless a process
+    /// still holds it open for writing. Safe to run for several files at once.
+    private func claim(_ name: String) -> ClaimResult {
+        if leasesWork, System.isHeldForWriting(in: inboxFD, name) == true { return .held }
         do {
             try System.renameNoReplace(from: inboxFD, name, to: processingFD, name, describing: layout.inbox + "/" + name)
         } catch where error.errno == ENOENT {
-            return .success(nil)
+            return .gone
         } catch {
-            return .failure(error)
+            return .failed(error)
         }
-        let receivedAt = Timestamp.now()
-        return .success(claimed(name, receivedAt: receivedAt))
+        guard let claim = claimed(name, receivedAt: Timestamp.now()) else { return .changing }
+        return .claimed(claim)
     }
 
-    /// A claimed file evaluated. Safe to run for several files at once.
-    private func claimed(_ name: String, receivedAt: String) -> Claim {
-        let report = evaluate(in: processingFD, name, folder: layout.processing)
-        return Claim(name: name, receivedAt: receivedAt, report: report,
+    /// A claimed file evaluated; nil when it kept changing while it was read. Safe to run for
+    /// several files at once.
+    private func claimed(_ name: String, receivedAt: String, report given: ManifestReport? = nil) -> Claim? {
+        let report: ManifestReport
+        var stamp: FileStamp?
+        if let given {
+            report = given
+        } else {
+            guard case .read(let read, let readStamp) = evaluate(in: processingFD, name, folder: layout.processing) else { return nil }
+            report = read
+            stamp = readStamp
+        }
+        progress.advance()
+        return Claim(name: name, receivedAt: receivedAt, report: report, stamp: stamp,
                      ownNameFree: isFree(suffixedName(name, 1), in: report.decision))
     }
 
@@ -150,7 +220,7 @@ public final class Router {
             let finalName = freeName(claim.name, in: decision, reserved: &reserved[decision, default: []], ownNameFree: claim.ownNameFree)
             let entry = RouteEntry(id: RouteEntry.newID(), name: claim.name, decision: decision, finalName: finalName,
                                    receivedAt: claim.receivedAt, routedAt: Timestamp.now())
-            planned.append(Outcome(entry: entry, report: claim.report, alerts: alertEntries(entry, claim.report)))
+            planned.append(Outcome(entry: entry, report: claim.report, alerts: alertEntries(entry, claim.report), stamp: claim.stamp))
         }
         let journal: String
         do {
@@ -181,17 +251,25 @@ public final class Router {
                 log.error("cannot write the alerts of \(outcome.entry.name): \(error); it stays in processing/ and is tried again")
             }
         }
+        progress.advance()
         guard flushFilesystem(keeping: written.count) else { return [] }
         var moved: [Outcome] = []
         var published = true
-        let moves = ParallelMap.map(written.count) { index in
-            Result { () throws(SystemError) in try moveManifest(written[index].entry, from: processingFD) }
-        }
+        var changed = false
+        let moves = ParallelMap.map(written.count) { index in moveIfUnchanged(written[index]) }
         for (outcome, move) in zip(written, moves) {
-            do {
-                try move.get()
+            switch move {
+            case .moved:
                 moved.append(outcome)
-            } catch {
+            case .changed:
+                // Its writer was still at it: the report may not be the file's. The journal
+                // stays, and recovery reads it again once it is left alone.
+                changed = true
+                needsRecovery = true
+                changing.insert(outcome.entry.name)
+                log.notice("\(outcome.entry.name) changed while it was being routed; it waits in processing/ and is read again once it has been left alone for \(quietPeriod) s")
+                continue
+            case .failed(let error):
                 log.error("cannot move \(outcome.entry.name) to \(outcome.entry.decision.rawValue)/: \(error); it stays in processing/ and is tried again")
                 continue
             }
@@ -199,10 +277,37 @@ public final class Router {
             moved[moved.count - 1].alerts = done.published
             published = done.all && published
         }
+        progress.advance()
         flushFolders(Set(moved.map(\.entry.decision)), outbox: moved.contains { !$0.alerts.isEmpty })
-        // The journal goes only once everything it names is done, audit line included.
-        if appendAudit(moved) && moved.count == planned.count && published { removeJournal(journal) }
+        // The journal goes only once everything it names is done, audit line included; a kept
+        // journal records which of its routes are audited, so a later replay never audits one twice.
+        if appendAudit(moved) {
+            if moved.count == planned.count && published && !changed {
+                removeJournal(journal)
+            } else {
+                markAudited(moved.map(\.entry.id), in: journal)
+            }
+        }
         return moved
+    }
+
+    private enum MoveResult {
+        case moved
+        case changed
+        case failed(SystemError)
+    }
+
+    /// Moves a manifest into its outcome folder, unless it is no longer the file that was read.
+    private func moveIfUnchanged(_ outcome: Outcome) -> MoveResult {
+        if let stamp = outcome.stamp {
+            guard let now = try? System.lstatAt(processingFD, outcome.entry.name), FileStamp(now) == stamp else { return .changed }
+        }
+        do {
+            try moveManifest(outcome.entry, from: processingFD)
+            return .moved
+        } catch {
+            return .failed(error)
+        }
     }
 
     // MARK: Recovery
@@ -217,35 +322,99 @@ public final class Router {
             log.error("cannot list \(layout.processing): \(error)")
             return []
         }
+        needsRecovery = false
         var outcomes: [Outcome] = []
         var journaled = Set<String>()
         for draft in entries where draft.hasPrefix(Self.journalDraftPrefix + ".journal-") {
             _ = unlinkat(processingFD, draft, 0)  // a replacement a crash cut short: the journal stands
         }
+        // Files whose evaluation was under way when an earlier run died.
+        let suspects = evaluating.read()
+        evaluating.end()
         let journals = entries.filter { $0.hasPrefix(".journal-") }.sorted()
-        // The ids already audited, read once (not once per entry) from the log's tail.
+        // The ids audited just before a crash, read once (not once per entry) from the log's tail;
+        // a kept journal also records the routes it saw audited.
         var audited = journals.isEmpty ? [] : audit.recentIDs()
         for journal in journals {
-            let replayed = replay(journal: journal, audited: &audited)
+            let replayed = replay(journal: journal, audited: &audited, suspects: suspects)
             // Every name a journal holds is its to finish, done or not: never routed anew.
             journaled.formUnion(replayed.names)
             outcomes += replayed.done
         }
-        let leftovers = entries.filter { !$0.hasPrefix(".") && !journaled.contains($0) }.sorted()
+        var leftovers: [String] = []
+        for name in entries where !name.hasPrefix(".") && !journaled.contains(name) {
+            if sameFile(inboxFD, name, processingFD, name) {
+                // A claim by link and unlink (a filesystem without RENAME_NOREPLACE) cut short:
+                // the claim is done, and the inbox name is the same file's second name.
+                _ = unlinkat(inboxFD, name, 0)
+            }
+            if isStillChanging(name) {
+                needsRecovery = true  // its writer may still be at it
+                continue
+            }
+            leftovers.append(name)
+        }
+        leftovers.sort()
         if !leftovers.isEmpty {
             log.notice("finishing \(leftovers.count) manifest(s) left in processing/ by an earlier run")
+            func receivedAt(_ name: String) -> String {
+                let changed = (try? System.lstatAt(processingFD, name)).map { Double($0.st_ctim.tv_sec) } ?? System.wallClock()
+                return Timestamp.iso8601(changed)
+            }
+            // A file that was being evaluated when a run died is evaluated again alone, so that a
+            // second death is pinned on it; after that it is not evaluated again but rejected, so
+            // one file cannot keep the service from starting.
+            let suspected = leftovers.filter { suspects[$0] != nil }
+            for name in suspected {
+                guard let claim = guardedClaim(name, receivedAt: receivedAt(name), suspects: suspects) else { continue }
+                outcomes += process([claim])
+            }
+            let rest = leftovers.filter { suspects[$0] == nil }
             // In batches of the usual size, so a large pile keeps journals and memory small.
-            for start in stride(from: 0, to: leftovers.count, by: Self.batchLimit) {
-                let batch = Array(leftovers[start..<min(start + Self.batchLimit, leftovers.count)])
-                let claims = ParallelMap.map(batch.count) { index in
-                    let name = batch[index]
-                    let changed = (try? System.lstatAt(processingFD, name)).map { Double($0.st_ctim.tv_sec) } ?? System.wallClock()
-                    return claimed(name, receivedAt: Timestamp.iso8601(changed))
-                }
-                outcomes += process(claims)
+            for start in stride(from: 0, to: rest.count, by: Self.batchLimit) {
+                let batch = Array(rest[start..<min(start + Self.batchLimit, rest.count)])
+                evaluating.begin(batch, attempt: 1)
+                let claims = ParallelMap.map(batch.count) { index in claimed(batch[index], receivedAt: receivedAt(batch[index])) }
+                evaluating.end()
+                if claims.contains(where: { $0 == nil }) { needsRecovery = true }
+                outcomes += process(claims.compactMap { $0 })
             }
         }
         return outcomes
+    }
+
+    /// The rejection of a file that was being evaluated each of the last two times the daemon
+    /// died: it is not evaluated a third time.
+    static func quarantined(_ name: String) -> ManifestReport {
+        .unreadable(file: name, reason: "batchgate stopped twice while evaluating this file (the second time it was evaluated alone), so it was not evaluated again: one file must not keep the service from running. Check the file (its size, its structure); if it is a real manifest, split it, or report it with the journal of those stops")
+    }
+
+    /// One suspected file claimed: evaluated alone under the marker, or rejected unread when it was
+    /// already suspected a second time.
+    private func guardedClaim(_ name: String, receivedAt: String, suspects: [String: Int]) -> Claim? {
+        let attempts = suspects[name] ?? 0
+        if attempts >= 2 {
+            log.error("\(name) was being evaluated each of the last two times batchgate stopped unexpectedly; it is moved to rejected/ without being evaluated again")
+            return claimed(name, receivedAt: receivedAt, report: Self.quarantined(name))
+        }
+        log.warning("\(name) was being evaluated when batchgate last stopped unexpectedly; it is evaluated again, alone")
+        evaluating.begin([name], attempt: attempts + 1)
+        defer { evaluating.end() }
+        return claimed(name, receivedAt: receivedAt)
+    }
+
+    /// Whether a file in `processing/` that changed while it was routed changed again within the
+    /// quiet period: its writer may still be at it, so recovery leaves it for later.
+    private func isStillChanging(_ name: String) -> Bool {
+        guard changing.contains(name) else { return false }
+        guard let info = try? System.lstatAt(processingFD, name) else {
+            changing.remove(name)
+            return false
+        }
+        let stamp = FileStamp(info)
+        if System.wallClock() - Double(max(stamp.modified, stamp.changed)) / 1e9 < quietPeriod { return true }
+        changing.remove(name)
+        return false
     }
 
     /// What a replay does about the reports of one route.
@@ -259,7 +428,7 @@ public final class Router {
     }
 
     /// Completes the routes of one journal, writing only what is missing.
-    private func replay(journal: String, audited: inout Set<String>) -> (done: [Outcome], names: [String]) {
+    private func replay(journal: String, audited: inout Set<String>, suspects: [String: Int]) -> (done: [Outcome], names: [String]) {
         let path = layout.processing + "/" + journal
         let fd = Glibc.openat(processingFD, journal, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
@@ -268,10 +437,18 @@ public final class Router {
         }
         let bytes = (try? System.readAll(fd, describing: path)) ?? []
         System.close(fd)
-        let routes = bytes.split(separator: 0x0A).compactMap { RouteEntry(journalLine: $0) }
+        let lines = bytes.split(separator: 0x0A)
+        let routes = lines.compactMap { RouteEntry(journalLine: $0) }
+        audited.formUnion(lines.flatMap { RouteEntry.auditedIDs(journalLine: $0) })
         // A route already audited is finished (a journal is kept until all its routes are):
         // never touched again, and a later file of the same name in processing/ is not its.
         let unfinished = routes.filter { !audited.contains($0.id) }
+        if unfinished.contains(where: { isStillChanging($0.name) }) {
+            // A file of it changed within the quiet period (it changed before its move): its
+            // writer may still be at it, so the journal waits.
+            needsRecovery = true
+            return ([], unfinished.map(\.name))
+        }
         log.notice("replaying the journal \(journal): \(unfinished.count) manifest(s) were being routed when the last run stopped")
 
         var complete = true
@@ -281,7 +458,7 @@ public final class Router {
         var reserved: [Decision: Set<String>] = [:]
         for route in unfinished { reserved[route.decision, default: []].formUnion(reservedNames(route.finalName)) }
         for var entry in unfinished {
-            let target = folderFDs[entry.decision]!
+            var target = folderFD(entry.decision)
             let inProcessing = exists(processingFD, entry.name)
             var inTarget = exists(target, entry.finalName)
             guard inProcessing || inTarget else {
@@ -306,9 +483,35 @@ public final class Router {
             let source = stillInProcessing ? processingFD : target
             let sourceName = stillInProcessing ? entry.name : entry.finalName
             let sourceFolder = stillInProcessing ? layout.processing : layout.folder(for: entry.decision)
-            var report = evaluate(in: source, sourceName, folder: sourceFolder)
+            let evaluation: Evaluation
+            if (suspects[entry.name] ?? 0) >= 2 {
+                log.error("\(entry.name) was being evaluated each of the last two times batchgate stopped unexpectedly; it is moved to rejected/ without being evaluated again")
+                evaluation = .read(Self.quarantined(entry.name), nil)
+            } else {
+                evaluating.begin([entry.name], attempt: (suspects[entry.name] ?? 0) + 1)
+                evaluation = evaluate(in: source, sourceName, folder: sourceFolder)
+                evaluating.end()
+            }
+            progress.advance()
+            guard case .read(var report, _) = evaluation else {
+                needsRecovery = true
+                log.notice("\(entry.name) kept changing while it was read; \(journal) is replayed once it has been left alone")
+                return ([], unfinished.map(\.name))
+            }
             report.file = entry.name
             let inProcessingNow = stillInProcessing && !inTarget
+            if inProcessingNow && report.decision != entry.decision {
+                // Read again, the file says something else than when it was journaled (it
+                // changed before its move, or the catalog did): it goes where its report says,
+                // and what the route began in the other folder goes.
+                removeOwnReports(of: entry, in: target)
+                let planned = entry.decision
+                entry.decision = report.decision
+                entry.finalName = freeName(entry.name, in: entry.decision, reserved: &reserved[entry.decision, default: []])
+                target = folderFD(entry.decision)
+                log.warning("\(entry.name) was journaled for \(planned.rawValue)/ but now reads as \(entry.decision.rawValue); it goes to \(entry.decision.rawValue)/ as \(entry.finalName)")
+                renamed = true
+            }
             let reports: ReportWork
             if inProcessingNow {
                 // Not moved: its reports may be unfinished. Those this route began are written
@@ -391,7 +594,11 @@ public final class Router {
         flushFolders(Set(done.map(\.entry.decision)), outbox: done.contains { !$0.alerts.isEmpty })
         let audits = appendAudit(done.filter { !audited.contains($0.entry.id) })
         if audits { audited.formUnion(done.map(\.entry.id)) }
-        if complete && audits { removeJournal(journal) }
+        if complete && audits {
+            removeJournal(journal)
+        } else if audits {
+            markAudited(done.map(\.entry.id), in: journal)
+        }
         return (done, unfinished.map(\.name))
     }
 
@@ -405,41 +612,74 @@ public final class Router {
 
     // MARK: Steps
 
-    /// Reads and checks one file, never following a link and never blocking on a FIFO.
-    private func evaluate(in directory: Int32, _ name: String, folder: String) -> ManifestReport {
+    /// What reading one file came to.
+    enum Evaluation {
+        /// Read and evaluated; the stamp of the file as read, when it is a regular file.
+        case read(ManifestReport, FileStamp?)
+        /// It changed under every one of a few reads: its writer is still at it.
+        case changing
+    }
+
+    /// How many times a file that changes while it is read is read again before it is left to
+    /// wait: a writer that appends a last line just then is caught by the second read.
+    static let readAttempts = 3
+
+    /// Reads and checks one file, never following a link and never blocking on a FIFO, and only
+    /// when it stayed the same while it was read (size, modification and change times of the open
+    /// descriptor before and after).
+    private func evaluate(in directory: Int32, _ name: String, folder: String) -> Evaluation {
         let path = folder + "/" + name
         let info: stat
         do {
             info = try System.lstatAt(directory, name, in: folder + "/")
         } catch {
-            return .unreadable(file: name, reason: "the file could not be read: \(error)")
+            return .read(.unreadable(file: name, reason: "the file could not be read: \(error)"), nil)
         }
         switch info.st_mode & S_IFMT {
         case S_IFREG:
             break
         case S_IFLNK:
-            return .unreadable(file: name, reason: "the file is a symbolic link; batchgate never follows links, so it was moved to rejected/ as a link: drop the file itself")
+            return .read(.unreadable(file: name, reason: "the file is a symbolic link; batchgate never follows links, so it was moved to rejected/ as a link: drop the file itself"), nil)
         case S_IFIFO:
-            return .unreadable(file: name, reason: "the file is a named pipe (FIFO), not a regular file")
+            return .read(.unreadable(file: name, reason: "the file is a named pipe (FIFO), not a regular file"), nil)
         default:
-            return .unreadable(file: name, reason: "the file is not a regular file")
+            return .read(.unreadable(file: name, reason: "the file is not a regular file"), nil)
         }
         let fd = Glibc.openat(directory, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
         guard fd >= 0 else {
-            return .unreadable(file: name, reason: "the file could not be opened: \(String(cString: strerror(errno))) (check the permissions of \(path))")
+            return .read(.unreadable(file: name, reason: "the file could not be opened: \(String(cString: strerror(errno))) (check the permissions of \(path))"), nil)
         }
         defer { System.close(fd) }
         var opened = stat()
         guard fstat(fd, &opened) == 0, (opened.st_mode & S_IFMT) == S_IFREG else {
-            return .unreadable(file: name, reason: "the file is not a regular file")
+            return .read(.unreadable(file: name, reason: "the file is not a regular file"), nil)
         }
-        let bytes: [UInt8]
-        do {
-            bytes = try System.readAll(fd, limit: checker.maximumSize, sizeHint: Int(opened.st_size), describing: path)
-        } catch {
-            return .unreadable(file: name, reason: "the file could not be read: \(String(cString: strerror(error.errno)))")
+        if opened.st_nlink > 1 {
+            // Another name could change the file after the decision, or be the real file of a
+            // writer outside the inbox; a manifest is judged only when it is its own file.
+            return .read(.unreadable(file: name, reason: "the file has \(opened.st_nlink) names (hard links): another name could change it after it was checked, so batchgate does not evaluate it; drop a copy (cp), not a link (ln)"), nil)
         }
-        return checker.check(fileName: name, bytes: bytes, fileSize: Int(opened.st_size))
+        for _ in 1...Self.readAttempts {
+            let before = FileStamp(opened)
+            let bytes: [UInt8]
+            do {
+                guard lseek(fd, 0, SEEK_SET) == 0 else {
+                    return .read(.unreadable(file: name, reason: "the file could not be read: \(String(cString: strerror(errno)))"), nil)
+                }
+                bytes = try System.readAll(fd, limit: checker.maximumSize, sizeHint: Int(opened.st_size), describing: path)
+            } catch {
+                return .read(.unreadable(file: name, reason: "the file could not be read: \(String(cString: strerror(error.errno)))"), nil)
+            }
+            guard fstat(fd, &opened) == 0 else {
+                return .read(.unreadable(file: name, reason: "the file could not be read: \(String(cString: strerror(errno)))"), nil)
+            }
+            let after = FileStamp(opened)
+            // Unchanged, and what was read is the whole file (or the start of one over the limit).
+            if after == before && (bytes.count == Int(after.size) || bytes.count > checker.maximumSize) {
+                return .read(checker.check(fileName: name, bytes: bytes, fileSize: Int(opened.st_size)), after)
+            }
+        }
+        return .changing
     }
 
     /// The first of `name`, `name.2`, `name.3`, … that neither the folder (as a manifest or a
@@ -466,7 +706,7 @@ public final class Router {
 
     /// Whether neither a manifest nor a report of this name is in the outcome folder.
     private func isFree(_ name: String, in decision: Decision) -> Bool {
-        let folder = folderFDs[decision]!
+        let folder = folderFD(decision)
         return reservedNames(name).allSatisfy { !exists(folder, $0) }
     }
 
@@ -517,6 +757,25 @@ public final class Router {
         } catch {
             _ = unlinkat(processingFD, temporary, 0)
             throw error
+        }
+    }
+
+    /// Records in a journal that is kept that these routes of it are audited: a replay, however
+    /// much later and however long the audit log has grown, then never audits them again.
+    private func markAudited(_ ids: [String], in journal: String) {
+        guard !ids.isEmpty else { return }
+        let path = layout.processing + "/" + journal
+        var bytes: [UInt8] = []
+        for id in ids { bytes += RouteEntry.auditedLine(id); bytes.append(0x0A) }
+        do {
+            let fd = try System.retrying("open", path) { openat(processingFD, journal, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW) }
+            defer { System.close(fd) }
+            try System.writeAll(fd, bytes, describing: path)
+            if syncToDisk { try System.fsync(fd, describing: path) }
+        } catch {
+            // The audit log's tail still tells a replay soon after; only a journal kept very long
+            // could then be audited twice.
+            log.warning("cannot record in \(path) which of its routes are audited: \(error)")
         }
     }
 
@@ -572,7 +831,7 @@ public final class Router {
     /// is taken). A failure leaves neither behind.
     private func createReports(_ outcome: Outcome, skippingExisting: Bool = false) throws(SystemError) {
         let entry = outcome.entry
-        let folder = folderFDs[entry.decision]!
+        let folder = folderFD(entry.decision)
         let folderPath = layout.folder(for: entry.decision)
         var created: [String] = []
         for file in reportFiles(entry, outcome.report) {
@@ -592,7 +851,7 @@ public final class Router {
     /// for a route whose manifest never moved: its reports, if any, are its own and may be torn).
     private func rewriteReports(_ outcome: Outcome) throws(SystemError) {
         let entry = outcome.entry
-        let folder = folderFDs[entry.decision]!
+        let folder = folderFD(entry.decision)
         let folderPath = layout.folder(for: entry.decision)
         for file in reportFiles(entry, outcome.report) {
             let draft = "." + file.name + ".tmp"
@@ -632,7 +891,7 @@ public final class Router {
     }
 
     private func moveManifest(_ entry: RouteEntry, from directory: Int32) throws(SystemError) {
-        try System.renameNoReplace(from: directory, entry.name, to: folderFDs[entry.decision]!, entry.finalName,
+        try System.renameNoReplace(from: directory, entry.name, to: folderFD(entry.decision), entry.finalName,
                                    describing: layout.processing + "/" + entry.name)
     }
 
@@ -652,7 +911,7 @@ public final class Router {
 
     private func flushFolders(_ decisions: Set<Decision>, outbox flushOutbox: Bool) {
         guard syncToDisk else { return }
-        for fd in decisions.compactMap({ folderFDs[$0] }) + [processingFD] {
+        for fd in decisions.compactMap({ outcomeFolders[$0]?.fd }) + [processingFD] {
             do {
                 try System.fsync(fd, describing: layout.root)
             } catch {
@@ -700,7 +959,11 @@ public final class Router {
 
     /// Appends the audit lines; false (logged) when they could not be written.
     private func appendAudit(_ outcomes: [Outcome]) -> Bool {
+        guard !outcomes.isEmpty else { return true }
         do {
+            if try audit.followPath() {
+                log.warning("\(audit.path) was deleted, moved or replaced while batchgate ran; a new one was opened at that path (rotate it with a SIGHUP to keep every line in one place)")
+            }
             try audit.append(outcomes.map { AuditLog.line(for: $0.entry, report: $0.report) }, sync: syncToDisk)
             return true
         } catch {

@@ -56,9 +56,14 @@ public struct StateLayout: Sendable, Equatable {
         for folder in folders {
             let info: stat
             do {
-                info = try System.status(folder)
+                info = try System.linkStatus(folder)
             } catch {
                 throw StartupError("cannot read the folder \(folder): \(error)")
+            }
+            if (info.st_mode & S_IFMT) == S_IFLNK {
+                // A link would let whoever can change it send manifests, reports or the inbox's
+                // watch elsewhere; and a folder held open would not follow it being changed.
+                throw StartupError("\(folder) is a symbolic link; batchgate never follows links for its folders: make it a real folder (set `inbox:` in the config for an inbox elsewhere)")
             }
             guard (info.st_mode & S_IFMT) == S_IFDIR else {
                 throw StartupError("\(folder) is not a folder")
@@ -101,20 +106,32 @@ public struct StateLayout: Sendable, Equatable {
 
 extension StateLayout {
     /// Takes the state root for this process: a second daemon on the same folders would race
-    /// this one for names. The lock lasts as long as the returned descriptor stays open.
+    /// this one for names. The lock (`flock`) is on the state root folder itself, which cannot be
+    /// deleted from under a running daemon as a lock file could; `.batchgate.lock` only tells who
+    /// holds it. The lock lasts as long as the returned descriptor stays open.
     public func lock() throws(StartupError) -> Int32 {
-        let fd = open(lockFile, O_RDWR | O_CREAT | O_CLOEXEC, 0o640)
-        guard fd >= 0 else { throw StartupError("cannot open \(lockFile): \(String(cString: strerror(errno)))") }
+        let fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw StartupError("cannot open \(root): \(String(cString: strerror(errno)))") }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-            var holder = [UInt8](repeating: 0, count: 32)
-            let count = read(fd, &holder, holder.count)
-            let pid = count > 0 ? String(decoding: holder[..<count], as: UTF8.self).trimmingPrefix(while: { $0 == " " }) : "?"
             System.close(fd)
-            throw StartupError("another batchgate (pid \(pid.split(separator: "\n").first ?? "?")) already runs on \(root); stop it first, or give this one another state root")
+            var pid = "?"
+            let reader = open(lockFile, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+            if reader >= 0 {
+                var holder = [UInt8](repeating: 0, count: 32)
+                let count = read(reader, &holder, holder.count)
+                if count > 0, let line = String(decoding: holder[..<count], as: UTF8.self).split(separator: "\n").first {
+                    pid = String(line.filter { $0 != " " })
+                }
+                System.close(reader)
+            }
+            throw StartupError("another batchgate (pid \(pid)) already runs on \(root); stop it first, or give this one another state root")
         }
-        let pid = Array("\(getpid())\n".utf8)
-        _ = ftruncate(fd, 0)
-        _ = pid.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+        // Who holds it, for the message above and for people: written anew, never trusted.
+        let pidFD = open(lockFile, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o640)
+        if pidFD >= 0 {
+            _ = try? System.writeAll(pidFD, Array("\(getpid())\n".utf8), describing: lockFile)
+            System.close(pidFD)
+        }
         return fd
     }
 }

@@ -36,7 +36,7 @@ struct ConfigCommand: ParsableCommand {
                   state root:      \(settings.layout.root)
                   inbox:           \(settings.layout.inbox)
                   rescan interval: \(settings.rescanInterval == 0 ? "off" : seconds(settings.rescanInterval))
-                  settle time:     \(seconds(settings.settleTime))
+                  quiet period:    \(seconds(settings.quietPeriod))
                   fsync:           \(settings.syncToDisk ? "on" : "off")
                   items file:      \(settings.itemsFile ?? "none")
                   packages file:   \(settings.packagesFile ?? "none")

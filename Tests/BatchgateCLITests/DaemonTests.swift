@@ -99,20 +99,22 @@ struct DaemonTests {
         daemon.stop()
     }
 
-    @Test func thePeriodicRescanFindsFilesNoEventAnnounced() throws {
-        // A hard link raises only IN_CREATE, which for a regular file means "still being written":
-        // like a file written over SMB or NFS, only the periodic rescan finds it.
+    @Test func aFileAnnouncedOnlyByItsCreationIsTakenOnceQuiet() throws {
+        // A hard link raises only IN_CREATE, no write and no close: the file is taken once it
+        // has been left alone for the quiet period. (The other name is removed first: a file with
+        // two names is rejected.) What only scans see is in IntakeTrackerTests and the start-up tests.
         let root = try DaemonProcess.temporaryRoot()
         defer { try? fileManager.removeItem(at: root) }
         let config = root.appendingPathComponent("batchgate.yaml")
-        try Data("stateRoot: state\nrescanInterval: 1s\nsettleTime: 500ms\n".utf8).write(to: config)
+        try Data("stateRoot: state\nrescanInterval: 0\nquietPeriod: 500ms\n".utf8).write(to: config)
         let daemon = DaemonProcess(root: root.appendingPathComponent("state"), arguments: ["run", "--config", config.path])
         try daemon.start()
         let original = root.appendingPathComponent("share-copy.json")
         try example("concentrate-run.json").write(to: original)
         #expect(link(original.path, daemon.inbox.appendingPathComponent("from-share.json").path) == 0)
+        #expect(unlink(original.path) == 0)
         usleep(300_000)
-        #expect(daemon.routedCount == 0, "no event announced it")
+        #expect(daemon.routedCount == 0, "not before the quiet period")
         expectRouted(daemon, count: 1, timeout: 10)
         #expect(daemon.manifests(in: "needs-batch") == ["from-share.json"])
         daemon.stop()

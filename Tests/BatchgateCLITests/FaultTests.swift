@@ -205,7 +205,7 @@ struct FaultTests {
         }
         defer { umount2(mountPoint.path, Int32(MNT_DETACH)) }
         let config = mountPoint.appendingPathComponent("batchgate.yaml")
-        try Data("stateRoot: state\nrescanInterval: 1s\nsettleTime: 500ms\n".utf8).write(to: config)
+        try Data("stateRoot: state\nrescanInterval: 1s\nquietPeriod: 500ms\n".utf8).write(to: config)
         let daemon = DaemonProcess(root: mountPoint.appendingPathComponent("state"), arguments: ["run", "--config", config.path])
         try daemon.start()
         var expected: [String: String] = [:]
@@ -307,7 +307,7 @@ struct FaultTests {
         let before = try fileManager.attributesOfItem(atPath: target.path)
 
         let config = root.appendingPathComponent("batchgate.yaml")
-        try Data("stateRoot: state\nrescanInterval: 1s\nsettleTime: 500ms\n".utf8).write(to: config)
+        try Data("stateRoot: state\nrescanInterval: 1s\nquietPeriod: 500ms\n".utf8).write(to: config)
         let daemon = DaemonProcess(root: root.appendingPathComponent("state"), arguments: ["run", "--config", config.path])
         try daemon.start()
         let inbox = daemon.inbox
@@ -436,10 +436,12 @@ struct FaultTests {
             try dropFile(name, contents: manifest(index, needsBatch: false), into: daemon.inbox)
         }
         #expect(waitUntil(timeout: 8) { daemon.routedCount == names.count }, "routed \(daemon.routedCount) of \(names.count)")
-        #expect(daemon.names(in: "processing").isEmpty && daemon.names(in: "inbox").isEmpty)
+        // The journal goes right after the audit lines are written.
+        #expect(waitUntil(timeout: 2) { daemon.names(in: "processing").isEmpty && daemon.names(in: "inbox").isEmpty },
+                "left: \(daemon.names(in: "processing")) \(daemon.names(in: "inbox"))")
         let fresh = "fresh.json"
         try manifest(99, needsBatch: false).write(to: daemon.inbox.appendingPathComponent(fresh))
-        #expect(waitUntil(timeout: 3) { daemon.manifests(in: "accepted").contains(fresh) }, "the daemon still routes")
+        #expect(waitUntil(timeout: 10) { daemon.manifests(in: "accepted").contains(fresh) }, "the daemon still routes")
         // Shortened to fit: `<stem>~<8 hex>.json`, with both reports beside each.
         let accepted = daemon.manifests(in: "accepted")
         #expect(accepted.allSatisfy { $0.utf8.count <= 238 }, "\(accepted)")

@@ -49,7 +49,7 @@ struct ConfigDefaultsTests {
         #expect(config.stateRoot == "./var")
         #expect(config.inbox == nil)
         #expect(config.rescanInterval == .seconds(30))
-        #expect(config.settleTime == .seconds(2))
+        #expect(config.quietPeriod == .seconds(2))
         #expect(config.maxManifestSize == 16 * 1024 * 1024)
         #expect(config.fsync)
         #expect(config.catalog == DaemonConfig.CatalogPaths(items: nil, packages: nil))
@@ -83,7 +83,7 @@ struct ConfigValueTests {
             stateRoot: /srv/batchgate
             inbox: /srv/batchgate/drop
             rescanInterval: 0
-            settleTime: 500ms
+            quietPeriod: 500ms
             maxManifestSize: 512K
             fsync: false
             catalog:
@@ -103,7 +103,7 @@ struct ConfigValueTests {
             stateRoot: "/srv/batchgate",
             inbox: "/srv/batchgate/drop",
             rescanInterval: .zero,
-            settleTime: .milliseconds(500),
+            quietPeriod: .milliseconds(500),
             maxManifestSize: 512 * 1024,
             fsync: false,
             catalog: .init(items: "/srv/catalog/items.json", packages: "/etc/batchgate/packages.csv"),
@@ -216,11 +216,13 @@ struct ConfigErrorTests {
         BadConfig(yaml: "fsync: true\ncatalog:\n  item: items.json\n", line: 3, key: "catalog.item",
                   reason: "unknown setting; did you mean items?"),
         BadConfig(yaml: "fsync: true\nnotify:\n  webhook: x\n", line: 2, key: "notify",
-                  reason: "unknown setting; the top-level settings are stateRoot, inbox, rescanInterval, settleTime, "
+                  reason: "unknown setting; the top-level settings are stateRoot, inbox, rescanInterval, quietPeriod, "
                       + "maxManifestSize, fsync, catalog, rules, facility, log, alerts"),
         BadConfig(yaml: "RescanInterval: 30s", line: 1, key: "RescanInterval",
                   reason: "unknown setting; did you mean rescanInterval?"),
-        BadConfig(yaml: "setleTime: 2s", line: 1, key: "setleTime", reason: "unknown setting; did you mean settleTime?"),
+        BadConfig(yaml: "quietPeriode: 2s", line: 1, key: "quietPeriode", reason: "unknown setting; did you mean quietPeriod?"),
+        BadConfig(yaml: "quietPeriod: 2s\nsettleTime: 1s", line: 2, key: "settleTime",
+                  reason: "settleTime is the old name of quietPeriod; give only quietPeriod"),
         BadConfig(yaml: "log:\n  levle: info\n", line: 2, key: "log.levle", reason: "unknown setting; did you mean level?"),
         BadConfig(yaml: "log:\n  verbosity: debug\n", line: 2, key: "log.verbosity",
                   reason: "unknown setting; the settings here are level"),
@@ -258,7 +260,7 @@ struct ConfigErrorTests {
     @Test(arguments: [
         BadConfig(yaml: "settleTime: 0", line: 1, key: "settleTime",
                   reason: "must be more than 0, such as 2s or 500ms; found \"0\""),
-        BadConfig(yaml: "settleTime: 0ms", line: 1, key: "settleTime",
+        BadConfig(yaml: "quietPeriod: 0ms", line: 1, key: "quietPeriod",
                   reason: "must be more than 0, such as 2s or 500ms; found \"0ms\""),
         BadConfig(yaml: "maxManifestSize: 2G", line: 1, key: "maxManifestSize",
                   reason: "must be from 1 byte to 1G; found \"2G\""),
@@ -349,10 +351,10 @@ struct ConfigErrorTests {
 
     @Test(arguments: [
         BadConfig(yaml: "- stateRoot: /srv\n", line: 1, key: nil,
-                  reason: "the file must be a mapping of settings (stateRoot, inbox, rescanInterval, settleTime, "
+                  reason: "the file must be a mapping of settings (stateRoot, inbox, rescanInterval, quietPeriod, "
                       + "maxManifestSize, fsync, catalog, rules, facility, log, alerts); found a list"),
         BadConfig(yaml: "# settings\nbatchgate\n", line: 2, key: nil,
-                  reason: "the file must be a mapping of settings (stateRoot, inbox, rescanInterval, settleTime, "
+                  reason: "the file must be a mapping of settings (stateRoot, inbox, rescanInterval, quietPeriod, "
                       + "maxManifestSize, fsync, catalog, rules, facility, log, alerts); found \"batchgate\""),
     ])
     func aTopLevelThatIsNotAMapping(bad: BadConfig) throws {
@@ -371,7 +373,7 @@ struct ConfigErrorTests {
     }
 
     @Test func anUnknownKeyFarDownTheFileIsReportedAtItsLine() throws {
-        let yaml = "stateRoot: ./var\nrescanInterval: 30s\nsettleTime: 2s\n\n\n\nrescanIntervall: soon\n"
+        let yaml = "stateRoot: ./var\nrescanInterval: 30s\nquietPeriod: 2s\n\n\n\nrescanIntervall: soon\n"
         let error = try #require(loadError(yaml))
         #expect(error.description == "batchgate.yaml, line 7, rescanIntervall: unknown setting; did you mean rescanInterval?")
     }
@@ -439,7 +441,7 @@ struct ConfigKeyTests {
             stateRoot: "/srv/batchgate",
             inbox: "/srv/drop",
             rescanInterval: .milliseconds(1500),
-            settleTime: .seconds(7200),
+            quietPeriod: .seconds(7200),
             maxManifestSize: 1_000_001,
             fsync: false,
             catalog: .init(items: "/srv/items.csv"),

@@ -335,6 +335,106 @@ struct RouterTests {
         #expect(fixture.names("processing").isEmpty)
     }
 
+    let repackage = """
+        Tag,Item,Category,Quantity,Unit of Measure,Production Batch,Production Batch Number,Date,Process,Source Package,Source Item,Source Category,Source Quantity,Source Unit of Measure
+        1A4FF0300000022000008003,Blue Dream Buds,Buds,28,Grams,no,,2025-03-11,Repackage,1A4FF0100000022000000801,Blue Dream Buds,Buds,28,Grams
+
+        """
+
+    @Test func aJournaledRouteWhoseFileNowReadsOtherwiseGoesWhereItsReportSays() throws {
+        // Journaled as accepted (a plain repackage), then its writer added a row needing a batch
+        // before the move (or the catalog changed): the replay reads it again, and the folder
+        // follows the new report; nothing is left in accepted/.
+        let fixture = try Fixture()
+        try fixture.drop("m.csv", repackage, into: "processing")
+        let journaled = RouteEntry(id: "00000000000000ab", name: "m.csv", decision: .accepted, finalName: "m.csv",
+                                   receivedAt: "2026-11-27T00:00:00.000Z", routedAt: "2026-11-27T00:00:01.000Z")
+        try fixture.journal(journaled)
+        try fixture.drop("m.csv.report.json", "", into: "accepted")  // begun by the route, empty
+        let lines = repackage.split(separator: "\n")
+        let grown = repackage + lines[1].replacingOccurrences(of: "8003", with: "8004").replacingOccurrences(of: "Repackage", with: "Extraction")
+            .replacingOccurrences(of: "Blue Dream Buds,Buds,28", with: "Blue Dream Resin,Concentrate,28") + "\n"
+        try fixture.drop("m.csv", grown, into: "processing")
+        let outcomes = fixture.router.recover()
+        #expect(outcomes.map(\.entry.decision) == [.needsBatch])
+        #expect(outcomes.map(\.report.decision) == [.needsBatch])
+        #expect(fixture.names("accepted").isEmpty, "the route's own begun report goes with it")
+        #expect(fixture.names("needs-batch") == ["m.csv", "m.csv.report.json", "m.csv.report.txt"])
+        #expect(fixture.names("processing").isEmpty)
+        let audit = try String(contentsOf: URL(fileURLWithPath: fixture.layout.auditLog), encoding: .utf8)
+        #expect(audit.contains("\"folder\":\"needs-batch\""))
+    }
+
+    @Test func aKeptJournalRemembersWhatWasAuditedHoweverLongTheAuditLogGrew() throws {
+        // A route audited long ago whose journal was kept (an alert that could not be published):
+        // more than 16 MB of audit lines later, the replay must not audit it again.
+        let fixture = try Fixture()
+        try fixture.drop("m.json", good, into: "needs-batch")
+        try fixture.drop("m.json.report.json", "{}", into: "needs-batch")
+        try fixture.drop("m.json.report.txt", "x", into: "needs-batch")
+        let route = entry()
+        try Data(route.journalLine() + [0x0A] + RouteEntry.auditedLine(route.id) + [0x0A])
+            .write(to: fixture.root.appendingPathComponent("processing/.journal-1-1.jsonl"))
+        let own = "{\"time\":\"t\",\"id\":\"\(route.id)\"}\n"
+        let other = String(repeating: "{\"time\":\"t\",\"id\":\"ffffffffffffffff\",\"pad\":\"" + String(repeating: "x", count: 900) + "\"}\n", count: 18_000)
+        try Data((own + other).utf8).write(to: URL(fileURLWithPath: fixture.layout.auditLog))
+        #expect(fixture.audit.recentIDs().contains(route.id) == false, "the tail alone no longer knows it")
+        let before = fixture.auditCount()
+        #expect(fixture.router.recover().isEmpty)
+        #expect(fixture.auditCount() == before, "audited once, however long ago")
+        #expect(fixture.names("processing").isEmpty, "a journal whose routes are all audited is done")
+        #expect(RouteEntry.auditedIDs(journalLine: RouteEntry.auditedLine(route.id)[...]) == [route.id])
+        #expect(RouteEntry(journalLine: RouteEntry.auditedLine(route.id)[...]) == nil, "a marker is no route")
+    }
+
+    @Test func aFileBeingEvaluatedWhenTheDaemonDiedIsEvaluatedAloneThenSetAside() throws {
+        let fixture = try Fixture()
+        let marker = fixture.root.appendingPathComponent(".batchgate.evaluating")
+        // Died once while a batch of two was in hand: each is evaluated again, alone.
+        try fixture.drop("m.json", good, into: "processing")
+        try fixture.drop("n.json", good, into: "processing")
+        try Data("{\"attempt\":1,\"names\":[\"m.json\",\"n.json\"]}\n".utf8).write(to: marker)
+        #expect(Set(fixture.router.recover().map(\.entry.name)) == ["m.json", "n.json"])
+        #expect(fixture.names("needs-batch").count == 6)
+        #expect(try Data(contentsOf: marker).isEmpty, "the marker is cleared once the evaluation is over")
+        // Died again while m.json was evaluated alone: it is rejected unread, with a report
+        // saying why, and the service goes on.
+        try fixture.drop("m.json", good, into: "processing")
+        try Data("{\"attempt\":2,\"names\":[\"m.json\"]}\n".utf8).write(to: marker)
+        let outcomes = fixture.router.recover()
+        #expect(outcomes.map(\.entry.decision) == [.rejected])
+        #expect(fixture.names("rejected") == ["m.json", "m.json.report.json", "m.json.report.txt"])
+        let report = try String(contentsOf: fixture.root.appendingPathComponent("rejected/m.json.report.txt"), encoding: .utf8)
+        #expect(report.contains("stopped twice while evaluating this file"))
+    }
+
+    @Test func aFileWithASecondNameIsRejected() throws {
+        let fixture = try Fixture()
+        try fixture.drop("m.json", good)
+        try FileManager.default.linkItem(at: fixture.root.appendingPathComponent("inbox/m.json"),
+                                         to: fixture.root.appendingPathComponent("elsewhere.json"))
+        let result = fixture.router.route(["m.json"])
+        #expect(result.outcomes.map(\.entry.decision) == [.rejected])
+        #expect(result.outcomes.first?.report.summary.contains("hard link") == true)
+    }
+
+    @Test func replacedFoldersAreFollowedAndMissingOnesReported() throws {
+        let fixture = try Fixture()
+        #expect(try fixture.router.checkFolders().isEmpty)
+        let accepted = fixture.root.appendingPathComponent("accepted")
+        try FileManager.default.moveItem(at: accepted, to: fixture.root.appendingPathComponent("accepted-2026-11"))
+        try FileManager.default.createDirectory(at: accepted, withIntermediateDirectories: false)
+        #expect(try fixture.router.checkFolders() == [fixture.layout.accepted])
+        try fixture.drop("r.csv", repackage)
+        _ = fixture.router.route(["r.csv"])
+        #expect(fixture.names("accepted") == ["r.csv", "r.csv.report.json", "r.csv.report.txt"])
+        #expect(fixture.names("accepted-2026-11").isEmpty)
+        try FileManager.default.removeItem(at: accepted)
+        #expect(throws: HeldFolder.Problem.self) { try fixture.router.checkFolders() }
+        try FileManager.default.createSymbolicLink(at: accepted, withDestinationURL: fixture.root.appendingPathComponent("accepted-2026-11"))
+        #expect(throws: HeldFolder.Problem.self) { try fixture.router.checkFolders() }
+    }
+
     @Test func aTornJournalLineIsSkipped() throws {
         let fixture = try Fixture()
         try fixture.drop("m.json", good, into: "processing")
@@ -398,20 +498,6 @@ struct DaemonPieceTests {
         #expect(RouteEntry(journalLine: Array("{\"id\": 1}".utf8)[...]) == nil)
     }
 
-    @Test func settleTrackerWaitsForAnUnchangedFile() {
-        var tracker = SettleTracker(settleTime: 2)
-        let first = SettleTracker.Observation(name: "a.csv", size: 10, modified: 1)
-        #expect(tracker.scan([first], now: 0) == [])
-        #expect(tracker.isWaiting)
-        #expect(tracker.scan([first], now: 1) == [])
-        let grown = SettleTracker.Observation(name: "a.csv", size: 20, modified: 2)
-        #expect(tracker.scan([grown], now: 1.5) == [], "a change starts the wait again")
-        #expect(tracker.scan([grown], now: 3) == [])
-        #expect(tracker.scan([grown], now: 3.5) == ["a.csv"])
-        #expect(tracker.scan([], now: 4) == [])
-        #expect(!tracker.isWaiting, "a file that is gone is forgotten")
-    }
-
     @Test func parsesInotifyEvents() {
         func event(mask: UInt32, name: String) -> [UInt8] {
             var padded = Array(name.utf8)
@@ -422,7 +508,12 @@ struct DaemonPieceTests {
         let bytes = event(mask: 0x8, name: "a.json") + event(mask: 0x80, name: "b.csv")
             + event(mask: 0x80 | 0x4000_0000, name: "folder") + event(mask: 0x4000, name: "")
             + event(mask: 0x100, name: "link.json")
-        #expect(InboxWatcher.parse(bytes[...]) == [.arrived("a.json"), .arrived("b.csv"), .overflow, .created("link.json")])
+        #expect(InboxWatcher.parse(bytes[...]) == [.file("a.json", .closed(wrote: true)), .file("b.csv", .movedIn), .overflow,
+                                                    .created("link.json")])
+        let opens = event(mask: 0x20, name: "c.csv") + event(mask: 0x2, name: "c.csv") + event(mask: 0x4, name: "c.csv")
+            + event(mask: 0x10, name: "c.csv") + event(mask: 0x40, name: "c.csv") + event(mask: 0x200, name: "d.csv")
+        #expect(InboxWatcher.parse(opens[...]) == [.file("c.csv", .opened), .file("c.csv", .changed), .file("c.csv", .changed),
+                                                   .file("c.csv", .closed(wrote: false)), .file("c.csv", .gone), .file("d.csv", .gone)])
     }
 
     @Test func timestampsAreISO8601UTC() {

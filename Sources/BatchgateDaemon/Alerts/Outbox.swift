@@ -104,24 +104,25 @@ public struct OutboxEntry: Sendable, Equatable {
 public final class Outbox: @unchecked Sendable {
     public let folder: String
     public let deadFolder: String
-    private let folderFD: Int32
-    private let deadFD: Int32
+    private let held: HeldFolder
+    private let heldDead: HeldFolder
+    private var folderFD: Int32 { held.fd }
+    private var deadFD: Int32 { heldDead.fd }
 
     public init(layout: StateLayout) throws(SystemError) {
         folder = layout.outbox
         deadFolder = layout.outboxDead
-        folderFD = try System.openDirectory(folder)
-        do {
-            deadFD = try System.openDirectory(deadFolder)
-        } catch {
-            System.close(folderFD)
-            throw error
-        }
+        held = try HeldFolder(folder)
+        heldDead = try HeldFolder(deadFolder)
     }
 
-    deinit {
-        System.close(folderFD)
-        System.close(deadFD)
+    /// Checks both folders against their paths (see ``HeldFolder``): the paths of those opened
+    /// again; throws when one is gone.
+    func checkFolders() throws(HeldFolder.Problem) -> [String] {
+        var reopened: [String] = []
+        if try held.check() { reopened.append(folder) }
+        if try heldDead.check() { reopened.append(deadFolder) }
+        return reopened
     }
 
     /// Writes (or rewrites) entries: each under a temporary name, flushed, then renamed into place.

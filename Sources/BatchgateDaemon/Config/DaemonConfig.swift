@@ -15,9 +15,10 @@ public struct DaemonConfig: Codable, Sendable, Equatable {
     /// How often the inbox is scanned for files that no event announced (SMB and NFS writers);
     /// zero turns the periodic scan off.
     public var rescanInterval: Duration
-    /// How long a file found by a scan must keep its size and modification time before it is taken.
-    /// Always more than zero.
-    public var settleTime: Duration
+    /// How long a file must be left alone (no write, close or attribute change seen, and for a
+    /// file only scans see, the same size and times at two looks) before it is taken. Always more
+    /// than zero. Written `settleTime` by earlier versions, which is still read.
+    public var quietPeriod: Duration
     /// Manifests larger than this many bytes are rejected unread (1 byte to 1 GiB).
     public var maxManifestSize: Int
     /// Whether reports and moves are flushed to disk before the daemon goes on.
@@ -43,7 +44,7 @@ public struct DaemonConfig: Codable, Sendable, Equatable {
         stateRoot: String = DaemonConfig.defaultStateRoot,
         inbox: String? = nil,
         rescanInterval: Duration = .seconds(30),
-        settleTime: Duration = .seconds(2),
+        quietPeriod: Duration = .seconds(2),
         maxManifestSize: Int = 16 << 20,
         fsync: Bool = true,
         catalog: CatalogPaths = CatalogPaths(),
@@ -55,7 +56,7 @@ public struct DaemonConfig: Codable, Sendable, Equatable {
         self.stateRoot = stateRoot
         self.inbox = inbox
         self.rescanInterval = rescanInterval
-        self.settleTime = settleTime
+        self.quietPeriod = quietPeriod
         self.maxManifestSize = maxManifestSize
         self.fsync = fsync
         self.catalog = catalog
@@ -92,7 +93,14 @@ public struct DaemonConfig: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case stateRoot, inbox, rescanInterval, settleTime, maxManifestSize, fsync, catalog, rules, facility, log, alerts
+        case stateRoot, inbox, rescanInterval, quietPeriod, maxManifestSize, fsync, catalog, rules, facility, log, alerts
+        /// The old name of `quietPeriod`, still read so that a config written for an earlier version
+        /// runs, and left out of ``allCases``, so that messages list only the current names.
+        case settleTime
+
+        static let allCases: [CodingKeys] = [
+            .stateRoot, .inbox, .rescanInterval, .quietPeriod, .maxManifestSize, .fsync, .catalog, .rules, .facility, .log, .alerts,
+        ]
     }
 
     /// Reads the settings, each key left out taking its default.
@@ -104,7 +112,11 @@ public struct DaemonConfig: Codable, Sendable, Equatable {
         stateRoot = try settings.setting(.stateRoot, .path(to: "the state folder"), default: defaults.stateRoot)
         inbox = try settings.optionalSetting(.inbox, .path(to: "the inbox folder"))
         rescanInterval = try settings.setting(.rescanInterval, .durationOrOff, default: defaults.rescanInterval)
-        settleTime = try settings.setting(.settleTime, .positiveDuration, default: defaults.settleTime)
+        if settings.contains(.settleTime) && settings.contains(.quietPeriod) {
+            throw ConfigProblem(at: settings.path(of: .settleTime), "settleTime is the old name of quietPeriod; give only quietPeriod")
+        }
+        quietPeriod = try settings.setting(settings.contains(.settleTime) ? .settleTime : .quietPeriod, .positiveDuration,
+                                           default: defaults.quietPeriod)
         maxManifestSize = try settings.setting(
             .maxManifestSize, .byteSize(upTo: Self.maxManifestSizeLimit), default: defaults.maxManifestSize)
         fsync = try settings.setting(.fsync, .boolean, default: defaults.fsync)
@@ -121,7 +133,7 @@ public struct DaemonConfig: Codable, Sendable, Equatable {
         try settings.encode(stateRoot, forKey: .stateRoot)
         try settings.encodeIfPresent(inbox, forKey: .inbox)
         try settings.encode(DurationText.format(rescanInterval), forKey: .rescanInterval)
-        try settings.encode(DurationText.format(settleTime), forKey: .settleTime)
+        try settings.encode(DurationText.format(quietPeriod), forKey: .quietPeriod)
         try settings.encode(ByteSizeText.format(maxManifestSize), forKey: .maxManifestSize)
         try settings.encode(fsync, forKey: .fsync)
         try settings.encode(catalog, forKey: .catalog)

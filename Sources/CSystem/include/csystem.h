@@ -15,4 +15,14 @@ int batchgate_syncfs(int fd);
 /// when some was given back.
 int batchgate_malloc_trim(void);
 
+/// fcntl(F_SETLEASE, F_RDLCK): a read lease, refused with EAGAIN exactly when some process holds
+/// the file open for writing. Returns 0 when granted (release it with batchgate_release_lease).
+int batchgate_take_read_lease(int fd);
+
+/// fcntl(F_SETLEASE, F_UNLCK).
+int batchgate_release_lease(int fd);
+
+/// fstatfs(2)'s f_type (the filesystem's magic number) into `type`; returns what fstatfs returns.
+int batchgate_filesystem_type(int fd, unsigned long long *type);
+
 #endif

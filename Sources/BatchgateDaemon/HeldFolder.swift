@@ -1,0 +1,77 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
+
+/// A folder the daemon works in through a descriptor (the `*at` calls), checked against its path
+/// before each batch.
+///
+/// Why: a descriptor follows the folder, not the name. After `mv accepted accepted-2026-11; mkdir
+/// accepted` (a monthly archive) the old descriptor would keep filling the archive while logs and
+/// alerts say `accepted/`, and a deleted folder would take nothing more without a word. So a
+/// folder whose path now names another folder is opened again (and the caller logs it), and one
+/// that is gone is an error the daemon stops on (systemd restarts it, and start-up recreates it).
+///
+/// Several threads may use one (the router's workers, the alert senders): the descriptor is read
+/// under a lock, and a replaced descriptor is kept open until the end, so a call made with it in
+/// another thread at that moment still works on the folder it meant.
+public final class HeldFolder: Sendable {
+    let path: String
+    /// Whether a symbolic link at `path` is followed: only for the state root itself (systemd's
+    /// `StateDirectory=` may be one); every folder inside it is refused as a link.
+    private let followsLinks: Bool
+    private let state: Mutex<(fd: Int32, retired: [Int32])>
+
+    init(_ path: String, followsLinks: Bool = false) throws(SystemError) {
+        self.path = path
+        self.followsLinks = followsLinks
+        let flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | (followsLinks ? 0 : O_NOFOLLOW)
+        let fd = try System.retrying("open folder", path) { open(path, flags) }
+        state = Mutex((fd, []))
+    }
+
+    deinit {
+        state.withLock { held in
+            for fd in held.retired + [held.fd] { System.close(fd) }
+        }
+    }
+
+    var fd: Int32 { state.withLock { $0.fd } }
+
+    /// Why a held folder can no longer be used.
+    public struct Problem: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Compares the descriptor with what `path` names now: false when they are the same folder,
+    /// true when `path` names another folder, which is now held instead. Throws when the path names
+    /// no folder (gone, a link, a file).
+    func check() throws(Problem) -> Bool {
+        var named = stat()
+        let found = followsLinks ? stat(path, &named) : lstat(path, &named)
+        guard found == 0 else {
+            let reason = errno == ENOENT ? "it was deleted or moved away and nothing took its place" : String(cString: strerror(errno))
+            throw Problem(description: "the folder \(path) is gone: \(reason)")
+        }
+        switch named.st_mode & S_IFMT {
+        case S_IFDIR: break
+        case S_IFLNK: throw Problem(description: "\(path) is now a symbolic link; batchgate never follows links for its folders")
+        default: throw Problem(description: "\(path) is no longer a folder")
+        }
+        let current = fd
+        var held = stat()
+        if fstat(current, &held) == 0, held.st_dev == named.st_dev, held.st_ino == named.st_ino { return false }
+        let flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | (followsLinks ? 0 : O_NOFOLLOW)
+        let reopened: Int32
+        do {
+            reopened = try System.retrying("open folder", path) { open(path, flags) }
+        } catch {
+            throw Problem(description: "cannot open the folder \(path) again: \(error)")
+        }
+        state.withLock { held in
+            held.retired.append(held.fd)
+            held.fd = reopened
+        }
+        return true
+    }
+}

@@ -1,0 +1,86 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CSystem
+
+/// What identifies one version of a file: which inode, how large, and when it last changed. Two
+/// stamps that differ mean the file changed (or another file took the name) between two looks.
+struct FileStamp: Sendable, Equatable {
+    var device: UInt64
+    var inode: UInt64
+    var size: Int64
+    /// Modification and change times, in nanoseconds since 1970.
+    var modified: Int64
+    var changed: Int64
+
+    init(_ info: stat) {
+        device = UInt64(info.st_dev)
+        inode = UInt64(info.st_ino)
+        size = Int64(info.st_size)
+        modified = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+        changed = Int64(info.st_ctim.tv_sec) * 1_000_000_000 + Int64(info.st_ctim.tv_nsec)
+    }
+
+    /// Whether both name the same inode (a folder still the one at its path).
+    func isSameFile(as other: FileStamp) -> Bool { device == other.device && inode == other.inode }
+}
+
+extension System {
+    /// Opens the folder `name` inside `directory` for the `*at` calls, never through a symbolic
+    /// link (ELOOP or ENOTDIR when the name is one).
+    static func openDirectory(in directory: Int32, _ name: String, describing path: String) throws(SystemError) -> Int32 {
+        try retrying("open folder", path) { openat(directory, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
+    }
+
+    /// `fstat` on a descriptor.
+    static func status(of fd: Int32, describing path: String) throws(SystemError) -> stat {
+        var info = stat()
+        try retrying("stat", path) { fstat(fd, &info) }
+        return info
+    }
+
+    /// `lstat` of a path; never follows a symbolic link.
+    static func linkStatus(_ path: String) throws(SystemError) -> stat {
+        var info = stat()
+        try retrying("stat", path) { lstat(path, &info) }
+        return info
+    }
+
+    /// Whether some process holds the regular file `name` open for writing: true when the kernel
+    /// refuses a read lease (`F_SETLEASE` with `F_RDLCK` fails with EAGAIN exactly then), false when
+    /// it grants one (released at once), nil when it cannot tell (not the file's owner and without
+    /// CAP_LEASE, leases turned off, not a regular file). This sees writers that opened the file
+    /// before the inotify watch began, which inotify never reported.
+    ///
+    /// SIGIO must be ignored: a writer opening the file in the instant the lease is held breaks
+    /// it, and the kernel then signals the holder (SIGIO, which would end the process).
+    static func isHeldForWriting(in directory: Int32, _ name: String) -> Bool? {
+        let fd = openat(directory, name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
+        if batchgate_take_read_lease(fd) == 0 {
+            _ = batchgate_release_lease(fd)
+            return false
+        }
+        return errno == EAGAIN ? true : nil
+    }
+
+    /// Whether leases tell the truth on the filesystem of `fd`: only on local filesystems. On
+    /// network filesystems (NFS, SMB, FUSE) a lease stands for what the server granted, and a
+    /// refusal would hold every file for ever; there the quiet period alone decides.
+    static func leasesAreLocal(_ fd: Int32) -> Bool {
+        var type: UInt64 = 0
+        guard batchgate_filesystem_type(fd, &type) == 0 else { return false }
+        let local: Set<UInt64> = [
+            0xEF53,  // ext2/3/4
+            0x5846_5342,  // xfs
+            0x9123_683E,  // btrfs
+            0x0102_1994,  // tmpfs
+            0x2FC1_2FC1,  // zfs
+            0xF2F5_2010,  // f2fs
+        ]
+        return local.contains(type)
+    }
+}
