@@ -70,11 +70,86 @@ public final class Logger: Sendable {
         try? System.writeAll(fd, format(level, message()), describing: "standard error")
     }
 
-    /// One line: its `<N>` priority under journald, else a time stamp and the level name. Line
-    /// breaks within the message are written as `\n`.
+    /// One line: its `<N>` priority under journald, else a time stamp and the level name, then
+    /// the message with its control characters escaped (see ``appendEscaped(_:to:)``).
     private func format(_ level: LogLevel, _ message: String) -> [UInt8] {
-        let text = message.replacing("\n", with: "\\n")
-        let line = journald ? "<\(level.priority)>\(text)\n" : "\(Timestamp.now()) \(level.rawValue): \(text)\n"
-        return Array(line.utf8)
+        let head = journald ? "<\(level.priority)>" : "\(Timestamp.now()) \(level.rawValue): "
+        var line: [UInt8] = []
+        line.reserveCapacity(head.utf8.count + message.utf8.count + 1)
+        line += head.utf8
+        Self.appendEscaped(message, to: &line)
+        line.append(UInt8(ascii: "\n"))
+        return line
+    }
+
+    /// Appends `message`'s UTF-8 with every character that could disguise a line written as an
+    /// escape: C0 controls and DEL (`\n`, `\r`, `\t`, else `\x1B`), C1 controls (`\u{9B}`), the
+    /// line and paragraph separators U+2028/2029 and the bidi overrides and isolates U+202A–202E,
+    /// U+2066–2069 (`\u{202E}`). A file name or an endpoint's answer holding them could otherwise
+    /// colour the terminal, move the cursor, end the journal entry early or show its text reversed.
+    ///
+    /// The router logs a line per manifest in bursts of thousands: the bytes are scanned once and
+    /// copied in runs; only bytes that can begin an escaped character (below 0x20, 0x7F, and the
+    /// lead bytes 0xC2 and 0xE2) are looked at more closely.
+    static func appendEscaped(_ message: String, to line: inout [UInt8]) {
+        var message = message
+        message.withUTF8 { bytes in
+            var copied = 0  // bytes before this are in `line`
+            var index = 0
+            while index < bytes.count {
+                let byte = bytes[index]
+                guard byte < 0x20 || byte == 0x7F || byte == 0xC2 || byte == 0xE2 else {
+                    index += 1
+                    continue
+                }
+                var scalar: UInt32?
+                var length = 1
+                switch byte {
+                case 0xC2:
+                    // U+0080–U+009F: C2 80 … C2 9F.
+                    if index + 1 < bytes.count, (0x80...0x9F).contains(bytes[index + 1]) {
+                        scalar = UInt32(bytes[index + 1])
+                        length = 2
+                    }
+                case 0xE2:
+                    // U+2028–U+202E: E2 80 A8 … E2 80 AE; U+2066–U+2069: E2 81 A6 … E2 81 A9.
+                    if index + 2 < bytes.count {
+                        let second = bytes[index + 1], third = bytes[index + 2]
+                        if (second == 0x80 && (0xA8...0xAE).contains(third)) || (second == 0x81 && (0xA6...0xA9).contains(third)) {
+                            scalar = 0x2000 | UInt32(second & 0x3F) << 6 | UInt32(third & 0x3F)
+                            length = 3
+                        }
+                    }
+                default:
+                    scalar = UInt32(byte)
+                }
+                guard let scalar else {
+                    index += 1
+                    continue
+                }
+                line += bytes[copied..<index]
+                appendEscape(of: scalar, to: &line)
+                index += length
+                copied = index
+            }
+            line += bytes[copied...]
+        }
+    }
+
+    private static func appendEscape(of scalar: UInt32, to line: inout [UInt8]) {
+        let hex = Array("0123456789ABCDEF".utf8)
+        switch scalar {
+        case 0x0A: line += "\\n".utf8
+        case 0x0D: line += "\\r".utf8
+        case 0x09: line += "\\t".utf8
+        case 0..<0x20, 0x7F:
+            line += "\\x".utf8
+            line += [hex[Int(scalar >> 4)], hex[Int(scalar & 0xF)]]
+        default:
+            // Beyond ASCII, Swift's `\u{…}`: `\x9B` would read as a raw byte of the UTF-8.
+            line += "\\u{".utf8
+            line += String(scalar, radix: 16, uppercase: true).utf8
+            line.append(UInt8(ascii: "}"))
+        }
     }
 }

@@ -160,4 +160,75 @@ struct AlertTests {
         #expect(unknown.standardError.contains("no sink named nope"))
         #expect(unknown.standardError.contains("chat, team, old-desk"))
     }
+
+    // MARK: Secrets in answers
+
+    static let slackToken = "fakeSlackToken1234567890"
+    static let bearer = "desk-token-0123456789"
+    static let signingKey = "hook-signing-key-42"
+
+    /// A Slack sink whose URL carries its secret in the path, and a webhook with a bearer token
+    /// and a signing key, both on `server`.
+    func echoedSinks(_ server: LoopbackHTTPServer) -> String {
+        """
+            - name: chat
+              type: slack
+              url: http://127.0.0.1:\(server.port)/services/T0AAAAAAA/B0BBBBBBB/\(Self.slackToken)
+            - name: desk
+              type: webhook
+              url: http://127.0.0.1:\(server.port)/desk
+              headers:
+                Authorization: Bearer \(Self.bearer)
+              signing:
+                secret: \(Self.signingKey)
+        """
+    }
+
+    /// Whether `text` holds none of the secrets of ``echoedSinks(_:)``.
+    func expectNoSecret(in text: String, _ what: String) {
+        for secret in [Self.slackToken, "T0AAAAAAA", Self.bearer, Self.signingKey] {
+            #expect(!text.contains(secret), "\(secret) in \(what):\n\(text)")
+        }
+    }
+
+    @Test func anEchoingEndpointGetsNoSecretIntoTheLogOrTheDeadLetters() throws {
+        let server = try LoopbackHTTPServer()
+        server.reply(with: .echo(status: 400))  // refused: each alert is dead-lettered at once
+        let root = try DaemonProcess.temporaryRoot()
+        defer { try? fileManager.removeItem(at: root) }
+        let config = try writeConfig(root: root, sinks: echoedSinks(server))
+        let daemon = DaemonProcess(root: root, arguments: ["run", "--config", config])
+        try daemon.start()
+        try drop(1, into: daemon)
+        #expect(waitUntil(timeout: 30) { daemon.names(in: "outbox/dead").filter { $0.hasSuffix(".json") }.count == 2 },
+                "both alerts given up:\n\(daemon.log)")
+        #expect(waitUntil(timeout: 5) { daemon.log.components(separatedBy: "gave up on alert").count == 3 })
+        #expect(daemon.stop() == 0)
+        #expect(server.requests.map(\.path).sorted() == ["/desk", "/services/T0AAAAAAA/B0BBBBBBB/\(Self.slackToken)"])
+        #expect(server.requests.contains { $0.headers["authorization"] == "Bearer \(Self.bearer)" }, "the echo had the token to send back")
+
+        expectNoSecret(in: daemon.log, "the daemon's log")
+        #expect(daemon.log.contains("HTTP 400: {\"url\": \"[redacted]\"}"), "the answer is logged, scrubbed:\n\(daemon.log)")
+        #expect(daemon.log.contains("Authorization: [redacted]"))
+        for name in daemon.names(in: "outbox/dead") where name.hasSuffix(".json") {
+            let letter = try String(contentsOf: root.appendingPathComponent("outbox/dead/" + name), encoding: .utf8)
+            expectNoSecret(in: letter, name)
+            #expect(letter.contains("[redacted]"), "the answer is kept, scrubbed: \(letter)")
+        }
+    }
+
+    @Test func alertTestPrintsAnEchoedAnswerWithoutTheSecrets() throws {
+        let server = try LoopbackHTTPServer()
+        server.reply(with: .echo(status: 400))
+        let root = try DaemonProcess.temporaryRoot()
+        defer { try? fileManager.removeItem(at: root) }
+        let config = try writeConfig(root: root, sinks: echoedSinks(server))
+        let result = try Executable.run(["alert", "test", "--config", config])
+        #expect(result.status == 1)
+        #expect(server.requests.count == 2)
+        expectNoSecret(in: result.standardOutput + result.standardError, "alert test's output")
+        #expect(result.standardOutput.contains("chat (slack): REFUSED, the daemon would give up at once — HTTP 400: {\"url\": \"[redacted]\"}"),
+                "\(result.standardOutput)")
+        #expect(result.standardOutput.contains("Authorization: [redacted]"), "\(result.standardOutput)")
+    }
 }

@@ -17,6 +17,9 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
     public enum Reply: Sendable {
         case answer(status: Int, headers: [(String, String)] = [], body: String = "")
         case hang
+        /// This status, with the request sent back as a debugging endpoint or a careless error
+        /// page does: its URL as JSON writes it (`\/` for `/`), then its head and its body.
+        case echo(status: Int)
     }
 
     public let port: UInt16
@@ -96,7 +99,8 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
             received.append(contentsOf: buffer[..<count])
             headerEnd = received.range(of: Data("\r\n\r\n".utf8))
         }
-        let head = String(decoding: received[..<headerEnd!.lowerBound], as: UTF8.self).split(separator: "\r\n")
+        let headText = String(decoding: received[..<headerEnd!.lowerBound], as: UTF8.self)
+        let head = headText.split(separator: "\r\n")
         let requestLine = head.first?.split(separator: " ") ?? []
         var headers: [String: String] = [:]
         for line in head.dropFirst() {
@@ -120,11 +124,19 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         case .hang:
             sleep(30)
         case .answer(let status, let extra, let text):
-            var response = "HTTP/1.1 \(status) Status\r\nContent-Length: \(text.utf8.count)\r\nConnection: close\r\n"
-            for (name, value) in extra { response += "\(name): \(value)\r\n" }
-            response += "\r\n" + text
-            let bytes = Array(response.utf8)
-            _ = bytes.withUnsafeBytes { write(client, $0.baseAddress, $0.count) }
+            answer(client, status: status, headers: extra, body: text)
+        case .echo(let status):
+            let url = "http://" + (headers["host"] ?? "") + (requestLine.dropFirst().first.map(String.init) ?? "")
+            let text = #"{"url": ""# + url.replacing("/", with: "\\/") + "\"}\n" + headText + "\r\n\r\n" + String(decoding: body, as: UTF8.self)
+            answer(client, status: status, headers: [("Content-Type", "text/plain; charset=utf-8")], body: text)
         }
+    }
+
+    private static func answer(_ client: Int32, status: Int, headers extra: [(String, String)], body text: String) {
+        var response = "HTTP/1.1 \(status) Status\r\nContent-Length: \(text.utf8.count)\r\nConnection: close\r\n"
+        for (name, value) in extra { response += "\(name): \(value)\r\n" }
+        response += "\r\n" + text
+        let bytes = Array(response.utf8)
+        _ = bytes.withUnsafeBytes { write(client, $0.baseAddress, $0.count) }
     }
 }

@@ -47,15 +47,45 @@ public struct LibcurlAlertTransport: AlertTransport {
         self.host = host
     }
 
+    /// The most of an answer kept, in UTF-8 bytes: `HTTP 400: ` and the first KiB of the body.
+    public static let keptAnswerBytes = HTTPTransfer.keptBodyBytes + 64
+
+    /// Sends, and returns the result with the sink's secrets scrubbed from the answer: the one
+    /// place every answer passes before the log, the outbox and `alert test` see it.
     public func send(_ delivery: AlertDelivery, to sink: AlertSinkSettings, options: TransferOptions) -> AlertAttemptResult {
+        let redactor = Redactor(sink: sink)
+        var result = redactor.scrub(attempt(delivery, to: sink, options: options, readAhead: redactor.longestForm))
+        // Cut only now: a secret that ran over the end of what is kept was read whole and removed.
+        result.answer = Self.clipped(result.answer, toUTF8: Self.keptAnswerBytes)
+        return result
+    }
+
+    /// One attempt, its answer as it came. `readAhead` more bytes than are kept are read of an
+    /// HTTP body, so that a secret starting within the kept part is seen whole by the redactor.
+    private func attempt(_ delivery: AlertDelivery, to sink: AlertSinkSettings, options: TransferOptions, readAhead: Int) -> AlertAttemptResult {
         if sink.kind == .email { return sendMail(delivery, to: sink, options: options) }
         do {
-            let answer = try HTTPTransfer.post(Self.request(for: delivery, to: sink), options: options)
+            let answer = try HTTPTransfer.post(Self.request(for: delivery, to: sink), options: options,
+                                               keepingBodyBytes: Self.keptAnswerBytes + readAhead)
             let text = answer.bodyPrefix.isEmpty ? "HTTP \(answer.status)" : "HTTP \(answer.status): \(Self.oneLine(answer.bodyPrefix))"
             return AlertAttemptResult(attempt: .answered(status: answer.status, retryAfter: answer.retryAfter), answer: text)
         } catch {
             return AlertAttemptResult(attempt: .failed(error.description), answer: error.description)
         }
+    }
+
+    /// The longest prefix of `text` of at most `limit` UTF-8 bytes that ends between two characters.
+    static func clipped(_ text: String, toUTF8 limit: Int) -> String {
+        guard text.utf8.count > limit else { return text }
+        var end = text.startIndex
+        var used = 0
+        for index in text.indices {
+            let next = text.index(after: index)
+            used += text.utf8.distance(from: index, to: next)
+            if used > limit { break }
+            end = next
+        }
+        return String(text[..<end])
     }
 
     /// The request for an HTTP sink: the JSON body, `Idempotency-Key`, the sink's own headers,

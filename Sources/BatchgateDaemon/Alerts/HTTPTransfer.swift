@@ -22,7 +22,7 @@ public struct HTTPAnswer: Sendable, Equatable {
     public var status: Int
     /// The `Retry-After` header, in seconds from now, when the answer had one.
     public var retryAfter: Double?
-    /// The first KiB of the body, for the log.
+    /// The first KiB of the body (or as much as the caller asked to keep), for the log.
     public var bodyPrefix: String
 
     public var isSuccess: Bool { (200..<300).contains(status) }
@@ -89,12 +89,14 @@ public enum HTTPTransfer {
     /// The most of an answer's body kept for the log.
     public static let keptBodyBytes = 1024
 
-    /// Sends `request` and returns the answer, or throws when no answer came.
-    public static func post(_ request: HTTPRequest, options: TransferOptions = TransferOptions()) throws(TransferError) -> HTTPAnswer {
+    /// Sends `request` and returns the answer, with the first `keepingBodyBytes` of its body, or
+    /// throws when no answer came.
+    public static func post(_ request: HTTPRequest, options: TransferOptions = TransferOptions(),
+                            keepingBodyBytes: Int = keptBodyBytes) throws(TransferError) -> HTTPAnswer {
         CurlRuntime.initialize()
         guard let handle = curl_easy_init() else { throw TransferError(code: -1, message: "libcurl could not create a handle") }
         defer { curl_easy_cleanup(handle) }
-        let collected = AnswerCollector()
+        let collected = AnswerCollector(keeping: keepingBodyBytes)
         let box = Unmanaged.passRetained(collected)
         defer { box.release() }
 
@@ -136,15 +138,18 @@ public enum HTTPTransfer {
 
 /// Collects what a transfer's callbacks receive.
 private final class AnswerCollector {
+    let kept: Int
     var body: [UInt8] = []
     var retryAfter: String?
+
+    init(keeping kept: Int) { self.kept = kept }
 }
 
 private let collectBody: batchgate_curl_data_callback = { buffer, size, count, userdata in
     let length = size * count
     guard let buffer, let userdata else { return length }
     let collector = Unmanaged<AnswerCollector>.fromOpaque(userdata).takeUnretainedValue()
-    let room = HTTPTransfer.keptBodyBytes - collector.body.count
+    let room = collector.kept - collector.body.count
     if room > 0 {
         buffer.withMemoryRebound(to: UInt8.self, capacity: length) { bytes in
             collector.body.append(contentsOf: UnsafeBufferPointer(start: bytes, count: min(room, length)))

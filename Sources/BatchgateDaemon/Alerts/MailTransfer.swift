@@ -258,7 +258,10 @@ private final class SMTPConversation {
         if replyFinished { replyLines = [] }
         let utf8 = Array(line.utf8)
         replyFinished = !(utf8.count > 3 && utf8[3] == UInt8(ascii: "-"))
-        if replyLines.count < 8 { replyLines.append(String(line.prefix(300))) }
+        // Kept whole well past RFC 5321's 512 octets: a line cut short could end in part of a
+        // secret the server echoed, which the redactor would no longer recognise. The answer is
+        // cut to its logged length only once it has been scrubbed (LibcurlAlertTransport.send).
+        if replyLines.count < 8 { replyLines.append(String(line.prefix(4096))) }
         if replyFinished, let address = recipientAsked {
             recipientAsked = nil
             if let reply = lastReply, let first = reply.first, first == "4" || first == "5" {
