@@ -12,7 +12,8 @@ enum ConfigFile {
     /// 10 KiB; a larger file is not a configuration.
     static let sizeLimit = 1 << 20
 
-    /// The configuration in `path`, its relative paths resolved; secrets are not read.
+    /// The configuration in `path`, its relative paths resolved and its state root and inbox
+    /// checked (``LayoutPlacement``); secrets are not read.
     static func loadConfig(path: String) throws -> DaemonConfig {
         let bytes: [UInt8]
         do {
@@ -26,6 +27,8 @@ enum ConfigFile {
             throw ConfigError(file: path, reason: "the file is not UTF-8 text")
         }
         let folder = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
-        return try ConfigLoader.load(yaml: text, fileName: path, baseDirectory: folder.isEmpty ? "/" : folder)
+        let config = try ConfigLoader.load(yaml: text, fileName: path, baseDirectory: folder.isEmpty ? "/" : folder)
+        try ConfigLoader.checkPlacement(of: config, yaml: text, fileName: path, canonical: System.canonicalPath)
+        return config
     }
 }
