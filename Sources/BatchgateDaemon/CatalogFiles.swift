@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import BatchgateCore
 
 /// Loads the items and packages files named in the config into a ``Catalog``.
@@ -26,14 +23,19 @@ public enum CatalogFiles {
         return Catalog(items: itemList, packages: packageList)
     }
 
+    /// The largest catalog file read: 256 MiB. Metrc's exports of a large licensee's items and
+    /// packages run to tens of megabytes; this leaves room for years of growth, and is the size
+    /// ``CatalogReader`` takes, while a path to something endless is refused before it takes the
+    /// memory.
+    public static let sizeLimit = 256 << 20
+
     private static func read(_ path: String) throws(LoadError) -> [UInt8] {
-        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw LoadError(description: "cannot open the catalog file \(path): \(String(cString: strerror(errno)))") }
-        defer { System.close(fd) }
         do {
-            return try System.readAll(fd, describing: path)
+            return try RegularFile.read(path, limit: sizeLimit)
         } catch {
-            throw LoadError(description: "cannot read the catalog file \(path): \(String(cString: strerror(error.errno)))")
+            var message = error.described(as: "the catalog file \(path)")
+            if case .tooLarge = error.problem { message += "; is this the right file?" }
+            throw LoadError(description: message)
         }
     }
 }

@@ -223,3 +223,29 @@ public enum System {
         return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
     }
 }
+
+extension System {
+    /// Opens a file to read it whole, never waiting: `O_NONBLOCK` makes `open` of a FIFO with no
+    /// writer return at once (a blocking open waits for a writer for ever, and the thread with it),
+    /// and `O_NOCTTY` keeps a terminal from becoming the process's controlling terminal. On a
+    /// regular file `O_NONBLOCK` changes nothing. Check the type with ``status(of:describing:)``
+    /// before reading.
+    public static func openForReading(_ path: String) throws(SystemError) -> Int32 {
+        try retrying("open", path) { open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC) }
+    }
+
+    /// `fstat` of an open descriptor: the file actually opened, not whatever the path names now.
+    public static func status(of fd: Int32, describing path: String) throws(SystemError) -> Glibc.stat {
+        var info = Glibc.stat()
+        try retrying("stat", path) { fstat(fd, &info) }
+        return info
+    }
+
+    /// The absolute path `path` leads to, every symbolic link, `.` and `..` resolved
+    /// (`realpath(3)`), or nil when it does not exist or cannot be resolved (a loop, no permission).
+    public static func canonicalPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+}

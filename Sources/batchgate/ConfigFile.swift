@@ -8,20 +8,27 @@ enum ConfigFile {
         try loadConfig(path: path).settings(secrets: .system(), fileName: path)
     }
 
+    /// The largest config file read: 1 MiB. The example with every setting and comment is under
+    /// 10 KiB; a larger file is not a configuration.
+    static let sizeLimit = 1 << 20
+
+    /// The configuration in `path`, its relative paths resolved and its state root and inbox
+    /// checked (``LayoutPlacement``); secrets are not read.
     static func loadConfig(path: String) throws -> DaemonConfig {
-        let contents: FileBytes.Contents
+        let bytes: [UInt8]
         do {
-            contents = try FileBytes.read(path, limit: 1 << 20)
+            bytes = try RegularFile.read(path, limit: sizeLimit)
         } catch {
-            throw ConfigError(file: path, reason: error.description)
+            var reason = error.described(as: "the file")
+            if case .tooLarge = error.problem { reason += "; is this the configuration file?" }
+            throw ConfigError(file: path, reason: reason)
         }
-        guard contents.bytes.count <= 1 << 20 else {
-            throw ConfigError(file: path, reason: "the file is over 1 MiB; is this the configuration file?")
-        }
-        guard let text = String(validating: contents.bytes, as: UTF8.self) else {
+        guard let text = String(validating: bytes, as: UTF8.self) else {
             throw ConfigError(file: path, reason: "the file is not UTF-8 text")
         }
         let folder = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
-        return try ConfigLoader.load(yaml: text, fileName: path, baseDirectory: folder.isEmpty ? "/" : folder)
+        let config = try ConfigLoader.load(yaml: text, fileName: path, baseDirectory: folder.isEmpty ? "/" : folder)
+        try ConfigLoader.checkPlacement(of: config, yaml: text, fileName: path, canonical: System.canonicalPath)
+        return config
     }
 }

@@ -67,7 +67,12 @@ struct SettingsSource: Sendable {
 
     func load() throws -> DaemonSettings {
         if let configPath { return try ConfigFile.load(path: configPath) }
-        return DaemonSettings(layout: StateLayout(root: root ?? "./var"))
+        let stateRoot = root ?? DaemonConfig.defaultStateRoot
+        if let problem = LayoutPlacement.problem(stateRoot: stateRoot, inbox: nil, canonical: System.canonicalPath) {
+            let given = root.map { "--root \($0)" } ?? "the default state root \(stateRoot) (give --root DIR)"
+            throw StartupError("\(given): \(problem.reason)")
+        }
+        return DaemonSettings(layout: StateLayout(root: stateRoot))
     }
 }
 

@@ -419,9 +419,14 @@ struct DaemonTests {
     }
 
     @Test func refusesToStartWhereItCannotWrite() throws {
-        let result = try Executable.run(["run", "--root", "/proc/batchgate-cannot-exist"])
+        // A folder inside a regular file can never be made, not even by root. (/proc, which was
+        // used here, is now refused before any folder is tried: see ConfigPlacementTests.)
+        let file = fileManager.temporaryDirectory.appendingPathComponent("batchgate-not-a-folder-\(UUID().uuidString)")
+        try Data().write(to: file)
+        defer { try? fileManager.removeItem(at: file) }
+        let result = try Executable.run(["run", "--root", file.path + "/state"])
         #expect(result.status == 78)
-        #expect(result.standardError.contains("cannot create the folder /proc/batchgate-cannot-exist"))
+        #expect(result.standardError.contains("cannot create the folder \(file.path)/state"), "\(result.standardError)")
     }
 
     /// Writes `count` manifests into a staging folder, then renames them all into the inbox.

@@ -14,8 +14,8 @@ struct InMemorySecretFiles: SecretFileReader {
         self.files = files.mapValues { Array($0.utf8) }
     }
 
-    func read(path: String) throws(SystemError) -> [UInt8] {
-        guard let bytes = files[path] else { throw SystemError("open", path, errno: ENOENT) }
+    func read(path: String) throws(RegularFile.ReadError) -> [UInt8] {
+        guard let bytes = files[path] else { throw RegularFile.ReadError(path: path, problem: .cannotOpen(errno: ENOENT)) }
         return bytes
     }
 }
@@ -115,12 +115,13 @@ struct SecretResolutionTests {
 
     @Test(arguments: [
         (SecretReference.file(path: "/etc/batchgate/missing"),
-         SecretError.unreadable(.file(path: "/etc/batchgate/missing"), SystemError("open", "/etc/batchgate/missing", errno: ENOENT)),
-         "secret from file /etc/batchgate/missing: cannot read it: open /etc/batchgate/missing: No such file or directory (errno 2)"),
+         SecretError.unreadable(.file(path: "/etc/batchgate/missing"),
+                                RegularFile.ReadError(path: "/etc/batchgate/missing", problem: .cannotOpen(errno: ENOENT))),
+         "secret from file /etc/batchgate/missing: cannot open /etc/batchgate/missing: No such file or directory (errno 2)"),
         (.credential(name: "webhook"),
          .unreadable(.credential(name: "webhook"),
-                     SystemError("open", "/run/credentials/batchgate.service/webhook", errno: ENOENT)),
-         "secret from credential webhook: cannot read it: open /run/credentials/batchgate.service/webhook: "
+                     RegularFile.ReadError(path: "/run/credentials/batchgate.service/webhook", problem: .cannotOpen(errno: ENOENT))),
+         "secret from credential webhook: cannot open /run/credentials/batchgate.service/webhook: "
             + "No such file or directory (errno 2)"),
         (.file(path: "/etc/batchgate/empty"), .empty(.file(path: "/etc/batchgate/empty")),
          "secret from file /etc/batchgate/empty: empty"),
@@ -175,14 +176,16 @@ struct SystemSecretFileReaderTests {
         #expect(try resolver.resolve(.credential(name: "alert-token")).exposedValue == "s3cret")
     }
 
-    @Test func reportsErrno() throws {
+    @Test func reportsErrnoAndRefusesAFolder() throws {
         let folder = try makeFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let reader = SystemSecretFileReader()
         let missing = folder.appendingPathComponent("missing").path
 
-        #expect(throws: SystemError("open", missing, errno: ENOENT)) { try reader.read(path: missing) }
-        #expect(throws: SystemError("read", folder.path, errno: EISDIR)) { try reader.read(path: folder.path) }
+        #expect(throws: RegularFile.ReadError(path: missing, problem: .cannotOpen(errno: ENOENT))) { try reader.read(path: missing) }
+        #expect(throws: RegularFile.ReadError(path: folder.path, problem: .notRegular("a folder"))) {
+            try reader.read(path: folder.path)
+        }
     }
 
     @Test func refusesAFileAboveTheLimit() throws {
@@ -193,7 +196,11 @@ struct SystemSecretFileReaderTests {
         let exact = folder.appendingPathComponent("exact")
         try Data(repeating: 0x61, count: SystemSecretFileReader.sizeLimit).write(to: exact)
 
-        #expect(throws: SystemError("read", big.path, errno: EFBIG)) { try SystemSecretFileReader().read(path: big.path) }
+        #expect(throws: RegularFile.ReadError(path: big.path, problem: .tooLarge(limit: SystemSecretFileReader.sizeLimit))) {
+            try SystemSecretFileReader().read(path: big.path)
+        }
+        #expect(RegularFile.ReadError(path: big.path, problem: .tooLarge(limit: SystemSecretFileReader.sizeLimit)).description
+            == "\(big.path) is larger than 64 KiB")
         #expect(try SystemSecretFileReader().read(path: exact.path).count == SystemSecretFileReader.sizeLimit)
     }
 }

@@ -43,6 +43,30 @@ public enum ConfigLoader {
     }
 }
 
+extension ConfigLoader {
+    /// Refuses a configuration whose state root or inbox the daemon must not run on (see
+    /// ``LayoutPlacement``), naming the line of `stateRoot:` or `inbox:` in `yaml`, the text
+    /// `config` was loaded from. Pure but for `canonical`, which resolves the symbolic links of a
+    /// path that exists (``System/canonicalPath(_:)``, or a dictionary in tests).
+    /// - Throws: ``ConfigError`` with the key, its line (none for a state root left at its
+    ///   default), and what to write instead.
+    public static func checkPlacement(
+        of config: DaemonConfig, yaml: String, fileName: String, canonical: (String) -> String?
+    ) throws(ConfigError) {
+        guard let problem = LayoutPlacement.problem(stateRoot: config.stateRoot, inbox: config.inbox, canonical: canonical)
+        else { return }
+        let key = problem.setting.rawValue
+        // The text was parsed once already, so it parses again; a key left out has no line.
+        let root: Node? = (try? Yams.compose(yaml: yaml)) ?? nil
+        let written = root?.mapping?.first { $0.key.string == key }
+        var reason = problem.reason
+        if written == nil, problem.setting == .stateRoot {
+            reason += " (this is the default, \(DaemonConfig.defaultStateRoot) beside the config file: set stateRoot:)"
+        }
+        throw ConfigError(file: fileName, line: written?.key.mark?.line, key: key, reason: reason)
+    }
+}
+
 extension ConfigError {
     /// The error for `problem`, with the line of the key or list entry it concerns.
     init(_ problem: ConfigProblem, in root: Node, fileName: String) {

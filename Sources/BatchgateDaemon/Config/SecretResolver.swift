@@ -1,51 +1,28 @@
 import Foundation
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Reads the files secrets are kept in. ``SystemSecretFileReader`` reads the file system; tests
 /// give the resolver one that reads a dictionary.
 public protocol SecretFileReader: Sendable {
     /// The bytes of the file at `path`.
-    /// - Throws: ``SystemError`` naming the call, the path and errno.
-    func read(path: String) throws(SystemError) -> [UInt8]
+    /// - Throws: ``RegularFile/ReadError`` naming the path and what is wrong with it.
+    func read(path: String) throws(RegularFile.ReadError) -> [UInt8]
 }
 
-/// Reads secret files with `open(2)` and `read(2)`, refusing files above ``sizeLimit``.
+/// Reads secret files with ``RegularFile/read(_:limit:)``: only a regular file of at most
+/// ``sizeLimit`` bytes, so that a FIFO or a device named as a secret is refused at once.
 public struct SystemSecretFileReader: SecretFileReader {
-    /// The largest secret file read: 64 KiB; a larger one fails with `EFBIG`.
+    /// The largest secret file read: 64 KiB. A secret is a URL, a token, a password or a key of
+    /// at most a few kilobytes; anything larger is the wrong file.
     public static let sizeLimit = 64 * 1024
 
     /// A reader of the real file system.
     public init() {}
 
-    /// The file's bytes, read with `open(2)` and `read(2)` (retrying `EINTR`).
-    /// - Throws: ``SystemError`` with errno; `EFBIG` for a file above ``sizeLimit``.
-    public func read(path: String) throws(SystemError) -> [UInt8] {
-        let descriptor = try Self.retrying("open", path) { open(path, O_RDONLY | O_CLOEXEC) }
-        defer { _ = close(descriptor) }
-        var contents: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = try Self.retrying("read", path) {
-                buffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
-            }
-            if count == 0 { return contents }
-            contents += buffer[..<count]
-            if contents.count > Self.sizeLimit { throw SystemError("read", path, errno: EFBIG) }
-        }
-    }
-
-    /// Runs `call` until it succeeds or fails with something other than `EINTR`.
-    private static func retrying<Result: BinaryInteger>(
-        _ operation: String, _ path: String, _ call: () -> Result
-    ) throws(SystemError) -> Result {
-        while true {
-            let result = call()
-            if result >= 0 { return result }
-            if errno != EINTR { throw SystemError(operation, path, errno: errno) }
-        }
+    /// The file's bytes.
+    /// - Throws: ``RegularFile/ReadError``: the file cannot be opened or read, is not a regular
+    ///   file, or is larger than ``sizeLimit``.
+    public func read(path: String) throws(RegularFile.ReadError) -> [UInt8] {
+        try RegularFile.read(path, limit: Self.sizeLimit)
     }
 }
 
@@ -109,8 +86,9 @@ public struct SecretResolver: Sendable {
 /// A secret that could not be had. The message names the reference (a path or a name) and never
 /// a value.
 public enum SecretError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// The file (or credential file) could not be read.
-    case unreadable(SecretReference, SystemError)
+    /// The file (or credential file) could not be read, or is not a regular file of at most
+    /// ``SystemSecretFileReader/sizeLimit`` bytes.
+    case unreadable(SecretReference, RegularFile.ReadError)
     /// The file is not UTF-8 text.
     case notText(SecretReference)
     /// The value is empty or only white space.
@@ -121,11 +99,11 @@ public enum SecretError: Error, Sendable, Equatable, CustomStringConvertible {
     case environmentVariableUnset(String)
 
     /// What went wrong, naming the file, credential or variable, such as
-    /// `secret from file /etc/batchgate/webhook: cannot read it: open /etc/batchgate/webhook: No such file or directory (errno 2)`.
+    /// `secret from file /etc/batchgate/webhook: cannot open /etc/batchgate/webhook: No such file or directory (errno 2)`.
     public var description: String {
         switch self {
         case .unreadable(let reference, let error):
-            "secret from \(reference): cannot read it: \(error)"
+            "secret from \(reference): \(error)"
         case .notText(let reference):
             "secret from \(reference): not UTF-8 text"
         case .empty(let reference):
