@@ -85,6 +85,7 @@ public final class Daemon: @unchecked Sendable {
     private var quietTimer: DispatchSourceTimer?
     private var recoveryScheduled = false
     private var rescanTimer: DispatchSourceTimer?
+    private var folderTimer: DispatchSourceTimer?
     private var watchdogTimer: DispatchSourceTimer?
     /// Advanced by every block the watchdog sends through `queue`: a queue that runs them is free.
     private let heartbeat = ProgressCounter()
@@ -144,6 +145,7 @@ public final class Daemon: @unchecked Sendable {
             // at it (a restart while a scanner writes).
             scanInbox()
             scheduleRescans()
+            scheduleFolderChecks()
             scheduleWatchdog()
             log.notice("watching \(settings.layout.inbox) (state in \(settings.layout.root); rescan every \(formatSeconds(settings.rescanInterval)), quiet period \(formatSeconds(settings.quietPeriod)), fsync \(settings.syncToDisk ? "on" : "off"))")
             notifier.notify("READY=1\nSTATUS=\(status)")
@@ -186,12 +188,9 @@ public final class Daemon: @unchecked Sendable {
                 tracker.eventsLost(now: now)
                 rescan = true
             case .inboxGone:
-                // Moved or deleted: give a `rmdir; mkdir` (or a move back) a moment, then take
-                // whatever folder has the inbox's path, or stop if none has.
-                queue.asyncAfter(deadline: .now() + 1) { [unowned self] in
-                    guard !self.stopping else { return }
-                    _ = self.checkFolders()
-                }
+                // Moved away (a deletion is reported only once the folder is closed, which the
+                // daemon never does): the next folder check takes whatever folder has the path.
+                break
             }
         }
         if rescan { scanInbox() } else { admitReady() }
@@ -463,6 +462,24 @@ public final class Daemon: @unchecked Sendable {
         if router.needsRecovery { scheduleRecovery() }
     }
 
+    /// How often the held folders are compared with their paths when nothing else happens: an
+    /// inbox deleted and made again raises no event in the new one (and inotify reports the old
+    /// one's deletion only when its last descriptor closes), so only a look at the path finds it.
+    /// Two system calls per folder.
+    static let folderCheckInterval = 1.0
+
+    private func scheduleFolderChecks() {
+        let timer = DispatchSource.makeTimerSource(queue: queue)
+        let interval = DispatchTimeInterval.milliseconds(Int(Self.folderCheckInterval * 1000))
+        timer.schedule(deadline: .now() + interval, repeating: interval, leeway: .milliseconds(250))
+        timer.setEventHandler { [unowned self] in
+            guard !self.stopping else { return }
+            _ = self.checkFolders()
+        }
+        timer.resume()
+        folderTimer = timer
+    }
+
     private func scheduleRescans() {
         rescanTimer?.cancel()
         rescanTimer = nil
@@ -565,6 +582,7 @@ public final class Daemon: @unchecked Sendable {
         notifier.notify("STOPPING=1\nSTATUS=stopping; \(status)")
         watcher?.cancel()
         rescanTimer?.cancel()
+        folderTimer?.cancel()
         watchdogTimer?.cancel()
         log.notice("stopping: \(status)")
         exit(0)

@@ -32,13 +32,6 @@ extension System {
         try retrying("open folder", path) { openat(directory, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
     }
 
-    /// `fstat` on a descriptor.
-    static func status(of fd: Int32, describing path: String) throws(SystemError) -> stat {
-        var info = stat()
-        try retrying("stat", path) { fstat(fd, &info) }
-        return info
-    }
-
     /// `lstat` of a path; never follows a symbolic link.
     static func linkStatus(_ path: String) throws(SystemError) -> stat {
         var info = stat()
