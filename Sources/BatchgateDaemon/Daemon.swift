@@ -146,9 +146,10 @@ public final class Daemon: @unchecked Sendable {
             scanInbox()
             scheduleRescans()
             scheduleFolderChecks()
-            scheduleWatchdog()
             log.notice("watching \(settings.layout.inbox) (state in \(settings.layout.root); rescan every \(formatSeconds(settings.rescanInterval)), quiet period \(formatSeconds(settings.quietPeriod)), fsync \(settings.syncToDisk ? "on" : "off"))")
             notifier.notify("READY=1\nSTATUS=\(status)")
+            // After READY: the watchdog pings from another thread, and READY comes first.
+            scheduleWatchdog()
             return nil
         }
         if let failure { throw failure }
@@ -512,15 +513,11 @@ public final class Daemon: @unchecked Sendable {
         let heartbeat = heartbeat
         let notifier = notifier
         let queue = queue
-        let last = Mutex<(beat: Int, progress: Int)>((-1, -1))
+        let gate = Mutex(WatchdogGate())
         timer.schedule(deadline: .now(), repeating: period, leeway: .milliseconds(100))
         timer.setEventHandler {
-            let now = (beat: heartbeat.current, progress: progress.current)
-            let moved = last.withLock { seen in
-                defer { seen = now }
-                return now.beat != seen.beat || now.progress != seen.progress
-            }
-            if moved { notifier.notify("WATCHDOG=1") }
+            let beat = heartbeat.current, done = progress.current
+            if gate.withLock({ $0.shouldPing(heartbeat: beat, progress: done) }) { notifier.notify("WATCHDOG=1") }
             queue.async { heartbeat.advance() }
         }
         timer.resume()
@@ -646,6 +643,19 @@ public final class Daemon: @unchecked Sendable {
         if rescanChanged { scheduleRescans() }
         log.notice("reloaded the configuration and catalog (\(checker.catalog.itemCount) items, \(checker.catalog.packageCount) packages, \(next.alerts.sinks.count) alert sink(s))")
         scanInbox()
+    }
+}
+
+/// Whether the watchdog may say the daemon is well: only when, since its last look, the daemon's
+/// queue ran a heartbeat block (it is free) or the router advanced (it works through a long batch).
+/// Pure, so the rule is tested without a clock.
+struct WatchdogGate: Sendable {
+    private var seen: (heartbeat: Int, progress: Int)?
+
+    mutating func shouldPing(heartbeat: Int, progress: Int) -> Bool {
+        defer { seen = (heartbeat, progress) }
+        guard let seen else { return true }
+        return heartbeat != seen.heartbeat || progress != seen.progress
     }
 }
 

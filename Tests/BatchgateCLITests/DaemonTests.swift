@@ -282,6 +282,8 @@ struct DaemonTests {
         try daemon.start()
         try manifest(1, needsBatch: false).write(to: daemon.inbox.appendingPathComponent("before.json"))
         expectRouted(daemon, count: 1)
+        // The audit line comes right after the move.
+        #expect(waitUntil(timeout: 5) { daemon.auditLines().count == 1 })
         // logrotate renames the log, then sends SIGHUP.
         let audit = root.appendingPathComponent("audit.jsonl")
         try fileManager.moveItem(at: audit, to: root.appendingPathComponent("audit.jsonl.1"))

@@ -133,4 +133,14 @@ import Testing
         recent.prune(now: 95)
         #expect(recent.contains("a.json", now: 95), "routed again: the newer time counts")
     }
+
+    @Test func theWatchdogPingsOnlyWhileTheDaemonGetsOn() {
+        var gate = WatchdogGate()
+        #expect(gate.shouldPing(heartbeat: 0, progress: 0), "the first look")
+        #expect(gate.shouldPing(heartbeat: 1, progress: 0), "the queue ran the heartbeat: free")
+        #expect(gate.shouldPing(heartbeat: 1, progress: 5), "busy in a batch, but files go through")
+        #expect(!gate.shouldPing(heartbeat: 1, progress: 5), "stuck: neither moved")
+        #expect(!gate.shouldPing(heartbeat: 1, progress: 5))
+        #expect(gate.shouldPing(heartbeat: 2, progress: 5), "free again")
+    }
 }
