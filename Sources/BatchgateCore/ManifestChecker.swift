@@ -40,8 +40,9 @@ public struct ManifestChecker: Sendable {
     }
 
     /// The most packages one file may hold: a larger one is rejected with one error instead of a
-    /// report that lists each (a file of 300,000 empty objects made a 400 MB report).
-    public static let maximumPackages = 10_000
+    /// report that lists each (a file of 300,000 empty objects made a 400 MB report). The readers
+    /// check it before building packages; this check covers a reading built elsewhere.
+    public static let maximumPackages = ManifestLimits.maximumPackages
     /// The most errors a report lists; the rest are counted in a last one.
     public static let maximumListedErrors = 1_000
 
@@ -51,7 +52,7 @@ public struct ManifestChecker: Sendable {
         if manifest.packages.count > Self.maximumPackages {
             return ManifestReport(
                 file: file, format: manifest.format, decision: .rejected, packages: [],
-                errors: [ManifestIssue(message: "the file holds \(manifest.packages.count) packages; batchgate checks at most \(Self.maximumPackages) in one file: split it into smaller manifests")],
+                errors: [ManifestLimits.tooManyPackages(manifest.packages.count)],
                 licenseNumber: manifest.licenseNumber, facility: manifest.facility, source: manifest.source)
         }
         var issues = reading.issues

@@ -138,7 +138,8 @@ struct JSONManifestReaderTests {
 
     @Test func handlesObjectsWithManyPropertiesAndManyPackages() {
         // Both would take hours if any step were quadratic; they must simply finish and report.
-        let properties = (0..<40_000).map { "\"p\($0)\": \($0)" }.joined(separator: ",")
+        // (An object is now capped at ManifestLimits.maximumJSONMembers properties; this one is at the cap.)
+        let properties = (0..<(ManifestLimits.maximumJSONMembers - 1)).map { "\"p\($0)\": \($0)" }.joined(separator: ",")
         let wide = readJSON("{\(properties), \"P1\": 1}")
         #expect(wide.issues.contains { $0.message.contains("has the property \"P1\" twice") })
         let atCap = check("[" + Array(repeating: "{}", count: ManifestChecker.maximumPackages).joined(separator: ",") + "]")

@@ -9,18 +9,27 @@ public enum JSONParser {
     public static let defaultMaximumDepth = 64
 
     /// Parses one JSON document, which may be surrounded by white space only.
+    ///
+    /// `maximumValues` caps the values in the whole document (every object, list, text, number,
+    /// true/false and null counts one) and `maximumMembers` the properties of one object; the
+    /// parser stops at the first value past a cap with a ``JSONSyntaxError`` whose `exceedsLimit`
+    /// is set, so a hostile file never grows a tree larger than the cap. Both are unlimited by
+    /// default (catalog files are not manifests); manifests use ``ManifestLimits``.
     public static func parse(
-        _ bytes: [UInt8], maximumDepth: Int = defaultMaximumDepth
+        _ bytes: [UInt8], maximumDepth: Int = defaultMaximumDepth,
+        maximumValues: Int = .max, maximumMembers: Int = .max
     ) throws(JSONSyntaxError) -> JSONElement {
-        try parse(bytes[...], maximumDepth: maximumDepth)
+        try parse(bytes[...], maximumDepth: maximumDepth, maximumValues: maximumValues, maximumMembers: maximumMembers)
     }
 
     /// Parses one JSON document held in a slice of bytes.
     public static func parse(
-        _ bytes: ArraySlice<UInt8>, maximumDepth: Int = defaultMaximumDepth
+        _ bytes: ArraySlice<UInt8>, maximumDepth: Int = defaultMaximumDepth,
+        maximumValues: Int = .max, maximumMembers: Int = .max
     ) throws(JSONSyntaxError) -> JSONElement {
         let result: Result<JSONElement, JSONSyntaxError> = bytes.withUnsafeBufferPointer { buffer in
-            var cursor = Cursor(buffer: buffer, maximumDepth: maximumDepth)
+            var cursor = Cursor(buffer: buffer, maximumDepth: maximumDepth, maximumValues: maximumValues,
+                                maximumMembers: maximumMembers)
             do throws(JSONSyntaxError) {
                 cursor.skipWhitespace()
                 guard !cursor.atEnd else { throw cursor.error("the text is empty: no JSON value") }
@@ -45,13 +54,19 @@ private let newline = UInt8(ascii: "\n")
 private struct Cursor {
     let buffer: UnsafeBufferPointer<UInt8>
     let maximumDepth: Int
+    let maximumValues: Int
+    let maximumMembers: Int
     var index = 0
     var line = 1
     var lineStart = 0
+    /// Values begun so far, counted before each is built.
+    var values = 0
 
-    init(buffer: UnsafeBufferPointer<UInt8>, maximumDepth: Int) {
+    init(buffer: UnsafeBufferPointer<UInt8>, maximumDepth: Int, maximumValues: Int, maximumMembers: Int) {
         self.buffer = buffer
         self.maximumDepth = maximumDepth
+        self.maximumValues = maximumValues
+        self.maximumMembers = maximumMembers
     }
 
     var atEnd: Bool { index >= buffer.count }
@@ -78,6 +93,12 @@ private struct Cursor {
     mutating func parseValue(depth: Int) throws(JSONSyntaxError) -> JSONElement {
         let startLine = line
         guard index < buffer.count else { throw error("the text ends where a value was expected") }
+        values += 1
+        if values > maximumValues {
+            var tooMany = error("the JSON holds more than \(ManifestLimits.grouped(maximumValues)) values")
+            tooMany.exceedsLimit = true
+            throw tooMany
+        }
         switch buffer[index] {
         case UInt8(ascii: "{"):
             return JSONElement(try parseObject(depth: depth + 1), line: startLine)
@@ -180,6 +201,7 @@ private struct Cursor {
                 }
                 throw error("expected a property name in double quotes but found \(describeByte(buffer[index]))")
             }
+            let keyAt = index
             let key = try parseString()
             skipWhitespace()
             guard index < buffer.count, buffer[index] == UInt8(ascii: ":") else {
@@ -187,6 +209,12 @@ private struct Cursor {
             }
             index += 1
             skipWhitespace()
+            if members.count == maximumMembers {
+                var tooMany = error(
+                    "an object holds more than \(ManifestLimits.grouped(maximumMembers)) properties", at: keyAt)
+                tooMany.exceedsLimit = true
+                throw tooMany
+            }
             let value = try parseValue(depth: depth)
             members.append(JSONMember(key: key, value: value.value, line: value.line))
             skipWhitespace()

@@ -6,25 +6,43 @@ public enum CSVManifestReader {
         let delimiter = CSVParser.detectDelimiter(text)
         let records: [CSVRecord]
         do {
-            records = try CSVParser.parse(text, delimiter: delimiter)
+            // One row per ingredient, so the rows below the header are capped as ingredients are.
+            records = try CSVParser.parse(
+                text, delimiter: delimiter, skipBlankRecords: true, maximumRows: ManifestLimits.maximumIngredients,
+                maximumCellsPerRecord: ManifestLimits.maximumCSVCellsPerRow, maximumCells: ManifestLimits.maximumCSVCells)
+        } catch where error.exceedsLimit {
+            return .unreadable(.csv, ManifestIssue(
+                message: "\(error.reason) (at line \(error.line)); batchgate reads no more in one manifest, far more than \(ManifestLimits.grouped(ManifestLimits.maximumPackages)) packages need: split it into smaller manifests",
+                line: error.line))
         } catch {
             return .unreadable(.csv, ManifestIssue(message: "not valid CSV: \(error)", line: error.line))
         }
-        guard let headerIndex = records.firstIndex(where: { !$0.isBlank }) else {
+        // Blank records were dropped while parsing: the first record is the header.
+        guard let header = records.first else {
             return .unreadable(.csv, ManifestIssue(message: "the CSV has no header row"))
         }
-        let header = records[headerIndex]
+        let rows = records.dropFirst()
         var layout: HeaderLayout
         do {
-            layout = try HeaderLayout(header: header, rows: records[(headerIndex + 1)...])
+            layout = try HeaderLayout(header: header, rows: rows)
         } catch {
             return .unreadable(.csv, error)
         }
         var assembler = PackageAssembler(layout: layout)
-        for record in records[(headerIndex + 1)...] where !record.isBlank {
+        for record in rows {
             assembler.add(record)
+            if assembler.issues.count > ManifestLimits.maximumIssues {
+                return ManifestLimits.tooManyIssues(.csv, assembler.issues)
+            }
+        }
+        // Counted before any package is built.
+        if assembler.groups.count > ManifestLimits.maximumPackages {
+            return .unreadable(.csv, ManifestLimits.tooManyPackages(assembler.groups.count))
         }
         let (packages, issues) = assembler.finish()
+        if issues.count > ManifestLimits.maximumIssues {
+            return ManifestLimits.tooManyIssues(.csv, issues)
+        }
         return ManifestReading(manifest: Manifest(format: .csv, packages: packages), issues: issues)
     }
 }
@@ -177,10 +195,15 @@ private struct PackageAssembler {
     }
 
     mutating func finish() -> ([PackageRequest], [ManifestIssue]) {
-        let packages = groups.map { group in
+        var packages: [PackageRequest] = []
+        packages.reserveCapacity(groups.count)
+        for group in groups {
             // A package seen only in broken rows has nothing more to check: its row error says why.
-            group.rows.isEmpty ? PackageRequest(position: SourcePosition(line: group.firstLine, packageIndex: group.index))
-                : build(group, key: group.key)
+            packages.append(group.rows.isEmpty
+                ? PackageRequest(position: SourcePosition(line: group.firstLine, packageIndex: group.index))
+                : build(group, key: group.key))
+            // The caller gives up past the cap: building the rest would only make more issues.
+            if issues.count > ManifestLimits.maximumIssues { break }
         }
         return (packages, issues)
     }

@@ -22,7 +22,12 @@ public enum JSONManifestReader {
     public static func read(_ text: ArraySlice<UInt8>) -> ManifestReading {
         let root: JSONElement
         do {
-            root = try JSONParser.parse(text)
+            root = try JSONParser.parse(text, maximumValues: ManifestLimits.maximumJSONValues,
+                                        maximumMembers: ManifestLimits.maximumJSONMembers)
+        } catch where error.exceedsLimit {
+            return .unreadable(.json, ManifestIssue(
+                message: "\(error.reason) (at line \(error.line), column \(error.column)); batchgate reads no more in one manifest, far more than \(ManifestLimits.grouped(ManifestLimits.maximumPackages)) packages need: split it into smaller manifests",
+                line: error.line))
         } catch {
             return .unreadable(.json, ManifestIssue(message: "not valid JSON: \(error)", line: error.line))
         }
@@ -53,18 +58,28 @@ public enum JSONManifestReader {
                 message: "line \(root.line): a manifest must be a list of packages or an object, found \(root.value.kindDescription)",
                 line: root.line))
         }
+        // Counted before any package is built: building 8,000,000 of them to count them took 4 GB.
+        if packageElements.count > ManifestLimits.maximumPackages {
+            return .unreadable(.json, ManifestLimits.tooManyPackages(packageElements.count))
+        }
+        var ingredientCount = 0
         for (index, element) in packageElements.enumerated() {
             let position = SourcePosition(line: element.line, packageIndex: index)
-            guard case .object(let members) = element.value else {
+            if case .object(let members) = element.value {
+                var reader = PackageObjectReader(position: position, ingredientsBefore: ingredientCount,
+                                                 issuesBefore: issues.count)
+                let package = reader.readPackage(members)
+                if let stop = reader.tooManyIngredients { return .unreadable(.json, stop) }
+                ingredientCount += package.ingredients.count
+                manifest.packages.append(package)
+                issues += reader.issues
+            } else {
                 issues.append(ManifestIssue(
                     message: "Packages[\(index)] (line \(element.line)) must be a package object, found \(element.value.kindDescription)",
                     line: element.line, packageIndex: index))
                 manifest.packages.append(PackageRequest(position: position))
-                continue
             }
-            var reader = PackageObjectReader(position: position)
-            manifest.packages.append(reader.readPackage(members))
-            issues += reader.issues
+            if issues.count > ManifestLimits.maximumIssues { return ManifestLimits.tooManyIssues(.json, issues) }
         }
         return ManifestReading(manifest: manifest, issues: issues)
     }
@@ -143,10 +158,22 @@ struct ObjectFields {
 private struct PackageObjectReader {
     let position: SourcePosition
     var issues: [ManifestIssue] = []
+    /// Ingredients and issues of the packages read before this one, for the file's caps.
+    let ingredientsBefore: Int
+    let issuesBefore: Int
+    /// Set when this package's ingredients take the file past ``ManifestLimits/maximumIngredients``.
+    var tooManyIngredients: ManifestIssue?
 
-    init(position: SourcePosition) {
+    init(position: SourcePosition, ingredientsBefore: Int = 0, issuesBefore: Int = 0) {
         self.position = position
+        self.ingredientsBefore = ingredientsBefore
+        self.issuesBefore = issuesBefore
     }
+
+    /// True once the file's issues pass ``ManifestLimits/maximumIssues``: the lists of one package
+    /// stop there (a list of 100,000 empty ingredient objects makes 300,000 issues), and the caller
+    /// stops the file after this package.
+    var issuesFull: Bool { issuesBefore + issues.count > ManifestLimits.maximumIssues }
 
     mutating func readPackage(_ members: [JSONMember]) -> PackageRequest {
         var fields = ObjectFields(members, owner: "Packages[\(position.packageIndex)]", line: position.line ?? 0,
@@ -204,8 +231,16 @@ private struct PackageObjectReader {
         if elements.isEmpty {
             fail("Ingredients", "is empty: a new package is made from at least one ingredient package", line: member.line)
         }
+        if ingredientsBefore + elements.count > ManifestLimits.maximumIngredients {
+            let limit = ManifestLimits.grouped(ManifestLimits.maximumIngredients)
+            tooManyIngredients = ManifestIssue(
+                message: "Packages[\(position.packageIndex)].Ingredients (line \(member.line)) brings the file to \(ManifestLimits.grouped(ingredientsBefore + elements.count)) ingredients; batchgate reads at most \(limit) in one manifest (10 a package at the \(ManifestLimits.grouped(ManifestLimits.maximumPackages))-package limit): split it into smaller manifests",
+                line: member.line, field: "Ingredients")
+            return []
+        }
         var result: [Ingredient] = []
         for (index, element) in elements.enumerated() {
+            if issuesFull { break }
             let at = SourcePosition(line: element.line, packageIndex: position.packageIndex, ingredientIndex: index)
             var ingredient = Ingredient(position: at)
             guard case .object(let members) = element.value else {
@@ -243,6 +278,7 @@ private struct PackageObjectReader {
         case .array(let elements):
             var result: [Additive] = []
             for (index, element) in elements.enumerated() {
+                if issuesFull { break }
                 switch element.value {
                 case .string(let name):
                     if name.trimmingWhitespace().isEmpty {
