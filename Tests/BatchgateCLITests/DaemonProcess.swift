@@ -102,13 +102,13 @@ struct DaemonTestError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Polls `condition` every 20 ms until it holds or `timeout` seconds pass.
+/// Polls `condition` every `pollEvery` seconds (20 ms) until it holds or `timeout` seconds pass.
 @discardableResult
-func waitUntil(timeout: Double, _ condition: () -> Bool) -> Bool {
+func waitUntil(timeout: Double, pollEvery interval: Double = 0.02, _ condition: () -> Bool) -> Bool {
     let deadline = Date().addingTimeInterval(timeout)
     while Date() < deadline {
         if condition() { return true }
-        usleep(20_000)
+        usleep(useconds_t(interval * 1_000_000))
     }
     return condition()
 }

@@ -539,6 +539,9 @@ struct FaultTests {
         try manifest(4_242, needsBatch: false).write(to: daemon.inbox.appendingPathComponent(name))
         #expect(waitUntil(timeout: 10) { daemon.manifests(in: "accepted").contains(name) }, "a fresh file is routed",
                 sourceLocation: sourceLocation)
+        // Its audit line follows the move.
+        #expect(waitUntil(timeout: 5) { daemon.auditLines().contains { $0["file"] as? String == name } },
+                "a fresh file is audited", sourceLocation: sourceLocation)
         return name
     }
 

@@ -56,7 +56,7 @@ struct SettingsFileTests {
 
     /// A Unix socket bound at `path`; the caller closes the descriptor.
     private func bindSocket(at path: String) throws -> Int32 {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_UNIX, Int32(Glibc.SOCK_STREAM.rawValue), 0)
         #expect(fd >= 0)
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
