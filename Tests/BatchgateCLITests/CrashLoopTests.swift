@@ -79,4 +79,39 @@ struct CrashLoopTests {
         // The manifest itself is moved as it was.
         #expect(try Data(contentsOf: root.appendingPathComponent("rejected/big.json")) == largeManifest())
     }
+
+    @Test func hostileFilesNeitherStarveTheWatchdogNorTakeMemoryBeyondBounds() throws {
+        // Twelve files of 16 MB of `[0,0,…]` (before the caps, 4.4 GB and 23 s each): the
+        // daemon routes them all to rejected/, keeps sending WATCHDOG=1 as it works through
+        // them, and its peak memory stays far from what a memory limit would kill.
+        let root = try DaemonProcess.temporaryRoot()
+        defer { try? fileManager.removeItem(at: root) }
+        let socket = try NotifySocket(path: root.appendingPathComponent("notify.sock").path)
+        // WatchdogSec=6s: a ping at least every 3 s is what systemd would want.
+        let daemon = DaemonProcess(root: root.appendingPathComponent("state"),
+                                   environment: ["NOTIFY_SOCKET": socket.path, "WATCHDOG_USEC": "6000000"])
+        try daemon.start()
+        let zeros = Data(("[" + String(repeating: "0,", count: 8_000_000) + "0]").utf8)
+        let staging = root.appendingPathComponent("staging")
+        try fileManager.createDirectory(at: staging, withIntermediateDirectories: true)
+        let names = (1...12).map { "zeros-\($0).json" }
+        for name in names { try zeros.write(to: staging.appendingPathComponent(name)) }
+        let started = Date()
+        for name in names {
+            #expect(rename(staging.appendingPathComponent(name).path, daemon.inbox.appendingPathComponent(name).path) == 0)
+        }
+        _ = socket.receive(until: { _ in daemon.manifests(in: "rejected").count == names.count }, timeout: 120)
+        let finished = Date()
+        #expect(daemon.manifests(in: "rejected").sorted() == names.sorted())
+        let report = try String(contentsOf: daemon.root.appendingPathComponent("rejected/zeros-1.json.report.txt"), encoding: .utf8)
+        #expect(report.contains("2,000,000 values"), "\(report.prefix(600))")
+        // Every gap between pings while the files were routed, from the drop to the last move.
+        let pings = [started] + socket.arrivals.filter { $0.message == "WATCHDOG=1" && $0.at > started }.map(\.at) + [finished]
+        let longest = zip(pings, pings.dropFirst()).map { $1.timeIntervalSince($0) }.max() ?? 0
+        #expect(longest < 4.5, "the longest silence of the watchdog was \(longest) s over \(finished.timeIntervalSince(started)) s")
+        let status = (try? String(contentsOfFile: "/proc/\(daemon.process.processIdentifier)/status", encoding: .utf8)) ?? ""
+        let peak = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }.flatMap { $0.split(separator: " ").dropFirst().first }.flatMap { Int($0) } ?? 0
+        #expect(peak > 0 && peak < 1_000_000, "peak resident memory \(peak) kB")
+        daemon.stop()
+    }
 }

@@ -450,6 +450,8 @@ final class NotifySocket {
     let path: String
     private let fd: Int32
     private var received: [String] = []
+    /// When each message of ``receive(until:timeout:)`` came, in order.
+    private(set) var arrivals: [(at: Date, message: String)] = []
 
     init(path: String) throws {
         self.path = path
@@ -473,7 +475,10 @@ final class NotifySocket {
         var buffer = [UInt8](repeating: 0, count: 4096)
         while Date() < deadline && !done(received) {
             let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if count > 0 { received.append(String(decoding: buffer[..<count], as: UTF8.self)) }
+            if count > 0 {
+                received.append(String(decoding: buffer[..<count], as: UTF8.self))
+                arrivals.append((Date(), received[received.count - 1]))
+            }
         }
         return received
     }
