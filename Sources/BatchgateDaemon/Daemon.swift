@@ -73,6 +73,8 @@ public final class Daemon: @unchecked Sendable {
     private var recentlyRouted = RecentNames(window: 60)
     /// Phantoms already logged, so each is logged once.
     private var parked = Set<String>()
+    /// Names that wait because `processing/` holds the same name, logged once each.
+    private var deferredLogged = Set<String>()
     private var pending: [String] = []
     private var pendingSet = Set<String>()
     private var drainScheduled = false
@@ -84,6 +86,9 @@ public final class Daemon: @unchecked Sendable {
     private var rescanAt: Double?
     private var quietTimer: DispatchSourceTimer?
     private var recoveryScheduled = false
+    /// How long until the next recovery when the last one left work: the quiet period at first,
+    /// doubled after each that left work again (a full disk), up to a minute.
+    private var recoveryDelay: Double?
     private var rescanTimer: DispatchSourceTimer?
     private var folderTimer: DispatchSourceTimer?
     private var watchdogTimer: DispatchSourceTimer?
@@ -91,6 +96,9 @@ public final class Daemon: @unchecked Sendable {
     private let heartbeat = ProgressCounter()
     private var counts: [Decision: Int] = [:]
     private var stopping = false
+    /// A reload is reading the config and catalog; another SIGHUP meanwhile sets `reloadAgain`.
+    private var reloading = false
+    private var reloadAgain = false
     /// The state root's lock, held for the life of the process.
     private var lockFD: Int32 = -1
 
@@ -199,12 +207,33 @@ public final class Daemon: @unchecked Sendable {
 
     /// Queues the names that are whole now, and sets the timer for the next ones.
     private func admitReady() {
-        for name in tracker.takeReady(now: System.monotonicClock()) { admit(name) }
+        let now = System.monotonicClock()
+        for name in tracker.heldButQuiet(now: now) {
+            // Counted as open, yet nothing happened for a quiet period: ask the kernel.
+            switch router.writers(of: name) {
+            case .free:
+                tracker.released(name)
+            case .held:
+                tracker.probed(name, now: now)
+            case .unknown:
+                if let quiet = tracker.quietFor(name, now: now), quiet >= heldLimit {
+                    tracker.released(name)
+                    log.notice("\(name) counted as open for writing, but nothing happened to it for \(Int(quiet)) s and the kernel cannot say (inotify merges a writer's two closes into one): it is taken")
+                } else {
+                    tracker.probed(name, now: now)
+                }
+            }
+        }
+        for name in tracker.takeReady(now: now) { admit(name) }
         scheduleQuietCheck()
     }
 
+    /// How long a file counted as held open, about which the kernel cannot say (a network
+    /// filesystem, no CAP_LEASE), must be left alone before the count is taken to be wrong.
+    private var heldLimit: Double { max(60, 10 * settings.quietPeriod) }
+
     private func admit(_ name: String) {
-        if recentlyRouted.contains(name, now: System.monotonicClock()) {
+        if parked.contains(name) || recentlyRouted.contains(name, now: System.monotonicClock()) {
             var info = stat()
             if fstatat(AT_FDCWD, settings.layout.inbox + "/" + name, &info, AT_SYMLINK_NOFOLLOW) == 0,
                (info.st_mode & S_IFMT) == S_IFREG, info.st_size == 0 {
@@ -242,7 +271,13 @@ public final class Daemon: @unchecked Sendable {
         record(result.outcomes)
         alerts.add(result.outcomes.flatMap(\.alerts))
         if !result.deferred.isEmpty {
-            log.warning("\(result.deferred.count) file(s) wait in the inbox because processing/ holds the same name: \(result.deferred.prefix(5).joined(separator: ", "))")
+            // Tried again a quiet period later (and whenever processing/ is recovered); said once.
+            let now = System.monotonicClock()
+            for name in result.deferred { tracker.restart(name, now: now) }
+            let new = result.deferred.filter { deferredLogged.insert($0).inserted }
+            if !new.isEmpty {
+                log.warning("\(new.count) file(s) wait in the inbox because processing/ holds the same name: \(new.prefix(5).joined(separator: ", "))")
+            }
         }
         if !result.held.isEmpty {
             // A writer the watcher never saw open it (it opened it before batchgate started)
@@ -291,6 +326,7 @@ public final class Daemon: @unchecked Sendable {
             counts[outcome.entry.decision, default: 0] += 1
             let entry = outcome.entry
             recentlyRouted.insert(entry.name, now: now)
+            deferredLogged.remove(entry.name)
             let renamed = entry.finalName == entry.name ? "" : " as \(entry.finalName)"
             let level: LogLevel = entry.decision == .accepted ? .info : .notice
             lines.append((level, "routed \(entry.name) to \(entry.decision.rawValue)/\(renamed): \(outcome.report.summary)"))
@@ -315,11 +351,18 @@ public final class Daemon: @unchecked Sendable {
             for path in reopened {
                 log.warning("\(path) is now another folder than the one batchgate had open (moved away and made again?); reopened it: from now on files go into the folder at that path")
             }
+            if try audit.followPath() {
+                log.warning("\(audit.path) was deleted, moved or replaced while batchgate ran; a new one was opened at that path (rotate it with a SIGHUP to keep every line in one place)")
+            }
             if reopened.contains(settings.layout.inbox) {
                 watcher?.cancel()
                 watcher = try watchInbox()
-                // Names of the old inbox mean nothing in the new one: look at what is there now.
+                // Names of the old inbox mean nothing in the new one: look at what is there now,
+                // and let every file there wait its quiet period.
                 tracker = IntakeTracker(quietPeriod: settings.quietPeriod)
+                pending.removeAll()
+                pendingSet.removeAll()
+                parked.removeAll()
                 scanInbox()
             }
             return true
@@ -418,7 +461,10 @@ public final class Daemon: @unchecked Sendable {
         if let quietTimer {
             timer = quietTimer
         } else {
-            timer = DispatchSource.makeTimerSource(queue: queue)
+            // Strict: without it libdispatch may fire a one-shot timer later by a share of its
+            // delay (up to 100 ms here on a 2 s quiet period), which every file written in place
+            // would wait on top of the quiet period.
+            timer = DispatchSource.makeTimerSource(flags: .strict, queue: queue)
             timer.setEventHandler { [unowned self] in self.quietCheck() }
             timer.schedule(deadline: .distantFuture, repeating: .never)
             timer.resume()
@@ -448,7 +494,9 @@ public final class Daemon: @unchecked Sendable {
     private func scheduleRecovery() {
         guard !recoveryScheduled else { return }
         recoveryScheduled = true
-        queue.asyncAfter(deadline: .now() + settings.quietPeriod + 0.05) { [unowned self] in
+        let delay = recoveryDelay ?? settings.quietPeriod
+        recoveryDelay = min(60, max(delay, settings.quietPeriod) * 2)
+        queue.asyncAfter(deadline: .now() + delay + 0.05) { [unowned self] in
             self.recoveryScheduled = false
             guard !self.stopping else { return }
             self.recover()
@@ -460,7 +508,11 @@ public final class Daemon: @unchecked Sendable {
         let recovered = router.recover()
         record(recovered)
         alerts.add(recovered.flatMap(\.alerts))
-        if router.needsRecovery { scheduleRecovery() }
+        if router.needsRecovery {
+            scheduleRecovery()
+        } else {
+            recoveryDelay = nil
+        }
     }
 
     /// How often the held folders are compared with their paths when nothing else happens: an
@@ -596,12 +648,19 @@ public final class Daemon: @unchecked Sendable {
     }
 
     /// SIGHUP: reads the config and catalog again; a bad one is logged and the running one kept.
+    /// The reading (a catalog may take seconds) runs off the daemon's queue, which goes on routing
+    /// with the running configuration and feeding the watchdog meanwhile; a SIGHUP that comes
+    /// during a reload makes one more once it is done.
     private func reload() {
         guard router != nil else { return }  // still starting: the config just read is current
+        guard !reloading else {
+            reloadAgain = true
+            return
+        }
+        reloading = true
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)
         notifier.notify("RELOADING=1\nMONOTONIC_USEC=\(Int(now.tv_sec) * 1_000_000 + Int(now.tv_nsec) / 1000)")
-        defer { notifier.notify("READY=1\nSTATUS=\(status)") }
         var reopened = true
         do {
             try audit.reopen()
@@ -611,13 +670,34 @@ public final class Daemon: @unchecked Sendable {
         }
         guard let reloader else {
             if reopened { log.notice("reopened the audit log (no config file to reload)") }
+            finishReload()
             return
         }
+        DispatchQueue.global().async { [unowned self] in
+            let read = Result { () throws -> (DaemonSettings, ManifestChecker) in
+                let next = try reloader()
+                return (next, try next.makeChecker())
+            }
+            self.queue.async { self.apply(read) }
+        }
+    }
+
+    private func finishReload() {
+        reloading = false
+        notifier.notify("READY=1\nSTATUS=\(status)")
+        if reloadAgain {
+            reloadAgain = false
+            reload()
+        }
+    }
+
+    private func apply(_ read: Result<(DaemonSettings, ManifestChecker), any Error>) {
+        defer { finishReload() }
+        guard !stopping else { return }
         let next: DaemonSettings
         let checker: ManifestChecker
         do {
-            next = try reloader()
-            checker = try next.makeChecker()
+            (next, checker) = try read.get()
         } catch {
             log.error("reload failed, keeping the running configuration: \(error)")
             return

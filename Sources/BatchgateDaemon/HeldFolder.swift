@@ -38,6 +38,9 @@ public final class HeldFolder: Sendable {
 
     var fd: Int32 { state.withLock { $0.fd } }
 
+    /// Replaced descriptors kept open (see ``check()``).
+    static let retiredKept = 4
+
     /// Why a held folder can no longer be used.
     public struct Problem: Error, CustomStringConvertible {
         public var description: String
@@ -71,6 +74,10 @@ public final class HeldFolder: Sendable {
         state.withLock { held in
             held.retired.append(held.fd)
             held.fd = reopened
+            // A call that read a descriptor finishes within a batch; checks come a second apart
+            // at the most often, so only the last few replaced ones can still be in use. A folder
+            // swapped back and forth for days must not use up descriptors.
+            while held.retired.count > Self.retiredKept { System.close(held.retired.removeFirst()) }
         }
         return true
     }

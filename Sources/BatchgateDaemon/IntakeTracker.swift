@@ -66,6 +66,8 @@ public struct IntakeTracker: Sendable {
         /// The last scan's stamp, and when a scan last found it unchanged.
         var stamp: Stamp?
         var confirmedAt: Double?
+        /// When the caller last asked the kernel whether a file counted as held really is.
+        var probedAt: Double?
     }
 
     public private(set) var quietPeriod: Double
@@ -171,6 +173,33 @@ public struct IntakeTracker: Sendable {
         return confirmedAt - file.quietSince >= quietPeriod
     }
 
+    /// Files counted as held open that have been quiet for the quiet period, and not asked about
+    /// within it: the count may be wrong. inotify merges two identical events in a row, so a
+    /// writer with two descriptors (or two writers) closing at once shows one close, and a reader
+    /// (`tail -f`, a backup agent) counts as an opener too. The caller asks the kernel (a lease)
+    /// and reports with ``released(_:)`` or ``probed(_:now:)``.
+    public func heldButQuiet(now: Double) -> [String] {
+        files.compactMap { name, file in
+            file.openers > 0 && now - file.quietSince >= quietPeriod && (file.probedAt.map { now - $0 >= quietPeriod } ?? true)
+                ? name : nil
+        }.sorted()
+    }
+
+    /// No process holds `name` open for writing, whatever the opens counted say.
+    public mutating func released(_ name: String) {
+        files[name]?.openers = 0
+    }
+
+    /// Asked about at `now`, and still held (or the kernel could not tell).
+    public mutating func probed(_ name: String, now: Double) {
+        files[name]?.probedAt = now
+    }
+
+    /// How long `name` has been left alone, in seconds; nil when it is not followed.
+    public func quietFor(_ name: String, now: Double) -> Double? {
+        files[name].map { now - $0.quietSince }
+    }
+
     /// Whether a scan is needed before ``takeReady(now:)`` can say more: some file that only
     /// scans see has waited the quiet period and wants its second look.
     public func needsLook(now: Double) -> Bool {
@@ -180,12 +209,18 @@ public struct IntakeTracker: Sendable {
         }
     }
 
-    /// The earliest time something may become ready without a new inotify event; nil when nothing
-    /// waits but held files (their close will tell).
+    /// The earliest time something may become ready, or a file counted as held should be asked
+    /// about, without a new inotify event; nil when nothing waits.
     public func nextDeadline() -> Double? {
         var earliest: Double?
-        for file in files.values where file.openers == 0 {
-            let due = file.movedIn ? file.quietSince : file.quietSince + quietPeriod
+        for file in files.values {
+            let due: Double
+            if file.openers > 0 {
+                // Held: its close will tell, but a count that is wrong must not hold it for ever.
+                due = max(file.quietSince, file.probedAt ?? -.infinity) + quietPeriod
+            } else {
+                due = file.movedIn ? file.quietSince : file.quietSince + quietPeriod
+            }
             earliest = min(earliest ?? due, due)
         }
         return earliest

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import BatchgateCore
+import Synchronization
 
 /// Claims manifests from the inbox, evaluates them and moves each, with its two reports, into its
 /// outcome folder, so that a crash at any instant leaves every manifest in exactly one place and a
@@ -59,6 +60,8 @@ public final class Router {
     private var journalCounter = 0
     /// Whether a lease can tell that a writer still holds an inbox file (local filesystems only).
     private let leasesWork: Bool
+    /// Set once the kernel refused a lease for want of permission (logged once).
+    private let leaseRefusalLogged = Atomic<Bool>(false)
     /// Seconds a claimed file must have been left alone before recovery evaluates it (config
     /// `quietPeriod`); replaced on reload.
     public var quietPeriod: Double = 2
@@ -181,7 +184,7 @@ public final class Router {
     /// Renames one file from the inbox into `processing/` and evaluates it, unless a process
     /// still holds it open for writing. Safe to run for several files at once.
     private func claim(_ name: String) -> ClaimResult {
-        if leasesWork, System.isHeldForWriting(in: inboxFD, name) == true { return .held }
+        if writers(of: name) == .held { return .held }
         do {
             try System.renameNoReplace(from: inboxFD, name, to: processingFD, name, describing: layout.inbox + "/" + name)
         } catch where error.errno == ENOENT {
@@ -191,6 +194,18 @@ public final class Router {
         }
         guard let claim = claimed(name, receivedAt: Timestamp.now()) else { return .changing }
         return .claimed(claim)
+    }
+
+    /// Whether a process holds the inbox file `name` open for writing, as far as the kernel says
+    /// (``System/writers(in:_:)``); unknown on filesystems where leases mean something else.
+    func writers(of name: String) -> System.WriterCheck {
+        guard leasesWork else { return .unknown(errno: EOPNOTSUPP) }
+        let check = System.writers(in: inboxFD, name)
+        if case .unknown(let error) = check, error == EACCES || error == EPERM,
+           leaseRefusalLogged.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged {
+            log.warning("cannot ask the kernel whether a writer still holds \(name) open: \(String(cString: strerror(error))) (the service is not its owner and lacks CAP_LEASE); files of other users are judged by the quiet period alone")
+        }
+        return check
     }
 
     /// A claimed file evaluated; nil when it kept changing while it was read. Safe to run for
@@ -210,8 +225,15 @@ public final class Router {
                      ownNameFree: isFree(suffixedName(name, 1), in: report.decision))
     }
 
-    /// Routes claimed and evaluated files (steps 2 to 7).
+    /// Routes claimed and evaluated files (steps 2 to 7). What could not be (a full disk, a file
+    /// that changed) stays in `processing/`, and ``needsRecovery`` says so.
     private func process(_ claimed: [Claim]) -> [Outcome] {
+        let moved = route(claimed)
+        if moved.count < claimed.count { needsRecovery = true }
+        return moved
+    }
+
+    private func route(_ claimed: [Claim]) -> [Outcome] {
         guard !claimed.isEmpty else { return [] }
         var reserved: [Decision: Set<String>] = [:]
         var planned: [Outcome] = []
@@ -337,8 +359,12 @@ public final class Router {
         var audited = journals.isEmpty ? [] : audit.recentIDs()
         for journal in journals {
             let replayed = replay(journal: journal, audited: &audited, suspects: suspects)
+            guard let names = replayed.names else {
+                // A journal that cannot be read may hold any file here: none is a leftover now.
+                return outcomes + replayed.done
+            }
             // Every name a journal holds is its to finish, done or not: never routed anew.
-            journaled.formUnion(replayed.names)
+            journaled.formUnion(names)
             outcomes += replayed.done
         }
         var leftovers: [String] = []
@@ -366,7 +392,11 @@ public final class Router {
             // one file cannot keep the service from starting.
             let suspected = leftovers.filter { suspects[$0] != nil }
             for name in suspected {
-                guard let claim = guardedClaim(name, receivedAt: receivedAt(name), suspects: suspects) else { continue }
+                guard let claim = guardedClaim(name, receivedAt: receivedAt(name), suspects: suspects) else {
+                    changing.insert(name)
+                    needsRecovery = true
+                    continue
+                }
                 outcomes += process([claim])
             }
             let rest = leftovers.filter { suspects[$0] == nil }
@@ -376,7 +406,10 @@ public final class Router {
                 evaluating.begin(batch, attempt: 1)
                 let claims = ParallelMap.map(batch.count) { index in claimed(batch[index], receivedAt: receivedAt(batch[index])) }
                 evaluating.end()
-                if claims.contains(where: { $0 == nil }) { needsRecovery = true }
+                for (name, claim) in zip(batch, claims) where claim == nil {
+                    changing.insert(name)
+                    needsRecovery = true
+                }
                 outcomes += process(claims.compactMap { $0 })
             }
         }
@@ -427,16 +460,28 @@ public final class Router {
         case rewrite
     }
 
-    /// Completes the routes of one journal, writing only what is missing.
-    private func replay(journal: String, audited: inout Set<String>, suspects: [String: Int]) -> (done: [Outcome], names: [String]) {
+    /// Completes the routes of one journal, writing only what is missing. `names` are the files
+    /// the journal holds (nil when it could not be read: then no file of `processing/` may be
+    /// taken for a leftover). A journal left unfinished sets ``needsRecovery``.
+    private func replay(journal: String, audited: inout Set<String>, suspects: [String: Int]) -> (done: [Outcome], names: [String]?) {
+        let replayed = replayRoutes(journal: journal, audited: &audited, suspects: suspects)
+        if !replayed.finished { needsRecovery = true }
+        return (replayed.done, replayed.names)
+    }
+
+    private func replayRoutes(journal: String, audited: inout Set<String>, suspects: [String: Int])
+        -> (done: [Outcome], names: [String]?, finished: Bool) {
         let path = layout.processing + "/" + journal
-        let fd = Glibc.openat(processingFD, journal, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            log.error("cannot open the journal \(path): \(SystemError("open", path, errno: errno))")
-            return ([], [])
+        let bytes: [UInt8]
+        do {
+            let fd = try System.retrying("open", path) { Glibc.openat(processingFD, journal, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) }
+            defer { System.close(fd) }
+            bytes = try System.readAll(fd, describing: path)
+        } catch {
+            // Never taken for empty: its files would be routed again as leftovers under new ids.
+            log.error("cannot read the journal \(path): \(error); it and the files in processing/ wait for the next try")
+            return ([], nil, false)
         }
-        let bytes = (try? System.readAll(fd, describing: path)) ?? []
-        System.close(fd)
         let lines = bytes.split(separator: 0x0A)
         let routes = lines.compactMap { RouteEntry(journalLine: $0) }
         audited.formUnion(lines.flatMap { RouteEntry.auditedIDs(journalLine: $0) })
@@ -446,8 +491,7 @@ public final class Router {
         if unfinished.contains(where: { isStillChanging($0.name) }) {
             // A file of it changed within the quiet period (it changed before its move): its
             // writer may still be at it, so the journal waits.
-            needsRecovery = true
-            return ([], unfinished.map(\.name))
+            return ([], unfinished.map(\.name), false)
         }
         log.notice("replaying the journal \(journal): \(unfinished.count) manifest(s) were being routed when the last run stopped")
 
@@ -484,7 +528,7 @@ public final class Router {
             let sourceName = stillInProcessing ? entry.name : entry.finalName
             let sourceFolder = stillInProcessing ? layout.processing : layout.folder(for: entry.decision)
             let evaluation: Evaluation
-            if (suspects[entry.name] ?? 0) >= 2 {
+            if stillInProcessing && (suspects[entry.name] ?? 0) >= 2 {
                 log.error("\(entry.name) was being evaluated each of the last two times batchgate stopped unexpectedly; it is moved to rejected/ without being evaluated again")
                 evaluation = .read(Self.quarantined(entry.name), nil)
             } else {
@@ -493,10 +537,10 @@ public final class Router {
                 evaluating.end()
             }
             progress.advance()
-            guard case .read(var report, _) = evaluation else {
-                needsRecovery = true
+            guard case .read(var report, let stamp) = evaluation else {
+                changing.insert(entry.name)
                 log.notice("\(entry.name) kept changing while it was read; \(journal) is replayed once it has been left alone")
-                return ([], unfinished.map(\.name))
+                return ([], unfinished.map(\.name), false)
             }
             report.file = entry.name
             let inProcessingNow = stillInProcessing && !inTarget
@@ -545,7 +589,7 @@ public final class Router {
                     alerts = drafts
                 }
             }
-            pending.append((Outcome(entry: entry, report: report, alerts: alerts), inProcessingNow, reports))
+            pending.append((Outcome(entry: entry, report: report, alerts: alerts, stamp: inProcessingNow ? stamp : nil), inProcessingNow, reports))
         }
         if renamed {
             // New names are journaled before any file is written under them, so that a crash
@@ -555,7 +599,7 @@ public final class Router {
                 try replaceJournal(journal, with: pending.map(\.outcome.entry))
             } catch {
                 log.error("cannot rewrite the routing journal \(journal): \(error); it is replayed again later")
-                return ([], unfinished.map(\.name))
+                return ([], unfinished.map(\.name), false)
             }
         }
         // Reports and drafts first, one flush for all of them, then the moves.
@@ -575,18 +619,27 @@ public final class Router {
             }
         }
         if written.contains(where: { $0.reports != .keep || ($0.inProcessing && !$0.outcome.alerts.isEmpty) }) {
-            guard flushFilesystem(keeping: written.filter(\.inProcessing).count) else { return ([], unfinished.map(\.name)) }
+            guard flushFilesystem(keeping: written.filter(\.inProcessing).count) else { return ([], unfinished.map(\.name), false) }
         }
         var done: [Outcome] = []
         for item in written {
-            do {
-                if item.inProcessing { try moveManifest(item.outcome.entry, from: processingFD) }
-                done.append(item.outcome)
-            } catch {
-                complete = false
-                log.error("cannot finish routing \(item.outcome.entry.name) from \(journal): \(error)")
-                continue
+            if item.inProcessing {
+                switch moveIfUnchanged(item.outcome) {
+                case .moved:
+                    break
+                case .changed:
+                    // Its writer is at it again: read again once it is left alone.
+                    complete = false
+                    changing.insert(item.outcome.entry.name)
+                    log.notice("\(item.outcome.entry.name) changed while it was being routed; it waits in processing/ and is read again once it has been left alone for \(quietPeriod) s")
+                    continue
+                case .failed(let error):
+                    complete = false
+                    log.error("cannot finish routing \(item.outcome.entry.name) from \(journal): \(error)")
+                    continue
+                }
             }
+            done.append(item.outcome)
             let published = publishAlerts(item.outcome.alerts, of: item.outcome.entry)
             done[done.count - 1].alerts = published.published
             if !published.all { complete = false }
@@ -599,7 +652,7 @@ public final class Router {
         } else if audits {
             markAudited(done.map(\.entry.id), in: journal)
         }
-        return (done, unfinished.map(\.name))
+        return (done, unfinished.map(\.name), complete && audits)
     }
 
     /// True when the two names are one file (same device and inode).
@@ -961,6 +1014,8 @@ public final class Router {
     private func appendAudit(_ outcomes: [Outcome]) -> Bool {
         guard !outcomes.isEmpty else { return true }
         do {
+            // Checked before each batch too (the daemon stops when it cannot be reopened); here
+            // for a change in the middle of a batch.
             if try audit.followPath() {
                 log.warning("\(audit.path) was deleted, moved or replaced while batchgate ran; a new one was opened at that path (rotate it with a SIGHUP to keep every line in one place)")
             }

@@ -113,7 +113,11 @@ extension StateLayout {
         let fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw StartupError("cannot open \(root): \(String(cString: strerror(errno)))") }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            let failure = errno
             System.close(fd)
+            guard failure == EWOULDBLOCK else {
+                throw StartupError("cannot lock the state root \(root): \(String(cString: strerror(failure))); it must be on a filesystem that supports flock (a local one)")
+            }
             var pid = "?"
             let reader = open(lockFile, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
             if reader >= 0 {

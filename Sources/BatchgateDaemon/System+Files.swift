@@ -39,25 +39,35 @@ extension System {
         return info
     }
 
-    /// Whether some process holds the regular file `name` open for writing: true when the kernel
-    /// refuses a read lease (`F_SETLEASE` with `F_RDLCK` fails with EAGAIN exactly then), false when
-    /// it grants one (released at once), nil when it cannot tell (not the file's owner and without
-    /// CAP_LEASE, leases turned off, not a regular file). This sees writers that opened the file
-    /// before the inotify watch began, which inotify never reported.
+    /// What the kernel says of writers holding a file open.
+    enum WriterCheck: Equatable {
+        /// Some process holds it open for writing.
+        case held
+        /// None does.
+        case free
+        /// The kernel would not say: not the file's owner and without CAP_LEASE (EACCES), leases
+        /// turned off, not a regular file, gone.
+        case unknown(errno: Int32)
+    }
+
+    /// Whether some process holds the regular file `name` open for writing, asked with a read
+    /// lease: `F_SETLEASE` with `F_RDLCK` fails with EAGAIN exactly when the file is open for
+    /// writing anywhere, and is released at once when granted. This sees writers that opened the
+    /// file before the inotify watch began, which inotify never reported.
     ///
     /// SIGIO must be ignored: a writer opening the file in the instant the lease is held breaks
     /// it, and the kernel then signals the holder (SIGIO, which would end the process).
-    static func isHeldForWriting(in directory: Int32, _ name: String) -> Bool? {
+    static func writers(in directory: Int32, _ name: String) -> WriterCheck {
         let fd = openat(directory, name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
+        guard fd >= 0 else { return .unknown(errno: errno) }
         defer { close(fd) }
         var info = stat()
-        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return .unknown(errno: EINVAL) }
         if batchgate_take_read_lease(fd) == 0 {
             _ = batchgate_release_lease(fd)
-            return false
+            return .free
         }
-        return errno == EAGAIN ? true : nil
+        return errno == EAGAIN ? .held : .unknown(errno: errno)
     }
 
     /// Whether leases tell the truth on the filesystem of `fd`: only on local filesystems. On

@@ -4,8 +4,8 @@ import Testing
 // Helpers for WriterTests and StateFolderTests (issue 11): configs, writer subprocesses, and a
 // manifest whose decision shows how much of it was read.
 
-/// The config key of the quiet period. Today's daemon knows it only as `settleTime` (the new one
-/// keeps that name as an alias); flip this to "quietPeriod" once the daemon knows the new name.
+/// The config key of the quiet period (`settleTime` in earlier versions, still read): one place to
+/// change, so these tests could be run against an earlier binary to see them fail.
 let quietPeriodKey = "quietPeriod"
 
 /// A CSV manifest whose decision changes with how much of it is read: the header alone is

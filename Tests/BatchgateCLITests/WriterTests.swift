@@ -184,4 +184,28 @@ struct WriterTests {
         #expect(daemon.manifests(in: "rejected").isEmpty, "never routed as an empty manifest: \(daemon.manifests(in: "rejected"))")
         expectRoutedOnceWhole(daemon, name, inboxLeft: [name])
     }
+
+    /// A writer with two descriptors on the file that closes both at once: inotify merges the two
+    /// identical close events into one, so two opens are counted and one close. The daemon asks
+    /// the kernel (a lease) once the file has been quiet, and takes it.
+    @Test func aWriterWhoseTwoClosesAreMergedIsStillTaken() throws {
+        let root = try DaemonProcess.temporaryRoot()
+        defer { try? fileManager.removeItem(at: root) }
+        let daemon = try daemonWithConfig(root: root, quietPeriod: "500ms", rescanInterval: "60s")
+        try daemon.start()
+        defer { daemon.stop() }
+        let name = "two-descriptors.csv"
+        let writer = """
+            import os, sys
+            path, data = sys.argv[1], sys.argv[2].encode()
+            first = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            os.write(first, data[:100])
+            second = os.open(path, os.O_WRONLY | os.O_APPEND)
+            os.write(second, data[100:])
+            os.close(first); os.close(second)
+            """
+        #expect(try runWriter(["python3", "-c", writer, daemon.inbox.appendingPathComponent(name).path, SplitManifest.whole]) == 0)
+        #expect(daemon.waitForRouted([name], timeout: 15), "taken although one close was merged away\n\(daemon.log)")
+        expectRoutedOnceWhole(daemon, name)
+    }
 }

@@ -1,11 +1,8 @@
+import CCurl  // brings <sys/socket.h>, whose SOCK_STREAM Foundation alone does not show here
 import Dispatch
 import Foundation
 import Testing
 @testable import BatchgateDaemon
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Catalog and secret files that are not regular files (a FIFO, a device, a folder, a socket) or
 /// are too large are refused at once, naming the file and what it is.
@@ -56,7 +53,7 @@ struct SettingsFileTests {
 
     /// A Unix socket bound at `path`; the caller closes the descriptor.
     private func bindSocket(at path: String) throws -> Int32 {
-        let fd = socket(AF_UNIX, Int32(Glibc.SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         #expect(fd >= 0)
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
