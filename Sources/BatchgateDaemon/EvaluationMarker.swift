@@ -67,12 +67,12 @@ final class EvaluationMarker {
 
 /// A count that only goes up, shared between the router (which advances it as it works) and the
 /// watchdog (which reads it from another thread).
-public final class ProgressCounter: Sendable {
+final class ProgressCounter: Sendable {
     private let value = Atomic<Int>(0)
 
-    public init() {}
+    init() {}
 
-    public func advance() { value.add(1, ordering: .relaxed) }
+    func advance() { value.add(1, ordering: .relaxed) }
 
-    public var current: Int { value.load(ordering: .relaxed) }
+    var current: Int { value.load(ordering: .relaxed) }
 }

@@ -15,7 +15,7 @@ import Synchronization
 /// Several threads may use one (the router's workers, the alert senders): the descriptor is read
 /// under a lock, and a replaced descriptor is kept open until the end, so a call made with it in
 /// another thread at that moment still works on the folder it meant.
-public final class HeldFolder: Sendable {
+final class HeldFolder: Sendable {
     let path: String
     /// Whether a symbolic link at `path` is followed: only for the state root itself (systemd's
     /// `StateDirectory=` may be one); every folder inside it is refused as a link.
@@ -42,8 +42,8 @@ public final class HeldFolder: Sendable {
     static let retiredKept = 4
 
     /// Why a held folder can no longer be used.
-    public struct Problem: Error, CustomStringConvertible {
-        public var description: String
+    struct Problem: Error, CustomStringConvertible {
+        var description: String
     }
 
     /// Compares the descriptor with what `path` names now: false when they are the same folder,

@@ -7,9 +7,9 @@ import Dispatch
 /// each name: opens, closes, writes and attribute changes (so that a file is claimed only once it
 /// is whole, see ``IntakeTracker``), moves in and out, deletions, creations (links and FIFOs are
 /// complete as soon as they exist) and an overflowed event queue, so the caller can rescan.
-public final class InboxWatcher: @unchecked Sendable {
+final class InboxWatcher: @unchecked Sendable {
     /// What the kernel said about the inbox.
-    public enum Event: Sendable, Equatable {
+    enum Event: Sendable, Equatable {
         /// Something happened to a file (not a folder) of this name.
         case file(String, IntakeTracker.Signal)
         /// Something was created; a regular file is still being written (its close comes later),
@@ -33,7 +33,7 @@ public final class InboxWatcher: @unchecked Sendable {
     private var buffer = [UInt8](repeating: 0, count: 1 << 16)
 
     /// Starts watching `path`; `handler` runs on `queue` with the events of each read.
-    public init(path: String, queue: DispatchQueue, handler: @escaping @Sendable ([Event]) -> Void) throws(SystemError) {
+    init(path: String, queue: DispatchQueue, handler: @escaping @Sendable ([Event]) -> Void) throws(SystemError) {
         self.path = path
         let descriptor = try System.retrying("inotify_init1", path) { inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC)) }
         do {
@@ -53,7 +53,7 @@ public final class InboxWatcher: @unchecked Sendable {
     }
 
     /// Stops watching and closes the inotify descriptor.
-    public func cancel() {
+    func cancel() {
         source.cancel()
     }
 

@@ -12,9 +12,9 @@
 /// Files that only scans see (NFS or SMB clients writing on another machine, files present at
 /// start-up, names lost in an inotify overflow) are ready once two looks at least the quiet
 /// period apart saw the same size, modification time and change time.
-public struct IntakeTracker: Sendable {
+struct IntakeTracker: Sendable {
     /// What inotify said about one name.
-    public enum Signal: Sendable, Equatable {
+    enum Signal: Sendable, Equatable {
         /// Opened (`IN_OPEN`), for reading or writing: inotify does not say which.
         case opened
         /// Closed; `wrote` when it had been open for writing (`IN_CLOSE_WRITE`).
@@ -28,14 +28,14 @@ public struct IntakeTracker: Sendable {
     }
 
     /// What a scan saw of one file.
-    public struct Observation: Sendable, Equatable {
-        public var name: String
-        public var size: Int64
+    struct Observation: Sendable, Equatable {
+        var name: String
+        var size: Int64
         /// Modification and change times, in nanoseconds since 1970.
-        public var modified: Int64
-        public var changed: Int64
+        var modified: Int64
+        var changed: Int64
 
-        public init(name: String, size: Int64, modified: Int64, changed: Int64) {
+        init(name: String, size: Int64, modified: Int64, changed: Int64) {
             self.name = name
             self.size = size
             self.modified = modified
@@ -70,24 +70,24 @@ public struct IntakeTracker: Sendable {
         var probedAt: Double?
     }
 
-    public private(set) var quietPeriod: Double
+    private(set) var quietPeriod: Double
     private(set) var files: [String: File] = [:]
 
-    public init(quietPeriod: Double) {
+    init(quietPeriod: Double) {
         self.quietPeriod = quietPeriod
     }
 
     /// True while some name is waiting.
-    public var isWaiting: Bool { !files.isEmpty }
+    var isWaiting: Bool { !files.isEmpty }
 
     /// How many names are waiting.
-    public var count: Int { files.count }
+    var count: Int { files.count }
 
     /// Whether a name is being followed.
-    public func isTracking(_ name: String) -> Bool { files[name] != nil }
+    func isTracking(_ name: String) -> Bool { files[name] != nil }
 
     /// Records what inotify said about `name` at `now`.
-    public mutating func note(_ signal: Signal, _ name: String, now: Double) {
+    mutating func note(_ signal: Signal, _ name: String, now: Double) {
         switch signal {
         case .gone:
             files[name] = nil
@@ -126,7 +126,7 @@ public struct IntakeTracker: Sendable {
     /// Records what a scan made at `now` saw. A file whose size or times differ from the last look
     /// starts its wait again. `complete` says the scan listed the whole inbox: names it did not
     /// see are gone and forgotten (a scan cut at its limit forgets nothing).
-    public mutating func look(_ observations: [Observation], now: Double, complete: Bool) {
+    mutating func look(_ observations: [Observation], now: Double, complete: Bool) {
         var seen = Set<String>()
         if complete { seen.reserveCapacity(observations.count) }
         for observation in observations {
@@ -147,7 +147,7 @@ public struct IntakeTracker: Sendable {
     }
 
     /// Starts the wait of `name` again from `now`: it was found held open, or changing.
-    public mutating func restart(_ name: String, now: Double) {
+    mutating func restart(_ name: String, now: Double) {
         var file = files[name] ?? File(quietSince: now)
         file.quietSince = now
         file.movedIn = false
@@ -156,7 +156,7 @@ public struct IntakeTracker: Sendable {
 
     /// The names ready at `now`, in name order; they are no longer followed (the caller claims
     /// them, and calls ``restart(_:now:)`` for one that turns out not to be whole yet).
-    public mutating func takeReady(now: Double) -> [String] {
+    mutating func takeReady(now: Double) -> [String] {
         var ready: [String] = []
         for (name, file) in files where isReady(file, now: now) { ready.append(name) }
         for name in ready { files[name] = nil }
@@ -178,7 +178,7 @@ public struct IntakeTracker: Sendable {
     /// writer with two descriptors (or two writers) closing at once shows one close, and a reader
     /// (`tail -f`, a backup agent) counts as an opener too. The caller asks the kernel (a lease)
     /// and reports with ``released(_:)`` or ``probed(_:now:)``.
-    public func heldButQuiet(now: Double) -> [String] {
+    func heldButQuiet(now: Double) -> [String] {
         files.compactMap { name, file in
             file.openers > 0 && now - file.quietSince >= quietPeriod && (file.probedAt.map { now - $0 >= quietPeriod } ?? true)
                 ? name : nil
@@ -186,23 +186,23 @@ public struct IntakeTracker: Sendable {
     }
 
     /// No process holds `name` open for writing, whatever the opens counted say.
-    public mutating func released(_ name: String) {
+    mutating func released(_ name: String) {
         files[name]?.openers = 0
     }
 
     /// Asked about at `now`, and still held (or the kernel could not tell).
-    public mutating func probed(_ name: String, now: Double) {
+    mutating func probed(_ name: String, now: Double) {
         files[name]?.probedAt = now
     }
 
     /// How long `name` has been left alone, in seconds; nil when it is not followed.
-    public func quietFor(_ name: String, now: Double) -> Double? {
+    func quietFor(_ name: String, now: Double) -> Double? {
         files[name].map { now - $0.quietSince }
     }
 
     /// Whether a scan is needed before ``takeReady(now:)`` can say more: some file that only
     /// scans see has waited the quiet period and wants its second look.
-    public func needsLook(now: Double) -> Bool {
+    func needsLook(now: Double) -> Bool {
         files.values.contains { file in
             !file.announced && file.openers == 0 && now - file.quietSince >= quietPeriod
                 && (file.confirmedAt.map { $0 - file.quietSince < quietPeriod } ?? true)
@@ -211,7 +211,7 @@ public struct IntakeTracker: Sendable {
 
     /// The earliest time something may become ready, or a file counted as held should be asked
     /// about, without a new inotify event; nil when nothing waits.
-    public func nextDeadline() -> Double? {
+    func nextDeadline() -> Double? {
         var earliest: Double?
         for file in files.values {
             let due: Double
@@ -228,7 +228,7 @@ public struct IntakeTracker: Sendable {
 
     /// Events were lost (an inotify overflow): the opens and closes counted may be wrong, so every
     /// file waits a quiet period again and is then judged by scans and the claim's own checks.
-    public mutating func eventsLost(now: Double) {
+    mutating func eventsLost(now: Double) {
         for name in files.keys {
             files[name]!.openers = 0
             files[name]!.quietSince = now
@@ -238,7 +238,7 @@ public struct IntakeTracker: Sendable {
     }
 
     /// A new quiet period (after a reload); what is waiting keeps waiting.
-    public mutating func setQuietPeriod(_ seconds: Double) {
+    mutating func setQuietPeriod(_ seconds: Double) {
         quietPeriod = seconds
     }
 }

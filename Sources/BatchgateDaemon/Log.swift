@@ -84,8 +84,8 @@ public final class Logger: Sendable {
 
     /// Appends `message`'s UTF-8 with every character that could disguise a line written as an
     /// escape: C0 controls and DEL (`\n`, `\r`, `\t`, else `\x1B`), C1 controls (`\u{9B}`), the
-    /// line and paragraph separators U+2028/2029 and the bidi overrides and isolates U+202A–202E,
-    /// U+2066–2069 (`\u{202E}`). A file name or an endpoint's answer holding them could otherwise
+    /// line and paragraph separators U+2028/2029, the directional marks U+200E/200F and the bidi
+    /// overrides and isolates U+202A–202E, U+2066–2069 (`\u{202E}`). A file name or an endpoint's answer holding them could otherwise
     /// colour the terminal, move the cursor, end the journal entry early or show its text reversed.
     ///
     /// The router logs a line per manifest in bursts of thousands: the bytes are scanned once and
@@ -112,10 +112,12 @@ public final class Logger: Sendable {
                         length = 2
                     }
                 case 0xE2:
-                    // U+2028–U+202E: E2 80 A8 … E2 80 AE; U+2066–U+2069: E2 81 A6 … E2 81 A9.
+                    // U+200E/200F (directional marks): E2 80 8E/8F; U+2028–U+202E: E2 80 A8 … E2 80 AE;
+                    // U+2066–U+2069: E2 81 A6 … E2 81 A9.
                     if index + 2 < bytes.count {
                         let second = bytes[index + 1], third = bytes[index + 2]
-                        if (second == 0x80 && (0xA8...0xAE).contains(third)) || (second == 0x81 && (0xA6...0xA9).contains(third)) {
+                        if (second == 0x80 && ((0xA8...0xAE).contains(third) || third == 0x8E || third == 0x8F))
+                            || (second == 0x81 && (0xA6...0xA9).contains(third)) {
                             scalar = 0x2000 | UInt32(second & 0x3F) << 6 | UInt32(third & 0x3F)
                             length = 3
                         }

@@ -64,16 +64,16 @@ public final class Router {
     private let leaseRefusalLogged = Atomic<Bool>(false)
     /// Seconds a claimed file must have been left alone before recovery evaluates it (config
     /// `quietPeriod`); replaced on reload.
-    public var quietPeriod: Double = 2
+    var quietPeriod: Double = 2
     /// Set when a file changed while it was being routed: it waits in `processing/`, and
     /// ``recover()`` should run once the quiet period has passed.
-    public private(set) var needsRecovery = false
+    private(set) var needsRecovery = false
     /// Names of the files that changed while they were routed: recovery leaves each alone until
     /// it has not changed for the quiet period.
     private var changing = Set<String>()
     /// Counts files read and evaluated, reports written and manifests moved: what the watchdog
     /// looks at to tell a router making progress from one that is stuck.
-    public let progress = ProgressCounter()
+    let progress = ProgressCounter()
     /// Names of the files being evaluated, kept in `processing/` while they are, so that a file
     /// whose evaluation took the process down is known at the next start (``recover()``).
     private let evaluating: EvaluationMarker
@@ -103,7 +103,7 @@ public final class Router {
     /// Checks every folder the router holds against its path (see ``HeldFolder``). Returns the
     /// paths of the folders opened again because another folder now has their name; throws when
     /// one is gone.
-    public func checkFolders() throws(HeldFolder.Problem) -> [String] {
+    func checkFolders() throws(HeldFolder.Problem) -> [String] {
         var reopened: [String] = []
         for folder in [rootFolder, inboxFolder, processingFolder] + Decision.allCases.map({ outcomeFolders[$0]! }) {
             if try folder.check() { reopened.append(folder.path) }

@@ -40,9 +40,9 @@ struct LogEscapingTests {
     @Test func c1ControlsLineSeparatorsAndBidiOverridesAreEscaped() throws {
         // U+0085 (NEL) and U+009B (CSI) are C1; U+2028/2029 end a line for some viewers; U+202A–202E
         // and U+2066–2069 reorder what follows, so a name could show as something it is not.
-        let message = "a\u{85}b\u{9B}c\u{2028}d\u{2029}e\u{202A}f\u{202E}g\u{2066}h\u{2069}i"
+        let message = "a\u{85}b\u{9B}c\u{2028}d\u{2029}e\u{202A}f\u{202E}g\u{2066}h\u{2069}i\u{200E}j\u{200F}k"
         let line = String(decoding: try Self.written([(.warning, message)]), as: UTF8.self)
-        #expect(line == #"<4>a\u{85}b\u{9B}c\u{2028}d\u{2029}e\u{202A}f\u{202E}g\u{2066}h\u{2069}i"# + "\n")
+        #expect(line == #"<4>a\u{85}b\u{9B}c\u{2028}d\u{2029}e\u{202A}f\u{202E}g\u{2066}h\u{2069}i\u{200E}j\u{200F}k"# + "\n")
     }
 
     @Test func ordinaryTextIsWrittenAsItIs() throws {
