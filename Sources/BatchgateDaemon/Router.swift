@@ -917,8 +917,10 @@ public final class Router {
     /// Removes the reports at this route's current final name that are provably its own (a route
     /// that must take another name leaves nothing behind under the old one).
     private func removeOwnReports(of entry: RouteEntry, in folder: Int32) {
-        for head in Self.reportHeads(entry) where reportState(head, in: folder) == .ours {
-            _ = unlinkat(folder, head.name, 0)
+        for head in Self.reportHeads(entry) {
+            if reportState(head, in: folder) == .ours { _ = unlinkat(folder, head.name, 0) }
+            // A draft of ``rewriteReports(_:)`` that a crash left: a dot-name only recovery writes.
+            _ = unlinkat(folder, "." + head.name + ".tmp", 0)
         }
     }
 

@@ -80,7 +80,14 @@ final class DaemonProcess: @unchecked Sendable {
         names(in: folder).filter { !$0.hasPrefix(".") && !$0.hasSuffix(".report.json") && !$0.hasSuffix(".report.txt") }
     }
 
-    var routedCount: Int { ["accepted", "needs-batch", "rejected"].reduce(0) { $0 + manifests(in: $1).count } }
+    /// Manifests routed and done with: in an outcome folder and audited. (A manifest moves first;
+    /// its audit line, then its log line, follow within the batch, so counting only the folders
+    /// would let a test read the audit log a moment too early; a test that reads the log right
+    /// after waits for its line.)
+    var routedCount: Int {
+        let moved = ["accepted", "needs-batch", "rejected"].reduce(0) { $0 + manifests(in: $1).count }
+        return min(moved, auditLines().count)
+    }
 
     func auditLines() -> [[String: Any]] {
         guard let data = try? Data(contentsOf: root.appendingPathComponent("audit.jsonl")) else { return [] }

@@ -291,6 +291,8 @@ struct DaemonTests {
         _ = waitUntil(timeout: 5) { daemon.log.contains("reopened the audit log") }
         try manifest(2, needsBatch: true).write(to: daemon.inbox.appendingPathComponent("after.json"))
         expectRouted(daemon, count: 2)
+        // Its audit line and its log line follow the move.
+        #expect(waitUntil(timeout: 5) { daemon.log.contains("routed after.json") })
         let rotated = try String(contentsOf: root.appendingPathComponent("audit.jsonl.1"), encoding: .utf8)
         let fresh = try String(contentsOf: audit, encoding: .utf8)
         #expect(rotated.contains("before.json") && !rotated.contains("after.json"))

@@ -277,7 +277,9 @@ struct FaultTests {
         var expected = ["secret.json": "rejected"]
         let report = try String(contentsOf: root.appendingPathComponent("rejected/secret.json.report.txt"), encoding: .utf8)
         #expect(report.contains("the file could not be opened: Permission denied"), "\(report)")
-        #expect(daemon.log.contains("routed secret.json to rejected/: rejected: the file could not be opened: Permission denied"), "\(daemon.log)")
+        // The log line follows the move and the audit line.
+        #expect(waitUntil(timeout: 5) { daemon.log.contains("routed secret.json to rejected/: rejected: the file could not be opened: Permission denied") },
+                "\(daemon.log)")
         // The manifest is moved as it was: still root's, mode 000, the same bytes.
         let moved = try fileManager.attributesOfItem(atPath: root.appendingPathComponent("rejected/secret.json").path)
         #expect((moved[.posixPermissions] as? Int) == 0 && (moved[.ownerAccountID] as? Int) == 0)
@@ -413,7 +415,7 @@ struct FaultTests {
         // Every log line is one event: a newline in a name is written as \n, never a line break.
         let lines = daemon.log.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
         #expect(lines.allSatisfy { $0.hasPrefix("20") && $0.contains("Z ") }, "\(lines)")
-        #expect(daemon.log.contains("routed line\\nbreak.json to accepted/"))
+        #expect(waitUntil(timeout: 5) { daemon.log.contains("routed line\\nbreak.json to accepted/") })
         #expect(daemon.log.components(separatedBy: "its name was not UTF-8").count - 1 == invalid.count)
         #expect(!fileManager.fileExists(atPath: "pwned") && !fileManager.fileExists(atPath: root.appendingPathComponent("pwned").path))
         #expect(daemon.stop() == 0)
