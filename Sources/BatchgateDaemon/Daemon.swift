@@ -75,6 +75,11 @@ public final class Daemon: @unchecked Sendable {
     private var parked = Set<String>()
     /// Names that wait because `processing/` holds the same name, logged once each.
     private var deferredLogged = Set<String>()
+    /// Names found held open for writing at their claim, logged once each.
+    private var heldLogged = Set<String>()
+    /// Since when a held folder has been missing (a `mv accepted old; mkdir accepted` is two
+    /// steps): work waits, and only a folder still gone after ``folderGrace`` stops the daemon.
+    private var folderMissingSince: Double?
     private var pending: [String] = []
     private var pendingSet = Set<String>()
     private var drainScheduled = false
@@ -178,7 +183,10 @@ public final class Daemon: @unchecked Sendable {
             switch event {
             case .file(let name, let signal):
                 guard !DropFolderNames.isIgnored(name) else { continue }
-                if signal == .gone { parked.remove(name) }
+                if signal == .gone {
+                    parked.remove(name)
+                    heldLogged.remove(name)
+                }
                 tracker.note(signal, name, now: now)
             case .created(let name):
                 guard !DropFolderNames.isIgnored(name) else { continue }
@@ -284,7 +292,10 @@ public final class Daemon: @unchecked Sendable {
             // still has it open: it waits like a file being written.
             let now = System.monotonicClock()
             for name in result.held { tracker.restart(name, now: now) }
-            log.info("\(result.held.count) file(s) are still open for writing and wait: \(result.held.prefix(5).joined(separator: ", "))")
+            let new = result.held.filter { heldLogged.insert($0).inserted }
+            if !new.isEmpty {
+                log.info("\(new.count) file(s) are still open for writing and wait: \(new.prefix(5).joined(separator: ", "))")
+            }
             scheduleQuietCheck()
         }
         if router.needsRecovery { scheduleRecovery() }
@@ -327,6 +338,7 @@ public final class Daemon: @unchecked Sendable {
             let entry = outcome.entry
             recentlyRouted.insert(entry.name, now: now)
             deferredLogged.remove(entry.name)
+            heldLogged.remove(entry.name)
             let renamed = entry.finalName == entry.name ? "" : " as \(entry.finalName)"
             let level: LogLevel = entry.decision == .accepted ? .info : .notice
             lines.append((level, "routed \(entry.name) to \(entry.decision.rawValue)/\(renamed): \(outcome.report.summary)"))
@@ -347,7 +359,21 @@ public final class Daemon: @unchecked Sendable {
     /// again and start-up makes the folder anew. False when the daemon is stopping.
     private func checkFolders() -> Bool {
         do {
-            let reopened = try router.checkFolders() + outbox.checkFolders()
+            let reopened: [String]
+            do {
+                reopened = try router.checkFolders() + outbox.checkFolders()
+            } catch {
+                // Gone, or not a folder: give an operator's two-step swap a moment.
+                let now = System.monotonicClock()
+                let since = folderMissingSince ?? now
+                folderMissingSince = since
+                guard now - since >= Self.folderGrace else { return false }
+                throw error
+            }
+            if folderMissingSince != nil {
+                folderMissingSince = nil
+                if !pending.isEmpty { scheduleDrain() }
+            }
             for path in reopened {
                 log.warning("\(path) is now another folder than the one batchgate had open (moved away and made again?); reopened it: from now on files go into the folder at that path")
             }
@@ -520,6 +546,11 @@ public final class Daemon: @unchecked Sendable {
     /// one's deletion only when its last descriptor closes), so only a look at the path finds it.
     /// Two system calls per folder.
     static let folderCheckInterval = 1.0
+
+    /// How long a held folder may be missing before the daemon stops: long enough for `mv accepted
+    /// accepted-2026-11; mkdir accepted` typed or scripted, short enough for systemd to put things
+    /// right soon.
+    static let folderGrace = 3.0
 
     private func scheduleFolderChecks() {
         let timer = DispatchSource.makeTimerSource(queue: queue)
