@@ -86,7 +86,15 @@ final class DaemonProcess: @unchecked Sendable {
     /// after waits for its line.)
     var routedCount: Int {
         let moved = ["accepted", "needs-batch", "rejected"].reduce(0) { $0 + manifests(in: $1).count }
-        return min(moved, auditLines().count)
+        return min(moved, auditLineCount)
+    }
+
+    /// Lines in `audit.jsonl` and in the file logrotate would have renamed it to.
+    private var auditLineCount: Int {
+        ["audit.jsonl", "audit.jsonl.1"].reduce(0) { count, name in
+            let data = (try? Data(contentsOf: root.appendingPathComponent(name))) ?? Data()
+            return count + data.split(separator: UInt8(ascii: "\n")).count
+        }
     }
 
     func auditLines() -> [[String: Any]] {
