@@ -70,7 +70,10 @@ public final class Daemon: @unchecked Sendable {
     private var tracker: IntakeTracker
     /// Names routed lately, to tell a writer's phantom (an empty file made by opening the name
     /// again after the manifest was taken) from a manifest.
-    private var recentlyRouted = RecentNames(window: 60)
+    /// Ten seconds: an SMB client sets the times right after its copy, and a phantom found once is
+    /// kept parked (``parked``) however long it stays; a longer memory would only cost space in
+    /// proportion to the rate of manifests.
+    private var recentlyRouted = RecentNames(window: 10)
     /// Phantoms already logged, so each is logged once.
     private var parked = Set<String>()
     /// Names that wait because `processing/` holds the same name, logged once each.

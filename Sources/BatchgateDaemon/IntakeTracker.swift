@@ -272,7 +272,7 @@ struct RecentNames: Sendable {
             if times[old.name] == old.at { times[old.name] = nil }
             head += 1
         }
-        if head > 1024 && head * 2 > order.count {
+        if head >= 64 && head * 2 > order.count {
             order.removeFirst(head)
             head = 0
         }
