@@ -281,24 +281,13 @@ public final class Daemon: @unchecked Sendable {
         let result = router.route(batch)
         record(result.outcomes)
         alerts.add(result.outcomes.flatMap(\.alerts))
-        if !result.deferred.isEmpty {
-            // Tried again a quiet period later (and whenever processing/ is recovered); said once.
-            let now = System.monotonicClock()
-            for name in result.deferred { tracker.restart(name, now: now) }
-            let new = result.deferred.filter { deferredLogged.insert($0).inserted }
-            if !new.isEmpty {
-                log.warning("\(new.count) file(s) wait in the inbox because processing/ holds the same name: \(new.prefix(5).joined(separator: ", "))")
-            }
-        }
-        if !result.held.isEmpty {
-            // A writer the watcher never saw open it (it opened it before batchgate started)
-            // still has it open: it waits like a file being written.
-            let now = System.monotonicClock()
-            for name in result.held { tracker.restart(name, now: now) }
-            let new = result.held.filter { heldLogged.insert($0).inserted }
-            if !new.isEmpty {
-                log.info("\(new.count) file(s) are still open for writing and wait: \(new.prefix(5).joined(separator: ", "))")
-            }
+        // Deferred (processing/ holds the same name) or held open by a writer the watcher never
+        // saw open it (it opened it before batchgate started): each waits a quiet period again,
+        // like a file being written, and is logged once.
+        waitAgain(result.deferred, loggedIn: &deferredLogged, level: .warning,
+                  "file(s) wait in the inbox because processing/ holds the same name")
+        waitAgain(result.held, loggedIn: &heldLogged, level: .info, "file(s) are still open for writing and wait")
+        if !result.deferred.isEmpty || !result.held.isEmpty {
             scheduleQuietCheck()
         }
         if router.needsRecovery { scheduleRecovery() }
@@ -320,6 +309,14 @@ public final class Daemon: @unchecked Sendable {
             routedSinceTrim = 0
             _ = batchgate_malloc_trim()
         }
+    }
+
+    private func waitAgain(_ names: [String], loggedIn logged: inout Set<String>, level: LogLevel, _ what: String) {
+        guard !names.isEmpty else { return }
+        let now = System.monotonicClock()
+        for name in names { tracker.restart(name, now: now) }
+        let new = names.filter { logged.insert($0).inserted }
+        if !new.isEmpty { log.write([(level, "\(new.count) \(what): \(new.prefix(5).joined(separator: ", "))")]) }
     }
 
     /// Manifests routed in a row after which the freed memory is given back once the queue empties.

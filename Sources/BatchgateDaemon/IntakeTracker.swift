@@ -102,25 +102,23 @@ struct IntakeTracker: Sendable {
                 return
             }
             file.openers = max(0, file.openers - 1)
-            if wrote {
-                file.quietSince = now
-                file.announced = true
-                file.movedIn = false
-            }
             files[name] = file
+            if wrote { changed(name, now: now, movedIn: false) }
         case .changed:
-            var file = files[name] ?? File(quietSince: now)
-            file.quietSince = now
-            file.announced = true
-            file.movedIn = false
-            files[name] = file
+            changed(name, now: now, movedIn: false)
         case .movedIn:
-            var file = files[name] ?? File(quietSince: now)
-            file.quietSince = now
-            file.announced = true
-            file.movedIn = true
-            files[name] = file
+            changed(name, now: now, movedIn: true)
         }
+    }
+
+    /// inotify saw `name` change at `now` (written, closed after writing, its times set, or moved
+    /// in whole): its wait starts again, and inotify's word on it is taken from now on.
+    private mutating func changed(_ name: String, now: Double, movedIn: Bool) {
+        var file = files[name] ?? File(quietSince: now)
+        file.quietSince = now
+        file.announced = true
+        file.movedIn = movedIn
+        files[name] = file
     }
 
     /// Records what a scan made at `now` saw. A file whose size or times differ from the last look
