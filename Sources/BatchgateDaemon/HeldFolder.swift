@@ -25,9 +25,12 @@ final class HeldFolder: Sendable {
     init(_ path: String, followsLinks: Bool = false) throws(SystemError) {
         self.path = path
         self.followsLinks = followsLinks
+        state = Mutex((try Self.open(path, followsLinks: followsLinks), []))
+    }
+
+    private static func open(_ path: String, followsLinks: Bool) throws(SystemError) -> Int32 {
         let flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | (followsLinks ? 0 : O_NOFOLLOW)
-        let fd = try System.retrying("open folder", path) { open(path, flags) }
-        state = Mutex((fd, []))
+        return try System.retrying("open folder", path) { Glibc.open(path, flags) }
     }
 
     deinit {
@@ -64,10 +67,9 @@ final class HeldFolder: Sendable {
         let current = fd
         var held = stat()
         if fstat(current, &held) == 0, held.st_dev == named.st_dev, held.st_ino == named.st_ino { return false }
-        let flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | (followsLinks ? 0 : O_NOFOLLOW)
         let reopened: Int32
         do {
-            reopened = try System.retrying("open folder", path) { open(path, flags) }
+            reopened = try Self.open(path, followsLinks: followsLinks)
         } catch {
             throw Problem(description: "cannot open the folder \(path) again: \(error)")
         }

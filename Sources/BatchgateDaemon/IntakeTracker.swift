@@ -80,9 +80,6 @@ struct IntakeTracker: Sendable {
     /// True while some name is waiting.
     var isWaiting: Bool { !files.isEmpty }
 
-    /// How many names are waiting.
-    var count: Int { files.count }
-
     /// Whether a name is being followed.
     func isTracking(_ name: String) -> Bool { files[name] != nil }
 

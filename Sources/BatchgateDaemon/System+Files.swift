@@ -20,18 +20,9 @@ struct FileStamp: Sendable, Equatable {
         modified = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
         changed = Int64(info.st_ctim.tv_sec) * 1_000_000_000 + Int64(info.st_ctim.tv_nsec)
     }
-
-    /// Whether both name the same inode (a folder still the one at its path).
-    func isSameFile(as other: FileStamp) -> Bool { device == other.device && inode == other.inode }
 }
 
 extension System {
-    /// Opens the folder `name` inside `directory` for the `*at` calls, never through a symbolic
-    /// link (ELOOP or ENOTDIR when the name is one).
-    static func openDirectory(in directory: Int32, _ name: String, describing path: String) throws(SystemError) -> Int32 {
-        try retrying("open folder", path) { openat(directory, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
-    }
-
     /// `lstat` of a path; never follows a symbolic link.
     static func linkStatus(_ path: String) throws(SystemError) -> stat {
         var info = stat()
