@@ -1,16 +1,48 @@
-/// The parts of the rules a facility may tune.
+/// The parts of the rules a facility may tune (contract section 5).
 public struct RuleSettings: Sendable, Equatable {
+    /// When a change of item, by itself, makes a production batch.
+    public enum ItemChange: String, Sendable, CaseIterable {
+        /// A concentrate made from concentrates of other items: West Virginia's bulletin ("bulk
+        /// concentrate or extract is packaged or processed into a vape cartridge or other
+        /// concentrate/extract"). The default.
+        case concentrates
+        /// Every new item, whatever the category: how Oklahoma reads the rule.
+        case always
+        /// Never by itself: only categories, additives, steps and form words count.
+        case never
+    }
+
+    /// When a change of item counts; see ``ItemChange``.
+    public var itemChange: ItemChange
+    /// Words that, in a package's note or item name and in none of its ingredients' item names,
+    /// say something was added. Each matches as whole words, any case, with an ending (`s`, `es`,
+    /// `ed`, `ing`, `ies` for a final `y`) allowed on its last word.
+    public var additiveWords: [String]
     /// Processing steps that do not change a product's form (compared trimmed, any case).
-    public var nonFormChangingSteps: [String]
+    public var sameFormSteps: [String]
 
-    public static let defaultNonFormChangingSteps = ["Repackage", "Split", "Combine", "Relabel"]
+    public static let defaultSameFormSteps = ["Repackage", "Split", "Combine", "Relabel"]
+    /// The contract's list: terpenes, flavors, lipids and carrier oils, sweeteners.
+    public static let defaultAdditiveWords = [
+        "terpene", "terp", "flavor", "flavour", "MCT", "lipid", "coconut oil", "carrier oil", "olive oil",
+        "glycerin", "glycerine", "propylene glycol", "sugar", "sweetener",
+    ]
 
-    public init(nonFormChangingSteps: [String] = RuleSettings.defaultNonFormChangingSteps) {
-        self.nonFormChangingSteps = nonFormChangingSteps
+    public init(itemChange: ItemChange = .concentrates,
+                additiveWords: [String] = RuleSettings.defaultAdditiveWords,
+                sameFormSteps: [String] = RuleSettings.defaultSameFormSteps) {
+        self.itemChange = itemChange
+        self.additiveWords = additiveWords
+        self.sameFormSteps = sameFormSteps
+    }
+
+    /// Why `word` cannot be an additive word (it has no letter or digit to match), or nil.
+    public static func problem(additiveWord word: String) -> String? {
+        WordPhrase(word) == nil ? "\(FieldSyntax.quoted(word)) has no letter or digit to look for" : nil
     }
 
     func changesForm(step: String) -> Bool {
         let key = step.comparisonKey
-        return !nonFormChangingSteps.contains { $0.comparisonKey == key }
+        return !sameFormSteps.contains { $0.comparisonKey == key }
     }
 }

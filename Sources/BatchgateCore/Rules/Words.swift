@@ -1,0 +1,96 @@
+/// Free text split into words for the rules to look in: runs of letters and digits, lower-cased,
+/// each remembering where it stands so a finding can quote the text as written.
+///
+/// `non` is joined to the word after it ("non-edible" is the one word `nonedible`), so that a
+/// negated word ("Infused Non-Edible", "non-flavored") never counts as the word itself.
+struct Words {
+    struct Word {
+        var key: String
+        var range: Range<String.Index>
+    }
+
+    let text: String
+    let words: [Word]
+
+    init(_ text: String) {
+        self.text = text
+        var words: [Word] = []
+        var index = text.startIndex
+        while index < text.endIndex {
+            guard Self.isWordCharacter(text[index]) else {
+                index = text.index(after: index)
+                continue
+            }
+            var end = text.index(after: index)
+            while end < text.endIndex, Self.isWordCharacter(text[end]) { end = text.index(after: end) }
+            let key = text[index..<end].lowercased()
+            if let last = words.last, last.key == "non",
+               text[last.range.upperBound..<index].allSatisfy({ $0 == "-" || $0 == " " }) {
+                words[words.count - 1] = Word(key: "non" + key, range: last.range.lowerBound..<end)
+            } else {
+                words.append(Word(key: key, range: index..<end))
+            }
+            index = end
+        }
+        self.words = words
+    }
+
+    /// Where `phrase` first occurs, as written in the text.
+    func firstMatch(of phrase: WordPhrase) -> Substring? {
+        let count = phrase.words.count
+        guard count > 0, words.count >= count else { return nil }
+        for start in 0...(words.count - count) where phrase.matches(words[start..<(start + count)]) {
+            return text[words[start].range.lowerBound..<words[start + count - 1].range.upperBound]
+        }
+        return nil
+    }
+
+    func contains(_ phrase: WordPhrase) -> Bool {
+        firstMatch(of: phrase) != nil
+    }
+
+    private static func isWordCharacter(_ character: Character) -> Bool {
+        character.isLetter || character.isNumber
+    }
+}
+
+/// A word or phrase to look for in ``Words``: each word whole, in any case; the last may carry an
+/// ending (`terpene` finds "Terpenes", `flavor` finds "flavored" and "flavoring", `gummy` finds
+/// "gummies").
+struct WordPhrase: Sendable, Equatable {
+    /// The phrase as configured, for messages.
+    let text: String
+    let words: [String]
+
+    /// Nil when `text` has no letter or digit.
+    init?(_ text: String) {
+        let split = Words(text).words.map(\.key)
+        guard !split.isEmpty else { return nil }
+        self.text = text.trimmingWhitespace()
+        self.words = split
+    }
+
+    fileprivate func matches(_ candidate: ArraySlice<Words.Word>) -> Bool {
+        for (offset, word) in candidate.enumerated() {
+            let wanted = words[offset]
+            if word.key == wanted { continue }
+            guard offset == words.count - 1, Self.isInflection(word.key, of: wanted) else { return false }
+        }
+        return true
+    }
+
+    private static let endings = ["s", "es", "ed", "d", "ing"]
+
+    private static func isInflection(_ word: String, of stem: String) -> Bool {
+        guard word.count > stem.count, word.hasPrefix(stem) else {
+            if stem.hasSuffix("y"), word.count > stem.count {
+                let base = stem.dropLast()
+                return word.hasPrefix(base) && ["ies", "ied"].contains(String(word.dropFirst(base.count)))
+            }
+            return false
+        }
+        let ending = String(word.dropFirst(stem.count))
+        if ending == "d" { return stem.hasSuffix("e") }
+        return endings.contains(ending)
+    }
+}
