@@ -69,10 +69,10 @@ public struct ManifestChecker: Sendable {
         for package in manifest.packages {
             let own = issuesByPackage[package.position.packageIndex] ?? []
             var verdict = PackageVerdict(
-                tag: package.tag, item: package.item, category: package.itemCategory, productionBatchRequired: false,
-                isProductionBatch: package.isProductionBatch, productionBatchNumber: package.productionBatchNumber,
-                findings: [], status: .invalid, notices: own.map(\.message), fix: nil,
-                location: package.location, note: package.note, position: package.position)
+                tag: package.tag, item: package.item, category: package.itemCategory,
+                isProductionBatch: package.isMarked, productionBatchNumber: package.productionBatchNumber,
+                status: .invalid, errors: own.map(\.message), location: package.location, note: package.note,
+                position: package.position)
             guard own.isEmpty, let tag = package.tag else {
                 report.packages.append(verdict)
                 continue
@@ -80,11 +80,11 @@ public struct ManifestChecker: Sendable {
             switch resolver.resolve(package, tag: tag, format: manifest.format) {
             case .failure(let failure):
                 issues += failure.issues
-                verdict.notices = failure.issues.map(\.message)
+                verdict.errors = failure.issues.map(\.message)
             case .success(let resolved):
                 verdict.item = resolved.item
                 verdict.category = resolved.category
-                judge(&verdict, findings: engine.findings(for: resolved))
+                judge(&verdict, package, engine.evaluate(resolved))
             }
             report.packages.append(verdict)
         }
@@ -101,35 +101,38 @@ public struct ManifestChecker: Sendable {
         return report
     }
 
-    /// Sets status, warnings and fix from the rules that apply.
-    private func judge(_ verdict: inout PackageVerdict, findings: [RuleFinding]) {
-        verdict.findings = findings
-        verdict.productionBatchRequired = !findings.isEmpty
-        let number = verdict.productionBatchNumber?.trimmingWhitespace() ?? ""
-        let flagged = verdict.isProductionBatch
+    /// Sets status, warnings and fix from the rules that apply and how the request marks the batch.
+    private func judge(_ verdict: inout PackageVerdict, _ request: PackageRequest, _ outcome: RuleOutcome) {
+        verdict.findings = outcome.findings
+        verdict.warnings = outcome.warnings
+        verdict.productionBatchRequired = !outcome.findings.isEmpty
+        verdict.status = .ok
+        let number = request.productionBatchNumber?.trimmingWhitespace() ?? ""
         let tag = verdict.tag ?? ""
-        if flagged && number.isEmpty && !verdict.productionBatchRequired {
+        // A number Metrc will not use: the request says in so many words that it is no batch.
+        let unmarkedNumber = request.isProductionBatch == false && !number.isEmpty
+        if request.isMarked && number.isEmpty {
             // Metrc refuses a production batch without a number, required or not.
             verdict.status = .needsBatch
-            verdict.fix = "Production Batch is ticked for package \(tag) but its batch number is blank, which Metrc refuses. No rule requires a batch here, so untick Production Batch (or give a batch number if this really is a new production batch)."
+            verdict.fix = verdict.productionBatchRequired
+                ? "Production Batch is ticked for package \(tag) but its batch number is blank: give a production batch number (ProductionBatchNumber)."
+                : "Production Batch is ticked for package \(tag) but its batch number is blank, which Metrc refuses. No rule requires a batch here, so untick Production Batch (or give a batch number if this really is a new production batch)."
+        } else if verdict.productionBatchRequired && !request.isMarked {
+            verdict.status = .needsBatch
+            verdict.fix = unmarkedNumber
+                ? "package \(tag) gives batch number \(number) but IsProductionBatch is false, so Metrc will not mark it: set IsProductionBatch to true (tick Production Batch)."
+                : "tick Production Batch (IsProductionBatch) for package \(tag) and give it a production batch number (ProductionBatchNumber)."
         } else if verdict.productionBatchRequired {
-            if !flagged {
-                verdict.status = .needsBatch
-                verdict.fix = "tick Production Batch (IsProductionBatch) for package \(verdict.tag ?? "") and give it a production batch number (ProductionBatchNumber)."
-            } else if number.isEmpty {
-                verdict.status = .needsBatch
-                verdict.fix = "Production Batch is ticked for package \(verdict.tag ?? "") but its batch number is blank: give a production batch number (ProductionBatchNumber)."
-            } else {
-                verdict.status = .ok
-                verdict.notices.append("Marked as production batch \(number), as required.")
-            }
-        } else {
-            verdict.status = .ok
-            if flagged {
-                verdict.notices.append("Warning: Production Batch is ticked but no rule requires it. In Metrc the new package's lab testing starts over and earlier test results can be lost; untick it unless this really is a new production batch.")
-            } else if !number.isEmpty {
-                verdict.notices.append("Warning: a production batch number (\(number)) is given but Production Batch is not ticked, and no rule requires a batch; leave the number empty.")
-            }
+            verdict.notes.append("Marked as production batch \(number), as required.")
+        } else if request.isMarked {
+            verdict.warnings.append(PackageWarning(
+                message: "Production Batch is marked but no rule requires it. In Metrc the new package's lab testing starts over and earlier test results can be lost; unmark it unless this really is a new production batch.",
+                evidence: Evidence(field: request.isProductionBatch == nil ? "ProductionBatchNumber" : "IsProductionBatch",
+                                   value: request.isProductionBatch == nil ? number : "true", line: request.position.line)))
+        } else if unmarkedNumber {
+            verdict.warnings.append(PackageWarning(
+                message: "A production batch number (\(number)) is given with IsProductionBatch false, so Metrc will not mark it; no rule requires a batch, so leave the number empty.",
+                evidence: Evidence(field: "ProductionBatchNumber", value: number, line: request.position.line)))
         }
     }
 

@@ -25,7 +25,7 @@ public struct DaemonSettings: Sendable, Equatable {
     public init(layout: StateLayout, rescanInterval: Double = 30, quietPeriod: Double = 2,
                 maxManifestSize: Int = TextInput.defaultMaximumSize, syncToDisk: Bool = true,
                 itemsFile: String? = nil, packagesFile: String? = nil,
-                sameFormSteps: [String] = RuleSettings.defaultNonFormChangingSteps, logLevel: LogLevel = .info,
+                sameFormSteps: [String] = RuleSettings.defaultSameFormSteps, logLevel: LogLevel = .info,
                 alerts: AlertSettings = AlertSettings()) {
         self.layout = layout
         self.rescanInterval = rescanInterval
@@ -42,7 +42,7 @@ public struct DaemonSettings: Sendable, Equatable {
     /// The checker these settings describe, with the catalog files loaded.
     func makeChecker() throws(CatalogFiles.LoadError) -> ManifestChecker {
         let catalog = try CatalogFiles.load(items: itemsFile, packages: packagesFile)
-        return ManifestChecker(catalog: catalog, settings: RuleSettings(nonFormChangingSteps: sameFormSteps),
+        return ManifestChecker(catalog: catalog, settings: RuleSettings(sameFormSteps: sameFormSteps),
                                maximumSize: maxManifestSize)
     }
 }

@@ -39,7 +39,7 @@ struct CheckCommand: ParsableCommand {
         parsing: .upToNextOption,
         help: ArgumentHelp("Processing steps that do not change form (default: Repackage Split Combine Relabel).",
                            valueName: "step"))
-    var sameFormSteps: [String] = RuleSettings.defaultNonFormChangingSteps
+    var sameFormSteps: [String] = RuleSettings.defaultSameFormSteps
 
     @Option(help: ArgumentHelp("Read more manifest paths from a file, one per line ('-' for standard input).",
                                valueName: "list"))
@@ -63,7 +63,7 @@ struct CheckCommand: ParsableCommand {
             errorStream.flush()
             throw ExitCode(failure.exitCode)
         }
-        let checker = ManifestChecker(catalog: catalog, settings: RuleSettings(nonFormChangingSteps: sameFormSteps),
+        let checker = ManifestChecker(catalog: catalog, settings: RuleSettings(sameFormSteps: sameFormSteps),
                                       maximumSize: maxSize.bytes)
         var output = FileOutput.standardOutput
         var worst = Decision.accepted

@@ -17,7 +17,7 @@ struct CSVManifestReaderTests {
         let packages = reading.manifest.packages
         #expect(packages.compactMap(\.tag) == [tag(1), tag(2)])
         #expect(packages[0].ingredients.compactMap(\.package) == [tag(101), tag(103)])
-        #expect(packages[0].isProductionBatch)
+        #expect(packages[0].isProductionBatch == true)
         #expect(packages[0].productionBatchNumber == "PB-1")
         #expect(packages[0].position.line == 2)
         #expect(packages[1].actualDate == "2025-03-10", "MM/DD/YYYY becomes YYYY-MM-DD")
@@ -33,10 +33,12 @@ struct CSVManifestReaderTests {
             """)
         #expect(reading.issues == [])
         let packages = reading.manifest.packages
-        #expect(packages[0].isProductionBatch, "a batch number sets the indicator when there is no indicator column")
+        #expect(packages[0].isProductionBatch == nil, "no indicator column: the indicator is unknown")
+        #expect(packages[0].isMarked, "a batch number marks the package when there is no indicator column")
         #expect(packages[0].note == "Run 4, line \"B\"")
         #expect(packages[0].location == "Vault")
-        #expect(packages[1].isProductionBatch == false)
+        #expect(packages[1].isProductionBatch == nil)
+        #expect(!packages[1].isMarked)
         #expect(packages[1].unitOfMeasure == "Each")
     }
 

@@ -56,7 +56,7 @@ struct JSONManifestReaderTests {
             """)
         #expect(reading.issues == [])
         let package = try #require(reading.manifest.packages.first)
-        #expect(package.isProductionBatch)
+        #expect(package.isProductionBatch == true)
         #expect(package.productionBatchNumber == "PB-1")
         #expect(package.additives == [Additive(name: "Limonene")])
         #expect(package.processingStep == "Infusion")

@@ -52,11 +52,14 @@ struct RulesEngineTests {
             "\(shown) is added to package \(tag(1)) (Buds), so a non-cannabis ingredient is added.")
     }
 
-    @Test func anOtherKindIsNotAnAdditive() throws {
+    /// The bulletin: "any time non-cannabis ingredients are added", so kind `other` counts too
+    /// (before issue 12 it did not).
+    @Test func anOtherKindIsAnAdditiveToo() throws {
         let package = try verdict(packageJSON(
             category: "Buds", extra: "\"Additives\": [{\"Name\": \"Paper cone\", \"Kind\": \"other\"}]"))
-        #expect(package.rules == [])
-        #expect(package.status == .ok)
+        #expect(package.rules == [.additive])
+        #expect(package.status == .needsBatch)
+        #expect(package.findings[0].evidence == Evidence(field: "Additives", value: "Paper cone", line: package.position.line))
     }
 
     @Test func processingStepChangesFormUnlessListed() throws {
@@ -69,7 +72,7 @@ struct RulesEngineTests {
             #expect(plain.rules == [], "step \(step)")
         }
         let tuned = try verdict(packageJSON(category: "Buds", extra: "\"ProcessingStep\": \"Trimming\""),
-                                settings: RuleSettings(nonFormChangingSteps: ["Repackage", "Trimming"]))
+                                settings: RuleSettings(sameFormSteps: ["Repackage", "Trimming"]))
         #expect(tuned.rules == [])
     }
 
@@ -93,8 +96,13 @@ struct RulesEngineTests {
     }
 
     @Test func sameFormCategoryChangeIsStillACategoryChange() throws {
-        let package = try verdict(packageJSON(category: "Vape Cart", ingredients: [(tag(101), "Resin", "Concentrate")]))
+        let never = RuleSettings(itemChange: .never)
+        let package = try verdict(packageJSON(category: "Vape Cart", ingredients: [(tag(101), "Resin", "Concentrate")]),
+                                  settings: never)
         #expect(package.rules == [.categoryChange])
+        // By default the new item of a concentrate is a form change as well (contract 5, form-change c).
+        let byDefault = try verdict(packageJSON(category: "Vape Cart", ingredients: [(tag(101), "Resin", "Concentrate")]))
+        #expect(byDefault.rules == [.categoryChange, .formChange])
     }
 
     @Test func markedBatchIsOkAndSaysSo() throws {

@@ -162,7 +162,7 @@ struct ConfigValueTests {
     @Test func anEmptySameFormStepListMeansEveryStepChangesForm() throws {
         let config = try load("rules:\n  sameFormSteps: []")
         #expect(config.rules.sameFormSteps.isEmpty)
-        #expect(config.rules.ruleSettings.nonFormChangingSteps.isEmpty)
+        #expect(config.rules.ruleSettings.sameFormSteps.isEmpty)
     }
 
     @Test func windowsLineEndingsAreRead() throws {

@@ -259,10 +259,9 @@ private struct PackageAssembler {
                     fail(.isProductionBatch, CSVBoolean.problem(cell.value), line: cell.line)
                 }
             }
-        } else {
-            // The Track & Trace Tools template has no indicator column: a batch number sets it.
-            package.isProductionBatch = package.productionBatchNumber != nil
         }
+        // Without an indicator column (the Track & Trace Tools template) the indicator stays
+        // unknown, and the rules read a batch number as marking the package.
         if let cell = value(.actualDate) {
             switch FieldSyntax.date(cell.value, allowUSForm: true) {
             case .success(let date): package.actualDate = date
@@ -274,6 +273,9 @@ private struct PackageAssembler {
         package.processingStep = value(.processingStep)?.value
         if let cell = value(.additives) {
             package.additives = Self.additives(cell.value, line: cell.line, fail: fail)
+        } else if layout.indexOf[CSVColumn.additives.rawValue] != nil {
+            // An Additives column left empty says nothing was added, as `"Additives": []` does.
+            package.additives = []
         }
 
         for (offset, row) in group.rows.enumerated() {

@@ -199,7 +199,7 @@ private struct PackageObjectReader {
         package.itemCategory = optionalString(fields.take("ItemCategory"), "ItemCategory")
         package.quantity = quantity(fields.take("Quantity"), at: position)
         package.unitOfMeasure = unit(fields.take("UnitOfMeasure"), at: position)
-        package.isProductionBatch = bool(fields.take("IsProductionBatch"), "IsProductionBatch")
+        package.isProductionBatch = optionalBool(fields.take("IsProductionBatch"), "IsProductionBatch")
         package.productionBatchNumber = optionalString(fields.take("ProductionBatchNumber"), "ProductionBatchNumber")
         if let member = fields.take("ActualDate"), let raw = optionalString(member, "ActualDate") {
             switch FieldSyntax.date(raw, allowUSForm: false) {
@@ -271,10 +271,12 @@ private struct PackageObjectReader {
 
     // MARK: Additives
 
-    mutating func additives(_ member: JSONMember?) -> [Additive] {
-        guard let member else { return [] }
+    /// The additives listed; nil when `Additives` is absent or null, which says nothing (the rules
+    /// then read the note and the item name), while `[]` says nothing was added.
+    mutating func additives(_ member: JSONMember?) -> [Additive]? {
+        guard let member else { return nil }
         switch member.value {
-        case .null: return []
+        case .null: return nil
         case .array(let elements):
             var result: [Additive] = []
             for (index, element) in elements.enumerated() {
@@ -369,13 +371,18 @@ private struct PackageObjectReader {
     }
 
     mutating func bool(_ member: JSONMember?, _ field: String) -> Bool {
-        guard let member else { return false }
+        optionalBool(member, field) ?? false
+    }
+
+    /// A boolean that may be left out: nil when absent or null (or not a boolean, with an issue).
+    mutating func optionalBool(_ member: JSONMember?, _ field: String) -> Bool? {
+        guard let member else { return nil }
         switch member.value {
         case .bool(let value): return value
-        case .null: return false
+        case .null: return nil
         default:
             fail(field, "must be true or false, found \(member.value.kindDescription)\(shown(member.value))", line: member.line)
-            return false
+            return nil
         }
     }
 

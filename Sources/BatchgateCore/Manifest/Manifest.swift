@@ -34,8 +34,9 @@ public struct PackageRequest: Sendable, Equatable {
     /// The new package's quantity, greater than 0.
     public var quantity: Double?
     public var unitOfMeasure: String?
-    /// The Production Batch indicator (default false).
-    public var isProductionBatch: Bool = false
+    /// The Production Batch indicator; nil when the request leaves it out (Metrc's web form and
+    /// the Track & Trace Tools template send only a batch number). See ``isMarked``.
+    public var isProductionBatch: Bool?
     /// The production batch number, if given.
     public var productionBatchNumber: String?
     /// True when the new package keeps its ingredients' item.
@@ -44,8 +45,9 @@ public struct PackageRequest: Sendable, Equatable {
     public var actualDate: String?
     public var location: String?
     public var note: String?
-    /// batchgate's extension: what is added besides the ingredients.
-    public var additives: [Additive] = []
+    /// batchgate's extension: what is added besides the ingredients. Nil when the request does not
+    /// say; empty when it says nothing was added.
+    public var additives: [Additive]?
     /// batchgate's extension: the step that makes the package (`Extraction`, `Repackage`, ...).
     public var processingStep: String?
     /// The packages it is made from.
@@ -53,6 +55,17 @@ public struct PackageRequest: Sendable, Equatable {
 
     public init(position: SourcePosition) {
         self.position = position
+    }
+
+    /// Whether the request marks a production batch: `IsProductionBatch`, or where that is left
+    /// out, a batch number that is not blank (what Metrc's own web form sends).
+    public var isMarked: Bool {
+        isProductionBatch ?? hasBatchNumber
+    }
+
+    /// True when `ProductionBatchNumber` holds more than white space.
+    public var hasBatchNumber: Bool {
+        !(productionBatchNumber?.trimmingWhitespace().isEmpty ?? true)
     }
 }
 

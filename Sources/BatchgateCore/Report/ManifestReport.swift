@@ -29,16 +29,20 @@ public struct PackageVerdict: Sendable, Equatable {
     public var category: String?
     /// True when any rule applies.
     public var productionBatchRequired: Bool
-    /// What the manifest says of the indicator.
+    /// Whether the request marks a production batch (``PackageRequest/isMarked``).
     public var isProductionBatch: Bool
     /// The batch number the manifest gives, if any.
     public var productionBatchNumber: String?
-    /// The rules that apply, each with its sentence.
+    /// The rules that apply, each with its sentence and evidence.
     public var findings: [RuleFinding]
     /// `ok`, `needs-batch` or `invalid`.
     public var status: PackageStatus
-    /// Field errors (for an invalid package) and warnings, in plain sentences.
-    public var notices: [String]
+    /// Why the package cannot be evaluated (field errors, unknown categories); empty unless invalid.
+    public var errors: [String]
+    /// What someone should look at although it does not stop the package.
+    public var warnings: [PackageWarning]
+    /// For the record ("Marked as production batch PB-1, as required.").
+    public var notes: [String]
     /// What to change in Metrc, for a package that needs a batch.
     public var fix: String?
     /// Metrc's `Location`, carried into the report.
@@ -48,12 +52,39 @@ public struct PackageVerdict: Sendable, Equatable {
     /// Where the package stands in its file.
     public var position: SourcePosition
 
+    public init(tag: String?, item: String?, category: String?, isProductionBatch: Bool, productionBatchNumber: String?,
+                status: PackageStatus, errors: [String] = [], location: String? = nil, note: String? = nil,
+                position: SourcePosition) {
+        self.tag = tag
+        self.item = item
+        self.category = category
+        self.productionBatchRequired = false
+        self.isProductionBatch = isProductionBatch
+        self.productionBatchNumber = productionBatchNumber
+        self.findings = []
+        self.status = status
+        self.errors = errors
+        self.warnings = []
+        self.notes = []
+        self.fix = nil
+        self.location = location
+        self.note = note
+        self.position = position
+    }
+
     /// The ids of the rules that apply.
     public var rules: [RuleID] { findings.map(\.rule) }
 
-    /// Every sentence about the package: why each rule applies, then errors and warnings, then the fix.
+    /// How the findings weigh: errors while the package needs a batch, notes once it is marked.
+    public var findingSeverity: Severity {
+        status == .needsBatch ? .error : .note
+    }
+
+    /// Every sentence about the package: why each rule applies, then errors, warnings and notes,
+    /// then the fix.
     public var messages: [String] {
-        findings.map(\.message) + notices + (fix.map { ["Fix: \($0)"] } ?? [])
+        findings.map(\.message) + errors + warnings.map { "Warning: \($0.message)" } + notes
+            + (fix.map { ["Fix: \($0)"] } ?? [])
     }
 }
 

@@ -50,10 +50,43 @@ extension PackageVerdict {
         json.key("rules"); json.strings(rules.map(\.rawValue))
         json.key("status"); json.string(status.rawValue)
         json.key("messages"); json.strings(messages)
+        json.key("findings")
+        json.beginArray()
+        for finding in findings {
+            json.beginObject()
+            json.key("rule"); json.string(finding.rule.rawValue)
+            json.key("severity"); json.string(findingSeverity.rawValue)
+            json.key("message"); json.string(finding.message)
+            json.key("evidence"); finding.evidence.write(to: &json)
+            json.endObject()
+        }
+        json.endArray()
+        json.key("warnings")
+        json.beginArray()
+        for warning in warnings {
+            json.beginObject()
+            json.key("severity"); json.string(Severity.warning.rawValue)
+            json.key("message"); json.string(warning.message)
+            json.key("evidence")
+            if let evidence = warning.evidence { evidence.write(to: &json) } else { json.string(nil) }
+            json.endObject()
+        }
+        json.endArray()
         json.key("fix"); json.string(fix)
         json.key("location"); json.string(location)
         json.key("note"); json.string(note)
         json.key("line"); json.int(position.line)
+        json.endObject()
+    }
+}
+
+extension Evidence {
+    func write(to json: inout JSONWriter) {
+        json.beginObject()
+        json.key("field"); json.string(field)
+        json.key("value"); json.string(value)
+        json.key("line"); json.int(line)
+        json.key("source"); json.string(source.rawValue)
         json.endObject()
     }
 }

@@ -12,12 +12,13 @@ extension ManifestReport {
             if let category = package.category { title += " (\(category))" }
             lines.append(title)
             lines.append("    \(package.verdictLine)")
+            // One word for each weight, the same everywhere: error, warning, note.
             for finding in package.findings {
-                lines.append("    - \(finding.rule.rawValue): \(finding.message)")
+                lines.append("    \(package.findingSeverity.rawValue) [\(finding.rule.rawValue)]: \(finding.message)")
             }
-            for notice in package.notices {
-                lines.append("    \(package.status == .invalid ? "error" : "note"): \(notice)")
-            }
+            for error in package.errors { lines.append("    error: \(error)") }
+            for warning in package.warnings { lines.append("    warning: \(warning.message)") }
+            for note in package.notes { lines.append("    note: \(note)") }
             if let fix = package.fix { lines.append("    Fix: \(fix)") }
         }
         let fileErrors = errors.filter { $0.packageIndex == nil || !packages.indices.contains($0.packageIndex!) }

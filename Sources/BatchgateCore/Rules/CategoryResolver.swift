@@ -1,30 +1,50 @@
 /// A package whose item categories are all known, ready for the rules.
 public struct ResolvedPackage: Sendable, Equatable {
-    /// One ingredient package with its category.
+    /// One ingredient package with its category, and where its item and category came from.
     public struct Source: Sendable, Equatable {
         public var tag: String
         public var item: String?
         public var category: String
+        /// The ingredient's place in its package (`Ingredients[index]`) and its line.
+        public var index: Int
+        public var line: Int?
+        /// Nil when the item is unknown.
+        public var itemSource: Evidence.Source?
+        public var categorySource: Evidence.Source
 
-        public init(tag: String, item: String?, category: String) {
+        public init(tag: String, item: String?, category: String, index: Int = 0, line: Int? = nil,
+                    itemSource: Evidence.Source? = .manifest, categorySource: Evidence.Source = .manifest) {
             self.tag = tag
             self.item = item
             self.category = category
+            self.index = index
+            self.line = line
+            self.itemSource = item == nil ? nil : itemSource
+            self.categorySource = categorySource
+        }
+
+        /// Evidence naming one of this ingredient's fields.
+        func evidence(_ field: String, _ value: String, from source: Evidence.Source) -> Evidence {
+            Evidence(field: "Ingredients[\(index)].\(field)", value: value, line: line, source: source)
         }
     }
 
-    /// The package as read (additives and processing step come from here).
+    /// The package as read (note, additives and processing step come from here).
     public var request: PackageRequest
     public var tag: String
     public var item: String?
     public var category: String
+    /// Where the category came from.
+    public var categorySource: Evidence.Source
     public var ingredients: [Source]
 
-    public init(request: PackageRequest, tag: String, item: String?, category: String, ingredients: [Source]) {
+    public init(request: PackageRequest, tag: String, item: String?, category: String,
+                categorySource: Evidence.Source = .manifest, ingredients: [Source]) {
         self.request = request
         self.tag = tag
         self.item = item
         self.category = category
+        self.categorySource = categorySource
         self.ingredients = ingredients
     }
 }
@@ -62,14 +82,21 @@ struct CategoryResolver {
     func resolve(_ package: PackageRequest, tag: String, format: ManifestFormat) -> Result<ResolvedPackage, ResolutionFailure> {
         var issues: [ManifestIssue] = []
         var sources: [ResolvedPackage.Source] = []
-        for ingredient in package.ingredients {
+        for (index, ingredient) in package.ingredients.enumerated() {
             guard let source = ingredient.package else { continue }
+            // The item is looked up by tag even when the category is given: the item-change and
+            // form rules need it, and a real request names its sources by tag alone.
             let known = catalog.package(tagged: source)
             let item = ingredient.item ?? known?.item
-            let category = ingredient.itemCategory?.trimmingWhitespace()
+            let itemSource: Evidence.Source = ingredient.item != nil ? .manifest : .packagesFile
+            var categorySource = Evidence.Source.manifest
+            var category = ingredient.itemCategory?.trimmingWhitespace()
                 ?? item.flatMap { manifestCategories[$0.comparisonKey] }
-                ?? item.flatMap { catalog.category(ofItem: $0) }
-                ?? known?.category
+            if category == nil, let found = item.flatMap({ catalog.category(ofItem: $0) }) {
+                (category, categorySource) = (found, .itemsFile)
+            } else if category == nil, let found = known?.category {
+                (category, categorySource) = (found, .packagesFile)
+            }
             guard let category else {
                 let advice = item.map {
                     "its item \(FieldSyntax.quoted($0)) has no known category: add the item to the items file, or give the ingredient an ItemCategory"
@@ -78,11 +105,13 @@ struct CategoryResolver {
                                      format: format, tag: tag))
                 continue
             }
-            sources.append(.init(tag: source, item: item, category: category))
+            sources.append(.init(tag: source, item: item, category: category, index: index, line: ingredient.position.line,
+                                 itemSource: itemSource, categorySource: categorySource))
         }
 
         var item = package.item
         var category = package.itemCategory?.trimmingWhitespace()
+        var categorySource = Evidence.Source.manifest
         if category == nil, let name = item {
             category = manifestCategories[name.comparisonKey]
         }
@@ -91,8 +120,8 @@ struct CategoryResolver {
             let categories = Set(sources.map(\.category.comparisonKey))
             if item == nil, items.count == 1 { item = sources.compactMap(\.item).first }
             if category == nil {
-                if categories.count == 1 {
-                    category = sources.first?.category
+                if categories.count == 1, let first = sources.first {
+                    (category, categorySource) = (first.category, first.categorySource)
                 } else if categories.count > 1 {
                     let listed = sources.map { "\($0.tag) is \($0.category)" }.joined(separator: ", ")
                     issues.append(.field("UseSameItem", "is true but the ingredients are of different categories (\(listed)), so there is no one item to keep",
@@ -100,8 +129,12 @@ struct CategoryResolver {
                 }
             }
         }
-        if category == nil, let name = item { category = catalog.category(ofItem: name) }
-        if category == nil { category = catalog.package(tagged: tag)?.category }
+        if category == nil, let found = item.flatMap({ catalog.category(ofItem: $0) }) {
+            (category, categorySource) = (found, .itemsFile)
+        }
+        if category == nil, let found = catalog.package(tagged: tag)?.category {
+            (category, categorySource) = (found, .packagesFile)
+        }
         if category == nil && issues.isEmpty {
             let problem = item.map {
                 "the item \(FieldSyntax.quoted($0)) of package \(tag) has no known category: add the item to the items file, or give the package an ItemCategory"
@@ -109,7 +142,8 @@ struct CategoryResolver {
             issues.append(.field("ItemCategory", problem, at: package.position, format: format, tag: tag))
         }
         guard issues.isEmpty, let category else { return .failure(ResolutionFailure(issues: issues)) }
-        return .success(ResolvedPackage(request: package, tag: tag, item: item, category: category, ingredients: sources))
+        return .success(ResolvedPackage(request: package, tag: tag, item: item, category: category,
+                                        categorySource: categorySource, ingredients: sources))
     }
 }
 

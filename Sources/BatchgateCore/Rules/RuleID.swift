@@ -13,14 +13,3 @@ public enum RuleID: String, Sendable, CaseIterable, Comparable {
         allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
     }
 }
-
-/// One rule that applies to one package, with a sentence a compliance manager understands.
-public struct RuleFinding: Sendable, Equatable {
-    public var rule: RuleID
-    public var message: String
-
-    public init(rule: RuleID, message: String) {
-        self.rule = rule
-        self.message = message
-    }
-}

@@ -1,96 +1,265 @@
-/// Applies the four production-batch rules to one package whose categories are known.
-/// Category names are compared trimmed and case-insensitively.
+/// What the rules conclude about one package: the rules that apply, and warnings about evidence
+/// that could not be checked.
+public struct RuleOutcome: Sendable, Equatable {
+    /// The rules that apply, in the order of ``RuleID``, each once, with its sentence and evidence.
+    public var findings: [RuleFinding] = []
+    public var warnings: [PackageWarning] = []
+
+    public init(findings: [RuleFinding] = [], warnings: [PackageWarning] = []) {
+        self.findings = findings
+        self.warnings = warnings
+    }
+}
+
+/// Applies the production-batch rules of contract section 5 to one package whose categories are
+/// known. It reads every piece of evidence a real request carries (categories, item names, the
+/// note, declared additives and steps) and names in each finding the one that decided it.
+/// Category names and words are compared trimmed and case-insensitively.
 public struct RulesEngine: Sendable {
-    public var settings: RuleSettings
+    public let settings: RuleSettings
+    private let additivePhrases: [WordPhrase]
 
     public init(settings: RuleSettings = RuleSettings()) {
         self.settings = settings
+        additivePhrases = settings.additiveWords.compactMap(WordPhrase.init)
     }
 
-    /// Every rule that applies, in the order of ``RuleID``, each with its sentence.
+    /// Every rule that applies, with its sentence and evidence.
     public func findings(for package: ResolvedPackage) -> [RuleFinding] {
-        var findings: [RuleFinding] = []
+        evaluate(package).findings
+    }
+
+    /// Every rule that applies, and the warnings.
+    public func evaluate(_ package: ResolvedPackage) -> RuleOutcome {
+        var outcome = RuleOutcome()
         let target = package.category
         let changed = package.ingredients.filter { !$0.category.isSameName(as: target) }
-        if !changed.isEmpty {
-            let sources = describe(changed)
-            findings.append(RuleFinding(
+        if let first = changed.first {
+            outcome.findings.append(RuleFinding(
                 rule: .categoryChange,
-                message: "\(sources) and the new package is \(target), so the product changes category."))
+                message: "\(describe(changed)) and the new package is \(target), so the product changes category.",
+                evidence: first.evidence("ItemCategory", first.category, from: first.categorySource)))
         }
 
-        let distinct = groupedByCategory(package.ingredients)
-        if distinct.count >= 2 {
-            let parts = distinct.map { "\($0.category) (\($0.tags.joined(separator: ", ")))" }
-            findings.append(RuleFinding(
+        let groups = groupedByCategory(package.ingredients)
+        if groups.count >= 2 {
+            let parts = groups.map { "\($0.category) (\($0.sources.map(\.tag).joined(separator: ", ")))" }
+            let second = groups[1].sources[0]
+            outcome.findings.append(RuleFinding(
                 rule: .multipleCategories,
-                message: "The ingredients combine \(distinct.count) categories, \(list(parts)), so multiple categories are combined."))
+                message: "The ingredients combine \(groups.count) categories, \(list(parts)), so multiple categories are combined.",
+                evidence: second.evidence("ItemCategory", second.category, from: second.categorySource)))
         }
 
-        // Kind `other` is listed for the record (a cone, say) but is not one of the four kinds the rule names.
-        let additives = package.request.additives.filter { $0.kind != .other }
-        if !additives.isEmpty {
-            let names = additives.map { $0.kind == .additive ? $0.name : "\($0.name) (\($0.kind.rawValue))" }
-            let verb = additives.count == 1 ? "is" : "are"
-            findings.append(RuleFinding(
+        if let finding = additive(package) { outcome.findings.append(finding) }
+
+        var pending: PackageWarning?
+        if let finding = formChange(package, changed: changed, unchecked: &pending) { outcome.findings.append(finding) }
+        // An item that could not be compared matters only where nothing else asks for a batch.
+        if outcome.findings.isEmpty, let pending { outcome.warnings.append(pending) }
+        return outcome
+    }
+
+    // MARK: additive
+
+    /// Rule `additive`: what `Additives` lists, every kind; or, where the request does not say,
+    /// an additive word in the note or the item name that no ingredient's item name has.
+    private func additive(_ package: ResolvedPackage) -> RuleFinding? {
+        let request = package.request
+        if let listed = request.additives {
+            // `[]` states that nothing was added.
+            guard let first = listed.first else { return nil }
+            let names = listed.map { $0.kind == .additive ? $0.name : "\($0.name) (\($0.kind.rawValue))" }
+            let verb = listed.count == 1 ? "is" : "are"
+            return RuleFinding(
                 rule: .additive,
-                message: "\(list(names)) \(verb) added to package \(package.tag) (\(target)), so a non-cannabis ingredient is added."))
+                message: "\(list(names)) \(verb) added to package \(package.tag) (\(package.category)), so a non-cannabis ingredient is added.",
+                evidence: Evidence(field: "Additives", value: first.name, line: request.position.line))
         }
+        guard !additivePhrases.isEmpty else { return nil }
+        let sourceItems = package.ingredients.compactMap { $0.item.map(Words.init) }
+        let places: [(field: String, text: String?)] = [("Note", request.note), ("Item", package.item)]
+        for place in places {
+            guard let text = place.text else { continue }
+            let words = Words(text)
+            for phrase in additivePhrases {
+                guard let found = words.firstMatch(of: phrase),
+                      !sourceItems.contains(where: { $0.contains(phrase) }) else { continue }
+                let said = place.field == "Note" ? "The note says \(FieldSyntax.quoted(String(found)))"
+                    : "Item \(FieldSyntax.quoted(text)) says \(FieldSyntax.quoted(String(found)))"
+                return RuleFinding(
+                    rule: .additive,
+                    message: "\(said) and no ingredient's item does, so something non-cannabis is added (a terpene, flavor, oil or sweetener). If nothing was added, say so: \"Additives\": [] in JSON, or an empty cell in an Additives column in CSV.",
+                    evidence: Evidence(field: place.field, value: String(found), line: request.position.line))
+            }
+        }
+        return nil
+    }
 
-        if let step = package.request.processingStep?.trimmingWhitespace(), !step.isEmpty, settings.changesForm(step: step) {
-            let sources = groupedByCategory(package.ingredients).map { "\($0.category) (\(list($0.tags)))" }
-            findings.append(RuleFinding(
+    // MARK: form-change
+
+    /// Rule `form-change`, from the first evidence that shows it: a processing step that changes
+    /// form; a category of another form; a concentrate made from concentrates of other items (by
+    /// `itemChange`); an item name stating a form that nothing else has. `unchecked` receives a
+    /// warning when an item the rule needed is unknown.
+    private func formChange(_ package: ResolvedPackage, changed: [ResolvedPackage.Source],
+                            unchecked: inout PackageWarning?) -> RuleFinding? {
+        let target = package.category
+        let request = package.request
+        if let step = request.processingStep?.trimmingWhitespace(), !step.isEmpty, settings.changesForm(step: step) {
+            let sources = groupedByCategory(package.ingredients).map { "\($0.category) (\(list($0.sources.map(\.tag))))" }
+            return RuleFinding(
                 rule: .formChange,
-                message: "Package \(package.tag) (\(target)) is made from \(list(sources)) by \(step), a processing step that changes the product's form."))
-        } else if !changed.isEmpty, let targetForm = ProductForm.of(category: target) {
+                message: "Package \(package.tag) (\(target)) is made from \(list(sources)) by \(step), a processing step that changes the product's form.",
+                evidence: Evidence(field: "ProcessingStep", value: step, line: request.position.line))
+        }
+        let targetForm = ProductForm.of(category: target)
+        if let targetForm {
             // Only an ingredient of another category can be of another form.
             let reshaped = changed.compactMap { source in
                 ProductForm.of(category: source.category).flatMap { $0 != targetForm ? (source, $0) : nil }
             }
             if let (first, form) = reshaped.first {
                 let others = reshaped.count > 1 ? " (and \(reshaped.count - 1) more)" : ""
-                findings.append(RuleFinding(
+                return RuleFinding(
                     rule: .formChange,
-                    message: "Ingredient \(first.tag)\(others) is \(form.withArticle) (\(first.category)) and the new package is \(targetForm.withArticle) (\(target)), so the product changes form."))
+                    message: "Ingredient \(first.tag)\(others) is \(form.withArticle) (\(first.category)) and the new package is \(targetForm.withArticle) (\(target)), so the product changes form.",
+                    evidence: Evidence(field: "ItemCategory", value: target, line: request.position.line, source: package.categorySource))
             }
         }
-        return findings
+        if let finding = itemChange(package, targetForm: targetForm, unchecked: &unchecked) { return finding }
+        return namedForm(package)
+    }
+
+    /// Form change (c): a new item where `itemChange` says that is a production batch.
+    private func itemChange(_ package: ResolvedPackage, targetForm: ProductForm?,
+                            unchecked: inout PackageWarning?) -> RuleFinding? {
+        guard let item = package.item, !package.ingredients.isEmpty else { return nil }
+        let sources = package.ingredients
+        let evidence = Evidence(field: "Item", value: item, line: package.request.position.line)
+        let unknown = sources.filter { $0.item == nil }
+        switch settings.itemChange {
+        case .never:
+            return nil
+        case .concentrates:
+            guard targetForm == .concentrate,
+                  sources.allSatisfy({ ProductForm.of(category: $0.category) == .concentrate }),
+                  !sources.contains(where: { $0.item?.isSameName(as: item) == true }) else { return nil }
+            guard unknown.isEmpty else {
+                unchecked = unknownItem(unknown, question: "concentrate \(FieldSyntax.quoted(item)) is made from a concentrate of another item")
+                return nil
+            }
+            return RuleFinding(
+                rule: .formChange,
+                message: "Item \(FieldSyntax.quoted(item)) (\(package.category)) is made from \(describeItems(sources)), so bulk concentrate is processed into another concentrate: a production batch, whatever the step is called. If the item really is the same, keep it (UseSameItem, or the ingredient's item name).",
+                evidence: evidence)
+        case .always:
+            let differing = sources.filter { $0.item.map { !$0.isSameName(as: item) } ?? false }
+            guard !differing.isEmpty else {
+                if !unknown.isEmpty {
+                    unchecked = unknownItem(unknown, question: "item \(FieldSyntax.quoted(item)) is a new item")
+                }
+                return nil
+            }
+            return RuleFinding(
+                rule: .formChange,
+                message: "Item \(FieldSyntax.quoted(item)) is made from \(describeItems(differing)), and with rules.itemChange set to always (Oklahoma's reading) every change of item is a production batch.",
+                evidence: evidence)
+        }
+    }
+
+    /// Form change (d): the item name states a form that neither the category nor any ingredient has.
+    private func namedForm(_ package: ResolvedPackage) -> RuleFinding? {
+        guard let item = package.item else { return nil }
+        let named = NamedForm.named(in: Words(item))
+        guard !named.isEmpty else { return nil }
+        let category = Words(package.category)
+        let sourceCategories = package.ingredients.map { Words($0.category) }
+        let sourceItems = package.ingredients.compactMap { $0.item.map(Words.init) }
+        for (form, said) in named {
+            if form.isHeld(byCategory: category) || sourceCategories.contains(where: form.isHeld(byCategory:))
+                || sourceItems.contains(where: form.isNamed(byItem:)) {
+                continue
+            }
+            let sources = package.ingredients.map { source in
+                source.item.map { "\(source.category) \(FieldSyntax.quoted($0))" } ?? "\(source.category), item unknown"
+            }
+            return RuleFinding(
+                rule: .formChange,
+                message: "Item \(FieldSyntax.quoted(item)) says \(FieldSyntax.quoted(String(said))), \(form.withArticle), which neither its category (\(package.category)) nor any ingredient (\(shortList(Array(Set(sources)).sorted()))) is, so the product changes form. If the ingredients already are \(form.rawValue)s, name their items (the ingredient's Item, or the packages file).",
+                evidence: Evidence(field: "Item", value: String(said), line: package.request.position.line))
+        }
+        return nil
+    }
+
+    /// The warning for ingredients whose item is needed but unknown.
+    private func unknownItem(_ sources: [ResolvedPackage.Source], question: String) -> PackageWarning {
+        let tags = list(sources.map(\.tag))
+        let noun = sources.count == 1 ? "ingredient \(tags) has" : "ingredients \(tags) have"
+        return PackageWarning(
+            message: "The item of \(noun) no known name, so batchgate could not check whether \(question) (a production batch). Give the ingredient's Item, or add the tag to the packages file.",
+            evidence: Evidence(field: "Ingredients[\(sources[0].index)].Package", value: sources[0].tag, line: sources[0].line))
+    }
+
+    // MARK: Wording
+
+    /// "\"Hybrid Crude Oil\" (ingredient X)" or "\"A\" (ingredient X) and \"B\" (ingredients Y and Z)".
+    private func describeItems(_ sources: [ResolvedPackage.Source]) -> String {
+        var groups: [(item: String, tags: [String])] = []
+        var indexOfKey: [String: Int] = [:]
+        for source in sources {
+            guard let item = source.item else { continue }
+            if let index = indexOfKey[item.comparisonKey] {
+                groups[index].tags.append(source.tag)
+            } else {
+                indexOfKey[item.comparisonKey] = groups.count
+                groups.append((item, [source.tag]))
+            }
+        }
+        return shortList(groups.map { "\(FieldSyntax.quoted($0.item)) (ingredient\($0.tags.count == 1 ? "" : "s") \(shortList($0.tags)))" })
     }
 
     /// "Ingredient X is Buds" or "Ingredients X and Y are Buds, ingredient Z is Kief".
     private func describe(_ sources: [ResolvedPackage.Source]) -> String {
-        let parts = groupedByCategory(sources).map {
-            $0.tags.count == 1 ? "ingredient \($0.tags[0]) is \($0.category)" : "ingredients \(list($0.tags)) are \($0.category)"
+        let parts = groupedByCategory(sources).map { group in
+            let tags = group.sources.map(\.tag)
+            return tags.count == 1 ? "ingredient \(tags[0]) is \(group.category)" : "ingredients \(list(tags)) are \(group.category)"
         }
         let text = parts.joined(separator: ", ")
         return text.prefix(1).uppercased() + text.dropFirst()
     }
 
-    /// The ingredients' tags by category, categories in order of first appearance.
-    private func groupedByCategory(_ sources: [ResolvedPackage.Source]) -> [(category: String, tags: [String])] {
-        var groups: [(category: String, tags: [String])] = []
+    /// The ingredients by category, categories in order of first appearance.
+    private func groupedByCategory(_ sources: [ResolvedPackage.Source]) -> [(category: String, sources: [ResolvedPackage.Source])] {
+        var groups: [(category: String, sources: [ResolvedPackage.Source])] = []
         if sources.count > 16 {
             // Many ingredients: group through a dictionary so the work stays linear.
             var indexOfKey: [String: Int] = [:]
             for source in sources {
                 let key = source.category.comparisonKey
                 if let index = indexOfKey[key] {
-                    groups[index].tags.append(source.tag)
+                    groups[index].sources.append(source)
                 } else {
                     indexOfKey[key] = groups.count
-                    groups.append((source.category, [source.tag]))
+                    groups.append((source.category, [source]))
                 }
             }
             return groups
         }
         for source in sources {
             if let index = groups.firstIndex(where: { $0.category.isSameName(as: source.category) }) {
-                groups[index].tags.append(source.tag)
+                groups[index].sources.append(source)
             } else {
-                groups.append((source.category, [source.tag]))
+                groups.append((source.category, [source]))
             }
         }
         return groups
+    }
+
+    /// Like `list`, naming at most three: a package made from thousands of ingredients still gets
+    /// a sentence a person reads.
+    private func shortList(_ items: [String]) -> String {
+        items.count <= 3 ? list(items) : items.prefix(3).joined(separator: ", ") + " and \(items.count - 3) more"
     }
 
     private func list(_ items: [String]) -> String {

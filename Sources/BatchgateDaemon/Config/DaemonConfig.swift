@@ -177,13 +177,13 @@ extension DaemonConfig {
         public var sameFormSteps: [String]
 
         /// Rules with the given same-form steps, by default Repackage, Split, Combine and Relabel.
-        public init(sameFormSteps: [String] = RuleSettings.defaultNonFormChangingSteps) {
+        public init(sameFormSteps: [String] = RuleSettings.defaultSameFormSteps) {
             self.sameFormSteps = sameFormSteps
         }
 
         /// These settings as the rules engine takes them.
         public var ruleSettings: RuleSettings {
-            RuleSettings(nonFormChangingSteps: sameFormSteps)
+            RuleSettings(sameFormSteps: sameFormSteps)
         }
 
         enum CodingKeys: String, CodingKey, CaseIterable {
@@ -197,7 +197,7 @@ extension DaemonConfig {
                 .sameFormSteps,
                 of: .text("a processing step name such as Repackage"),
                 expected: "a list of processing step names, such as [Repackage, Split]",
-                default: RuleSettings.defaultNonFormChangingSteps
+                default: RuleSettings.defaultSameFormSteps
             )
         }
     }

@@ -1,0 +1,71 @@
+/// A product form an item name can state in words, finer than the category's ``ProductForm``: a
+/// cartridge and a jar of wax are both concentrates, a gummy and a balm both infused products.
+///
+/// The rules use it for a package whose item names a form that neither its category nor any of
+/// its ingredients has ("Blue Dream Pre-Roll" made from buds and filed under a flower category).
+/// The words are chosen to be unlikely in strain names: "cookies", "cream" and "mints" are strains
+/// as often as products, so they are left out.
+enum NamedForm: String, CaseIterable {
+    case preRoll = "pre-roll"
+    case cartridge = "vape cartridge"
+    case edible = "edible"
+    case beverage = "beverage"
+    case tincture = "tincture"
+    case topical = "topical"
+    case capsule = "capsule"
+
+    /// Words that name the form in an item name, a category name or an ingredient's item name.
+    private var words: [String] {
+        switch self {
+        case .preRoll: ["pre-roll", "preroll", "blunt"]
+        case .cartridge: ["cartridge", "cart", "vape", "disposable"]
+        case .edible: ["edible", "gummy", "chocolate", "candy", "chew", "lozenge", "brownie", "baked good"]
+        case .beverage: ["beverage", "drink", "soda", "seltzer"]
+        case .tincture: ["tincture", "sublingual"]
+        case .topical: ["topical", "lotion", "balm", "salve", "transdermal"]
+        case .capsule: ["capsule", "softgel", "tablet"]
+        }
+    }
+
+    /// Words that say a category holds the form without naming it in an item ("Infused Liquid"
+    /// holds drinks and tinctures; an item called "Liquid Diamonds" is a concentrate).
+    private var categoryWords: [String] {
+        switch self {
+        case .beverage, .tincture: ["liquid"]
+        default: []
+        }
+    }
+
+    private static let itemPhrases: [(NamedForm, [WordPhrase])] = allCases.map { form in
+        (form, form.words.compactMap(WordPhrase.init))
+    }
+
+    private static let categoryPhrases: [NamedForm: [WordPhrase]] = Dictionary(uniqueKeysWithValues: allCases.map { form in
+        (form, (form.words + form.categoryWords).compactMap(WordPhrase.init))
+    })
+
+    /// Every form the item name states, each with the words that state it, in the order of the cases.
+    static func named(in item: Words) -> [(form: NamedForm, words: Substring)] {
+        itemPhrases.compactMap { form, phrases in
+            phrases.lazy.compactMap { item.firstMatch(of: $0) }.first.map { (form, $0) }
+        }
+    }
+
+    /// True when a category name holds this form.
+    func isHeld(byCategory category: Words) -> Bool {
+        Self.categoryPhrases[self]!.contains { category.contains($0) }
+    }
+
+    /// True when an item name states this form.
+    func isNamed(byItem item: Words) -> Bool {
+        Self.itemPhrases.first { $0.0 == self }!.1.contains { item.contains($0) }
+    }
+
+    /// "a pre-roll", "an edible".
+    var withArticle: String {
+        switch self {
+        case .edible: "an edible"
+        default: "a \(rawValue)"
+        }
+    }
+}
