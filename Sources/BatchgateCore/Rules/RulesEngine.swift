@@ -77,14 +77,16 @@ public struct RulesEngine: Sendable {
                 evidence: Evidence(field: "Additives", value: first.name, line: request.position.line))
         }
         guard !additivePhrases.isEmpty else { return nil }
-        let sourceItems = package.ingredients.compactMap { $0.item.map(Words.init) }
+        // The ingredients' item names are split only once a word turns up: most notes have none.
+        var sourceItems: [Words]?
         let places: [(field: String, text: String?)] = [("Note", request.note), ("Item", package.item)]
         for place in places {
             guard let text = place.text else { continue }
             let words = Words(text)
             for phrase in additivePhrases {
-                guard let found = words.firstMatch(of: phrase),
-                      !sourceItems.contains(where: { $0.contains(phrase) }) else { continue }
+                guard let found = words.firstMatch(of: phrase) else { continue }
+                if sourceItems == nil { sourceItems = package.ingredients.compactMap { $0.item.map(Words.init) } }
+                if sourceItems!.contains(where: { $0.contains(phrase) }) { continue }
                 let said = place.field == "Note" ? "The note says \(FieldSyntax.quoted(String(found)))"
                     : "Item \(FieldSyntax.quoted(text)) says \(FieldSyntax.quoted(String(found)))"
                 return RuleFinding(
