@@ -166,3 +166,460 @@ struct RulesEngineTests {
         #expect(report.errors.map(\.message) == ["the manifest holds no package"])
     }
 }
+
+// MARK: - Evidence, guards and settings (contract section 5)
+
+/// Every finding names the evidence that decided it, and its sentence quotes that evidence.
+private func expectQuoted(_ findings: [RuleFinding], sourceLocation: SourceLocation = #_sourceLocation) {
+    for finding in findings {
+        #expect(finding.message.contains(finding.evidence.value),
+                "\(finding.rule.rawValue): \(finding.message) does not quote \(finding.evidence.value)",
+                sourceLocation: sourceLocation)
+    }
+}
+
+/// The one package of a JSON manifest that must read without errors.
+private func judged(_ json: String, catalog: Catalog = Catalog(), settings: RuleSettings = RuleSettings(),
+                    sourceLocation: SourceLocation = #_sourceLocation) throws -> PackageVerdict {
+    let report = check(json, catalog: catalog, settings: settings)
+    #expect(report.errors == [], sourceLocation: sourceLocation)
+    let package = try #require(report.packages.first, sourceLocation: sourceLocation)
+    expectQuoted(package.findings, sourceLocation: sourceLocation)
+    return package
+}
+
+/// The packages of a CSV manifest that must read without errors.
+private func judgedCSV(_ csv: String, catalog: Catalog = Catalog(),
+                       sourceLocation: SourceLocation = #_sourceLocation) -> [PackageVerdict] {
+    let report = check(csv, name: "m.csv", catalog: catalog)
+    #expect(report.errors == [], sourceLocation: sourceLocation)
+    for package in report.packages { expectQuoted(package.findings, sourceLocation: sourceLocation) }
+    return report.packages
+}
+
+/// Bulk buds repackaged into a new bud item: plain repackaging, no rule applies.
+private func budsRepack(item: String = "Blue Dream 3.5g", source: String? = "Blue Dream Bulk Buds", extra: String = "") -> String {
+    packageJSON(item: item, category: "Buds", ingredients: [(tag(101), source, "Buds")], extra: extra)
+}
+
+/// A concentrate made from one concentrate ingredient.
+private func concentrate(item: String? = "Blue Dream Disty 1g", category: String? = "Concentrate",
+                         source: String? = "Blue Dream Distillate", sourceCategory: String = "Concentrate",
+                         extra: String = "") -> String {
+    packageJSON(item: item, category: category, ingredients: [(tag(101), source, sourceCategory)], extra: extra)
+}
+
+extension RulesEngineTests {
+    // MARK: category-change and multiple-categories
+
+    @Test func categoryChangeEvidenceIsTheIngredientsCategoryAndWhereItCameFrom() throws {
+        // The package on line 3 of the file: evidence carries the line.
+        let inFile = try judged("[\n\n" + packageJSON(item: "Live Resin", category: "Concentrate",
+                                                     ingredients: [(tag(101), "Blue Dream Buds", "Buds")]) + "\n]")
+        #expect(inFile.rules.first == .categoryChange)
+        #expect(inFile.findings.first?.evidence == Evidence(field: "Ingredients[0].ItemCategory", value: "Buds", line: 3, source: .manifest))
+
+        // The category from the packages file (by tag) and from the items file (by item name).
+        let packages = Catalog(packages: [Catalog.Package(tag: tag(101), item: "Blue Dream Buds", category: "Buds")])
+        let byTag = try judged(packageJSON(ingredients: [(tag(101), nil, nil)]), catalog: packages)
+        #expect(byTag.findings.first?.evidence == Evidence(field: "Ingredients[0].ItemCategory", value: "Buds", line: 1, source: .packagesFile))
+        let items = Catalog(items: [Catalog.Item(name: "Blue Dream Buds", category: "Buds")])
+        let byName = try judged(packageJSON(ingredients: [(tag(101), "Blue Dream Buds", nil)]), catalog: items)
+        #expect(byName.findings.first?.evidence == Evidence(field: "Ingredients[0].ItemCategory", value: "Buds", line: 1, source: .itemsFile))
+        #expect(byName.findings.first?.message.contains("new package is Concentrate") == true)
+    }
+
+    @Test func noCategoryChangeWithinOneCategory() throws {
+        let package = try judged(budsRepack())
+        #expect(package.rules == [])
+        #expect(package.status == .ok)
+        #expect(package.warnings == [])
+    }
+
+    @Test func multipleCategoriesEvidenceIsTheSecondCategory() throws {
+        let package = try judged(packageJSON(
+            item: "Infused Pre-Roll", category: "Infused Pre-Roll",
+            ingredients: [(tag(101), "Buds A", "Buds"), (tag(102), "Buds B", "BUDS"), (tag(103), "Resin", "Concentrate")]))
+        let finding = try #require(package.findings.first { $0.rule == .multipleCategories })
+        #expect(finding.evidence == Evidence(field: "Ingredients[2].ItemCategory", value: "Concentrate", line: 1))
+        // The guard: ingredients of one category (in any case) are not multiple categories.
+        let one = try judged(packageJSON(
+            item: "Infused Pre-Roll", category: "Infused Pre-Roll",
+            ingredients: [(tag(101), "Buds A", "Buds"), (tag(102), "Buds B", " buds ")]))
+        #expect(!one.rules.contains(.multipleCategories))
+        #expect(one.rules.contains(.categoryChange))
+    }
+
+    // MARK: additive (a): the Additives list
+
+    @Test(arguments: Additive.Kind.allCases)
+    func everyKindOfListedAdditiveRequiresABatch(kind: Additive.Kind) throws {
+        let package = try judged(budsRepack(extra: "\"Additives\": [{\"Name\": \"Limonene\", \"Kind\": \"\(kind.rawValue)\"}]"))
+        #expect(package.rules == [.additive])
+        #expect(package.status == .needsBatch)
+        #expect(package.findings.first?.evidence == Evidence(field: "Additives", value: "Limonene", line: 1))
+        #expect(package.findings.first?.message.contains(kind == .additive ? "Limonene is added" : "Limonene (\(kind.rawValue)) is added") == true)
+    }
+
+    @Test func severalAdditivesAreAllNamedAndTheFirstIsTheEvidence() throws {
+        let package = try judged(budsRepack(extra: "\"Additives\": [\"Sugar\", {\"Name\": \"Paper cone\", \"Kind\": \"other\"}]"))
+        #expect(package.findings.first?.message ==
+            "Sugar and Paper cone (other) are added to package \(tag(1)) (Buds), so a non-cannabis ingredient is added.")
+        #expect(package.findings.first?.evidence.value == "Sugar")
+    }
+
+    // MARK: additive (b): words in the note and the item name
+
+    @Test func anAdditiveWordInTheNoteRequiresABatch() throws {
+        let package = try judged(budsRepack(extra: "\"Note\": \"Repack; sprayed w/ Terpenes (2%)\""))
+        #expect(package.rules == [.additive])
+        #expect(package.findings.first?.evidence == Evidence(field: "Note", value: "Terpenes", line: 1))
+        #expect(package.findings.first?.message.hasPrefix("The note says \"Terpenes\" and no ingredient's item does") == true)
+        #expect(package.findings.first?.message.contains("\"Additives\": []") == true, "the message says how to state that nothing was added")
+    }
+
+    @Test func anAdditiveWordInTheItemNameRequiresABatch() throws {
+        let package = try judged(budsRepack(item: "Strawberry Flavored Buds 3.5g"))
+        #expect(package.rules == [.additive])
+        #expect(package.findings.first?.evidence == Evidence(field: "Item", value: "Flavored", line: 1))
+        #expect(package.findings.first?.message.hasPrefix("Item \"Strawberry Flavored Buds 3.5g\" says \"Flavored\"") == true)
+    }
+
+    @Test func theNoteIsReadBeforeTheItemName() throws {
+        let package = try judged(budsRepack(item: "Strawberry Flavored Buds", extra: "\"Note\": \"+ terps\""))
+        #expect(package.findings.map(\.evidence.field) == ["Note"])
+    }
+
+    @Test(arguments: [
+        "terpene", "Terpenes", "terp", "terps", "flavor", "flavored", "flavour", "flavouring", "MCT", "lipid",
+        "coconut oil", "carrier oil", "olive oil", "glycerin", "glycerine", "propylene glycol", "sugar", "sweetener",
+        "sweeteners",
+    ])
+    func everyDefaultWordCounts(word: String) throws {
+        let package = try judged(budsRepack(extra: "\"Note\": \"with \(word) added\""))
+        #expect(package.rules == [.additive], "\(word)")
+        #expect(package.findings.first?.evidence.field == "Note")
+        #expect(package.findings.first?.evidence.value.lowercased() == word.lowercased())
+    }
+
+    @Test func noAdditiveWordNoAdditive() throws {
+        for note in ["Repack of bulk", "No additives", "non-flavored", "Unflavored", "Sugarcane field", "Interpreted"] {
+            let package = try judged(budsRepack(extra: "\"Note\": \"\(note)\""))
+            #expect(package.rules == [], "\(note)")
+        }
+        for item in ["Cookies and Cream 3.5g", "Lemon Cherry Gelato 3.5g", "Liquid Diamonds"] {
+            #expect(try judged(budsRepack(item: item)).rules == [], "\(item)")
+        }
+    }
+
+    @Test func theWordInAnIngredientsItemNameSuppressesIt() throws {
+        // A strain name carried over from the ingredient is no additive.
+        #expect(try judged(budsRepack(item: "Sugar Cane 3.5g", source: "Sugar Cane Bulk")).rules == [])
+        #expect(try judged(budsRepack(item: "Terp Town 3.5g", source: "TERP TOWN bulk",
+                                      extra: "\"Note\": \"Repack of Terp Town\"")).rules == [])
+        // The ingredient's item from the packages file, by tag, suppresses it as well...
+        let catalog = Catalog(packages: [Catalog.Package(tag: tag(101), item: "Sugar Cane Bulk", category: "Buds")])
+        #expect(try judged(budsRepack(item: "Sugar Cane 3.5g", source: nil), catalog: catalog).rules == [])
+        // ...but an ingredient whose item is unknown cannot.
+        let unknown = try judged(budsRepack(item: "Sugar Cane 3.5g", source: nil))
+        #expect(unknown.rules == [.additive])
+        #expect(unknown.findings.first?.evidence == Evidence(field: "Item", value: "Sugar", line: 1))
+        // Only the same word is suppressed: "terp" in the strain does not hide "terpenes" in the note.
+        let other = try judged(budsRepack(item: "Terp Town 3.5g", source: "Terp Town Bulk", extra: "\"Note\": \"added terpenes\""))
+        #expect(other.rules == [.additive])
+        #expect(other.findings.first?.evidence.value == "terpenes")
+    }
+
+    @Test func anEmptyAdditivesListTurnsTheWordsOff() throws {
+        let stated = try judged(budsRepack(item: "Strawberry Flavored Buds", extra: "\"Note\": \"added terps\", \"Additives\": []"))
+        #expect(stated.rules == [])
+        #expect(stated.status == .ok)
+        // Null, like an absent field, says nothing.
+        let null = try judged(budsRepack(extra: "\"Note\": \"added terps\", \"Additives\": null"))
+        #expect(null.rules == [.additive])
+        #expect(null.findings.first?.evidence.field == "Note")
+    }
+
+    @Test func anEmptyAdditivesCellTurnsTheWordsOffAndAnAbsentColumnDoesNot() {
+        let withColumn = judgedCSV("""
+            Tag,Item,Category,Qty,Unit,Note,Additives,Source Tag,Source Item,Source Category,Source Quantity,Source UoM
+            \(tag(1)),Blue Dream 3.5g,Buds,5,Grams,added terps,,\(tag(101)),Blue Dream Bulk,Buds,5,Grams
+            \(tag(2)),Blue Dream 3.5g,Buds,5,Grams,,terpene: Limonene,\(tag(102)),Blue Dream Bulk,Buds,5,Grams
+            """)
+        #expect(withColumn.map(\.rules) == [[], [.additive]])
+        #expect(withColumn.last?.findings.first?.evidence == Evidence(field: "Additives", value: "Limonene", line: 3))
+        #expect(withColumn.last?.findings.first?.message.contains("Limonene (terpene)") == true)
+
+        let withoutColumn = judgedCSV("""
+            Tag,Item,Category,Qty,Unit,Note,Source Tag,Source Item,Source Category,Source Quantity,Source UoM
+            \(tag(1)),Blue Dream 3.5g,Buds,5,Grams,added terps,\(tag(101)),Blue Dream Bulk,Buds,5,Grams
+            """)
+        #expect(withoutColumn.map(\.rules) == [[.additive]])
+        #expect(withoutColumn.first?.findings.first?.evidence == Evidence(field: "Note", value: "terps", line: 2))
+    }
+
+    @Test func theWordListIsASetting() throws {
+        let stevia = RuleSettings(additiveWords: ["stevia", "cane sugar"])
+        #expect(try judged(budsRepack(extra: "\"Note\": \"Stevia added\""), settings: stevia).rules == [.additive])
+        #expect(try judged(budsRepack(extra: "\"Note\": \"terpenes added\""), settings: stevia).rules == [])
+        #expect(try judged(budsRepack(extra: "\"Note\": \"sugar\""), settings: stevia).rules == [])
+        #expect(try judged(budsRepack(extra: "\"Note\": \"Cane-Sugar\""), settings: stevia).findings.first?.evidence.value == "Cane-Sugar")
+        let none = RuleSettings(additiveWords: [])
+        #expect(try judged(budsRepack(extra: "\"Note\": \"terpenes added\""), settings: none).rules == [])
+    }
+
+    // MARK: form-change (a) and (b)
+
+    @Test func aStepThatChangesFormIsTheEvidence() throws {
+        let package = try judged(budsRepack(extra: "\"ProcessingStep\": \" Extraction \""))
+        #expect(package.rules == [.formChange])
+        #expect(package.findings.first?.evidence == Evidence(field: "ProcessingStep", value: "Extraction", line: 1))
+    }
+
+    @Test func aCategoryOfAnotherFormIsTheEvidence() throws {
+        let package = try judged(packageJSON(item: "Live Resin", category: "Concentrate"))
+        let finding = try #require(package.findings.first { $0.rule == .formChange })
+        #expect(finding.evidence == Evidence(field: "ItemCategory", value: "Concentrate", line: 1, source: .manifest))
+        let catalog = Catalog(items: [Catalog.Item(name: "Live Resin", category: "Concentrate")])
+        let fromItems = try judged(packageJSON(item: "Live Resin", category: nil), catalog: catalog)
+        #expect(fromItems.findings.first { $0.rule == .formChange }?.evidence.source == .itemsFile)
+    }
+
+    // MARK: form-change (c): a concentrate's new item
+
+    @Test func aConcentrateOfAnotherItemIsAFormChangeByDefault() throws {
+        let package = try judged(concentrate())
+        #expect(package.rules == [.formChange])
+        #expect(package.status == .needsBatch)
+        #expect(package.findings.first?.evidence == Evidence(field: "Item", value: "Blue Dream Disty 1g", line: 1))
+        #expect(package.findings.first?.message.hasPrefix(
+            "Item \"Blue Dream Disty 1g\" (Concentrate) is made from \"Blue Dream Distillate\" (ingredient \(tag(101)))") == true)
+        #expect(package.warnings == [])
+        // Kief and a vape cart are concentrates too.
+        #expect(try judged(concentrate(item: "Kief 1g", category: "Kief", source: "Kief Bulk", sourceCategory: "Kief")).rules == [.formChange])
+    }
+
+    @Test func theSameItemOrUseSameItemIsClear() throws {
+        #expect(try judged(concentrate(item: "BLUE DREAM DISTILLATE")).rules == [])
+        let same = try judged(concentrate(item: nil, category: nil, extra: "\"UseSameItem\": true"))
+        #expect(same.rules == [])
+        #expect(same.item == "Blue Dream Distillate")
+        #expect(same.category == "Concentrate")
+        #expect(same.warnings == [])
+        // The item of one ingredient is enough ("differs from the item of every ingredient").
+        let mixed = try judged(packageJSON(item: "Blue Dream Distillate", category: "Concentrate", ingredients: [
+            (tag(101), "Blue Dream Distillate", "Concentrate"), (tag(102), "Blue Dream Crude", "Concentrate")]))
+        #expect(mixed.rules == [])
+    }
+
+    @Test func aSameFormStepDoesNotLiftTheConcentratesItemChange() throws {
+        for step in ["Repackage", "Relabel", "Split", "Combine"] {
+            let package = try judged(concentrate(extra: "\"ProcessingStep\": \"\(step)\""))
+            #expect(package.rules == [.formChange], "\(step)")
+            #expect(package.findings.first?.evidence.field == "Item")
+        }
+    }
+
+    @Test func anUnknownIngredientItemIsAWarningNotAFinding() throws {
+        let package = try judged(concentrate(source: nil))
+        #expect(package.rules == [])
+        #expect(package.status == .ok)
+        #expect(package.productionBatchRequired == false)
+        let warning = try #require(package.warnings.first)
+        #expect(package.warnings.count == 1)
+        #expect(warning.evidence == Evidence(field: "Ingredients[0].Package", value: tag(101), line: 1))
+        #expect(warning.message.contains(tag(101)))
+        #expect(warning.message.contains("packages file"))
+        #expect(package.messages.contains { $0.hasPrefix("Warning: The item of ingredient \(tag(101)) has no known name") })
+    }
+
+    @Test func theUnknownItemWarningOnlyWhenNothingElseApplies() throws {
+        let additive = try judged(concentrate(source: nil, extra: "\"Note\": \"+ terps\""))
+        #expect(additive.rules == [.additive])
+        #expect(additive.warnings == [])
+        let changed = try judged(concentrate(category: "Vape Cart", source: nil))
+        #expect(changed.rules == [.categoryChange])
+        #expect(changed.warnings == [])
+        // Not a concentrate: nothing to check, nothing to warn about.
+        #expect(try judged(budsRepack(source: nil)).warnings == [])
+    }
+
+    @Test func theIngredientsItemIsLookedUpByTagEvenWhenItsCategoryIsGiven() throws {
+        let catalog = Catalog(packages: [Catalog.Package(tag: tag(101), item: "Blue Dream Distillate", category: "Concentrate")])
+        let package = try judged(concentrate(source: nil), catalog: catalog)
+        #expect(package.rules == [.formChange])
+        #expect(package.findings.first?.message.contains("\"Blue Dream Distillate\"") == true)
+        #expect(package.warnings == [])
+        let same = try judged(concentrate(item: "Blue Dream Distillate", source: nil), catalog: catalog)
+        #expect(same.rules == [])
+        #expect(same.warnings == [])
+        // An Item in the manifest is read before the packages file.
+        let named = try judged(concentrate(item: "Blue Dream Disty 1g", source: "Blue Dream Disty 1g"), catalog: catalog)
+        #expect(named.rules == [])
+    }
+
+    @Test func itemChangeAlwaysFlagsBudsIntoANewBudItem() throws {
+        let always = RuleSettings(itemChange: .always)
+        let package = try judged(budsRepack(), settings: always)
+        #expect(package.rules == [.formChange])
+        #expect(package.findings.first?.evidence == Evidence(field: "Item", value: "Blue Dream 3.5g", line: 1))
+        #expect(package.findings.first?.message.contains("rules.itemChange set to always") == true)
+        #expect(package.findings.first?.message.contains("\"Blue Dream Bulk Buds\"") == true)
+        #expect(try judged(budsRepack(item: "Blue Dream Bulk Buds"), settings: always).rules == [])
+        #expect(try judged(packageJSON(item: nil, category: nil, ingredients: [(tag(101), "Blue Dream Bulk Buds", "Buds")],
+                                       extra: "\"UseSameItem\": true"), settings: always).rules == [])
+        let unknown = try judged(budsRepack(source: nil), settings: always)
+        #expect(unknown.rules == [])
+        #expect(unknown.warnings.first?.evidence?.value == tag(101))
+        // By default the same package is plain repackaging.
+        #expect(try judged(budsRepack()).rules == [])
+    }
+
+    @Test func itemChangeNeverTurnsTheConcentrateRuleOff() throws {
+        let never = RuleSettings(itemChange: .never)
+        let package = try judged(concentrate(), settings: never)
+        #expect(package.rules == [])
+        #expect(package.warnings == [])
+        #expect(try judged(concentrate(source: nil), settings: never).warnings == [])
+    }
+
+    // MARK: form-change (d): a form the item name states
+
+    @Test func anItemNamingAPreRollMadeFromBudsIsAFormChange() throws {
+        let package = try judged(budsRepack(item: "Blue Dream Pre-Roll 1g"))
+        #expect(package.rules == [.formChange])
+        #expect(package.findings.first?.evidence == Evidence(field: "Item", value: "Pre-Roll", line: 1))
+        #expect(package.findings.first?.message.hasPrefix("Item \"Blue Dream Pre-Roll 1g\" says \"Pre-Roll\", a pre-roll, which neither its category (Buds)") == true)
+        for (item, said) in [("Blue Dream Prerolls 5pk", "Prerolls"), ("Blue Dream Blunt", "Blunt"), ("Blue Dream Gummies", "Gummies"),
+                             ("Blue Dream Chocolate Bar", "Chocolate"), ("Blue Dream Tincture", "Tincture"), ("Blue Dream Softgels", "Softgels"),
+                             ("Blue Dream Seltzer", "Seltzer"), ("Blue Dream Balm", "Balm"), ("Blue Dream Vape", "Vape")] {
+            let named = try judged(budsRepack(item: item))
+            #expect(named.rules == [.formChange], "\(item)")
+            #expect(named.findings.first?.evidence.value == said)
+        }
+    }
+
+    @Test func aFormTheIngredientsItemHasIsClear() throws {
+        #expect(try judged(budsRepack(item: "Blue Dream Pre-Roll 5pk", source: "Blue Dream Pre-Roll 1g")).rules == [])
+        #expect(try judged(budsRepack(item: "Blue Dream Pre-Rolls", source: "Blue Dream Preroll")).rules == [])
+        let same = try judged(packageJSON(item: nil, category: nil, ingredients: [(tag(101), "Blue Dream Pre-Roll 1g", "Buds")],
+                                          extra: "\"UseSameItem\": true"))
+        #expect(same.rules == [])
+        let catalog = Catalog(packages: [Catalog.Package(tag: tag(101), item: "Blue Dream Pre-Roll 1g", category: "Buds")])
+        #expect(try judged(budsRepack(item: "Blue Dream Pre-Roll 5pk", source: nil), catalog: catalog).rules == [])
+        #expect(try judged(budsRepack(item: "Blue Dream Pre-Roll 5pk", source: nil)).rules == [.formChange])
+    }
+
+    @Test func aFormTheCategoryHasIsClear() throws {
+        let never = RuleSettings(itemChange: .never)
+        #expect(try judged(concentrate(item: "Blue Dream Cart", category: "Vape Cart", source: "Blue Dream 1g", sourceCategory: "Vape Cart"),
+                           settings: never).rules == [])
+        let inConcentrate = try judged(concentrate(item: "Blue Dream Cart", source: "Blue Dream 1g"), settings: never)
+        #expect(inConcentrate.rules == [.formChange])
+        #expect(inConcentrate.findings.first?.evidence.value == "Cart")
+        #expect(try judged(packageJSON(item: "Pineapple Pre-Roll 5pk", category: "Pre-Roll Flower",
+                                       ingredients: [(tag(101), "Pineapple 1g", "Pre-Roll Flower")])).rules == [])
+        #expect(try judged(packageJSON(item: "Watermelon Gummies 10pk", category: "Infused Edible",
+                                       ingredients: [(tag(101), "Watermelon 100mg Bulk", "Infused Edible")])).rules == [])
+        #expect(try judged(packageJSON(item: "Lemon Soda 12oz", category: "Infused Liquid",
+                                       ingredients: [(tag(101), "Lemon 10mg", "Infused Liquid")])).rules == [])
+        #expect(try judged(packageJSON(item: "Relief Balm", category: "Topical (weight - each)",
+                                       ingredients: [(tag(101), "Relief 1:1", "Topical (weight - each)")])).rules == [])
+    }
+
+    @Test func infusedNonEdibleIsNotEdible() throws {
+        let package = try judged(packageJSON(item: "Watermelon Gummies 10pk", category: "Infused Non-Edible",
+                                             ingredients: [(tag(101), "Watermelon 100mg Bulk", "Infused Non-Edible")]))
+        #expect(package.rules == [.formChange])
+        #expect(package.findings.first?.evidence == Evidence(field: "Item", value: "Gummies", line: 1))
+        #expect(package.findings.first?.message.contains("an edible") == true)
+    }
+
+    @Test func aFormAnIngredientsCategoryHasIsClear() throws {
+        // "Combined Category" has no form of its own: the cart comes from the ingredient's category.
+        let package = try judged(packageJSON(item: "Blue Dream Cart Combo", category: "Combined Category",
+                                             ingredients: [(tag(101), "Blue Dream 1g", "Vape Cart")]))
+        #expect(package.rules == [.categoryChange])
+    }
+
+    @Test func strainWordsAreNoForm() throws {
+        for item in ["Kush Mints 3.5g", "Cookies and Cream 3.5g", "Gelato Cake 3.5g", "Liquid Diamonds", "Cartel OG 3.5g"] {
+            #expect(try judged(budsRepack(item: item)).rules == [], "\(item)")
+        }
+    }
+
+    // MARK: marked
+
+    @Test func aBatchNumberMarksThePackageWhereTheIndicatorIsAbsent() throws {
+        let package = try judged(packageJSON(extra: "\"ProductionBatchNumber\": \"PB-7\""))
+        #expect(package.productionBatchRequired)
+        #expect(package.isProductionBatch)
+        #expect(package.status == .ok)
+        #expect(package.messages.last == "Marked as production batch PB-7, as required.")
+        for blank in ["\"\"", "\"   \"", "null"] {
+            let unmarked = try judged(packageJSON(extra: "\"ProductionBatchNumber\": \(blank)"))
+            #expect(unmarked.status == .needsBatch, "\(blank)")
+            #expect(!unmarked.isProductionBatch)
+            #expect(unmarked.fix?.hasPrefix("tick Production Batch (IsProductionBatch)") == true)
+        }
+    }
+
+    @Test func aNumberMarkedWhereNoRuleAsksIsAWarningWithItsEvidence() throws {
+        let byNumber = try judged(budsRepack(extra: "\"ProductionBatchNumber\": \"PB-7\""))
+        #expect(byNumber.status == .ok)
+        #expect(byNumber.warnings.first?.evidence == Evidence(field: "ProductionBatchNumber", value: "PB-7", line: 1))
+        #expect(byNumber.warnings.first?.message.contains("lab testing starts over") == true)
+        let byFlag = try judged(budsRepack(extra: "\"IsProductionBatch\": true, \"ProductionBatchNumber\": \"PB-7\""))
+        #expect(byFlag.warnings.first?.evidence == Evidence(field: "IsProductionBatch", value: "true", line: 1))
+    }
+
+    @Test func aNumberWithTheIndicatorFalseIsNotMarked() throws {
+        // Not required: a warning, not a needs-batch.
+        let notRequired = try judged(budsRepack(extra: "\"IsProductionBatch\": false, \"ProductionBatchNumber\": \"PB-7\""))
+        #expect(notRequired.status == .ok)
+        #expect(!notRequired.isProductionBatch)
+        #expect(notRequired.warnings.count == 1)
+        #expect(notRequired.warnings.first?.message.contains("Metrc will not mark it") == true)
+        #expect(notRequired.warnings.first?.evidence == Evidence(field: "ProductionBatchNumber", value: "PB-7", line: 1))
+        // Required: needs-batch, and the fix says why the number is not enough.
+        let required = try judged(packageJSON(extra: "\"IsProductionBatch\": false, \"ProductionBatchNumber\": \"PB-7\""))
+        #expect(required.status == .needsBatch)
+        #expect(required.fix ==
+            "package \(tag(1)) gives batch number PB-7 but IsProductionBatch is false, so Metrc will not mark it: set IsProductionBatch to true (tick Production Batch).")
+    }
+
+    @Test func csvWithoutAnIndicatorColumnIsMarkedByTheNumber() {
+        let packages = judgedCSV("""
+            New Package Tag,Source Package Tag,Source Package Quantity Used,Source Package Quantity Unit of Measure,Item Name,New Package Quantity,New Package Unit,Production Batch Number,Item Category,Source Category
+            \(tag(1)),\(tag(101)),5,Grams,Live Resin,5,Grams,PB-1,Concentrate,Buds
+            \(tag(2)),\(tag(102)),5,Grams,Live Resin,5,Grams,,Concentrate,Buds
+            """)
+        #expect(packages.map(\.status) == [.ok, .needsBatch])
+        #expect(packages.map(\.isProductionBatch) == [true, false])
+    }
+
+    /// Contract section 3: "Booleans: ... empty means false", and only "where the header has no
+    /// IsProductionBatch column" does a batch number set the indicator. The reader leaves an empty
+    /// cell as "absent", so the number marks the package: a false accept.
+    @Test func csvWithAnEmptyIndicatorCellIsNotMarkedByTheNumber() {
+        let packages = judgedCSV("""
+            Tag,Item,Category,Qty,Unit,Production Batch,Production Batch #,Source Tag,Source Category,Source Quantity,Source UoM
+            \(tag(1)),Live Resin,Concentrate,5,Grams,yes,PB-1,\(tag(101)),Buds,5,Grams
+            \(tag(2)),Live Resin,Concentrate,5,Grams,,PB-2,\(tag(102)),Buds,5,Grams
+            """)
+        #expect(packages.first?.status == .ok)
+        withKnownIssue("CSVManifestReader leaves an empty IsProductionBatch cell nil, so a batch number marks the package (contract 3: empty means false)") {
+            #expect(packages.last?.status == .needsBatch)
+            #expect(packages.last?.fix?.contains("Metrc will not mark it") == true)
+        }
+    }
+
+    /// Contract section 5 lists flavor/flavour(ed, ing): "flavoring" is the bulletin's own word, and
+    /// "flavorings" is its plural. `WordPhrase` allows one ending, so "flavorings" is not found.
+    @Test func naturalFlavoringsAddedIsAnAdditive() throws {
+        let package = try judged(budsRepack(extra: "\"Note\": \"natural flavorings added\""))
+        withKnownIssue("\"flavorings\" (flavor + ing + s) is not matched by the one-ending rule in WordPhrase") {
+            #expect(package.rules == [.additive])
+        }
+    }
+}
