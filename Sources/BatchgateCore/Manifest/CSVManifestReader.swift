@@ -252,6 +252,8 @@ private struct PackageAssembler {
         }
         package.productionBatchNumber = value(.productionBatchNumber)?.value
         if layout.indexOf[CSVColumn.isProductionBatch.rawValue] != nil {
+            // With the column present an empty cell means false (contract 3), whatever the number.
+            package.isProductionBatch = false
             if let cell = value(.isProductionBatch) {
                 if let flag = CSVBoolean.parse(cell.value) {
                     package.isProductionBatch = flag

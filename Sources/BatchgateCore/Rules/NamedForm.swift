@@ -3,8 +3,10 @@
 ///
 /// The rules use it for a package whose item names a form that neither its category nor any of
 /// its ingredients has ("Blue Dream Pre-Roll" made from buds and filed under a flower category).
-/// The words are chosen to be unlikely in strain names: "cookies", "cream" and "mints" are strains
-/// as often as products, so they are left out.
+/// The words are chosen to be unlikely in strain names: "cookies", "cream", "mints" and "cone"
+/// (Snow Cone) are strains as often as products, so they are left out. Where a word is also a
+/// strain or another product ("Grape Soda" flower, a "Joint Relief Balm"), the rules read it only
+/// in categories where the form can be filed.
 enum NamedForm: String, CaseIterable {
     case preRoll = "pre-roll"
     case cartridge = "vape cartridge"
@@ -17,8 +19,8 @@ enum NamedForm: String, CaseIterable {
     /// Words that name the form in an item name, a category name or an ingredient's item name.
     private var words: [String] {
         switch self {
-        case .preRoll: ["pre-roll", "preroll", "blunt"]
-        case .cartridge: ["cartridge", "cart", "vape", "disposable"]
+        case .preRoll: ["pre-roll", "preroll", "joint", "blunt", "spliff", "dogwalker"]
+        case .cartridge: ["cartridge", "cart", "vape", "vaporizer", "disposable", "pod", "510", "all-in-one", "AIO"]
         case .edible: ["edible", "gummy", "chocolate", "candy", "chew", "lozenge", "brownie", "baked good"]
         case .beverage: ["beverage", "drink", "soda", "seltzer"]
         case .tincture: ["tincture", "sublingual"]
@@ -59,6 +61,14 @@ enum NamedForm: String, CaseIterable {
     /// True when an item name states this form.
     func isNamed(byItem item: Words) -> Bool {
         Self.itemPhrases.first { $0.0 == self }!.1.contains { item.contains($0) }
+    }
+
+    /// True for the forms of infused products (edibles, drinks, tinctures, topicals, capsules).
+    var isInfused: Bool {
+        switch self {
+        case .preRoll, .cartridge: false
+        case .edible, .beverage, .tincture, .topical, .capsule: true
+        }
     }
 
     /// "a pre-roll", "an edible".

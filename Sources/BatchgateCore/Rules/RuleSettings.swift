@@ -22,10 +22,13 @@ public struct RuleSettings: Sendable, Equatable {
     public var sameFormSteps: [String]
 
     public static let defaultSameFormSteps = ["Repackage", "Split", "Combine", "Relabel"]
-    /// The contract's list: terpenes, flavors, lipids and carrier oils, sweeteners.
+    /// The contract's list (terpenes, flavors, lipids and carrier oils, sweeteners) and the trade's
+    /// own words for the same things: cannabis- and botanical-derived terpenes (CDT, BDT),
+    /// terpenoids, lecithin (an emulsifier in edibles and capsules).
     public static let defaultAdditiveWords = [
-        "terpene", "terp", "flavor", "flavour", "MCT", "lipid", "coconut oil", "carrier oil", "olive oil",
-        "glycerin", "glycerine", "propylene glycol", "sugar", "sweetener",
+        "terpene", "terp", "terpenoid", "CDT", "BDT", "flavor", "flavour", "MCT", "lipid", "coconut oil",
+        "carrier oil", "olive oil", "glycerin", "glycerine", "propylene glycol", "lecithin", "sugar", "sweetener",
+        "sweeten",
     ]
 
     public init(itemChange: ItemChange = .concentrates,
@@ -39,10 +42,5 @@ public struct RuleSettings: Sendable, Equatable {
     /// Why `word` cannot be an additive word (it has no letter or digit to match), or nil.
     public static func problem(additiveWord word: String) -> String? {
         WordPhrase(word) == nil ? "\(FieldSyntax.quoted(word)) has no letter or digit to look for" : nil
-    }
-
-    func changesForm(step: String) -> Bool {
-        let key = step.comparisonKey
-        return !sameFormSteps.contains { $0.comparisonKey == key }
     }
 }

@@ -18,11 +18,31 @@ public struct RuleOutcome: Sendable, Equatable {
 public struct RulesEngine: Sendable {
     public let settings: RuleSettings
     private let additivePhrases: [WordPhrase]
+    private let sameFormSteps: [WordPhrase]
 
     public init(settings: RuleSettings = RuleSettings()) {
         self.settings = settings
         additivePhrases = settings.additiveWords.compactMap(WordPhrase.init)
+        sameFormSteps = settings.sameFormSteps.compactMap(WordPhrase.init)
     }
+
+    /// True unless the step is one of the same-form steps, in any case and with an ending
+    /// ("Repackaging" and "repackaged" are `Repackage`).
+    func changesForm(step: String) -> Bool {
+        let words = Words(step)
+        return !sameFormSteps.contains { words.isExactly($0) }
+    }
+
+    /// Entries that say there is no additive at all: `"Additives": ["None"]` means `[]`.
+    private static let noAdditive: Set<String> = ["none", "n/a", "na", "-", "nothing", "no", "nil", "null"]
+
+    /// Words before an additive word that deny it ("no terpenes", "without sugar"), and after it
+    /// ("sugar free", "terpene-free").
+    private static let denialBefore: Set<String> = ["no", "without", "zero", "0"]
+    private static let denialAfter: Set<String> = ["free"]
+
+    /// Names of plant material that hold an additive word but no additive: "Sugar Leaf" is trim.
+    private static let notAdditives = ["sugar leaf", "sugar leaves", "sugar trim"].compactMap(WordPhrase.init)
 
     /// Every rule that applies, with its sentence and evidence.
     public func findings(for package: ResolvedPackage) -> [RuleFinding] {
@@ -66,8 +86,9 @@ public struct RulesEngine: Sendable {
     /// an additive word in the note or the item name that no ingredient's item name has.
     private func additive(_ package: ResolvedPackage) -> RuleFinding? {
         let request = package.request
-        if let listed = request.additives {
-            // `[]` states that nothing was added.
+        if let declared = request.additives {
+            // `[]` states that nothing was added, and so does a list of just "None".
+            let listed = declared.filter { !Self.noAdditive.contains($0.name.comparisonKey) }
             guard let first = listed.first else { return nil }
             let names = listed.map { $0.kind == .additive ? $0.name : "\($0.name) (\($0.kind.rawValue))" }
             let verb = listed.count == 1 ? "is" : "are"
@@ -83,8 +104,14 @@ public struct RulesEngine: Sendable {
         for place in places {
             guard let text = place.text else { continue }
             let words = Words(text)
+            let excused = Self.notAdditives.flatMap { words.ranges(of: $0) }
             for phrase in additivePhrases {
-                guard let found = words.firstMatch(of: phrase) else { continue }
+                let affirmed = words.firstMatch(of: phrase) { range in
+                    !Self.denialBefore.contains(words.key(at: range.lowerBound - 1) ?? "")
+                        && !Self.denialAfter.contains(words.key(at: range.upperBound) ?? "")
+                        && !excused.contains { $0.overlaps(range) }
+                }
+                guard let found = affirmed else { continue }
                 if sourceItems == nil { sourceItems = package.ingredients.compactMap { $0.item.map(Words.init) } }
                 if sourceItems!.contains(where: { $0.contains(phrase) }) { continue }
                 let said = place.field == "Note" ? "The note says \(FieldSyntax.quoted(String(found)))"
@@ -108,7 +135,7 @@ public struct RulesEngine: Sendable {
                             unchecked: inout PackageWarning?) -> RuleFinding? {
         let target = package.category
         let request = package.request
-        if let step = request.processingStep?.trimmingWhitespace(), !step.isEmpty, settings.changesForm(step: step) {
+        if let step = request.processingStep?.trimmingWhitespace(), !step.isEmpty, changesForm(step: step) {
             let sources = groupedByCategory(package.ingredients).map { "\($0.category) (\(list($0.sources.map(\.tag))))" }
             return RuleFinding(
                 rule: .formChange,
@@ -146,7 +173,8 @@ public struct RulesEngine: Sendable {
         case .concentrates:
             guard targetForm == .concentrate,
                   sources.allSatisfy({ ProductForm.of(category: $0.category) == .concentrate }),
-                  !sources.contains(where: { $0.item?.isSameName(as: item) == true }) else { return nil }
+                  !sources.contains(where: { $0.item?.isSameName(as: item) == true }),
+                  !isFinishedRepack(package, item: item, sources: sources) else { return nil }
             guard unknown.isEmpty else {
                 unchecked = unknownItem(unknown, question: "concentrate \(FieldSyntax.quoted(item)) is made from a concentrate of another item")
                 return nil
@@ -170,16 +198,46 @@ public struct RulesEngine: Sendable {
         }
     }
 
+    /// True for finished goods re-bagged under a new item, not bulk concentrate processed: every
+    /// ingredient and the new package counted in units (`Each`: 1 g jars into a 2-pack), or the
+    /// new item and every ingredient's item naming one finished form ("Cart 1g" into "Cart 2-pack").
+    private func isFinishedRepack(_ package: ResolvedPackage, item: String, sources: [ResolvedPackage.Source]) -> Bool {
+        // Units counted, not weighed, on both sides: finished units into a pack of them.
+        let ingredients = package.request.ingredients
+        if isCounted(package.request.unitOfMeasure), !ingredients.isEmpty,
+           ingredients.allSatisfy({ isCounted($0.unitOfMeasure) }) {
+            return true
+        }
+        let sourceItems = sources.compactMap { $0.item.map(Words.init) }
+        guard sourceItems.count == sources.count else { return false }
+        return NamedForm.named(in: Words(item)).contains { form, _ in sourceItems.allSatisfy(form.isNamed(byItem:)) }
+    }
+
+    /// True for a unit that counts pieces rather than weighing or measuring them.
+    private func isCounted(_ unit: String?) -> Bool {
+        guard let key = unit?.comparisonKey else { return false }
+        return key == "each" || key == "ea"
+    }
+
     /// Form change (d): the item name states a form that neither the category nor any ingredient has.
     private func namedForm(_ package: ResolvedPackage) -> RuleFinding? {
         guard let item = package.item else { return nil }
-        let named = NamedForm.named(in: Words(item))
+        let targetForm = ProductForm.of(category: package.category)
+        // In a flower or pre-roll category, words for infused products are strain names
+        // ("Grape Soda", "Cotton Candy", "Chocolate Thai"): an edible cannot be filed there.
+        // And in an infused category "joint" is a "Joint Relief Balm": a pre-roll is not filed there.
+        let named = NamedForm.named(in: Words(item)).filter { named in
+            named.form.isInfused ? targetForm != .plantMaterial && targetForm != .preRoll : targetForm != .infused
+        }
         guard !named.isEmpty else { return nil }
         let category = Words(package.category)
         let sourceCategories = package.ingredients.map { Words($0.category) }
         let sourceItems = package.ingredients.compactMap { $0.item.map(Words.init) }
         for (form, said) in named {
-            if form.isHeld(byCategory: category) || sourceCategories.contains(where: form.isHeld(byCategory:))
+            // Any infused category holds every infused form: "Infused Edible" is where a state
+            // files drinks and tinctures as well as gummies.
+            if form.isHeld(byCategory: category) || (form.isInfused && targetForm == .infused)
+                || sourceCategories.contains(where: form.isHeld(byCategory:))
                 || sourceItems.contains(where: form.isNamed(byItem:)) {
                 continue
             }

@@ -56,12 +56,35 @@ struct Words {
 
     /// Where `phrase` first occurs, as written in the text.
     func firstMatch(of phrase: WordPhrase) -> Substring? {
+        firstMatch(of: phrase) { _ in true }
+    }
+
+    /// Where `phrase` first occurs at word positions `accepted` allows, as written in the text.
+    func firstMatch(of phrase: WordPhrase, where accepted: (Range<Int>) -> Bool) -> Substring? {
         let count = phrase.words.count
         guard count > 0, words.count >= count else { return nil }
         for start in 0...(words.count - count) where phrase.matches(words[start..<(start + count)]) {
+            guard accepted(start..<(start + count)) else { continue }
             return text[words[start].range.lowerBound..<words[start + count - 1].range.upperBound]
         }
         return nil
+    }
+
+    /// Every place `phrase` occurs, as word positions.
+    func ranges(of phrase: WordPhrase) -> [Range<Int>] {
+        let count = phrase.words.count
+        guard count > 0, words.count >= count else { return [] }
+        return (0...(words.count - count)).filter { phrase.matches(words[$0..<($0 + count)]) }.map { $0..<($0 + count) }
+    }
+
+    /// True when the whole text is `phrase` (with an ending allowed), nothing before or after.
+    func isExactly(_ phrase: WordPhrase) -> Bool {
+        words.count == phrase.words.count && phrase.matches(words[...])
+    }
+
+    /// The word at `index`, or nil beyond either end.
+    func key(at index: Int) -> String? {
+        words.indices.contains(index) ? words[index].key : nil
     }
 
     func contains(_ phrase: WordPhrase) -> Bool {
@@ -102,18 +125,23 @@ struct WordPhrase: Sendable, Equatable {
         return true
     }
 
-    private static let endings = ["s", "es", "ed", "d", "ing"]
+    private static let endings: Set<String> = ["s", "es", "ed", "ing", "ings"]
 
+    /// True when `word` is `stem` with an English ending: `flavor` gives flavors, flavored,
+    /// flavoring, flavorings; `repackage` gives repackaged, repackaging (the `e` dropped);
+    /// `gummy` gives gummies.
     private static func isInflection(_ word: String, of stem: String) -> Bool {
-        guard word.count > stem.count, word.hasPrefix(stem) else {
-            if stem.hasSuffix("y"), word.count > stem.count {
-                let base = stem.dropLast()
-                return word.hasPrefix(base) && ["ies", "ied"].contains(String(word.dropFirst(base.count)))
-            }
-            return false
+        guard word.count > stem.count else { return false }
+        if word.hasPrefix(stem) {
+            let ending = String(word.dropFirst(stem.count))
+            return endings.contains(ending) || (ending == "d" && stem.hasSuffix("e"))
         }
-        let ending = String(word.dropFirst(stem.count))
-        if ending == "d" { return stem.hasSuffix("e") }
-        return endings.contains(ending)
+        // Endings that replace the stem's last letter.
+        let base = stem.dropLast()
+        guard word.hasPrefix(base) else { return false }
+        let ending = String(word.dropFirst(base.count))
+        if stem.hasSuffix("y") { return ending == "ies" || ending == "ied" }
+        if stem.hasSuffix("e") { return ending == "ing" || ending == "ings" }
+        return false
     }
 }
