@@ -12,6 +12,10 @@ struct CheckCommand: ParsableCommand {
             .crdownload or ~). For very many files, name a directory or use --files-from rather \
             than a long argument list.
 
+            --additive-words and --same-form-steps take every word up to the next option: end \
+            them with -- before the files. The rule options are those of the config file's rules: \
+            section (see batchgate(1)).
+
             Exit status: 0 when every file is accepted, 1 when the worst is needs-batch, 2 when any \
             is rejected, 64 for a usage error (a catalog file that cannot be used is one), 66 for a \
             file that cannot be opened.
