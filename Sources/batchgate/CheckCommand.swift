@@ -88,7 +88,7 @@ struct CheckCommand: ParsableCommand {
 
     /// The rule settings the flags give; each flag left out keeps the rules engine's default.
     var ruleSettings: RuleSettings {
-        let words = noAdditiveWords ? [] : additiveWords.isEmpty ? RuleSettings.defaultAdditiveWords : additiveWords
+        let words = noAdditiveWords ? [] : (additiveWords.isEmpty ? RuleSettings.defaultAdditiveWords : additiveWords)
         return RuleSettings(itemChange: itemChange, additiveWords: words, sameFormSteps: sameFormSteps)
     }
 
