@@ -17,7 +17,8 @@ public struct DaemonSettings: Sendable, Equatable {
     public var syncToDisk: Bool
     public var itemsFile: String?
     public var packagesFile: String?
-    public var sameFormSteps: [String]
+    /// The rule settings the facility tuned (``DaemonConfig/Rules``).
+    public var rules: RuleSettings
     public var logLevel: LogLevel
     /// The alert sinks, secrets resolved; none by default.
     public var alerts: AlertSettings
@@ -25,7 +26,7 @@ public struct DaemonSettings: Sendable, Equatable {
     public init(layout: StateLayout, rescanInterval: Double = 30, quietPeriod: Double = 2,
                 maxManifestSize: Int = TextInput.defaultMaximumSize, syncToDisk: Bool = true,
                 itemsFile: String? = nil, packagesFile: String? = nil,
-                sameFormSteps: [String] = RuleSettings.defaultSameFormSteps, logLevel: LogLevel = .info,
+                rules: RuleSettings = RuleSettings(), logLevel: LogLevel = .info,
                 alerts: AlertSettings = AlertSettings()) {
         self.layout = layout
         self.rescanInterval = rescanInterval
@@ -34,7 +35,7 @@ public struct DaemonSettings: Sendable, Equatable {
         self.syncToDisk = syncToDisk
         self.itemsFile = itemsFile
         self.packagesFile = packagesFile
-        self.sameFormSteps = sameFormSteps
+        self.rules = rules
         self.logLevel = logLevel
         self.alerts = alerts
     }
@@ -42,8 +43,7 @@ public struct DaemonSettings: Sendable, Equatable {
     /// The checker these settings describe, with the catalog files loaded.
     func makeChecker() throws(CatalogFiles.LoadError) -> ManifestChecker {
         let catalog = try CatalogFiles.load(items: itemsFile, packages: packagesFile)
-        return ManifestChecker(catalog: catalog, settings: RuleSettings(sameFormSteps: sameFormSteps),
-                               maximumSize: maxManifestSize)
+        return ManifestChecker(catalog: catalog, settings: rules, maximumSize: maxManifestSize)
     }
 }
 
@@ -749,7 +749,7 @@ public final class Daemon: @unchecked Sendable {
         settings.maxManifestSize = next.maxManifestSize
         settings.itemsFile = next.itemsFile
         settings.packagesFile = next.packagesFile
-        settings.sameFormSteps = next.sameFormSteps
+        settings.rules = next.rules
         settings.logLevel = next.logLevel
         if rescanChanged { scheduleRescans() }
         log.notice("reloaded the configuration and catalog (\(checker.catalog.itemCount) items, \(checker.catalog.packageCount) packages, \(next.alerts.sinks.count) alert sink(s))")

@@ -13,7 +13,7 @@ extension DaemonConfig {
             syncToDisk: fsync,
             itemsFile: catalog.items,
             packagesFile: catalog.packages,
-            sameFormSteps: rules.sameFormSteps,
+            rules: rules.ruleSettings,
             logLevel: log.level,
             alerts: try alertSettings(secrets: secrets, fileName: fileName))
     }

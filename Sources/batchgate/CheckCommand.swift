@@ -12,6 +12,10 @@ struct CheckCommand: ParsableCommand {
             .crdownload or ~). For very many files, name a directory or use --files-from rather \
             than a long argument list.
 
+            --additive-words and --same-form-steps take every word up to the next option: end \
+            them with -- before the files. The rule options are those of the config file's rules: \
+            section (see batchgate(1)).
+
             Exit status: 0 when every file is accepted, 1 when the worst is needs-batch, 2 when any \
             is rejected, 64 for a usage error (a catalog file that cannot be used is one), 66 for a \
             file that cannot be opened.
@@ -35,10 +39,28 @@ struct CheckCommand: ParsableCommand {
                                valueName: "size"))
     var maxSize: ByteCount = ByteCount(TextInput.defaultMaximumSize)
 
+    @Option(help: ArgumentHelp(
+        "When a change of item by itself needs a production batch: concentrates (a concentrate made from "
+            + "concentrates of other items: West Virginia's bulletin), always (every new item: Oklahoma's reading) "
+            + "or never (only the other evidence counts).",
+        valueName: "when"))
+    var itemChange: RuleSettings.ItemChange = RuleSettings().itemChange
+
+    /// Empty when the flag is not given (it takes at least one word), so that a clash with
+    /// `--no-additive-words` can be told; ``ruleSettings`` then takes the engine's list.
     @Option(
         parsing: .upToNextOption,
-        help: ArgumentHelp("Processing steps that do not change form (default: Repackage Split Combine Relabel).",
-                           valueName: "step"))
+        help: ArgumentHelp("Words that, in a package's note or item name, say something was added "
+                               + "(default: \(RuleSettings.defaultAdditiveWords.joined(separator: ", "))).",
+                           valueName: "word"))
+    var additiveWords: [String] = []
+
+    @Flag(help: "Read no additive words: only the listed Additives count.")
+    var noAdditiveWords = false
+
+    @Option(
+        parsing: .upToNextOption,
+        help: ArgumentHelp("Processing steps that do not change form.", valueName: "step"))
     var sameFormSteps: [String] = RuleSettings.defaultSameFormSteps
 
     @Option(help: ArgumentHelp("Read more manifest paths from a file, one per line ('-' for standard input).",
@@ -51,6 +73,23 @@ struct CheckCommand: ParsableCommand {
 
     func validate() throws {
         if files.isEmpty && filesFrom == nil { throw ValidationError("name at least one manifest file or directory") }
+        if noAdditiveWords && !additiveWords.isEmpty {
+            throw ValidationError("give either --additive-words or --no-additive-words, not both")
+        }
+        for word in additiveWords {
+            if let problem = RuleSettings.problem(additiveWord: word) {
+                throw ValidationError("--additive-words: \(problem); give a word or phrase such as terpene or \"coconut oil\"")
+            }
+        }
+        if sameFormSteps.contains(where: { $0.allSatisfy(\.isWhitespace) }) {
+            throw ValidationError("--same-form-steps: a step name cannot be blank; give names such as Repackage Split")
+        }
+    }
+
+    /// The rule settings the flags give; each flag left out keeps the rules engine's default.
+    var ruleSettings: RuleSettings {
+        let words = noAdditiveWords ? [] : (additiveWords.isEmpty ? RuleSettings.defaultAdditiveWords : additiveWords)
+        return RuleSettings(itemChange: itemChange, additiveWords: words, sameFormSteps: sameFormSteps)
     }
 
     func run() throws {
@@ -63,8 +102,7 @@ struct CheckCommand: ParsableCommand {
             errorStream.flush()
             throw ExitCode(failure.exitCode)
         }
-        let checker = ManifestChecker(catalog: catalog, settings: RuleSettings(sameFormSteps: sameFormSteps),
-                                      maximumSize: maxSize.bytes)
+        let checker = ManifestChecker(catalog: catalog, settings: ruleSettings, maximumSize: maxSize.bytes)
         var output = FileOutput.standardOutput
         var worst = Decision.accepted
         var unopened = false
@@ -149,6 +187,10 @@ struct CheckCommand: ParsableCommand {
         }
     }
 }
+
+/// `--item-change concentrates|always|never`: the rules engine's own names, so that a new case
+/// reaches the flag (and its "one of" message) without a list here.
+extension RuleSettings.ItemChange: ExpressibleByArgument {}
 
 /// A size in bytes written as digits with an optional K, M or G suffix (powers of 1024), from 1
 /// byte to 1 GiB.

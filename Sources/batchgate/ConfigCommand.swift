@@ -40,6 +40,9 @@ struct ConfigCommand: ParsableCommand {
                   fsync:           \(settings.syncToDisk ? "on" : "off")
                   items file:      \(settings.itemsFile ?? "none")
                   packages file:   \(settings.packagesFile ?? "none")
+                  item change:     \(settings.rules.itemChange.rawValue)
+                  additive words:  \(listed(settings.rules.additiveWords, none: "none (only listed Additives count)"))
+                  same-form steps: \(listed(settings.rules.sameFormSteps, none: "none (every step changes form)"))
                   alert sinks:     \(settings.alerts.sinks.isEmpty ? "none" : String(settings.alerts.sinks.count))
 
                 """)
@@ -52,6 +55,11 @@ struct ConfigCommand: ParsableCommand {
                 output.write(line + "\n")
             }
             output.flush()
+        }
+
+        /// A list setting's entries with commas, or what an empty list means.
+        private func listed(_ entries: [String], none: String) -> String {
+            entries.isEmpty ? none : entries.joined(separator: ", ")
         }
 
         private func seconds(_ value: Double) -> String {

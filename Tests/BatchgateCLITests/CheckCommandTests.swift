@@ -1,5 +1,7 @@
+import BatchgateCore
 import Foundation
 import Testing
+@testable import batchgate
 
 @Suite("batchgate check")
 struct CheckCommandTests {
@@ -131,5 +133,64 @@ struct CheckCommandTests {
             """.utf8).write(to: file)
         #expect(try Executable.run(["check", file.path]).status == 1)
         #expect(try Executable.run(["check", "--same-form-steps", "Repackage", "Trimming", "--", file.path]).status == 0)
+    }
+}
+
+/// The rule settings `check` takes as flags: each reaches the rules engine's settings, and a bad
+/// value is a usage error naming the flag.
+@Suite("batchgate check rule flags")
+struct CheckRuleFlagTests {
+    let manifest = "config/examples/repackage.csv"
+
+    /// The rule settings `check` would run with, given `flags` and a manifest.
+    func ruleSettings(_ flags: [String]) throws -> RuleSettings {
+        try CheckCommand.parse(flags + ["--", manifest]).ruleSettings
+    }
+
+    @Test func withoutFlagsTheRulesKeepTheirDefaults() throws {
+        #expect(try ruleSettings([]) == RuleSettings())
+    }
+
+    @Test func eachFlagReachesTheRuleSettings() throws {
+        let settings = try ruleSettings(["--item-change", "never", "--additive-words", "MCT", "coconut oil",
+                                         "--same-form-steps", "Split", "Trimming"])
+        #expect(settings == RuleSettings(itemChange: .never, additiveWords: ["MCT", "coconut oil"],
+                                         sameFormSteps: ["Split", "Trimming"]))
+        for itemChange in RuleSettings.ItemChange.allCases {
+            #expect(try ruleSettings(["--item-change", itemChange.rawValue]).itemChange == itemChange)
+        }
+    }
+
+    @Test func noAdditiveWordsReadsNone() throws {
+        let settings = try ruleSettings(["--no-additive-words"])
+        #expect(settings.additiveWords.isEmpty)
+        #expect(settings.sameFormSteps == RuleSettings.defaultSameFormSteps)
+    }
+
+    /// The binary takes each value: whatever it decides, it is not a usage error.
+    @Test(arguments: [
+        ["--item-change", "concentrates"], ["--item-change", "always"], ["--item-change", "never"],
+        ["--additive-words", "terpene", "distillate blend"], ["--no-additive-words"],
+    ])
+    func theBinaryTakesGoodValues(flags: [String]) throws {
+        let result = try Executable.run(["check"] + flags + ["--", manifest])
+        #expect([0, 1].contains(result.status), "\(result.standardError)")
+    }
+
+    /// A bad value, and a piece of the message that names the flag and says what to give.
+    @Test(arguments: [
+        (["--item-change", "sometimes"], "'sometimes' is invalid for '--item-change <when>'. Please provide one of 'concentrates', 'always' or 'never'"),
+        (["--item-change", "Always"], "'Always' is invalid for '--item-change <when>'"),
+        (["--additive-words", "terpene", "**"], "--additive-words: \"**\" has no letter or digit to look for"),
+        (["--additive-words", ""], "--additive-words: \"\" has no letter or digit to look for"),
+        (["--additive-words"], "Missing value for '--additive-words <word>'"),
+        (["--no-additive-words", "--additive-words", "MCT"], "give either --additive-words or --no-additive-words, not both"),
+        (["--same-form-steps", "Split", " "], "--same-form-steps: a step name cannot be blank"),
+    ])
+    func badValuesAreUsageErrorsNamingTheFlag(flags: [String], message: String) throws {
+        let result = try Executable.run(["check"] + flags + ["--", manifest])
+        #expect(result.status == 64)
+        #expect(result.standardError.contains(message), "\(result.standardError)")
+        #expect(result.standardOutput.isEmpty, "nothing is checked")
     }
 }

@@ -338,6 +338,33 @@ struct DaemonTests {
         #expect(daemon.stop() == 0)
     }
 
+    /// The config's rule settings reach the daemon's rules, and a reload changes them.
+    @Test func reloadedRuleSettingsTakeEffect() throws {
+        let root = try DaemonProcess.temporaryRoot()
+        defer { try? fileManager.removeItem(at: root) }
+        let config = root.appendingPathComponent("batchgate.yaml")
+        try Data("stateRoot: state\nrescanInterval: 0\nrules:\n  sameFormSteps: [Repackage]\n".utf8).write(to: config)
+        let daemon = DaemonProcess(root: root.appendingPathComponent("state"), arguments: ["run", "--config", config.path])
+        try daemon.start()
+        // Buds trimmed into buds: only the processing step can make this a production batch.
+        let trimmed = """
+            {"Tag": "1A4FF0100000022000000001", "Item": "Buds", "ItemCategory": "Buds", "Quantity": 1,
+             "UnitOfMeasure": "Grams", "ProcessingStep": "Trimming",
+             "Ingredients": [{"Package": "1A4FF0100000022000000002", "Quantity": 1, "UnitOfMeasure": "Grams", "ItemCategory": "Buds"}]}
+            """
+        try Data(trimmed.utf8).write(to: daemon.inbox.appendingPathComponent("before.json"))
+        expectRouted(daemon, count: 1)
+        #expect(daemon.manifests(in: "needs-batch") == ["before.json"])
+
+        try Data("stateRoot: state\nrescanInterval: 0\nrules:\n  sameFormSteps: [Repackage, Trimming]\n".utf8).write(to: config)
+        daemon.signal(SIGHUP)
+        #expect(waitUntil(timeout: 5) { daemon.log.contains("reloaded the configuration and catalog") })
+        try Data(trimmed.utf8).write(to: daemon.inbox.appendingPathComponent("after.json"))
+        expectRouted(daemon, count: 2)
+        #expect(daemon.manifests(in: "accepted") == ["after.json"])
+        #expect(daemon.stop() == 0)
+    }
+
     @Test func refusesAnInboxOnAnotherFilesystemAndABadConfig() throws {
         let root = try DaemonProcess.temporaryRoot()
         defer { try? fileManager.removeItem(at: root) }

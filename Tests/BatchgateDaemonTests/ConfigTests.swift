@@ -1,3 +1,4 @@
+import BatchgateCore
 import Foundation
 import Testing
 @testable import BatchgateDaemon
@@ -53,7 +54,11 @@ struct ConfigDefaultsTests {
         #expect(config.maxManifestSize == 16 * 1024 * 1024)
         #expect(config.fsync)
         #expect(config.catalog == DaemonConfig.CatalogPaths(items: nil, packages: nil))
+        #expect(config.rules.itemChange == .concentrates)
+        #expect(config.rules.additiveWords.contains("terpene") && config.rules.additiveWords.contains("coconut oil"))
+        #expect(config.rules.additiveWords == RuleSettings.defaultAdditiveWords)
         #expect(config.rules.sameFormSteps == ["Repackage", "Split", "Combine", "Relabel"])
+        #expect(config.rules.ruleSettings == RuleSettings())
         #expect(config.facility == DaemonConfig.Facility(licenseNumber: nil, name: nil))
         #expect(config.log.level == .info)
         #expect(config.alerts == DaemonConfig.Alerts())
@@ -90,6 +95,8 @@ struct ConfigValueTests {
               items: /srv/catalog/items.json
               packages: packages.csv
             rules:
+              itemChange: always
+              additiveWords: [terpene, "distillate blend", 42]
               sameFormSteps:
                 - Repackage
                 - Re-tag
@@ -107,7 +114,8 @@ struct ConfigValueTests {
             maxManifestSize: 512 * 1024,
             fsync: false,
             catalog: .init(items: "/srv/catalog/items.json", packages: "/etc/batchgate/packages.csv"),
-            rules: .init(sameFormSteps: ["Repackage", "Re-tag"]),
+            rules: .init(itemChange: .always, additiveWords: ["terpene", "distillate blend", "42"],
+                         sameFormSteps: ["Repackage", "Re-tag"]),
             facility: .init(licenseNumber: "402-00123", name: "Green Valley Processing"),
             log: .init(level: .debug)
         )
@@ -157,6 +165,29 @@ struct ConfigValueTests {
 
     @Test func aNumericLicenseNumberKeepsItsText() throws {
         #expect(try load("facility:\n  licenseNumber: 0402").facility.licenseNumber == "0402")
+    }
+
+    @Test(arguments: RuleSettings.ItemChange.allCases)
+    func itemChanges(itemChange: RuleSettings.ItemChange) throws {
+        let config = try load("rules:\n  itemChange: \(itemChange.rawValue)")
+        #expect(config.rules.itemChange == itemChange)
+        #expect(config.rules.ruleSettings.itemChange == itemChange)
+    }
+
+    @Test func anEmptyAdditiveWordListReadsNoWords() throws {
+        let config = try load("rules:\n  additiveWords: []")
+        #expect(config.rules.additiveWords.isEmpty)
+        #expect(config.rules.ruleSettings.additiveWords.isEmpty)
+        #expect(config.rules.sameFormSteps == RuleSettings.defaultSameFormSteps, "the other settings keep their defaults")
+    }
+
+    @Test func theRulesReachTheDaemonsSettingsAndItsChecker() throws {
+        let yaml = "rules:\n  itemChange: never\n  additiveWords: [MCT]\n  sameFormSteps: [Split]\n"
+        let expected = RuleSettings(itemChange: .never, additiveWords: ["MCT"], sameFormSteps: ["Split"])
+        let secrets = SecretResolver(files: SystemSecretFileReader(), environment: [:])
+        let settings = try load(yaml).settings(secrets: secrets, fileName: "batchgate.yaml")
+        #expect(settings.rules == expected)
+        #expect(try settings.makeChecker().engine.settings == expected)
     }
 
     @Test func anEmptySameFormStepListMeansEveryStepChangesForm() throws {
@@ -228,6 +259,12 @@ struct ConfigErrorTests {
                   reason: "unknown setting; the settings here are level"),
         BadConfig(yaml: "rules: {sameFormStep: [Split]}", line: 1, key: "rules.sameFormStep",
                   reason: "unknown setting; did you mean sameFormSteps?"),
+        BadConfig(yaml: "rules:\n  additiveWord: [MCT]\n", line: 2, key: "rules.additiveWord",
+                  reason: "unknown setting; did you mean additiveWords?"),
+        BadConfig(yaml: "rules:\n  itemchange: always\n", line: 2, key: "rules.itemchange",
+                  reason: "unknown setting; did you mean itemChange?"),
+        BadConfig(yaml: "rules:\n  productionBatch: always\n", line: 2, key: "rules.productionBatch",
+                  reason: "unknown setting; the settings here are itemChange, additiveWords, sameFormSteps"),
         BadConfig(yaml: "facility:\n  license: X\n", line: 2, key: "facility.license",
                   reason: "unknown setting; the settings here are licenseNumber, name"),
     ])
@@ -240,7 +277,7 @@ struct ConfigErrorTests {
         BadConfig(yaml: "fsync: yes", line: 1, key: "fsync", reason: "must be true or false; found \"yes\""),
         BadConfig(yaml: "fsync: [true]", line: 1, key: "fsync", reason: "must be true or false; found a list"),
         BadConfig(yaml: "rules: 5", line: 1, key: "rules",
-                  reason: "must be a mapping of settings (sameFormSteps); found \"5\""),
+                  reason: "must be a mapping of settings (itemChange, additiveWords, sameFormSteps); found \"5\""),
         BadConfig(yaml: "catalog: [items.json]", line: 1, key: "catalog",
                   reason: "must be a mapping of settings (items, packages); found a list"),
         BadConfig(yaml: "rules:\n  sameFormSteps: Repackage\n", line: 2, key: "rules.sameFormSteps",
@@ -252,6 +289,15 @@ struct ConfigErrorTests {
                       + "found a mapping"),
         BadConfig(yaml: "rules:\n  sameFormSteps:\n    - Split\n    - [Combine]\n", line: 4, key: "rules.sameFormSteps",
                   reason: "entry 2: must be a processing step name such as Repackage; found a list"),
+        BadConfig(yaml: "rules:\n  itemChange: [always]\n", line: 2, key: "rules.itemChange",
+                  reason: "must be one of concentrates, always, never; found a list"),
+        BadConfig(yaml: "rules:\n  additiveWords: terpene\n", line: 2, key: "rules.additiveWords",
+                  reason: "must be a list of words or phrases, such as [terpene, coconut oil], or [] for none; found \"terpene\""),
+        BadConfig(yaml: "rules:\n  additiveWords:\n", line: 2, key: "rules.additiveWords",
+                  reason: "must be a list of words or phrases, such as [terpene, coconut oil], or [] for none; found nothing"),
+        BadConfig(yaml: "rules:\n  additiveWords: [MCT, {oil: coconut}]\n", line: 2, key: "rules.additiveWords",
+                  reason: "entry 2: must be a word or phrase with a letter or digit, such as terpene or coconut oil; "
+                      + "found a mapping"),
     ])
     func wrongTypes(bad: BadConfig) throws {
         try bad.check()
@@ -293,6 +339,18 @@ struct ConfigErrorTests {
                   reason: "entry 2: must be a processing step name such as Repackage; found \"  \""),
         BadConfig(yaml: "rules:\n  sameFormSteps:\n    -\n", line: 3, key: "rules.sameFormSteps",
                   reason: "entry 1: must be a processing step name such as Repackage; found nothing"),
+        BadConfig(yaml: "\nrules:\n  sameFormSteps: [Split]\n  itemChange: sometimes\n", line: 4, key: "rules.itemChange",
+                  reason: "must be one of concentrates, always, never; found \"sometimes\""),
+        BadConfig(yaml: "rules:\n  itemChange: Always\n", line: 2, key: "rules.itemChange",
+                  reason: "must be one of concentrates, always, never; found \"Always\""),
+        BadConfig(yaml: "rules:\n  itemChange:\n", line: 2, key: "rules.itemChange",
+                  reason: "must be one of concentrates, always, never; found nothing"),
+        BadConfig(yaml: "rules:\n  additiveWords:\n    - terpene\n    - \"--\"\n", line: 4, key: "rules.additiveWords",
+                  reason: "entry 2: must be a word or phrase with a letter or digit, such as terpene or coconut oil; found \"--\""),
+        BadConfig(yaml: "rules:\n  additiveWords: [MCT, \"  \"]\n", line: 2, key: "rules.additiveWords",
+                  reason: "entry 2: must be a word or phrase with a letter or digit, such as terpene or coconut oil; found \"  \""),
+        BadConfig(yaml: "rules:\n  additiveWords:\n    -\n", line: 3, key: "rules.additiveWords",
+                  reason: "entry 1: must be a word or phrase with a letter or digit, such as terpene or coconut oil; found nothing"),
         BadConfig(yaml: "stateRoot: \"\"", line: 1, key: "stateRoot",
                   reason: "must be the path of the state folder, absolute or relative to the config file's folder; found \"\""),
         BadConfig(yaml: "stateRoot:", line: 1, key: "stateRoot",
@@ -445,7 +503,7 @@ struct ConfigKeyTests {
             maxManifestSize: 1_000_001,
             fsync: false,
             catalog: .init(items: "/srv/items.csv"),
-            rules: .init(sameFormSteps: ["Split"]),
+            rules: .init(itemChange: .never, additiveWords: [], sameFormSteps: ["Split"]),
             facility: .init(licenseNumber: "402-00123", name: "Green Valley"),
             log: .init(level: .warning),
             alerts: .init(

@@ -170,35 +170,62 @@ extension DaemonConfig {
         }
     }
 
-    /// The rule settings a facility may tune.
+    /// The rule settings a facility may tune (contract section 5); ``ruleSettings`` hands them to
+    /// the rules engine.
     public struct Rules: Codable, Sendable, Equatable {
+        /// When a change of item, by itself, makes a production batch: `concentrates` (West
+        /// Virginia's bulletin, the default), `always` (Oklahoma's reading) or `never`.
+        public var itemChange: RuleSettings.ItemChange
+        /// Words and phrases that, in a package's note or item name, say something was added. An
+        /// empty list reads no words: only listed additives count.
+        public var additiveWords: [String]
         /// Processing steps that do not change a product's form (compared ignoring case and
         /// surrounding spaces). An empty list makes every step a change of form.
         public var sameFormSteps: [String]
 
-        /// Rules with the given same-form steps, by default Repackage, Split, Combine and Relabel.
-        public init(sameFormSteps: [String] = RuleSettings.defaultSameFormSteps) {
+        /// Rules with the given settings; each left out takes the rules engine's default.
+        public init(itemChange: RuleSettings.ItemChange = RuleSettings().itemChange,
+                    additiveWords: [String] = RuleSettings.defaultAdditiveWords,
+                    sameFormSteps: [String] = RuleSettings.defaultSameFormSteps) {
+            self.itemChange = itemChange
+            self.additiveWords = additiveWords
             self.sameFormSteps = sameFormSteps
         }
 
         /// These settings as the rules engine takes them.
         public var ruleSettings: RuleSettings {
-            RuleSettings(sameFormSteps: sameFormSteps)
+            RuleSettings(itemChange: itemChange, additiveWords: additiveWords, sameFormSteps: sameFormSteps)
         }
 
         enum CodingKeys: String, CodingKey, CaseIterable {
-            case sameFormSteps
+            case itemChange, additiveWords, sameFormSteps
         }
 
         /// Reads the settings, each key left out taking its default; see ``DaemonConfig/init(from:)``.
         public init(from decoder: any Decoder) throws {
             let settings = try decoder.settings(keyedBy: CodingKeys.self)
+            let defaults = Rules()
+            itemChange = try settings.setting(.itemChange, .itemChange, default: defaults.itemChange)
+            additiveWords = try settings.listSetting(
+                .additiveWords,
+                of: .additiveWord,
+                expected: "a list of words or phrases, such as [terpene, coconut oil], or [] for none",
+                default: defaults.additiveWords
+            )
             sameFormSteps = try settings.listSetting(
                 .sameFormSteps,
                 of: .text("a processing step name such as Repackage"),
                 expected: "a list of processing step names, such as [Repackage, Split]",
-                default: RuleSettings.defaultSameFormSteps
+                default: defaults.sameFormSteps
             )
+        }
+
+        /// Writes every setting as the config file writes it (``itemChange`` by its name).
+        public func encode(to encoder: any Encoder) throws {
+            var settings = encoder.container(keyedBy: CodingKeys.self)
+            try settings.encode(itemChange.rawValue, forKey: .itemChange)
+            try settings.encode(additiveWords, forKey: .additiveWords)
+            try settings.encode(sameFormSteps, forKey: .sameFormSteps)
         }
     }
 

@@ -1,3 +1,5 @@
+import BatchgateCore
+
 /// Why the text of a setting was refused.
 enum SettingRefusal: Error, Equatable {
     /// Not written the way the setting is written: the message repeats what is expected.
@@ -115,4 +117,21 @@ extension SettingFormat where Value: RawRepresentable & CaseIterable, Value.RawV
 
 extension SettingFormat where Value == LogLevel {
     static var logLevel: Self { oneOfTheNames }
+}
+
+extension SettingFormat where Value == RuleSettings.ItemChange {
+    /// When a change of item counts: concentrates, always or never.
+    static var itemChange: Self { oneOfTheNames }
+}
+
+extension SettingFormat where Value == String {
+    /// A word or phrase the rules look for in a note or item name. The rules engine says what it
+    /// can look for (``RuleSettings/problem(additiveWord:)``): a word with no letter or digit can
+    /// match nothing, and the engine would drop it without a word, so it is refused here instead.
+    static var additiveWord: Self {
+        Self(expected: "a word or phrase with a letter or digit, such as terpene or coconut oil") { text throws(SettingRefusal) in
+            guard RuleSettings.problem(additiveWord: text) == nil else { throw .unreadable }
+            return text
+        }
+    }
 }
