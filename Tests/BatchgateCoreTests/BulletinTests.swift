@@ -53,11 +53,9 @@ struct BulletinTests {
         var settingsName: String?
         var decision: Decision
         var packages: [Package]
-        /// Set where the core does not yet do what the contract says: why, for the lead.
-        var knownIssue: String?
 
         var testDescription: String {
-            file + (settingsName.map { " with \($0)" } ?? "") + (knownIssue == nil ? "" : " (known issue)")
+            file + (settingsName.map { " with \($0)" } ?? "")
         }
     }
 
@@ -109,9 +107,8 @@ struct BulletinTests {
     }
 
     /// Plain repackaging: accepted, every package `ok` with no rule and no warning.
-    static func guardCase(_ file: String, _ tags: Int..., knownIssue: String? = nil) -> Case {
-        Case(file: file, decision: .accepted, packages: tags.map { Package(tag: tag($0), status: .ok) },
-             knownIssue: knownIssue)
+    static func guardCase(_ file: String, _ tags: Int...) -> Case {
+        Case(file: file, decision: .accepted, packages: tags.map { Package(tag: tag($0), status: .ok) })
     }
 
     // MARK: The bulletin's examples
@@ -163,8 +160,7 @@ struct BulletinTests {
         // A raw pre-roll its item calls a joint, filed under the flower category of its source:
         // contract (d), an item name that names a product form.
         Case(file: "preroll-named-joint.\(format)", decision: .needsBatch,
-             packages: [Package(tag: tag(4226), status: .needsBatch, findings: [formChangeByItem("Joint")])],
-             knownIssue: "NamedForm's pre-roll words are pre-roll, preroll and blunt: \"Blue Dream Joint 1g\" filed under Buds from Buds is accepted with no rule")
+             packages: [Package(tag: tag(4226), status: .needsBatch, findings: [formChangeByItem("Joint")])])
     }
 
     // MARK: Repackaging that stays clear
@@ -182,8 +178,7 @@ struct BulletinTests {
             guardCase("guard-rebag-gummies.\(format)", 4541),
             // Finished concentrate goods the same way: carts under Vape Cart into a 2-pack,
             // cartridges under Concentrate into a 3-pack, 1 g jars into a 2-pack.
-            guardCase("guard-rebag-concentrate-goods.\(format)", 4546, 4547, 4548,
-                      knownIssue: "form-change (c) reads a finished cart, cartridge or 1 g jar re-bagged under a new item of its own category as \"bulk concentrate processed into another concentrate\""),
+            guardCase("guard-rebag-concentrate-goods.\(format)", 4546, 4547, 4548),
             // A note that mentions nothing an additive word names.
             guardCase("guard-note-nothing-added.\(format)", 4551),
             // A note that quotes the terpene profile, with nothing added stated: "Additives": [] in
@@ -286,14 +281,6 @@ struct BulletinTests {
 
     @Test("Each request comes out as the bulletin and the contract say", arguments: all)
     func outcome(_ expected: Case) throws {
-        if let issue = expected.knownIssue {
-            withKnownIssue(Comment(rawValue: issue)) { try verify(expected) }
-        } else {
-            try verify(expected)
-        }
-    }
-
-    private func verify(_ expected: Case) throws {
         let checker = ManifestChecker(catalog: try Self.catalog(items: expected.items, packages: expected.packagesFile),
                                       settings: expected.settings)
         let report = checker.check(fileName: expected.file, bytes: try Self.bytes(expected.file))

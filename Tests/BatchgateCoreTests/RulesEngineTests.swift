@@ -647,3 +647,78 @@ extension RulesEngineTests {
         #expect(package.findings.first?.evidence.value == "flavorings")
     }
 }
+
+/// What the red team found after the first cut of issue 12, each fixed with its guard beside it.
+extension RulesEngineTests {
+    @Test(arguments: ["No terpenes added", "Terpene-free, sugar free", "without sugar", "Sugar-free gummies base",
+                      "zero sweetener"])
+    func aDeniedAdditiveWordIsNoEvidence(note: String) throws {
+        #expect(try judged(budsRepack(extra: "\"Note\": \"\(note)\"")).rules == [], "\(note)")
+    }
+
+    @Test func aDenialCoversOnlyTheWordItStandsBy() throws {
+        let package = try judged(budsRepack(extra: "\"Note\": \"no sugar, terpenes added\""))
+        #expect(package.rules == [.additive])
+        #expect(package.findings.first?.evidence.value == "terpenes")
+    }
+
+    @Test func sugarLeafIsTrimNotSugar() throws {
+        let trim = packageJSON(item: "Blue Dream Sugar Leaf 7g", category: "Shake/Trim",
+                               ingredients: [(tag(101), "Blue Dream Trim", "Shake/Trim")])
+        #expect(try judged(trim).rules == [])
+        let sweetened = packageJSON(item: "Blue Dream Sugar Leaf 7g", category: "Shake/Trim",
+                                    ingredients: [(tag(101), "Blue Dream Trim", "Shake/Trim")], extra: "\"Note\": \"sugar coated\"")
+        #expect(try judged(sweetened).rules == [.additive])
+    }
+
+    @Test(arguments: ["[\"None\"]", "[\"N/A\"]", "[{\"Name\": \"none\"}]", "[\"-\"]"])
+    func additivesOfNoneSayNothingWasAdded(list: String) throws {
+        let package = try judged(budsRepack(extra: "\"Additives\": \(list), \"Note\": \"terpenes 2.1% per COA\""))
+        #expect(package.rules == [], "\(list)")
+        #expect(try judged(budsRepack(extra: "\"Additives\": [\"None\", \"MCT oil\"]")).rules == [.additive])
+    }
+
+    @Test(arguments: ["Repackaging", "repackaged", "RELABELED", "Combined", "Splits"])
+    func aSameFormStepWithAnEndingIsTheSameStep(step: String) throws {
+        #expect(try judged(budsRepack(extra: "\"ProcessingStep\": \"\(step)\"")).rules == [], "\(step)")
+    }
+
+    @Test func aStepThatOnlyStartsLikeASameFormStepChangesForm() throws {
+        for step in ["Repackage and infuse", "Combine with distillate"] {
+            #expect(try judged(budsRepack(extra: "\"ProcessingStep\": \"\(step)\"")).rules == [.formChange], "\(step)")
+        }
+    }
+
+    /// Finished concentrate units re-bagged are not bulk concentrate processed (contract 5's
+    /// repackaging guard); bulk into units, or units into bulk, still is (c).
+    @Test func finishedConcentrateUnitsRebaggedAreClear() throws {
+        let never = """
+            {"Tag": "\(tag(1))", "Item": "Gelato Live Resin 2-Pack", "ItemCategory": "Concentrate", "Quantity": 50, \
+            "UnitOfMeasure": "Each", "Ingredients": [{"Package": "\(tag(101))", "Quantity": 100, "UnitOfMeasure": "Each", \
+            "Item": "Gelato Live Resin 1 g Jar", "ItemCategory": "Concentrate"}]}
+            """
+        #expect(try judged(never).rules == [], "counted units into a pack of them")
+        let melted = never.replacingOccurrences(of: "\"Quantity\": 50, \"UnitOfMeasure\": \"Each\"",
+                                                with: "\"Quantity\": 50, \"UnitOfMeasure\": \"Grams\"")
+        #expect(try judged(melted).rules == [.formChange], "units melted back into bulk")
+        // Weighed on both sides: the source states its size and the new item keeps its whole name.
+        #expect(try judged(concentrate(item: "Gelato Live Resin 1g 2-Pack", source: "Gelato Live Resin 1g")).rules == [])
+        #expect(try judged(concentrate(item: "Gelato Live Resin 0.5 g Duo", source: "Gelato Live Resin 0.5 g")).rules == [])
+        // Bulk into jars, or a new product that keeps the old name: the bulletin's examples.
+        #expect(try judged(concentrate(item: "Gelato Live Resin 1g", source: "Gelato Live Resin Bulk")).rules == [.formChange])
+        #expect(try judged(concentrate(item: "Gelato Live Resin Sauce", source: "Gelato Live Resin")).rules == [.formChange])
+        #expect(try judged(concentrate(item: "Gelato Live Resin 1g Sauce", source: "Gelato Live Resin 1g")).rules == [.formChange],
+                "a word beyond a pack's is a new product")
+        #expect(try judged(concentrate(item: "Gelato 1g 2-Pack", source: "Gelato Live Resin 1g")).rules == [.formChange],
+                "a word of the source's name dropped")
+    }
+
+    @Test func unitSizesAreRead() {
+        for text in ["Live Resin 1g", "Cart 0.5 g", "Gummies 100mg", "Tincture 30 ml", "Flower 3.5 grams", "Gummies 10pk"] {
+            #expect(Words(text).statesUnitSize, "\(text)")
+        }
+        for text in ["Live Resin Bulk", "OG 18", "Gelato #33", "Blue Dream"] {
+            #expect(!Words(text).statesUnitSize, "\(text)")
+        }
+    }
+}

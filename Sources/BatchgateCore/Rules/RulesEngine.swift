@@ -199,8 +199,9 @@ public struct RulesEngine: Sendable {
     }
 
     /// True for finished goods re-bagged under a new item, not bulk concentrate processed: every
-    /// ingredient and the new package counted in units (`Each`: 1 g jars into a 2-pack), or the
-    /// new item and every ingredient's item naming one finished form ("Cart 1g" into "Cart 2-pack").
+    /// ingredient and the new package counted in units (`Each`: 1 g jars into a 2-pack); every
+    /// ingredient a unit of stated size kept whole in the new name; or the new item and every
+    /// ingredient's item naming one finished form ("Cart 1g" into "Cart 2-pack").
     private func isFinishedRepack(_ package: ResolvedPackage, item: String, sources: [ResolvedPackage.Source]) -> Bool {
         // Units counted, not weighed, on both sides: finished units into a pack of them.
         let ingredients = package.request.ingredients
@@ -210,6 +211,13 @@ public struct RulesEngine: Sendable {
         }
         let sourceItems = sources.compactMap { $0.item.map(Words.init) }
         guard sourceItems.count == sources.count else { return false }
+        // A finished unit (its item states its size, "Gelato Live Resin 1g") under an item that
+        // keeps its whole name and adds only pack words ("… 1g 2-Pack"). Bulk ("Live Resin Bulk"
+        // into "Live Resin 1g") or a new product ("… 1g" into "… 1g Sauce") fails a test.
+        let newItem = Words(item)
+        if sourceItems.allSatisfy({ $0.statesUnitSize && newItem.onlyAddsPackWords(to: $0) }) {
+            return true
+        }
         return NamedForm.named(in: Words(item)).contains { form, _ in sourceItems.allSatisfy(form.isNamed(byItem:)) }
     }
 

@@ -82,6 +82,36 @@ struct Words {
         words.count == phrase.words.count && phrase.matches(words[...])
     }
 
+    /// True when the text states a unit's size: "1g", "0.5 g", "500mg", "30 ml", "3.5 grams".
+    var statesUnitSize: Bool {
+        for (index, word) in words.enumerated() {
+            let digits = word.key.prefix { $0.isASCII && $0.isNumber }
+            guard !digits.isEmpty else { continue }
+            let unit = word.key.dropFirst(digits.count)
+            if Self.sizeUnits.contains(String(unit)) { return true }
+            if unit.isEmpty, let next = key(at: index + 1), Self.sizeUnits.contains(next) { return true }
+        }
+        return false
+    }
+
+    /// True when these words are all of `original`'s and, beyond them, only numbers, sizes and
+    /// words for a pack ("Live Resin 1g" to "Live Resin 1g 2-Pack").
+    func onlyAddsPackWords(to original: Words) -> Bool {
+        let kept = Set(original.words.map(\.key))
+        guard kept.allSatisfy({ key in words.contains { $0.key == key } }) else { return false }
+        return words.allSatisfy { word in
+            guard !kept.contains(word.key) else { return true }
+            let rest = String(word.key.drop { $0.isASCII && $0.isNumber })
+            return rest.isEmpty || Self.sizeUnits.contains(rest) || Self.packWords.contains(rest)
+        }
+    }
+
+    private static let sizeUnits: Set<String> = ["g", "gr", "gram", "grams", "mg", "oz", "ml", "ct", "pk"]
+    private static let packWords: Set<String> = [
+        "pack", "packs", "pk", "pks", "x", "duo", "trio", "box", "bundle", "multipack", "sampler", "set", "count",
+        "case", "tin", "bag", "each", "ea", "units", "jar", "jars",
+    ]
+
     /// The word at `index`, or nil beyond either end.
     func key(at index: Int) -> String? {
         words.indices.contains(index) ? words[index].key : nil
