@@ -78,6 +78,16 @@ struct CheckCommandTests {
         #expect(package["productionBatchRequired"] as? Bool == true)
         #expect(package["productionBatchNumber"] is NSNull)
         #expect((package["messages"] as? [String])?.last?.hasPrefix("Fix: tick Production Batch") == true)
+        // Issue 12: the verdict in a shape a program reads without parsing English.
+        let findings = try #require(package["findings"] as? [[String: Any]])
+        #expect(findings.map { $0["rule"] as? String } == ["category-change", "form-change"])
+        #expect(findings.allSatisfy { $0["severity"] as? String == "error" })
+        let evidence = try #require(findings.first?["evidence"] as? [String: Any])
+        #expect(evidence["field"] as? String == "Ingredients[0].ItemCategory")
+        #expect(evidence["value"] as? String == "Buds")
+        #expect(evidence["source"] as? String == "manifest")
+        #expect(evidence["line"] is Int)
+        #expect((package["warnings"] as? [Any])?.isEmpty == true)
 
         let errors = try #require(objects[2]["errors"] as? [[String: Any]])
         #expect(errors.first?["field"] as? String == "Quantity")
@@ -91,7 +101,7 @@ struct CheckCommandTests {
         let text = result.standardOutput
         #expect(text.contains("concentrate-run.json: NEEDS BATCH"))
         #expect(text.contains("NEEDS BATCH: a production batch is required (category-change, form-change)"))
-        #expect(text.contains("- category-change: Ingredient 1A4FF0100000022000000801 is Buds and the new package is Concentrate, so the product changes category."))
+        #expect(text.contains("error [category-change]: Ingredient 1A4FF0100000022000000801 is Buds and the new package is Concentrate, so the product changes category."))
         #expect(text.contains("Fix: tick Production Batch"))
     }
 
