@@ -98,7 +98,8 @@ struct Words {
     /// words for a pack ("Live Resin 1g" to "Live Resin 1g 2-Pack").
     func onlyAddsPackWords(to original: Words) -> Bool {
         let kept = Set(original.words.map(\.key))
-        guard kept.allSatisfy({ key in words.contains { $0.key == key } }) else { return false }
+        let present = Set(words.map(\.key))
+        guard kept.isSubset(of: present) else { return false }
         return words.allSatisfy { word in
             guard !kept.contains(word.key) else { return true }
             let rest = String(word.key.drop { $0.isASCII && $0.isNumber })
@@ -137,41 +138,43 @@ struct WordPhrase: Sendable, Equatable {
     /// The phrase as configured, for messages.
     let text: String
     let words: [String]
+    /// Every form the last word may take: itself and itself with an ending.
+    private let lastForms: Set<String>
 
     /// Nil when `text` has no letter or digit.
     init?(_ text: String) {
         let split = Words(text).words.map(\.key)
-        guard !split.isEmpty else { return nil }
+        guard let last = split.last else { return nil }
         self.text = text.trimmingWhitespace()
         self.words = split
+        self.lastForms = Self.forms(of: last)
     }
 
     fileprivate func matches(_ candidate: ArraySlice<Words.Word>) -> Bool {
-        for (offset, word) in candidate.enumerated() {
-            let wanted = words[offset]
-            if word.key == wanted { continue }
-            guard offset == words.count - 1, Self.isInflection(word.key, of: wanted) else { return false }
+        var offset = 0
+        for word in candidate {
+            // The forms are worked out once, so a match is a comparison and a look-up, not string
+            // surgery on every word of every note.
+            guard offset == words.count - 1 ? lastForms.contains(word.key) : word.key == words[offset] else { return false }
+            offset += 1
         }
         return true
     }
 
-    private static let endings: Set<String> = ["s", "es", "ed", "ing", "ings"]
-
-    /// True when `word` is `stem` with an English ending: `flavor` gives flavors, flavored,
-    /// flavoring, flavorings; `repackage` gives repackaged, repackaging (the `e` dropped);
-    /// `gummy` gives gummies.
-    private static func isInflection(_ word: String, of stem: String) -> Bool {
-        guard word.count > stem.count else { return false }
-        if word.hasPrefix(stem) {
-            let ending = String(word.dropFirst(stem.count))
-            return endings.contains(ending) || (ending == "d" && stem.hasSuffix("e"))
+    /// `stem` with English endings: `flavor` gives flavors, flavored, flavoring, flavorings;
+    /// `repackage` gives repackaged, repackaging (the `e` dropped); `gummy` gives gummies.
+    private static func forms(of stem: String) -> Set<String> {
+        var forms: Set<String> = [stem]
+        for ending in ["s", "es", "ed", "ing", "ings"] { forms.insert(stem + ending) }
+        if stem.hasSuffix("e") {
+            forms.insert(stem + "d")
+            forms.insert(stem.dropLast() + "ing")
+            forms.insert(stem.dropLast() + "ings")
         }
-        // Endings that replace the stem's last letter.
-        let base = stem.dropLast()
-        guard word.hasPrefix(base) else { return false }
-        let ending = String(word.dropFirst(base.count))
-        if stem.hasSuffix("y") { return ending == "ies" || ending == "ied" }
-        if stem.hasSuffix("e") { return ending == "ing" || ending == "ings" }
-        return false
+        if stem.hasSuffix("y") {
+            forms.insert(stem.dropLast() + "ies")
+            forms.insert(stem.dropLast() + "ied")
+        }
+        return forms
     }
 }
