@@ -406,10 +406,21 @@ extension RulesEngineTests {
         #expect(same.item == "Blue Dream Distillate")
         #expect(same.category == "Concentrate")
         #expect(same.warnings == [])
-        // The item of one ingredient is enough ("differs from the item of every ingredient").
-        let mixed = try judged(packageJSON(item: "Blue Dream Distillate", category: "Concentrate", ingredients: [
-            (tag(101), "Blue Dream Distillate", "Concentrate"), (tag(102), "Blue Dream Crude", "Concentrate")]))
-        #expect(mixed.rules == [])
+        // Lots of one item combined keep it.
+        let lots = try judged(packageJSON(item: "Blue Dream Distillate", category: "Concentrate", ingredients: [
+            (tag(101), "Blue Dream Distillate", "Concentrate"), (tag(102), "blue dream distillate", "Concentrate")]))
+        #expect(lots.rules == [])
+    }
+
+    /// Beyond the contract's words ("differs from the item of every ingredient"), on purpose: a
+    /// blend of two concentrate items kept under one of them is a new concentrate (the red team's
+    /// distillate plus live terpenes, sold as the distillate).
+    @Test func aBlendOfConcentrateItemsIsAFormChange() throws {
+        let blend = try judged(packageJSON(item: "Blue Dream Distillate", category: "Concentrate", ingredients: [
+            (tag(101), "Blue Dream Distillate", "Concentrate"), (tag(102), "Blue Dream Live Terpenes", "Concentrate")]))
+        #expect(blend.rules == [.formChange])
+        #expect(blend.findings.first?.message.contains("blends") == true)
+        #expect(blend.findings.first?.evidence == Evidence(field: "Item", value: "Blue Dream Distillate", line: 1))
     }
 
     @Test func aSameFormStepDoesNotLiftTheConcentratesItemChange() throws {
@@ -516,8 +527,12 @@ extension RulesEngineTests {
     /// And in an infused category, "joint" is a "Joint Relief Balm", not a pre-roll.
     @Test func preRollWordsInAnInfusedCategoryAreNotAForm() throws {
         let balm = try judged(packageJSON(item: "Joint Relief Balm 2oz", category: "Infused Non-Edible",
-                                          ingredients: [(tag(101), "Relief Bulk 1:1", "Infused Non-Edible")]))
+                                          ingredients: [(tag(101), "Relief Balm Bulk 1:1", "Infused Non-Edible")]))
         #expect(balm.rules == [])
+        // Without an infused form beside it, "joint" is read ("Infused Joint" from bulk infused oil).
+        let joint = try judged(packageJSON(item: "Blue Dream Infused Joint 1g", category: "Infused Non-Edible",
+                                           ingredients: [(tag(101), "Blue Dream Infused Oil", "Infused Non-Edible")]))
+        #expect(joint.rules == [.formChange])
     }
 
     @Test func aFormTheIngredientsItemHasIsClear() throws {
@@ -548,14 +563,20 @@ extension RulesEngineTests {
                                        ingredients: [(tag(101), "Relief 1:1", "Topical (weight - each)")])).rules == [])
     }
 
-    /// Any infused category holds every infused form: states file drinks and tinctures under
-    /// "Infused Edible" and balms, tinctures and capsules under "Infused Non-Edible".
-    @Test func anInfusedCategoryHoldsEveryInfusedForm() throws {
-        for (item, category) in [("Lemon Seltzer 4pk", "Infused Edible"), ("1:1 Tincture 30ml", "Infused Edible"),
-                                 ("Relief Balm 2oz", "Infused Non-Edible"), ("CBN Softgels 30ct", "Infused Non-Edible")] {
-            let package = try judged(packageJSON(item: item, category: category,
-                                                 ingredients: [(tag(101), "Base Bulk", category)]))
+    /// An infused category holds every infused form (states file drinks and tinctures under
+    /// "Infused Edible"), once an ingredient is a finished infused form; bulk infused oil made into
+    /// softgels or gummies is a change of form.
+    @Test func anInfusedCategoryHoldsEveryInfusedFormOfFinishedGoods() throws {
+        for (item, source, category) in [("Lemon Seltzer 4pk", "Watermelon Gummies 10pk", "Infused Edible"),
+                                         ("Relief Balm 2oz", "Relief Lotion 4oz", "Infused Non-Edible"),
+                                         ("CBN Softgels 30ct", "CBN Capsules 10ct", "Infused Non-Edible")] {
+            let package = try judged(packageJSON(item: item, category: category, ingredients: [(tag(101), source, category)]))
             #expect(package.rules == [], "\(item) in \(category)")
+        }
+        for (item, category) in [("Blue Dream Softgel 10mg", "Infused Edible"), ("Blue Dream Gummies 10pk", "Infused Non-Edible")] {
+            let package = try judged(packageJSON(item: item, category: category,
+                                                 ingredients: [(tag(101), "Blue Dream Infused Oil Bulk", category)]))
+            #expect(package.rules == [.formChange], "\(item) in \(category)")
         }
         // "Non-Edible" is still not the word "edible" (Words joins "non"), as a category name shows.
         #expect(!NamedForm.edible.isHeld(byCategory: Words("Infused Non-Edible")))
@@ -714,11 +735,56 @@ extension RulesEngineTests {
     }
 
     @Test func unitSizesAreRead() {
-        for text in ["Live Resin 1g", "Cart 0.5 g", "Gummies 100mg", "Tincture 30 ml", "Flower 3.5 grams", "Gummies 10pk"] {
+        for text in ["Live Resin 1g", "Cart 0.5 g", "Gummies 100mg", "Tincture 30 ml", "Flower 3.5 grams"] {
             #expect(Words(text).statesUnitSize, "\(text)")
         }
-        for text in ["Live Resin Bulk", "OG 18", "Gelato #33", "Blue Dream"] {
+        for text in ["Live Resin Bulk", "OG 18", "Gelato #33", "Blue Dream", "Gummies 10pk"] {
             #expect(!Words(text).statesUnitSize, "\(text)")
         }
+    }
+}
+
+/// The second red-team round: false accepts the first round's exceptions opened, each closed.
+extension RulesEngineTests {
+    @Test(arguments: [("Blue Dream Cart Oil", "Blue Dream Vape Cart 0.5g"), ("Blue Dream Vape Distillate", "Blue Dream Cartridge 1g"),
+                      ("Blue Dream Pod Fill Oil", "Blue Dream Pod 0.5g"), ("510 Distillate Bulk", "Blue Dream 510 Cartridge 1g")])
+    func bulkVapeOilIntoCartsIsAFormChange(source: String, item: String) throws {
+        #expect(try judged(concentrate(item: item, source: source)).rules == [.formChange], "\(source) -> \(item)")
+    }
+
+    private func counted(_ item: String, from source: String) -> String {
+        """
+        {"Tag": "\(tag(1))", "Item": "\(item)", "ItemCategory": "Concentrate", "Quantity": 50, "UnitOfMeasure": "Each", \
+        "Ingredients": [{"Package": "\(tag(101))", "Quantity": 100, "UnitOfMeasure": "Each", "Item": "\(source)", \
+        "ItemCategory": "Concentrate"}]}
+        """
+    }
+
+    @Test func countedUnitsMadeIntoAnotherProductAreAFormChange() throws {
+        for (source, item) in [("Blue Dream Distillate Syringe 1g", "Blue Dream Pen 0.5g"), ("Gelato Live Resin 1g", "Gelato Live Badder 1g"),
+                               ("Distillate Syringe 1g", "Watermelon Distillate Syringe 1g")] {
+            #expect(try judged(counted(item, from: source)).rules == [.formChange], "\(source) -> \(item)")
+        }
+        #expect(try judged(counted("Gelato Live Resin 2-Pack", from: "Gelato Live Resin 1g")).rules == [])
+    }
+
+    @Test(arguments: ["Infused with 10.0% terps", "Remediated: No. Terpenes: 5%", "Live terps - free of PG/VG",
+                      "Blended with terpenes, free of cutting agents", "PG/VG: no; terpenes: 6%", "coated in sugar, free of dyes"])
+    func aDenialAcrossPunctuationOrFreeOfDeniesNothing(note: String) throws {
+        #expect(try judged(budsRepack(extra: "\"Note\": \"\(note)\"")).rules == [.additive], "\(note)")
+    }
+
+    @Test(arguments: ["No added sugar", "no artificial flavors", "non\u{2013}flavored"])
+    func commonDenialsAreRead(note: String) throws {
+        #expect(try judged(budsRepack(extra: "\"Note\": \"\(note)\"")).rules == [], "\(note)")
+    }
+
+    @Test func aNoneWithAKindIsAnAdditive() throws {
+        #expect(try judged(budsRepack(extra: "\"Additives\": [{\"Name\": \"None\", \"Kind\": \"terpene\"}]")).rules == [.additive])
+    }
+
+    @Test(arguments: ["Splitting", "Relabelled", "relabeling"])
+    func stepsWithADoubledConsonantAreTheSameStep(step: String) throws {
+        #expect(try judged(budsRepack(extra: "\"ProcessingStep\": \"\(step)\"")).rules == [], "\(step)")
     }
 }

@@ -20,7 +20,7 @@ enum NamedForm: String, CaseIterable {
     private var words: [String] {
         switch self {
         case .preRoll: ["pre-roll", "preroll", "joint", "blunt", "spliff", "dogwalker"]
-        case .cartridge: ["cartridge", "cart", "vape", "vaporizer", "disposable", "pod", "510", "all-in-one", "AIO"]
+        case .cartridge: ["cartridge", "cart", "vape", "vaporizer", "pen", "disposable", "pod", "510", "all-in-one", "AIO"]
         case .edible: ["edible", "gummy", "chocolate", "candy", "chew", "lozenge", "brownie", "baked good"]
         case .beverage: ["beverage", "drink", "soda", "seltzer"]
         case .tincture: ["tincture", "sublingual"]

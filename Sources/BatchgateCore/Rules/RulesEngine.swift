@@ -36,10 +36,23 @@ public struct RulesEngine: Sendable {
     /// Entries that say there is no additive at all: `"Additives": ["None"]` means `[]`.
     private static let noAdditive: Set<String> = ["none", "n/a", "na", "-", "nothing", "no", "nil", "null"]
 
-    /// Words before an additive word that deny it ("no terpenes", "without sugar"), and after it
-    /// ("sugar free", "terpene-free").
-    private static let denialBefore: Set<String> = ["no", "without", "zero", "0"]
+    /// Words before an additive word that deny it ("no terpenes", "without sugar", "no added
+    /// sugar"), and after it ("sugar free", "terpene-free"). Only across a space or hyphen: "No.
+    /// Terpenes: 5%" on a checklist, or "terps, free of PG", deny nothing.
+    private static let denialBefore: Set<String> = ["no", "without", "zero"]
+    private static let denialQualifiers: Set<String> = ["added", "artificial"]
     private static let denialAfter: Set<String> = ["free"]
+
+    /// True when the words around `range` deny it.
+    private static func isDenied(_ range: Range<Int>, in words: Words) -> Bool {
+        var before = range.lowerBound - 1
+        if let key = words.key(at: before), denialQualifiers.contains(key), words.isJoined(before + 1) { before -= 1 }
+        if let key = words.key(at: before), denialBefore.contains(key), words.isJoined(before + 1) { return true }
+        let after = range.upperBound
+        guard let key = words.key(at: after), denialAfter.contains(key), words.isJoined(after) else { return false }
+        // "free of …" and "free from …" speak of something else.
+        return !["of", "from"].contains(words.key(at: after + 1) ?? "")
+    }
 
     /// Names of plant material that hold an additive word but no additive: "Sugar Leaf" is trim.
     private static let notAdditives = ["sugar leaf", "sugar leaves", "sugar trim"].compactMap(WordPhrase.init)
@@ -88,7 +101,8 @@ public struct RulesEngine: Sendable {
         let request = package.request
         if let declared = request.additives {
             // `[]` states that nothing was added, and so does a list of just "None".
-            let listed = declared.filter { !Self.noAdditive.contains($0.name.comparisonKey) }
+            // Only a plain entry: `{"Name": "None", "Kind": "terpene"}` names a terpene, oddly.
+            let listed = declared.filter { $0.kind != .additive || !Self.noAdditive.contains($0.name.comparisonKey) }
             guard let first = listed.first else { return nil }
             let names = listed.map { $0.kind == .additive ? $0.name : "\($0.name) (\($0.kind.rawValue))" }
             let verb = listed.count == 1 ? "is" : "are"
@@ -107,9 +121,7 @@ public struct RulesEngine: Sendable {
             let excused = Self.notAdditives.flatMap { words.ranges(of: $0) }
             for phrase in additivePhrases {
                 let affirmed = words.firstMatch(of: phrase) { range in
-                    !Self.denialBefore.contains(words.key(at: range.lowerBound - 1) ?? "")
-                        && !Self.denialAfter.contains(words.key(at: range.upperBound) ?? "")
-                        && !excused.contains { $0.overlaps(range) }
+                    !Self.isDenied(range, in: words) && !excused.contains { $0.overlaps(range) }
                 }
                 guard let found = affirmed else { continue }
                 if sourceItems == nil { sourceItems = package.ingredients.compactMap { $0.item.map(Words.init) } }
@@ -171,13 +183,21 @@ public struct RulesEngine: Sendable {
         case .never:
             return nil
         case .concentrates:
+            // A blend of two concentrate items is a new concentrate whatever it is called.
+            let distinctItems = Set(sources.compactMap { $0.item?.comparisonKey })
             guard targetForm == .concentrate,
                   sources.allSatisfy({ ProductForm.of(category: $0.category) == .concentrate }),
-                  !sources.contains(where: { $0.item?.isSameName(as: item) == true }),
+                  distinctItems.count > 1 || !sources.contains(where: { $0.item?.isSameName(as: item) == true }),
                   !isFinishedRepack(package, item: item, sources: sources) else { return nil }
             guard unknown.isEmpty else {
                 unchecked = unknownItem(unknown, question: "concentrate \(FieldSyntax.quoted(item)) is made from a concentrate of another item")
                 return nil
+            }
+            if distinctItems.count > 1, sources.contains(where: { $0.item?.isSameName(as: item) == true }) {
+                return RuleFinding(
+                    rule: .formChange,
+                    message: "Item \(FieldSyntax.quoted(item)) (\(package.category)) blends \(describeItems(sources)), concentrates of \(distinctItems.count) items, so a new concentrate is made: a production batch, whatever the step is called. If the lots really are one item, give them that item.",
+                    evidence: evidence)
             }
             return RuleFinding(
                 rule: .formChange,
@@ -199,26 +219,29 @@ public struct RulesEngine: Sendable {
     }
 
     /// True for finished goods re-bagged under a new item, not bulk concentrate processed: every
-    /// ingredient and the new package counted in units (`Each`: 1 g jars into a 2-pack); every
-    /// ingredient a unit of stated size kept whole in the new name; or the new item and every
-    /// ingredient's item naming one finished form ("Cart 1g" into "Cart 2-pack").
+    /// ingredient and the new package counted in units (`Each`) under a name that keeps theirs;
+    /// or every ingredient a unit of stated size, kept whole in the new name or of one finished
+    /// form with it ("Cart 0.5g" into "Cart 2-pack").
     private func isFinishedRepack(_ package: ResolvedPackage, item: String, sources: [ResolvedPackage.Source]) -> Bool {
-        // Units counted, not weighed, on both sides: finished units into a pack of them.
-        let ingredients = package.request.ingredients
-        if isCounted(package.request.unitOfMeasure), !ingredients.isEmpty,
-           ingredients.allSatisfy({ isCounted($0.unitOfMeasure) }) {
-            return true
-        }
         let sourceItems = sources.compactMap { $0.item.map(Words.init) }
         guard sourceItems.count == sources.count else { return false }
+        let newItem = Words(item)
+        // Units counted, not weighed, on both sides, under a name that keeps each source's words
+        // but its size: finished units into a pack of them ("Live Resin 1g" to "Live Resin 2-Pack").
+        let ingredients = package.request.ingredients
+        if isCounted(package.request.unitOfMeasure), !ingredients.isEmpty,
+           ingredients.allSatisfy({ isCounted($0.unitOfMeasure) }),
+           sourceItems.allSatisfy({ newItem.onlyAddsPackWords(to: $0, sizesMayChange: true) }) {
+            return true
+        }
         // A finished unit (its item states its size, "Gelato Live Resin 1g") under an item that
         // keeps its whole name and adds only pack words ("… 1g 2-Pack"). Bulk ("Live Resin Bulk"
         // into "Live Resin 1g") or a new product ("… 1g" into "… 1g Sauce") fails a test.
-        let newItem = Words(item)
-        if sourceItems.allSatisfy({ $0.statesUnitSize && newItem.onlyAddsPackWords(to: $0) }) {
-            return true
-        }
-        return NamedForm.named(in: Words(item)).contains { form, _ in sourceItems.allSatisfy(form.isNamed(byItem:)) }
+        guard sourceItems.allSatisfy(\.statesUnitSize) else { return false }
+        if sourceItems.allSatisfy({ newItem.onlyAddsPackWords(to: $0) }) { return true }
+        // Sized finished goods of one form: "Cart 0.5g" into "Cart 2-Pack" (bulk "Cart Oil" states
+        // no unit size, and stays a production batch).
+        return NamedForm.named(in: newItem).contains { form, _ in sourceItems.allSatisfy(form.isNamed(byItem:)) }
     }
 
     /// True for a unit that counts pieces rather than weighing or measuring them.
@@ -233,18 +256,23 @@ public struct RulesEngine: Sendable {
         let targetForm = ProductForm.of(category: package.category)
         // In a flower or pre-roll category, words for infused products are strain names
         // ("Grape Soda", "Cotton Candy", "Chocolate Thai"): an edible cannot be filed there.
-        // And in an infused category "joint" is a "Joint Relief Balm": a pre-roll is not filed there.
-        let named = NamedForm.named(in: Words(item)).filter { named in
-            named.form.isInfused ? targetForm != .plantMaterial && targetForm != .preRoll : targetForm != .infused
+        // And in an infused category "joint" beside an infused form is a "Joint Relief Balm".
+        let all = NamedForm.named(in: Words(item))
+        let namesInfusedForm = all.contains { $0.form.isInfused }
+        let named = all.filter { named in
+            named.form.isInfused ? targetForm != .plantMaterial && targetForm != .preRoll
+                : !(targetForm == .infused && namesInfusedForm)
         }
         guard !named.isEmpty else { return nil }
         let category = Words(package.category)
         let sourceCategories = package.ingredients.map { Words($0.category) }
         let sourceItems = package.ingredients.compactMap { $0.item.map(Words.init) }
         for (form, said) in named {
-            // Any infused category holds every infused form: "Infused Edible" is where a state
-            // files drinks and tinctures as well as gummies.
-            if form.isHeld(byCategory: category) || (form.isInfused && targetForm == .infused)
+            // An infused category holds every infused form ("Infused Edible" is where a state files
+            // drinks and tinctures as well as gummies) once an ingredient is a finished infused
+            // form: bulk infused oil made into softgels is a change of form.
+            let fromFinishedInfused = sourceItems.contains { words in NamedForm.allCases.contains { $0.isInfused && $0.isNamed(byItem: words) } }
+            if form.isHeld(byCategory: category) || (form.isInfused && targetForm == .infused && fromFinishedInfused)
                 || sourceCategories.contains(where: form.isHeld(byCategory:))
                 || sourceItems.contains(where: form.isNamed(byItem:)) {
                 continue

@@ -17,7 +17,7 @@ struct Words {
         var words: [Word] = []
         func append(_ key: String, _ range: Range<String.Index>) {
             if let last = words.last, last.key == "non",
-               text[last.range.upperBound..<range.lowerBound].allSatisfy({ $0 == "-" || $0 == " " }) {
+               text[last.range.upperBound..<range.lowerBound].allSatisfy({ "- \u{2013}\u{2011}\u{A0}".contains($0) }) {
                 words[words.count - 1] = Word(key: "non" + key, range: last.range.lowerBound..<range.upperBound)
             } else {
                 words.append(Word(key: key, range: range))
@@ -95,21 +95,32 @@ struct Words {
     }
 
     /// True when these words are all of `original`'s and, beyond them, only numbers, sizes and
-    /// words for a pack ("Live Resin 1g" to "Live Resin 1g 2-Pack").
-    func onlyAddsPackWords(to original: Words) -> Bool {
-        let kept = Set(original.words.map(\.key))
+    /// words for a pack ("Live Resin 1g" to "Live Resin 1g 2-Pack"). With `sizesMayChange`, the
+    /// original's sizes need not be kept ("Live Resin 1g" to "Live Resin 2-Pack").
+    func onlyAddsPackWords(to original: Words, sizesMayChange: Bool = false) -> Bool {
+        let kept = Set(original.words.map(\.key).filter { !sizesMayChange || !Self.isPackWord($0) })
         let present = Set(words.map(\.key))
         guard kept.isSubset(of: present) else { return false }
-        return words.allSatisfy { word in
-            guard !kept.contains(word.key) else { return true }
-            let rest = String(word.key.drop { $0.isASCII && $0.isNumber })
-            return rest.isEmpty || Self.sizeUnits.contains(rest) || Self.packWords.contains(rest)
-        }
+        return words.allSatisfy { kept.contains($0.key) || Self.isPackWord($0.key) }
     }
 
-    private static let sizeUnits: Set<String> = ["g", "gr", "gram", "grams", "mg", "oz", "ml", "ct", "pk"]
+    /// A number, a size ("1g", "g") or a word for a pack ("2pk", "duo").
+    private static func isPackWord(_ key: String) -> Bool {
+        let rest = String(key.drop { $0.isASCII && $0.isNumber })
+        return rest.isEmpty || sizeUnits.contains(rest) || packWords.contains(rest)
+    }
+
+    /// True when the word at `index` is joined to the one before it by spaces or hyphens alone
+    /// ("no terpenes", "terpene-free"), not by other punctuation ("No. Terpenes").
+    func isJoined(_ index: Int) -> Bool {
+        guard index > 0, index < words.count else { return false }
+        return text[words[index - 1].range.upperBound..<words[index].range.lowerBound]
+            .allSatisfy { $0 == " " || $0 == "-" || $0 == "\u{A0}" || $0 == "\u{2011}" }
+    }
+
+    private static let sizeUnits: Set<String> = ["g", "gr", "gram", "grams", "mg", "oz", "ml"]
     private static let packWords: Set<String> = [
-        "pack", "packs", "pk", "pks", "x", "duo", "trio", "box", "bundle", "multipack", "sampler", "set", "count",
+        "pack", "packs", "pk", "pks", "ct", "x", "duo", "trio", "box", "bundle", "multipack", "sampler", "set", "count",
         "case", "tin", "bag", "each", "ea", "units", "jar", "jars",
     ]
 
@@ -174,6 +185,11 @@ struct WordPhrase: Sendable, Equatable {
         if stem.hasSuffix("y") {
             forms.insert(stem.dropLast() + "ies")
             forms.insert(stem.dropLast() + "ied")
+        }
+        // A doubled last consonant: splitting, relabelled.
+        if let last = stem.last, last.isLetter, !"aeiouwxy".contains(last) {
+            forms.insert(stem + String(last) + "ing")
+            forms.insert(stem + String(last) + "ed")
         }
         return forms
     }
