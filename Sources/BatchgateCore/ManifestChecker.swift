@@ -70,7 +70,7 @@ public struct ManifestChecker: Sendable {
             let own = issuesByPackage[package.position.packageIndex] ?? []
             var verdict = PackageVerdict(
                 tag: package.tag, item: package.item, category: package.itemCategory,
-                isProductionBatch: package.isMarked, productionBatchNumber: package.productionBatchNumber,
+                isMarked: package.isMarked, productionBatchNumber: package.productionBatchNumber,
                 status: .invalid, errors: own.map(\.message), location: package.location, note: package.note,
                 position: package.position)
             guard own.isEmpty, let tag = package.tag else {
@@ -114,6 +114,10 @@ public struct ManifestChecker: Sendable {
         if request.isMarked && number.isEmpty {
             // Metrc refuses a production batch without a number, required or not.
             verdict.status = .needsBatch
+            verdict.warnings.append(PackageWarning(
+                message: "Production Batch is ticked but the batch number is blank, which Metrc refuses.",
+                evidence: Evidence(field: "ProductionBatchNumber", value: request.productionBatchNumber ?? "",
+                                   line: request.position.line)))
             verdict.fix = verdict.productionBatchRequired
                 ? "Production Batch is ticked for package \(tag) but its batch number is blank: give a production batch number (ProductionBatchNumber)."
                 : "Production Batch is ticked for package \(tag) but its batch number is blank, which Metrc refuses. No rule requires a batch here, so untick Production Batch (or give a batch number if this really is a new production batch)."
@@ -126,7 +130,9 @@ public struct ManifestChecker: Sendable {
             verdict.notes.append("Marked as production batch \(number), as required.")
         } else if request.isMarked {
             verdict.warnings.append(PackageWarning(
-                message: "Production Batch is marked but no rule requires it. In Metrc the new package's lab testing starts over and earlier test results can be lost; unmark it unless this really is a new production batch.",
+                message: request.isProductionBatch == nil
+                    ? "Batch number \(FieldSyntax.quoted(number)) marks package \(tag) as a production batch, but no rule requires one. In Metrc the new package's lab testing starts over and earlier test results can be lost; leave the number empty unless this really is a new production batch."
+                    : "Production Batch is ticked but no rule requires it. In Metrc the new package's lab testing starts over and earlier test results can be lost; untick it unless this really is a new production batch.",
                 evidence: Evidence(field: request.isProductionBatch == nil ? "ProductionBatchNumber" : "IsProductionBatch",
                                    value: request.isProductionBatch == nil ? number : "true", line: request.position.line)))
         } else if unmarkedNumber {

@@ -77,12 +77,14 @@ struct CheckCommand: ParsableCommand {
             throw ValidationError("give either --additive-words or --no-additive-words, not both")
         }
         for word in additiveWords {
-            if let problem = RuleSettings.problem(additiveWord: word) {
+            if let problem = RuleSettings.problem(phrase: word) {
                 throw ValidationError("--additive-words: \(problem); give a word or phrase such as terpene or \"coconut oil\"")
             }
         }
-        if sameFormSteps.contains(where: { $0.allSatisfy(\.isWhitespace) }) {
-            throw ValidationError("--same-form-steps: a step name cannot be blank; give names such as Repackage Split")
+        for step in sameFormSteps {
+            if let problem = RuleSettings.problem(phrase: step) {
+                throw ValidationError("--same-form-steps: \(problem); give step names such as Repackage Split")
+            }
         }
     }
 

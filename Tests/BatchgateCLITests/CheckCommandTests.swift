@@ -85,7 +85,7 @@ struct CheckCommandTests {
         let evidence = try #require(findings.first?["evidence"] as? [String: Any])
         #expect(evidence["field"] as? String == "Ingredients[0].ItemCategory")
         #expect(evidence["value"] as? String == "Buds")
-        #expect(evidence["source"] as? String == "manifest")
+        #expect(evidence["origin"] as? String == "manifest")
         #expect(evidence["line"] is Int)
         #expect((package["warnings"] as? [Any])?.isEmpty == true)
 
@@ -195,7 +195,7 @@ struct CheckRuleFlagTests {
         (["--additive-words", ""], "--additive-words: \"\" has no letter or digit to look for"),
         (["--additive-words"], "Missing value for '--additive-words <word>'"),
         (["--no-additive-words", "--additive-words", "MCT"], "give either --additive-words or --no-additive-words, not both"),
-        (["--same-form-steps", "Split", " "], "--same-form-steps: a step name cannot be blank"),
+        (["--same-form-steps", "Split", "**"], "--same-form-steps: \"**\" has no letter or digit to look for"),
     ])
     func badValuesAreUsageErrorsNamingTheFlag(flags: [String], message: String) throws {
         let result = try Executable.run(["check"] + flags + ["--", manifest])

@@ -22,7 +22,7 @@ struct BulletinTests {
         var rule: RuleID
         var field: String
         var value: String
-        var source: Evidence.Source
+        var source: Evidence.Origin
 
         var description: String { "\(rule.rawValue) <- \(field) \"\(value)\" (\(source.rawValue))" }
     }
@@ -293,7 +293,7 @@ struct BulletinTests {
             let verdict = try #require(report.packages.first { $0.tag == want.tag })
             #expect(verdict.status == want.status, "\(want.tag)\n\(explanation.rawValue)")
             let found = verdict.findings.map {
-                Finding(rule: $0.rule, field: $0.evidence.field, value: $0.evidence.value, source: $0.evidence.source)
+                Finding(rule: $0.rule, field: $0.evidence.field, value: $0.evidence.value, source: $0.evidence.origin)
             }
             #expect(found == want.findings, "\(want.tag)\n\(explanation.rawValue)")
             #expect(verdict.productionBatchRequired == !want.findings.isEmpty)
@@ -325,7 +325,7 @@ struct BulletinTests {
                 guard let rule = (finding["rule"] as? String).flatMap(RuleID.init(rawValue:)),
                       let evidence = finding["evidence"] as? [String: Any],
                       let field = evidence["field"] as? String, let value = evidence["value"] as? String,
-                      let source = (evidence["source"] as? String).flatMap(Evidence.Source.init(rawValue:)),
+                      let source = (evidence["origin"] as? String).flatMap(Evidence.Origin.init(rawValue:)),
                       evidence["line"] is Int else { return nil }
                 return Finding(rule: rule, field: field, value: value, source: source)
             }

@@ -217,15 +217,15 @@ extension RulesEngineTests {
         let inFile = try judged("[\n\n" + packageJSON(item: "Live Resin", category: "Concentrate",
                                                      ingredients: [(tag(101), "Blue Dream Buds", "Buds")]) + "\n]")
         #expect(inFile.rules.first == .categoryChange)
-        #expect(inFile.findings.first?.evidence == Evidence(field: "Ingredients[0].ItemCategory", value: "Buds", line: 3, source: .manifest))
+        #expect(inFile.findings.first?.evidence == Evidence(field: "Ingredients[0].ItemCategory", value: "Buds", line: 3, origin: .manifest))
 
         // The category from the packages file (by tag) and from the items file (by item name).
         let packages = Catalog(packages: [Catalog.Package(tag: tag(101), item: "Blue Dream Buds", category: "Buds")])
         let byTag = try judged(packageJSON(ingredients: [(tag(101), nil, nil)]), catalog: packages)
-        #expect(byTag.findings.first?.evidence == Evidence(field: "Ingredients[0].ItemCategory", value: "Buds", line: 1, source: .packagesFile))
+        #expect(byTag.findings.first?.evidence == Evidence(field: "Ingredients[0].ItemCategory", value: "Buds", line: 1, origin: .packagesFile))
         let items = Catalog(items: [Catalog.Item(name: "Blue Dream Buds", category: "Buds")])
         let byName = try judged(packageJSON(ingredients: [(tag(101), "Blue Dream Buds", nil)]), catalog: items)
-        #expect(byName.findings.first?.evidence == Evidence(field: "Ingredients[0].ItemCategory", value: "Buds", line: 1, source: .itemsFile))
+        #expect(byName.findings.first?.evidence == Evidence(field: "Ingredients[0].ItemCategory", value: "Buds", line: 1, origin: .itemsFile))
         #expect(byName.findings.first?.message.contains("new package is Concentrate") == true)
     }
 
@@ -379,10 +379,10 @@ extension RulesEngineTests {
     @Test func aCategoryOfAnotherFormIsTheEvidence() throws {
         let package = try judged(packageJSON(item: "Live Resin", category: "Concentrate"))
         let finding = try #require(package.findings.first { $0.rule == .formChange })
-        #expect(finding.evidence == Evidence(field: "ItemCategory", value: "Concentrate", line: 1, source: .manifest))
+        #expect(finding.evidence == Evidence(field: "ItemCategory", value: "Concentrate", line: 1, origin: .manifest))
         let catalog = Catalog(items: [Catalog.Item(name: "Live Resin", category: "Concentrate")])
         let fromItems = try judged(packageJSON(item: "Live Resin", category: nil), catalog: catalog)
-        #expect(fromItems.findings.first { $0.rule == .formChange }?.evidence.source == .itemsFile)
+        #expect(fromItems.findings.first { $0.rule == .formChange }?.evidence.origin == .itemsFile)
     }
 
     // MARK: form-change (c): a concentrate's new item
@@ -517,9 +517,12 @@ extension RulesEngineTests {
                      "Blue Dream Softgels", "Blue Dream Seltzer", "Blue Dream Balm"] {
             #expect(try judged(budsRepack(item: item)).rules == [], "\(item)")
         }
-        // Where they can be a form (a concentrate category), they are evidence.
+        // Nor in a concentrate category (the reviewer's "Grape Soda Live Resin").
         let never = RuleSettings(itemChange: .never)
-        let gummies = try judged(concentrate(item: "Blue Dream Gummies", source: "Blue Dream Distillate"), settings: never)
+        #expect(try judged(concentrate(item: "Grape Soda Live Resin 1g", source: "Blue Dream Distillate"), settings: never).rules == [])
+        // Where they can be a form (a category of no known form), they are evidence.
+        let gummies = try judged(packageJSON(item: "Blue Dream Gummies", category: "Combined Category",
+                                             ingredients: [(tag(101), "Blue Dream Bulk", "Combined Category")]))
         #expect(gummies.rules == [.formChange])
         #expect(gummies.findings.first?.evidence.value == "Gummies")
     }
@@ -601,13 +604,13 @@ extension RulesEngineTests {
     @Test func aBatchNumberMarksThePackageWhereTheIndicatorIsAbsent() throws {
         let package = try judged(packageJSON(extra: "\"ProductionBatchNumber\": \"PB-7\""))
         #expect(package.productionBatchRequired)
-        #expect(package.isProductionBatch)
+        #expect(package.isMarked)
         #expect(package.status == .ok)
         #expect(package.messages.last == "Marked as production batch PB-7, as required.")
         for blank in ["\"\"", "\"   \"", "null"] {
             let unmarked = try judged(packageJSON(extra: "\"ProductionBatchNumber\": \(blank)"))
             #expect(unmarked.status == .needsBatch, "\(blank)")
-            #expect(!unmarked.isProductionBatch)
+            #expect(!unmarked.isMarked)
             #expect(unmarked.fix?.hasPrefix("tick Production Batch (IsProductionBatch)") == true)
         }
     }
@@ -625,7 +628,7 @@ extension RulesEngineTests {
         // Not required: a warning, not a needs-batch.
         let notRequired = try judged(budsRepack(extra: "\"IsProductionBatch\": false, \"ProductionBatchNumber\": \"PB-7\""))
         #expect(notRequired.status == .ok)
-        #expect(!notRequired.isProductionBatch)
+        #expect(!notRequired.isMarked)
         #expect(notRequired.warnings.count == 1)
         #expect(notRequired.warnings.first?.message.contains("Metrc will not mark it") == true)
         #expect(notRequired.warnings.first?.evidence == Evidence(field: "ProductionBatchNumber", value: "PB-7", line: 1))
@@ -643,7 +646,7 @@ extension RulesEngineTests {
             \(tag(2)),\(tag(102)),5,Grams,Live Resin,5,Grams,,Concentrate,Buds
             """)
         #expect(packages.map(\.status) == [.ok, .needsBatch])
-        #expect(packages.map(\.isProductionBatch) == [true, false])
+        #expect(packages.map(\.isMarked) == [true, false])
     }
 
     /// Contract section 3: "Booleans: ... empty means false", and only "where the header has no
@@ -786,5 +789,31 @@ extension RulesEngineTests {
     @Test(arguments: ["Splitting", "Relabelled", "relabeling"])
     func stepsWithADoubledConsonantAreTheSameStep(step: String) throws {
         #expect(try judged(budsRepack(extra: "\"ProcessingStep\": \"\(step)\"")).rules == [], "\(step)")
+    }
+}
+
+/// The review of issue 12: what a program and a person read when the reason is not a rule.
+extension RulesEngineTests {
+    @Test func aBlankNumberOnAMarkedBatchIsExplainedWithEvidence() throws {
+        let report = check(budsRepack(extra: "\"IsProductionBatch\": true, \"ProductionBatchNumber\": \" \""))
+        let package = try #require(report.packages.first)
+        #expect(package.status == .needsBatch)
+        #expect(package.rules == [])
+        #expect(package.warnings.first?.evidence == Evidence(field: "ProductionBatchNumber", value: "", line: package.position.line))
+        #expect(report.text.contains("NEEDS BATCH: Production Batch is marked with a blank batch number, which Metrc refuses"))
+        #expect(report.text.contains("warning: Production Batch is ticked but the batch number is blank"))
+        #expect(!report.text.contains("required ()"))
+    }
+
+    @Test(arguments: ["Gelato Live Sugar 1g", "Gelato Sugar Wax 1g", "Gelato Terp Sauce 1g"])
+    func concentratesNamedForTheirTextureAddNothing(item: String) throws {
+        let package = try judged(concentrate(item: item, source: "Gelato Live Resin Bulk"))
+        #expect(!package.rules.contains(.additive), "\(item)")
+    }
+
+    @Test func anAdditiveWordWithIngredientItemsUnknownSaysWhichAreUnknown() throws {
+        let package = try judged(budsRepack(item: "Blue Dream Terp Infused 3.5g", source: nil))
+        #expect(package.rules.contains(.additive))
+        #expect(package.findings.first?.message.contains("the item of \(tag(101)) is not known") == true)
     }
 }

@@ -119,8 +119,8 @@ struct WordsTests {
         #expect(WordPhrase("   ") == nil)
         #expect(WordPhrase(" Coconut Oil ")?.text == "Coconut Oil")
         #expect(WordPhrase("Coconut-Oil")?.words == ["coconut", "oil"])
-        #expect(RuleSettings.problem(additiveWord: "%%") == "\"%%\" has no letter or digit to look for")
-        #expect(RuleSettings.problem(additiveWord: "stevia") == nil)
+        #expect(RuleSettings.problem(phrase: "%%") == "\"%%\" has no letter or digit to look for")
+        #expect(RuleSettings.problem(phrase: "stevia") == nil)
     }
 
     @Test func everyDefaultAdditiveWordIsAPhrase() {

@@ -347,6 +347,8 @@ struct ConfigErrorTests {
                   reason: "must be one of concentrates, always, never; found nothing"),
         BadConfig(yaml: "rules:\n  additiveWords:\n    - terpene\n    - \"--\"\n", line: 4, key: "rules.additiveWords",
                   reason: "entry 2: must be a word or phrase with a letter or digit, such as terpene or coconut oil; found \"--\""),
+        BadConfig(yaml: "rules:\n  sameFormSteps: [Split, \"-\"]\n", line: 2, key: "rules.sameFormSteps",
+                  reason: "entry 2: must be a processing step name such as Repackage; found \"-\""),
         BadConfig(yaml: "rules:\n  additiveWords: [MCT, \"  \"]\n", line: 2, key: "rules.additiveWords",
                   reason: "entry 2: must be a word or phrase with a letter or digit, such as terpene or coconut oil; found \"  \""),
         BadConfig(yaml: "rules:\n  additiveWords:\n    -\n", line: 3, key: "rules.additiveWords",

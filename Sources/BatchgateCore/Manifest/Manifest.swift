@@ -64,7 +64,7 @@ public struct PackageRequest: Sendable, Equatable {
     }
 
     /// True when `ProductionBatchNumber` holds more than white space.
-    public var hasBatchNumber: Bool {
+    var hasBatchNumber: Bool {
         !(productionBatchNumber?.trimmingWhitespace().isEmpty ?? true)
     }
 }

@@ -29,8 +29,9 @@ public struct PackageVerdict: Sendable, Equatable {
     public var category: String?
     /// True when any rule applies.
     public var productionBatchRequired: Bool
-    /// Whether the request marks a production batch (``PackageRequest/isMarked``).
-    public var isProductionBatch: Bool
+    /// Whether the request marks a production batch (``PackageRequest/isMarked``): the report's
+    /// `isProductionBatch`, as Metrc will read the request.
+    public var isMarked: Bool
     /// The batch number the manifest gives, if any.
     public var productionBatchNumber: String?
     /// The rules that apply, each with its sentence and evidence.
@@ -52,14 +53,14 @@ public struct PackageVerdict: Sendable, Equatable {
     /// Where the package stands in its file.
     public var position: SourcePosition
 
-    public init(tag: String?, item: String?, category: String?, isProductionBatch: Bool, productionBatchNumber: String?,
+    init(tag: String?, item: String?, category: String?, isMarked: Bool, productionBatchNumber: String?,
                 status: PackageStatus, errors: [String] = [], location: String? = nil, note: String? = nil,
                 position: SourcePosition) {
         self.tag = tag
         self.item = item
         self.category = category
         self.productionBatchRequired = false
-        self.isProductionBatch = isProductionBatch
+        self.isMarked = isMarked
         self.productionBatchNumber = productionBatchNumber
         self.findings = []
         self.status = status
@@ -76,15 +77,18 @@ public struct PackageVerdict: Sendable, Equatable {
     public var rules: [RuleID] { findings.map(\.rule) }
 
     /// How the findings weigh: errors while the package needs a batch, notes once it is marked.
-    public var findingSeverity: Severity {
+    var findingSeverity: Severity {
         status == .needsBatch ? .error : .note
     }
 
-    /// Every sentence about the package: why each rule applies, then errors, warnings and notes,
-    /// then the fix.
-    public var messages: [String] {
+    /// Why: each rule that applies, then errors, warnings and notes.
+    public var reasons: [String] {
         findings.map(\.message) + errors + warnings.map { "Warning: \($0.message)" } + notes
-            + (fix.map { ["Fix: \($0)"] } ?? [])
+    }
+
+    /// Every sentence about the package: the reasons, then the fix.
+    public var messages: [String] {
+        reasons + (fix.map { ["Fix: \($0)"] } ?? [])
     }
 }
 

@@ -45,7 +45,7 @@ extension PackageVerdict {
         json.key("item"); json.string(item)
         json.key("category"); json.string(category)
         json.key("productionBatchRequired"); json.bool(productionBatchRequired)
-        json.key("isProductionBatch"); json.bool(isProductionBatch)
+        json.key("isProductionBatch"); json.bool(isMarked)
         json.key("productionBatchNumber"); json.string(productionBatchNumber)
         json.key("rules"); json.strings(rules.map(\.rawValue))
         json.key("status"); json.string(status.rawValue)
@@ -53,23 +53,14 @@ extension PackageVerdict {
         json.key("findings")
         json.beginArray()
         for finding in findings {
-            json.beginObject()
-            json.key("rule"); json.string(finding.rule.rawValue)
-            json.key("severity"); json.string(findingSeverity.rawValue)
-            json.key("message"); json.string(finding.message)
-            json.key("evidence"); finding.evidence.write(to: &json)
-            json.endObject()
+            writeEntry(to: &json, rule: finding.rule, severity: findingSeverity, message: finding.message,
+                       evidence: finding.evidence)
         }
         json.endArray()
         json.key("warnings")
         json.beginArray()
         for warning in warnings {
-            json.beginObject()
-            json.key("severity"); json.string(Severity.warning.rawValue)
-            json.key("message"); json.string(warning.message)
-            json.key("evidence")
-            if let evidence = warning.evidence { evidence.write(to: &json) } else { json.string(nil) }
-            json.endObject()
+            writeEntry(to: &json, rule: nil, severity: .warning, message: warning.message, evidence: warning.evidence)
         }
         json.endArray()
         json.key("fix"); json.string(fix)
@@ -80,13 +71,27 @@ extension PackageVerdict {
     }
 }
 
+extension PackageVerdict {
+    /// One finding or warning: `{rule, severity, message, evidence}`, a warning without `rule`.
+    private func writeEntry(to json: inout JSONWriter, rule: RuleID?, severity: Severity, message: String,
+                            evidence: Evidence?) {
+        json.beginObject()
+        if let rule { json.key("rule"); json.string(rule.rawValue) }
+        json.key("severity"); json.string(severity.rawValue)
+        json.key("message"); json.string(message)
+        json.key("evidence")
+        if let evidence { evidence.write(to: &json) } else { json.string(nil) }
+        json.endObject()
+    }
+}
+
 extension Evidence {
     func write(to json: inout JSONWriter) {
         json.beginObject()
         json.key("field"); json.string(field)
         json.key("value"); json.string(value)
         json.key("line"); json.int(line)
-        json.key("source"); json.string(source.rawValue)
+        json.key("origin"); json.string(origin.rawValue)
         json.endObject()
     }
 }

@@ -68,6 +68,8 @@ extension PackageVerdict {
             productionBatchRequired
                 ? "OK: a production batch, and marked as one"
                 : "OK: no production batch needed"
+        case .needsBatch where rules.isEmpty:
+            "NEEDS BATCH: Production Batch is marked with a blank batch number, which Metrc refuses"
         case .needsBatch:
             "NEEDS BATCH: a production batch is required (\(rules.map(\.rawValue).joined(separator: ", ")))"
         case .invalid:

@@ -8,24 +8,21 @@ public struct ResolvedPackage: Sendable, Equatable {
         /// The ingredient's place in its package (`Ingredients[index]`) and its line.
         public var index: Int
         public var line: Int?
-        /// Nil when the item is unknown.
-        public var itemSource: Evidence.Source?
-        public var categorySource: Evidence.Source
+        public var categoryOrigin: Evidence.Origin
 
         public init(tag: String, item: String?, category: String, index: Int = 0, line: Int? = nil,
-                    itemSource: Evidence.Source? = .manifest, categorySource: Evidence.Source = .manifest) {
+                    categoryOrigin: Evidence.Origin = .manifest) {
             self.tag = tag
             self.item = item
             self.category = category
             self.index = index
             self.line = line
-            self.itemSource = item == nil ? nil : itemSource
-            self.categorySource = categorySource
+            self.categoryOrigin = categoryOrigin
         }
 
         /// Evidence naming one of this ingredient's fields.
-        func evidence(_ field: String, _ value: String, from source: Evidence.Source) -> Evidence {
-            Evidence(field: "Ingredients[\(index)].\(field)", value: value, line: line, source: source)
+        func evidence(_ field: String, _ value: String, from origin: Evidence.Origin) -> Evidence {
+            Evidence(field: "Ingredients[\(index)].\(field)", value: value, line: line, origin: origin)
         }
     }
 
@@ -35,16 +32,16 @@ public struct ResolvedPackage: Sendable, Equatable {
     public var item: String?
     public var category: String
     /// Where the category came from.
-    public var categorySource: Evidence.Source
+    public var categoryOrigin: Evidence.Origin
     public var ingredients: [Source]
 
     public init(request: PackageRequest, tag: String, item: String?, category: String,
-                categorySource: Evidence.Source = .manifest, ingredients: [Source]) {
+                categoryOrigin: Evidence.Origin = .manifest, ingredients: [Source]) {
         self.request = request
         self.tag = tag
         self.item = item
         self.category = category
-        self.categorySource = categorySource
+        self.categoryOrigin = categoryOrigin
         self.ingredients = ingredients
     }
 }
@@ -88,14 +85,13 @@ struct CategoryResolver {
             // form rules need it, and a real request names its sources by tag alone.
             let known = catalog.package(tagged: source)
             let item = ingredient.item ?? known?.item
-            let itemSource: Evidence.Source = ingredient.item != nil ? .manifest : .packagesFile
-            var categorySource = Evidence.Source.manifest
+            var categoryOrigin = Evidence.Origin.manifest
             var category = ingredient.itemCategory?.trimmingWhitespace()
                 ?? item.flatMap { manifestCategories[$0.comparisonKey] }
             if category == nil, let found = item.flatMap({ catalog.category(ofItem: $0) }) {
-                (category, categorySource) = (found, .itemsFile)
+                (category, categoryOrigin) = (found, .itemsFile)
             } else if category == nil, let found = known?.category {
-                (category, categorySource) = (found, .packagesFile)
+                (category, categoryOrigin) = (found, .packagesFile)
             }
             guard let category else {
                 let advice = item.map {
@@ -106,12 +102,12 @@ struct CategoryResolver {
                 continue
             }
             sources.append(.init(tag: source, item: item, category: category, index: index, line: ingredient.position.line,
-                                 itemSource: itemSource, categorySource: categorySource))
+                                 categoryOrigin: categoryOrigin))
         }
 
         var item = package.item
         var category = package.itemCategory?.trimmingWhitespace()
-        var categorySource = Evidence.Source.manifest
+        var categoryOrigin = Evidence.Origin.manifest
         if category == nil, let name = item {
             category = manifestCategories[name.comparisonKey]
         }
@@ -121,7 +117,7 @@ struct CategoryResolver {
             if item == nil, items.count == 1 { item = sources.compactMap(\.item).first }
             if category == nil {
                 if categories.count == 1, let first = sources.first {
-                    (category, categorySource) = (first.category, first.categorySource)
+                    (category, categoryOrigin) = (first.category, first.categoryOrigin)
                 } else if categories.count > 1 {
                     let listed = sources.map { "\($0.tag) is \($0.category)" }.joined(separator: ", ")
                     issues.append(.field("UseSameItem", "is true but the ingredients are of different categories (\(listed)), so there is no one item to keep",
@@ -130,10 +126,10 @@ struct CategoryResolver {
             }
         }
         if category == nil, let found = item.flatMap({ catalog.category(ofItem: $0) }) {
-            (category, categorySource) = (found, .itemsFile)
+            (category, categoryOrigin) = (found, .itemsFile)
         }
         if category == nil, let found = catalog.package(tagged: tag)?.category {
-            (category, categorySource) = (found, .packagesFile)
+            (category, categoryOrigin) = (found, .packagesFile)
         }
         if category == nil && issues.isEmpty {
             let problem = item.map {
@@ -143,7 +139,7 @@ struct CategoryResolver {
         }
         guard issues.isEmpty, let category else { return .failure(ResolutionFailure(issues: issues)) }
         return .success(ResolvedPackage(request: package, tag: tag, item: item, category: category,
-                                        categorySource: categorySource, ingredients: sources))
+                                        categoryOrigin: categoryOrigin, ingredients: sources))
     }
 }
 

@@ -15,7 +15,7 @@ public struct RuleFinding: Sendable, Equatable {
 /// The piece of a request (or of the catalog) a finding or warning rests on.
 public struct Evidence: Sendable, Equatable {
     /// Where a value came from: the manifest itself, or one of the catalog files.
-    public enum Source: String, Sendable {
+    public enum Origin: String, Sendable {
         case manifest
         case itemsFile = "items file"
         case packagesFile = "packages file"
@@ -26,21 +26,22 @@ public struct Evidence: Sendable, Equatable {
     public var field: String
     /// The value that decided, as written (for a word found in free text, the word).
     public var value: String
-    /// The line of the manifest the field is on, where known.
+    /// The line of the manifest where the package (or, for an ingredient's field, the
+    /// ingredient) starts, where known.
     public var line: Int?
     /// Where the value came from.
-    public var source: Source
+    public var origin: Origin
 
-    public init(field: String, value: String, line: Int? = nil, source: Source = .manifest) {
+    public init(field: String, value: String, line: Int? = nil, origin: Origin = .manifest) {
         self.field = field
         self.value = value
         self.line = line
-        self.source = source
+        self.origin = origin
     }
 }
 
 /// How much a message weighs, in the report's words.
-public enum Severity: String, Sendable {
+enum Severity: String, Sendable {
     /// Stops the package: it must be fixed before it goes to Metrc.
     case error
     /// Does not stop the package, but someone should look.

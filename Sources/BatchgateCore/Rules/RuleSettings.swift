@@ -39,8 +39,9 @@ public struct RuleSettings: Sendable, Equatable {
         self.sameFormSteps = sameFormSteps
     }
 
-    /// Why `word` cannot be an additive word (it has no letter or digit to match), or nil.
-    public static func problem(additiveWord word: String) -> String? {
-        WordPhrase(word) == nil ? "\(FieldSyntax.quoted(word)) has no letter or digit to look for" : nil
+    /// Why `phrase` cannot be an additive word or a same-form step (it has no letter or digit to
+    /// match), or nil.
+    public static func problem(phrase: String) -> String? {
+        WordPhrase(phrase) == nil ? "\(FieldSyntax.quoted(phrase)) has no letter or digit to look for" : nil
     }
 }

@@ -1,14 +1,9 @@
 /// What the rules conclude about one package: the rules that apply, and warnings about evidence
 /// that could not be checked.
-public struct RuleOutcome: Sendable, Equatable {
+struct RuleOutcome: Sendable, Equatable {
     /// The rules that apply, in the order of ``RuleID``, each once, with its sentence and evidence.
-    public var findings: [RuleFinding] = []
-    public var warnings: [PackageWarning] = []
-
-    public init(findings: [RuleFinding] = [], warnings: [PackageWarning] = []) {
-        self.findings = findings
-        self.warnings = warnings
-    }
+    var findings: [RuleFinding] = []
+    var warnings: [PackageWarning] = []
 }
 
 /// Applies the production-batch rules of contract section 5 to one package whose categories are
@@ -28,7 +23,7 @@ public struct RulesEngine: Sendable {
 
     /// True unless the step is one of the same-form steps, in any case and with an ending
     /// ("Repackaging" and "repackaged" are `Repackage`).
-    func changesForm(step: String) -> Bool {
+    private func changesForm(step: String) -> Bool {
         let words = Words(step)
         return !sameFormSteps.contains { words.isExactly($0) }
     }
@@ -40,7 +35,7 @@ public struct RulesEngine: Sendable {
     /// sugar"), and after it ("sugar free", "terpene-free"). Only across a space or hyphen: "No.
     /// Terpenes: 5%" on a checklist, or "terps, free of PG", deny nothing.
     private static let denialBefore: Set<String> = ["no", "without", "zero"]
-    private static let denialQualifiers: Set<String> = ["added", "artificial"]
+    private static let denialQualifiers: Set<String> = ["added", "artificial", "any"]
     private static let denialAfter: Set<String> = ["free"]
 
     /// True when the words around `range` deny it.
@@ -54,16 +49,13 @@ public struct RulesEngine: Sendable {
         return !["of", "from"].contains(words.key(at: after + 1) ?? "")
     }
 
-    /// Names of plant material that hold an additive word but no additive: "Sugar Leaf" is trim.
-    private static let notAdditives = ["sugar leaf", "sugar leaves", "sugar trim"].compactMap(WordPhrase.init)
+    /// Names that hold an additive word but no additive: "Sugar Leaf" is trim; live sugar, sugar
+    /// wax and terp sauce are concentrates named for their texture and their own terpenes.
+    private static let notAdditives = ["sugar leaf", "sugar leaves", "sugar trim", "live sugar", "sugar wax", "terp sauce"]
+        .compactMap(WordPhrase.init)
 
-    /// Every rule that applies, with its sentence and evidence.
-    public func findings(for package: ResolvedPackage) -> [RuleFinding] {
-        evaluate(package).findings
-    }
-
-    /// Every rule that applies, and the warnings.
-    public func evaluate(_ package: ResolvedPackage) -> RuleOutcome {
+    /// Every rule that applies, with its sentence and evidence, and the warnings.
+    func evaluate(_ package: ResolvedPackage) -> RuleOutcome {
         var outcome = RuleOutcome()
         let target = package.category
         let changed = package.ingredients.filter { !$0.category.isSameName(as: target) }
@@ -71,17 +63,17 @@ public struct RulesEngine: Sendable {
             outcome.findings.append(RuleFinding(
                 rule: .categoryChange,
                 message: "\(describe(changed)) and the new package is \(target), so the product changes category.",
-                evidence: first.evidence("ItemCategory", first.category, from: first.categorySource)))
+                evidence: first.evidence("ItemCategory", first.category, from: first.categoryOrigin)))
         }
 
         let groups = groupedByCategory(package.ingredients)
         if groups.count >= 2 {
-            let parts = groups.map { "\($0.category) (\($0.sources.map(\.tag).joined(separator: ", ")))" }
+            let parts = groups.map { "\($0.category) (\(shortList($0.sources.map(\.tag), joiner: ", ")))" }
             let second = groups[1].sources[0]
             outcome.findings.append(RuleFinding(
                 rule: .multipleCategories,
-                message: "The ingredients combine \(groups.count) categories, \(list(parts)), so multiple categories are combined.",
-                evidence: second.evidence("ItemCategory", second.category, from: second.categorySource)))
+                message: "The ingredients combine \(groups.count) categories, \(shortList(parts)), so multiple categories are combined.",
+                evidence: second.evidence("ItemCategory", second.category, from: second.categoryOrigin)))
         }
 
         if let finding = additive(package) { outcome.findings.append(finding) }
@@ -118,7 +110,8 @@ public struct RulesEngine: Sendable {
         for place in places {
             guard let text = place.text else { continue }
             let words = Words(text)
-            let excused = Self.notAdditives.flatMap { words.ranges(of: $0) }
+            // Worked out at the first word found: most notes have none.
+            lazy var excused = Self.notAdditives.flatMap { words.ranges(of: $0) }
             for phrase in additivePhrases {
                 let affirmed = words.firstMatch(of: phrase) { range in
                     !Self.isDenied(range, in: words) && !excused.contains { $0.overlaps(range) }
@@ -128,9 +121,12 @@ public struct RulesEngine: Sendable {
                 if sourceItems!.contains(where: { $0.contains(phrase) }) { continue }
                 let said = place.field == "Note" ? "The note says \(FieldSyntax.quoted(String(found)))"
                     : "Item \(FieldSyntax.quoted(text)) says \(FieldSyntax.quoted(String(found)))"
+                let unknown = package.ingredients.filter { $0.item == nil }.map(\.tag)
+                let items = unknown.isEmpty ? "no ingredient's item does"
+                    : "no ingredient's known item does (the item of \(shortList(unknown)) is not known: give it, or add the tag to the packages file)"
                 return RuleFinding(
                     rule: .additive,
-                    message: "\(said) and no ingredient's item does, so something non-cannabis is added (a terpene, flavor, oil or sweetener). If nothing was added, say so: \"Additives\": [] in JSON, or an empty cell in an Additives column in CSV.",
+                    message: "\(said) and \(items), so something non-cannabis is added (a terpene, flavor, oil or sweetener). If nothing was added, say so: \"Additives\": [] in JSON, or an empty cell in an Additives column in CSV.",
                     evidence: Evidence(field: place.field, value: String(found), line: request.position.line))
             }
         }
@@ -165,7 +161,7 @@ public struct RulesEngine: Sendable {
                 return RuleFinding(
                     rule: .formChange,
                     message: "Ingredient \(first.tag)\(others) is \(form.withArticle) (\(first.category)) and the new package is \(targetForm.withArticle) (\(target)), so the product changes form.",
-                    evidence: Evidence(field: "ItemCategory", value: target, line: request.position.line, source: package.categorySource))
+                    evidence: Evidence(field: "ItemCategory", value: target, line: request.position.line, origin: package.categoryOrigin))
             }
         }
         if let finding = itemChange(package, targetForm: targetForm, unchecked: &unchecked) { return finding }
@@ -257,10 +253,12 @@ public struct RulesEngine: Sendable {
         // In a flower or pre-roll category, words for infused products are strain names
         // ("Grape Soda", "Cotton Candy", "Chocolate Thai"): an edible cannot be filed there.
         // And in an infused category "joint" beside an infused form is a "Joint Relief Balm".
+        // Infused forms are read only where they can be filed (an infused category, or one of no
+        // known form): "Grape Soda" flower or live resin is a strain.
         let all = NamedForm.named(in: Words(item))
         let namesInfusedForm = all.contains { $0.form.isInfused }
         let named = all.filter { named in
-            named.form.isInfused ? targetForm != .plantMaterial && targetForm != .preRoll
+            named.form.isInfused ? targetForm == .infused || targetForm == nil
                 : !(targetForm == .infused && namesInfusedForm)
         }
         guard !named.isEmpty else { return nil }
@@ -290,7 +288,7 @@ public struct RulesEngine: Sendable {
 
     /// The warning for ingredients whose item is needed but unknown.
     private func unknownItem(_ sources: [ResolvedPackage.Source], question: String) -> PackageWarning {
-        let tags = list(sources.map(\.tag))
+        let tags = shortList(sources.map(\.tag))
         let noun = sources.count == 1 ? "ingredient \(tags) has" : "ingredients \(tags) have"
         return PackageWarning(
             message: "The item of \(noun) no known name, so batchgate could not check whether \(question) (a production batch). Give the ingredient's Item, or add the tag to the packages file.",
@@ -319,7 +317,7 @@ public struct RulesEngine: Sendable {
     private func describe(_ sources: [ResolvedPackage.Source]) -> String {
         let parts = groupedByCategory(sources).map { group in
             let tags = group.sources.map(\.tag)
-            return tags.count == 1 ? "ingredient \(tags[0]) is \(group.category)" : "ingredients \(list(tags)) are \(group.category)"
+            return tags.count == 1 ? "ingredient \(tags[0]) is \(group.category)" : "ingredients \(shortList(tags)) are \(group.category)"
         }
         let text = parts.joined(separator: ", ")
         return text.prefix(1).uppercased() + text.dropFirst()
@@ -354,8 +352,9 @@ public struct RulesEngine: Sendable {
 
     /// Like `list`, naming at most three: a package made from thousands of ingredients still gets
     /// a sentence a person reads.
-    private func shortList(_ items: [String]) -> String {
-        items.count <= 3 ? list(items) : items.prefix(3).joined(separator: ", ") + " and \(items.count - 3) more"
+    private func shortList(_ items: [String], joiner: String? = nil) -> String {
+        guard items.count > 3 else { return joiner.map { items.joined(separator: $0) } ?? list(items) }
+        return items.prefix(3).joined(separator: ", ") + " and \(items.count - 3) more"
     }
 
     private func list(_ items: [String]) -> String {

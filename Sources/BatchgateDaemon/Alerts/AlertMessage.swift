@@ -78,7 +78,7 @@ public struct AlertMessage: Sendable, Equatable {
             json.key("category"); json.string(package.category)
             json.key("status"); json.string(package.status.rawValue)
             json.key("rules"); json.strings(package.rules.map(\.rawValue))
-            json.key("messages"); json.strings(package.findings.map(\.message) + package.errors + package.warnings.map(\.message))
+            json.key("messages"); json.strings(package.reasons)
             json.key("fix"); json.string(package.fix)
             json.endObject()
         }
@@ -112,7 +112,7 @@ public struct AlertMessage: Sendable, Equatable {
             if let category = package.category { line += " (\(escapeMrkdwn(category)))" }
             line += package.status == .invalid ? " — invalid" : " — needs a production batch"
             for finding in package.findings { line += "\n• \(escapeMrkdwn(finding.message))" }
-            if package.status == .invalid { for notice in package.errors { line += "\n• \(escapeMrkdwn(notice))" } }
+            if package.status == .invalid { for error in package.errors { line += "\n• \(escapeMrkdwn(error))" } }
             if let fix = package.fix { line += "\n*Fix:* \(escapeMrkdwn(fix))" }
             return line
         }
@@ -161,7 +161,7 @@ public struct AlertMessage: Sendable, Equatable {
         for package in packagesToFix {
             lines.append("Package \(package.tag ?? "\(package.position.packageIndex)")  \(package.item ?? "") \(package.category.map { "(\($0))" } ?? "")")
             for finding in package.findings { lines.append("  - \(finding.message)") }
-            if package.status == .invalid { for notice in package.errors { lines.append("  - \(notice)") } }
+            if package.status == .invalid { for error in package.errors { lines.append("  - \(error)") } }
             if let fix = package.fix { lines.append("  Fix: \(fix)") }
             lines.append("")
         }

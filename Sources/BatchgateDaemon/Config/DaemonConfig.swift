@@ -208,13 +208,13 @@ extension DaemonConfig {
             itemChange = try settings.setting(.itemChange, .itemChange, default: defaults.itemChange)
             additiveWords = try settings.listSetting(
                 .additiveWords,
-                of: .additiveWord,
+                of: .phrase("a word or phrase with a letter or digit, such as terpene or coconut oil"),
                 expected: "a list of words or phrases, such as [terpene, coconut oil], or [] for none",
                 default: defaults.additiveWords
             )
             sameFormSteps = try settings.listSetting(
                 .sameFormSteps,
-                of: .text("a processing step name such as Repackage"),
+                of: .phrase("a processing step name such as Repackage"),
                 expected: "a list of processing step names, such as [Repackage, Split]",
                 default: defaults.sameFormSteps
             )

@@ -125,12 +125,13 @@ extension SettingFormat where Value == RuleSettings.ItemChange {
 }
 
 extension SettingFormat where Value == String {
-    /// A word or phrase the rules look for in a note or item name. The rules engine says what it
-    /// can look for (``RuleSettings/problem(additiveWord:)``): a word with no letter or digit can
-    /// match nothing, and the engine would drop it without a word, so it is refused here instead.
-    static var additiveWord: Self {
-        Self(expected: "a word or phrase with a letter or digit, such as terpene or coconut oil") { text throws(SettingRefusal) in
-            guard RuleSettings.problem(additiveWord: text) == nil else { throw .unreadable }
+    /// A word or phrase the rules look for in a note, an item name or a processing step. The rules
+    /// engine says what it can look for (``RuleSettings/problem(phrase:)``): a phrase with no
+    /// letter or digit can match nothing, and the engine would drop it without a word, so it is
+    /// refused here instead.
+    static func phrase(_ expected: String) -> Self {
+        Self(expected: expected) { text throws(SettingRefusal) in
+            guard RuleSettings.problem(phrase: text) == nil else { throw .unreadable }
             return text
         }
     }
