@@ -15,10 +15,11 @@ public struct RuleSettings: Sendable, Equatable {
     /// When a change of item counts; see ``ItemChange``.
     public var itemChange: ItemChange
     /// Words that, in a package's note or item name and in none of its ingredients' item names,
-    /// say something was added. Each matches as whole words, any case, with an ending (`s`, `es`,
-    /// `ed`, `ing`, `ies` for a final `y`) allowed on its last word.
+    /// say something was added. Each matches as whole words, any case, with an ending allowed on
+    /// its last word (see ``WordPhrase``).
     public var additiveWords: [String]
-    /// Processing steps that do not change a product's form (compared trimmed, any case).
+    /// Processing steps that do not change a product's form: the whole step, word for word, any
+    /// case, an ending allowed ("Repackaging" is `Repackage`).
     public var sameFormSteps: [String]
 
     public static let defaultSameFormSteps = ["Repackage", "Split", "Combine", "Relabel"]

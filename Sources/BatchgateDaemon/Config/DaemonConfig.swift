@@ -179,8 +179,8 @@ extension DaemonConfig {
         /// Words and phrases that, in a package's note or item name, say something was added. An
         /// empty list reads no words: only listed additives count.
         public var additiveWords: [String]
-        /// Processing steps that do not change a product's form (compared ignoring case and
-        /// surrounding spaces). An empty list makes every step a change of form.
+        /// Processing steps that do not change a product's form (the whole step, word for word,
+        /// any case, an ending allowed). An empty list makes every step a change of form.
         public var sameFormSteps: [String]
 
         /// Rules with the given settings; each left out takes the rules engine's default.
