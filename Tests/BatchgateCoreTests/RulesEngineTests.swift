@@ -782,6 +782,13 @@ extension RulesEngineTests {
         #expect(try judged(budsRepack(extra: "\"Note\": \"\(note)\"")).rules == [], "\(note)")
     }
 
+    /// A number is no form: "510" is the cart thread, and also any item's number (the soak's
+    /// "Soak 510" flower).
+    @Test func aBareNumberIsNoForm() throws {
+        #expect(try judged(budsRepack(item: "Soak 510", source: nil)).rules == [])
+        #expect(try judged(budsRepack(item: "Runtz 510 3.5g")).rules == [])
+    }
+
     @Test func aNoneWithAKindIsAnAdditive() throws {
         #expect(try judged(budsRepack(extra: "\"Additives\": [{\"Name\": \"None\", \"Kind\": \"terpene\"}]")).rules == [.additive])
     }

@@ -4,7 +4,9 @@
 /// The rules use it for a package whose item names a form that neither its category nor any of
 /// its ingredients has ("Blue Dream Pre-Roll" made from buds and filed under a flower category).
 /// The words are chosen to be unlikely in strain names: "cookies", "cream", "mints" and "cone"
-/// (Snow Cone) are strains as often as products, so they are left out. Where a word is also a
+/// (Snow Cone) are strains as often as products, so they are left out, and so is "510" (the cart
+/// thread): item names carry numbers of every kind, and the soak's "Soak 510" flower was read as
+/// a cartridge. Where a word is also a
 /// strain or another product ("Grape Soda" flower, a "Joint Relief Balm"), the rules read it only
 /// in categories where the form can be filed.
 enum NamedForm: String, CaseIterable {
@@ -20,7 +22,7 @@ enum NamedForm: String, CaseIterable {
     private var words: [String] {
         switch self {
         case .preRoll: ["pre-roll", "preroll", "joint", "blunt", "spliff", "dogwalker"]
-        case .cartridge: ["cartridge", "cart", "vape", "vaporizer", "pen", "disposable", "pod", "510", "all-in-one", "AIO"]
+        case .cartridge: ["cartridge", "cart", "vape", "vaporizer", "pen", "disposable", "pod", "all-in-one", "AIO"]
         case .edible: ["edible", "gummy", "chocolate", "candy", "chew", "lozenge", "brownie", "baked good"]
         case .beverage: ["beverage", "drink", "soda", "seltzer"]
         case .tincture: ["tincture", "sublingual"]
