@@ -100,7 +100,7 @@ public struct RulesEngine: Sendable {
             let verb = listed.count == 1 ? "is" : "are"
             return RuleFinding(
                 rule: .additive,
-                message: "\(list(names)) \(verb) added to package \(package.tag) (\(package.category)), so a non-cannabis ingredient is added.",
+                message: "\(shortList(names)) \(verb) added to package \(package.tag) (\(package.category)), so a non-cannabis ingredient is added.",
                 evidence: Evidence(field: "Additives", value: first.name, line: request.position.line))
         }
         guard !additivePhrases.isEmpty else { return nil }
@@ -144,10 +144,10 @@ public struct RulesEngine: Sendable {
         let target = package.category
         let request = package.request
         if let step = request.processingStep?.trimmingWhitespace(), !step.isEmpty, changesForm(step: step) {
-            let sources = groupedByCategory(package.ingredients).map { "\($0.category) (\(list($0.sources.map(\.tag))))" }
+            let sources = groupedByCategory(package.ingredients).map { "\($0.category) (\(shortList($0.sources.map(\.tag))))" }
             return RuleFinding(
                 rule: .formChange,
-                message: "Package \(package.tag) (\(target)) is made from \(list(sources)) by \(step), a processing step that changes the product's form.",
+                message: "Package \(package.tag) (\(target)) is made from \(shortList(sources)) by \(step), a processing step that changes the product's form.",
                 evidence: Evidence(field: "ProcessingStep", value: step, line: request.position.line))
         }
         let targetForm = ProductForm.of(category: target)
