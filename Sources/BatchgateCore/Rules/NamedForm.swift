@@ -40,29 +40,42 @@ enum NamedForm: String, CaseIterable {
         }
     }
 
-    private static let itemPhrases: [(NamedForm, [WordPhrase])] = allCases.map { form in
-        (form, form.words.compactMap(WordPhrase.init))
-    }
-
-    private static let categoryPhrases: [NamedForm: [WordPhrase]] = Dictionary(uniqueKeysWithValues: allCases.map { form in
-        (form, (form.words + form.categoryWords).compactMap(WordPhrase.init))
+    private static let itemPhrases = PhraseIndex(allCases.flatMap { form in
+        form.words.compactMap(WordPhrase.init).map { (phrase: $0, tag: form) }
     })
 
-    /// Every form the item name states, each with the words that state it, in the order of the cases.
+    private static let categoryPhrases = PhraseIndex(allCases.flatMap { form in
+        (form.words + form.categoryWords).compactMap(WordPhrase.init).map { (phrase: $0, tag: form) }
+    })
+
+    /// Every form the item name states, each with the first words that state it, in the order of
+    /// the cases.
     static func named(in item: Words) -> [(form: NamedForm, words: Substring)] {
-        itemPhrases.compactMap { form, phrases in
-            phrases.lazy.compactMap { item.firstMatch(of: $0) }.first.map { (form, $0) }
+        var first: [NamedForm: Range<Int>] = [:]
+        for occurrence in itemPhrases.occurrences(in: item) where first[occurrence.tag] == nil {
+            first[occurrence.tag] = occurrence.range
         }
+        return allCases.compactMap { form in first[form].map { (form, item.text(of: $0)) } }
+    }
+
+    /// Every form a category name holds.
+    static func held(byCategory category: Words) -> Set<NamedForm> {
+        Set(categoryPhrases.occurrences(in: category).map(\.tag))
+    }
+
+    /// Every form an item name states.
+    static func named(byItem item: Words) -> Set<NamedForm> {
+        Set(itemPhrases.occurrences(in: item).map(\.tag))
     }
 
     /// True when a category name holds this form.
     func isHeld(byCategory category: Words) -> Bool {
-        Self.categoryPhrases[self]!.contains { category.contains($0) }
+        Self.held(byCategory: category).contains(self)
     }
 
     /// True when an item name states this form.
     func isNamed(byItem item: Words) -> Bool {
-        Self.itemPhrases.first { $0.0 == self }!.1.contains { item.contains($0) }
+        Self.named(byItem: item).contains(self)
     }
 
     /// True for the forms of infused products (edibles, drinks, tinctures, topicals, capsules).

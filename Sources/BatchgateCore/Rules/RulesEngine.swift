@@ -12,12 +12,12 @@ struct RuleOutcome: Sendable, Equatable {
 /// Category names and words are compared trimmed and case-insensitively.
 public struct RulesEngine: Sendable {
     public let settings: RuleSettings
-    private let additivePhrases: [WordPhrase]
+    private let additiveWords: PhraseIndex<Void>
     private let sameFormSteps: [WordPhrase]
 
     public init(settings: RuleSettings = RuleSettings()) {
         self.settings = settings
-        additivePhrases = settings.additiveWords.compactMap(WordPhrase.init)
+        additiveWords = PhraseIndex(settings.additiveWords.compactMap(WordPhrase.init).map { (phrase: $0, tag: ()) })
         sameFormSteps = settings.sameFormSteps.compactMap(WordPhrase.init)
     }
 
@@ -103,22 +103,21 @@ public struct RulesEngine: Sendable {
                 message: "\(shortList(names)) \(verb) added to package \(package.tag) (\(package.category)), so a non-cannabis ingredient is added.",
                 evidence: Evidence(field: "Additives", value: first.name, line: request.position.line))
         }
-        guard !additivePhrases.isEmpty else { return nil }
         // The ingredients' item names are split only once a word turns up: most notes have none.
         var sourceItems: [Words]?
         let places: [(field: String, text: String?)] = [("Note", request.note), ("Item", package.item)]
         for place in places {
             guard let text = place.text else { continue }
             let words = Words(text)
-            // Worked out at the first word found: most notes have none.
-            lazy var excused = Self.notAdditives.flatMap { words.ranges(of: $0) }
-            for phrase in additivePhrases {
-                let affirmed = words.firstMatch(of: phrase) { range in
-                    !Self.isDenied(range, in: words) && !excused.contains { $0.overlaps(range) }
-                }
-                guard let found = affirmed else { continue }
+            let occurrences = additiveWords.occurrences(in: words)
+            guard !occurrences.isEmpty else { continue }
+            let excused = Self.notAdditives.flatMap { words.ranges(of: $0) }
+            for occurrence in occurrences {
+                let range = occurrence.range
+                if Self.isDenied(range, in: words) || excused.contains(where: { $0.overlaps(range) }) { continue }
                 if sourceItems == nil { sourceItems = package.ingredients.compactMap { $0.item.map(Words.init) } }
-                if sourceItems!.contains(where: { $0.contains(phrase) }) { continue }
+                if sourceItems!.contains(where: { $0.contains(occurrence.phrase) }) { continue }
+                let found = words.text(of: range)
                 let said = place.field == "Note" ? "The note says \(FieldSyntax.quoted(String(found)))"
                     : "Item \(FieldSyntax.quoted(text)) says \(FieldSyntax.quoted(String(found)))"
                 let unknown = package.ingredients.filter { $0.item == nil }.map(\.tag)
@@ -250,11 +249,9 @@ public struct RulesEngine: Sendable {
     private func namedForm(_ package: ResolvedPackage) -> RuleFinding? {
         guard let item = package.item else { return nil }
         let targetForm = ProductForm.of(category: package.category)
-        // In a flower or pre-roll category, words for infused products are strain names
-        // ("Grape Soda", "Cotton Candy", "Chocolate Thai"): an edible cannot be filed there.
-        // And in an infused category "joint" beside an infused form is a "Joint Relief Balm".
         // Infused forms are read only where they can be filed (an infused category, or one of no
-        // known form): "Grape Soda" flower or live resin is a strain.
+        // known form): "Grape Soda" flower or live resin, "Chocolate Thai" buds are strains. And in
+        // an infused category "joint" beside an infused form is a "Joint Relief Balm".
         let all = NamedForm.named(in: Words(item))
         let namesInfusedForm = all.contains { $0.form.isInfused }
         let named = all.filter { named in
@@ -262,19 +259,22 @@ public struct RulesEngine: Sendable {
                 : !(targetForm == .infused && namesInfusedForm)
         }
         guard !named.isEmpty else { return nil }
-        let category = Words(package.category)
-        let sourceCategories = package.ingredients.map { Words($0.category) }
-        let sourceItems = package.ingredients.compactMap { $0.item.map(Words.init) }
+        // Every form something else has, each name read once.
+        var held = NamedForm.held(byCategory: Words(package.category))
+        var namedBySources: Set<NamedForm> = []
+        for category in Set(package.ingredients.map(\.category.comparisonKey)) {
+            held.formUnion(NamedForm.held(byCategory: Words(category)))
+        }
+        for item in Set(package.ingredients.compactMap { $0.item?.comparisonKey }) {
+            namedBySources.formUnion(NamedForm.named(byItem: Words(item)))
+        }
+        held.formUnion(namedBySources)
+        // An infused category holds every infused form ("Infused Edible" is where a state files
+        // drinks and tinctures as well as gummies) once an ingredient is a finished infused form:
+        // bulk infused oil made into softgels is a change of form.
+        let fromFinishedInfused = namedBySources.contains(where: \.isInfused)
         for (form, said) in named {
-            // An infused category holds every infused form ("Infused Edible" is where a state files
-            // drinks and tinctures as well as gummies) once an ingredient is a finished infused
-            // form: bulk infused oil made into softgels is a change of form.
-            let fromFinishedInfused = sourceItems.contains { words in NamedForm.allCases.contains { $0.isInfused && $0.isNamed(byItem: words) } }
-            if form.isHeld(byCategory: category) || (form.isInfused && targetForm == .infused && fromFinishedInfused)
-                || sourceCategories.contains(where: form.isHeld(byCategory:))
-                || sourceItems.contains(where: form.isNamed(byItem:)) {
-                continue
-            }
+            if held.contains(form) || (form.isInfused && targetForm == .infused && fromFinishedInfused) { continue }
             let sources = package.ingredients.map { source in
                 source.item.map { "\(source.category) \(FieldSyntax.quoted($0))" } ?? "\(source.category), item unknown"
             }

@@ -56,18 +56,7 @@ struct Words {
 
     /// Where `phrase` first occurs, as written in the text.
     func firstMatch(of phrase: WordPhrase) -> Substring? {
-        firstMatch(of: phrase) { _ in true }
-    }
-
-    /// Where `phrase` first occurs at word positions `accepted` allows, as written in the text.
-    func firstMatch(of phrase: WordPhrase, where accepted: (Range<Int>) -> Bool) -> Substring? {
-        let count = phrase.words.count
-        guard count > 0, words.count >= count else { return nil }
-        for start in 0...(words.count - count) where phrase.matches(words[start..<(start + count)]) {
-            guard accepted(start..<(start + count)) else { continue }
-            return text[words[start].range.lowerBound..<words[start + count - 1].range.upperBound]
-        }
-        return nil
+        ranges(of: phrase).first.map(text(of:))
     }
 
     /// Every place `phrase` occurs, as word positions.
@@ -124,6 +113,11 @@ struct Words {
         "case", "tin", "bag", "each", "ea", "units", "jar", "jars",
     ]
 
+    /// The text of the words at `range`, as written.
+    func text(of range: Range<Int>) -> Substring {
+        text[words[range.lowerBound].range.lowerBound..<words[range.upperBound - 1].range.upperBound]
+    }
+
     /// The word at `index`, or nil beyond either end.
     func key(at index: Int) -> String? {
         words.indices.contains(index) ? words[index].key : nil
@@ -161,7 +155,12 @@ struct WordPhrase: Sendable, Equatable {
         self.lastForms = Self.forms(of: last)
     }
 
-    fileprivate func matches(_ candidate: ArraySlice<Words.Word>) -> Bool {
+    /// The forms the first word may take: any ending when it is also the last.
+    var firstWordForms: Set<String> {
+        words.count == 1 ? lastForms : [words[0]]
+    }
+
+    func matches(_ candidate: ArraySlice<Words.Word>) -> Bool {
         var offset = 0
         for word in candidate {
             // The forms are worked out once, so a match is a comparison and a look-up, not string
