@@ -136,3 +136,21 @@ struct WordsTests {
         #expect(found.startIndex == text.startIndex)
     }
 }
+
+/// The index reads a text once and finds what scanning it once per phrase would.
+@Suite("Phrase index")
+struct PhraseIndexTests {
+    @Test func findsEveryPhraseInTextOrderWithEndingsAndAcrossHyphens() throws {
+        let phrases = ["terpene", "coconut oil", "MCT", "gummy"].compactMap(WordPhrase.init)
+        let index = PhraseIndex(phrases.map { (phrase: $0, tag: $0.text) })
+        let words = Words("Gummies with coconut-oil, MCT and terpenes; more Terpenes")
+        let found = index.occurrences(in: words)
+        #expect(found.map(\.tag) == ["gummy", "coconut oil", "MCT", "terpene", "terpene"])
+        #expect(found.map { String(words.text(of: $0.range)) } == ["Gummies", "coconut-oil", "MCT", "terpenes", "Terpenes"])
+        // The same as asking each phrase in turn.
+        for phrase in phrases {
+            #expect(found.filter { $0.tag == phrase.text }.map(\.range) == words.ranges(of: phrase), "\(phrase.text)")
+        }
+        #expect(index.occurrences(in: Words("coconut water, oil")).isEmpty)
+    }
+}
