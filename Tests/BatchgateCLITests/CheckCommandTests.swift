@@ -78,7 +78,7 @@ struct CheckCommandTests {
         #expect(package["productionBatchRequired"] as? Bool == true)
         #expect(package["productionBatchNumber"] is NSNull)
         #expect((package["messages"] as? [String])?.last?.hasPrefix("Fix: tick Production Batch") == true)
-        // Issue 12: the verdict in a shape a program reads without parsing English.
+        // The verdict in a shape a program reads without parsing English.
         let findings = try #require(package["findings"] as? [[String: Any]])
         #expect(findings.map { $0["rule"] as? String } == ["category-change", "form-change"])
         #expect(findings.allSatisfy { $0["severity"] as? String == "error" })

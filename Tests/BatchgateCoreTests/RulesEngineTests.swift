@@ -53,7 +53,7 @@ struct RulesEngineTests {
     }
 
     /// The bulletin: "any time non-cannabis ingredients are added", so kind `other` counts too
-    /// (before issue 12 it did not).
+    /// (it once did not).
     @Test func anOtherKindIsAnAdditiveToo() throws {
         let package = try verdict(packageJSON(
             category: "Buds", extra: "\"Additives\": [{\"Name\": \"Paper cone\", \"Kind\": \"other\"}]"))
@@ -100,7 +100,7 @@ struct RulesEngineTests {
         let package = try verdict(packageJSON(category: "Vape Cart", ingredients: [(tag(101), "Resin", "Concentrate")]),
                                   settings: never)
         #expect(package.rules == [.categoryChange])
-        // By default the new item of a concentrate is a form change as well (contract 5, form-change c).
+        // By default the new item of a concentrate is a form change as well (docs/rules.md, form change 3).
         let byDefault = try verdict(packageJSON(category: "Vape Cart", ingredients: [(tag(101), "Resin", "Concentrate")]))
         #expect(byDefault.rules == [.categoryChange, .formChange])
     }
@@ -167,7 +167,7 @@ struct RulesEngineTests {
     }
 }
 
-// MARK: - Evidence, guards and settings (contract section 5)
+// MARK: - Evidence, guards and settings (docs/rules.md)
 
 /// Every finding names the evidence that decided it, and its sentence quotes that evidence.
 private func expectQuoted(_ findings: [RuleFinding], sourceLocation: SourceLocation = #_sourceLocation) {
@@ -649,7 +649,7 @@ extension RulesEngineTests {
         #expect(packages.map(\.isMarked) == [true, false])
     }
 
-    /// Contract section 3: "Booleans: ... empty means false", and only "where the header has no
+    /// The manifest contract: "Booleans: ... empty means false", and only "where the header has no
     /// IsProductionBatch column" does a batch number set the indicator (the reader once left an
     /// empty cell as "absent", so the number marked the package: a false accept).
     @Test func csvWithAnEmptyIndicatorCellIsNotMarkedByTheNumber() {
@@ -663,7 +663,7 @@ extension RulesEngineTests {
         #expect(packages.last?.fix?.contains("Metrc will not mark it") == true)
     }
 
-    /// Contract section 5 lists flavor/flavour(ed, ing): "flavoring" is the bulletin's own word, and
+    /// docs/rules.md lists flavor/flavour with endings: "flavoring" is the bulletin's own word, and
     /// "flavorings" is its plural.
     @Test func naturalFlavoringsAddedIsAnAdditive() throws {
         let package = try judged(budsRepack(extra: "\"Note\": \"natural flavorings added\""))
@@ -672,7 +672,7 @@ extension RulesEngineTests {
     }
 }
 
-/// What the red team found after the first cut of issue 12, each fixed with its guard beside it.
+/// What the red team found after the rules' first cut, each fixed with its guard beside it.
 extension RulesEngineTests {
     @Test(arguments: ["No terpenes added", "Terpene-free, sugar free", "without sugar", "Sugar-free gummies base",
                       "zero sweetener"])
@@ -713,7 +713,7 @@ extension RulesEngineTests {
         }
     }
 
-    /// Finished concentrate units re-bagged are not bulk concentrate processed (contract 5's
+    /// Finished concentrate units re-bagged are not bulk concentrate processed (docs/rules.md's
     /// repackaging guard); bulk into units, or units into bulk, still is (c).
     @Test func finishedConcentrateUnitsRebaggedAreClear() throws {
         let never = """
@@ -799,7 +799,7 @@ extension RulesEngineTests {
     }
 }
 
-/// The review of issue 12: what a program and a person read when the reason is not a rule.
+/// From the rules' review: what a program and a person read when the reason is not a rule.
 extension RulesEngineTests {
     @Test func aBlankNumberOnAMarkedBatchIsExplainedWithEvidence() throws {
         let report = check(budsRepack(extra: "\"IsProductionBatch\": true, \"ProductionBatchNumber\": \" \""))

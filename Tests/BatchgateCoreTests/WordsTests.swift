@@ -1,7 +1,7 @@
 import Testing
 @testable import BatchgateCore
 
-/// The word matcher the additive and named-form rules read free text with (contract section 5:
+/// The word matcher the additive and named-form rules read free text with (docs/rules.md:
 /// "Category names and words are compared trimmed and case-insensitively").
 @Suite("Words")
 struct WordsTests {

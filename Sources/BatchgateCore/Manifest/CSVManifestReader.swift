@@ -252,7 +252,7 @@ private struct PackageAssembler {
         }
         package.productionBatchNumber = value(.productionBatchNumber)?.value
         if layout.indexOf[CSVColumn.isProductionBatch.rawValue] != nil {
-            // With the column present an empty cell means false (contract 3), whatever the number.
+            // With the column present an empty cell means false (docs/rules.md, "Marked"), whatever the number.
             package.isProductionBatch = false
             if let cell = value(.isProductionBatch) {
                 if let flag = CSVBoolean.parse(cell.value) {

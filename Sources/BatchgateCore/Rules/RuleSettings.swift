@@ -1,4 +1,4 @@
-/// The parts of the rules a facility may tune (contract section 5).
+/// The parts of the rules a facility may tune (docs/rules.md, "Settings").
 public struct RuleSettings: Sendable, Equatable {
     /// When a change of item, by itself, makes a production batch.
     public enum ItemChange: String, Sendable, CaseIterable {
@@ -23,7 +23,7 @@ public struct RuleSettings: Sendable, Equatable {
     public var sameFormSteps: [String]
 
     public static let defaultSameFormSteps = ["Repackage", "Split", "Combine", "Relabel"]
-    /// The contract's list (terpenes, flavors, lipids and carrier oils, sweeteners) and the trade's
+    /// The product contract's list (terpenes, flavors, lipids and carrier oils, sweeteners) and the trade's
     /// own words for the same things: cannabis- and botanical-derived terpenes (CDT, BDT),
     /// terpenoids, lecithin (an emulsifier in edibles and capsules).
     public static let defaultAdditiveWords = [

@@ -6,7 +6,7 @@ struct RuleOutcome: Sendable, Equatable {
     var warnings: [PackageWarning] = []
 }
 
-/// Applies the production-batch rules of contract section 5 to one package whose categories are
+/// Applies the production-batch rules (docs/rules.md) to one package whose categories are
 /// known. It reads every piece of evidence a real request carries (categories, item names, the
 /// note, declared additives and steps) and names in each finding the one that decided it.
 /// Category names and words are compared trimmed and case-insensitively.

@@ -170,7 +170,7 @@ extension DaemonConfig {
         }
     }
 
-    /// The rule settings a facility may tune (contract section 5); ``ruleSettings`` hands them to
+    /// The rule settings a facility may tune (docs/rules.md); ``ruleSettings`` hands them to
     /// the rules engine.
     public struct Rules: Codable, Sendable, Equatable {
         /// When a change of item, by itself, makes a production batch: `concentrates` (West
