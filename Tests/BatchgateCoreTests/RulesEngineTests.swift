@@ -582,8 +582,8 @@ extension RulesEngineTests {
             #expect(package.rules == [.formChange], "\(item) in \(category)")
         }
         // "Non-Edible" is still not the word "edible" (Words joins "non"), as a category name shows.
-        #expect(!NamedForm.edible.isHeld(byCategory: Words("Infused Non-Edible")))
-        #expect(NamedForm.edible.isHeld(byCategory: Words("Infused Edible")))
+        #expect(!NamedForm.held(byCategory: Words("Infused Non-Edible")).contains(.edible))
+        #expect(NamedForm.held(byCategory: Words("Infused Edible")).contains(.edible))
     }
 
     @Test func aFormAnIngredientsCategoryHasIsClear() throws {

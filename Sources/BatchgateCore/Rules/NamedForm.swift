@@ -68,15 +68,6 @@ enum NamedForm: String, CaseIterable {
         Set(itemPhrases.occurrences(in: item).map(\.tag))
     }
 
-    /// True when a category name holds this form.
-    func isHeld(byCategory category: Words) -> Bool {
-        Self.held(byCategory: category).contains(self)
-    }
-
-    /// True when an item name states this form.
-    func isNamed(byItem item: Words) -> Bool {
-        Self.named(byItem: item).contains(self)
-    }
 
     /// True for the forms of infused products (edibles, drinks, tinctures, topicals, capsules).
     var isInfused: Bool {

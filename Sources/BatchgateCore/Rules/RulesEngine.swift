@@ -66,9 +66,9 @@ public struct RulesEngine: Sendable {
                 evidence: first.evidence("ItemCategory", first.category, from: first.categoryOrigin)))
         }
 
-        let groups = groupedByCategory(package.ingredients)
+        let groups = grouped(package.ingredients, by: \.category)
         if groups.count >= 2 {
-            let parts = groups.map { "\($0.category) (\(shortList($0.sources.map(\.tag), joiner: ", ")))" }
+            let parts = groups.map { "\($0.name) (\(shortList($0.sources.map(\.tag), joiner: ", ")))" }
             let second = groups[1].sources[0]
             outcome.findings.append(RuleFinding(
                 rule: .multipleCategories,
@@ -143,7 +143,7 @@ public struct RulesEngine: Sendable {
         let target = package.category
         let request = package.request
         if let step = request.processingStep?.trimmingWhitespace(), !step.isEmpty, changesForm(step: step) {
-            let sources = groupedByCategory(package.ingredients).map { "\($0.category) (\(shortList($0.sources.map(\.tag))))" }
+            let sources = grouped(package.ingredients, by: \.category).map { "\($0.name) (\(shortList($0.sources.map(\.tag))))" }
             return RuleFinding(
                 rule: .formChange,
                 message: "Package \(package.tag) (\(target)) is made from \(shortList(sources)) by \(step), a processing step that changes the product's form.",
@@ -236,7 +236,8 @@ public struct RulesEngine: Sendable {
         if sourceItems.allSatisfy({ newItem.onlyAddsPackWords(to: $0) }) { return true }
         // Sized finished goods of one form: "Cart 0.5g" into "Cart 2-Pack" (bulk "Cart Oil" states
         // no unit size, and stays a production batch).
-        return NamedForm.named(in: newItem).contains { form, _ in sourceItems.allSatisfy(form.isNamed(byItem:)) }
+        let sourceForms = sourceItems.map(NamedForm.named(byItem:))
+        return NamedForm.named(in: newItem).contains { form, _ in sourceForms.allSatisfy { $0.contains(form) } }
     }
 
     /// True for a unit that counts pieces rather than weighing or measuring them.
@@ -299,52 +300,48 @@ public struct RulesEngine: Sendable {
 
     /// "\"Hybrid Crude Oil\" (ingredient X)" or "\"A\" (ingredient X) and \"B\" (ingredients Y and Z)".
     private func describeItems(_ sources: [ResolvedPackage.Source]) -> String {
-        var groups: [(item: String, tags: [String])] = []
-        var indexOfKey: [String: Int] = [:]
-        for source in sources {
-            guard let item = source.item else { continue }
-            if let index = indexOfKey[item.comparisonKey] {
-                groups[index].tags.append(source.tag)
-            } else {
-                indexOfKey[item.comparisonKey] = groups.count
-                groups.append((item, [source.tag]))
-            }
-        }
-        return shortList(groups.map { "\(FieldSyntax.quoted($0.item)) (ingredient\($0.tags.count == 1 ? "" : "s") \(shortList($0.tags)))" })
+        shortList(grouped(sources, by: \.item).map { group in
+            let tags = group.sources.map(\.tag)
+            return "\(FieldSyntax.quoted(group.name)) (ingredient\(tags.count == 1 ? "" : "s") \(shortList(tags)))"
+        })
     }
 
     /// "Ingredient X is Buds" or "Ingredients X and Y are Buds, ingredient Z is Kief".
     private func describe(_ sources: [ResolvedPackage.Source]) -> String {
-        let parts = groupedByCategory(sources).map { group in
+        let parts = grouped(sources, by: \.category).map { group in
             let tags = group.sources.map(\.tag)
-            return tags.count == 1 ? "ingredient \(tags[0]) is \(group.category)" : "ingredients \(shortList(tags)) are \(group.category)"
+            return tags.count == 1 ? "ingredient \(tags[0]) is \(group.name)" : "ingredients \(shortList(tags)) are \(group.name)"
         }
         let text = parts.joined(separator: ", ")
         return text.prefix(1).uppercased() + text.dropFirst()
     }
 
-    /// The ingredients by category, categories in order of first appearance.
-    private func groupedByCategory(_ sources: [ResolvedPackage.Source]) -> [(category: String, sources: [ResolvedPackage.Source])] {
-        var groups: [(category: String, sources: [ResolvedPackage.Source])] = []
+    /// The ingredients grouped by a name (category or item), compared trimmed and in any case, in
+    /// order of first appearance; ingredients without the name are left out.
+    private func grouped(_ sources: [ResolvedPackage.Source],
+                         by name: (ResolvedPackage.Source) -> String?) -> [(name: String, sources: [ResolvedPackage.Source])] {
+        var groups: [(name: String, sources: [ResolvedPackage.Source])] = []
         if sources.count > 16 {
             // Many ingredients: group through a dictionary so the work stays linear.
             var indexOfKey: [String: Int] = [:]
             for source in sources {
-                let key = source.category.comparisonKey
+                guard let value = name(source) else { continue }
+                let key = value.comparisonKey
                 if let index = indexOfKey[key] {
                     groups[index].sources.append(source)
                 } else {
                     indexOfKey[key] = groups.count
-                    groups.append((source.category, [source]))
+                    groups.append((value, [source]))
                 }
             }
             return groups
         }
         for source in sources {
-            if let index = groups.firstIndex(where: { $0.category.isSameName(as: source.category) }) {
+            guard let value = name(source) else { continue }
+            if let index = groups.firstIndex(where: { $0.name.isSameName(as: value) }) {
                 groups[index].sources.append(source)
             } else {
-                groups.append((source.category, [source]))
+                groups.append((value, [source]))
             }
         }
         return groups

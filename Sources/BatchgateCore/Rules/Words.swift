@@ -54,11 +54,6 @@ struct Words {
         self.words = words
     }
 
-    /// Where `phrase` first occurs, as written in the text.
-    func firstMatch(of phrase: WordPhrase) -> Substring? {
-        ranges(of: phrase).first.map(text(of:))
-    }
-
     /// Every place `phrase` occurs, as word positions.
     func ranges(of phrase: WordPhrase) -> [Range<Int>] {
         let count = phrase.words.count
@@ -124,7 +119,7 @@ struct Words {
     }
 
     func contains(_ phrase: WordPhrase) -> Bool {
-        firstMatch(of: phrase) != nil
+        !ranges(of: phrase).isEmpty
     }
 
     private static func isASCIIWordByte(_ byte: UInt8) -> Bool {
