@@ -3,7 +3,7 @@ import Glibc
 #endif
 import BatchgateCore
 
-/// The folders under the state root (contract section 1) and the start-up checks on them.
+/// The folders under the state root (docs/manifests.md §1) and the start-up checks on them.
 public struct StateLayout: Sendable, Equatable {
     public let root: String
     public let inbox: String

@@ -2,12 +2,12 @@ import Foundation
 import Testing
 import TestSupport
 
-/// Faults around the daemon binary (issue 6, item 3): kill -9 at random moments, a webhook down,
-/// failing or hanging, a full filesystem, a file it may not read, links leading out of the inbox,
-/// FIFOs, sockets and folders dropped in it, and hostile file names. Each test checks the same
-/// four things: nothing lost (every dropped file in exactly one outcome folder, or left alone where
-/// it must be), nothing twice (one report pair and one audit line each), the daemon alive (it still
-/// routes a fresh file, and stops cleanly), and a log line that says what happened.
+/// Faults around the daemon binary (docs/reliability.md, "Fault tests"): kill -9 at random moments,
+/// a webhook down, failing or hanging, a full filesystem, a file it may not read, links leading out
+/// of the inbox, FIFOs, sockets and folders dropped in it, and hostile file names. Each test checks
+/// the same four things: nothing lost (every dropped file in exactly one outcome folder, or left
+/// alone where it must be), nothing twice (one report pair and one audit line each), the daemon
+/// alive (it still routes a fresh file, and stops cleanly), and a log line that says what happened.
 @Suite("Faults", .serialized)
 struct FaultTests {
     let fileManager = FileManager.default

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-// Helpers for WriterTests and StateFolderTests (issue 11): configs, writer subprocesses, and a
+// Helpers for WriterTests and StateFolderTests: configs, writer subprocesses, and a
 // manifest whose decision shows how much of it was read.
 
 /// The config key of the quiet period (`settleTime` in earlier versions, still read): one place to

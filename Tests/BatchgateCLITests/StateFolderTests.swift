@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// Issue 11: the state root changing under a running daemon (folders archived, removed or
+/// The state root changing under a running daemon (folders archived, removed or
 /// recreated, the audit log deleted, the lock file deleted), layout folders that are symbolic
 /// links, and manifests with more than one hard link.
 @Suite("State folders changing under the daemon", .serialized)

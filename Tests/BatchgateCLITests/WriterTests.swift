@@ -1,10 +1,10 @@
 import Foundation
 import Testing
 
-/// Issue 11: a manifest is claimed only once its writer is done with it. Real writers (bash,
-/// python3) write a CSV manifest whose decision shows how much of it was read (SplitManifest): the
-/// whole file needs a batch; any part of it is accepted or rejected. Each test ends with exactly
-/// one manifest, whole, in needs-batch/, and one audit line.
+/// A manifest is claimed only once its writer is done with it (docs/manifests.md §2). Real writers
+/// (bash, python3) write a CSV manifest whose decision shows how much of it was read
+/// (SplitManifest): the whole file needs a batch; any part of it is accepted or rejected. Each test
+/// ends with exactly one manifest, whole, in needs-batch/, and one audit line.
 @Suite("Writers and the quiet period", .serialized)
 struct WriterTests {
     let fileManager = FileManager.default

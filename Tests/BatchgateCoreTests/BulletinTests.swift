@@ -158,7 +158,7 @@ struct BulletinTests {
                                 findings: [categoryChange(0, "Buds"), formChangeByCategory("Concentrate")])]),
     ] + ["json", "csv"].map { format in
         // A raw pre-roll its item calls a joint, filed under the flower category of its source:
-        // contract (d), an item name that names a product form.
+        // form-change (4) in docs/rules.md, an item name that names a product form.
         Case(file: "preroll-named-joint.\(format)", decision: .needsBatch,
              packages: [Package(tag: tag(4226), status: .needsBatch, findings: [formChangeByItem("Joint")])])
     }
@@ -279,7 +279,7 @@ struct BulletinTests {
                 packages: try CatalogReader.readPackages(bytes(packages), fileName: packages))
     }
 
-    @Test("Each request comes out as the bulletin and the contract say", arguments: all)
+    @Test("Each request comes out as the bulletin and docs/rules.md say", arguments: all)
     func outcome(_ expected: Case) throws {
         let checker = ManifestChecker(catalog: try Self.catalog(items: expected.items, packages: expected.packagesFile),
                                       settings: expected.settings)

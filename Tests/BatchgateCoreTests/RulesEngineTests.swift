@@ -412,7 +412,7 @@ extension RulesEngineTests {
         #expect(lots.rules == [])
     }
 
-    /// Beyond the contract's words ("differs from the item of every ingredient"), on purpose: a
+    /// Beyond the rule's words ("differs from the item of every ingredient"), on purpose: a
     /// blend of two concentrate items kept under one of them is a new concentrate (the red team's
     /// distillate plus live terpenes, sold as the distillate).
     @Test func aBlendOfConcentrateItemsIsAFormChange() throws {
@@ -649,8 +649,8 @@ extension RulesEngineTests {
         #expect(packages.map(\.isMarked) == [true, false])
     }
 
-    /// The manifest contract: "Booleans: ... empty means false", and only "where the header has no
-    /// IsProductionBatch column" does a batch number set the indicator (the reader once left an
+    /// docs/manifests.md §6: in CSV an empty boolean cell is false, and only where the header has no
+    /// IsProductionBatch column does a batch number set the indicator (the reader once left an
     /// empty cell as "absent", so the number marked the package: a false accept).
     @Test func csvWithAnEmptyIndicatorCellIsNotMarkedByTheNumber() {
         let packages = judgedCSV("""

@@ -1,12 +1,12 @@
-/// The columns a CSV manifest may have, with the header names each accepts: the contract's own,
-/// Metrc's package grid export and the Track & Trace Tools create-package template.
+/// The columns a CSV manifest may have, with the header names each accepts (docs/manifests.md §5):
+/// batchgate's own, Metrc's package grid export and the Track & Trace Tools create-package template.
 /// The raw value is the column's position in `allCases`, so per-column state can live in arrays.
 enum CSVColumn: Int, CaseIterable, Sendable {
     case tag, item, itemCategory, quantity, unitOfMeasure, isProductionBatch, productionBatchNumber, actualDate
     case location, note, useSameItem, ingredientPackage, ingredientItem, ingredientItemCategory
     case ingredientQuantity, ingredientUnitOfMeasure, additives, processingStep
 
-    /// The contract's name of the column (`Tag`, `IngredientPackage`, ...).
+    /// batchgate's own name of the column (`Tag`, `IngredientPackage`, ...; docs/manifests.md §5).
     var name: String {
         switch self {
         case .tag: "Tag"

@@ -1,5 +1,5 @@
 /// Which names in a drop folder are still being written, or are not meant for batchgate
-/// (contract section 1): they are left alone until renamed.
+/// (docs/manifests.md §1): they are left alone until renamed.
 public enum DropFolderNames {
     /// Endings that writers use for files in progress (browsers, rsync, WinSCP, editors).
     public static let partialSuffixes = [".tmp", ".part", ".partial", ".filepart", ".crdownload", "~"]

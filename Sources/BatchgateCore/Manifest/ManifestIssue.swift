@@ -5,7 +5,8 @@ public struct ManifestIssue: Error, Sendable, Equatable, CustomStringConvertible
     public var message: String
     /// 1-based line in the file, where known.
     public var line: Int?
-    /// The contract's field name (`Quantity`, `Tag`, ...), where one field is to blame.
+    /// The field's name as docs/manifests.md §6 writes it (`Quantity`, `Tag`, ...), where one field
+    /// is to blame.
     public var field: String?
     /// The 0-based package index the issue belongs to; `nil` for the file as a whole.
     public var packageIndex: Int?

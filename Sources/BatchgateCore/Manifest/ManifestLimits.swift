@@ -3,10 +3,11 @@
 /// counting it), each refused with one error that names the place and the cap.
 ///
 /// Why: the 16 MiB size cap alone did not bound the work. Measured on the release binary before
-/// these caps (issue 11, finding 4; 2 cores, 24 GB): `[0,0,…]` of 16 MB took 4.1 GB and 20 s,
-/// 16 MB of `{},` 8.3 GB and 75 s, a CSV header over 16 MB of blank lines 1.3 GB and 4.8 s. The
-/// parser's tree costs about 32 bytes a value; the rest was the readers turning every element into
-/// a package or an ingredient with two or three issues, each a sentence (300 to 500 bytes a value).
+/// these caps (2 cores, 24 GB; docs/reliability.md, "Real writers and real operators", finding 4):
+/// `[0,0,…]` of 16 MB took 4.1 GB and 20 s, 16 MB of `{},` 8.3 GB and 75 s, a CSV header over
+/// 16 MB of blank lines 1.3 GB and 4.8 s. The parser's tree costs about 32 bytes a value; the
+/// rest was the readers turning every element into a package or an ingredient with two or three
+/// issues, each a sentence (300 to 500 bytes a value).
 /// The daemon evaluates four files at once, so every file must stay far below a gigabyte.
 ///
 /// The caps come from the largest real manifest, one at ``maximumPackages`` (10,000 packages):

@@ -1,5 +1,5 @@
 extension ManifestReport {
-    /// The report as one line of JSON (contract section 6). `extra` adds top-level string fields
+    /// The report as one line of JSON (docs/manifests.md §10). `extra` adds top-level string fields
     /// after `file`, such as the daemon's `receivedAt` and `routedAt` times.
     public func jsonLine(extra: [(key: String, value: String)] = []) -> [UInt8] {
         var json = JSONWriter()

@@ -46,8 +46,8 @@ public struct ResolvedPackage: Sendable, Equatable {
     }
 }
 
-/// Fills in the categories a manifest leaves out, in the contract's order: an ingredient of the
-/// same item in the manifest; for `UseSameItem`, the ingredients' item; the items
+/// Fills in the categories a manifest leaves out, in the order of docs/manifests.md §7: an
+/// ingredient of the same item in the manifest; for `UseSameItem`, the ingredients' item; the items
 /// file; the packages file. What stays unknown is an issue naming the item or tag and the file to
 /// add it to.
 struct CategoryResolver {

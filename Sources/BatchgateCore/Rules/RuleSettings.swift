@@ -23,8 +23,8 @@ public struct RuleSettings: Sendable, Equatable {
     public var sameFormSteps: [String]
 
     public static let defaultSameFormSteps = ["Repackage", "Split", "Combine", "Relabel"]
-    /// The product contract's list (terpenes, flavors, lipids and carrier oils, sweeteners) and the trade's
-    /// own words for the same things: cannabis- and botanical-derived terpenes (CDT, BDT),
+    /// Terpenes, flavors, lipids and carrier oils, sweeteners (docs/rules.md, `additive`), and the
+    /// trade's own words for the same things: cannabis- and botanical-derived terpenes (CDT, BDT),
     /// terpenoids, lecithin (an emulsifier in edibles and capsules).
     public static let defaultAdditiveWords = [
         "terpene", "terp", "terpenoid", "CDT", "BDT", "flavor", "flavour", "MCT", "lipid", "coconut oil",

@@ -1,4 +1,4 @@
-/// When to try an alert again, and when to give up (issue 4): exponential backoff with jitter from
+/// When to try an alert again, and when to give up (docs/alerts.md): exponential backoff with jitter from
 /// 1 s up to 10 min; `Retry-After` honoured on 429 and 503; any other 4xx given up at once; the
 /// rest given up once the alert is older than the maximum age (24 h by default). Pure: the caller
 /// supplies the answer, the alert's age and a random fraction for the jitter.
