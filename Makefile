@@ -89,9 +89,9 @@ bench-deps: deps
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq inotify-tools || \
 		{ $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq inotify-tools; }; }
 
-# Issue 6: check, bursts of 10,000 and 50,000, steady latency, memory and idle CPU, each beside a
-# rename floor and an inotifywait peer, in one run of about 5 minutes, plus up to 5 minutes' wait
-# after an earlier benchmark on ext4 without a journal (see docs/benchmarks.md).
+# Every benchmark at once: check, bursts of 10,000 and 50,000, steady latency, memory and idle
+# CPU, each beside a rename floor and an inotifywait peer, in one run of about 5 minutes, plus up to
+# 5 minutes' wait after an earlier benchmark on ext4 without a journal (see docs/benchmarks.md).
 # BENCH_ARGS=--quick for a smoke test of about 1.5 minutes.
 bench-all: bench-deps
 	bench/run_all.py $(BENCH_ARGS)

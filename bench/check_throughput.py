@@ -9,7 +9,7 @@ then, each ROUNDS times, pinned to one core:
   check  `batchgate check --format json DIR > /dev/null`: read + evaluate + JSON report;
 and prints the best rate of each, their ratio, and check's peak resident memory. Last it runs
 batchgate-bench, which compares JSON parsers (Foundation's JSONSerialization and JSONDecoder against
-batchgate's own) and times the pipeline in memory. Targets (issue 2): at least 5,000 manifests per
+batchgate's own) and times the pipeline in memory. Targets: at least 5,000 manifests per
 second on one core and under 50 MB peak memory.
 """
 import argparse
@@ -57,7 +57,7 @@ def corpus_of(count):
     return corpus
 
 
-# The peer of `check` (issue 6): what a hand-made script does at the least, one Python process that
+# The peer of `check`: what a hand-made script does at the least, one Python process that
 # parses every file with the standard library (json, csv) and applies no rule at all.
 PEER_PARSE = """
 import csv, io, json, os, sys

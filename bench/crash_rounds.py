@@ -10,8 +10,8 @@ under its own name, one whole report pair each (the JSON parses and names it, th
 header and body), no draft left, nothing left in inbox/ or processing/,
 one audit line each; and in the daemons' logs, no error line, and a "replaying the journal" or
 "finishing ... left in processing/" line after each kill that left work in processing/. Prints one
-line per round and exits 1 if any round found a problem. 20 rounds (60 kills) is the default and
-what issue 6 asks for.
+line per round and exits 1 if any round found a problem. 20 rounds (60 kills) is the default, and
+what docs/reliability.md reports.
 """
 import argparse, json, os, random, shutil, subprocess, sys, tempfile, time
 

@@ -13,10 +13,10 @@ One run, on this machine, of the release build of `batchgate run --config FILE`:
           arrival in its outcome folder, p50 / p99 / max;
   memory  the daemon's resident set (VmRSS) and peak (VmHWM) after the burst;
   idle    CPU time the daemon uses over IDLE seconds with nothing to do.
-Targets (issue 3): >= 2,000 manifests/s in a burst with fsync on; p99 < 50 ms at 100/s;
-< 40 MB resident; no measurable CPU when idle.
+Targets (docs/benchmarks.md): >= 2,000 manifests/s in a burst with fsync on; p99 < 50 ms at
+100/s; < 40 MB resident; no measurable CPU when idle.
 
-This file is also the engine of bench/run_all.py (issue 6): the pieces below (staging, the floor,
+This file is also the engine of bench/run_all.py: the pieces below (staging, the floor,
 the daemon, the inotifywait peer, the arrival watcher, bursts, steady runs) are shared by both.
 """
 import argparse
@@ -284,7 +284,7 @@ class Daemon:
         self.log.close()
 
 
-# The usual hand-made drop folder (issue 6): inotifywait piped into a shell loop moving each file.
+# The usual hand-made drop folder: inotifywait piped into a shell loop moving each file.
 PEER_LOOP = 'inotifywait -m -q -e close_write,moved_to --format \'%f\' "$1" | while read -r f; do mv -- "$1/$f" "$2"/; done'
 
 
@@ -494,7 +494,7 @@ def idle(systems, seconds):
 
 
 def main():
-    parser = argparse.ArgumentParser(description="batchgate daemon benchmark (issue 3)")
+    parser = argparse.ArgumentParser(description="batchgate daemon benchmark")
     parser.add_argument("--burst", type=int, default=10_000)
     parser.add_argument("--rate", type=float, default=100)
     parser.add_argument("--steady-seconds", type=float, default=20)

@@ -1,5 +1,5 @@
 // What each file operation of routing costs on this disk, one at a time, in a loop of N files:
-// the figures behind "a rename costs 14 to 17 µs" in docs/benchmarks.md (issue 6).
+// the figures behind "a rename costs 14 to 17 µs" in docs/benchmarks.md.
 //
 //   cc -O2 -o /tmp/file_costs bench/file_costs.c && /tmp/file_costs DIR [N]
 //

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Issue 6: every benchmark in one run, each beside a floor and a peer measured in the same run.
+"""Every benchmark in one run, each beside a floor and a peer measured in the same run.
 
     bench/run_all.py [--quick] [--no-build] [--bursts 10000,50000] [--rate 100] [--steady-seconds 20]
                      [--idle-seconds 60] [--check-count 10000] [--check-rounds 3]
@@ -23,7 +23,7 @@
   (d) memory    VmHWM after the largest burst (the peer: its bash, inotifywait and loop summed);
       idle CPU  utime+stime of batchgate (fsync on) and of the peer side by side over --idle-seconds.
 
-Targets (issue 6): batchgate with fsync off at least 10 times the peer's burst throughput and
+Targets: batchgate with fsync off at least 10 times the peer's burst throughput and
 within 5 times of the floor (floor rate / batchgate rate <= 5); every file routed in every run.
 Exit status 1 when a target is missed or a file is lost, 2 when the peer (inotifywait) is missing.
 --quick (2,000/5,000 files, 10 s steady, 10 s idle, 2,000 manifests for check) is a smoke test.
@@ -182,7 +182,7 @@ def table(results):
                  "%s/s" % num(check_rate), "%s files/s (cat)" % num(floor_rate),
                  "%s/s (Python json/csv parse, no rules)" % num(peer_rate),
                  ratio(floor_rate / check_rate), ratio(check_rate / peer_rate),
-                 "issue 2: ≥ 5,000/s %s" % verdict(check_rate >= 5000)))
+                 "check target: ≥ 5,000/s %s" % verdict(check_rate >= 5000)))
     for size, runs in results["bursts"].items():
         floor, peer = runs["floor"], runs["peer"]
         peer_text = "%s/s, %.2f s, moved %s of %s" % (num(peer["rate"]), peer["seconds"], num(peer["routed"]),
@@ -237,23 +237,23 @@ def table(results):
                      "%.2f / %.2f ms (%.1f)" % (floor["p50"], floor["p99"], floor["max"]),
                      "%.2f / %.2f ms (%.1f); %d of %d" % (peer["p50"], peer["p99"], peer["max"], peer["arrived"], peer["count"]),
                      ratio(run["p99"] / floor["p99"]), ratio(peer["p99"] / run["p99"]),
-                     "all routed %s; issue 3: p99 < 50 ms %s" % (verdict(ok), verdict(run["p99"] < 50))))
+                     "all routed %s; daemon target: p99 < 50 ms %s" % (verdict(ok), verdict(run["p99"] < 50))))
     largest = max(results["bursts"], key=int)
     runs = results["bursts"][largest]
     for key, label in (("batchgate_fsync_off", "fsync off"), ("batchgate_fsync_on", "fsync on")):
         hwm = runs[key]["hwm_kib"] / 1024
         rows.append(("(d) peak memory (VmHWM) after the %s burst, %s" % (num(int(largest)), label),
                      "%.1f MB (%.1f MB before the burst)" % (hwm, runs[key]["hwm_before_kib"] / 1024), "—", "%.1f MB (bash + inotifywait + loop)" % (runs["peer"]["hwm_kib"] / 1024),
-                     "—", "—", "issue 3: < 40 MB %s" % verdict(hwm < 40)))
+                     "—", "—", "daemon target: < 40 MB %s" % verdict(hwm < 40)))
     if "batchgate_fsync_off_paused" in runs:
         run = runs["batchgate_fsync_off_paused"]
         hwm = run["hwm_kib"] / 1024
         rows.append(("(d) peak memory (VmHWM) after the %s burst, daemon paused (overflow and rescan)" % num(int(largest)),
                      "%.1f MB (%.1f MB before the burst)" % (hwm, run["hwm_before_kib"] / 1024), "—",
-                     "%.1f MB" % (runs["peer"]["hwm_kib"] / 1024), "—", "—", "issue 3: < 40 MB %s" % verdict(hwm < 40)))
+                     "%.1f MB" % (runs["peer"]["hwm_kib"] / 1024), "—", "—", "daemon target: < 40 MB %s" % verdict(hwm < 40)))
     rows.append(("(d) peak memory of check over %s manifests" % num(c["count"]), "%.1f MB" % (c["check_peak_kib"] / 1024),
                  "—", "%.1f MB (Python parse)" % (c["peer_peak_kib"] / 1024), "—", "—",
-                 "issue 2: < 50 MB %s" % verdict(c["check_peak_kib"] / 1024 < 50)))
+                 "check target: < 50 MB %s" % verdict(c["check_peak_kib"] / 1024 < 50)))
     i = results["idle"]
     tick = 1.0 / os.sysconf("SC_CLK_TCK")
 
@@ -261,7 +261,7 @@ def table(results):
         return "%.3f s" % cpu + (" (less than one %.0f ms clock tick)" % (tick * 1000) if cpu < tick else "")
     rows.append(("(d) idle CPU over %g s (after the steady run)" % i["seconds"],
                  idle_text(i["batchgate_fsync_on"]) + ", fsync on", "—", idle_text(i["peer"]), "—", "—",
-                 "issue 3: none measurable"))
+                 "daemon target: none measurable"))
     return rows, verdicts
 
 
@@ -363,7 +363,7 @@ def main():
 
     rows, verdicts = table(results)
     print()
-    print("batchgate benchmark (issue 6), %s: %d cores, load average %s at the start, %s at the end; %.1f minutes"
+    print("batchgate benchmark, %s: %d cores, load average %s at the start, %s at the end; %.1f minutes"
           % (results["date"], results["cores"], " ".join("%.2f" % x for x in results["load_start"]),
              " ".join("%.2f" % x for x in results["load_end"]), results["minutes"]))
     print("state and staging on %s; command: %s" % (results["filesystem"], results["command"]))
