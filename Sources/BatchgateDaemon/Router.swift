@@ -578,15 +578,23 @@ public final class Router {
             // saw it). Moved, a draft left is published; no draft means published already.
             var alerts: [OutboxEntry] = []
             if let outbox {
-                let drafts = outbox.drafts(ofRoute: entry.id)
-                if inProcessingNow {
-                    // Not moved: the config in force decides; drafts it would not write go.
-                    alerts = alertEntries(entry, report).filter { !outbox.isWaiting($0) }
-                    for draft in drafts where !alerts.contains(where: { $0.id == draft.id }) { outbox.dropDraft(draft) }
-                } else {
-                    // Moved: the drafts on disk are the alerts owed, whatever the config says now
-                    // (the senders dead-letter those for sinks that are gone).
-                    alerts = drafts
+                do {
+                    let drafts = try outbox.drafts(ofRoute: entry.id)
+                    if inProcessingNow {
+                        // Not moved: the config in force decides; drafts it would not write go.
+                        for alert in alertEntries(entry, report) {
+                            if try !outbox.isWaiting(alert) { alerts.append(alert) }
+                        }
+                        for draft in drafts where !alerts.contains(where: { $0.id == draft.id }) { try outbox.dropDraft(draft) }
+                    } else {
+                        // Moved: the drafts on disk are the alerts owed, whatever the config says now
+                        // (the senders dead-letter those for sinks that are gone).
+                        alerts = drafts
+                    }
+                } catch {
+                    // Taking "no draft" for an answer would lose the alerts owed: the journal waits.
+                    log.error("cannot read the alerts of \(entry.name) in \(outbox.folder): \(error); \(journal) is replayed at the next try")
+                    return ([], unfinished.map(\.name), false)
                 }
             }
             pending.append((Outcome(entry: entry, report: report, alerts: alerts, stamp: inProcessingNow ? stamp : nil), inProcessingNow, reports))

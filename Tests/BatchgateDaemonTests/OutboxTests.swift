@@ -64,4 +64,52 @@ struct OutboxTests {
         #expect(unreadable == ["torn.json"])
         #expect(fixture.names("outbox").contains("torn.json"))
     }
+
+    @Test func aDraftIsInvisibleToTheSendersUntilPublished() throws {
+        let fixture = try Fixture()
+        let entry = OutboxEntry(routeID: "00000000000000dd", sink: "desk", createdAt: 1, alert: "{}")
+        try fixture.outbox.writeDraft(entry)
+        #expect(fixture.names("outbox") == [".00000000000000dd-desk.json.draft", "dead"])
+        #expect(try fixture.outbox.waiting().entries.isEmpty)
+        #expect(try fixture.outbox.isWaiting(entry) == false)
+        #expect(try fixture.outbox.drafts(ofRoute: "00000000000000dd") == [entry])
+        #expect(try fixture.outbox.drafts(ofRoute: "00000000000000ee").isEmpty)
+
+        #expect(try fixture.outbox.publish(entry))
+        #expect(try fixture.outbox.isWaiting(entry))
+        #expect(try fixture.outbox.waiting().entries == [entry])
+        #expect(try fixture.outbox.drafts(ofRoute: "00000000000000dd").isEmpty)
+        #expect(try fixture.outbox.publish(entry) == false, "published already: no error")
+
+        try fixture.outbox.writeDraft(entry)
+        try fixture.outbox.dropDraft(entry)
+        try fixture.outbox.dropDraft(entry)
+        #expect(fixture.names("outbox") == ["00000000000000dd-desk.json", "dead"], "a dropped draft is gone; dropping twice is no error")
+    }
+
+    @Test func aTornDraftIsLeftOutAndATemporaryFileLeftByACrashIsReplaced() throws {
+        let fixture = try Fixture()
+        let entry = OutboxEntry(routeID: "00000000000000ff", sink: "desk", createdAt: 1, alert: "{}")
+        try Data("{\"id\": ".utf8).write(to: fixture.root.appendingPathComponent("outbox/.00000000000000ff-chat.json.draft"))
+        try Data("half".utf8).write(to: fixture.root.appendingPathComponent("outbox/.00000000000000ff-desk.json.tmp"))
+        #expect(try fixture.outbox.drafts(ofRoute: "00000000000000ff").isEmpty, "never flushed, so never promised")
+        try fixture.outbox.save([entry], sync: true)
+        #expect(fixture.names("outbox") == [".00000000000000ff-chat.json.draft", "00000000000000ff-desk.json", "dead"])
+        #expect(try fixture.outbox.waiting().entries == [entry])
+    }
+
+    /// A name the system cannot look at (here one too long for the filesystem) is an error, never
+    /// taken for an absent file: recovery would otherwise drop or rewrite alerts it cannot see.
+    @Test func aFileThatCannotBeLookedAtIsAnErrorNotAnAbsence() throws {
+        let fixture = try Fixture()
+        let unnamable = OutboxEntry(routeID: String(repeating: "a", count: 300), sink: "desk", createdAt: 1, alert: "{}")
+        #expect(throws: SystemError.self) { try fixture.outbox.isWaiting(unnamable) }
+        #expect(throws: SystemError.self) { try fixture.outbox.dropDraft(unnamable) }
+        #expect(throws: SystemError.self) { try fixture.outbox.remove(unnamable) }
+
+        try FileManager.default.removeItem(at: fixture.root.appendingPathComponent("outbox"))
+        #expect(throws: SystemError.self, "a folder that cannot be listed is not a folder without drafts") {
+            try fixture.outbox.drafts(ofRoute: "00000000000000aa")
+        }
+    }
 }

@@ -13,7 +13,7 @@ public struct AlertMessage: Sendable, Equatable {
     public var file: String
     public var decision: Decision
     public var summary: String
-    /// Where the JSON report lies, for a person to open.
+    /// Where the text report lies (`<file>.report.txt`), for a person to open.
     public var reportPath: String
     public var packages: [PackageVerdict]
     /// File-wide errors (a rejected manifest that could not be read at all).
@@ -37,7 +37,8 @@ public struct AlertMessage: Sendable, Equatable {
     /// The packages a person must act on: those needing a batch or invalid.
     var packagesToFix: [PackageVerdict] { packages.filter { $0.status != .ok } }
 
-    /// "NEEDS BATCH: x.json (North, PR-1)".
+    /// "Needs a production batch: x.json (North, PR-1)": the decision, the file, and where when
+    /// the facility or license is known.
     var title: String {
         let label = switch decision {
         case .accepted: "Accepted"

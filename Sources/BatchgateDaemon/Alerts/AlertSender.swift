@@ -122,9 +122,6 @@ final class AlertSender: @unchecked Sendable {
         }
     }
 
-    /// Runs `body` on the sender's queue after what is queued now (tests, shutdown).
-    func sync<T>(_ body: () -> T) -> T { queue.sync(execute: body) }
-
     /// How many alerts wait (on the sender's queue).
     var waitingCount: Int { queue.sync { waiting.count } }
 

@@ -94,12 +94,18 @@ public struct OutboxEntry: Sendable, Equatable {
     }
 }
 
-/// The alerts not yet delivered, one file each in `outbox/`, written durably (temporary name,
-/// fsync, rename) so a restart resumes delivery; given-up alerts move to `outbox/dead/`.
+/// The alerts not yet delivered, one file each in `outbox/`, so that a restart resumes delivery;
+/// given-up alerts move to `outbox/dead/`.
 ///
-/// The router writes a new alert as a draft (`.<id>.json.draft`) before its manifest moves and
-/// publishes it (renames it to `<id>.json`) after; senders see published entries only, and each
-/// entry is rewritten only by the sender of its sink. Every call works on one file by name through
+/// An alert file is in one of these states, each with its own word and name on disk:
+/// - **draft** (`.<id>.json.draft`): written by the router before its manifest moves, invisible
+///   to the senders; after a crash it is the only record of the alerts owed for that manifest.
+/// - **waiting** (`<id>.json`): published by the router once the manifest is in its folder; the
+///   senders deliver it, and only the sender of its sink rewrites it (its next attempt, its digest).
+/// - **dead** (`dead/<id>.json`): given up, kept for a person to read or move back.
+///
+/// Waiting and dead files are written under a **temporary** name (`.<id>.json.tmp`) and renamed
+/// into place, so a reader never sees half a file. Every call works on one file by name through
 /// descriptors opened once, so the router's queue and the senders' queues may call it at once.
 public final class Outbox: @unchecked Sendable {
     public let folder: String
@@ -125,7 +131,8 @@ public final class Outbox: @unchecked Sendable {
         return reopened
     }
 
-    /// Writes (or rewrites) entries: each under a temporary name, flushed, then renamed into place.
+    /// Writes (or rewrites) waiting entries: each under a temporary name, flushed, then renamed
+    /// into place.
     public func save(_ entries: [OutboxEntry], sync: Bool) throws(SystemError) {
         for entry in entries {
             try write(entry, into: folderFD, folder: folder, sync: sync)
@@ -135,17 +142,19 @@ public final class Outbox: @unchecked Sendable {
 
     // MARK: Drafts (the router)
 
-    /// Writes an alert as a draft, invisible to the senders until ``publish(_:)``. The caller
-    /// flushes the filesystem before the manifest moves.
+    /// Writes an alert as a draft, invisible to the senders until ``publish(_:)``. A draft left
+    /// by an earlier try is replaced. Not flushed: the caller flushes the filesystem before the
+    /// manifest moves.
     public func writeDraft(_ entry: OutboxEntry) throws(SystemError) {
         let draft = Self.draftName(entry)
-        _ = unlinkat(folderFD, draft, 0)
+        try System.removeIfPresent(in: folderFD, draft, describing: folder + "/" + draft)
         let fd = try System.createFile(in: folderFD, draft, contents: entry.encoded(), describing: folder + "/" + draft)
         System.close(fd)
     }
 
-    /// Gives a draft its name. A name already there stays (the draft is dropped); a draft already
-    /// published or gone is no error. Returns true when this call published it.
+    /// Turns a draft into a waiting entry by giving it its name. A name already there stays (the
+    /// draft is dropped); a draft already published or gone is no error. Returns true when this
+    /// call published it.
     @discardableResult
     public func publish(_ entry: OutboxEntry) throws(SystemError) -> Bool {
         let draft = Self.draftName(entry)
@@ -153,7 +162,7 @@ public final class Outbox: @unchecked Sendable {
             try System.renameNoReplace(from: folderFD, draft, to: folderFD, entry.fileName, describing: folder + "/" + entry.fileName)
             return true
         } catch where error.errno == EEXIST {
-            _ = unlinkat(folderFD, draft, 0)
+            try System.removeIfPresent(in: folderFD, draft, describing: folder + "/" + draft)
             return false
         } catch where error.errno == ENOENT {
             return false
@@ -162,66 +171,76 @@ public final class Outbox: @unchecked Sendable {
 
     /// The drafts written for a route, whatever sinks they are for: after a crash they are the
     /// only record of alerts owed for a manifest that has moved, even if the config changed since.
-    public func drafts(ofRoute routeID: String) -> [OutboxEntry] {
-        guard let names = try? System.listDirectory(folder) else { return [] }
-        return names.compactMap { entry -> OutboxEntry? in
-            guard let name = entry.name, name.hasPrefix("." + routeID + "-"), name.hasSuffix(".json.draft") else { return nil }
-            let fd = openat(folderFD, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-            guard fd >= 0 else { return nil }
+    /// Throws when the folder cannot be listed or a draft cannot be opened: an answer of "none"
+    /// would lose those alerts. A draft that opens but does not decode (torn by a crash before
+    /// the flush) is left out, since it was never flushed and so never promised.
+    public func drafts(ofRoute routeID: String) throws(SystemError) -> [OutboxEntry] {
+        var drafts: [OutboxEntry] = []
+        for entry in try System.listDirectory(folder) {
+            guard let name = entry.name, name.hasPrefix("." + routeID + "-"), name.hasSuffix(".json.draft") else { continue }
+            let path = folder + "/" + name
+            let fd = try System.openForReading(in: folderFD, name, describing: path)
             defer { System.close(fd) }
-            guard let bytes = try? System.readAll(fd, limit: 4 << 20, describing: folder + "/" + name) else { return nil }
-            return OutboxEntry(decoding: bytes)
-        }.sorted { $0.id < $1.id }
+            if let draft = OutboxEntry(decoding: try System.readAll(fd, limit: Self.largestFile, describing: path)) {
+                drafts.append(draft)
+            }
+        }
+        return drafts.sorted { $0.id < $1.id }
     }
 
     /// Removes a draft that will not be published (its manifest has not moved, and the config in
-    /// force no longer sends that alert).
-    public func dropDraft(_ entry: OutboxEntry) {
-        _ = unlinkat(folderFD, Self.draftName(entry), 0)
+    /// force no longer sends that alert). A draft already gone is no error.
+    public func dropDraft(_ entry: OutboxEntry) throws(SystemError) {
+        let draft = Self.draftName(entry)
+        try System.removeIfPresent(in: folderFD, draft, describing: folder + "/" + draft)
     }
 
-    /// Whether the entry's draft is waiting to be published.
-    public func hasDraft(_ entry: OutboxEntry) -> Bool { exists(Self.draftName(entry)) }
-
-    /// Whether the entry is published and not yet delivered or given up.
-    public func isWaiting(_ entry: OutboxEntry) -> Bool { exists(entry.fileName) }
+    /// Whether the entry is published (waiting), not yet delivered or given up.
+    public func isWaiting(_ entry: OutboxEntry) throws(SystemError) -> Bool {
+        try System.exists(in: folderFD, entry.fileName, describing: folder + "/" + entry.fileName)
+    }
 
     /// Flushes the outbox folder, making published names durable.
     public func flush() throws(SystemError) { try System.fsync(folderFD, describing: folder) }
 
     static func draftName(_ entry: OutboxEntry) -> String { "." + entry.fileName + ".draft" }
 
-    private func exists(_ name: String) -> Bool {
-        var info = stat()
-        return fstatat(folderFD, name, &info, AT_SYMLINK_NOFOLLOW) == 0
-    }
+    /// The temporary name a waiting or dead entry is written under before it is renamed into place.
+    static func temporaryName(_ entry: OutboxEntry) -> String { "." + entry.fileName + ".tmp" }
+
+    /// The most bytes read back of one alert file, so that a stray huge file in `outbox/` cannot
+    /// exhaust memory; a larger file does not decode (reported as unreadable, or as a draft left out).
+    static let largestFile = 4 << 20
 
     // MARK: Delivery (the senders)
 
-    /// Every entry waiting, oldest first. Files that cannot be read are reported, never deleted.
+    /// Every entry waiting, oldest first. Files that cannot be opened, read or decoded are
+    /// reported, never deleted (a person decides); only listing the folder can fail the call.
     public func waiting() throws(SystemError) -> (entries: [OutboxEntry], unreadable: [String]) {
         var entries: [OutboxEntry] = []
         var unreadable: [String] = []
         for entry in try System.listDirectory(folder) {
             guard let name = entry.name, name.hasSuffix(".json"), !name.hasPrefix(".") else { continue }
-            let fd = openat(folderFD, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-            guard fd >= 0 else { unreadable.append(name); continue }
-            defer { System.close(fd) }
-            if let bytes = try? System.readAll(fd, limit: 4 << 20, describing: folder + "/" + name),
-               let decoded = OutboxEntry(decoding: bytes) {
-                entries.append(decoded)
-            } else {
+            let path = folder + "/" + name
+            do {
+                let fd = try System.openForReading(in: folderFD, name, describing: path)
+                defer { System.close(fd) }
+                if let decoded = OutboxEntry(decoding: try System.readAll(fd, limit: Self.largestFile, describing: path)) {
+                    entries.append(decoded)
+                } else {
+                    unreadable.append(name)
+                }
+            } catch {
                 unreadable.append(name)
             }
         }
         return (entries.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }, unreadable)
     }
 
-    /// Removes a delivered entry; with `sync`, flushes the folder so it stays removed.
+    /// Removes a delivered entry; with `sync`, flushes the folder so it stays removed. An entry
+    /// already gone is no error.
     public func remove(_ entry: OutboxEntry, sync: Bool = false) throws(SystemError) {
-        if unlinkat(folderFD, entry.fileName, 0) != 0 && errno != ENOENT {
-            throw SystemError("remove", folder + "/" + entry.fileName, errno: errno)
-        }
+        try System.removeIfPresent(in: folderFD, entry.fileName, describing: folder + "/" + entry.fileName)
         if sync { try System.fsync(folderFD, describing: folder) }
     }
 
@@ -234,12 +253,15 @@ public final class Outbox: @unchecked Sendable {
         try remove(entry, sync: sync)
     }
 
+    /// Writes an entry under its temporary name (one a crash left is replaced), flushes it when
+    /// asked, then renames it over its name.
     private func write(_ entry: OutboxEntry, into directory: Int32, folder: String, sync: Bool) throws(SystemError) {
-        let draft = "." + entry.fileName + ".tmp"
-        _ = unlinkat(directory, draft, 0)
-        let fd = try System.createFile(in: directory, draft, contents: entry.encoded(), describing: folder + "/" + draft)
+        let temporary = Self.temporaryName(entry)
+        let temporaryPath = folder + "/" + temporary
+        try System.removeIfPresent(in: directory, temporary, describing: temporaryPath)
+        let fd = try System.createFile(in: directory, temporary, contents: entry.encoded(), describing: temporaryPath)
         defer { System.close(fd) }
-        if sync { try System.fsync(fd, describing: folder + "/" + draft) }
-        try System.retrying("rename", folder + "/" + entry.fileName) { renameat(directory, draft, directory, entry.fileName) }
+        if sync { try System.fsync(fd, describing: temporaryPath) }
+        try System.rename(in: directory, temporary, to: entry.fileName, describing: folder + "/" + entry.fileName)
     }
 }
