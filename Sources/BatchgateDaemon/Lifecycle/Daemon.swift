@@ -12,6 +12,8 @@ import Synchronization
 /// Everything mutable is touched only on `queue`, a serial queue: inotify events, scans, routing
 /// batches, timers and signals all run there one at a time. A batch ends before a signal is
 /// handled, so SIGTERM always finishes the manifests in hand. (Hence `@unchecked Sendable`.)
+/// Its state is internal rather than private only so that its extensions in the other files
+/// reach it; nothing outside the daemon's files touches it.
 public final class Daemon: @unchecked Sendable {
     /// Reads the config again for SIGHUP; throws a message for the log when it is bad.
     public typealias Reloader = @Sendable () throws -> DaemonSettings
@@ -43,6 +45,7 @@ public final class Daemon: @unchecked Sendable {
     /// Since when a held folder has been missing (a `mv accepted old; mkdir accepted` is two
     /// steps): work waits, and only a folder still gone after ``folderGrace`` stops the daemon.
     var folderMissingSince: Double?
+    /// Names queued for routing, in order, and the same names as a set (to queue each once).
     var pending: [String] = []
     var pendingSet = Set<String>()
     var drainScheduled = false
