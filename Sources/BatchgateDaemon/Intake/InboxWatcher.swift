@@ -61,9 +61,15 @@ final class InboxWatcher: @unchecked Sendable {
     private func drain() -> [Event] {
         var events: [Event] = []
         while true {
-            let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            if count <= 0 { return events }
+            let count: Int?
+            do {
+                count = try System.readAvailable(fd, into: &buffer, describing: path)
+            } catch {
+                // inotify's descriptor fails a read only when it is being closed (the watch is
+                // cancelled): there is nothing more to report.
+                return events
+            }
+            guard let count, count > 0 else { return events }
             events += Self.parse(buffer[..<count])
         }
     }

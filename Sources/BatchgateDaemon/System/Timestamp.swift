@@ -5,9 +5,8 @@ import Glibc
 /// Wall-clock times as ISO 8601 UTC text with milliseconds: `2026-11-27T00:10:00.123Z`.
 public enum Timestamp {
     public static func iso8601(_ seconds: Double) -> String {
-        var time = time_t(seconds.rounded(.down))
-        var parts = tm()
-        gmtime_r(&time, &parts)
+        // A time whose year does not fit `tm` (no clock gives one) prints as `1900-01-00T00:00:00`.
+        let parts = System.utcCalendar(time_t(seconds.rounded(.down))) ?? tm()
         let millis = Int((seconds - seconds.rounded(.down)) * 1000)
         func pad(_ value: Int32, _ width: Int) -> String {
             let text = String(value)

@@ -29,8 +29,7 @@ final class HeldFolder: Sendable {
     }
 
     private static func open(_ path: String, followsLinks: Bool) throws(SystemError) -> Int32 {
-        let flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | (followsLinks ? 0 : O_NOFOLLOW)
-        return try System.retrying("open folder", path) { Glibc.open(path, flags) }
+        try System.openFolder(path, followingLinks: followsLinks)
     }
 
     deinit {
@@ -53,10 +52,11 @@ final class HeldFolder: Sendable {
     /// true when `path` names another folder, which is now held instead. Throws when the path names
     /// no folder (gone, a link, a file).
     func check() throws(Problem) -> Bool {
-        var named = stat()
-        let found = followsLinks ? stat(path, &named) : lstat(path, &named)
-        guard found == 0 else {
-            let reason = errno == ENOENT ? "it was deleted or moved away and nothing took its place" : String(cString: strerror(errno))
+        let named: stat
+        do {
+            named = followsLinks ? try System.status(path) : try System.linkStatus(path)
+        } catch {
+            let reason = error.errno == ENOENT ? "it was deleted or moved away and nothing took its place" : String(cString: strerror(error.errno))
             throw Problem(description: "the folder \(path) is gone: \(reason)")
         }
         switch named.st_mode & S_IFMT {
@@ -64,9 +64,13 @@ final class HeldFolder: Sendable {
         case S_IFLNK: throw Problem(description: "\(path) is now a symbolic link; batchgate never follows links for its folders")
         default: throw Problem(description: "\(path) is no longer a folder")
         }
-        let current = fd
-        var held = stat()
-        if fstat(current, &held) == 0, held.st_dev == named.st_dev, held.st_ino == named.st_ino { return false }
+        do {
+            let held = try System.status(of: fd, describing: path)
+            if held.st_dev == named.st_dev, held.st_ino == named.st_ino { return false }
+        } catch {
+            // The descriptor cannot be asked (it never fails on an open folder): opening the path
+            // again is right whatever it held.
+        }
         let reopened: Int32
         do {
             reopened = try Self.open(path, followsLinks: followsLinks)
