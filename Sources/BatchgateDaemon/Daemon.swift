@@ -6,58 +6,20 @@ import CSystem
 import Dispatch
 import Synchronization
 
-/// What the daemon needs to run, resolved from the config file (or `--root` defaults).
-public struct DaemonSettings: Sendable, Equatable {
-    public var layout: StateLayout
-    /// Seconds between periodic rescans of the inbox; 0 turns them off.
-    public var rescanInterval: Double
-    /// Seconds a file must be left alone before it is taken (see ``IntakeTracker``).
-    public var quietPeriod: Double
-    public var maxManifestSize: Int
-    public var syncToDisk: Bool
-    public var itemsFile: String?
-    public var packagesFile: String?
-    /// The rule settings the facility tuned (``DaemonConfig/Rules``).
-    public var rules: RuleSettings
-    public var logLevel: LogLevel
-    /// The alert sinks, secrets resolved; none by default.
-    public var alerts: AlertSettings
-
-    public init(layout: StateLayout, rescanInterval: Double = 30, quietPeriod: Double = 2,
-                maxManifestSize: Int = TextInput.defaultMaximumSize, syncToDisk: Bool = true,
-                itemsFile: String? = nil, packagesFile: String? = nil,
-                rules: RuleSettings = RuleSettings(), logLevel: LogLevel = .info,
-                alerts: AlertSettings = AlertSettings()) {
-        self.layout = layout
-        self.rescanInterval = rescanInterval
-        self.quietPeriod = quietPeriod
-        self.maxManifestSize = maxManifestSize
-        self.syncToDisk = syncToDisk
-        self.itemsFile = itemsFile
-        self.packagesFile = packagesFile
-        self.rules = rules
-        self.logLevel = logLevel
-        self.alerts = alerts
-    }
-
-    /// The checker these settings describe, with the catalog files loaded.
-    func makeChecker() throws(CatalogFiles.LoadError) -> ManifestChecker {
-        let catalog = try CatalogFiles.load(items: itemsFile, packages: packagesFile)
-        return ManifestChecker(catalog: catalog, settings: rules, maximumSize: maxManifestSize)
-    }
-}
-
 /// The long-running service: watches the inbox, routes what arrives, and answers signals.
 ///
 /// Everything mutable is touched only on `queue`, a serial queue: inotify events, scans, routing
 /// batches, timers and signals all run there one at a time. A batch ends before a signal is
 /// handled, so SIGTERM always finishes the manifests in hand. (Hence `@unchecked Sendable`.)
 public final class Daemon: @unchecked Sendable {
-    /// Reads the config again for SIGHUP; throws a message for the log when it is bad.
-    public typealias Reloader = @Sendable () throws -> DaemonSettings
+    /// Reads the config and its alert secrets again for SIGHUP; throws a message for the log when
+    /// they are bad.
+    public typealias Reloader = @Sendable () throws -> (DaemonConfig, [String: SinkSecrets])
 
     private let queue = DispatchQueue(label: "batchgate.daemon")
-    private var settings: DaemonSettings
+    private var settings: DaemonConfig
+    /// The alert sinks' secrets, by sink name.
+    private var secrets: [String: SinkSecrets]
     private let reloader: Reloader?
     private let log: Logger
     private let notifier: SystemdNotifier
@@ -112,15 +74,17 @@ public final class Daemon: @unchecked Sendable {
 
     private let transport: any AlertTransport
 
-    /// A daemon with these settings; `transport` sends the alerts (libcurl unless a test gives another).
-    public init(settings: DaemonSettings, environment: [String: String], log: Logger, reloader: Reloader? = nil,
-                transport: any AlertTransport = LibcurlAlertTransport()) {
+    /// A daemon running on `settings`, its alert sinks' `secrets` read already; `transport` sends
+    /// the alerts (libcurl unless a test gives another).
+    public init(settings: DaemonConfig, secrets: [String: SinkSecrets], environment: [String: String], log: Logger,
+                reloader: Reloader? = nil, transport: any AlertTransport = LibcurlAlertTransport()) {
         self.settings = settings
+        self.secrets = secrets
         self.reloader = reloader
         self.transport = transport
         self.log = log
         notifier = SystemdNotifier(environment: environment)
-        tracker = IntakeTracker(quietPeriod: settings.quietPeriod)
+        tracker = IntakeTracker(quietPeriod: settings.quietPeriod.seconds)
     }
 
     /// Prepares the folders, finishes what a crash left, looks at what is in the inbox and starts
@@ -140,10 +104,10 @@ public final class Daemon: @unchecked Sendable {
         do {
             audit = try AuditLog(path: settings.layout.auditLog)
             outbox = try Outbox(layout: settings.layout)
-            router = try Router(layout: settings.layout, checker: checker, syncToDisk: settings.syncToDisk, log: log, audit: audit,
-                                outbox: outbox, alerts: AlertPlanner(settings: settings.alerts, layout: settings.layout))
-            router.quietPeriod = settings.quietPeriod
-            alerts = AlertDispatcher(outbox: outbox, settings: settings.alerts, log: log, transport: transport)
+            router = try Router(layout: settings.layout, checker: checker, syncToDisk: settings.fsync, log: log, audit: audit,
+                                outbox: outbox, alerts: AlertPlanner(config: settings, layout: settings.layout))
+            router.quietPeriod = settings.quietPeriod.seconds
+            alerts = AlertDispatcher(outbox: outbox, config: settings, secrets: secrets, log: log, transport: transport)
         } catch {
             throw StartupError("cannot open the state folders: \(error)")
         }
@@ -162,7 +126,7 @@ public final class Daemon: @unchecked Sendable {
             scanInbox()
             scheduleRescans()
             scheduleFolderChecks()
-            log.notice("watching \(settings.layout.inbox) (state in \(settings.layout.root); rescan every \(formatSeconds(settings.rescanInterval)), quiet period \(formatSeconds(settings.quietPeriod)), fsync \(settings.syncToDisk ? "on" : "off"))")
+            log.notice("watching \(settings.layout.inbox) (state in \(settings.layout.root); rescan every \(formatSeconds(settings.rescanInterval.seconds)), quiet period \(formatSeconds(settings.quietPeriod.seconds)), fsync \(settings.fsync ? "on" : "off"))")
             notifier.notify("READY=1\nSTATUS=\(status)")
             // After READY: the watchdog pings from another thread, and READY comes first.
             scheduleWatchdog()
@@ -241,7 +205,7 @@ public final class Daemon: @unchecked Sendable {
 
     /// How long a file counted as held open, about which the kernel cannot say (a network
     /// filesystem, no CAP_LEASE), must be left alone before the count is taken to be wrong.
-    private var heldLimit: Double { max(60, 10 * settings.quietPeriod) }
+    private var heldLimit: Double { max(60, 10 * settings.quietPeriod.seconds) }
 
     private func admit(_ name: String) {
         if parked.contains(name) || recentlyRouted.contains(name, now: System.monotonicClock()) {
@@ -385,7 +349,7 @@ public final class Daemon: @unchecked Sendable {
                 watcher = try watchInbox()
                 // Names of the old inbox mean nothing in the new one: look at what is there now,
                 // and let every file there wait its quiet period.
-                tracker = IntakeTracker(quietPeriod: settings.quietPeriod)
+                tracker = IntakeTracker(quietPeriod: settings.quietPeriod.seconds)
                 pending.removeAll()
                 pendingSet.removeAll()
                 parked.removeAll()
@@ -442,7 +406,7 @@ public final class Daemon: @unchecked Sendable {
         }
         rescanAt = nil
         for bytes in unusable where !renameToUTF8(bytes, in: inboxFD) {
-            rescanAt = System.monotonicClock() + settings.quietPeriod
+            rescanAt = System.monotonicClock() + settings.quietPeriod.seconds
         }
         tracker.look(observations, now: System.monotonicClock(), complete: !scanCut)
         admitReady()
@@ -461,7 +425,7 @@ public final class Daemon: @unchecked Sendable {
         }
         guard found == 0, (info.st_mode & S_IFMT) != S_IFDIR else { return true }
         let stamp = FileStamp(info)
-        if System.wallClock() - Double(max(stamp.modified, stamp.changed)) / 1e9 < settings.quietPeriod { return false }
+        if System.wallClock() - Double(max(stamp.modified, stamp.changed)) / 1e9 < settings.quietPeriod.seconds { return false }
         let base = percentEncodingInvalidUTF8(bytes)
         for number in 1...100 {
             let name = suffixedName(base, number)
@@ -520,8 +484,8 @@ public final class Daemon: @unchecked Sendable {
     private func scheduleRecovery() {
         guard !recoveryScheduled else { return }
         recoveryScheduled = true
-        let delay = recoveryDelay ?? settings.quietPeriod
-        recoveryDelay = min(60, max(delay, settings.quietPeriod) * 2)
+        let delay = recoveryDelay ?? settings.quietPeriod.seconds
+        recoveryDelay = min(60, max(delay, settings.quietPeriod.seconds) * 2)
         queue.asyncAfter(deadline: .now() + delay + 0.05) { [unowned self] in
             self.recoveryScheduled = false
             guard !self.stopping else { return }
@@ -567,9 +531,9 @@ public final class Daemon: @unchecked Sendable {
     private func scheduleRescans() {
         rescanTimer?.cancel()
         rescanTimer = nil
-        guard settings.rescanInterval > 0 else { return }
+        guard settings.rescanInterval > .zero else { return }
         let timer = DispatchSource.makeTimerSource(queue: queue)
-        let interval = DispatchTimeInterval.milliseconds(Int(settings.rescanInterval * 1000))
+        let interval = DispatchTimeInterval.milliseconds(Int(settings.rescanInterval.seconds * 1000))
         timer.schedule(deadline: .now() + interval, repeating: interval, leeway: .milliseconds(500))
         timer.setEventHandler { [unowned self] in
             guard !self.stopping else { return }
@@ -705,9 +669,9 @@ public final class Daemon: @unchecked Sendable {
             return
         }
         DispatchQueue.global().async { [unowned self] in
-            let read = Result { () throws -> (DaemonSettings, ManifestChecker) in
-                let next = try reloader()
-                return (next, try next.makeChecker())
+            let read = Result { () throws -> (DaemonConfig, [String: SinkSecrets], ManifestChecker) in
+                let (next, secrets) = try reloader()
+                return (next, secrets, try next.makeChecker())
             }
             self.queue.async { self.apply(read) }
         }
@@ -722,35 +686,32 @@ public final class Daemon: @unchecked Sendable {
         }
     }
 
-    private func apply(_ read: Result<(DaemonSettings, ManifestChecker), any Error>) {
+    private func apply(_ read: Result<(DaemonConfig, [String: SinkSecrets], ManifestChecker), any Error>) {
         defer { finishReload() }
         guard !stopping else { return }
-        let next: DaemonSettings
+        var next: DaemonConfig
+        let nextSecrets: [String: SinkSecrets]
         let checker: ManifestChecker
         do {
-            (next, checker) = try read.get()
+            (next, nextSecrets, checker) = try read.get()
         } catch {
             log.error("reload failed, keeping the running configuration: \(error)")
             return
         }
-        if next.layout != settings.layout || next.syncToDisk != settings.syncToDisk {
+        if next.layout != settings.layout || next.fsync != settings.fsync {
             log.warning("the state root, inbox and fsync settings take effect only after a restart")
         }
+        // Those three stay as they were; everything else is taken from the file.
+        (next.stateRoot, next.inbox, next.fsync) = (settings.stateRoot, settings.inbox, settings.fsync)
         router.checker = checker
-        router.alerts = AlertPlanner(settings: next.alerts, layout: settings.layout)
-        router.quietPeriod = next.quietPeriod
-        alerts.reload(next.alerts)
-        settings.alerts = next.alerts
-        log.setLevel(next.logLevel)
+        router.alerts = AlertPlanner(config: next, layout: settings.layout)
+        router.quietPeriod = next.quietPeriod.seconds
+        alerts.reload(next, secrets: nextSecrets)
+        log.setLevel(next.log.level)
         let rescanChanged = next.rescanInterval != settings.rescanInterval
-        tracker.setQuietPeriod(next.quietPeriod)
-        settings.rescanInterval = next.rescanInterval
-        settings.quietPeriod = next.quietPeriod
-        settings.maxManifestSize = next.maxManifestSize
-        settings.itemsFile = next.itemsFile
-        settings.packagesFile = next.packagesFile
-        settings.rules = next.rules
-        settings.logLevel = next.logLevel
+        tracker.setQuietPeriod(next.quietPeriod.seconds)
+        settings = next
+        secrets = nextSecrets
         if rescanChanged { scheduleRescans() }
         log.notice("reloaded the configuration and catalog (\(checker.catalog.itemCount) items, \(checker.catalog.packageCount) packages, \(next.alerts.sinks.count) alert sink(s))")
         scanInbox()

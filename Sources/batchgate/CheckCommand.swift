@@ -1,5 +1,6 @@
 import ArgumentParser
 import BatchgateCore
+import BatchgateDaemon
 
 /// `batchgate check`: evaluates manifests without moving anything.
 struct CheckCommand: ParsableCommand {
@@ -98,11 +99,11 @@ struct CheckCommand: ParsableCommand {
         var errorStream = FileOutput.standardError
         let catalog: Catalog
         do {
-            catalog = try loadCatalog()
-        } catch let failure as CatalogLoadFailure {
-            errorStream.write("batchgate: \(failure.message)\n")
+            catalog = try DaemonConfig.CatalogFiles(items: items, packages: packages).load()
+        } catch {
+            errorStream.write("batchgate: \(error)\n")
             errorStream.flush()
-            throw ExitCode(failure.exitCode)
+            throw ExitCode(error.isUnreadable ? 66 : 64)
         }
         let checker = ManifestChecker(catalog: catalog, settings: ruleSettings, maximumSize: maxSize.bytes)
         var output = FileOutput.standardOutput
@@ -165,28 +166,6 @@ struct CheckCommand: ParsableCommand {
             }
         }
         return paths
-    }
-
-    private struct CatalogLoadFailure: Error {
-        var message: String
-        var exitCode: Int32
-    }
-
-    private func loadCatalog() throws -> Catalog {
-        func bytes(_ path: String) throws -> [UInt8] {
-            do {
-                return try FileBytes.read(path, limit: 256 * 1024 * 1024).bytes
-            } catch {
-                throw CatalogLoadFailure(message: error.description, exitCode: 66)
-            }
-        }
-        do {
-            let itemList = try items.map { try CatalogReader.readItems(try bytes($0), fileName: $0) } ?? []
-            let packageList = try packages.map { try CatalogReader.readPackages(try bytes($0), fileName: $0) } ?? []
-            return Catalog(items: itemList, packages: packageList)
-        } catch let error as CatalogError {
-            throw CatalogLoadFailure(message: "catalog file \(error)", exitCode: 64)
-        }
     }
 }
 

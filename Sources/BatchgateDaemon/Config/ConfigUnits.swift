@@ -82,23 +82,6 @@ enum RateText {
         return duration(attoseconds: Int128(unit.seconds) * attosecondsPerSecond / Int128(count))
     }
 
-    /// The way to write `interval` with the smallest unit that reads back the same: `off`, `1/s`,
-    /// `30/m`, `10/h`; nil when no rate gives it (such as 7s, which is neither a whole number of
-    /// messages a minute nor an hour).
-    static func format(_ interval: Duration) -> String? {
-        let (seconds, attoseconds) = interval.components
-        let total = Int128(seconds) * attosecondsPerSecond + Int128(attoseconds)
-        guard total > 0 else { return total == 0 ? "off" : nil }
-        for unit in units {
-            let perUnit = Int128(unit.seconds) * attosecondsPerSecond
-            let count = (perUnit + total / 2) / total
-            if (1...Int128(largestCount)).contains(count), perUnit / count == total {
-                return "\(count)/\(unit.suffix)"
-            }
-        }
-        return nil
-    }
-
     private static func duration(attoseconds: Int128) -> Duration {
         Duration(
             secondsComponent: Int64(attoseconds / attosecondsPerSecond),
@@ -165,5 +148,13 @@ enum DecimalDigits {
             count += 1
         }
         return count
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, as a `Double`: for the timers and libcurl options that take
+    /// seconds, while the config keeps the exact `Duration` it read.
+    public var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }
