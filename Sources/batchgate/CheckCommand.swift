@@ -36,7 +36,7 @@ struct CheckCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Packages file: Metrc's packages JSON or a CSV with Tag, Item and Category.", valueName: "file"))
     var packages: String?
 
-    @Option(help: ArgumentHelp("Largest manifest accepted, in bytes (K, M or G suffix allowed; at most 1G).",
+    @Option(help: ArgumentHelp("Largest manifest accepted, in bytes (K, M or G suffix allowed, then B or iB; at most 1G).",
                                valueName: "size"))
     var maxSize: ByteCount = ByteCount(TextInput.defaultMaximumSize)
 
@@ -173,29 +173,19 @@ struct CheckCommand: ParsableCommand {
 /// reaches the flag (and its "one of" message) without a list here.
 extension RuleSettings.ItemChange: ExpressibleByArgument {}
 
-/// A size in bytes written as digits with an optional K, M or G suffix (powers of 1024), from 1
-/// byte to 1 GiB.
+/// A size in bytes as the config's `maxManifestSize` is written (``ByteSizeText``), from 1 byte to
+/// ``DaemonConfig/maxManifestSizeLimit``.
 struct ByteCount: ExpressibleByArgument {
-    static let largest = 1 << 30
     var bytes: Int
 
     init(_ bytes: Int) { self.bytes = bytes }
 
     init?(argument: String) {
-        var text = Substring(argument.uppercased())
-        if text.hasSuffix("IB") { text = text.dropLast(2) } else if text.hasSuffix("B") { text = text.dropLast() }
-        let multipliers: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30]
-        var digits = text
-        var multiplier = 1
-        if let last = digits.last, let factor = multipliers[last] {
-            multiplier = factor
-            digits = digits.dropLast()
+        guard let bytes = ByteSizeText.bytes(argument), bytes >= 1, bytes <= Int128(DaemonConfig.maxManifestSizeLimit) else {
+            return nil
         }
-        guard let value = Int(digits), value > 0 else { return nil }
-        let (product, overflow) = value.multipliedReportingOverflow(by: multiplier)
-        guard !overflow, product <= Self.largest else { return nil }
-        bytes = product
+        self.bytes = Int(bytes)
     }
 
-    var defaultValueDescription: String { "16M" }
+    var defaultValueDescription: String { ByteSizeText.format(bytes) }
 }

@@ -313,8 +313,8 @@ struct ConfigErrorTests {
                   reason: "must be from 1 byte to 1G; found \"0\""),
         BadConfig(yaml: "maxManifestSize: 99999999999999999999999999G", line: 1, key: "maxManifestSize",
                   reason: "must be from 1 byte to 1G; found \"99999999999999999999999999G\""),
-        BadConfig(yaml: "maxManifestSize: 16MB", line: 1, key: "maxManifestSize",
-                  reason: "must be a size such as 16M, 512K or 1048576 (bytes), from 1 byte to 1G; found \"16MB\""),
+        BadConfig(yaml: "maxManifestSize: 16TB", line: 1, key: "maxManifestSize",
+                  reason: "must be a size such as 16M, 512K or 1048576 (bytes), from 1 byte to 1G; found \"16TB\""),
         BadConfig(yaml: "maxManifestSize: 1.5M", line: 1, key: "maxManifestSize",
                   reason: "must be a size such as 16M, 512K or 1048576 (bytes), from 1 byte to 1G; found \"1.5M\""),
         BadConfig(yaml: "rescanInterval: -1", line: 1, key: "rescanInterval",
@@ -571,6 +571,22 @@ struct ConfigKeyTests {
     func sizesAreWrittenShort(bytes: Int, text: String) {
         #expect(ByteSizeText.format(bytes) == text)
         #expect(ByteSizeText.bytes(text) == Int128(bytes))
+    }
+
+    /// The config and `check --max-size` read sizes with one parser: every form either took before.
+    @Test(arguments: [
+        ("16M", 16_777_216), ("16m", 16_777_216), ("16MiB", 16_777_216), ("16mib", 16_777_216), ("16MB", 16_777_216),
+        ("16Mb", 16_777_216), ("512K", 524_288), ("512KiB", 524_288), ("1G", 1_073_741_824), ("1gib", 1_073_741_824),
+        ("100", 100), ("100B", 100), ("+16M", 16_777_216), ("0016M", 16_777_216),
+    ] as [(String, Int)])
+    func sizesInEveryFormTheCommandLineTakes(text: String, bytes: Int) throws {
+        #expect(ByteSizeText.bytes(text) == Int128(bytes))
+        #expect(try load("maxManifestSize: \(text)\n").maxManifestSize == bytes)
+    }
+
+    @Test(arguments: ["", "M", "MiB", "16 M", "16MM", "1.5M", "16T", "-1", "16iBM", "++1"])
+    func sizesInNoFormAreRefused(text: String) {
+        #expect(ByteSizeText.bytes(text) == nil)
     }
 
     @Test(arguments: [
