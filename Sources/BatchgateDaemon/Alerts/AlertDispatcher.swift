@@ -99,6 +99,7 @@ public final class AlertDispatcher: @unchecked Sendable {
 
     private func makeSenders() {
         for sink in config.alerts.sinks {
+            // The secrets are read from the same configuration, one entry per sink.
             guard let secrets = secrets[sink.name] else { continue }
             if let sender = senders[sink.name] {
                 sender.update(sink: sink, secrets: secrets, context: context)
