@@ -31,9 +31,10 @@ struct AlertCommand: ParsableCommand {
         var sink: String?
 
         func run() throws {
-            let settings: DaemonSettings
+            let settings: DaemonConfig
+            let secrets: [String: SinkSecrets]
             do {
-                settings = try ConfigFile.load(path: config)
+                (settings, secrets) = try ConfigFile.load(path: config)
             } catch {
                 ProcessEnvironment.writeError("batchgate: \(error)")
                 throw ExitCode(78)
@@ -44,24 +45,25 @@ struct AlertCommand: ParsableCommand {
                 throw ExitCode(78)
             }
             if let sink {
-                guard let chosen = settings.alerts.sink(named: sink) else {
+                guard let chosen = sinks.first(where: { $0.name == sink }) else {
                     let names = sinks.map(\.name).joined(separator: ", ")
                     ProcessEnvironment.writeError("batchgate: no sink named \(sink) in \(config); the sinks are \(names)")
                     throw ExitCode(64)
                 }
                 sinks = [chosen]
             }
-            let planner = AlertPlanner(settings: settings.alerts, layout: settings.layout)
+            let planner = AlertPlanner(config: settings, layout: settings.layout)
             let message = Self.testMessage(planner: planner)
             let transport = LibcurlAlertTransport(host: planner.host)
             var output = FileOutput.standardOutput
             var failures = 0
             for sink in sinks {
-                let (body, subject) = AlertPlanner.render(message, for: sink.kind)
+                guard let secrets = secrets[sink.name] else { continue }
+                let (body, subject) = AlertPlanner.render(message, for: sink.type)
                 let delivery = AlertDelivery(id: "\(message.id)-\(sink.name)", body: Array(body.utf8), subject: subject)
-                let result = transport.send(delivery, to: sink, options: settings.alerts.transfer)
+                let result = transport.send(delivery, to: sink, secrets: secrets, options: settings.alerts)
                 let verdict = RetryPolicy().verdict(after: result.attempt, attempt: 1, age: 0, jitter: 0)
-                let label = "\(sink.name) (\(sink.kind.rawValue)):"
+                let label = "\(sink.name) (\(sink.type.rawValue)):"
                 switch verdict {
                 case .delivered:
                     output.write("\(label) delivered — \(result.answer)\n")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BatchgateCore
+import BatchgateDaemon
 
 /// `batchgate check`: evaluates manifests without moving anything.
 struct CheckCommand: ParsableCommand {
@@ -35,7 +36,7 @@ struct CheckCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Packages file: Metrc's packages JSON or a CSV with Tag, Item and Category.", valueName: "file"))
     var packages: String?
 
-    @Option(help: ArgumentHelp("Largest manifest accepted, in bytes (K, M or G suffix allowed; at most 1G).",
+    @Option(help: ArgumentHelp("Largest manifest accepted, in bytes (K, M or G suffix allowed, then B or iB; at most 1G).",
                                valueName: "size"))
     var maxSize: ByteCount = ByteCount(TextInput.defaultMaximumSize)
 
@@ -98,11 +99,11 @@ struct CheckCommand: ParsableCommand {
         var errorStream = FileOutput.standardError
         let catalog: Catalog
         do {
-            catalog = try loadCatalog()
-        } catch let failure as CatalogLoadFailure {
-            errorStream.write("batchgate: \(failure.message)\n")
+            catalog = try DaemonConfig.CatalogFiles(items: items, packages: packages).load()
+        } catch {
+            errorStream.write("batchgate: \(error)\n")
             errorStream.flush()
-            throw ExitCode(failure.exitCode)
+            throw ExitCode(error.isUnreadable ? 66 : 64)
         }
         let checker = ManifestChecker(catalog: catalog, settings: ruleSettings, maximumSize: maxSize.bytes)
         var output = FileOutput.standardOutput
@@ -166,57 +167,25 @@ struct CheckCommand: ParsableCommand {
         }
         return paths
     }
-
-    private struct CatalogLoadFailure: Error {
-        var message: String
-        var exitCode: Int32
-    }
-
-    private func loadCatalog() throws -> Catalog {
-        func bytes(_ path: String) throws -> [UInt8] {
-            do {
-                return try FileBytes.read(path, limit: 256 * 1024 * 1024).bytes
-            } catch {
-                throw CatalogLoadFailure(message: error.description, exitCode: 66)
-            }
-        }
-        do {
-            let itemList = try items.map { try CatalogReader.readItems(try bytes($0), fileName: $0) } ?? []
-            let packageList = try packages.map { try CatalogReader.readPackages(try bytes($0), fileName: $0) } ?? []
-            return Catalog(items: itemList, packages: packageList)
-        } catch let error as CatalogError {
-            throw CatalogLoadFailure(message: "catalog file \(error)", exitCode: 64)
-        }
-    }
 }
 
 /// `--item-change concentrates|always|never`: the rules engine's own names, so that a new case
 /// reaches the flag (and its "one of" message) without a list here.
 extension RuleSettings.ItemChange: ExpressibleByArgument {}
 
-/// A size in bytes written as digits with an optional K, M or G suffix (powers of 1024), from 1
-/// byte to 1 GiB.
+/// A size in bytes as the config's `maxManifestSize` is written (``ByteSizeText``), from 1 byte to
+/// ``DaemonConfig/maxManifestSizeLimit``.
 struct ByteCount: ExpressibleByArgument {
-    static let largest = 1 << 30
     var bytes: Int
 
     init(_ bytes: Int) { self.bytes = bytes }
 
     init?(argument: String) {
-        var text = Substring(argument.uppercased())
-        if text.hasSuffix("IB") { text = text.dropLast(2) } else if text.hasSuffix("B") { text = text.dropLast() }
-        let multipliers: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30]
-        var digits = text
-        var multiplier = 1
-        if let last = digits.last, let factor = multipliers[last] {
-            multiplier = factor
-            digits = digits.dropLast()
+        guard let bytes = ByteSizeText.bytes(argument), bytes >= 1, bytes <= Int128(DaemonConfig.maxManifestSizeLimit) else {
+            return nil
         }
-        guard let value = Int(digits), value > 0 else { return nil }
-        let (product, overflow) = value.multipliedReportingOverflow(by: multiplier)
-        guard !overflow, product <= Self.largest else { return nil }
-        bytes = product
+        self.bytes = Int(bytes)
     }
 
-    var defaultValueDescription: String { "16M" }
+    var defaultValueDescription: String { ByteSizeText.format(bytes) }
 }

@@ -22,10 +22,10 @@ struct ConfigCommand: ParsableCommand {
         var config: String
 
         func run() throws {
-            let settings: DaemonSettings
+            let settings: DaemonConfig
             do {
-                settings = try ConfigFile.load(path: config)
-                _ = try CatalogFiles.load(items: settings.itemsFile, packages: settings.packagesFile)
+                (settings, _) = try ConfigFile.load(path: config)
+                _ = try settings.catalog.load()
             } catch {
                 ProcessEnvironment.writeError("batchgate: \(error)")
                 throw ExitCode(78)
@@ -35,11 +35,11 @@ struct ConfigCommand: ParsableCommand {
                 \(config): valid
                   state root:      \(settings.layout.root)
                   inbox:           \(settings.layout.inbox)
-                  rescan interval: \(settings.rescanInterval == 0 ? "off" : seconds(settings.rescanInterval))
+                  rescan interval: \(settings.rescanInterval == .zero ? "off" : seconds(settings.rescanInterval))
                   quiet period:    \(seconds(settings.quietPeriod))
-                  fsync:           \(settings.syncToDisk ? "on" : "off")
-                  items file:      \(settings.itemsFile ?? "none")
-                  packages file:   \(settings.packagesFile ?? "none")
+                  fsync:           \(settings.fsync ? "on" : "off")
+                  items file:      \(settings.catalog.items ?? "none")
+                  packages file:   \(settings.catalog.packages ?? "none")
                   item change:     \(settings.rules.itemChange.rawValue)
                   additive words:  \(listed(settings.rules.additiveWords, none: "none (only listed Additives count)"))
                   same-form steps: \(listed(settings.rules.sameFormSteps, none: "none (every step changes form)"))
@@ -48,9 +48,9 @@ struct ConfigCommand: ParsableCommand {
                 """)
             for sink in settings.alerts.sinks {
                 let decisions = Decision.allCases.filter(sink.decisions.contains).map(\.rawValue).joined(separator: ", ")
-                var line = "    \(sink.name): \(sink.kind.rawValue), on \(decisions)"
-                if sink.minimumInterval > 0 { line += ", at most one message every \(seconds(sink.minimumInterval))" }
-                if sink.digests { line += ", a digest when more than \(sink.digestThreshold) wait" }
+                var line = "    \(sink.name): \(sink.type.rawValue), on \(decisions)"
+                if sink.isRateLimited { line += ", at most one message every \(seconds(sink.rateLimit))" }
+                if sink.sendsDigests { line += ", a digest when more than \(sink.digestThreshold) wait" }
                 if sink.signing != nil { line += ", signed" }
                 output.write(line + "\n")
             }
@@ -62,8 +62,9 @@ struct ConfigCommand: ParsableCommand {
             entries.isEmpty ? none : entries.joined(separator: ", ")
         }
 
-        private func seconds(_ value: Double) -> String {
-            value == value.rounded() ? "\(Int(value)) s" : "\(value) s"
+        private func seconds(_ duration: Duration) -> String {
+            let value = duration.seconds
+            return value == value.rounded() ? "\(Int(value)) s" : "\(value) s"
         }
     }
 }

@@ -36,20 +36,21 @@ struct RunCommand: ParsableCommand {
         // Before any thread exists, so that every thread inherits the mask (see the method).
         Daemon.blockHandledSignals()
         let environment = ProcessEnvironment.current
-        let settings: DaemonSettings
+        let settings: DaemonConfig
+        let secrets: [String: SinkSecrets]
         do {
-            settings = try SettingsSource(configPath: config, root: root).load()
+            (settings, secrets) = try SettingsSource(configPath: config, root: root).load()
         } catch {
             ProcessEnvironment.writeError("batchgate: \(error)")
             throw ExitCode(78)
         }
-        let log = Logger(level: settings.logLevel, environment: environment)
+        let log = Logger(level: settings.log.level, environment: environment)
         let source = SettingsSource(configPath: config, root: root)
         var reloader: Daemon.Reloader?
         if config != nil {
             reloader = { try source.load() }
         }
-        let daemon = Daemon(settings: settings, environment: environment, log: log, reloader: reloader)
+        let daemon = Daemon(settings: settings, secrets: secrets, environment: environment, log: log, reloader: reloader)
         do {
             try daemon.start()
         } catch {
@@ -65,14 +66,15 @@ struct SettingsSource: Sendable {
     var configPath: String?
     var root: String?
 
-    func load() throws -> DaemonSettings {
+    /// The configuration and its alert sinks' secrets (none without a config file: alerts are off).
+    func load() throws -> (DaemonConfig, [String: SinkSecrets]) {
         if let configPath { return try ConfigFile.load(path: configPath) }
         let stateRoot = root ?? DaemonConfig.defaultStateRoot
         if let problem = LayoutPlacement.problem(stateRoot: stateRoot, inbox: nil, canonical: System.canonicalPath) {
             let given = root.map { "--root \($0)" } ?? "the default state root \(stateRoot) (give --root DIR)"
             throw StartupError("\(given): \(problem.reason)")
         }
-        return DaemonSettings(layout: StateLayout(root: stateRoot))
+        return (DaemonConfig.defaults(stateRoot: stateRoot), [:])
     }
 }
 

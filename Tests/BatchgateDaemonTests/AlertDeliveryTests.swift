@@ -15,17 +15,20 @@ struct AlertDeliveryTests {
         let dispatcher: AlertDispatcher
         let logPath: String
 
-        init(sinks: [AlertSinkSettings], transfer: TransferOptions = TransferOptions()) throws {
+        init(sinks: [DaemonConfig.AlertSink], transfer: DaemonConfig.Alerts = DaemonConfig.Alerts()) throws {
             layout = StateLayout(root: root.path)
             try layout.prepare()
             outbox = try Outbox(layout: layout)
             logPath = root.appendingPathComponent("log.txt").path
             let log = Logger(level: .debug, fd: open(logPath, O_WRONLY | O_CREAT | O_APPEND, 0o600))
-            let settings = AlertSettings(sinks: sinks, transfer: transfer, facilityName: "North", licenseNumber: "PR-1")
+            var alerts = transfer
+            alerts.sinks = sinks
+            let config = DaemonConfig(facility: DaemonConfig.Facility(licenseNumber: "PR-1", name: "North"), alerts: alerts)
             router = try Router(layout: layout, checker: ManifestChecker(), syncToDisk: false, log: log,
                                 audit: try AuditLog(path: layout.auditLog), outbox: outbox,
-                                alerts: AlertPlanner(settings: settings, layout: layout, host: "plant-1"))
-            dispatcher = AlertDispatcher(outbox: outbox, settings: settings, log: log, host: "plant-1", random: { 0.5 })
+                                alerts: AlertPlanner(config: config, layout: layout, host: "plant-1"))
+            dispatcher = AlertDispatcher(outbox: outbox, config: config, secrets: sinks.inlineSecrets, log: log, host: "plant-1",
+                                         random: { 0.5 })
         }
 
         deinit { try? FileManager.default.removeItem(at: root) }
@@ -71,11 +74,11 @@ struct AlertDeliveryTests {
         server.reply(with: .answer(status: 202))  // Teams answers 202; every 2xx is delivered
         let base = "http://127.0.0.1:\(server.port)"
         let fixture = try Fixture(sinks: [
-            AlertSinkSettings(name: "desk", kind: .webhook, url: Secret(base + "/desk"),
-                              headers: [AlertHeader(name: "Authorization", value: Secret("Bearer desk-token"))],
-                              signing: AlertSigning(secret: Secret("s3cret key"))),
-            AlertSinkSettings(name: "chat", kind: .slack, url: Secret(base + "/slack"), minimumInterval: 0),
-            AlertSinkSettings(name: "team", kind: .teams, url: Secret(base + "/teams")),
+            DaemonConfig.AlertSink(name: "desk", type: .webhook, url: .inline(base + "/desk"),
+                              headers: [.init(name: "Authorization", value: .inline("Bearer desk-token"))],
+                              signing: .init(secret: .inline("s3cret key"))),
+            DaemonConfig.AlertSink(name: "chat", type: .slack, url: .inline(base + "/slack"), rateLimit: .zero),
+            DaemonConfig.AlertSink(name: "team", type: .teams, url: .inline(base + "/teams")),
         ])
         let outcome = try fixture.route()
         try #require(eventually { server.requests.count == 3 })
@@ -116,7 +119,7 @@ struct AlertDeliveryTests {
     @Test func retryAfterIsHonouredAndTheSameKeyIsSentEachTime() throws {
         let server = try LoopbackHTTPServer()
         server.script([.answer(status: 429, headers: [("Retry-After", "2")], body: "slow down"), .answer(status: 500), .answer(status: 200)])
-        let fixture = try Fixture(sinks: [AlertSinkSettings(name: "desk", kind: .webhook, url: Secret(server.url))])
+        let fixture = try Fixture(sinks: [DaemonConfig.AlertSink(name: "desk", type: .webhook, url: .inline(server.url))])
         try fixture.route()
         try #require(eventually(15) { server.requests.count == 3 })
         let requests = server.requests
@@ -132,7 +135,7 @@ struct AlertDeliveryTests {
     @Test func aRefusedAlertIsDeadLetteredWithTheAnswerAndAnError() throws {
         let server = try LoopbackHTTPServer()
         server.reply(with: .answer(status: 400, body: "invalid_payload"))
-        let fixture = try Fixture(sinks: [AlertSinkSettings(name: "chat", kind: .slack, url: Secret(server.url))])
+        let fixture = try Fixture(sinks: [DaemonConfig.AlertSink(name: "chat", type: .slack, url: .inline(server.url))])
         let outcome = try fixture.route()
         try #require(eventually { fixture.names("outbox/dead") == ["\(outcome.entry.id)-chat.json"] })
         #expect(server.requests.count == 1, "a 4xx other than 429 is not tried again")
@@ -144,8 +147,8 @@ struct AlertDeliveryTests {
     @Test func aHungEndpointTimesOutAndIsTriedAgain() throws {
         let server = try LoopbackHTTPServer()
         server.script([.hang])
-        let fixture = try Fixture(sinks: [AlertSinkSettings(name: "desk", kind: .webhook, url: Secret(server.url))],
-                                  transfer: TransferOptions(connectTimeout: 3, totalTimeout: 3))
+        let fixture = try Fixture(sinks: [DaemonConfig.AlertSink(name: "desk", type: .webhook, url: .inline(server.url))],
+                                  transfer: DaemonConfig.Alerts(connectTimeout: .seconds(3), timeout: .seconds(3)))
         let started = Date()
         try fixture.route()
         #expect(Date().timeIntervalSince(started) < 2.5, "routing never waits for a sender (the transfer hangs 3 s)")
@@ -158,10 +161,10 @@ struct AlertDeliveryTests {
         let folder = try TestFolder()
         let server = try SMTPTestServer(.startTLS, in: folder, user: "alerts", password: "mail pass")
         defer { server.stop() }
-        let sink = AlertSinkSettings(
-            name: "mail", kind: .email, url: Secret(server.url),
-            email: EmailSettings(from: "batchgate@plant.example", to: ["compliance@plant.example"], username: "alerts",
-                                 password: Secret("mail pass")))
+        let sink = DaemonConfig.AlertSink(
+            name: "mail", type: .email, url: .inline(server.url),
+            email: .init(from: "batchgate@plant.example", to: ["compliance@plant.example"], username: "alerts",
+                         password: .inline("mail pass")))
         let fixture = try Fixture(sinks: [sink], transfer: folder.options)
         let outcome = try fixture.route()
         try #require(eventually { (try? server.deliveries().count) == 1 })
@@ -192,10 +195,10 @@ struct AlertDeliveryTests {
         let folder = try TestFolder()
         let server = try SMTPTestServer(.startTLS, in: folder, user: "alerts", password: "pw", refusedRecipient: "left@plant.example")
         defer { server.stop() }
-        let sink = AlertSinkSettings(
-            name: "mail", kind: .email, url: Secret(server.url),
-            email: EmailSettings(from: "batchgate@plant.example", to: ["compliance@plant.example", "left@plant.example"],
-                                 username: "alerts", password: Secret("pw")))
+        let sink = DaemonConfig.AlertSink(
+            name: "mail", type: .email, url: .inline(server.url),
+            email: .init(from: "batchgate@plant.example", to: ["compliance@plant.example", "left@plant.example"],
+                         username: "alerts", password: .inline("pw")))
         let fixture = try Fixture(sinks: [sink], transfer: folder.options)
         _ = try fixture.route()
         try #require(eventually { (try? server.deliveries().count) == 1 })

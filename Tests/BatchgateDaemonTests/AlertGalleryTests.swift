@@ -80,14 +80,14 @@ enum Gallery {
 
         // Webhook: the request's headers and its body.
         let desk = sink("support-desk", .webhook)
-        let deskRequest = LibcurlAlertTransport.request(for: try delivery(of: [entry(preroll, for: desk)], to: desk), to: desk)
+        let deskRequest = LibcurlAlertTransport.request(for: try delivery(of: [entry(preroll, for: desk)], to: desk), to: desk, secrets: desk.inlineSecrets)
         blocks.append(Block(name: "webhook-headers", text: deskRequest.headers.map { "\($0.name): \($0.value)\n" }.joined()))
         blocks.append(json("webhook-body", deskRequest.body))
         blocks.append(Block(name: "webhook-body-sent", text: String(decoding: deskRequest.body, as: UTF8.self) + "\n"))
 
         // Slack and Teams: one alert, and a digest of three.
         let burst = try digestMembers(first: preroll)
-        for (kind, name) in [(AlertSinkKind.slack, "slack"), (.teams, "teams")] {
+        for (kind, name) in [(DaemonConfig.AlertSink.SinkType.slack, "slack"), (.teams, "teams")] {
             let chat = sink("compliance-\(name)", kind)
             blocks.append(json("\(name)-alert", try delivery(of: [entry(preroll, for: chat)], to: chat).body))
             blocks.append(json("\(name)-digest", try delivery(of: burst.map { entry($0, for: chat) }, to: chat).body))
@@ -124,34 +124,34 @@ enum Gallery {
 
     // Every settings value the gallery needs is made here, in one place.
 
-    static func sink(_ name: String, _ kind: AlertSinkKind) -> AlertSinkSettings {
+    static func sink(_ name: String, _ kind: DaemonConfig.AlertSink.SinkType) -> DaemonConfig.AlertSink {
         switch kind {
         case .webhook:
-            AlertSinkSettings(name: name, kind: kind, url: Secret("https://desk.plant.example.com/api/batchgate"),
-                              headers: [AlertHeader(name: "Authorization", value: Secret("Bearer 6b1f0c9e27d4"))],
-                              signing: AlertSigning(secret: Secret(signingSecret)))
+            DaemonConfig.AlertSink(name: name, type: kind, url: .inline("https://desk.plant.example.com/api/batchgate"),
+                                   headers: [.init(name: "Authorization", value: .inline("Bearer 6b1f0c9e27d4"))],
+                                   signing: .init(secret: .inline(signingSecret)))
         case .email:
-            AlertSinkSettings(name: name, kind: kind, url: Secret("smtp://mail.plant.example.com:587"),
-                              email: EmailSettings(from: "batchgate@plant.example.com", to: ["compliance@plant.example.com"]))
+            DaemonConfig.AlertSink(name: name, type: kind, url: .inline("smtp://mail.plant.example.com:587"),
+                                   email: .init(from: "batchgate@plant.example.com", to: ["compliance@plant.example.com"]))
         case .slack, .teams:
-            AlertSinkSettings(name: name, kind: kind, url: Secret("https://hooks.example.com/\(name)"))
+            DaemonConfig.AlertSink(name: name, type: kind, url: .inline("https://hooks.example.com/\(name)"))
         }
     }
 
     /// The outbox entry the router writes for a sink (see ``AlertPlanner/entries(for:report:createdAt:)``).
-    static func entry(_ message: AlertMessage, for sink: AlertSinkSettings) -> OutboxEntry {
-        let (alert, subject) = AlertPlanner.render(message, for: sink.kind)
-        return OutboxEntry(routeID: message.id, sink: sink.name, kind: sink.kind, createdAt: 0, alert: alert, subject: subject,
+    static func entry(_ message: AlertMessage, for sink: DaemonConfig.AlertSink) -> OutboxEntry {
+        let (alert, subject) = AlertPlanner.render(message, for: sink.type)
+        return OutboxEntry(routeID: message.id, sink: sink.name, kind: sink.type, createdAt: 0, alert: alert, subject: subject,
                            digestLine: message.digestLine)
     }
 
     /// What the sink's sender sends for these entries: the one alert, or a digest of them all.
-    static func delivery(of entries: [OutboxEntry], to sink: AlertSinkSettings) throws -> AlertDelivery {
+    static func delivery(of entries: [OutboxEntry], to sink: DaemonConfig.AlertSink) throws -> AlertDelivery {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("batchgate-gallery-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
         let layout = StateLayout(root: folder.path)
         try layout.prepare()
-        let sender = AlertSender(sink: sink, context: AlertSender.Context(transfer: TransferOptions(), policy: RetryPolicy(), host: host,
+        let sender = AlertSender(sink: sink, secrets: sink.inlineSecrets, context: AlertSender.Context(transfer: DaemonConfig.Alerts(), policy: RetryPolicy(), host: host,
                                                                           facility: facility),
                                  outbox: try Outbox(layout: layout), transport: NoTransport(), log: Logger(fd: -1),
                                  clock: { digestAt }, random: { 0.5 })
@@ -167,7 +167,8 @@ enum Gallery {
     }
 
     struct NoTransport: AlertTransport {
-        func send(_ delivery: AlertDelivery, to sink: AlertSinkSettings, options: TransferOptions) -> AlertAttemptResult {
+        func send(_ delivery: AlertDelivery, to sink: DaemonConfig.AlertSink, secrets: SinkSecrets,
+                  options: DaemonConfig.Alerts) -> AlertAttemptResult {
             AlertAttemptResult(attempt: .failed("the gallery sends nothing"), answer: "")
         }
     }

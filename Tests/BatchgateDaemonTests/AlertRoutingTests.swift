@@ -15,16 +15,19 @@ struct AlertRoutingTests {
         let outbox: Outbox
         let router: Router
 
-        init(sinks: [AlertSinkSettings] = [AlertSinkSettings(name: "chat", kind: .slack, url: Secret("http://127.0.0.1:9/")),
-                                           AlertSinkSettings(name: "desk", kind: .webhook, url: Secret("http://127.0.0.1:9/"),
-                                                             decisions: [.needsBatch, .rejected, .accepted])]) throws {
+        init(sinks: [DaemonConfig.AlertSink] = [
+            DaemonConfig.AlertSink(name: "chat", type: .slack, url: .inline("http://127.0.0.1:9/")),
+            DaemonConfig.AlertSink(name: "desk", type: .webhook, url: .inline("http://127.0.0.1:9/"),
+                                   decisions: [.needsBatch, .rejected, .accepted]),
+        ]) throws {
             root = FileManager.default.temporaryDirectory.appendingPathComponent("batchgate-alert-routing-\(UUID().uuidString)")
             layout = StateLayout(root: root.path)
             try layout.prepare()
             audit = try AuditLog(path: layout.auditLog)
             outbox = try Outbox(layout: layout)
             let quiet = Logger(level: .error, fd: open("/dev/null", O_WRONLY))
-            let planner = AlertPlanner(settings: AlertSettings(sinks: sinks, facilityName: "North"), layout: layout, host: "plant-1")
+            let config = DaemonConfig(facility: DaemonConfig.Facility(name: "North"), alerts: DaemonConfig.Alerts(sinks: sinks))
+            let planner = AlertPlanner(config: config, layout: layout, host: "plant-1")
             router = try Router(layout: layout, checker: ManifestChecker(), syncToDisk: true, log: quiet, audit: audit,
                                 outbox: outbox, alerts: planner)
         }
@@ -160,9 +163,9 @@ struct AlertReplayConfigChangeTests {
         try fixture.drop("m.json", AlertRoutingTests.needsBatch, into: "needs-batch")
         for entry in fixture.planned(route) { try fixture.outbox.writeDraft(entry) }
         // The restart runs with the chat sink renamed.
+        let renamed = DaemonConfig.AlertSink(name: "chat-2", type: .slack, url: .inline("http://127.0.0.1:9/"))
         fixture.router.alerts = AlertPlanner(
-            settings: AlertSettings(sinks: [AlertSinkSettings(name: "chat-2", kind: .slack, url: Secret("http://127.0.0.1:9/"))]),
-            layout: fixture.layout, host: "plant-1")
+            config: DaemonConfig(alerts: DaemonConfig.Alerts(sinks: [renamed])), layout: fixture.layout, host: "plant-1")
         _ = fixture.router.recover()
         #expect(fixture.names("processing").isEmpty, "the journal is gone")
         // The durable drafts were the only record of these alerts: they must be published (and the

@@ -19,7 +19,8 @@ final class ScriptedTransport: AlertTransport {
 
     var sent: [Sent] { state.withLock { $0.sent } }
 
-    func send(_ delivery: AlertDelivery, to sink: AlertSinkSettings, options: TransferOptions) -> AlertAttemptResult {
+    func send(_ delivery: AlertDelivery, to sink: DaemonConfig.AlertSink, secrets: SinkSecrets,
+              options: DaemonConfig.Alerts) -> AlertAttemptResult {
         state.withLock { state in
             state.sent.append(Sent(delivery: delivery, sink: sink.name, at: System.wallClock()))
             return state.script.isEmpty ? .status(200) : state.script.removeFirst()
@@ -66,15 +67,16 @@ struct AlertSenderTests {
         /// The dispatcher under test, kept alive as long as the fixture.
         private(set) var running: AlertDispatcher?
 
-        func dispatcher(_ sinks: [AlertSinkSettings], maximumAge: Double = 86_400) -> AlertDispatcher {
-            let dispatcher = AlertDispatcher(outbox: outbox, settings: AlertSettings(sinks: sinks, maximumAge: maximumAge), log: log,
+        func dispatcher(_ sinks: [DaemonConfig.AlertSink], maxAge: Duration = DaemonConfig.Alerts().maxAge) -> AlertDispatcher {
+            let config = DaemonConfig(alerts: DaemonConfig.Alerts(maxAge: maxAge, sinks: sinks))
+            let dispatcher = AlertDispatcher(outbox: outbox, config: config, secrets: sinks.inlineSecrets, log: log,
                                              transport: transport, host: "test-host", random: { 0.5 })
             running = dispatcher
             return dispatcher
         }
 
         /// Entries published in the outbox as the router leaves them.
-        func publish(_ count: Int, sink: String, kind: AlertSinkKind = .webhook, createdAt: Double = System.wallClock()) throws -> [OutboxEntry] {
+        func publish(_ count: Int, sink: String, kind: DaemonConfig.AlertSink.SinkType = .webhook, createdAt: Double = System.wallClock()) throws -> [OutboxEntry] {
             let entries = (0..<count).map { index in
                 OutboxEntry(routeID: String(format: "%016x", index + 1), sink: sink, kind: kind, createdAt: createdAt - Double(count - index) / 1000,
                             alert: #"{"n": \#(index)}"#, subject: kind == .email ? "subject \(index)" : nil,
@@ -94,9 +96,10 @@ struct AlertSenderTests {
         var logText: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
     }
 
-    static func sink(_ name: String = "desk", _ kind: AlertSinkKind = .webhook, interval: Double? = 0, digest: Int = 5) -> AlertSinkSettings {
-        AlertSinkSettings(name: name, kind: kind, url: Secret("http://127.0.0.1:9/hook"), minimumInterval: interval,
-                          digestThreshold: digest)
+    static func sink(_ name: String = "desk", _ type: DaemonConfig.AlertSink.SinkType = .webhook, rateLimit: Duration? = .zero,
+                     digest: Int = 5) -> DaemonConfig.AlertSink {
+        DaemonConfig.AlertSink(name: name, type: type, url: .inline("http://127.0.0.1:9/hook"), rateLimit: rateLimit,
+                               digestThreshold: digest)
     }
 
     @Test func deliversEachAlertAndRemovesIt() throws {
@@ -156,7 +159,7 @@ struct AlertSenderTests {
         let fixture = try Fixture()
         fixture.transport.script([.status(500)])
         let entries = try fixture.publish(1, sink: "desk", createdAt: System.wallClock() - 100)
-        fixture.dispatcher([Self.sink()], maximumAge: 60).add(entries)
+        fixture.dispatcher([Self.sink()], maxAge: .seconds(60)).add(entries)
         #expect(eventually { fixture.names("outbox/dead") == [entries[0].fileName] })
         #expect(eventually { fixture.logText.contains("the maximum age is 60 s") })
     }
@@ -164,7 +167,7 @@ struct AlertSenderTests {
     @Test func manyWaitingForAChatSinkMakeOneDigest() throws {
         let fixture = try Fixture()
         let entries = try fixture.publish(50, sink: "chat", kind: .slack)
-        fixture.dispatcher([Self.sink("chat", .slack, interval: nil)]).add(entries)
+        fixture.dispatcher([Self.sink("chat", .slack, rateLimit: nil)]).add(entries)
         #expect(eventually { fixture.names("outbox") == ["dead"] })
         let sent = fixture.transport.sent
         try #require(sent.count == 1)
@@ -177,7 +180,7 @@ struct AlertSenderTests {
     @Test func aFewWaitingGoOneByOneWithinTheRateLimit() throws {
         let fixture = try Fixture()
         let entries = try fixture.publish(3, sink: "chat", kind: .slack)
-        fixture.dispatcher([Self.sink("chat", .slack, interval: 0.5)]).add(entries)
+        fixture.dispatcher([Self.sink("chat", .slack, rateLimit: .milliseconds(500))]).add(entries)
         try #require(eventually { fixture.transport.sent.count == 3 })
         let times = fixture.transport.sent.map(\.at)
         #expect(times[1] - times[0] >= 0.45)
@@ -237,11 +240,12 @@ struct AlertSenderTests {
     }
 
     @Test func requestsCarryTheKeyTheHeadersAndAVerifiableSignature() {
-        let sink = AlertSinkSettings(name: "desk", kind: .webhook, url: Secret("https://desk.example.com/hook"),
-                                     headers: [AlertHeader(name: "Authorization", value: Secret("Bearer abc"))],
-                                     signing: AlertSigning(secret: Secret("shared key")))
+        let sink = DaemonConfig.AlertSink(name: "desk", type: .webhook, url: .inline("https://desk.example.com/hook"),
+                                          headers: [.init(name: "Authorization", value: .inline("Bearer abc"))],
+                                          signing: .init(secret: .inline("shared key")))
         let body = Array(#"{"event": "manifest.needs-batch"}"#.utf8)
-        let request = LibcurlAlertTransport.request(for: AlertDelivery(id: "00000000000000aa-desk", body: body), to: sink)
+        let request = LibcurlAlertTransport.request(for: AlertDelivery(id: "00000000000000aa-desk", body: body), to: sink,
+                                                    secrets: sink.inlineSecrets)
         let headers = Dictionary(uniqueKeysWithValues: request.headers.map { ($0.name, $0.value) })
         #expect(request.url == "https://desk.example.com/hook")
         #expect(request.body == body)
@@ -259,7 +263,7 @@ struct AlertSenderTests {
             entries[index].digestLine = "2026-11-27-north-plant-transfer-\(index).json — needs-batch: 1 of 1 package needs a production batch (report /var/lib/batchgate/needs-batch/2026-11-27-north-plant-transfer-\(index).json.report.txt)"
             try fixture.outbox.save([entries[index]], sync: false)
         }
-        fixture.dispatcher([Self.sink("team", .teams, interval: 0)]).add(entries)
+        fixture.dispatcher([Self.sink("team", .teams, rateLimit: .zero)]).add(entries)
         #expect(eventually { fixture.names("outbox") == ["dead"] })
         let sent = fixture.transport.sent
         #expect(sent.count > 1)
@@ -274,7 +278,7 @@ struct AlertSenderTests {
         let dispatcher = fixture.dispatcher([Self.sink()])
         dispatcher.add(entries)
         #expect(eventually { fixture.transport.sent.count >= 1 })
-        dispatcher.reload(AlertSettings(sinks: []))
+        dispatcher.reload(DaemonConfig(), secrets: [:])
         #expect(eventually { fixture.logText.contains("its 3 waiting alert(s) stay in") })
         #expect(fixture.names("outbox").filter { $0.hasSuffix(".json") }.count == 3)
         #expect(fixture.names("outbox/dead").isEmpty)
@@ -294,7 +298,7 @@ struct AlertSenderTests {
         let fixture = try Fixture()
         fixture.transport.script([AlertAttemptResult(attempt: .failed("Timeout was reached (curl error 28)"), answer: "timeout")])
         let entries = try fixture.publish(7, sink: "chat", kind: .slack)
-        let dispatcher = fixture.dispatcher([Self.sink("chat", .slack, interval: 1)])
+        let dispatcher = fixture.dispatcher([Self.sink("chat", .slack, rateLimit: .seconds(1))])
         dispatcher.add(entries)
         try #require(eventually { fixture.transport.sent.count == 1 })
         #expect(try fixture.outbox.waiting().entries.allSatisfy { $0.digestID == fixture.transport.sent[0].delivery.id },

@@ -57,7 +57,7 @@ struct HTTPTransferTests {
         defer { withExtendedLifetime(server) {} }
         let started = Date()
         let error = #expect(throws: TransferError.self) {
-            try HTTPTransfer.post(HTTPRequest(url: server.url, body: []), options: TransferOptions(connectTimeout: 1, totalTimeout: 0.5))
+            try HTTPTransfer.post(HTTPRequest(url: server.url, body: []), options: DaemonConfig.Alerts(connectTimeout: .seconds(1), timeout: .milliseconds(500)))
         }
         #expect(error?.isTimeout == true, "\(String(describing: error))")
         #expect(Date().timeIntervalSince(started) < 5)

@@ -172,7 +172,7 @@ struct MailTransferTests {
         defer { server.stop() }
         let error = #expect(throws: MailError.self) {
             try MailTransfer.send(Self.delivery(server.url, username: "alerts", password: "pw"),
-                                  options: TransferOptions(connectTimeout: 5, totalTimeout: 10))
+                                  options: DaemonConfig.Alerts(connectTimeout: .seconds(5), timeout: .seconds(10)))
         }
         #expect(error?.code == 60, "CURLE_PEER_FAILED_VERIFICATION: \(String(describing: error))")
         #expect(error?.isPermanent == false, "a renewed certificate can fix it; retried until the alert is too old")
@@ -224,7 +224,7 @@ final class TestFolder {
     var certificate: String { url.appendingPathComponent("cert.pem").path }
     var key: String { url.appendingPathComponent("key.pem").path }
     /// Short timeouts, and the certificate as the CA file.
-    var options: TransferOptions { TransferOptions(connectTimeout: 5, totalTimeout: 10, caFile: certificate) }
+    var options: DaemonConfig.Alerts { DaemonConfig.Alerts(connectTimeout: .seconds(5), timeout: .seconds(10), caFile: certificate) }
 
     init() throws {
         url = FileManager.default.temporaryDirectory.appendingPathComponent("batchgate-smtp-\(UUID().uuidString)")

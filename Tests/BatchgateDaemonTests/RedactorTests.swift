@@ -15,14 +15,14 @@ struct RedactorTests {
     static let bearer = "desk-token-0123456789"
     static let signingKey = "sign/key+value=="
 
-    static let desk = AlertSinkSettings(
-        name: "desk", kind: .webhook, url: Secret("https://desk.example.com/api/batchgate"),
-        headers: [AlertHeader(name: "Authorization", value: Secret("Bearer " + bearer)),
-                  AlertHeader(name: "X-Short", value: Secret("abc"))],
-        signing: AlertSigning(secret: Secret(signingKey)))
+    static let desk = DaemonConfig.AlertSink(
+        name: "desk", type: .webhook, url: .inline("https://desk.example.com/api/batchgate"),
+        headers: [.init(name: "Authorization", value: .inline("Bearer " + bearer)),
+                  .init(name: "X-Short", value: .inline("abc"))],
+        signing: .init(secret: .inline(signingKey)))
 
     @Test func aSlackURLIsRemovedWholeAndItsTokenInTheRequestLine() {
-        let redactor = Redactor(sink: AlertSinkSettings(name: "chat", kind: .slack, url: Secret(Self.slackURL)))
+        let redactor = Redactor(sink: DaemonConfig.AlertSink(name: "chat", type: .slack, url: .inline(Self.slackURL)))
         let answer = """
             POST /services/T0AAAAAAA/B0BBBBBBB/\(Self.slackToken) HTTP/1.1 Host: hooks.slack.com \
             {"url": "\(Self.slackURL.replacing("/", with: "\\/"))", "next": "\(percentEncoded(Self.slackURL))", \
@@ -36,7 +36,7 @@ struct RedactorTests {
     }
 
     @Test func aTeamsSignatureInTheQueryIsRemoved() {
-        let redactor = Redactor(sink: AlertSinkSettings(name: "team", kind: .teams, url: Secret(Self.teamsURL)))
+        let redactor = Redactor(sink: DaemonConfig.AlertSink(name: "team", type: .teams, url: .inline(Self.teamsURL)))
         let answer = #"{"error": {"code": "InvalidRequest", "query": {"api-version": "2016-06-01", "sig": "\#(Self.teamsSig)"}, "#
             + #""path": "/workflows/0123456789abcdef0123456789abcdef/triggers/manual/paths/invoke"}}"#
         let scrubbed = redactor.scrub(answer)
@@ -66,9 +66,9 @@ struct RedactorTests {
     @Test func smtpCredentialsAreRemovedAsIsAndAsTheyGoOverTheWire() {
         let user = "batchgate@plant.example"
         let password = "pa55:word/x"
-        let redactor = Redactor(sink: AlertSinkSettings(
-            name: "mail", kind: .email, url: Secret("smtps://mail.plant.example:465"),
-            email: EmailSettings(from: "batchgate@plant.example", to: ["qa@plant.example"], username: user, password: Secret(password))))
+        let redactor = Redactor(sink: DaemonConfig.AlertSink(
+            name: "mail", type: .email, url: .inline("smtps://mail.plant.example:465"),
+            email: .init(from: "batchgate@plant.example", to: ["qa@plant.example"], username: user, password: .inline(password))))
         let basic = Data("\(user):\(password)".utf8).base64EncodedString()
         let plain = Data("\u{0}\(user)\u{0}\(password)".utf8).base64EncodedString()
         let login = Data(password.utf8).base64EncodedString()
@@ -81,7 +81,7 @@ struct RedactorTests {
     }
 
     @Test func userInfoInAnyURLIsRemoved() {
-        let redactor = Redactor(sink: AlertSinkSettings(name: "desk", kind: .webhook, url: Secret("https://desk.example.com/x")))
+        let redactor = Redactor(sink: DaemonConfig.AlertSink(name: "desk", type: .webhook, url: .inline("https://desk.example.com/x")))
         let answer = #"see https://alice:hunter2@proxy.example/x, "https:\/\/bob:pw@cache.example\/y" and ftp://carol@files.example; "#
             + "mail <qa@plant.example>, mailto:qa@plant.example, https://plain.example/a@b"
         #expect(redactor.scrub(answer) == #"see https://[redacted]@proxy.example/x, "https:\/\/[redacted]@cache.example\/y" and ftp://[redacted]@files.example; "#
@@ -102,8 +102,9 @@ struct RedactorTests {
         let padding = String(repeating: "x", count: HTTPTransfer.keptBodyBytes - "Bearer ".count - 10)
         server.reply(with: .answer(status: 400, body: padding + "Bearer \(Self.bearer) and more after it"))
         var sink = Self.desk
-        sink.url = Secret(server.url)
-        let result = LibcurlAlertTransport(host: "plant-1").send(AlertDelivery(id: "a1", body: Array("{}".utf8)), to: sink, options: TransferOptions())
+        sink.url = .inline(server.url)
+        let result = LibcurlAlertTransport(host: "plant-1").send(AlertDelivery(id: "a1", body: Array("{}".utf8)), to: sink, secrets: sink.inlineSecrets,
+                                                                options: DaemonConfig.Alerts())
         #expect(result.answer.hasPrefix("HTTP 400: xxx"), "\(result.answer.prefix(40))")
         #expect(!result.answer.contains("desk-token"), "\(result.answer.suffix(60))")
         #expect(result.answer.contains("x[redacted]"), "\(result.answer.suffix(60))")

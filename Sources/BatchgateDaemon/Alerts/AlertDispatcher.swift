@@ -9,15 +9,18 @@ public final class AlertDispatcher: @unchecked Sendable {
     private let clock: @Sendable () -> Double
     private let random: @Sendable () -> Double
     private let host: String
-    private var settings: AlertSettings
+    private var config: DaemonConfig
+    private var secrets: [String: SinkSecrets]
     private var senders: [String: AlertSender] = [:]
 
-    /// Senders for `settings`' sinks; `transport` defaults to libcurl, naming `host` in Message-IDs.
-    public init(outbox: Outbox, settings: AlertSettings, log: Logger, transport: (any AlertTransport)? = nil,
+    /// Senders for the sinks of `config`, whose `secrets` are read already; `transport` defaults to
+    /// libcurl, naming `host` in Message-IDs.
+    public init(outbox: Outbox, config: DaemonConfig, secrets: [String: SinkSecrets], log: Logger, transport: (any AlertTransport)? = nil,
                 host: String = AlertPlanner.hostName(), clock: @escaping @Sendable () -> Double = System.wallClock,
                 random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }) {
         self.outbox = outbox
-        self.settings = settings
+        self.config = config
+        self.secrets = secrets
         self.log = log
         self.transport = transport ?? LibcurlAlertTransport(host: host)
         self.host = host
@@ -42,7 +45,7 @@ public final class AlertDispatcher: @unchecked Sendable {
             log.error("cannot read the alert \(outbox.folder)/\(name); it is left there untouched: move it away or fix it")
         }
         guard !found.entries.isEmpty else { return }
-        guard !settings.sinks.isEmpty else {
+        guard !config.alerts.sinks.isEmpty else {
             // Alerts off (say `run --root`): what waits is kept for when sinks are configured again.
             log.warning("\(found.entries.count) alert(s) wait in \(outbox.folder), but no alert sink is configured; they are kept there")
             return
@@ -57,28 +60,30 @@ public final class AlertDispatcher: @unchecked Sendable {
         var bySink: [String: [OutboxEntry]] = [:]
         for entry in entries { bySink[entry.sink, default: []].append(entry) }
         for (name, entries) in bySink {
-            guard let sender = senders[name], let sink = settings.sink(named: name) else {
+            guard let sender = senders[name], let sink = config.alerts.sinks.first(where: { $0.name == name }) else {
                 bury(entries, reason: "no sink named \(name) is configured any more")
                 continue
             }
-            let (matching, other) = entries.partitioned { $0.kind == sink.kind }
-            bury(other, reason: "the alert was written for a \(other.first?.kind.rawValue ?? "") sink, but \(name) is now a \(sink.kind.rawValue) sink")
+            let (matching, other) = entries.partitioned { $0.kind == sink.type }
+            bury(other, reason: "the alert was written for a \(other.first?.kind.rawValue ?? "") sink, but \(name) is now a \(sink.type.rawValue) sink")
             sender.add(matching)
         }
     }
 
-    /// New settings after a reload: senders of removed sinks bury what they hold, new sinks get
-    /// a sender, the rest take the new settings.
-    public func reload(_ next: AlertSettings) {
-        let removed = senders.keys.filter { next.sink(named: $0) == nil }
+    /// A new configuration after a reload: senders of removed sinks bury what they hold, new sinks
+    /// get a sender, the rest take the new settings and secrets.
+    public func reload(_ next: DaemonConfig, secrets nextSecrets: [String: SinkSecrets]) {
+        let sink = { (config: DaemonConfig, name: String) in config.alerts.sinks.first { $0.name == name } }
+        let removed = senders.keys.filter { sink(next, $0) == nil }
         for name in removed {
             senders[name]?.retire(reason: "the sink \(name) was removed from the configuration")
             senders[name] = nil
         }
-        let kindChanged = next.sinks.filter { sink in settings.sink(named: sink.name).map { $0.kind != sink.kind } ?? false }
-        settings = next
-        for sink in kindChanged {
-            senders[sink.name]?.retire(reason: "the sink \(sink.name) became a \(sink.kind.rawValue) sink; this alert was written for its old kind")
+        let typeChanged = next.alerts.sinks.filter { new in sink(config, new.name).map { $0.type != new.type } ?? false }
+        config = next
+        secrets = nextSecrets
+        for sink in typeChanged {
+            senders[sink.name]?.retire(reason: "the sink \(sink.name) became a \(sink.type.rawValue) sink; this alert was written for its old kind")
             senders[sink.name] = nil
         }
         makeSenders()
@@ -88,17 +93,19 @@ public final class AlertDispatcher: @unchecked Sendable {
     public var waitingCounts: [String: Int] { senders.mapValues(\.waitingCount) }
 
     private var context: AlertSender.Context {
-        AlertSender.Context(transfer: settings.transfer, policy: RetryPolicy(maximumAge: settings.maximumAge), host: host,
-                            facility: settings.facilityName ?? settings.licenseNumber)
+        AlertSender.Context(transfer: config.alerts, policy: RetryPolicy(maximumAge: config.alerts.maxAge.seconds), host: host,
+                            facility: config.facility.name ?? config.facility.licenseNumber)
     }
 
     private func makeSenders() {
-        for sink in settings.sinks {
+        for sink in config.alerts.sinks {
+            // The secrets are read from the same configuration, one entry per sink.
+            guard let secrets = secrets[sink.name] else { continue }
             if let sender = senders[sink.name] {
-                sender.update(sink: sink, context: context)
+                sender.update(sink: sink, secrets: secrets, context: context)
             } else {
-                senders[sink.name] = AlertSender(sink: sink, context: context, outbox: outbox, transport: transport, log: log,
-                                                 clock: clock, random: random)
+                senders[sink.name] = AlertSender(sink: sink, secrets: secrets, context: context, outbox: outbox, transport: transport,
+                                                 log: log, clock: clock, random: random)
             }
         }
     }

@@ -6,44 +6,45 @@ import BatchgateCore
 /// Turns a routed manifest into the outbox entries of the sinks that want its decision, each
 /// rendered for its sink's kind. Pure but for the host name, read once.
 public struct AlertPlanner: Sendable {
-    public var settings: AlertSettings
+    /// The configuration whose sinks and facility the alerts are for.
+    public var config: DaemonConfig
     public var layout: StateLayout
     /// The name alerts give for this server.
     public var host: String
 
-    public init(settings: AlertSettings, layout: StateLayout, host: String = AlertPlanner.hostName()) {
-        self.settings = settings
+    public init(config: DaemonConfig, layout: StateLayout, host: String = AlertPlanner.hostName()) {
+        self.config = config
         self.layout = layout
         self.host = host
     }
 
     /// True when no sink is configured: the router writes no alert at all.
-    public var isEmpty: Bool { settings.sinks.isEmpty }
+    public var isEmpty: Bool { config.alerts.sinks.isEmpty }
 
     /// The message an alert about this route carries.
     public func message(for entry: RouteEntry, report: ManifestReport) -> AlertMessage {
         var named = report
         named.file = entry.finalName
-        return AlertMessage(id: entry.id, time: entry.routedAt, licenseNumber: settings.licenseNumber,
-                            facility: settings.facilityName, host: host, file: entry.finalName,
+        return AlertMessage(id: entry.id, time: entry.routedAt, licenseNumber: config.facility.licenseNumber,
+                            facility: config.facility.name, host: host, file: entry.finalName,
                             reportPath: layout.folder(for: entry.decision) + "/" + entry.reportTextName, report: named)
     }
 
     /// One entry per sink that wants this decision; `createdAt` is the wall-clock time.
     public func entries(for entry: RouteEntry, report: ManifestReport, createdAt: Double) -> [OutboxEntry] {
-        let sinks = settings.sinks.filter { $0.decisions.contains(entry.decision) }
+        let sinks = config.alerts.sinks.filter { $0.alertsOn(entry.decision) }
         guard !sinks.isEmpty else { return [] }
         let message = message(for: entry, report: report)
         return sinks.map { sink in
-            let (alert, subject) = Self.render(message, for: sink.kind)
-            return OutboxEntry(routeID: entry.id, sink: sink.name, kind: sink.kind, createdAt: createdAt, alert: alert,
+            let (alert, subject) = Self.render(message, for: sink.type)
+            return OutboxEntry(routeID: entry.id, sink: sink.name, kind: sink.type, createdAt: createdAt, alert: alert,
                                subject: subject, digestLine: message.digestLine)
         }
     }
 
-    /// The body (and for e-mail the subject) of one alert for a kind of sink.
-    public static func render(_ message: AlertMessage, for kind: AlertSinkKind) -> (body: String, subject: String?) {
-        switch kind {
+    /// The body (and for e-mail the subject) of one alert for a type of sink.
+    public static func render(_ message: AlertMessage, for type: DaemonConfig.AlertSink.SinkType) -> (body: String, subject: String?) {
+        switch type {
         case .webhook: (String(decoding: message.webhookJSON(), as: UTF8.self), nil)
         case .slack: (String(decoding: message.slackJSON(), as: UTF8.self), nil)
         case .teams: (String(decoding: message.teamsJSON(), as: UTF8.self), nil)

@@ -4,7 +4,7 @@ import Dispatch
 /// Delivers the alerts waiting for one sink, on a queue of its own so that a slow or hung
 /// endpoint delays neither routing nor the other sinks.
 ///
-/// Oldest first, one message at a time, at most one per ``AlertSinkSettings/minimumInterval``;
+/// Oldest first, one message at a time, at most one per ``DaemonConfig/AlertSink/rateLimit``;
 /// when more than the sink's digest threshold are due, one digest stands for them all. After each
 /// attempt the ``RetryPolicy`` decides: delivered entries leave the outbox, failed ones are
 /// rewritten with their next attempt time, given-up ones move to `outbox/dead/` (an error in the
@@ -18,7 +18,8 @@ final class AlertSender: @unchecked Sendable {
 
     let name: String
     private let queue: DispatchQueue
-    private var sink: AlertSinkSettings
+    private var sink: DaemonConfig.AlertSink
+    private var secrets: SinkSecrets
     private var context: Context
     private let outbox: Outbox
     private let transport: any AlertTransport
@@ -36,16 +37,17 @@ final class AlertSender: @unchecked Sendable {
 
     /// What every sender shares: transfer limits, the retry policy and the digest's context.
     struct Context: Sendable, Equatable {
-        var transfer: TransferOptions
+        var transfer: DaemonConfig.Alerts
         var policy: RetryPolicy
         var host: String
         var facility: String?
     }
 
-    init(sink: AlertSinkSettings, context: Context, outbox: Outbox, transport: any AlertTransport, log: Logger,
-         clock: @escaping @Sendable () -> Double, random: @escaping @Sendable () -> Double) {
+    init(sink: DaemonConfig.AlertSink, secrets: SinkSecrets, context: Context, outbox: Outbox, transport: any AlertTransport,
+         log: Logger, clock: @escaping @Sendable () -> Double, random: @escaping @Sendable () -> Double) {
         name = sink.name
         self.sink = sink
+        self.secrets = secrets
         self.context = context
         self.outbox = outbox
         self.transport = transport
@@ -99,9 +101,10 @@ final class AlertSender: @unchecked Sendable {
     }
 
     /// New settings for the sink (a reload).
-    func update(sink: AlertSinkSettings, context: Context) {
+    func update(sink: DaemonConfig.AlertSink, secrets: SinkSecrets, context: Context) {
         queue.async { [self] in
             self.sink = sink
+            self.secrets = secrets
             self.context = context
             queuePump()
         }
@@ -142,7 +145,7 @@ final class AlertSender: @unchecked Sendable {
         guard !retired, !waiting.isEmpty else { return }
         let now = clock()
         // Oldest first: enough due entries to decide between one alert and a digest.
-        let wanted = sink.digests ? Self.digestLimit : 1
+        let wanted = sink.sendsDigests ? Self.digestLimit : 1
         var due: [OutboxEntry] = []
         var soonest = Double.infinity
         for (_, id) in order {
@@ -159,8 +162,8 @@ final class AlertSender: @unchecked Sendable {
             return
         }
         let monotonic = System.monotonicClock()
-        if let last = lastSentAt, sink.minimumInterval > 0, monotonic < last + sink.minimumInterval {
-            arm(after: last + sink.minimumInterval - monotonic)
+        if let last = lastSentAt, sink.isRateLimited, monotonic < last + sink.rateLimit.seconds {
+            arm(after: last + sink.rateLimit.seconds - monotonic)
             return
         }
         var batch: [OutboxEntry]
@@ -171,15 +174,15 @@ final class AlertSender: @unchecked Sendable {
             delivery = self.delivery(for: batch, at: now, digestID: digestID)
         } else {
             let fresh = due.filter { $0.digestID == nil }
-            batch = sink.digests && fresh.count > sink.digestThreshold ? fresh : [first]
+            batch = sink.sendsDigests && fresh.count > sink.digestThreshold ? fresh : [first]
             delivery = self.delivery(for: batch, at: now)
-            while sink.kind == .teams, batch.count > 1, delivery.body.count > Self.teamsBodyLimit {
+            while sink.type == .teams, batch.count > 1, delivery.body.count > Self.teamsBodyLimit {
                 batch = Array(batch.prefix(max(1, batch.count * Self.teamsBodyLimit / delivery.body.count * 9 / 10)))
                 delivery = self.delivery(for: batch, at: now)
             }
             if batch.count > 1 { batch = record(digest: delivery.id, in: batch) }
         }
-        let result = transport.send(delivery, to: sink, options: context.transfer)
+        let result = transport.send(delivery, to: sink, secrets: secrets, options: context.transfer)
         lastSentAt = System.monotonicClock()
         settle(batch, delivery: delivery, result: result)
         queuePump()
@@ -200,7 +203,7 @@ final class AlertSender: @unchecked Sendable {
         let id = digestID ?? "digest-" + SHA256.digest(Array(batch.map(\.id).joined(separator: "\n").utf8)).prefix(12)
             .map { byte in String(byte, radix: 16).count == 1 ? "0" + String(byte, radix: 16) : String(byte, radix: 16) }
             .joined()
-        switch sink.kind {
+        switch sink.type {
         case .slack: return AlertDelivery(id: id, body: digest.slackJSON(), alertCount: batch.count)
         case .teams: return AlertDelivery(id: id, body: digest.teamsJSON(), alertCount: batch.count)
         case .email, .webhook:

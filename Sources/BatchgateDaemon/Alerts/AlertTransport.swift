@@ -35,7 +35,8 @@ public struct AlertAttemptResult: Sendable, Equatable {
 /// Sends a delivery to a sink and says how it went. Blocking: called from a sender's own queue.
 /// ``LibcurlAlertTransport`` is the real one; tests may give a fake.
 public protocol AlertTransport: Sendable {
-    func send(_ delivery: AlertDelivery, to sink: AlertSinkSettings, options: TransferOptions) -> AlertAttemptResult
+    func send(_ delivery: AlertDelivery, to sink: DaemonConfig.AlertSink, secrets: SinkSecrets,
+              options: DaemonConfig.Alerts) -> AlertAttemptResult
 }
 
 /// HTTP sinks through ``HTTPTransfer`` and e-mail through ``MailTransfer``, both on libcurl.
@@ -52,9 +53,10 @@ public struct LibcurlAlertTransport: AlertTransport {
 
     /// Sends, and returns the result with the sink's secrets scrubbed from the answer: the one
     /// place every answer passes before the log, the outbox and `alert test` see it.
-    public func send(_ delivery: AlertDelivery, to sink: AlertSinkSettings, options: TransferOptions) -> AlertAttemptResult {
-        let redactor = Redactor(sink: sink)
-        var result = redactor.scrub(attempt(delivery, to: sink, options: options, readAhead: redactor.longestForm))
+    public func send(_ delivery: AlertDelivery, to sink: DaemonConfig.AlertSink, secrets: SinkSecrets,
+                     options: DaemonConfig.Alerts) -> AlertAttemptResult {
+        let redactor = Redactor(sink: sink, secrets: secrets)
+        var result = redactor.scrub(attempt(delivery, to: sink, secrets: secrets, options: options, readAhead: redactor.longestForm))
         // Cut only now: a secret that ran over the end of what is kept was read whole and removed.
         result.answer = Self.clipped(result.answer, toUTF8: Self.keptAnswerBytes)
         return result
@@ -62,10 +64,11 @@ public struct LibcurlAlertTransport: AlertTransport {
 
     /// One attempt, its answer as it came. `readAhead` more bytes than are kept are read of an
     /// HTTP body, so that a secret starting within the kept part is seen whole by the redactor.
-    private func attempt(_ delivery: AlertDelivery, to sink: AlertSinkSettings, options: TransferOptions, readAhead: Int) -> AlertAttemptResult {
-        if sink.kind == .email { return sendMail(delivery, to: sink, options: options) }
+    private func attempt(_ delivery: AlertDelivery, to sink: DaemonConfig.AlertSink, secrets: SinkSecrets,
+                         options: DaemonConfig.Alerts, readAhead: Int) -> AlertAttemptResult {
+        if sink.type == .email { return sendMail(delivery, to: sink, secrets: secrets, options: options) }
         do {
-            let answer = try HTTPTransfer.post(Self.request(for: delivery, to: sink), options: options,
+            let answer = try HTTPTransfer.post(Self.request(for: delivery, to: sink, secrets: secrets), options: options,
                                                keepingBodyBytes: Self.keptAnswerBytes + readAhead)
             let text = answer.bodyPrefix.isEmpty ? "HTTP \(answer.status)" : "HTTP \(answer.status): \(Self.oneLine(answer.bodyPrefix))"
             return AlertAttemptResult(attempt: .answered(status: answer.status, retryAfter: answer.retryAfter), answer: text)
@@ -90,28 +93,32 @@ public struct LibcurlAlertTransport: AlertTransport {
 
     /// The request for an HTTP sink: the JSON body, `Idempotency-Key`, the sink's own headers,
     /// and when it signs, `<header>: sha256=<hex HMAC-SHA256 of the body with the secret>`.
-    public static func request(for delivery: AlertDelivery, to sink: AlertSinkSettings) -> HTTPRequest {
+    public static func request(for delivery: AlertDelivery, to sink: DaemonConfig.AlertSink, secrets: SinkSecrets) -> HTTPRequest {
         var headers: [(name: String, value: String)] = [
             ("Content-Type", "application/json; charset=utf-8"),
             ("Idempotency-Key", delivery.id),
         ]
-        for header in sink.headers { headers.append((header.name, header.value.exposedValue)) }
-        if let signing = sink.signing {
-            let code = HMACSHA256.hex(key: Array(signing.secret.exposedValue.utf8), message: delivery.body)
+        for header in sink.headers {
+            if let value = secrets.headers[header.name] { headers.append((header.name, value.exposedValue)) }
+        }
+        if let signing = sink.signing, let key = secrets.signingKey {
+            let code = HMACSHA256.hex(key: Array(key.exposedValue.utf8), message: delivery.body)
             headers.append((signing.header, "sha256=" + code))
         }
-        return HTTPRequest(url: sink.url.exposedValue, headers: headers, body: delivery.body)
+        return HTTPRequest(url: secrets.url.exposedValue, headers: headers, body: delivery.body)
     }
 
-    private func sendMail(_ delivery: AlertDelivery, to sink: AlertSinkSettings, options: TransferOptions) -> AlertAttemptResult {
+    private func sendMail(_ delivery: AlertDelivery, to sink: DaemonConfig.AlertSink, secrets: SinkSecrets,
+                          options: DaemonConfig.Alerts) -> AlertAttemptResult {
         guard let email = sink.email else {
             return AlertAttemptResult(attempt: .refused("the sink has no e-mail settings"), answer: "no e-mail settings")
         }
         let message = MailMessage(from: email.from, to: email.to, subject: delivery.subject ?? "[batchgate] alert",
                                   body: String(decoding: delivery.body, as: UTF8.self), date: System.wallClock(),
                                   messageID: "\(delivery.id)@\(host)")
-        let mail = MailDelivery(url: sink.url.exposedValue, from: email.from, to: email.to, message: message.rendered(),
-                                username: email.username, password: email.password?.exposedValue, requireTLS: email.requireTLS)
+        // STARTTLS as configured: MailTransfer looks at it for smtp:// only, as smtps:// is encrypted from the start.
+        let mail = MailDelivery(url: secrets.url.exposedValue, from: email.from, to: email.to, message: message.rendered(),
+                                username: email.username, password: secrets.password?.exposedValue, requireTLS: email.starttls)
         do {
             let receipt = try MailTransfer.send(mail, options: options)
             var answer = "SMTP \(receipt.status)"

@@ -40,13 +40,9 @@ public struct TransferError: Error, Sendable, Equatable, CustomStringConvertible
     public var isTimeout: Bool { code == Int32(CURLE_OPERATION_TIMEDOUT.rawValue) }
 }
 
-/// Limits on one transfer. TLS peers are always verified; `caFile` adds trust, never removes it
-/// (the system's CA folder stays trusted beside it).
-public struct TransferOptions: Sendable, Equatable {
-    public var connectTimeout: Double
-    public var totalTimeout: Double
-    public var caFile: String?
-
+/// The transfer limits of the `alerts:` section, as libcurl takes them. TLS peers are always
+/// verified; `caFile` adds trust, never removes it (the system's CA folder stays trusted beside it).
+extension DaemonConfig.Alerts {
     /// The system's hashed CA folder (Debian, Ubuntu, Alpine: /etc/ssl/certs), set beside a CA
     /// file so that the public CAs stay trusted; nil when there is none.
     static let systemCAFolder: String? = {
@@ -61,8 +57,8 @@ public struct TransferOptions: Sendable, Equatable {
         var results = [
             (batchgate_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1), "NOSIGNAL"),
             (batchgate_curl_setopt_long(handle, CURLOPT_PROTOCOLS, protocols), "the protocols"),
-            (batchgate_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(connectTimeout * 1000)), "the connect timeout"),
-            (batchgate_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(totalTimeout * 1000)), "the timeout"),
+            (batchgate_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(connectTimeout.seconds * 1000)), "the connect timeout"),
+            (batchgate_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(timeout.seconds * 1000)), "the timeout"),
             (batchgate_curl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 1), "TLS verification"),
             (batchgate_curl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 2), "TLS host verification"),
         ]
@@ -75,12 +71,6 @@ public struct TransferOptions: Sendable, Equatable {
         }
         return results
     }
-
-    public init(connectTimeout: Double = 5, totalTimeout: Double = 15, caFile: String? = nil) {
-        self.connectTimeout = connectTimeout
-        self.totalTimeout = totalTimeout
-        self.caFile = caFile
-    }
 }
 
 /// POSTs through libcurl's easy interface. `perform` blocks: call it from a thread of its own
@@ -91,7 +81,7 @@ public enum HTTPTransfer {
 
     /// Sends `request` and returns the answer, with the first `keepingBodyBytes` of its body, or
     /// throws when no answer came.
-    public static func post(_ request: HTTPRequest, options: TransferOptions = TransferOptions(),
+    public static func post(_ request: HTTPRequest, options: DaemonConfig.Alerts = DaemonConfig.Alerts(),
                             keepingBodyBytes: Int = keptBodyBytes) throws(TransferError) -> HTTPAnswer {
         CurlRuntime.initialize()
         guard let handle = curl_easy_init() else { throw TransferError(code: -1, message: "libcurl could not create a handle") }

@@ -114,7 +114,7 @@ public enum MailTransfer {
     }
 
     /// Sends the mail; returns the final reply and the recipients refused on the way.
-    public static func send(_ delivery: MailDelivery, options: TransferOptions = TransferOptions()) throws(MailError) -> Receipt {
+    public static func send(_ delivery: MailDelivery, options: DaemonConfig.Alerts = DaemonConfig.Alerts()) throws(MailError) -> Receipt {
         try check(delivery)
         CurlRuntime.initialize()
 

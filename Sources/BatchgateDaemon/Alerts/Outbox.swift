@@ -10,7 +10,7 @@ public struct OutboxEntry: Sendable, Equatable {
     public var id: String
     public var sink: String
     /// The kind of sink the alert was rendered for.
-    public var kind: AlertSinkKind
+    public var kind: DaemonConfig.AlertSink.SinkType
     /// Wall-clock seconds since 1970 when the alert was written.
     public var createdAt: Double
     public var attempts: Int
@@ -30,7 +30,7 @@ public struct OutboxEntry: Sendable, Equatable {
     /// again instead of a new one.
     public var digestID: String?
 
-    public init(routeID: String, sink: String, kind: AlertSinkKind = .webhook, createdAt: Double, alert: String,
+    public init(routeID: String, sink: String, kind: DaemonConfig.AlertSink.SinkType = .webhook, createdAt: Double, alert: String,
                 subject: String? = nil, digestLine: String = "") {
         self.id = "\(routeID)-\(OutboxEntry.safeName(sink))"
         self.sink = sink
@@ -82,7 +82,7 @@ public struct OutboxEntry: Sendable, Equatable {
         else { return nil }
         self.id = id
         self.sink = sink
-        if case .string(let kind)? = value("kind"), let known = AlertSinkKind(rawValue: kind) { self.kind = known } else { self.kind = .webhook }
+        if case .string(let kind)? = value("kind"), let known = DaemonConfig.AlertSink.SinkType(rawValue: kind) { self.kind = known } else { self.kind = .webhook }
         self.createdAt = createdAt
         self.attempts = Int(attempts)
         self.nextAttemptAt = nextAttemptAt

@@ -38,18 +38,18 @@ public struct Redactor: Sendable, Equatable {
     /// user-info; each header value and the token after its scheme (`Bearer …`); the signing key;
     /// the SMTP user name and password, also base64-encoded as AUTH PLAIN, AUTH LOGIN and Basic
     /// authentication send them.
-    public init(sink: AlertSinkSettings) {
-        var secrets = Self.urlSecrets(sink.url.exposedValue)
+    public init(sink: DaemonConfig.AlertSink, secrets sinkSecrets: SinkSecrets) {
+        var secrets = Self.urlSecrets(sinkSecrets.url.exposedValue)
         for header in sink.headers {
-            let value = header.value.exposedValue.trimmingSpaces
+            guard let value = sinkSecrets.headers[header.name]?.exposedValue.trimmingSpaces else { continue }
             secrets.append(value)
             // `Bearer <token>`, `Token <token>`, `Basic <base64>`: the credential alone, as an
             // echo quoting one field (`token=…`) would show it.
             if let space = value.firstIndex(of: " ") { secrets.append(String(value[space...]).trimmingSpaces) }
         }
-        if let signing = sink.signing { secrets.append(signing.secret.exposedValue) }
+        if let key = sinkSecrets.signingKey { secrets.append(key.exposedValue) }
         if let email = sink.email {
-            let user = email.username, password = email.password?.exposedValue
+            let user = email.username, password = sinkSecrets.password?.exposedValue
             secrets += [user, password].compactMap { $0 }
             secrets += Self.credentialEncodings(user: user, password: password)
         }

@@ -7,7 +7,7 @@ public struct RetryPolicy: Sendable, Equatable {
     public var maximumDelay: Double
     public var maximumAge: Double
 
-    public init(firstDelay: Double = 1, maximumDelay: Double = 600, maximumAge: Double = 86_400) {
+    public init(firstDelay: Double = 1, maximumDelay: Double = 600, maximumAge: Double = DaemonConfig.Alerts().maxAge.seconds) {
         self.firstDelay = firstDelay
         self.maximumDelay = maximumDelay
         self.maximumAge = maximumAge

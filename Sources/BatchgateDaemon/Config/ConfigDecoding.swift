@@ -1,5 +1,7 @@
-// The decoding helpers every config type uses. The one rule they enforce: a mapping may hold only
-// the keys of its type's `CodingKeys`, so adding a case there is all it takes to add a setting.
+// The decoding helpers every config type uses. The rule they enforce: a mapping may hold only the
+// keys of its type's `CodingKeys`, and anything else is refused with the key probably meant. So a
+// new setting is a property (its default in the type's `init`), a case in `CodingKeys`, and a line
+// in the type's `init(from:)` that reads it with its ``SettingFormat``.
 
 /// A coding key for any name: used to list every key a mapping holds.
 struct AnyCodingKey: CodingKey {
@@ -48,7 +50,7 @@ extension Decoder {
 
     /// The settings of a mapping, after checking that the node is a mapping and that each of its keys
     /// is a case of `Keys`. Every config type's `init(from:)` starts here, and the known keys come
-    /// from `Keys.allCases`, so a new setting needs only a new case in its `CodingKeys`.
+    /// from `Keys.allCases`, so that a message about an unknown key lists exactly the keys read.
     func settings<Keys: CodingKey & CaseIterable>(keyedBy keys: Keys.Type) throws -> KeyedDecodingContainer<Keys> {
         let names = Keys.allCases.map(\.stringValue)
         guard let everything = try? container(keyedBy: AnyCodingKey.self) else {

@@ -82,23 +82,6 @@ enum RateText {
         return duration(attoseconds: Int128(unit.seconds) * attosecondsPerSecond / Int128(count))
     }
 
-    /// The way to write `interval` with the smallest unit that reads back the same: `off`, `1/s`,
-    /// `30/m`, `10/h`; nil when no rate gives it (such as 7s, which is neither a whole number of
-    /// messages a minute nor an hour).
-    static func format(_ interval: Duration) -> String? {
-        let (seconds, attoseconds) = interval.components
-        let total = Int128(seconds) * attosecondsPerSecond + Int128(attoseconds)
-        guard total > 0 else { return total == 0 ? "off" : nil }
-        for unit in units {
-            let perUnit = Int128(unit.seconds) * attosecondsPerSecond
-            let count = (perUnit + total / 2) / total
-            if (1...Int128(largestCount)).contains(count), perUnit / count == total {
-                return "\(count)/\(unit.suffix)"
-            }
-        }
-        return nil
-    }
-
     private static func duration(attoseconds: Int128) -> Duration {
         Duration(
             secondsComponent: Int64(attoseconds / attosecondsPerSecond),
@@ -107,9 +90,11 @@ enum RateText {
     }
 }
 
-/// Byte counts as the config file writes them: a plain number of bytes, or a whole number with
-/// K, M or G (powers of 1024; either case).
-enum ByteSizeText {
+/// Byte counts as the config file and the command line (`check --max-size`) write them: a whole
+/// number of bytes, optionally followed by K, M or G (powers of 1024), then optionally by B or iB,
+/// any case: `1048576`, `512K`, `16M`, `16MB`, `16MiB`, `1g`. A leading `+` is allowed, as the
+/// command line always took one.
+public enum ByteSizeText {
     private static let units: [Character: Int128] = [
         "K": 1 << 10, "k": 1 << 10,
         "M": 1 << 20, "m": 1 << 20,
@@ -117,10 +102,14 @@ enum ByteSizeText {
     ]
 
     /// The bytes `text` stands for, or nil when it is not written as a size. A number too large to
-    /// count gives `Int128.max`.
-    static func bytes(_ text: String) -> Int128? {
-        let multiplier = text.last.flatMap { units[$0] }
-        let number = multiplier == nil ? Substring(text) : text.dropLast()
+    /// count gives `Int128.max`, so that the caller reports a limit rather than a form.
+    public static func bytes(_ text: String) -> Int128? {
+        var number = Substring(text)
+        if number.hasPrefix("+") { number = number.dropFirst() }
+        let lowered = number.lowercased()
+        if lowered.hasSuffix("ib") { number = number.dropLast(2) } else if lowered.hasSuffix("b") { number = number.dropLast() }
+        let multiplier = number.last.flatMap { units[$0] }
+        if multiplier != nil { number = number.dropLast() }
         guard !number.isEmpty, number.allSatisfy(DecimalDigits.isDigit) else { return nil }
         guard number.count <= 20,
               case let (bytes, overflow) = Int128(number)!.multipliedReportingOverflow(by: multiplier ?? 1), !overflow
@@ -129,7 +118,7 @@ enum ByteSizeText {
     }
 
     /// The shortest way to write `bytes`: `1G`, `16M`, `512K` or a plain number.
-    static func format(_ bytes: Int) -> String {
+    public static func format(_ bytes: Int) -> String {
         for (suffix, size) in [("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)] where bytes != 0 && bytes % size == 0 {
             return "\(bytes / size)\(suffix)"
         }
@@ -165,5 +154,13 @@ enum DecimalDigits {
             count += 1
         }
         return count
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, as a `Double`: for the timers and libcurl options that take
+    /// seconds, while the config keeps the exact `Duration` it read.
+    public var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }

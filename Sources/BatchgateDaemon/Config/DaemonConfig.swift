@@ -3,9 +3,10 @@ import BatchgateCore
 /// The daemon's settings, as read from `batchgate.yaml` by ``ConfigLoader``. Every setting has a
 /// default, so an empty file (or none, see ``defaults(stateRoot:)``) is a working configuration.
 ///
-/// Decoding checks every key and value and throws with the key's path and what to write instead;
-/// encoding writes YAML the loader reads back to the same value.
-public struct DaemonConfig: Codable, Sendable, Equatable {
+/// This is what the daemon runs on, and the alert senders with it (their secrets read into
+/// ``SinkSecrets``); every property is named as its key in the file. Decoding checks every key and
+/// value and throws with the key's path and what to write instead.
+public struct DaemonConfig: Decodable, Sendable, Equatable {
     /// The folder holding `inbox/`, `processing/`, `accepted/`, `needs-batch/`, `rejected/`,
     /// `outbox/` and `audit.jsonl`.
     public var stateRoot: String
@@ -19,12 +20,13 @@ public struct DaemonConfig: Codable, Sendable, Equatable {
     /// file only scans see, the same size and times at two looks) before it is taken. Always more
     /// than zero. Written `settleTime` by earlier versions, which is still read.
     public var quietPeriod: Duration
-    /// Manifests larger than this many bytes are rejected unread (1 byte to 1 GiB).
+    /// Manifests larger than this many bytes are rejected unread (1 byte to 1 GiB). Written as
+    /// the command line's `--max-size` is (see ``ByteSizeText``).
     public var maxManifestSize: Int
     /// Whether reports and moves are flushed to disk before the daemon goes on.
     public var fsync: Bool
     /// The catalog files naming each item's and package's category.
-    public var catalog: CatalogPaths
+    public var catalog: CatalogFiles
     /// The rule settings a facility may tune.
     public var rules: Rules
     /// Who the daemon runs for, shown in alerts.
@@ -39,15 +41,16 @@ public struct DaemonConfig: Codable, Sendable, Equatable {
     /// The largest ``maxManifestSize`` allowed: 1 GiB.
     public static let maxManifestSizeLimit = 1 << 30
 
-    /// A configuration with the given settings; every argument left out takes its default.
+    /// A configuration with the given settings; every argument left out takes its default (the one
+    /// place these defaults are stated: decoding takes them from here).
     public init(
         stateRoot: String = DaemonConfig.defaultStateRoot,
         inbox: String? = nil,
         rescanInterval: Duration = .seconds(30),
         quietPeriod: Duration = .seconds(2),
-        maxManifestSize: Int = 16 << 20,
+        maxManifestSize: Int = TextInput.defaultMaximumSize,
         fsync: Bool = true,
-        catalog: CatalogPaths = CatalogPaths(),
+        catalog: CatalogFiles = CatalogFiles(),
         rules: Rules = Rules(),
         facility: Facility = Facility(),
         log: Logging = Logging(),
@@ -66,8 +69,8 @@ public struct DaemonConfig: Codable, Sendable, Equatable {
         self.alerts = alerts
     }
 
-    /// Every setting at its default but the state root, for `batchgate run --root DIR` without a
-    /// config file. `stateRoot` is used as given: resolve it first if it must not depend on the
+    /// Every setting at its default but the state root: what `batchgate run --root DIR` runs on,
+    /// without a config file. `stateRoot` is used as given: resolve it first if it must not depend on the
     /// working folder.
     public static func defaults(stateRoot: String) -> DaemonConfig {
         DaemonConfig(stateRoot: stateRoot)
@@ -126,53 +129,12 @@ public struct DaemonConfig: Codable, Sendable, Equatable {
         log = try settings.section(.log, default: defaults.log)
         alerts = try settings.section(.alerts, default: defaults.alerts)
     }
-
-    /// Writes every setting as the config file writes it (durations as `30s`, sizes as `16M`).
-    public func encode(to encoder: any Encoder) throws {
-        var settings = encoder.container(keyedBy: CodingKeys.self)
-        try settings.encode(stateRoot, forKey: .stateRoot)
-        try settings.encodeIfPresent(inbox, forKey: .inbox)
-        try settings.encode(DurationText.format(rescanInterval), forKey: .rescanInterval)
-        try settings.encode(DurationText.format(quietPeriod), forKey: .quietPeriod)
-        try settings.encode(ByteSizeText.format(maxManifestSize), forKey: .maxManifestSize)
-        try settings.encode(fsync, forKey: .fsync)
-        try settings.encode(catalog, forKey: .catalog)
-        try settings.encode(rules, forKey: .rules)
-        try settings.encode(facility, forKey: .facility)
-        try settings.encode(log, forKey: .log)
-        try settings.encode(alerts, forKey: .alerts)
-    }
 }
 
 extension DaemonConfig {
-    /// Where the catalog comes from: Metrc's JSON exports or CSV files. Nil means no such file.
-    public struct CatalogPaths: Codable, Sendable, Equatable {
-        /// Metrc's items JSON, or a CSV with the columns Name, Category.
-        public var items: String?
-        /// Metrc's packages JSON, or a CSV with the columns Tag, Item, Category.
-        public var packages: String?
-
-        /// Catalog files at the given paths; nil for none.
-        public init(items: String? = nil, packages: String? = nil) {
-            self.items = items
-            self.packages = packages
-        }
-
-        enum CodingKeys: String, CodingKey, CaseIterable {
-            case items, packages
-        }
-
-        /// Reads the settings, each key left out taking its default; see ``DaemonConfig/init(from:)``.
-        public init(from decoder: any Decoder) throws {
-            let settings = try decoder.settings(keyedBy: CodingKeys.self)
-            items = try settings.optionalSetting(.items, .path(to: "the items file (JSON or CSV)"))
-            packages = try settings.optionalSetting(.packages, .path(to: "the packages file (JSON or CSV)"))
-        }
-    }
-
     /// The rule settings a facility may tune (docs/rules.md); ``ruleSettings`` hands them to
     /// the rules engine.
-    public struct Rules: Codable, Sendable, Equatable {
+    public struct Rules: Decodable, Sendable, Equatable {
         /// When a change of item, by itself, makes a production batch: `concentrates` (West
         /// Virginia's bulletin, the default), `always` (Oklahoma's reading) or `never`.
         public var itemChange: RuleSettings.ItemChange
@@ -220,17 +182,10 @@ extension DaemonConfig {
             )
         }
 
-        /// Writes every setting as the config file writes it (``itemChange`` by its name).
-        public func encode(to encoder: any Encoder) throws {
-            var settings = encoder.container(keyedBy: CodingKeys.self)
-            try settings.encode(itemChange.rawValue, forKey: .itemChange)
-            try settings.encode(additiveWords, forKey: .additiveWords)
-            try settings.encode(sameFormSteps, forKey: .sameFormSteps)
-        }
     }
 
     /// The facility the daemon runs for, named in alerts.
-    public struct Facility: Codable, Sendable, Equatable {
+    public struct Facility: Decodable, Sendable, Equatable {
         /// The facility's Metrc license number.
         public var licenseNumber: String?
         /// The facility's name.
@@ -255,7 +210,7 @@ extension DaemonConfig {
     }
 
     /// Logging settings.
-    public struct Logging: Codable, Sendable, Equatable {
+    public struct Logging: Decodable, Sendable, Equatable {
         /// The least severe level written.
         public var level: LogLevel
 

@@ -8,7 +8,7 @@
 /// ```
 ///
 /// Its descriptions never show an inline value, so a reference can be logged and put in errors.
-public enum SecretReference: Codable, Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible,
+public enum SecretReference: Decodable, Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible,
     CustomReflectable
 {
     /// The value written in the config file itself.
@@ -72,22 +72,6 @@ public enum SecretReference: Codable, Sendable, Equatable, CustomStringConvertib
                 at: decoder.codingPath,
                 "must be a secret or one of \(Self.forms); found \(decoder.writtenValue().described)"
             )
-        }
-    }
-
-    /// Writes the reference as the config file writes it: a string, or a one-key mapping.
-    public func encode(to encoder: any Encoder) throws {
-        if case .inline(let value) = self {
-            var single = encoder.singleValueContainer()
-            try single.encode(value)
-            return
-        }
-        var source = encoder.container(keyedBy: CodingKeys.self)
-        switch self {
-        case .inline: break
-        case .file(let path): try source.encode(path, forKey: .file)
-        case .credential(let name): try source.encode(name, forKey: .credential)
-        case .environment(let name): try source.encode(name, forKey: .env)
         }
     }
 }

@@ -76,7 +76,7 @@ extension Daemon {
 
     /// How long a file counted as held open, about which the kernel cannot say (a network
     /// filesystem, no CAP_LEASE), must be left alone before the count is taken to be wrong.
-    var heldLimit: Double { max(60, 10 * settings.quietPeriod) }
+    var heldLimit: Double { max(60, 10 * settings.quietPeriod.seconds) }
 
     /// Queues `name` for routing, unless it is a writer's phantom: an empty file with the name of a
     /// manifest routed moments ago (see ``recentlyRouted``).
@@ -150,7 +150,7 @@ extension Daemon {
         scanCut = scan.isCut
         rescanAt = nil
         for bytes in scan.misnamed where !renameToUTF8(MisnamedFile(bytes), in: inboxFD) {
-            rescanAt = System.monotonicClock() + settings.quietPeriod
+            rescanAt = System.monotonicClock() + settings.quietPeriod.seconds
         }
         if scan.isComplete {
             // Names no longer in the inbox may be logged again should they come back.
@@ -174,7 +174,7 @@ extension Daemon {
     /// Renames a file whose name is not UTF-8 (``MisnamedFile``) and logs how it went. Returns
     /// false when the file is still changing and must be looked at again.
     private func renameToUTF8(_ file: MisnamedFile, in inboxFD: Int32) -> Bool {
-        switch file.rename(in: inboxFD, inboxPath: settings.layout.inbox, quietPeriod: settings.quietPeriod) {
+        switch file.rename(in: inboxFD, inboxPath: settings.layout.inbox, quietPeriod: settings.quietPeriod.seconds) {
         case .changing:
             return false
         case .left:

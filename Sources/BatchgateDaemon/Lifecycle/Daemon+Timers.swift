@@ -47,8 +47,8 @@ extension Daemon {
     func scheduleRecovery() {
         guard !recoveryScheduled else { return }
         recoveryScheduled = true
-        let delay = recoveryDelay ?? settings.quietPeriod
-        recoveryDelay = min(60, max(delay, settings.quietPeriod) * 2)
+        let delay = recoveryDelay ?? settings.quietPeriod.seconds
+        recoveryDelay = min(60, max(delay, settings.quietPeriod.seconds) * 2)
         queue.asyncAfter(deadline: .now() + delay + 0.05) { [unowned self] in
             self.recoveryScheduled = false
             guard !self.stopping else { return }
@@ -94,9 +94,9 @@ extension Daemon {
     func scheduleRescans() {
         rescanTimer?.cancel()
         rescanTimer = nil
-        guard settings.rescanInterval > 0 else { return }
+        guard settings.rescanInterval > .zero else { return }
         let timer = DispatchSource.makeTimerSource(queue: queue)
-        let interval = DispatchTimeInterval.milliseconds(Int(settings.rescanInterval * 1000))
+        let interval = DispatchTimeInterval.milliseconds(Int(settings.rescanInterval.seconds * 1000))
         timer.schedule(deadline: .now() + interval, repeating: interval, leeway: .milliseconds(500))
         timer.setEventHandler { [unowned self] in
             guard !self.stopping else { return }

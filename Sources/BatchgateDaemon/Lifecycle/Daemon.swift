@@ -16,10 +16,14 @@ import Synchronization
 /// reach it; nothing outside the daemon's files touches it.
 public final class Daemon: @unchecked Sendable {
     /// Reads the config again for SIGHUP; throws a message for the log when it is bad.
-    public typealias Reloader = @Sendable () throws -> DaemonSettings
+    /// Reads the config and its alert secrets again for SIGHUP; throws a message for the log when
+    /// they are bad.
+    public typealias Reloader = @Sendable () throws -> (DaemonConfig, [String: SinkSecrets])
 
     let queue = DispatchQueue(label: "batchgate.daemon")
-    var settings: DaemonSettings
+    var settings: DaemonConfig
+    /// The alert sinks' secrets, by sink name.
+    var secrets: [String: SinkSecrets]
     let reloader: Reloader?
     let log: Logger
     let notifier: SystemdNotifier
@@ -77,15 +81,17 @@ public final class Daemon: @unchecked Sendable {
 
     let transport: any AlertTransport
 
-    /// A daemon with these settings; `transport` sends the alerts (libcurl unless a test gives another).
-    public init(settings: DaemonSettings, environment: [String: String], log: Logger, reloader: Reloader? = nil,
-                transport: any AlertTransport = LibcurlAlertTransport()) {
+    /// A daemon running on `settings`, its alert sinks' `secrets` read already; `transport` sends
+    /// the alerts (libcurl unless a test gives another).
+    public init(settings: DaemonConfig, secrets: [String: SinkSecrets], environment: [String: String], log: Logger,
+                reloader: Reloader? = nil, transport: any AlertTransport = LibcurlAlertTransport()) {
         self.settings = settings
+        self.secrets = secrets
         self.reloader = reloader
         self.transport = transport
         self.log = log
         notifier = SystemdNotifier(environment: environment)
-        tracker = IntakeTracker(quietPeriod: settings.quietPeriod)
+        tracker = IntakeTracker(quietPeriod: settings.quietPeriod.seconds)
     }
 
     /// Prepares the folders, finishes what a crash left, looks at what is in the inbox and starts
@@ -106,10 +112,10 @@ public final class Daemon: @unchecked Sendable {
         do {
             audit = try AuditLog(path: settings.layout.auditLog)
             outbox = try Outbox(layout: settings.layout)
-            router = try Router(layout: settings.layout, checker: checker, syncToDisk: settings.syncToDisk, log: log, audit: audit,
-                                outbox: outbox, alerts: AlertPlanner(settings: settings.alerts, layout: settings.layout))
-            router.quietPeriod = settings.quietPeriod
-            alerts = AlertDispatcher(outbox: outbox, settings: settings.alerts, log: log, transport: transport)
+            router = try Router(layout: settings.layout, checker: checker, syncToDisk: settings.fsync, log: log, audit: audit,
+                                outbox: outbox, alerts: AlertPlanner(config: settings, layout: settings.layout))
+            router.quietPeriod = settings.quietPeriod.seconds
+            alerts = AlertDispatcher(outbox: outbox, config: settings, secrets: secrets, log: log, transport: transport)
         } catch {
             throw StartupError("cannot open the state folders: \(error)")
         }
@@ -128,7 +134,7 @@ public final class Daemon: @unchecked Sendable {
             scanInbox()
             scheduleRescans()
             scheduleFolderChecks()
-            log.notice("watching \(settings.layout.inbox) (state in \(settings.layout.root); rescan every \(formatSeconds(settings.rescanInterval)), quiet period \(formatSeconds(settings.quietPeriod)), fsync \(settings.syncToDisk ? "on" : "off"))")
+            log.notice("watching \(settings.layout.inbox) (state in \(settings.layout.root); rescan every \(formatSeconds(settings.rescanInterval.seconds)), quiet period \(formatSeconds(settings.quietPeriod.seconds)), fsync \(settings.fsync ? "on" : "off"))")
             notifier.notify("READY=1\nSTATUS=\(status)")
             // After READY: the watchdog pings from another thread, and READY comes first.
             scheduleWatchdog()
@@ -246,7 +252,7 @@ public final class Daemon: @unchecked Sendable {
                 watcher = try watchInbox()
                 // Names of the old inbox mean nothing in the new one: look at what is there now,
                 // and let every file there wait its quiet period.
-                tracker = IntakeTracker(quietPeriod: settings.quietPeriod)
+                tracker = IntakeTracker(quietPeriod: settings.quietPeriod.seconds)
                 pending.removeAll()
                 pendingSet.removeAll()
                 parked.removeAll()
@@ -307,9 +313,9 @@ public final class Daemon: @unchecked Sendable {
             return
         }
         DispatchQueue.global().async { [unowned self] in
-            let read = Result { () throws -> (DaemonSettings, ManifestChecker) in
-                let next = try reloader()
-                return (next, try next.makeChecker())
+            let read = Result { () throws -> (DaemonConfig, [String: SinkSecrets], ManifestChecker) in
+                let (next, secrets) = try reloader()
+                return (next, secrets, try next.makeChecker())
             }
             self.queue.async { self.apply(read) }
         }
@@ -324,35 +330,32 @@ public final class Daemon: @unchecked Sendable {
         }
     }
 
-    func apply(_ read: Result<(DaemonSettings, ManifestChecker), any Error>) {
+    func apply(_ read: Result<(DaemonConfig, [String: SinkSecrets], ManifestChecker), any Error>) {
         defer { finishReload() }
         guard !stopping else { return }
-        let next: DaemonSettings
+        var next: DaemonConfig
+        let nextSecrets: [String: SinkSecrets]
         let checker: ManifestChecker
         do {
-            (next, checker) = try read.get()
+            (next, nextSecrets, checker) = try read.get()
         } catch {
             log.error("reload failed, keeping the running configuration: \(error)")
             return
         }
-        if next.layout != settings.layout || next.syncToDisk != settings.syncToDisk {
+        if next.layout != settings.layout || next.fsync != settings.fsync {
             log.warning("the state root, inbox and fsync settings take effect only after a restart")
         }
+        // Those three stay as they were; everything else is taken from the file.
+        (next.stateRoot, next.inbox, next.fsync) = (settings.stateRoot, settings.inbox, settings.fsync)
         router.checker = checker
-        router.alerts = AlertPlanner(settings: next.alerts, layout: settings.layout)
-        router.quietPeriod = next.quietPeriod
-        alerts.reload(next.alerts)
-        settings.alerts = next.alerts
-        log.setLevel(next.logLevel)
+        router.alerts = AlertPlanner(config: next, layout: settings.layout)
+        router.quietPeriod = next.quietPeriod.seconds
+        alerts.reload(next, secrets: nextSecrets)
+        log.setLevel(next.log.level)
         let rescanChanged = next.rescanInterval != settings.rescanInterval
-        tracker.setQuietPeriod(next.quietPeriod)
-        settings.rescanInterval = next.rescanInterval
-        settings.quietPeriod = next.quietPeriod
-        settings.maxManifestSize = next.maxManifestSize
-        settings.itemsFile = next.itemsFile
-        settings.packagesFile = next.packagesFile
-        settings.rules = next.rules
-        settings.logLevel = next.logLevel
+        tracker.setQuietPeriod(next.quietPeriod.seconds)
+        settings = next
+        secrets = nextSecrets
         if rescanChanged { scheduleRescans() }
         log.notice("reloaded the configuration and catalog (\(checker.catalog.itemCount) items, \(checker.catalog.packageCount) packages, \(next.alerts.sinks.count) alert sink(s))")
         scanInbox()

@@ -2,9 +2,9 @@ import Testing
 import BatchgateCore
 @testable import BatchgateDaemon
 
-/// The `alerts:` section turned into what the senders use: secrets read, resolved values checked.
-@Suite("Alert settings from the config")
-struct AlertSettingsTests {
+/// The secrets of the `alerts:` section read for the senders, the resolved values checked.
+@Suite("Sink secrets from the config")
+struct SinkSecretsTests {
     let yaml = """
         facility: {name: North, licenseNumber: PR-1}
         alerts:
@@ -39,26 +39,38 @@ struct AlertSettingsTests {
                                     "/etc/batchgate/signing-key": "k3y"]),
         environment: ["CREDENTIALS_DIRECTORY": "/creds", "DESK_URL": "https://desk.example.com/hook", "SMTP_PASSWORD": "pw"])
 
-    func settings(_ yaml: String, secrets: SecretResolver? = nil) throws(ConfigError) -> AlertSettings {
+    /// The config of `yaml` and its sinks' secrets.
+    func load(_ yaml: String, secrets: SecretResolver? = nil) throws(ConfigError) -> (DaemonConfig, [String: SinkSecrets]) {
         let config = try ConfigLoader.load(yaml: yaml, fileName: "batchgate.yaml", baseDirectory: "/etc/batchgate")
-        return try config.settings(secrets: secrets ?? self.secrets, fileName: "batchgate.yaml").alerts
+        return (config, try config.sinkSecrets(resolver: secrets ?? self.secrets, fileName: "batchgate.yaml"))
+    }
+
+    /// The sinks' secrets of `yaml`.
+    func settings(_ yaml: String, secrets: SecretResolver? = nil) throws(ConfigError) -> [String: SinkSecrets] {
+        try load(yaml, secrets: secrets).1
     }
 
     @Test func everySinkIsResolved() throws {
-        let alerts = try settings(yaml)
-        #expect(alerts.transfer == TransferOptions(connectTimeout: 2, totalTimeout: 9, caFile: "/etc/batchgate/ca.pem"))
-        #expect(alerts.maximumAge == 7_200)
-        #expect(alerts.facilityName == "North" && alerts.licenseNumber == "PR-1")
-        let chat = try #require(alerts.sink(named: "chat"))
-        #expect(chat.kind == .slack && chat.url.exposedValue == "https://hooks.slack.com/services/T/B/X")
-        #expect(chat.decisions == [.needsBatch, .rejected] && chat.minimumInterval == 1 && chat.digestThreshold == 5)
-        let desk = try #require(alerts.sink(named: "desk"))
-        #expect(desk.decisions == [.accepted, .rejected] && desk.minimumInterval == 0 && !desk.digests)
-        #expect(desk.headers == [AlertHeader(name: "Authorization", value: Secret("Bearer abc"))])
-        #expect(desk.signing == AlertSigning(secret: Secret("k3y")))
-        let mail = try #require(alerts.sink(named: "mail"))
-        #expect(mail.email == EmailSettings(from: "batchgate@example.com", to: ["a@example.com", "b@example.com"],
-                                            username: "batchgate", password: Secret("pw"), requireTLS: true))
+        let (config, secrets) = try load(yaml)
+        let alerts = config.alerts
+        #expect(alerts.connectTimeout == .seconds(2) && alerts.timeout == .seconds(9) && alerts.caFile == "/etc/batchgate/ca.pem")
+        #expect(alerts.maxAge == .seconds(7_200))
+        #expect(config.facility.name == "North" && config.facility.licenseNumber == "PR-1")
+        #expect(Set(secrets.keys) == ["chat", "desk", "mail"])
+        let chat = try #require(alerts.sinks.first { $0.name == "chat" })
+        #expect(chat.type == .slack && secrets["chat"] == SinkSecrets(url: Secret("https://hooks.slack.com/services/T/B/X")))
+        #expect(chat.decisions == [.needsBatch, .rejected] && chat.rateLimit == .seconds(1) && chat.digestThreshold == 5)
+        let desk = try #require(alerts.sinks.first { $0.name == "desk" })
+        #expect(desk.decisions == [.accepted, .rejected] && desk.rateLimit == .zero && !desk.sendsDigests)
+        #expect(desk.headers.map(\.name) == ["Authorization"])
+        #expect(desk.signing?.header == DaemonConfig.AlertSink.Signing.defaultHeader)
+        #expect(secrets["desk"] == SinkSecrets(url: Secret("https://desk.example.com/hook"),
+                                               headers: ["Authorization": Secret("Bearer abc")], signingKey: Secret("k3y")))
+        let mail = try #require(alerts.sinks.first { $0.name == "mail" })
+        #expect(mail.email == DaemonConfig.AlertSink.Email(from: "batchgate@example.com", to: ["a@example.com", "b@example.com"],
+                                                           username: "batchgate", password: .environment(name: "SMTP_PASSWORD"),
+                                                           starttls: true))
+        #expect(secrets["mail"] == SinkSecrets(url: Secret("smtps://mail.example.com"), password: Secret("pw")))
     }
 
     @Test func aSecretThatCannotBeReadNamesTheSinkAndKey() {
@@ -85,6 +97,6 @@ struct AlertSettingsTests {
     }
 
     @Test func noAlertsSectionMeansNoSinks() throws {
-        #expect(try settings("fsync: true\n").sinks.isEmpty)
+        #expect(try settings("fsync: true\n").isEmpty)
     }
 }
