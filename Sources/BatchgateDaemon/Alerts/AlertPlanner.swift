@@ -21,7 +21,7 @@ public struct AlertPlanner: Sendable {
     public var isEmpty: Bool { settings.sinks.isEmpty }
 
     /// The message an alert about this route carries.
-    public func message(for entry: RouteEntry, report: ManifestReport) -> AlertMessage {
+    public func message(for entry: JournalEntry, report: ManifestReport) -> AlertMessage {
         var named = report
         named.file = entry.finalName
         return AlertMessage(id: entry.id, time: entry.routedAt, licenseNumber: settings.licenseNumber,
@@ -30,7 +30,7 @@ public struct AlertPlanner: Sendable {
     }
 
     /// One entry per sink that wants this decision; `createdAt` is the wall-clock time.
-    public func entries(for entry: RouteEntry, report: ManifestReport, createdAt: Double) -> [OutboxEntry] {
+    public func entries(for entry: JournalEntry, report: ManifestReport, createdAt: Double) -> [OutboxEntry] {
         let sinks = settings.sinks.filter { $0.decisions.contains(entry.decision) }
         guard !sinks.isEmpty else { return [] }
         let message = message(for: entry, report: report)
