@@ -123,7 +123,7 @@ struct Journal {
                 try System.fsync(fd, describing: path(name))
                 try System.fsync(folder.fd, describing: folder.path)
             } catch {
-                remove(name, because: "it may not be on the disk")
+                remove(name, because: "its routes are replayed at the next recovery")
                 throw error
             }
         }
