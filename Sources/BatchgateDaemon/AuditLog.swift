@@ -17,16 +17,16 @@ public final class AuditLog {
     deinit { if fd >= 0 { System.close(fd) } }
 
     private func open() throws(SystemError) {
-        fd = try System.retrying("open", path) { Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o640) }
+        fd = try System.open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, mode: 0o640)
     }
 
     /// Makes sure the lines go to the file at ``path``: when it was deleted, renamed or replaced
     /// while the daemon ran (a hand-made rotation without SIGHUP), a file is opened at the path
     /// again, so no line goes into a file nobody can see. True when it was.
     public func followPath() throws(SystemError) -> Bool {
-        var named = stat()
-        var held = stat()
-        if lstat(path, &named) == 0, fstat(fd, &held) == 0, named.st_dev == held.st_dev, named.st_ino == held.st_ino {
+        // Any failure to look (the path gone, above all) is a reason to open the path again.
+        if let named = try? System.linkStatus(path), let held = try? System.fileStatus(of: fd, describing: path),
+           named.st_dev == held.st_dev, named.st_ino == held.st_ino {
             return false
         }
         try reopen()
@@ -51,12 +51,13 @@ public final class AuditLog {
         }
         // Where the log ends now: a write cut short (a full filesystem) is cut back to it, so the
         // lines are appended again whole, never run on from half a line.
-        var info = stat()
-        let end = fstat(fd, &info) == 0 ? info.st_size : nil
+        let end = try? System.fileStatus(of: fd, describing: path).st_size
         do {
             try System.writeAll(fd, bytes, describing: path)
         } catch {
-            if let end { _ = ftruncate(fd, end) }
+            // The write's error is the one to report. Should the cut fail too, the next lines
+            // start after half a line, which a reader of JSON lines skips as one bad line.
+            if let end { try? System.truncate(fd, to: Int64(end), describing: path) }
             throw error
         }
         if sync { try System.fsync(fd, describing: path) }
@@ -65,16 +66,14 @@ public final class AuditLog {
     /// The ids of the lines among the last `window` bytes of the log, read once per recovery so a
     /// manifest routed just before a crash is not audited twice.
     public func recentIDs(window: Int = 16 << 20) -> Set<String> {
-        let reader = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-        guard reader >= 0 else { return [] }
+        // Unreadable, the tail tells nothing: the journals' own audited lines still do.
+        guard let reader = try? System.open(path, O_RDONLY | O_CLOEXEC) else { return [] }
         defer { System.close(reader) }
-        var info = stat()
-        guard fstat(reader, &info) == 0 else { return [] }
+        guard let info = try? System.fileStatus(of: reader, describing: path) else { return [] }
         let size = Int(info.st_size)
         let start = max(0, size - window)
-        var bytes = [UInt8](repeating: 0, count: size - start)
-        let count = bytes.withUnsafeMutableBytes { pread(reader, $0.baseAddress, $0.count, off_t(start)) }
-        guard count > 0 else { return [] }
+        guard let bytes = try? System.read(reader, count: size - start, at: Int64(start), describing: path), !bytes.isEmpty else { return [] }
+        let count = bytes.count
         let marker = Array("\"id\":\"".utf8)
         var ids = Set<String>()
         for line in bytes[..<count].split(separator: 0x0A) {
@@ -90,7 +89,7 @@ public final class AuditLog {
     }
 
     /// The audit line for one routed manifest.
-    public static func line(for entry: RouteEntry, report: ManifestReport) -> [UInt8] {
+    public static func line(for entry: JournalEntry, report: ManifestReport) -> [UInt8] {
         var json = JSONWriter()
         json.beginObject()
         json.key("time"); json.string(entry.routedAt)

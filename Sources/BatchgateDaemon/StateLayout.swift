@@ -3,7 +3,7 @@ import Glibc
 #endif
 import BatchgateCore
 
-/// The folders under the state root (docs/manifests.md §1) and the start-up checks on them.
+/// The folders under the state root (docs/manifests.md §1, docs/routing.md) and the start-up checks on them.
 public struct StateLayout: Sendable, Equatable {
     public let root: String
     public let inbox: String
@@ -49,7 +49,7 @@ public struct StateLayout: Sendable, Equatable {
         }
         let inboxDevice: UInt
         do {
-            inboxDevice = UInt(try System.status(inbox).st_dev)
+            inboxDevice = UInt(try System.fileStatus(atPath: inbox).st_dev)
         } catch {
             throw StartupError("cannot read the inbox \(inbox): \(error)")
         }
@@ -72,8 +72,10 @@ public struct StateLayout: Sendable, Equatable {
                 throw StartupError(
                     "\(folder) is on another filesystem than the inbox \(inbox); every folder must be on the inbox's filesystem so that a move is a rename, never a copy")
             }
-            if access(folder, W_OK | X_OK) != 0 {
-                throw StartupError("\(folder) is not writable by this user (uid \(getuid())): \(String(cString: strerror(errno)))")
+            do {
+                try System.checkAccess(folder, W_OK | X_OK)
+            } catch {
+                throw StartupError("\(folder) is not writable by this user (uid \(getuid())): \(String(cString: strerror(error.errno)))")
             }
         }
     }
@@ -87,17 +89,24 @@ public struct StateLayout: Sendable, Equatable {
     /// behind is removed first.
     public func checkRenames() throws(StartupError) {
         let probe = ".batchgate-probe"
-        for folder in probeFolders { unlink(folder + "/" + probe) }
+        // A probe this cannot remove is found below: the inbox's refuses the new probe (O_EXCL),
+        // and the others are renamed over.
+        for folder in probeFolders { _ = try? System.unlinkIfPresent(folder + "/" + probe) }
         let path = inbox + "/" + probe
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw StartupError("cannot create a file in the inbox \(inbox): \(String(cString: strerror(errno)))") }
-        close(fd)
+        do {
+            System.close(try System.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode: 0o600))
+        } catch {
+            throw StartupError("cannot create a file in the inbox \(inbox): \(String(cString: strerror(error.errno)))")
+        }
         var current = path
-        defer { unlink(current) }
+        // A probe left here is removed at the next start, above.
+        defer { _ = try? System.unlinkIfPresent(current) }
         for folder in probeFolders.dropFirst() {
             let next = folder + "/" + probe
-            guard rename(current, next) == 0 else {
-                throw StartupError("cannot move a file from \(current) to \(folder): \(String(cString: strerror(errno))); every folder must be on the inbox's filesystem and mount, so that a move is a rename")
+            do {
+                try System.rename(current, to: next)
+            } catch {
+                throw StartupError("cannot move a file from \(current) to \(folder): \(String(cString: strerror(error.errno))); every folder must be on the inbox's filesystem and mount, so that a move is a rename")
             }
             current = next
         }
@@ -110,29 +119,33 @@ extension StateLayout {
     /// deleted from under a running daemon as a lock file could; `.batchgate.lock` only tells who
     /// holds it. The lock lasts as long as the returned descriptor stays open.
     public func lock() throws(StartupError) -> Int32 {
-        let fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw StartupError("cannot open \(root): \(String(cString: strerror(errno)))") }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-            let failure = errno
+        let fd: Int32
+        do {
+            fd = try System.open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        } catch {
+            throw StartupError("cannot open \(root): \(String(cString: strerror(error.errno)))")
+        }
+        do {
+            try System.lockExclusively(fd, describing: root)
+        } catch {
             System.close(fd)
-            guard failure == EWOULDBLOCK else {
-                throw StartupError("cannot lock the state root \(root): \(String(cString: strerror(failure))); it must be on a filesystem that supports flock (a local one)")
+            guard error.errno == EWOULDBLOCK else {
+                throw StartupError("cannot lock the state root \(root): \(String(cString: strerror(error.errno))); it must be on a filesystem that supports flock (a local one)")
             }
+            // Who holds it, when the lock file says: only for the message ("?" when it cannot).
             var pid = "?"
-            let reader = open(lockFile, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
-            if reader >= 0 {
-                var holder = [UInt8](repeating: 0, count: 32)
-                let count = read(reader, &holder, holder.count)
-                if count > 0, let line = String(decoding: holder[..<count], as: UTF8.self).split(separator: "\n").first {
+            if let reader = try? System.open(lockFile, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) {
+                if let holder = try? System.read(reader, count: 32, at: 0, describing: lockFile), !holder.isEmpty,
+                   let line = String(decoding: holder, as: UTF8.self).split(separator: "\n").first {
                     pid = String(line.filter { $0 != " " })
                 }
                 System.close(reader)
             }
             throw StartupError("another batchgate (pid \(pid)) already runs on \(root); stop it first, or give this one another state root")
         }
-        // Who holds it, for the message above and for people: written anew, never trusted.
-        let pidFD = open(lockFile, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o640)
-        if pidFD >= 0 {
+        // Who holds it, for the message above and for people: written anew, never trusted, so a
+        // failure to write it costs only the pid in that message.
+        if let pidFD = try? System.open(lockFile, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode: 0o640) {
             _ = try? System.writeAll(pidFD, Array("\(getpid())\n".utf8), describing: lockFile)
             System.close(pidFD)
         }

@@ -90,7 +90,7 @@ struct AlertCommand: ParsableCommand {
             let name = "batchgate-alert-test.json"
             let report = ManifestChecker().check(fileName: name, bytes: Array(manifest.utf8))
             let now = System.wallClock()
-            let route = RouteEntry(id: "test-\(Int(now))", name: name, decision: report.decision, finalName: name,
+            let route = JournalEntry(id: "test-\(Int(now))", name: name, decision: report.decision, finalName: name,
                                    receivedAt: Timestamp.iso8601(now), routedAt: Timestamp.iso8601(now))
             var message = planner.message(for: route, report: report)
             message.summary = "TEST ALERT from `batchgate alert test`, nothing to do. " + message.summary

@@ -42,12 +42,12 @@ struct AlertRoutingTests {
             ((try? FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent(folder).path)) ?? []).sorted()
         }
 
-        func journal(_ entry: RouteEntry) throws {
+        func journal(_ entry: JournalEntry) throws {
             try Data((entry.journalLine() + [0x0A])).write(to: root.appendingPathComponent("processing/.journal-1-1.jsonl"))
         }
 
         /// The alerts the router would write for this route.
-        func planned(_ entry: RouteEntry) -> [OutboxEntry] {
+        func planned(_ entry: JournalEntry) -> [OutboxEntry] {
             let report = ManifestChecker().check(fileName: entry.name, bytes: Array(AlertRoutingTests.needsBatch.utf8))
             return router.alerts!.entries(for: entry, report: report, createdAt: 1)
         }
@@ -62,7 +62,7 @@ struct AlertRoutingTests {
           "Ingredients": [{"Package": "1A4FF0100000022000000002", "Quantity": 1, "UnitOfMeasure": "Grams", "ItemCategory": "Buds"}]}]
         """
 
-    let route = RouteEntry(id: "00000000000000aa", name: "m.json", decision: .needsBatch, finalName: "m.json",
+    let route = JournalEntry(id: "00000000000000aa", name: "m.json", decision: .needsBatch, finalName: "m.json",
                            receivedAt: "2026-11-27T00:00:00.000Z", routedAt: "2026-11-27T00:00:01.000Z")
 
     @Test func eachSinkThatWantsTheDecisionGetsOneAlertRenderedForItsKind() throws {
@@ -157,7 +157,7 @@ struct AlertRoutingTests {
 struct AlertReplayConfigChangeTests {
     @Test func draftsOfAMovedManifestArePublishedWhateverTheConfigNowSays() throws {
         let fixture = try AlertRoutingTests.Fixture()
-        let route = RouteEntry(id: "00000000000000bb", name: "m.json", decision: .needsBatch, finalName: "m.json",
+        let route = JournalEntry(id: "00000000000000bb", name: "m.json", decision: .needsBatch, finalName: "m.json",
                                receivedAt: "2026-11-27T00:00:00.000Z", routedAt: "2026-11-27T00:00:01.000Z")
         try fixture.journal(route)
         try fixture.drop("m.json", AlertRoutingTests.needsBatch, into: "needs-batch")

@@ -47,7 +47,7 @@ struct RouterTests {
         }
 
         /// Writes a journal naming one route, as step 3 does.
-        func journal(_ entry: RouteEntry) throws {
+        func journal(_ entry: JournalEntry) throws {
             try Data((entry.journalLine() + [0x0A])).write(to: root.appendingPathComponent("processing/.journal-1-1.jsonl"))
         }
     }
@@ -57,8 +57,8 @@ struct RouterTests {
           "Ingredients": [{"Package": "1A4FF0100000022000000001", "Quantity": 1, "UnitOfMeasure": "Grams", "ItemCategory": "Buds"}]}]
         """
 
-    func entry(_ name: String = "m.json", final: String = "m.json") -> RouteEntry {
-        RouteEntry(id: "00000000000000aa", name: name, decision: .needsBatch, finalName: final,
+    func entry(_ name: String = "m.json", final: String = "m.json") -> JournalEntry {
+        JournalEntry(id: "00000000000000aa", name: name, decision: .needsBatch, finalName: final,
                    receivedAt: "2026-11-27T00:00:00.000Z", routedAt: "2026-11-27T00:00:01.000Z")
     }
 
@@ -124,9 +124,9 @@ struct RouterTests {
     }
 
     /// The reports this route would write, as a crash may have left them: whole, torn or empty.
-    func reports(of entry: RouteEntry, cutTo length: Int? = nil) -> [(name: String, bytes: [UInt8])] {
+    func reports(of entry: JournalEntry, cutTo length: Int? = nil) -> [(name: String, bytes: [UInt8])] {
         let report = ManifestChecker().check(fileName: entry.name, bytes: Array(good.utf8))
-        return Router.reportFiles(entry, report).map { file in (file.name, Array(file.bytes.prefix(length ?? file.bytes.count))) }
+        return ReportFiles.files(entry, report).map { file in (file.name, Array(file.bytes.prefix(length ?? file.bytes.count))) }
     }
 
     @Test(arguments: [nil, 0, 20, 200])
@@ -212,7 +212,7 @@ struct RouterTests {
         let fixture = try Fixture()
         try fixture.drop("m.json", good, into: "processing")
         try fixture.journal(entry())
-        try Data("{\"id\":\"00".utf8).write(to: fixture.root.appendingPathComponent("processing/\(Router.journalDraftPrefix).journal-1-1.jsonl"))
+        try Data("{\"id\":\"00".utf8).write(to: fixture.root.appendingPathComponent("processing/\(Journal.replacementPrefix).journal-1-1.jsonl"))
         _ = fixture.router.recover()
         fixture.expectRoutedOnceAsIs()
     }
@@ -251,10 +251,10 @@ struct RouterTests {
     @Test func reportsBeginWithTheirRoutesHeader() {
         let names = ["m.json", "a \"quoted\" name.csv", "café 🌿.json", "line\nbreak.json"]
         for name in names {
-            let entry = RouteEntry(id: "1", name: name, decision: .rejected, finalName: suffixedName(name, 2),
+            let entry = JournalEntry(id: "1", name: name, decision: .rejected, finalName: suffixedName(name, 2),
                                    receivedAt: "2026-11-27T00:00:00.000Z", routedAt: "2026-11-27T00:00:01.000Z")
             let report = ManifestChecker().check(fileName: name, bytes: Array("not json".utf8))
-            for (file, head) in zip(Router.reportFiles(entry, report), Router.reportHeads(entry)) {
+            for (file, head) in zip(ReportFiles.files(entry, report), ReportFiles.heads(entry)) {
                 #expect(file.name == head.name)
                 #expect(file.bytes.starts(with: head.header) && head.header.count > 40, "\(file.name)")
             }
@@ -347,7 +347,7 @@ struct RouterTests {
         // follows the new report; nothing is left in accepted/.
         let fixture = try Fixture()
         try fixture.drop("m.csv", repackage, into: "processing")
-        let journaled = RouteEntry(id: "00000000000000ab", name: "m.csv", decision: .accepted, finalName: "m.csv",
+        let journaled = JournalEntry(id: "00000000000000ab", name: "m.csv", decision: .accepted, finalName: "m.csv",
                                    receivedAt: "2026-11-27T00:00:00.000Z", routedAt: "2026-11-27T00:00:01.000Z")
         try fixture.journal(journaled)
         try fixture.drop("m.csv.report.json", "", into: "accepted")  // begun by the route, empty
@@ -373,7 +373,7 @@ struct RouterTests {
         try fixture.drop("m.json.report.json", "{}", into: "needs-batch")
         try fixture.drop("m.json.report.txt", "x", into: "needs-batch")
         let route = entry()
-        try Data(route.journalLine() + [0x0A] + RouteEntry.auditedLine(route.id) + [0x0A])
+        try Data(route.journalLine() + [0x0A] + JournalEntry.auditedLine(route.id) + [0x0A])
             .write(to: fixture.root.appendingPathComponent("processing/.journal-1-1.jsonl"))
         let own = "{\"time\":\"t\",\"id\":\"\(route.id)\"}\n"
         let other = String(repeating: "{\"time\":\"t\",\"id\":\"ffffffffffffffff\",\"pad\":\"" + String(repeating: "x", count: 900) + "\"}\n", count: 18_000)
@@ -383,8 +383,8 @@ struct RouterTests {
         #expect(fixture.router.recover().isEmpty)
         #expect(fixture.auditCount() == before, "audited once, however long ago")
         #expect(fixture.names("processing").isEmpty, "a journal whose routes are all audited is done")
-        #expect(RouteEntry.auditedIDs(journalLine: RouteEntry.auditedLine(route.id)[...]) == [route.id])
-        #expect(RouteEntry(journalLine: RouteEntry.auditedLine(route.id)[...]) == nil, "a marker is no route")
+        #expect(JournalEntry.auditedIDs(journalLine: JournalEntry.auditedLine(route.id)[...]) == [route.id])
+        #expect(JournalEntry(journalLine: JournalEntry.auditedLine(route.id)[...]) == nil, "a marker is no route")
     }
 
     @Test func aFileBeingEvaluatedWhenTheDaemonDiedIsEvaluatedAloneThenSetAside() throws {
@@ -492,10 +492,10 @@ struct DaemonPieceTests {
     }
 
     @Test func journalLinesRoundTrip() throws {
-        let entry = RouteEntry(id: "0123456789abcdef", name: "a \"quoted\" name.json", decision: .rejected,
+        let entry = JournalEntry(id: "0123456789abcdef", name: "a \"quoted\" name.json", decision: .rejected,
                                finalName: "a \"quoted\" name.2.json", receivedAt: "t1", routedAt: "t2")
-        #expect(RouteEntry(journalLine: entry.journalLine()[...]) == entry)
-        #expect(RouteEntry(journalLine: Array("{\"id\": 1}".utf8)[...]) == nil)
+        #expect(JournalEntry(journalLine: entry.journalLine()[...]) == entry)
+        #expect(JournalEntry(journalLine: Array("{\"id\": 1}".utf8)[...]) == nil)
     }
 
     @Test func parsesInotifyEvents() {

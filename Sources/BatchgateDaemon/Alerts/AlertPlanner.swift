@@ -22,7 +22,7 @@ public struct AlertPlanner: Sendable {
     public var isEmpty: Bool { config.alerts.sinks.isEmpty }
 
     /// The message an alert about this route carries.
-    public func message(for entry: RouteEntry, report: ManifestReport) -> AlertMessage {
+    public func message(for entry: JournalEntry, report: ManifestReport) -> AlertMessage {
         var named = report
         named.file = entry.finalName
         return AlertMessage(id: entry.id, time: entry.routedAt, licenseNumber: config.facility.licenseNumber,
@@ -31,7 +31,7 @@ public struct AlertPlanner: Sendable {
     }
 
     /// One entry per sink that wants this decision; `createdAt` is the wall-clock time.
-    public func entries(for entry: RouteEntry, report: ManifestReport, createdAt: Double) -> [OutboxEntry] {
+    public func entries(for entry: JournalEntry, report: ManifestReport, createdAt: Double) -> [OutboxEntry] {
         let sinks = config.alerts.sinks.filter { $0.alertsOn(entry.decision) }
         guard !sinks.isEmpty else { return [] }
         let message = message(for: entry, report: report)

@@ -54,7 +54,7 @@ final class HeldFolder: Sendable {
     func check() throws(Problem) -> Bool {
         let named: stat
         do {
-            named = followsLinks ? try System.status(path) : try System.linkStatus(path)
+            named = followsLinks ? try System.fileStatus(atPath: path) : try System.linkStatus(path)
         } catch {
             let reason = error.errno == ENOENT ? "it was deleted or moved away and nothing took its place" : String(cString: strerror(error.errno))
             throw Problem(description: "the folder \(path) is gone: \(reason)")
@@ -65,7 +65,7 @@ final class HeldFolder: Sendable {
         default: throw Problem(description: "\(path) is no longer a folder")
         }
         do {
-            let held = try System.status(of: fd, describing: path)
+            let held = try System.fileStatus(of: fd, describing: path)
             if held.st_dev == named.st_dev, held.st_ino == named.st_ino { return false }
         } catch {
             // The descriptor cannot be asked (it never fails on an open folder): opening the path

@@ -9,7 +9,7 @@ extension System {
     /// `followingLinks` (only the state root may be one: systemd's `StateDirectory=`).
     static func openFolder(_ path: String, followingLinks: Bool) throws(SystemError) -> Int32 {
         let flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | (followingLinks ? 0 : O_NOFOLLOW)
-        return try retrying("open folder", path) { open(path, flags) }
+        return try retrying("open folder", path) { Glibc.open(path, flags) }
     }
 
     /// `lstat` of a name given as raw bytes (a name that is not UTF-8, which a Swift string cannot

@@ -20,8 +20,10 @@ public struct SystemError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// Thin wrappers over the system calls the daemon uses: each retries EINTR and throws a
-/// ``SystemError`` naming the call and the path.
+/// Thin wrappers over the system calls the daemon uses. A call that fails throws a ``SystemError``
+/// naming the call and the path; a call a signal interrupts (EINTR) is made again, except
+/// ``close(_:)``, which Linux never lets be retried (see there). Callers go through these rather
+/// than libc, so that no result is dropped and no EINTR ends a step of the routing protocol.
 public enum System {
     @discardableResult
     static func retrying<T: BinaryInteger>(_ operation: String, _ path: String, _ call: () -> T) throws(SystemError) -> T {
@@ -34,11 +36,15 @@ public enum System {
 
     /// Opens a directory for use with the `*at` calls.
     public static func openDirectory(_ path: String) throws(SystemError) -> Int32 {
-        try retrying("open folder", path) { open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+        try retrying("open folder", path) { Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
     }
 
+    /// Closes a descriptor. Never retried and never failing: on Linux the descriptor is released
+    /// even when `close` reports EINTR or EIO, so a retry could close a descriptor another thread
+    /// has just been given; and nothing the daemon writes relies on `close` to reach the disk
+    /// (that is ``fsync(_:describing:)``'s job), so its result has nothing left to tell.
     public static func close(_ fd: Int32) {
-        _ = Glibc.close(fd)  // never retried: on Linux the descriptor is gone even on EINTR
+        _ = Glibc.close(fd)
     }
 
     /// Creates a folder (and its parents) with mode 0750 if it is missing.
@@ -46,8 +52,111 @@ public enum System {
         var prefix = path.hasPrefix("/") ? "/" : ""
         for component in path.split(separator: "/") {
             prefix += component
-            if mkdir(prefix, 0o750) != 0 && errno != EEXIST { throw SystemError("create folder", prefix, errno: errno) }
+            do {
+                try retrying("create folder", prefix) { mkdir(prefix, 0o750) }
+            } catch where error.errno == EEXIST {
+                // There already: what this function is for.
+            }
             prefix += "/"
+        }
+    }
+
+    /// Opens `path` with these flags (and `mode` when one is created).
+    public static func open(_ path: String, _ flags: Int32, mode: mode_t = 0) throws(SystemError) -> Int32 {
+        try retrying("open", path) { Glibc.open(path, flags, mode) }
+    }
+
+    /// Opens `name` in a directory held open, with these flags (and `mode` when one is created).
+    /// `path` names it in the error.
+    public static func open(
+        in directory: Int32, _ name: String, _ flags: Int32, mode: mode_t = 0, describing path: String
+    ) throws(SystemError) -> Int32 {
+        try retrying("open", path) { openat(directory, name, flags, mode) }
+    }
+
+    /// Removes the name `name` from a directory held open (never a folder).
+    public static func unlink(in directory: Int32, _ name: String, describing path: String) throws(SystemError) {
+        try retrying("unlink", path) { unlinkat(directory, name, 0) }
+    }
+
+    /// ``unlink(in:_:describing:)`` where a name already gone is what was wanted: true when this
+    /// call removed it, false when it was not there.
+    @discardableResult
+    public static func unlinkIfPresent(in directory: Int32, _ name: String, describing path: String) throws(SystemError) -> Bool {
+        do {
+            try unlink(in: directory, name, describing: path)
+            return true
+        } catch where error.errno == ENOENT {
+            return false
+        }
+    }
+
+    /// Removes the name `path` (never a folder); false when it was not there.
+    @discardableResult
+    public static func unlinkIfPresent(_ path: String) throws(SystemError) -> Bool {
+        do {
+            try retrying("unlink", path) { Glibc.unlink(path) }
+            return true
+        } catch where error.errno == ENOENT {
+            return false
+        }
+    }
+
+    /// Renames `fromName` over `toName` (replacing it), both in directories held open.
+    public static func rename(
+        in fromDirectory: Int32, _ fromName: String, to toDirectory: Int32, _ toName: String, describing path: String
+    ) throws(SystemError) {
+        try retrying("rename", path) { renameat(fromDirectory, fromName, toDirectory, toName) }
+    }
+
+    /// Renames the path `from` to `to`, replacing it.
+    public static func rename(_ from: String, to: String) throws(SystemError) {
+        try retrying("rename", from) { Glibc.rename(from, to) }
+    }
+
+    /// Whether this process may access `path` as `mode` says (`access(2)`, with W_OK, X_OK…);
+    /// throws with the reason when it may not.
+    public static func checkAccess(_ path: String, _ mode: Int32) throws(SystemError) {
+        try retrying("access", path) { access(path, mode) }
+    }
+
+    /// Takes an exclusive `flock` on `fd` without waiting: EWOULDBLOCK when another holds it.
+    public static func lockExclusively(_ fd: Int32, describing path: String) throws(SystemError) {
+        try retrying("lock", path) { flock(fd, LOCK_EX | LOCK_NB) }
+    }
+
+    /// Moves the offset of `fd` to `offset` bytes from the start.
+    public static func seek(_ fd: Int32, to offset: Int64, describing path: String) throws(SystemError) {
+        try retrying("seek", path) { lseek(fd, off_t(offset), SEEK_SET) }
+    }
+
+    /// Cuts (or extends) the file of `fd` to `size` bytes.
+    public static func truncate(_ fd: Int32, to size: Int64, describing path: String) throws(SystemError) {
+        try retrying("truncate", path) { ftruncate(fd, off_t(size)) }
+    }
+
+    /// Up to `count` bytes of `fd` from `offset`, without moving its offset; fewer at the end of
+    /// the file.
+    public static func read(_ fd: Int32, count: Int, at offset: Int64, describing path: String) throws(SystemError) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var done = 0
+        while done < count {
+            let read = try retrying("read", path) {
+                bytes.withUnsafeMutableBytes { raw in pread(fd, raw.baseAddress! + done, count - done, off_t(offset) + off_t(done)) }
+            }
+            if read == 0 { break }
+            done += read
+        }
+        return Array(bytes[..<done])
+    }
+
+    /// Writes all of `bytes` at `offset` of `fd`, without moving its offset.
+    public static func write(_ fd: Int32, _ bytes: [UInt8], at offset: Int64, describing path: String) throws(SystemError) {
+        var done = 0
+        while done < bytes.count {
+            done += try retrying("write", path) {
+                bytes.withUnsafeBytes { raw in pwrite(fd, raw.baseAddress! + done, raw.count - done, off_t(offset) + off_t(done)) }
+            }
         }
     }
 
@@ -58,7 +167,8 @@ public enum System {
         return info
     }
 
-    public static func status(_ path: String) throws(SystemError) -> Glibc.stat {
+    /// `stat` of a path: what it leads to, a symbolic link followed (``linkStatus(_:)`` does not).
+    public static func fileStatus(atPath path: String) throws(SystemError) -> Glibc.stat {
         var info = Glibc.stat()
         try retrying("stat", path) { stat(path, &info) }
         return info
@@ -69,6 +179,33 @@ public enum System {
     /// Throws with EEXIST when the target name is taken.
     public static func renameNoReplace(
         from fromDirectory: Int32, _ fromName: String, to toDirectory: Int32, _ toName: String, describing path: String
+    ) throws(SystemError) {
+        let result = fromName.withCString { source in
+            Result { () throws(SystemError) in
+                try renameNoReplace(from: fromDirectory, source, to: toDirectory, toName, describing: path)
+            }
+        }
+        try result.get()
+    }
+
+    /// `renameNoReplace` for names given as raw bytes (names that are not UTF-8).
+    public static func renameNoReplace(
+        from fromDirectory: Int32, bytes fromName: [UInt8], to toDirectory: Int32, _ toName: String, describing path: String
+    ) throws(SystemError) {
+        let terminated = fromName + [0]
+        let result = terminated.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { source in
+                Result { () throws(SystemError) in
+                    try renameNoReplace(from: fromDirectory, source.baseAddress!, to: toDirectory, toName, describing: path)
+                }
+            }
+        }
+        try result.get()
+    }
+
+    /// The one implementation of both: the source name as a C string, whatever its bytes.
+    private static func renameNoReplace(
+        from fromDirectory: Int32, _ fromName: UnsafePointer<CChar>, to toDirectory: Int32, _ toName: String, describing path: String
     ) throws(SystemError) {
         while true {
             if batchgate_rename_noreplace(fromDirectory, fromName, toDirectory, toName) == 0 { return }
@@ -160,7 +297,10 @@ public enum System {
             try writeAll(fd, contents, describing: path)
         } catch {
             close(fd)
-            _ = unlinkat(directory, name, 0)
+            // The write's error is the one the caller must hear. Should the unlink fail too, the
+            // torn file stays under a name only this process creates with O_EXCL, and the caller
+            // (the router) treats such a file as unfinished and writes it again.
+            try? unlink(in: directory, name, describing: path)
             throw error
         }
         return fd
@@ -198,17 +338,6 @@ public enum System {
         }
     }
 
-    /// `renameNoReplace` for names given as raw bytes (names that are not UTF-8).
-    public static func renameNoReplace(
-        from fromDirectory: Int32, bytes fromName: [UInt8], to toDirectory: Int32, _ toName: String, describing path: String
-    ) throws(SystemError) {
-        let source = fromName + [0]
-        let result = source.withUnsafeBufferPointer { buffer in
-            buffer.withMemoryRebound(to: CChar.self) { batchgate_rename_noreplace(fromDirectory, $0.baseAddress, toDirectory, toName) }
-        }
-        if result != 0 { throw SystemError("rename", path, errno: errno) }
-    }
-
     /// The current time as seconds since 1970 (wall clock, for reports and logs).
     public static func wallClock() -> Double {
         var now = timespec()
@@ -228,14 +357,14 @@ extension System {
     /// Opens a file to read it whole, never waiting: `O_NONBLOCK` makes `open` of a FIFO with no
     /// writer return at once (a blocking open waits for a writer for ever, and the thread with it),
     /// and `O_NOCTTY` keeps a terminal from becoming the process's controlling terminal. On a
-    /// regular file `O_NONBLOCK` changes nothing. Check the type with ``status(of:describing:)``
+    /// regular file `O_NONBLOCK` changes nothing. Check the type with ``fileStatus(of:describing:)``
     /// before reading.
     public static func openForReading(_ path: String) throws(SystemError) -> Int32 {
-        try retrying("open", path) { open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC) }
+        try retrying("open", path) { Glibc.open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC) }
     }
 
     /// `fstat` of an open descriptor: the file actually opened, not whatever the path names now.
-    public static func status(of fd: Int32, describing path: String) throws(SystemError) -> Glibc.stat {
+    public static func fileStatus(of fd: Int32, describing path: String) throws(SystemError) -> Glibc.stat {
         var info = Glibc.stat()
         try retrying("stat", path) { fstat(fd, &info) }
         return info

@@ -62,7 +62,7 @@ public enum RegularFile {
             fd = try System.openForReading(path)
         } catch {
             // open(2) of a socket fails with ENXIO; say what the path is instead.
-            if error.errno == ENXIO, let kind = try? kind(of: System.status(path)) {
+            if error.errno == ENXIO, let kind = try? kind(of: System.fileStatus(atPath: path)) {
                 throw ReadError(path: path, problem: .notRegular(kind))
             }
             throw ReadError(path: path, problem: .cannotOpen(errno: error.errno))
@@ -70,7 +70,7 @@ public enum RegularFile {
         defer { System.close(fd) }
         let info: stat
         do {
-            info = try System.status(of: fd, describing: path)
+            info = try System.fileStatus(of: fd, describing: path)
         } catch {
             throw ReadError(path: path, problem: .cannotRead(errno: error.errno))
         }

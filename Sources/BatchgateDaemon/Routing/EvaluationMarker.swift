@@ -10,7 +10,8 @@ import Synchronization
 /// Why: a file that takes the process down while it is evaluated (memory, a bug) would otherwise
 /// be evaluated again at every start, before READY, and the service would never come up. With
 /// the marker the next start knows which files were in hand: it evaluates each of them again,
-/// alone, and a file found in hand a second time is rejected unread (``Router/recover()``).
+/// alone, and a file found in hand a second time is rejected unread (``Router/recover()``;
+/// docs/routing.md).
 ///
 /// Written in place through one descriptor held open (a few system calls per batch, no new file)
 /// and never flushed to disk: it must survive the process dying, which the page cache does, not a
@@ -22,8 +23,7 @@ final class EvaluationMarker {
 
     init(in folder: HeldFolder, describing folderPath: String) throws(SystemError) {
         path = folderPath + "/" + Self.name
-        let directory = folder.fd
-        fd = try System.retrying("open", path) { openat(directory, Self.name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o640) }
+        fd = try System.open(in: folder.fd, Self.name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, mode: 0o640, describing: path)
     }
 
     deinit { System.close(fd) }
@@ -36,24 +36,25 @@ final class EvaluationMarker {
         json.key("names"); json.strings(names)
         json.endObject()
         let bytes = json.bytes + [0x0A]
-        // A failure only loses the protection for this batch: never a reason to stop routing.
-        _ = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
-        _ = ftruncate(fd, off_t(bytes.count))
+        // A failure only loses the protection for this batch: never a reason to stop routing,
+        // nor worth a log line per batch (the marker is one small file in the state root, which
+        // the reports written next need far more; their failures are logged).
+        try? System.write(fd, bytes, at: 0, describing: path)
+        try? System.truncate(fd, to: Int64(bytes.count), describing: path)
     }
 
-    /// The evaluation is over.
+    /// The evaluation is over. A failure leaves names that a later start evaluates alone once
+    /// more, which costs only time (see ``begin(_:attempt:)``).
     func end() {
-        _ = ftruncate(fd, 0)
+        try? System.truncate(fd, to: 0, describing: path)
     }
 
     /// What an earlier run left: each name with its attempt number; empty when it died outside an
     /// evaluation (or never).
     func read() -> [String: Int] {
-        var info = stat()
-        guard fstat(fd, &info) == 0, info.st_size > 0, info.st_size < 64 << 20 else { return [:] }
-        var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
-        let count = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
-        guard count > 0, let element = try? JSONParser.parse(bytes[..<count]), case .object(let members) = element.value,
+        guard let info = try? System.fileStatus(of: fd, describing: path), info.st_size > 0, info.st_size < 64 << 20,
+              let bytes = try? System.read(fd, count: Int(info.st_size), at: 0, describing: path),
+              !bytes.isEmpty, let element = try? JSONParser.parse(bytes[...]), case .object(let members) = element.value,
               case .number(let attempt)? = members.first(where: { $0.key == "attempt" })?.value,
               case .array(let names)? = members.first(where: { $0.key == "names" })?.value
         else { return [:] }

@@ -1,6 +1,7 @@
-/// SHA-256 (FIPS 180-4) and HMAC-SHA256 (RFC 2104), for the signature header a webhook receiver
-/// checks. Small and dependency-free, since only this one digest is needed; checked against the
-/// FIPS and RFC 4231 test vectors.
+/// SHA-256 (FIPS 180-4) and HMAC-SHA256 (RFC 2104): the router marks a shortened file name with a
+/// digest of the whole name, and a webhook receiver checks the signature header. Small and
+/// dependency-free, since only this one digest is needed; checked against the FIPS and RFC 4231
+/// test vectors.
 public enum HMACSHA256 {
     /// HMAC-SHA256 of `message` under `key`.
     public static func authenticationCode(key: [UInt8], message: [UInt8]) -> [UInt8] {

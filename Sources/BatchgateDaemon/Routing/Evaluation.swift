@@ -1,0 +1,71 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import BatchgateCore
+
+/// What reading one file came to (step 2 of ``Router``).
+enum Evaluation {
+    /// Read and evaluated; the stamp of the file as read, when it is a regular file.
+    case read(ManifestReport, FileStamp?)
+    /// It changed under every one of a few reads: its writer is still at it.
+    case changing
+
+    /// How many times a file that changes while it is read is read again before it is left to
+    /// wait: a writer that appends a last line just then is caught by the second read.
+    static let readAttempts = 3
+
+    /// Reads and checks one file, never following a link and never blocking on a FIFO, and only
+    /// when it stayed the same while it was read (size, modification and change times of the open
+    /// descriptor before and after). Safe to run for several files at once.
+    static func of(_ name: String, in folder: HeldFolder, checker: ManifestChecker) -> Evaluation {
+        let path = folder.path + "/" + name
+        let info: stat
+        do {
+            info = try System.lstatAt(folder.fd, name, in: folder.path + "/")
+        } catch {
+            return .read(.unreadable(file: name, reason: "the file could not be read: \(error)"), nil)
+        }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG:
+            break
+        case S_IFLNK:
+            return .read(.unreadable(file: name, reason: "the file is a symbolic link; batchgate never follows links, so it was moved to rejected/ as a link: drop the file itself"), nil)
+        case S_IFIFO:
+            return .read(.unreadable(file: name, reason: "the file is a named pipe (FIFO), not a regular file"), nil)
+        default:
+            return .read(.unreadable(file: name, reason: "the file is not a regular file"), nil)
+        }
+        let fd: Int32
+        do {
+            fd = try System.open(in: folder.fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, describing: path)
+        } catch {
+            return .read(.unreadable(file: name, reason: "the file could not be opened: \(String(cString: strerror(error.errno))) (check the permissions of \(path))"), nil)
+        }
+        defer { System.close(fd) }
+        guard var opened = try? System.fileStatus(of: fd, describing: path), (opened.st_mode & S_IFMT) == S_IFREG else {
+            return .read(.unreadable(file: name, reason: "the file is not a regular file"), nil)
+        }
+        if opened.st_nlink > 1 {
+            // Another name could change the file after the decision, or be the real file of a
+            // writer outside the inbox; a manifest is judged only when it is its own file.
+            return .read(.unreadable(file: name, reason: "the file has \(opened.st_nlink) names (hard links): another name could change it after it was checked, so batchgate does not evaluate it; drop a copy (cp), not a link (ln)"), nil)
+        }
+        for _ in 1...readAttempts {
+            let before = FileStamp(opened)
+            let bytes: [UInt8]
+            do {
+                try System.seek(fd, to: 0, describing: path)
+                bytes = try System.readAll(fd, limit: checker.maximumSize, sizeHint: Int(opened.st_size), describing: path)
+                opened = try System.fileStatus(of: fd, describing: path)
+            } catch {
+                return .read(.unreadable(file: name, reason: "the file could not be read: \(String(cString: strerror(error.errno)))"), nil)
+            }
+            let after = FileStamp(opened)
+            // Unchanged, and what was read is the whole file (or the start of one over the limit).
+            if after == before && (bytes.count == Int(after.size) || bytes.count > checker.maximumSize) {
+                return .read(checker.check(fileName: name, bytes: bytes, fileSize: Int(opened.st_size)), after)
+            }
+        }
+        return .changing
+    }
+}
