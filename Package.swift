@@ -1,9 +1,15 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+// The layers, each depending only on those above it (no cycles):
+//   BatchgateCore     the pure domain: manifests, readers, catalog, rules, reports (no I/O)
+//   BatchgateSystem   the POSIX layer: every system call through one wrapper (with CSystem)
+//   BatchgateConfig   the YAML config, decoded once into the values the daemon runs on (with Yams)
+//   BatchgateAlerts   alerts: the outbox, one file per sink kind, delivery through libcurl (CCurl)
+//   BatchgateDaemon   routing (the crash-safe protocol), intake (the inbox) and lifecycle
+//   batchgate         the command line: check, run, config check, alert test
 let package = Package(
     name: "batchgate",
-    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "batchgate", targets: ["batchgate"]),
         .library(name: "BatchgateCore", targets: ["BatchgateCore"]),
@@ -13,9 +19,23 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
-        // Pure domain: manifest model, JSON and CSV readers, catalog, rules, reports.
         // Values in, values out: no file system, clock or network.
         .target(name: "BatchgateCore"),
+
+        // Linux calls Glibc does not show without _GNU_SOURCE: renameat2(RENAME_NOREPLACE), syncfs.
+        .target(name: "CSystem"),
+        // System calls (each retrying EINTR and throwing errno with what was attempted on what),
+        // bounded file reads, hashing, the log. Knows nothing of manifests.
+        .target(name: "BatchgateSystem", dependencies: ["CSystem"]),
+
+        .target(
+            name: "BatchgateConfig",
+            dependencies: [
+                "BatchgateCore",
+                "BatchgateSystem",
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
 
         // libcurl, wrapped for Swift: a module map and typed shims for the variadic setopt/getinfo.
         .systemLibrary(
@@ -23,26 +43,23 @@ let package = Package(
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
+        .target(
+            name: "BatchgateAlerts",
+            dependencies: ["BatchgateCore", "BatchgateSystem", "BatchgateConfig", "CCurl"]
+        ),
 
-        // Linux calls Glibc does not show without _GNU_SOURCE: renameat2(RENAME_NOREPLACE), syncfs.
-        .target(name: "CSystem"),
-
-        // The daemon: config, watcher, router, audit log, systemd notify. Depends on the core,
-        // never the other way round.
         .target(
             name: "BatchgateDaemon",
-            dependencies: [
-                "BatchgateCore",
-                "CSystem",
-                "CCurl",
-                .product(name: "Yams", package: "Yams"),
-            ]
+            dependencies: ["BatchgateCore", "BatchgateSystem", "BatchgateConfig", "BatchgateAlerts"]
         ),
 
         .executableTarget(
             name: "batchgate",
             dependencies: [
                 "BatchgateCore",
+                "BatchgateSystem",
+                "BatchgateConfig",
+                "BatchgateAlerts",
                 "BatchgateDaemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -55,21 +72,22 @@ let package = Package(
             path: "Sources/BatchgateBench"
         ),
 
-        .testTarget(
-            name: "BatchgateCoreTests",
-            dependencies: ["BatchgateCore"],
-            exclude: ["Fixtures"]
+        // Tests follow the targets. TestSupport: an HTTP receiver and an SMTP server (aiosmtpd) on
+        // loopback, test sinks with inline secrets, and polling.
+        .target(
+            name: "TestSupport",
+            dependencies: ["BatchgateConfig", "BatchgateAlerts"],
+            path: "Tests/TestSupport",
+            exclude: ["smtp_server.py"]
         ),
-        // Test helpers shared by the test targets: an HTTP receiver on loopback.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
-
+        .testTarget(name: "BatchgateCoreTests", dependencies: ["BatchgateCore"], exclude: ["Fixtures"]),
+        .testTarget(name: "BatchgateSystemTests", dependencies: ["BatchgateSystem"]),
+        .testTarget(name: "BatchgateConfigTests", dependencies: ["BatchgateConfig", "TestSupport"]),
+        .testTarget(name: "BatchgateAlertsTests", dependencies: ["BatchgateAlerts", "TestSupport"]),
+        .testTarget(name: "BatchgateDaemonTests", dependencies: ["BatchgateDaemon", "TestSupport"]),
+        // Spawns the built binary: the daemon and the commands end to end, crashes and faults included.
         .testTarget(
-            name: "BatchgateDaemonTests",
-            dependencies: ["BatchgateDaemon", "TestSupport"],
-            exclude: ["Support"]
-        ),
-        .testTarget(
-            name: "BatchgateCLITests",
+            name: "BatchgateEndToEndTests",
             dependencies: ["batchgate", "CCurl", "TestSupport"]
         ),
     ],

@@ -1,6 +1,9 @@
 import ArgumentParser
 import BatchgateCore
 import BatchgateDaemon
+import BatchgateSystem
+import BatchgateConfig
+import BatchgateAlerts
 
 /// `batchgate alert`: work with the alert sinks.
 struct AlertCommand: ParsableCommand {
@@ -90,8 +93,8 @@ struct AlertCommand: ParsableCommand {
             let name = "batchgate-alert-test.json"
             let report = ManifestChecker().check(fileName: name, bytes: Array(manifest.utf8))
             let now = System.wallClock()
-            let route = JournalEntry(id: "test-\(Int(now))", name: name, decision: report.decision, finalName: name,
-                                   receivedAt: Timestamp.iso8601(now), routedAt: Timestamp.iso8601(now))
+            let route = RoutedManifest(id: "test-\(Int(now))", file: name, decision: report.decision,
+                                       routedAt: Timestamp.iso8601(now), reportName: name + ".report.txt")
             var message = planner.message(for: route, report: report)
             message.summary = "TEST ALERT from `batchgate alert test`, nothing to do. " + message.summary
             message.reportPath = "(a test alert has no report)"

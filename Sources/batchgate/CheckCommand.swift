@@ -1,6 +1,7 @@
 import ArgumentParser
 import BatchgateCore
 import BatchgateDaemon
+import BatchgateConfig
 
 /// `batchgate check`: evaluates manifests without moving anything.
 struct CheckCommand: ParsableCommand {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BatchgateCore
 import BatchgateDaemon
+import BatchgateConfig
 
 /// `batchgate config`: work with the configuration file.
 struct ConfigCommand: ParsableCommand {

@@ -1,4 +1,6 @@
 import BatchgateDaemon
+import BatchgateSystem
+import BatchgateConfig
 
 /// Reads the YAML configuration file at the edge and hands its text to the pure loader.
 enum ConfigFile {

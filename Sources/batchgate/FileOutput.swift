@@ -1,6 +1,7 @@
 import BatchgateDaemon
 #if canImport(Glibc)
 import Glibc
+import BatchgateSystem
 #elseif canImport(Darwin)
 import Darwin
 #endif

@@ -5,6 +5,8 @@ import Dispatch
 #if canImport(Glibc)
 import Glibc
 #endif
+import BatchgateSystem
+import BatchgateConfig
 
 /// `batchgate run`: the long-running service.
 struct RunCommand: ParsableCommand {

@@ -2,6 +2,9 @@ import Foundation
 import Testing
 import TestSupport
 import BatchgateCore
+@testable import BatchgateSystem
+@testable import BatchgateConfig
+@testable import BatchgateAlerts
 @testable import BatchgateDaemon
 
 /// Alerts from the router through the outbox and libcurl to a real HTTP receiver on loopback.

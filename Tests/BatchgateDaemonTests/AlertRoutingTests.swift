@@ -2,6 +2,9 @@ import Foundation
 import Testing
 import BatchgateCore
 @testable import BatchgateDaemon
+@testable import BatchgateSystem
+@testable import BatchgateConfig
+@testable import BatchgateAlerts
 
 /// The router writing alerts into the outbox: drafts before the move, published after, and every
 /// crash state between the steps leaving exactly one alert per sink (never one the senders already
@@ -49,7 +52,7 @@ struct AlertRoutingTests {
         /// The alerts the router would write for this route.
         func planned(_ entry: JournalEntry) -> [OutboxEntry] {
             let report = ManifestChecker().check(fileName: entry.name, bytes: Array(AlertRoutingTests.needsBatch.utf8))
-            return router.alerts!.entries(for: entry, report: report, createdAt: 1)
+            return router.alerts!.entries(for: entry.routed, report: report, createdAt: 1)
         }
     }
 

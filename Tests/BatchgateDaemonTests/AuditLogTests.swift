@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import BatchgateDaemon
+@testable import BatchgateSystem
 
 @Suite("Audit log")
 struct AuditLogTests {

@@ -4,6 +4,7 @@ import Testing
 #if canImport(Glibc)
 import Glibc
 #endif
+@testable import BatchgateSystem
 
 /// What a scan of the inbox looks at, renames and leaves for later: listings given as values,
 /// nothing on disk, no clock.

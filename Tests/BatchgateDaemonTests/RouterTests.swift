@@ -2,6 +2,8 @@ import Foundation
 import Testing
 import BatchgateCore
 @testable import BatchgateDaemon
+@testable import BatchgateSystem
+@testable import BatchgateConfig
 
 /// The router on real folders, including every state a crash can leave between its steps.
 @Suite("Router")

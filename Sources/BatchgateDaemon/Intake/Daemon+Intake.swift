@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import BatchgateCore
+import BatchgateSystem
 
 /// How the daemon takes files from the inbox: inotify events and scans tell the tracker what
 /// changed, and the names that are whole are queued for routing.

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Dispatch
+import BatchgateSystem
 
 /// Watches the inbox through inotify, read on a Dispatch read source, and reports what happens to
 /// each name: opens, closes, writes and attribute changes (so that a file is claimed only once it

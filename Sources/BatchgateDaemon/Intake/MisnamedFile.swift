@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import BatchgateSystem
 
 /// A file in the inbox whose name is not UTF-8. Such a name cannot be carried through reports and
 /// logs: the file is renamed within the inbox, each byte that is not UTF-8 written as `%XX`

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Dispatch
+import BatchgateSystem
 
 /// Signals are taken by `sigwait` on the main thread, never by handlers: see
 /// ``Daemon/blockHandledSignals()`` for why.

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Dispatch
 import Synchronization
+import BatchgateSystem
 
 /// The daemon's timers, all on its queue but the watchdog's.
 extension Daemon {

@@ -4,6 +4,9 @@ import Glibc
 import BatchgateCore
 import Dispatch
 import Synchronization
+import BatchgateSystem
+import BatchgateConfig
+import BatchgateAlerts
 
 /// The long-running service: watches the inbox, routes what arrives, and answers signals.
 /// This file holds its state, start-up, routing batches, folder checks, stop and reload; the

@@ -1,3 +1,4 @@
+import BatchgateSystem
 /// sd_notify without libsystemd: one datagram to `$NOTIFY_SOCKET` per message (`READY=1`,
 /// `STATUS=…`, `WATCHDOG=1`, `RELOADING=1`, `STOPPING=1`). Does nothing outside systemd.
 public final class SystemdNotifier: Sendable {

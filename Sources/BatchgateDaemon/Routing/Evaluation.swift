@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import BatchgateCore
+import BatchgateSystem
 
 /// What reading one file came to (step 2 of ``Router``).
 enum Evaluation {

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import BatchgateCore
 import Synchronization
+import BatchgateSystem
 
 /// `.batchgate.evaluating` in the state root: the names of the files being read and evaluated right now, and how
 /// many times in a row each was being evaluated when the daemon died.

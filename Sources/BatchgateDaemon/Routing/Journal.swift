@@ -2,6 +2,8 @@
 import Glibc
 #endif
 import BatchgateCore
+import BatchgateAlerts
+import BatchgateSystem
 
 /// One manifest's route, decided before anything is written into an outcome folder and kept in
 /// the batch journal until the manifest, its two reports and its audit line are all in place.
@@ -19,6 +21,10 @@ public struct JournalEntry: Sendable, Equatable {
 
     public var reportJSONName: String { finalName + ".report.json" }
     public var reportTextName: String { finalName + ".report.txt" }
+    /// This route as the alerts about it name it.
+    public var routed: RoutedManifest {
+        RoutedManifest(id: id, file: finalName, decision: decision, routedAt: routedAt, reportName: reportTextName)
+    }
 
     /// One journal line.
     func journalLine() -> [UInt8] {

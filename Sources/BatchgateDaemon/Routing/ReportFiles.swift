@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import BatchgateCore
+import BatchgateSystem
 
 /// The two reports of a route (`<finalName>.report.json` and `.report.txt`) in its outcome
 /// folder: what they hold, how they are created (step 4 of ``Router``), and how recovery tells a

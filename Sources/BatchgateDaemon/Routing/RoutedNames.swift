@@ -1,4 +1,5 @@
 import BatchgateCore
+import BatchgateSystem
 
 /// The longest name a routed manifest is given: the staged copy of its report
 /// (``ReportFiles/stagedName(_:)``, `.<name>.report.json.tmp`) must fit in a file name (255 bytes

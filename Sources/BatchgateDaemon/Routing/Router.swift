@@ -3,6 +3,9 @@ import Glibc
 #endif
 import BatchgateCore
 import Synchronization
+import BatchgateSystem
+import BatchgateConfig
+import BatchgateAlerts
 
 // The order of the steps below is the crash-safety protocol (docs/routing.md): a change to it, or
 // to what a step makes durable, needs `make crash-rounds` as well as the tests.
@@ -698,7 +701,7 @@ public final class Router {
     /// The outbox entries of this route, one per sink that wants its decision.
     private func alertEntries(_ entry: JournalEntry, _ report: ManifestReport) -> [OutboxEntry] {
         guard outbox != nil, let alerts, !alerts.isEmpty else { return [] }
-        return alerts.entries(for: entry, report: report, createdAt: System.wallClock())
+        return alerts.entries(for: entry.routed, report: report, createdAt: System.wallClock())
     }
 
     /// The alerts a replayed route owes. Drafts are written before the move and published after

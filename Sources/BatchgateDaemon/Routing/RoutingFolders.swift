@@ -2,6 +2,8 @@
 import Glibc
 #endif
 import BatchgateCore
+import BatchgateSystem
+import BatchgateConfig
 
 /// The folders a manifest passes through, held open (``HeldFolder``): the inbox, `processing/`,
 /// the three outcome folders, and the state root, whose filesystem is flushed in one call. Every

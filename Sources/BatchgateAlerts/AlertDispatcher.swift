@@ -1,0 +1,134 @@
+import BatchgateCore
+import BatchgateSystem
+import BatchgateConfig
+
+/// The alert senders, one per sink: fed with the entries the router publishes and, at start, with
+/// what an earlier run left in `outbox/`. Called from the daemon's queue only.
+public final class AlertDispatcher: @unchecked Sendable {
+    private let outbox: Outbox
+    private let transport: any AlertTransport
+    private let log: Logger
+    private let clock: @Sendable () -> Double
+    private let random: @Sendable () -> Double
+    private let host: String
+    private var config: DaemonConfig
+    private var secrets: [String: SinkSecrets]
+    private var senders: [String: AlertSender] = [:]
+
+    /// Senders for the sinks of `config`, whose `secrets` are read already; `transport` defaults to
+    /// libcurl, naming `host` in Message-IDs.
+    public init(outbox: Outbox, config: DaemonConfig, secrets: [String: SinkSecrets], log: Logger, transport: (any AlertTransport)? = nil,
+                host: String = AlertPlanner.hostName(), clock: @escaping @Sendable () -> Double = System.wallClock,
+                random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }) {
+        self.outbox = outbox
+        self.config = config
+        self.secrets = secrets
+        self.log = log
+        self.transport = transport ?? LibcurlAlertTransport(host: host)
+        self.host = host
+        self.clock = clock
+        self.random = random
+        CurlRuntime.initialize()  // before any sender thread exists
+        makeSenders()
+    }
+
+    /// Resumes delivery of everything waiting in `outbox/`. Entries for a sink no longer
+    /// configured, or rendered for another kind of sink than the one now under that name, move to
+    /// `outbox/dead/` with the reason.
+    public func resume() {
+        let found: (entries: [OutboxEntry], unreadable: [String])
+        do {
+            found = try outbox.waiting()
+        } catch {
+            log.error("cannot read the outbox \(outbox.folder): \(error); waiting alerts are sent after the next restart")
+            return
+        }
+        for name in found.unreadable {
+            log.error("cannot read the alert \(outbox.folder)/\(name); it is left there untouched: move it away or fix it")
+        }
+        guard !found.entries.isEmpty else { return }
+        guard !config.alerts.sinks.isEmpty else {
+            // Alerts off (say `run --root`): what waits is kept for when sinks are configured again.
+            log.warning("\(found.entries.count) alert(s) wait in \(outbox.folder), but no alert sink is configured; they are kept there")
+            return
+        }
+        log.notice("resuming delivery of \(found.entries.count) alert(s) waiting in \(outbox.folder)")
+        add(found.entries)
+    }
+
+    /// Hands newly published entries to their senders.
+    public func add(_ entries: [OutboxEntry]) {
+        guard !entries.isEmpty else { return }
+        var bySink: [String: [OutboxEntry]] = [:]
+        for entry in entries { bySink[entry.sink, default: []].append(entry) }
+        for (name, entries) in bySink {
+            guard let sender = senders[name], let sink = config.alerts.sinks.first(where: { $0.name == name }) else {
+                bury(entries, reason: "no sink named \(name) is configured any more")
+                continue
+            }
+            let (matching, other) = entries.partitioned { $0.kind == sink.type }
+            bury(other, reason: "the alert was written for a \(other.first?.kind.rawValue ?? "") sink, but \(name) is now a \(sink.type.rawValue) sink")
+            sender.add(matching)
+        }
+    }
+
+    /// A new configuration after a reload: senders of removed sinks bury what they hold, new sinks
+    /// get a sender, the rest take the new settings and secrets.
+    public func reload(_ next: DaemonConfig, secrets nextSecrets: [String: SinkSecrets]) {
+        let sink = { (config: DaemonConfig, name: String) in config.alerts.sinks.first { $0.name == name } }
+        let removed = senders.keys.filter { sink(next, $0) == nil }
+        for name in removed {
+            senders[name]?.retire(reason: "the sink \(name) was removed from the configuration")
+            senders[name] = nil
+        }
+        let typeChanged = next.alerts.sinks.filter { new in sink(config, new.name).map { $0.type != new.type } ?? false }
+        config = next
+        secrets = nextSecrets
+        for sink in typeChanged {
+            senders[sink.name]?.retire(reason: "the sink \(sink.name) became a \(sink.type.rawValue) sink; this alert was written for its old kind")
+            senders[sink.name] = nil
+        }
+        makeSenders()
+    }
+
+    /// How many alerts wait in each sender (tests).
+    public var waitingCounts: [String: Int] { senders.mapValues(\.waitingCount) }
+
+    private var context: AlertSender.Context {
+        AlertSender.Context(transfer: config.alerts, policy: RetryPolicy(maximumAge: config.alerts.maxAge.seconds), host: host,
+                            facility: config.facility.name ?? config.facility.licenseNumber)
+    }
+
+    private func makeSenders() {
+        for sink in config.alerts.sinks {
+            // The secrets are read from the same configuration, one entry per sink.
+            guard let secrets = secrets[sink.name] else { continue }
+            if let sender = senders[sink.name] {
+                sender.update(sink: sink, secrets: secrets, context: context)
+            } else {
+                senders[sink.name] = AlertSender(sink: sink, secrets: secrets, context: context, outbox: outbox, transport: transport,
+                                                 log: log, clock: clock, random: random)
+            }
+        }
+    }
+
+    private func bury(_ entries: [OutboxEntry], reason: String) {
+        for entry in entries {
+            do {
+                try outbox.bury(entry, reason: reason, sync: true)
+                log.error("gave up on alert \(entry.id): \(reason); it is kept in \(outbox.deadFolder)/\(entry.fileName)")
+            } catch {
+                log.error("gave up on alert \(entry.id) (\(reason)), but cannot move it to \(outbox.deadFolder): \(error)")
+            }
+        }
+    }
+}
+
+extension Array {
+    /// The elements that satisfy `belongs`, and the rest, each in order.
+    func partitioned(_ belongs: (Element) -> Bool) -> (matching: [Element], other: [Element]) {
+        var matching: [Element] = [], other: [Element] = []
+        for element in self { if belongs(element) { matching.append(element) } else { other.append(element) } }
+        return (matching, other)
+    }
+}

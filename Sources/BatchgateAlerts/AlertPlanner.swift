@@ -1,0 +1,82 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import BatchgateCore
+import BatchgateConfig
+
+/// A manifest as the alerts about it name it: the route's id, the name it was given in its outcome
+/// folder, its decision, when it was routed and the name of its text report beside it.
+public struct RoutedManifest: Sendable, Equatable {
+    public var id: String
+    public var file: String
+    public var decision: Decision
+    /// ISO 8601, as the journal and the audit log write it.
+    public var routedAt: String
+    public var reportName: String
+
+    public init(id: String, file: String, decision: Decision, routedAt: String, reportName: String) {
+        self.id = id
+        self.file = file
+        self.decision = decision
+        self.routedAt = routedAt
+        self.reportName = reportName
+    }
+}
+
+/// Turns a routed manifest into the outbox entries of the sinks that want its decision, each
+/// rendered for its sink's kind. Pure but for the host name, read once.
+public struct AlertPlanner: Sendable {
+    /// The configuration whose sinks and facility the alerts are for.
+    public var config: DaemonConfig
+    public var layout: StateLayout
+    /// The name alerts give for this server.
+    public var host: String
+
+    public init(config: DaemonConfig, layout: StateLayout, host: String = AlertPlanner.hostName()) {
+        self.config = config
+        self.layout = layout
+        self.host = host
+    }
+
+    /// True when no sink is configured: the router writes no alert at all.
+    public var isEmpty: Bool { config.alerts.sinks.isEmpty }
+
+    /// The message an alert about this route carries.
+    public func message(for manifest: RoutedManifest, report: ManifestReport) -> AlertMessage {
+        var named = report
+        named.file = manifest.file
+        return AlertMessage(id: manifest.id, time: manifest.routedAt, licenseNumber: config.facility.licenseNumber,
+                            facility: config.facility.name, host: host, file: manifest.file,
+                            reportPath: layout.folder(for: manifest.decision) + "/" + manifest.reportName, report: named)
+    }
+
+    /// One entry per sink that wants this decision; `createdAt` is the wall-clock time.
+    public func entries(for manifest: RoutedManifest, report: ManifestReport, createdAt: Double) -> [OutboxEntry] {
+        let sinks = config.alerts.sinks.filter { $0.alertsOn(manifest.decision) }
+        guard !sinks.isEmpty else { return [] }
+        let message = message(for: manifest, report: report)
+        return sinks.map { sink in
+            let (alert, subject) = Self.render(message, for: sink.type)
+            return OutboxEntry(routeID: manifest.id, sink: sink.name, kind: sink.type, createdAt: createdAt, alert: alert,
+                               subject: subject, digestLine: message.digestLine)
+        }
+    }
+
+    /// The body (and for e-mail the subject) of one alert for a type of sink.
+    public static func render(_ message: AlertMessage, for type: DaemonConfig.AlertSink.SinkType) -> (body: String, subject: String?) {
+        switch type {
+        case .webhook: (String(decoding: message.webhookJSON(), as: UTF8.self), nil)
+        case .slack: (String(decoding: message.slackJSON(), as: UTF8.self), nil)
+        case .teams: (String(decoding: message.teamsJSON(), as: UTF8.self), nil)
+        case .email:
+            { let mail = message.email(); return (mail.body, mail.subject) }()
+        }
+    }
+
+    /// This machine's name, as `gethostname(2)` gives it.
+    public static func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}

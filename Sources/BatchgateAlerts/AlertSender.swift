@@ -1,0 +1,294 @@
+import BatchgateCore
+import Dispatch
+import BatchgateSystem
+import BatchgateConfig
+
+/// Delivers the alerts waiting for one sink, on a queue of its own so that a slow or hung
+/// endpoint delays neither routing nor the other sinks.
+///
+/// Oldest first, one message at a time, at most one per ``DaemonConfig/AlertSink/rateLimit``;
+/// when more than the sink's digest threshold are due, one digest stands for them all. After each
+/// attempt the ``RetryPolicy`` decides: delivered entries leave the outbox, failed ones are
+/// rewritten with their next attempt time, given-up ones move to `outbox/dead/` (an error in the
+/// log). Everything mutable is touched only on `queue` (hence `@unchecked Sendable`).
+final class AlertSender: @unchecked Sendable {
+    /// The most alerts one digest lists; more wait for the next.
+    static let digestLimit = 200
+    /// The largest digest body for a Teams workflow (Teams refuses messages past about 28 KB);
+    /// a digest that would be larger lists fewer alerts, and the rest go in the next.
+    static let teamsBodyLimit = 24_000
+
+    let name: String
+    private let queue: DispatchQueue
+    private var sink: DaemonConfig.AlertSink
+    private var secrets: SinkSecrets
+    private var context: Context
+    private let outbox: Outbox
+    private let transport: any AlertTransport
+    private let log: Logger
+    private let clock: @Sendable () -> Double
+    private let random: @Sendable () -> Double
+    private var waiting: [String: OutboxEntry] = [:]
+    /// The ids in `waiting`, oldest first (kept sorted as entries come, never re-sorted whole).
+    private var order: [(createdAt: Double, id: String)] = []
+    /// Monotonic seconds of the last send, for the rate limit (a wall-clock step cannot stall it).
+    private var lastSentAt: Double?
+    private var timer: DispatchSourceTimer?
+    private var pumpQueued = false
+    private var retired = false
+
+    /// What every sender shares: transfer limits, the retry policy and the digest's context.
+    struct Context: Sendable, Equatable {
+        var transfer: DaemonConfig.Alerts
+        var policy: RetryPolicy
+        var host: String
+        var facility: String?
+    }
+
+    init(sink: DaemonConfig.AlertSink, secrets: SinkSecrets, context: Context, outbox: Outbox, transport: any AlertTransport,
+         log: Logger, clock: @escaping @Sendable () -> Double, random: @escaping @Sendable () -> Double) {
+        name = sink.name
+        self.sink = sink
+        self.secrets = secrets
+        self.context = context
+        self.outbox = outbox
+        self.transport = transport
+        self.log = log
+        self.clock = clock
+        self.random = random
+        queue = DispatchQueue(label: "batchgate.alerts.\(sink.name)")
+        let timer = DispatchSource.makeTimerSource(queue: queue)
+        timer.setEventHandler { [weak self] in self?.pump() }
+        timer.schedule(deadline: .distantFuture)
+        timer.resume()
+        self.timer = timer
+    }
+
+    deinit {
+        timer?.cancel()
+    }
+
+    /// Takes new or recovered entries (ids already held are ignored) and sends what is due.
+    func add(_ entries: [OutboxEntry]) {
+        queue.async { [self] in
+            let latest = clock() + context.policy.maximumDelay
+            for var entry in entries where waiting[entry.id] == nil {
+                // A next attempt further off than the longest backoff comes from a clock that was
+                // ahead when it was written: not waited for.
+                entry.nextAttemptAt = min(entry.nextAttemptAt, latest)
+                waiting[entry.id] = entry
+                insertInOrder(entry)
+            }
+            queuePump()
+        }
+    }
+
+    private func insertInOrder(_ entry: OutboxEntry) {
+        let key = (entry.createdAt, entry.id)
+        if let last = order.last, (last.createdAt, last.id) > key {
+            var low = 0, high = order.count
+            while low < high {
+                let middle = (low + high) / 2
+                if (order[middle].createdAt, order[middle].id) < key { low = middle + 1 } else { high = middle }
+            }
+            order.insert((entry.createdAt, entry.id), at: low)
+        } else {
+            order.append((entry.createdAt, entry.id))
+        }
+    }
+
+    private func forget(_ ids: Set<String>) {
+        for id in ids { waiting[id] = nil }
+        order.removeAll { ids.contains($0.id) }
+    }
+
+    /// New settings for the sink (a reload).
+    func update(sink: DaemonConfig.AlertSink, secrets: SinkSecrets, context: Context) {
+        queue.async { [self] in
+            self.sink = sink
+            self.secrets = secrets
+            self.context = context
+            queuePump()
+        }
+    }
+
+    /// The sink left the configuration (a reload): the sender stops, and what waits for it stays
+    /// in `outbox/` (sent if the sink comes back before a restart; dead-lettered at a start
+    /// where it is still missing).
+    func retire(reason: String) {
+        queue.async { [self] in
+            retired = true
+            timer?.cancel()
+            if !waiting.isEmpty {
+                log.warning("\(reason): its \(waiting.count) waiting alert(s) stay in \(outbox.folder); at the next start they are sent if a sink of that name and type is configured, else moved to \(outbox.deadFolder)")
+            }
+            waiting = [:]
+            order = []
+        }
+    }
+
+    /// How many alerts wait (on the sender's queue).
+    var waitingCount: Int { queue.sync { waiting.count } }
+
+    // MARK: Sending
+
+    private func queuePump() {
+        guard !pumpQueued else { return }
+        pumpQueued = true
+        queue.async { [self] in
+            pumpQueued = false
+            pump()
+        }
+    }
+
+    /// Sends one message if one is due and the rate limit allows, then comes back for the next;
+    /// otherwise sets the timer for when something will be due.
+    private func pump() {
+        guard !retired, !waiting.isEmpty else { return }
+        let now = clock()
+        // Oldest first: enough due entries to decide between one alert and a digest.
+        let wanted = sink.sendsDigests ? Self.digestLimit : 1
+        var due: [OutboxEntry] = []
+        var soonest = Double.infinity
+        for (_, id) in order {
+            guard let entry = waiting[id] else { continue }
+            if entry.nextAttemptAt <= now {
+                due.append(entry)
+                if due.count == wanted { break }
+            } else {
+                soonest = min(soonest, entry.nextAttemptAt)
+            }
+        }
+        guard let first = due.first else {
+            arm(after: soonest - now)
+            return
+        }
+        let monotonic = System.monotonicClock()
+        if let last = lastSentAt, sink.isRateLimited, monotonic < last + sink.rateLimit.seconds {
+            arm(after: last + sink.rateLimit.seconds - monotonic)
+            return
+        }
+        var batch: [OutboxEntry]
+        var delivery: AlertDelivery
+        if let digestID = first.digestID {
+            // A digest already tried: the same members under the same id.
+            batch = due.filter { $0.digestID == digestID }
+            delivery = self.delivery(for: batch, at: now, digestID: digestID)
+        } else {
+            let fresh = due.filter { $0.digestID == nil }
+            batch = sink.sendsDigests && fresh.count > sink.digestThreshold ? fresh : [first]
+            delivery = self.delivery(for: batch, at: now)
+            while sink.type == .teams, batch.count > 1, delivery.body.count > Self.teamsBodyLimit {
+                batch = Array(batch.prefix(max(1, batch.count * Self.teamsBodyLimit / delivery.body.count * 9 / 10)))
+                delivery = self.delivery(for: batch, at: now)
+            }
+            if batch.count > 1 { batch = record(digest: delivery.id, in: batch) }
+        }
+        let result = transport.send(delivery, to: sink, secrets: secrets, options: context.transfer)
+        lastSentAt = System.monotonicClock()
+        settle(batch, delivery: delivery, result: result)
+        queuePump()
+    }
+
+    private func arm(after seconds: Double) {
+        let delay = min(max(0, seconds), 24 * 3600)
+        timer?.schedule(deadline: .now() + .milliseconds(Int((delay * 1000).rounded(.up))), leeway: .milliseconds(20))
+    }
+
+    /// One alert as rendered when it was written, or a digest of several.
+    func delivery(for batch: [OutboxEntry], at now: Double, digestID: String? = nil) -> AlertDelivery {
+        if batch.count == 1, let entry = batch.first, digestID == nil {
+            return AlertDelivery(id: entry.id, body: Array(entry.alert.utf8), subject: entry.subject)
+        }
+        let digest = AlertDigest(lines: batch.map(\.digestLine), host: context.host, time: Timestamp.iso8601(now),
+                                 facility: context.facility)
+        let id = digestID ?? "digest-" + SHA256.digest(Array(batch.map(\.id).joined(separator: "\n").utf8)).prefix(12)
+            .map { byte in String(byte, radix: 16).count == 1 ? "0" + String(byte, radix: 16) : String(byte, radix: 16) }
+            .joined()
+        switch sink.type {
+        case .slack: return AlertDelivery(id: id, body: digest.slackJSON(), alertCount: batch.count)
+        case .teams: return AlertDelivery(id: id, body: digest.teamsJSON(), alertCount: batch.count)
+        case .email, .webhook:
+            let mail = digest.email()
+            return AlertDelivery(id: id, body: Array(mail.body.utf8), subject: mail.subject, alertCount: batch.count)
+        }
+    }
+
+    /// Writes the digest's id into its members before it is sent, so that whatever happens next
+    /// (a failure, a crash before every member is removed) the same digest is what goes again.
+    private func record(digest id: String, in batch: [OutboxEntry]) -> [OutboxEntry] {
+        let marked = batch.map { entry -> OutboxEntry in
+            var entry = entry
+            entry.digestID = id
+            waiting[entry.id] = entry
+            return entry
+        }
+        do {
+            try outbox.save(marked, sync: true)
+        } catch {
+            log.error("cannot record digest \(id) in the outbox: \(error); if it must be sent again, it may go under another id")
+        }
+        return marked
+    }
+
+    private func settle(_ batch: [OutboxEntry], delivery: AlertDelivery, result: AlertAttemptResult) {
+        let now = clock()
+        let attempt = (batch.map(\.attempts).max() ?? 0) + 1
+        let jitter = random()
+        let what = batch.count == 1 ? "alert \(delivery.id)" : "digest \(delivery.id) of \(batch.count) alerts"
+        var retried: [OutboxEntry] = []
+        var delay = 0.0
+        for entry in batch {
+            let verdict = context.policy.verdict(after: result.attempt, attempt: attempt, age: now - entry.createdAt, jitter: jitter)
+            switch verdict {
+            case .delivered:
+                forget([entry.id])
+                do {
+                    try outbox.remove(entry, sync: true)
+                } catch {
+                    log.error("delivered alert \(entry.id) to \(name), but cannot remove it from the outbox: \(error); it may be sent again")
+                }
+            case .retry(let seconds):
+                var next = entry
+                next.attempts = attempt
+                next.nextAttemptAt = now + seconds
+                next.lastAnswer = String(result.answer.prefix(HTTPTransfer.keptBodyBytes + 64))
+                waiting[entry.id] = next
+                retried.append(next)
+                delay = seconds
+            case .giveUp(let reason):
+                forget([entry.id])
+                bury(entry, reason: "\(reason); last answer: \(result.answer)")
+            }
+        }
+        if case .answered(let status, _) = result.attempt, (200..<300).contains(status) {
+            if result.refusedRecipients.isEmpty {
+                log.info("delivered \(what) to \(name) (\(result.answer.prefix(200)))")
+            } else {
+                // Sent to the others; those refused are told by name, since they will not get it.
+                log.warning("delivered \(what) to \(name), but not to \(result.refusedRecipients.joined(separator: ", ")): \(result.answer.prefix(600))")
+            }
+        }
+        if !retried.isEmpty {
+            log.warning("could not deliver \(what) to \(name) (attempt \(attempt)): \(result.answer.prefix(300)); trying again in \(Self.seconds(delay))")
+            do {
+                try outbox.save(retried, sync: true)
+            } catch {
+                log.error("cannot record the next attempt of \(what) in the outbox: \(error)")
+            }
+        }
+    }
+
+    private func bury(_ entry: OutboxEntry, reason: String) {
+        do {
+            try outbox.bury(entry, reason: reason, sync: true)
+            log.error("gave up on alert \(entry.id) for \(name): \(reason); it is kept in \(outbox.deadFolder)/\(entry.fileName)")
+        } catch {
+            log.error("gave up on alert \(entry.id) for \(name) (\(reason)), but cannot move it to \(outbox.deadFolder): \(error); it stays in the outbox")
+        }
+    }
+
+    private static func seconds(_ value: Double) -> String {
+        value < 10 ? "\((value * 10).rounded() / 10) s" : "\(Int(value.rounded())) s"
+    }
+}

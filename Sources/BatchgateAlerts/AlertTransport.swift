@@ -1,0 +1,142 @@
+import BatchgateSystem
+import BatchgateConfig
+/// One message for one sink: a single alert or a digest of several.
+public struct AlertDelivery: Sendable, Equatable {
+    /// Stable across retries, sent as `Idempotency-Key` (and the mail's Message-ID).
+    public var id: String
+    /// The JSON body for an HTTP sink, the plain text of an e-mail.
+    public var body: [UInt8]
+    /// The e-mail's subject.
+    public var subject: String?
+    /// How many alerts the message stands for.
+    public var alertCount: Int
+
+    public init(id: String, body: [UInt8], subject: String? = nil, alertCount: Int = 1) {
+        self.id = id
+        self.body = body
+        self.subject = subject
+        self.alertCount = alertCount
+    }
+}
+
+/// How an attempt ended, with the answer in words for the log and the dead letter.
+public struct AlertAttemptResult: Sendable, Equatable {
+    public var attempt: RetryPolicy.Attempt
+    /// `HTTP 202: <first KiB of the answer>`, `SMTP 250`, or the transfer error.
+    public var answer: String
+    /// For a mail the server took: the recipients it refused (they did not get it).
+    public var refusedRecipients: [String]
+
+    public init(attempt: RetryPolicy.Attempt, answer: String, refusedRecipients: [String] = []) {
+        self.attempt = attempt
+        self.answer = answer
+        self.refusedRecipients = refusedRecipients
+    }
+}
+
+/// Sends a delivery to a sink and says how it went. Blocking: called from a sender's own queue.
+/// ``LibcurlAlertTransport`` is the real one; tests may give a fake.
+public protocol AlertTransport: Sendable {
+    func send(_ delivery: AlertDelivery, to sink: DaemonConfig.AlertSink, secrets: SinkSecrets,
+              options: DaemonConfig.Alerts) -> AlertAttemptResult
+}
+
+/// HTTP sinks through ``HTTPTransfer`` and e-mail through ``MailTransfer``, both on libcurl.
+public struct LibcurlAlertTransport: AlertTransport {
+    /// The host named in Message-IDs.
+    public var host: String
+
+    public init(host: String = AlertPlanner.hostName()) {
+        self.host = host
+    }
+
+    /// The most of an answer kept, in UTF-8 bytes: `HTTP 400: ` and the first KiB of the body.
+    public static let keptAnswerBytes = HTTPTransfer.keptBodyBytes + 64
+
+    /// Sends, and returns the result with the sink's secrets scrubbed from the answer: the one
+    /// place every answer passes before the log, the outbox and `alert test` see it.
+    public func send(_ delivery: AlertDelivery, to sink: DaemonConfig.AlertSink, secrets: SinkSecrets,
+                     options: DaemonConfig.Alerts) -> AlertAttemptResult {
+        let redactor = Redactor(sink: sink, secrets: secrets)
+        var result = redactor.scrub(attempt(delivery, to: sink, secrets: secrets, options: options, readAhead: redactor.longestForm))
+        // Cut only now: a secret that ran over the end of what is kept was read whole and removed.
+        result.answer = Self.clipped(result.answer, toUTF8: Self.keptAnswerBytes)
+        return result
+    }
+
+    /// One attempt, its answer as it came. `readAhead` more bytes than are kept are read of an
+    /// HTTP body, so that a secret starting within the kept part is seen whole by the redactor.
+    private func attempt(_ delivery: AlertDelivery, to sink: DaemonConfig.AlertSink, secrets: SinkSecrets,
+                         options: DaemonConfig.Alerts, readAhead: Int) -> AlertAttemptResult {
+        if sink.type == .email { return sendMail(delivery, to: sink, secrets: secrets, options: options) }
+        do {
+            let answer = try HTTPTransfer.post(Self.request(for: delivery, to: sink, secrets: secrets), options: options,
+                                               keepingBodyBytes: Self.keptAnswerBytes + readAhead)
+            let text = answer.bodyPrefix.isEmpty ? "HTTP \(answer.status)" : "HTTP \(answer.status): \(Self.oneLine(answer.bodyPrefix))"
+            return AlertAttemptResult(attempt: .answered(status: answer.status, retryAfter: answer.retryAfter), answer: text)
+        } catch {
+            return AlertAttemptResult(attempt: .failed(error.description), answer: error.description)
+        }
+    }
+
+    /// The longest prefix of `text` of at most `limit` UTF-8 bytes that ends between two characters.
+    static func clipped(_ text: String, toUTF8 limit: Int) -> String {
+        guard text.utf8.count > limit else { return text }
+        var end = text.startIndex
+        var used = 0
+        for index in text.indices {
+            let next = text.index(after: index)
+            used += text.utf8.distance(from: index, to: next)
+            if used > limit { break }
+            end = next
+        }
+        return String(text[..<end])
+    }
+
+    /// The request for an HTTP sink: the JSON body, `Idempotency-Key`, the sink's own headers,
+    /// and when it signs, `<header>: sha256=<hex HMAC-SHA256 of the body with the secret>`.
+    public static func request(for delivery: AlertDelivery, to sink: DaemonConfig.AlertSink, secrets: SinkSecrets) -> HTTPRequest {
+        var headers: [(name: String, value: String)] = [
+            ("Content-Type", "application/json; charset=utf-8"),
+            ("Idempotency-Key", delivery.id),
+        ]
+        for header in sink.headers {
+            if let value = secrets.headers[header.name] { headers.append((header.name, value.exposedValue)) }
+        }
+        if let signing = sink.signing, let key = secrets.signingKey {
+            let code = HMACSHA256.hex(key: Array(key.exposedValue.utf8), message: delivery.body)
+            headers.append((signing.header, "sha256=" + code))
+        }
+        return HTTPRequest(url: secrets.url.exposedValue, headers: headers, body: delivery.body)
+    }
+
+    private func sendMail(_ delivery: AlertDelivery, to sink: DaemonConfig.AlertSink, secrets: SinkSecrets,
+                          options: DaemonConfig.Alerts) -> AlertAttemptResult {
+        guard let email = sink.email else {
+            return AlertAttemptResult(attempt: .refused("the sink has no e-mail settings"), answer: "no e-mail settings")
+        }
+        let message = MailMessage(from: email.from, to: email.to, subject: delivery.subject ?? "[batchgate] alert",
+                                  body: String(decoding: delivery.body, as: UTF8.self), date: System.wallClock(),
+                                  messageID: "\(delivery.id)@\(host)")
+        // STARTTLS as configured: MailTransfer looks at it for smtp:// only, as smtps:// is encrypted from the start.
+        let mail = MailDelivery(url: secrets.url.exposedValue, from: email.from, to: email.to, message: message.rendered(),
+                                username: email.username, password: secrets.password?.exposedValue, requireTLS: email.starttls)
+        do {
+            let receipt = try MailTransfer.send(mail, options: options)
+            var answer = "SMTP \(receipt.status)"
+            if !receipt.refused.isEmpty {
+                answer += "; the server refused " + receipt.refused.map { "\($0.address) (\($0.reply))" }.joined(separator: ", ")
+            }
+            return AlertAttemptResult(attempt: .answered(status: 200, retryAfter: nil), answer: answer,
+                                      refusedRecipients: receipt.refused.map(\.address))
+        } catch {
+            return AlertAttemptResult(attempt: error.isPermanent ? .refused(error.description) : .failed(error.description),
+                                      answer: error.description)
+        }
+    }
+
+    /// Line breaks as spaces, for one log line.
+    static func oneLine(_ text: String) -> String {
+        String(text.map { $0.isNewline ? " " : $0 })
+    }
+}

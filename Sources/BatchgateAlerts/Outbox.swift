@@ -1,0 +1,269 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import BatchgateCore
+import BatchgateSystem
+import BatchgateConfig
+
+/// One alert waiting for one sink: a file in `outbox/` until it is delivered, or in
+/// `outbox/dead/` once given up on.
+public struct OutboxEntry: Sendable, Equatable {
+    /// Stable across retries and restarts (sent as `Idempotency-Key`): the route id and the sink.
+    public var id: String
+    public var sink: String
+    /// The kind of sink the alert was rendered for.
+    public var kind: DaemonConfig.AlertSink.SinkType
+    /// Wall-clock seconds since 1970 when the alert was written.
+    public var createdAt: Double
+    public var attempts: Int
+    /// Wall-clock seconds since 1970 of the next attempt.
+    public var nextAttemptAt: Double
+    /// What the last attempt got, for the log and the dead letter.
+    public var lastAnswer: String?
+    /// The body to send, already rendered for the sink's kind (JSON for HTTP sinks, the plain
+    /// text of the mail for e-mail).
+    public var alert: String
+    /// The e-mail's subject (e-mail sinks only).
+    public var subject: String?
+    /// One line for a digest that replaces many alerts (``AlertMessage/digestLine``).
+    public var digestLine: String
+    /// The digest this alert went out in, recorded before the digest is sent: a retry, or a
+    /// restart after a crash between sending and removing, sends that same digest (same id)
+    /// again instead of a new one.
+    public var digestID: String?
+
+    public init(routeID: String, sink: String, kind: DaemonConfig.AlertSink.SinkType = .webhook, createdAt: Double, alert: String,
+                subject: String? = nil, digestLine: String = "") {
+        self.id = "\(routeID)-\(OutboxEntry.safeName(sink))"
+        self.sink = sink
+        self.kind = kind
+        self.subject = subject
+        self.createdAt = createdAt
+        self.attempts = 0
+        self.nextAttemptAt = createdAt
+        self.lastAnswer = nil
+        self.alert = alert
+        self.digestLine = digestLine
+    }
+
+    /// The entry's file name.
+    public var fileName: String { id + ".json" }
+
+    /// A sink name reduced to letters, digits, `-` and `_`, for use in a file name.
+    static func safeName(_ name: String) -> String {
+        String(name.unicodeScalars.map { scalar -> Character in
+            scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || scalar == "-" || scalar == "_")
+                ? Character(scalar) : "_"
+        })
+    }
+
+    func encoded() -> [UInt8] {
+        var json = JSONWriter()
+        json.beginObject()
+        json.key("id"); json.string(id)
+        json.key("sink"); json.string(sink)
+        json.key("kind"); json.string(kind.rawValue)
+        json.key("createdAt"); json.number(createdAt)
+        json.key("attempts"); json.int(attempts)
+        json.key("nextAttemptAt"); json.number(nextAttemptAt)
+        json.key("lastAnswer"); json.string(lastAnswer)
+        json.key("alert"); json.string(alert)
+        json.key("subject"); json.string(subject)
+        json.key("digestLine"); json.string(digestLine)
+        json.key("digestId"); json.string(digestID)
+        json.endObject()
+        return json.bytes + [0x0A]
+    }
+
+    init?(decoding bytes: [UInt8]) {
+        guard let root = try? JSONParser.parse(bytes), case .object(let members) = root.value else { return nil }
+        func value(_ key: String) -> JSONValue? { members.first { $0.key == key }?.value }
+        guard case .string(let id)? = value("id"), case .string(let sink)? = value("sink"),
+              case .number(let createdAt)? = value("createdAt"), case .number(let attempts)? = value("attempts"),
+              case .number(let nextAttemptAt)? = value("nextAttemptAt"), case .string(let alert)? = value("alert")
+        else { return nil }
+        self.id = id
+        self.sink = sink
+        if case .string(let kind)? = value("kind"), let known = DaemonConfig.AlertSink.SinkType(rawValue: kind) { self.kind = known } else { self.kind = .webhook }
+        self.createdAt = createdAt
+        self.attempts = Int(attempts)
+        self.nextAttemptAt = nextAttemptAt
+        if case .string(let answer)? = value("lastAnswer") { lastAnswer = answer } else { lastAnswer = nil }
+        self.alert = alert
+        if case .string(let subject)? = value("subject") { self.subject = subject } else { self.subject = nil }
+        if case .string(let line)? = value("digestLine") { digestLine = line } else { digestLine = "" }
+        if case .string(let digest)? = value("digestId") { digestID = digest } else { digestID = nil }
+    }
+}
+
+/// The alerts not yet delivered, one file each in `outbox/`, so that a restart resumes delivery;
+/// given-up alerts move to `outbox/dead/`.
+///
+/// An alert file is in one of these states, each with its own word and name on disk:
+/// - **draft** (`.<id>.json.draft`): written by the router before its manifest moves, invisible
+///   to the senders; after a crash it is the only record of the alerts owed for that manifest.
+/// - **waiting** (`<id>.json`): published by the router once the manifest is in its folder; the
+///   senders deliver it, and only the sender of its sink rewrites it (its next attempt, its digest).
+/// - **dead** (`dead/<id>.json`): given up, kept for a person to read or move back.
+///
+/// Waiting and dead files are written under a **temporary** name (`.<id>.json.tmp`) and renamed
+/// into place, so a reader never sees half a file. Every call works on one file by name through
+/// descriptors opened once, so the router's queue and the senders' queues may call it at once.
+public final class Outbox: @unchecked Sendable {
+    public let folder: String
+    public let deadFolder: String
+    private let held: HeldFolder
+    private let heldDead: HeldFolder
+    private var folderFD: Int32 { held.fd }
+    private var deadFD: Int32 { heldDead.fd }
+
+    public init(layout: StateLayout) throws(SystemError) {
+        folder = layout.outbox
+        deadFolder = layout.outboxDead
+        held = try HeldFolder(folder)
+        heldDead = try HeldFolder(deadFolder)
+    }
+
+    /// Checks both folders against their paths (see ``HeldFolder``): the paths of those opened
+    /// again; throws when one is gone.
+    public func checkFolders() throws(HeldFolder.Problem) -> [String] {
+        var reopened: [String] = []
+        if try held.check() { reopened.append(folder) }
+        if try heldDead.check() { reopened.append(deadFolder) }
+        return reopened
+    }
+
+    /// Writes (or rewrites) waiting entries: each under a temporary name, flushed, then renamed
+    /// into place.
+    public func save(_ entries: [OutboxEntry], sync: Bool) throws(SystemError) {
+        for entry in entries {
+            try write(entry, into: folderFD, folder: folder, sync: sync)
+        }
+        if sync && !entries.isEmpty { try System.fsync(folderFD, describing: folder) }
+    }
+
+    // MARK: Drafts (the router)
+
+    /// Writes an alert as a draft, invisible to the senders until ``publish(_:)``. A draft left
+    /// by an earlier try is replaced. Not flushed: the caller flushes the filesystem before the
+    /// manifest moves.
+    public func writeDraft(_ entry: OutboxEntry) throws(SystemError) {
+        let draft = Self.draftName(entry)
+        try System.removeIfPresent(in: folderFD, draft, describing: folder + "/" + draft)
+        let fd = try System.createFile(in: folderFD, draft, contents: entry.encoded(), describing: folder + "/" + draft)
+        System.close(fd)
+    }
+
+    /// Turns a draft into a waiting entry by giving it its name. A name already there stays (the
+    /// draft is dropped); a draft already published or gone is no error. Returns true when this
+    /// call published it.
+    @discardableResult
+    public func publish(_ entry: OutboxEntry) throws(SystemError) -> Bool {
+        let draft = Self.draftName(entry)
+        do {
+            try System.renameNoReplace(from: folderFD, draft, to: folderFD, entry.fileName, describing: folder + "/" + entry.fileName)
+            return true
+        } catch where error.errno == EEXIST {
+            try System.removeIfPresent(in: folderFD, draft, describing: folder + "/" + draft)
+            return false
+        } catch where error.errno == ENOENT {
+            return false
+        }
+    }
+
+    /// The drafts written for a route, whatever sinks they are for: after a crash they are the
+    /// only record of alerts owed for a manifest that has moved, even if the config changed since.
+    /// Throws when the folder cannot be listed or a draft cannot be opened: an answer of "none"
+    /// would lose those alerts. A draft that opens but does not decode (torn by a crash before
+    /// the flush) is left out, since it was never flushed and so never promised.
+    public func drafts(ofRoute routeID: String) throws(SystemError) -> [OutboxEntry] {
+        var drafts: [OutboxEntry] = []
+        for entry in try System.listDirectory(folder) {
+            guard let name = entry.name, name.hasPrefix("." + routeID + "-"), name.hasSuffix(".json.draft") else { continue }
+            let path = folder + "/" + name
+            let fd = try System.openForReading(in: folderFD, name, describing: path)
+            defer { System.close(fd) }
+            if let draft = OutboxEntry(decoding: try System.readAll(fd, limit: Self.largestFile, describing: path)) {
+                drafts.append(draft)
+            }
+        }
+        return drafts.sorted { $0.id < $1.id }
+    }
+
+    /// Removes a draft that will not be published (its manifest has not moved, and the config in
+    /// force no longer sends that alert). A draft already gone is no error.
+    public func dropDraft(_ entry: OutboxEntry) throws(SystemError) {
+        let draft = Self.draftName(entry)
+        try System.removeIfPresent(in: folderFD, draft, describing: folder + "/" + draft)
+    }
+
+    /// Whether the entry is published (waiting), not yet delivered or given up.
+    public func isWaiting(_ entry: OutboxEntry) throws(SystemError) -> Bool {
+        try System.exists(in: folderFD, entry.fileName, describing: folder + "/" + entry.fileName)
+    }
+
+    /// Flushes the outbox folder, making published names durable.
+    public func flush() throws(SystemError) { try System.fsync(folderFD, describing: folder) }
+
+    static func draftName(_ entry: OutboxEntry) -> String { "." + entry.fileName + ".draft" }
+
+    /// The temporary name a waiting or dead entry is written under before it is renamed into place.
+    static func temporaryName(_ entry: OutboxEntry) -> String { "." + entry.fileName + ".tmp" }
+
+    /// The most bytes read back of one alert file, so that a stray huge file in `outbox/` cannot
+    /// exhaust memory; a larger file does not decode (reported as unreadable, or as a draft left out).
+    static let largestFile = 4 << 20
+
+    // MARK: Delivery (the senders)
+
+    /// Every entry waiting, oldest first. Files that cannot be opened, read or decoded are
+    /// reported, never deleted (a person decides); only listing the folder can fail the call.
+    public func waiting() throws(SystemError) -> (entries: [OutboxEntry], unreadable: [String]) {
+        var entries: [OutboxEntry] = []
+        var unreadable: [String] = []
+        for entry in try System.listDirectory(folder) {
+            guard let name = entry.name, name.hasSuffix(".json"), !name.hasPrefix(".") else { continue }
+            let path = folder + "/" + name
+            do {
+                let fd = try System.openForReading(in: folderFD, name, describing: path)
+                defer { System.close(fd) }
+                if let decoded = OutboxEntry(decoding: try System.readAll(fd, limit: Self.largestFile, describing: path)) {
+                    entries.append(decoded)
+                } else {
+                    unreadable.append(name)
+                }
+            } catch {
+                unreadable.append(name)
+            }
+        }
+        return (entries.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }, unreadable)
+    }
+
+    /// Removes a delivered entry; with `sync`, flushes the folder so it stays removed. An entry
+    /// already gone is no error.
+    public func remove(_ entry: OutboxEntry, sync: Bool = false) throws(SystemError) {
+        try System.removeIfPresent(in: folderFD, entry.fileName, describing: folder + "/" + entry.fileName)
+        if sync { try System.fsync(folderFD, describing: folder) }
+    }
+
+    /// Moves a given-up entry to `outbox/dead/`, with the reason recorded as its last answer.
+    public func bury(_ entry: OutboxEntry, reason: String, sync: Bool) throws(SystemError) {
+        var dead = entry
+        dead.lastAnswer = reason
+        try write(dead, into: deadFD, folder: deadFolder, sync: sync)
+        if sync { try System.fsync(deadFD, describing: deadFolder) }
+        try remove(entry, sync: sync)
+    }
+
+    /// Writes an entry under its temporary name (one a crash left is replaced), flushes it when
+    /// asked, then renames it over its name.
+    private func write(_ entry: OutboxEntry, into directory: Int32, folder: String, sync: Bool) throws(SystemError) {
+        let temporary = Self.temporaryName(entry)
+        let temporaryPath = folder + "/" + temporary
+        try System.removeIfPresent(in: directory, temporary, describing: temporaryPath)
+        let fd = try System.createFile(in: directory, temporary, contents: entry.encoded(), describing: temporaryPath)
+        defer { System.close(fd) }
+        if sync { try System.fsync(fd, describing: temporaryPath) }
+        try System.rename(in: directory, temporary, to: entry.fileName, describing: folder + "/" + entry.fileName)
+    }
+}

@@ -1,0 +1,70 @@
+import BatchgateConfig
+/// When to try an alert again, and when to give up (docs/alerts.md): exponential backoff with jitter from
+/// 1 s up to 10 min; `Retry-After` honoured on 429 and 503; any other 4xx given up at once; the
+/// rest given up once the alert is older than the maximum age (24 h by default). Pure: the caller
+/// supplies the answer, the alert's age and a random fraction for the jitter.
+public struct RetryPolicy: Sendable, Equatable {
+    public var firstDelay: Double
+    public var maximumDelay: Double
+    public var maximumAge: Double
+
+    public init(firstDelay: Double = 1, maximumDelay: Double = 600, maximumAge: Double = DaemonConfig.Alerts().maxAge.seconds) {
+        self.firstDelay = firstDelay
+        self.maximumDelay = maximumDelay
+        self.maximumAge = maximumAge
+    }
+
+    /// How one attempt ended.
+    public enum Attempt: Sendable, Equatable {
+        /// The endpoint answered with this status (and `Retry-After`, in seconds, if it sent one).
+        case answered(status: Int, retryAfter: Double?)
+        /// No answer: no connection, a timeout, a TLS failure.
+        case failed(String)
+        /// Refused for good without an HTTP status (an SMTP server's 5xx, a login refused).
+        case refused(String)
+    }
+
+    /// What to do next.
+    public enum Verdict: Sendable, Equatable {
+        case delivered
+        case retry(afterSeconds: Double)
+        case giveUp(reason: String)
+    }
+
+    /// The verdict after attempt number `attempt` (1 for the first) of an alert `age` seconds old;
+    /// `jitter` is a random fraction in 0..<1.
+    public func verdict(after outcome: Attempt, attempt: Int, age: Double, jitter: Double) -> Verdict {
+        var honoured: Double?
+        switch outcome {
+        case .answered(let status, _) where (200..<300).contains(status):
+            return .delivered
+        case .answered(let status, let retryAfter) where status == 429 || status == 503:
+            honoured = retryAfter
+        case .answered(let status, _) where (400..<500).contains(status):
+            return .giveUp(reason: "the endpoint refused the alert with HTTP \(status); sending it again would not help")
+        case .refused(let message):
+            return .giveUp(reason: "\(message); sending it again would not help")
+        default:
+            break
+        }
+        let backoff = min(maximumDelay, firstDelay * pow2(attempt - 1))
+        // Full jitter in the upper half: spreads retries without ever waiting less than half.
+        var delay = backoff / 2 + backoff / 2 * min(max(jitter, 0), 1)
+        // Retry-After is honoured up to the longest backoff: a hint of a day must not, alone, make
+        // the alert look too old to keep.
+        if let honoured { delay = max(delay, min(honoured, maximumDelay)) }
+        if age + delay > maximumAge {
+            let what: String
+            switch outcome {
+            case .answered(let status, _): what = "HTTP \(status)"
+            case .failed(let message), .refused(let message): what = message
+            }
+            return .giveUp(reason: "still failing after \(attempt) attempts over \(Int(age)) s (last: \(what)); the maximum age is \(Int(maximumAge)) s")
+        }
+        return .retry(afterSeconds: delay)
+    }
+
+    private func pow2(_ exponent: Int) -> Double {
+        exponent >= 62 ? Double.greatestFiniteMagnitude : Double(1 << max(0, exponent))
+    }
+}

@@ -1,0 +1,110 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import BatchgateCore
+import BatchgateSystem
+
+/// `audit.jsonl` in the state root: one JSON line per routed manifest, appended and flushed.
+/// Reopened on SIGHUP, so logrotate can move the file away.
+public final class AuditLog {
+    public let path: String
+    private var fd: Int32 = -1
+
+    public init(path: String) throws(SystemError) {
+        self.path = path
+        try open()
+    }
+
+    deinit { if fd >= 0 { System.close(fd) } }
+
+    private func open() throws(SystemError) {
+        fd = try System.open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, mode: 0o640)
+    }
+
+    /// Makes sure the lines go to the file at ``path``: when it was deleted, renamed or replaced
+    /// while the daemon ran (a hand-made rotation without SIGHUP), a file is opened at the path
+    /// again, so no line goes into a file nobody can see. True when it was.
+    public func followPath() throws(SystemError) -> Bool {
+        // Any failure to look (the path gone, above all) is a reason to open the path again.
+        if let named = try? System.linkStatus(path), let held = try? System.fileStatus(of: fd, describing: path),
+           named.st_dev == held.st_dev, named.st_ino == held.st_ino {
+            return false
+        }
+        try reopen()
+        return true
+    }
+
+    /// Closes and opens the file again by name (after logrotate has renamed it).
+    public func reopen() throws(SystemError) {
+        let old = fd
+        try open()
+        if old >= 0 { System.close(old) }
+    }
+
+    /// Appends lines (each a complete JSON object) in one write, then flushes them to disk when
+    /// `sync` is set.
+    public func append(_ lines: [[UInt8]], sync: Bool) throws(SystemError) {
+        guard !lines.isEmpty else { return }
+        var bytes: [UInt8] = []
+        for line in lines {
+            bytes += line
+            bytes.append(0x0A)
+        }
+        // Where the log ends now: a write cut short (a full filesystem) is cut back to it, so the
+        // lines are appended again whole, never run on from half a line.
+        let end = try? System.fileStatus(of: fd, describing: path).st_size
+        do {
+            try System.writeAll(fd, bytes, describing: path)
+        } catch {
+            // The write's error is the one to report. Should the cut fail too, the next lines
+            // start after half a line, which a reader of JSON lines skips as one bad line.
+            if let end { try? System.truncate(fd, to: Int64(end), describing: path) }
+            throw error
+        }
+        if sync { try System.fsync(fd, describing: path) }
+    }
+
+    /// The ids of the lines among the last `window` bytes of the log, read once per recovery so a
+    /// manifest routed just before a crash is not audited twice.
+    public func recentIDs(window: Int = 16 << 20) -> Set<String> {
+        // Unreadable, the tail tells nothing: the journals' own audited lines still do.
+        guard let reader = try? System.open(path, O_RDONLY | O_CLOEXEC) else { return [] }
+        defer { System.close(reader) }
+        guard let info = try? System.fileStatus(of: reader, describing: path) else { return [] }
+        let size = Int(info.st_size)
+        let start = max(0, size - window)
+        guard let bytes = try? System.read(reader, count: size - start, at: Int64(start), describing: path), !bytes.isEmpty else { return [] }
+        let count = bytes.count
+        let marker = Array("\"id\":\"".utf8)
+        var ids = Set<String>()
+        for line in bytes[..<count].split(separator: 0x0A) {
+            // The id is the second field of every line, so a short plain scan finds it.
+            var index = line.startIndex
+            let limit = min(line.endIndex - marker.count, line.startIndex + 128)
+            while index <= limit, !line[index..<(index + marker.count)].elementsEqual(marker) { index += 1 }
+            guard index <= limit else { continue }
+            let rest = line[(index + marker.count)...]
+            if let end = rest.firstIndex(of: UInt8(ascii: "\"")) { ids.insert(String(decoding: rest[..<end], as: UTF8.self)) }
+        }
+        return ids
+    }
+
+    /// The audit line for one routed manifest.
+    public static func line(for entry: JournalEntry, report: ManifestReport) -> [UInt8] {
+        var json = JSONWriter()
+        json.beginObject()
+        json.key("time"); json.string(entry.routedAt)
+        json.key("id"); json.string(entry.id)
+        json.key("file"); json.string(entry.finalName)
+        json.key("originalName"); json.string(entry.name)
+        json.key("folder"); json.string(entry.decision.rawValue)
+        json.key("decision"); json.string(report.decision.rawValue)
+        json.key("receivedAt"); json.string(entry.receivedAt)
+        json.key("tags"); json.strings(report.packages.compactMap(\.tag))
+        json.key("rules"); json.strings(Array(Set(report.packages.flatMap(\.rules))).sorted().map(\.rawValue))
+        json.key("batchNumbers"); json.strings(report.packages.compactMap(\.productionBatchNumber))
+        json.key("summary"); json.string(report.summary)
+        json.endObject()
+        return json.bytes
+    }
+}

@@ -1,0 +1,62 @@
+import Testing
+@testable import BatchgateAlerts
+
+@Suite("Retry policy")
+struct RetryPolicyTests {
+    let policy = RetryPolicy()
+
+    @Test(arguments: [200, 201, 202, 204, 299])
+    func anyTwoHundredIsDelivered(status: Int) {
+        #expect(policy.verdict(after: .answered(status: status, retryAfter: nil), attempt: 1, age: 0, jitter: 0.5) == .delivered)
+    }
+
+    @Test func backsOffExponentiallyFromOneSecondToTenMinutes() {
+        func delay(_ attempt: Int, jitter: Double) -> Double? {
+            if case .retry(let seconds) = policy.verdict(after: .failed("timeout"), attempt: attempt, age: 0, jitter: jitter) {
+                return seconds
+            }
+            return nil
+        }
+        #expect(delay(1, jitter: 1) == 1)
+        #expect(delay(2, jitter: 1) == 2)
+        #expect(delay(3, jitter: 1) == 4)
+        #expect(delay(10, jitter: 1) == 512)
+        #expect(delay(11, jitter: 1) == 600, "capped at ten minutes")
+        #expect(delay(200, jitter: 1) == 600)
+        #expect(delay(4, jitter: 0) == 4, "jitter keeps at least half of the backoff")
+        #expect(delay(4, jitter: 0.5) == 6)
+    }
+
+    @Test func honoursRetryAfterOn429And503() {
+        #expect(policy.verdict(after: .answered(status: 429, retryAfter: 30), attempt: 1, age: 0, jitter: 0) == .retry(afterSeconds: 30))
+        #expect(policy.verdict(after: .answered(status: 503, retryAfter: 90), attempt: 2, age: 10, jitter: 0) == .retry(afterSeconds: 90))
+        #expect(policy.verdict(after: .answered(status: 429, retryAfter: 0), attempt: 3, age: 0, jitter: 1) == .retry(afterSeconds: 4),
+                "a Retry-After shorter than the backoff does not shorten it")
+        #expect(policy.verdict(after: .answered(status: 429, retryAfter: nil), attempt: 1, age: 0, jitter: 1) == .retry(afterSeconds: 1))
+    }
+
+    @Test(arguments: [400, 401, 403, 404, 410, 413, 422])
+    func otherClientErrorsGiveUpAtOnce(status: Int) {
+        let verdict = policy.verdict(after: .answered(status: status, retryAfter: nil), attempt: 1, age: 0, jitter: 0.5)
+        guard case .giveUp(let reason) = verdict else { Issue.record("\(verdict)"); return }
+        #expect(reason.contains("HTTP \(status)"))
+    }
+
+    @Test func serverErrorsAndFailuresRetryUntilTheMaximumAge() {
+        #expect(policy.verdict(after: .answered(status: 500, retryAfter: nil), attempt: 5, age: 3_600, jitter: 1) == .retry(afterSeconds: 16))
+        let late = policy.verdict(after: .answered(status: 502, retryAfter: nil), attempt: 150, age: 86_000, jitter: 1)
+        guard case .giveUp(let reason) = late else { Issue.record("\(late)"); return }
+        #expect(reason.contains("150 attempts") && reason.contains("HTTP 502"))
+        let timeout = policy.verdict(after: .failed("Timeout was reached"), attempt: 150, age: 86_399, jitter: 0)
+        guard case .giveUp(let why) = timeout else { Issue.record("\(timeout)"); return }
+        #expect(why.contains("Timeout was reached"))
+    }
+
+    @Test func aRetryAfterIsHonouredUpToTheLongestBackoff() {
+        // A day-long hint alone must not make a fresh alert look too old to keep.
+        #expect(policy.verdict(after: .answered(status: 503, retryAfter: 100_000), attempt: 1, age: 0, jitter: 0)
+                == .retry(afterSeconds: 600))
+        let late = policy.verdict(after: .answered(status: 503, retryAfter: 100_000), attempt: 9, age: 86_000, jitter: 0)
+        guard case .giveUp = late else { Issue.record("\(late)"); return }
+    }
+}

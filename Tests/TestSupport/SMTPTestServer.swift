@@ -1,0 +1,153 @@
+import CCurl
+import Foundation
+import BatchgateConfig
+
+/// Polls `condition` for up to `seconds`.
+public func eventually(_ seconds: Double = 10, _ condition: () -> Bool) -> Bool {
+    let end = Date().addingTimeInterval(seconds)
+    while Date() < end {
+        if condition() { return true }
+        usleep(20_000)
+    }
+    return condition()
+}
+
+/// A temporary folder with a self-signed certificate for localhost and 127.0.0.1, removed at the end.
+public final class TestFolder {
+    let url: URL
+    var certificate: String { url.appendingPathComponent("cert.pem").path }
+    var key: String { url.appendingPathComponent("key.pem").path }
+    /// Short timeouts, and the certificate as the CA file.
+    public var options: DaemonConfig.Alerts { DaemonConfig.Alerts(connectTimeout: .seconds(5), timeout: .seconds(10), caFile: certificate) }
+
+    public init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("batchgate-smtp-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        let openssl = Process()
+        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        openssl.arguments = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                             "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                             "-keyout", key, "-out", certificate]
+        openssl.standardOutput = FileHandle.nullDevice
+        openssl.standardError = FileHandle.nullDevice
+        try openssl.run()
+        openssl.waitUntilExit()
+        guard openssl.terminationStatus == 0 else { throw SMTPTestError("openssl could not make a certificate (is openssl installed?)") }
+    }
+
+    deinit { try? FileManager.default.removeItem(at: url) }
+}
+
+/// smtp_server.py (beside this file) in a child process of Debian's python3 (with python3-aiosmtpd).
+public final class SMTPTestServer {
+    public enum Mode: Sendable, CustomStringConvertible {
+        case plain, startTLS, implicitTLS
+        public var description: String { self == .plain ? "plain" : self == .startTLS ? "STARTTLS" : "smtps" }
+    }
+
+    /// One message as the server got it.
+    public struct Delivery: Decodable {
+        public var mailFrom: String
+        public var rcptTos: [String]
+        public var tls: Bool
+        public var login: String?
+        var dataBase64: String
+        public var data: [UInt8] { Array(Data(base64Encoded: dataBase64) ?? Data()) }
+
+        enum CodingKeys: String, CodingKey {
+            case mailFrom = "mail_from", rcptTos = "rcpt_tos", tls, login, dataBase64 = "data_base64"
+        }
+    }
+
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("smtp_server.py").path
+
+    let port: Int
+    public let url: String
+    private let process = Process()
+    private let input = Pipe()
+    private let outFile: URL
+
+    public init(_ mode: Mode, in folder: TestFolder, user: String? = nil, password: String? = nil, refusedRecipient: String? = nil) throws {
+        outFile = folder.url.appendingPathComponent("received-\(UUID().uuidString).jsonl")
+        var arguments = [Self.script, "--out", outFile.path]
+        switch mode {
+        case .plain: arguments += ["--plain"]
+        case .startTLS: arguments += ["--starttls", folder.certificate, folder.key]
+        case .implicitTLS: arguments += ["--implicit-tls", folder.certificate, folder.key]
+        }
+        if let user, let password { arguments += ["--user", user, "--password", password] }
+        if let refusedRecipient { arguments += ["--refuse-rcpt", refusedRecipient] }
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = arguments
+        // The server stops at the end of its input: it never outlives the test process.
+        process.standardInput = input
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+
+        // A server that does not start in time is stopped, which ends its output.
+        let child = process
+        let started = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            if started.wait(timeout: .now() + 10) == .timedOut { child.terminate() }
+        }
+        var line = Data()
+        while !line.contains(UInt8(ascii: "\n")) {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line.append(chunk)
+        }
+        started.signal()
+        let text = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let port = Int(text) else {
+            process.terminate()
+            process.waitUntilExit()
+            let said = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            throw SMTPTestError("the SMTP test server did not start (python3-aiosmtpd installed?): \(said)")
+        }
+        self.port = port
+        url = "\(mode == .implicitTLS ? "smtps" : "smtp")://127.0.0.1:\(port)"
+    }
+
+    /// The messages the server accepted, in order.
+    public func deliveries() throws -> [Delivery] {
+        guard let data = FileManager.default.contents(atPath: outFile.path) else { return [] }
+        return try data.split(separator: UInt8(ascii: "\n")).map { try JSONDecoder().decode(Delivery.self, from: Data($0)) }
+    }
+
+    public func stop() {
+        try? input.fileHandleForWriting.close()
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+    }
+}
+
+/// A port bound but not listening: connections are refused, and no other test can take it.
+public final class ClosedPort {
+    public let number: UInt16
+    private let holder: Int32
+
+    public init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 ? getsockname(fd, $0, &length) : -1 }
+        }
+        guard bound == 0 else { close(fd); throw SMTPTestError("cannot bind a port") }
+        holder = fd
+        number = UInt16(bigEndian: address.sin_port)
+    }
+
+    deinit { close(holder) }
+}
+
+public struct SMTPTestError: Error, CustomStringConvertible {
+    public var description: String
+    init(_ description: String) { self.description = description }
+}
