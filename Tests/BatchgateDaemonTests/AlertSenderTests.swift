@@ -267,7 +267,7 @@ struct AlertSenderTests {
         #expect(eventually { fixture.names("outbox") == ["dead"] })
         let sent = fixture.transport.sent
         #expect(sent.count > 1)
-        #expect(sent.allSatisfy { $0.delivery.body.count <= AlertSender.teamsBodyLimit }, "\(sent.map(\.delivery.body.count))")
+        #expect(sent.allSatisfy { $0.delivery.body.count <= Sinks.Teams.digestBodyLimit }, "\(sent.map(\.delivery.body.count))")
         #expect(sent.map(\.delivery.alertCount).reduce(0, +) == 200, "every alert in exactly one digest")
     }
 
