@@ -3,8 +3,8 @@ import BatchgateCore
 extension Sinks {
     /// A Slack incoming webhook: Block Kit messages with a fallback `text`, within Slack's limits
     /// (50 blocks, 150 characters of header, 3,000 of section), file names escaped so that none
-    /// becomes a link or a mention. Slack's one message a second is the sink's default rate limit
-    /// (``DaemonConfig/AlertSink/SinkType/defaultRateLimit``).
+    /// becomes a link or a mention. Sent as the POST of ``Webhook``; Slack's one message a second
+    /// is the sink's default rate limit (``DaemonConfig/AlertSink/SinkType/defaultRateLimit``).
     enum Slack: SinkKind {
         /// A Slack incoming-webhook message: `text` as the fallback, and Block Kit `blocks`.
         static func alert(_ message: AlertMessage) -> SinkMessage {
@@ -68,6 +68,11 @@ extension Sinks {
             }
             if !current.isEmpty { result.append(current) }
             return result
+        }
+
+        static func request(for delivery: AlertDelivery, to sink: DaemonConfig.AlertSink, secrets: SinkSecrets,
+                            host: String, date: Double) -> SinkRequest {
+            .post(Webhook.httpRequest(for: delivery, to: sink, secrets: secrets))
         }
 
         /// Slack's three control characters in mrkdwn text (`&`, `<`, `>`), escaped so that a file

@@ -2,7 +2,7 @@ import BatchgateCore
 
 extension Sinks {
     /// A Microsoft Teams incoming webhook (a Workflows webhook): a message carrying one Adaptive
-    /// Card 1.4.
+    /// Card 1.4, sent as the POST of ``Webhook``.
     enum Teams: SinkKind {
         /// The largest digest body for a Teams workflow (Teams refuses messages past about 28 KB);
         /// a digest that would be larger lists fewer alerts, and the rest go in the next.
@@ -48,6 +48,11 @@ extension Sinks {
                 json.teamsTextBlock("batchgate on \(digest.host) · \(digest.time)")
             }
             return SinkMessage(body: json.bytes)
+        }
+
+        static func request(for delivery: AlertDelivery, to sink: DaemonConfig.AlertSink, secrets: SinkSecrets,
+                            host: String, date: Double) -> SinkRequest {
+            .post(Webhook.httpRequest(for: delivery, to: sink, secrets: secrets))
         }
     }
 }

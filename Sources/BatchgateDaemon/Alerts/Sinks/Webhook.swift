@@ -2,7 +2,8 @@ import BatchgateCore
 
 extension Sinks {
     /// A JSON POST to any HTTP endpoint (a support desk, a custom receiver): every fact of the
-    /// alert, one request per alert.
+    /// alert, one request per alert. The request is the one every HTTP sink sends: Slack and
+    /// Teams incoming webhooks take the same POST with their own body (docs/alerts.md).
     enum Webhook: SinkKind {
         /// A generic JSON body: every fact of the alert, for a support desk or custom receiver.
         static func alert(_ message: AlertMessage) -> SinkMessage {
@@ -42,6 +43,28 @@ extension Sinks {
         /// hand) goes as the plain-text list an e-mail digest is.
         static func digest(_ digest: AlertDigest) -> SinkMessage {
             Email.digest(digest)
+        }
+
+        static func request(for delivery: AlertDelivery, to sink: DaemonConfig.AlertSink, secrets: SinkSecrets,
+                            host: String, date: Double) -> SinkRequest {
+            .post(httpRequest(for: delivery, to: sink, secrets: secrets))
+        }
+
+        /// The request for an HTTP sink: the JSON body, `Idempotency-Key`, the sink's own headers,
+        /// and when it signs, `<header>: sha256=<hex HMAC-SHA256 of the body with the secret>`.
+        static func httpRequest(for delivery: AlertDelivery, to sink: DaemonConfig.AlertSink, secrets: SinkSecrets) -> HTTPRequest {
+            var headers: [(name: String, value: String)] = [
+                ("Content-Type", "application/json; charset=utf-8"),
+                ("Idempotency-Key", delivery.id),
+            ]
+            for header in sink.headers {
+                if let value = secrets.headers[header.name] { headers.append((header.name, value.exposedValue)) }
+            }
+            if let signing = sink.signing, let key = secrets.signingKey {
+                let code = HMACSHA256.hex(key: Array(key.exposedValue.utf8), message: delivery.body)
+                headers.append((signing.header, "sha256=" + code))
+            }
+            return HTTPRequest(url: secrets.url.exposedValue, headers: headers, body: delivery.body)
         }
     }
 }
