@@ -64,13 +64,8 @@ public struct AlertPlanner: Sendable {
 
     /// The body (and for e-mail the subject) of one alert for a type of sink.
     public static func render(_ message: AlertMessage, for type: DaemonConfig.AlertSink.SinkType) -> (body: String, subject: String?) {
-        switch type {
-        case .webhook: (String(decoding: message.webhookJSON(), as: UTF8.self), nil)
-        case .slack: (String(decoding: message.slackJSON(), as: UTF8.self), nil)
-        case .teams: (String(decoding: message.teamsJSON(), as: UTF8.self), nil)
-        case .email:
-            { let mail = message.email(); return (mail.body, mail.subject) }()
-        }
+        let rendered = type.kind.alert(message)
+        return (rendered.text, rendered.subject)
     }
 
     /// This machine's name, as `gethostname(2)` gives it.

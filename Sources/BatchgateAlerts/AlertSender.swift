@@ -14,9 +14,6 @@ import BatchgateConfig
 final class AlertSender: @unchecked Sendable {
     /// The most alerts one digest lists; more wait for the next.
     static let digestLimit = 200
-    /// The largest digest body for a Teams workflow (Teams refuses messages past about 28 KB);
-    /// a digest that would be larger lists fewer alerts, and the rest go in the next.
-    static let teamsBodyLimit = 24_000
 
     let name: String
     private let queue: DispatchQueue
@@ -178,8 +175,10 @@ final class AlertSender: @unchecked Sendable {
             let fresh = due.filter { $0.digestID == nil }
             batch = sink.sendsDigests && fresh.count > sink.digestThreshold ? fresh : [first]
             delivery = self.delivery(for: batch, at: now)
-            while sink.type == .teams, batch.count > 1, delivery.body.count > Self.teamsBodyLimit {
-                batch = Array(batch.prefix(max(1, batch.count * Self.teamsBodyLimit / delivery.body.count * 9 / 10)))
+            // A digest larger than its sink takes lists fewer alerts; the rest go in the next.
+            let limit = sink.type.kind.digestBodyLimit
+            while batch.count > 1, delivery.body.count > limit {
+                batch = Array(batch.prefix(max(1, batch.count * limit / delivery.body.count * 9 / 10)))
                 delivery = self.delivery(for: batch, at: now)
             }
             if batch.count > 1 { batch = record(digest: delivery.id, in: batch) }
@@ -205,13 +204,8 @@ final class AlertSender: @unchecked Sendable {
         let id = digestID ?? "digest-" + SHA256.digest(Array(batch.map(\.id).joined(separator: "\n").utf8)).prefix(12)
             .map { byte in String(byte, radix: 16).count == 1 ? "0" + String(byte, radix: 16) : String(byte, radix: 16) }
             .joined()
-        switch sink.type {
-        case .slack: return AlertDelivery(id: id, body: digest.slackJSON(), alertCount: batch.count)
-        case .teams: return AlertDelivery(id: id, body: digest.teamsJSON(), alertCount: batch.count)
-        case .email, .webhook:
-            let mail = digest.email()
-            return AlertDelivery(id: id, body: Array(mail.body.utf8), subject: mail.subject, alertCount: batch.count)
-        }
+        let message = sink.type.kind.digest(digest)
+        return AlertDelivery(id: id, body: message.body, subject: message.subject, alertCount: batch.count)
     }
 
     /// Writes the digest's id into its members before it is sent, so that whatever happens next

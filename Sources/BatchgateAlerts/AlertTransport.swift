@@ -64,18 +64,43 @@ public struct LibcurlAlertTransport: AlertTransport {
         return result
     }
 
-    /// One attempt, its answer as it came. `readAhead` more bytes than are kept are read of an
-    /// HTTP body, so that a secret starting within the kept part is seen whole by the redactor.
+    /// One attempt, its answer as it came: what goes out is the sink kind's ``SinkKind/request(for:to:secrets:host:date:)``.
+    /// `readAhead` more bytes than are kept are read of an HTTP body, so that a secret starting
+    /// within the kept part is seen whole by the redactor.
     private func attempt(_ delivery: AlertDelivery, to sink: DaemonConfig.AlertSink, secrets: SinkSecrets,
                          options: DaemonConfig.Alerts, readAhead: Int) -> AlertAttemptResult {
-        if sink.type == .email { return sendMail(delivery, to: sink, secrets: secrets, options: options) }
+        switch sink.type.kind.request(for: delivery, to: sink, secrets: secrets, host: host, date: System.wallClock()) {
+        case .post(let request): post(request, options: options, readAhead: readAhead)
+        case .mail(let mail): submit(mail, options: options)
+        case .refused(let reason, let answer): AlertAttemptResult(attempt: .refused(reason), answer: answer)
+        }
+    }
+
+    /// A POST to an HTTP sink: its status, and the start of its body on one line.
+    private func post(_ request: HTTPRequest, options: DaemonConfig.Alerts, readAhead: Int) -> AlertAttemptResult {
         do {
-            let answer = try HTTPTransfer.post(Self.request(for: delivery, to: sink, secrets: secrets), options: options,
-                                               keepingBodyBytes: Self.keptAnswerBytes + readAhead)
+            let answer = try HTTPTransfer.post(request, options: options, keepingBodyBytes: Self.keptAnswerBytes + readAhead)
             let text = answer.bodyPrefix.isEmpty ? "HTTP \(answer.status)" : "HTTP \(answer.status): \(Self.oneLine(answer.bodyPrefix))"
             return AlertAttemptResult(attempt: .answered(status: answer.status, retryAfter: answer.retryAfter), answer: text)
         } catch {
             return AlertAttemptResult(attempt: .failed(error.description), answer: error.description)
+        }
+    }
+
+    /// Mail through an SMTP server: a message the server took counts as delivered (`SMTP 250`),
+    /// and the recipients it refused are named, as they did not get it.
+    private func submit(_ mail: MailDelivery, options: DaemonConfig.Alerts) -> AlertAttemptResult {
+        do {
+            let receipt = try MailTransfer.send(mail, options: options)
+            var answer = "SMTP \(receipt.status)"
+            if !receipt.refused.isEmpty {
+                answer += "; the server refused " + receipt.refused.map { "\($0.address) (\($0.reply))" }.joined(separator: ", ")
+            }
+            return AlertAttemptResult(attempt: .answered(status: 200, retryAfter: nil), answer: answer,
+                                      refusedRecipients: receipt.refused.map(\.address))
+        } catch {
+            return AlertAttemptResult(attempt: error.isPermanent ? .refused(error.description) : .failed(error.description),
+                                      answer: error.description)
         }
     }
 
@@ -91,48 +116,6 @@ public struct LibcurlAlertTransport: AlertTransport {
             end = next
         }
         return String(text[..<end])
-    }
-
-    /// The request for an HTTP sink: the JSON body, `Idempotency-Key`, the sink's own headers,
-    /// and when it signs, `<header>: sha256=<hex HMAC-SHA256 of the body with the secret>`.
-    public static func request(for delivery: AlertDelivery, to sink: DaemonConfig.AlertSink, secrets: SinkSecrets) -> HTTPRequest {
-        var headers: [(name: String, value: String)] = [
-            ("Content-Type", "application/json; charset=utf-8"),
-            ("Idempotency-Key", delivery.id),
-        ]
-        for header in sink.headers {
-            if let value = secrets.headers[header.name] { headers.append((header.name, value.exposedValue)) }
-        }
-        if let signing = sink.signing, let key = secrets.signingKey {
-            let code = HMACSHA256.hex(key: Array(key.exposedValue.utf8), message: delivery.body)
-            headers.append((signing.header, "sha256=" + code))
-        }
-        return HTTPRequest(url: secrets.url.exposedValue, headers: headers, body: delivery.body)
-    }
-
-    private func sendMail(_ delivery: AlertDelivery, to sink: DaemonConfig.AlertSink, secrets: SinkSecrets,
-                          options: DaemonConfig.Alerts) -> AlertAttemptResult {
-        guard let email = sink.email else {
-            return AlertAttemptResult(attempt: .refused("the sink has no e-mail settings"), answer: "no e-mail settings")
-        }
-        let message = MailMessage(from: email.from, to: email.to, subject: delivery.subject ?? "[batchgate] alert",
-                                  body: String(decoding: delivery.body, as: UTF8.self), date: System.wallClock(),
-                                  messageID: "\(delivery.id)@\(host)")
-        // STARTTLS as configured: MailTransfer looks at it for smtp:// only, as smtps:// is encrypted from the start.
-        let mail = MailDelivery(url: secrets.url.exposedValue, from: email.from, to: email.to, message: message.rendered(),
-                                username: email.username, password: secrets.password?.exposedValue, requireTLS: email.starttls)
-        do {
-            let receipt = try MailTransfer.send(mail, options: options)
-            var answer = "SMTP \(receipt.status)"
-            if !receipt.refused.isEmpty {
-                answer += "; the server refused " + receipt.refused.map { "\($0.address) (\($0.reply))" }.joined(separator: ", ")
-            }
-            return AlertAttemptResult(attempt: .answered(status: 200, retryAfter: nil), answer: answer,
-                                      refusedRecipients: receipt.refused.map(\.address))
-        } catch {
-            return AlertAttemptResult(attempt: error.isPermanent ? .refused(error.description) : .failed(error.description),
-                                      answer: error.description)
-        }
     }
 
     /// Line breaks as spaces, for one log line.

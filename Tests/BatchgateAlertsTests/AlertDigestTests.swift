@@ -14,7 +14,7 @@ struct AlertDigestTests {
     }
 
     @Test func fiftyAlertsMakeOneSlackMessage() throws {
-        let body = try object(digest(50).slackJSON())
+        let body = try object(Sinks.Slack.digest(digest(50)).body)
         #expect((body["text"] as? String)?.hasPrefix("batchgate: 50 manifests need attention (North): run-1.json") == true)
         let blocks = try #require(body["blocks"] as? [[String: Any]])
         let texts = blocks.compactMap { ($0["text"] as? [String: Any])?["text"] as? String }
@@ -25,17 +25,18 @@ struct AlertDigestTests {
     }
 
     @Test func aHugeDigestStaysWithinSlackLimits() throws {
-        let blocks = try #require(try object(digest(5_000).slackJSON())["blocks"] as? [[String: Any]])
+        let blocks = try #require(try object(Sinks.Slack.digest(digest(5_000)).body)["blocks"] as? [[String: Any]])
         #expect(blocks.count == 50)
         let texts = blocks.compactMap { ($0["text"] as? [String: Any])?["text"] as? String }
         #expect(texts.contains { $0.hasPrefix("… and ") && $0.hasSuffix(" more.") })
     }
 
     @Test func teamsAndEmailListEveryAlert() throws {
-        let card = try #require(((try object(digest(7).teamsJSON())["attachments"] as? [[String: Any]])?.first?["content"]) as? [String: Any])
+        let card = try #require(((try object(Sinks.Teams.digest(digest(7)).body)["attachments"] as? [[String: Any]])?.first?["content"]) as? [String: Any])
         let blocks = try #require(card["body"] as? [[String: Any]])
         #expect(blocks.count == 9, "title, seven lines, footer")
-        let (subject, body) = digest(7).email()
+        let mail = Sinks.Email.digest(digest(7))
+        let (subject, body) = (mail.subject, mail.text)
         #expect(subject == "[batchgate] 7 manifests need attention (North)")
         #expect(body.components(separatedBy: "\n- run-").count - 1 == 7)
     }
@@ -47,7 +48,7 @@ struct AlertDigestTests {
 
     @Test func slackControlCharactersInFileNamesAreEscapedAndStayWithinLimits() throws {
         let lines = ["<!channel>&co.json — rejected", String(repeating: "&", count: 2_950)]
-        let body = try object(AlertDigest(lines: lines, host: "h<1>", time: "t", facility: nil).slackJSON())
+        let body = try object(Sinks.Slack.digest(AlertDigest(lines: lines, host: "h<1>", time: "t", facility: nil)).body)
         let blocks = try #require(body["blocks"] as? [[String: Any]])
         let texts = blocks.compactMap { ($0["text"] as? [String: Any])?["text"] as? String }
         #expect(texts.contains { $0.contains("&lt;!channel&gt;&amp;co.json") })

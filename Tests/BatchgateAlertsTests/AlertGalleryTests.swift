@@ -83,7 +83,7 @@ enum Gallery {
 
         // Webhook: the request's headers and its body.
         let desk = sink("support-desk", .webhook)
-        let deskRequest = LibcurlAlertTransport.request(for: try delivery(of: [entry(preroll, for: desk)], to: desk), to: desk, secrets: desk.inlineSecrets)
+        let deskRequest = Sinks.Webhook.httpRequest(for: try delivery(of: [entry(preroll, for: desk)], to: desk), to: desk, secrets: desk.inlineSecrets)
         blocks.append(Block(name: "webhook-headers", text: deskRequest.headers.map { "\($0.name): \($0.value)\n" }.joined()))
         blocks.append(json("webhook-body", deskRequest.body))
         blocks.append(Block(name: "webhook-body-sent", text: String(decoding: deskRequest.body, as: UTF8.self) + "\n"))
@@ -98,8 +98,8 @@ enum Gallery {
 
         // E-mail: one alert and a digest, as the whole message goes to the server.
         let mail = sink("compliance-mail", .email)
-        blocks.append(Block(name: "email-alert", text: try email(delivery(of: [entry(preroll, for: mail)], to: mail), at: routedAt)))
-        blocks.append(Block(name: "email-digest", text: try email(delivery(of: burst.map { entry($0, for: mail) }, to: mail), at: digestAt)))
+        blocks.append(Block(name: "email-alert", text: try email(delivery(of: [entry(preroll, for: mail)], to: mail), to: mail, at: routedAt)))
+        blocks.append(Block(name: "email-digest", text: try email(delivery(of: burst.map { entry($0, for: mail) }, to: mail), to: mail, at: digestAt)))
         return blocks
     }
 
@@ -162,10 +162,9 @@ enum Gallery {
     }
 
     /// The message as ``LibcurlAlertTransport`` hands it to the SMTP server, with LF for CRLF.
-    static func email(_ delivery: AlertDelivery, at seconds: Double) -> String {
-        let message = MailMessage(from: "batchgate@plant.example.com", to: ["compliance@plant.example.com"],
-                                  subject: delivery.subject ?? "[batchgate] alert", body: String(decoding: delivery.body, as: UTF8.self),
-                                  date: seconds, messageID: "\(delivery.id)@\(host)")
+    static func email(_ delivery: AlertDelivery, to sink: DaemonConfig.AlertSink, at seconds: Double) throws -> String {
+        let settings = try #require(sink.email)
+        let message = Sinks.Email.message(for: delivery, settings: settings, host: host, date: seconds)
         return String(decoding: message.rendered(), as: UTF8.self).replacingOccurrences(of: "\r\n", with: "\n")
     }
 

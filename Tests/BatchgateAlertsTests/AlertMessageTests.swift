@@ -26,7 +26,7 @@ struct AlertMessageTests {
     }
 
     @Test func webhookCarriesEveryFact() throws {
-        let body = try object(message().webhookJSON())
+        let body = try object(Sinks.Webhook.alert(message()).body)
         #expect(body["event"] as? String == "manifest.needs-batch")
         #expect(body["alertId"] as? String == "00000000000000aa-slack")
         #expect(body["licenseNumber"] as? String == "PR-000123", "taken from the manifest's envelope")
@@ -44,7 +44,7 @@ struct AlertMessageTests {
     }
 
     @Test func slackHasAFallbackTextAndBlocks() throws {
-        let body = try object(message().slackJSON())
+        let body = try object(Sinks.Slack.alert(message()).body)
         #expect((body["text"] as? String)?.hasPrefix("Needs a production batch: run.json (North, PR-000123)") == true)
         let blocks = try #require(body["blocks"] as? [[String: Any]])
         #expect(blocks.first?["type"] as? String == "header")
@@ -62,7 +62,7 @@ struct AlertMessageTests {
              "Ingredients": [{"Package": "1A4FF0100000022000000001", "Quantity": 1, "UnitOfMeasure": "Grams", "ItemCategory": "Buds"}]}
             """
         }
-        let body = try object(message("[" + packages.joined(separator: ",") + "]").slackJSON())
+        let body = try object(Sinks.Slack.alert(message("[" + packages.joined(separator: ",") + "]")).body)
         let blocks = try #require(body["blocks"] as? [[String: Any]])
         #expect(blocks.count == 50)
         let texts = blocks.compactMap { ($0["text"] as? [String: Any])?["text"] as? String }
@@ -70,7 +70,7 @@ struct AlertMessageTests {
     }
 
     @Test func teamsSendsAnAdaptiveCard() throws {
-        let body = try object(message().teamsJSON())
+        let body = try object(Sinks.Teams.alert(message()).body)
         #expect(body["type"] as? String == "message")
         let attachment = try #require((body["attachments"] as? [[String: Any]])?.first)
         #expect(attachment["contentType"] as? String == "application/vnd.microsoft.card.adaptive")
@@ -85,7 +85,8 @@ struct AlertMessageTests {
     }
 
     @Test func emailHasASubjectAndABodyAPersonCanActOn() {
-        let (subject, body) = message().email()
+        let mail = Sinks.Email.alert(message())
+        let (subject, body) = (mail.subject, mail.text)
         #expect(subject == "[batchgate] Needs a production batch: run.json (North, PR-000123)")
         #expect(body.contains("Package 1A4FF0300000022000000001  Live Resin <1g> (Concentrate)"))
         #expect(body.contains("  Fix: tick Production Batch"))
@@ -95,8 +96,8 @@ struct AlertMessageTests {
     @Test func aFileThatCouldNotBeReadShowsItsError() throws {
         let alert = message("{ not json")
         #expect(alert.decision == .rejected)
-        #expect(alert.email().body.contains("Error: not valid JSON: line 1, column 3"))
-        let body = try object(alert.webhookJSON())
+        #expect(Sinks.Email.alert(alert).text.contains("Error: not valid JSON: line 1, column 3"))
+        let body = try object(Sinks.Webhook.alert(alert).body)
         #expect((body["errors"] as? [String])?.first?.hasPrefix("not valid JSON") == true)
     }
 }

@@ -237,8 +237,8 @@ struct AlertSenderTests {
                                           headers: [.init(name: "Authorization", value: .inline("Bearer abc"))],
                                           signing: .init(secret: .inline("shared key")))
         let body = Array(#"{"event": "manifest.needs-batch"}"#.utf8)
-        let request = LibcurlAlertTransport.request(for: AlertDelivery(id: "00000000000000aa-desk", body: body), to: sink,
-                                                    secrets: sink.inlineSecrets)
+        let request = Sinks.Webhook.httpRequest(for: AlertDelivery(id: "00000000000000aa-desk", body: body), to: sink,
+                                                secrets: sink.inlineSecrets)
         let headers = Dictionary(uniqueKeysWithValues: request.headers.map { ($0.name, $0.value) })
         #expect(request.url == "https://desk.example.com/hook")
         #expect(request.body == body)
@@ -260,7 +260,7 @@ struct AlertSenderTests {
         #expect(eventually { fixture.names("outbox") == ["dead"] })
         let sent = fixture.transport.sent
         #expect(sent.count > 1)
-        #expect(sent.allSatisfy { $0.delivery.body.count <= AlertSender.teamsBodyLimit }, "\(sent.map(\.delivery.body.count))")
+        #expect(sent.allSatisfy { $0.delivery.body.count <= Sinks.Teams.digestBodyLimit }, "\(sent.map(\.delivery.body.count))")
         #expect(sent.map(\.delivery.alertCount).reduce(0, +) == 200, "every alert in exactly one digest")
     }
 

@@ -1,4 +1,57 @@
+import BatchgateCore
 import BatchgateSystem
+import BatchgateConfig
+
+extension Sinks {
+    /// E-mail through an SMTP server: a plain-text message a person can act on, with a subject
+    /// that says what happened, sent by ``MailTransfer``.
+    enum Email: SinkKind {
+        /// A subject line and a plain-text body a person can act on.
+        static func alert(_ message: AlertMessage) -> SinkMessage {
+            let subject = "[batchgate] \(message.title)"
+            var lines = [message.title, "", message.summary, ""]
+            for package in message.packagesToFix {
+                lines.append("Package \(package.tag ?? "\(package.position.packageIndex)")  \(package.item ?? "") \(package.category.map { "(\($0))" } ?? "")")
+                for finding in package.findings { lines.append("  - \(finding.message)") }
+                if package.status == .invalid { for error in package.errors { lines.append("  - \(error)") } }
+                if let fix = package.fix { lines.append("  Fix: \(fix)") }
+                lines.append("")
+            }
+            for error in message.errors { lines.append("Error: \(error)") }
+            lines += ["", "Report: \(message.reportPath)", "Host: \(message.host)   Time: \(message.time)   Alert: \(message.id)"]
+            return SinkMessage(body: Array((lines.joined(separator: "\n") + "\n").utf8), subject: subject)
+        }
+
+        /// A subject that says how many, and the lines.
+        static func digest(_ digest: AlertDigest) -> SinkMessage {
+            let subject = "[batchgate] \(digest.lines.count) manifests need attention" + (digest.facility.map { " (\($0))" } ?? "")
+            let body = ([digest.title, ""] + digest.lines.map { "- " + $0 } + ["", "Host: \(digest.host)   Time: \(digest.time)"])
+                .joined(separator: "\n") + "\n"
+            return SinkMessage(body: Array(body.utf8), subject: subject)
+        }
+
+        static func request(for delivery: AlertDelivery, to sink: DaemonConfig.AlertSink, secrets: SinkSecrets,
+                            host: String, date: Double) -> SinkRequest {
+            guard let settings = sink.email else {
+                return .refused(reason: "the sink has no e-mail settings", answer: "no e-mail settings")
+            }
+            let message = message(for: delivery, settings: settings, host: host, date: date)
+            // STARTTLS as configured: MailTransfer looks at it for smtp:// only, as smtps:// is encrypted from the start.
+            return .mail(MailDelivery(url: secrets.url.exposedValue, from: settings.from, to: settings.to, message: message.rendered(),
+                                      username: settings.username, password: secrets.password?.exposedValue,
+                                      requireTLS: settings.starttls))
+        }
+
+        /// The message that goes to the server for `delivery`, dated `date`, its Message-ID the
+        /// delivery's id at `host` (stable across retries, as `Idempotency-Key` is for HTTP).
+        static func message(for delivery: AlertDelivery, settings: DaemonConfig.AlertSink.Email, host: String,
+                            date: Double) -> MailMessage {
+            MailMessage(from: settings.from, to: settings.to, subject: delivery.subject ?? "[batchgate] alert",
+                        body: String(decoding: delivery.body, as: UTF8.self), date: date, messageID: "\(delivery.id)@\(host)")
+        }
+    }
+}
+
 /// A plain-text e-mail as RFC 5322 bytes, ready for an SMTP upload: CRLF line ends, UTF-8 text,
 /// a subject encoded per RFC 2047 when it is not ASCII. Pure: the caller gives the time and id.
 public struct MailMessage: Sendable, Equatable {
