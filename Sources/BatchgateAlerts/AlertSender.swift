@@ -201,9 +201,7 @@ final class AlertSender: @unchecked Sendable {
         }
         let digest = AlertDigest(lines: batch.map(\.digestLine), host: context.host, time: Timestamp.iso8601(now),
                                  facility: context.facility)
-        let id = digestID ?? "digest-" + SHA256.digest(Array(batch.map(\.id).joined(separator: "\n").utf8)).prefix(12)
-            .map { byte in String(byte, radix: 16).count == 1 ? "0" + String(byte, radix: 16) : String(byte, radix: 16) }
-            .joined()
+        let id = digestID ?? "digest-" + Hex.string(SHA256.digest(Array(batch.map(\.id).joined(separator: "\n").utf8)).prefix(12))
         let message = sink.type.kind.digest(digest)
         return AlertDelivery(id: id, body: message.body, subject: message.subject, alertCount: batch.count)
     }
@@ -264,7 +262,7 @@ final class AlertSender: @unchecked Sendable {
             }
         }
         if !retried.isEmpty {
-            log.warning("could not deliver \(what) to \(name) (attempt \(attempt)): \(result.answer.prefix(300)); trying again in \(Self.seconds(delay))")
+            log.warning("could not deliver \(what) to \(name) (attempt \(attempt)): \(result.answer.prefix(300)); trying again in \(Self.delayText(delay))")
             do {
                 try outbox.save(retried, sync: true)
             } catch {
@@ -282,7 +280,8 @@ final class AlertSender: @unchecked Sendable {
         }
     }
 
-    private static func seconds(_ value: Double) -> String {
-        value < 10 ? "\((value * 10).rounded() / 10) s" : "\(Int(value.rounded())) s"
+    /// A retry's delay as the config writes durations, to a tenth of a second below 10 s.
+    private static func delayText(_ seconds: Double) -> String {
+        DurationText.format(seconds < 10 ? .milliseconds(Int((seconds * 10).rounded()) * 100) : .seconds(Int(seconds.rounded())))
     }
 }

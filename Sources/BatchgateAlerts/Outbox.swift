@@ -149,7 +149,7 @@ public final class Outbox: @unchecked Sendable {
     /// manifest moves.
     public func writeDraft(_ entry: OutboxEntry) throws(SystemError) {
         let draft = Self.draftName(entry)
-        try System.removeIfPresent(in: folderFD, draft, describing: folder + "/" + draft)
+        try System.unlinkIfPresent(in: folderFD, draft, describing: folder + "/" + draft)
         let fd = try System.createFile(in: folderFD, draft, contents: entry.encoded(), describing: folder + "/" + draft)
         System.close(fd)
     }
@@ -164,7 +164,7 @@ public final class Outbox: @unchecked Sendable {
             try System.renameNoReplace(from: folderFD, draft, to: folderFD, entry.fileName, describing: folder + "/" + entry.fileName)
             return true
         } catch where error.errno == EEXIST {
-            try System.removeIfPresent(in: folderFD, draft, describing: folder + "/" + draft)
+            try System.unlinkIfPresent(in: folderFD, draft, describing: folder + "/" + draft)
             return false
         } catch where error.errno == ENOENT {
             return false
@@ -194,7 +194,7 @@ public final class Outbox: @unchecked Sendable {
     /// force no longer sends that alert). A draft already gone is no error.
     public func dropDraft(_ entry: OutboxEntry) throws(SystemError) {
         let draft = Self.draftName(entry)
-        try System.removeIfPresent(in: folderFD, draft, describing: folder + "/" + draft)
+        try System.unlinkIfPresent(in: folderFD, draft, describing: folder + "/" + draft)
     }
 
     /// Whether the entry is published (waiting), not yet delivered or given up.
@@ -242,7 +242,7 @@ public final class Outbox: @unchecked Sendable {
     /// Removes a delivered entry; with `sync`, flushes the folder so it stays removed. An entry
     /// already gone is no error.
     public func remove(_ entry: OutboxEntry, sync: Bool = false) throws(SystemError) {
-        try System.removeIfPresent(in: folderFD, entry.fileName, describing: folder + "/" + entry.fileName)
+        try System.unlinkIfPresent(in: folderFD, entry.fileName, describing: folder + "/" + entry.fileName)
         if sync { try System.fsync(folderFD, describing: folder) }
     }
 
@@ -260,10 +260,10 @@ public final class Outbox: @unchecked Sendable {
     private func write(_ entry: OutboxEntry, into directory: Int32, folder: String, sync: Bool) throws(SystemError) {
         let temporary = Self.temporaryName(entry)
         let temporaryPath = folder + "/" + temporary
-        try System.removeIfPresent(in: directory, temporary, describing: temporaryPath)
+        try System.unlinkIfPresent(in: directory, temporary, describing: temporaryPath)
         let fd = try System.createFile(in: directory, temporary, contents: entry.encoded(), describing: temporaryPath)
         defer { System.close(fd) }
         if sync { try System.fsync(fd, describing: temporaryPath) }
-        try System.rename(in: directory, temporary, to: entry.fileName, describing: folder + "/" + entry.fileName)
+        try System.rename(in: directory, temporary, to: directory, entry.fileName, describing: folder + "/" + entry.fileName)
     }
 }

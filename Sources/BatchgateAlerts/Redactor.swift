@@ -1,4 +1,5 @@
 import BatchgateConfig
+import BatchgateSystem
 /// Takes a sink's secrets out of what its endpoint answered, before the answer is logged, kept in
 /// a dead letter or printed by `alert test`.
 ///
@@ -200,7 +201,6 @@ public struct Redactor: Sendable, Equatable {
 
     /// Every byte but RFC 3986's unreserved characters as `%XX`.
     static func percentEncoded(_ text: String) -> String {
-        let hex = Array("0123456789ABCDEF".utf8)
         var output: [UInt8] = []
         for byte in text.utf8 {
             switch byte {
@@ -208,7 +208,7 @@ public struct Redactor: Sendable, Equatable {
                  UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
                 output.append(byte)
             default:
-                output += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]
+                output += [UInt8(ascii: "%")] + Hex.upperCaseDigits(byte)
             }
         }
         return String(decoding: output, as: UTF8.self)
@@ -222,7 +222,7 @@ public struct Redactor: Sendable, Equatable {
         var bytes = Array(text.utf8)[...]
         while let byte = bytes.popFirst() {
             if byte == UInt8(ascii: "%") {
-                guard bytes.count >= 2, let high = hexValue(bytes.removeFirst()), let low = hexValue(bytes.removeFirst()) else { return nil }
+                guard bytes.count >= 2, let high = Hex.value(of: bytes.removeFirst()), let low = Hex.value(of: bytes.removeFirst()) else { return nil }
                 output.append(high << 4 | low)
             } else {
                 output.append(byte)
@@ -231,14 +231,6 @@ public struct Redactor: Sendable, Equatable {
         return String(validating: output, as: UTF8.self)
     }
 
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
-    }
 
     /// How a user name and password cross the wire, base64-encoded: Basic authentication
     /// (`user:password`), SMTP AUTH PLAIN (`\0user\0password`) and AUTH LOGIN (each alone).

@@ -61,10 +61,6 @@ extension DaemonConfig {
 
         /// Whether alerts go over HTTP (webhook, slack, teams).
         public var isHTTP: Bool { type.isHTTP }
-        /// Whether the sink is a chat channel (slack, teams).
-        public var isChat: Bool { type.isChat }
-        /// Whether the sink is e-mail.
-        public var isEmail: Bool { type == .email }
         /// Whether many waiting alerts go as one digest: a digest-capable type with a threshold.
         public var sendsDigests: Bool { type.sendsDigests && digestThreshold > 0 }
         /// Whether messages to the sink are spaced out.
@@ -104,8 +100,6 @@ extension DaemonConfig.AlertSink {
 
         /// Whether alerts are POSTed over HTTP (webhook, slack, teams).
         public var isHTTP: Bool { self != .email }
-        /// Whether the sink is a chat channel (slack, teams).
-        public var isChat: Bool { self == .slack || self == .teams }
         /// Whether many waiting alerts may go as one digest (slack, teams, email).
         public var sendsDigests: Bool { self != .webhook }
         /// The ``AlertSink/rateLimit`` when none is written: 1s for Slack (its limit for an

@@ -1,7 +1,7 @@
 /// Durations as the config file writes them: `500ms`, `30s`, `2m`, `1h`, or a plain number of
 /// seconds. Fractions are allowed (`1.5`, `0.25s`); signs, exponents and spaces are not.
 /// Parsed exactly, in attoseconds, so `0.1s` is exactly 100 milliseconds.
-enum DurationText {
+public enum DurationText {
     private static let units: [(suffix: String, attoseconds: Int128)] = [
         ("ms", 1_000_000_000_000_000),
         ("s", 1_000_000_000_000_000_000),
@@ -41,7 +41,7 @@ enum DurationText {
     }
 
     /// The shortest way to write `duration` that reads back the same: `0`, `2h`, `30s`, `500ms`, `0.25s`.
-    static func format(_ duration: Duration) -> String {
+    public static func format(_ duration: Duration) -> String {
         let (seconds, attoseconds) = duration.components
         let attosecondsPerMillisecond: Int64 = 1_000_000_000_000_000
         switch (seconds, attoseconds) {

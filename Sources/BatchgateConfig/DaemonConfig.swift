@@ -11,7 +11,7 @@ public struct DaemonConfig: Decodable, Sendable, Equatable {
     /// The folder holding `inbox/`, `processing/`, `accepted/`, `needs-batch/`, `rejected/`,
     /// `outbox/` and `audit.jsonl`.
     public var stateRoot: String
-    /// Another inbox folder, or nil for `<stateRoot>/inbox` (see ``inboxFolder``). It must be on the
+    /// Another inbox folder, or nil for `<stateRoot>/inbox` (see ``layout``). It must be on the
     /// state root's filesystem so that claiming a manifest is a rename; the loader cannot check that.
     public var inbox: String?
     /// How often the inbox is scanned for files that no event announced (SMB and NFS writers);
@@ -75,11 +75,6 @@ public struct DaemonConfig: Decodable, Sendable, Equatable {
     /// working folder.
     public static func defaults(stateRoot: String) -> DaemonConfig {
         DaemonConfig(stateRoot: stateRoot)
-    }
-
-    /// The inbox in use: ``inbox`` if set, else `<stateRoot>/inbox`.
-    public var inboxFolder: String {
-        inbox ?? FilePaths.join(stateRoot, "inbox")
     }
 
     /// This configuration with every relative path (state root, inbox, catalog files, the alerts'

@@ -29,7 +29,7 @@ public final class HeldFolder: Sendable {
     }
 
     private static func open(_ path: String, followsLinks: Bool) throws(SystemError) -> Int32 {
-        try System.openFolder(path, followingLinks: followsLinks)
+        try System.openDirectory(path, followingLinks: followsLinks)
     }
 
     deinit {

@@ -139,14 +139,13 @@ public final class Logger: Sendable {
     }
 
     private static func appendEscape(of scalar: UInt32, to line: inout [UInt8]) {
-        let hex = Array("0123456789ABCDEF".utf8)
         switch scalar {
         case 0x0A: line += "\\n".utf8
         case 0x0D: line += "\\r".utf8
         case 0x09: line += "\\t".utf8
         case 0..<0x20, 0x7F:
             line += "\\x".utf8
-            line += [hex[Int(scalar >> 4)], hex[Int(scalar & 0xF)]]
+            line += Hex.upperCaseDigits(UInt8(scalar))
         default:
             // Beyond ASCII, Swift's `\u{…}`: `\x9B` would read as a raw byte of the UTF-8.
             line += "\\u{".utf8

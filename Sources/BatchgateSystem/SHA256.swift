@@ -13,10 +13,7 @@ public enum HMACSHA256 {
 
     /// The code as lower-case hex, as signature headers carry it (`sha256=<hex>`).
     public static func hex(key: [UInt8], message: [UInt8]) -> String {
-        authenticationCode(key: key, message: message).map { byte in
-            let digits = Array("0123456789abcdef")
-            return String([digits[Int(byte >> 4)], digits[Int(byte & 0xF)]])
-        }.joined()
+        Hex.string(authenticationCode(key: key, message: message))
     }
 }
 

@@ -2,16 +2,9 @@
 import Glibc
 #endif
 
-/// The calls the intake makes on the inbox and the folders it holds: opening a folder that may
-/// not be a link, looking at a name that is not UTF-8, reading inotify's non-blocking descriptor.
+/// The calls the intake makes on the inbox: looking at a name that is not UTF-8, reading
+/// inotify's non-blocking descriptor.
 extension System {
-    /// Opens a folder for the `*at` calls; refuses a symbolic link at `path` unless
-    /// `followingLinks` (only the state root may be one: systemd's `StateDirectory=`).
-    public static func openFolder(_ path: String, followingLinks: Bool) throws(SystemError) -> Int32 {
-        let flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | (followingLinks ? 0 : O_NOFOLLOW)
-        return try retrying("open folder", path) { Glibc.open(path, flags) }
-    }
-
     /// `lstat` of a name given as raw bytes (a name that is not UTF-8, which a Swift string cannot
     /// hold) relative to a directory descriptor; never follows a symbolic link.
     public static func linkStatus(in directory: Int32, bytes name: [UInt8], describing path: String) throws(SystemError) -> stat {

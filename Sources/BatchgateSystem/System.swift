@@ -34,9 +34,11 @@ public enum System {
         }
     }
 
-    /// Opens a directory for use with the `*at` calls.
-    public static func openDirectory(_ path: String) throws(SystemError) -> Int32 {
-        try retrying("open folder", path) { Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+    /// Opens a folder for the `*at` calls. With `followingLinks` false, a symbolic link at `path`
+    /// is refused (only the state root may be one: systemd's `StateDirectory=`).
+    public static func openDirectory(_ path: String, followingLinks: Bool = true) throws(SystemError) -> Int32 {
+        let flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | (followingLinks ? 0 : O_NOFOLLOW)
+        return try retrying("open folder", path) { Glibc.open(path, flags) }
     }
 
     /// Closes a descriptor. Never retried and never failing: on Linux the descriptor is released
@@ -72,6 +74,25 @@ public enum System {
         in directory: Int32, _ name: String, _ flags: Int32, mode: mode_t = 0, describing path: String
     ) throws(SystemError) -> Int32 {
         try retrying("open", path) { openat(directory, name, flags, mode) }
+    }
+
+    /// Opens the regular file `name` in `directory` to read it; never follows a symbolic link, so
+    /// a link planted in a state folder cannot make the daemon read a file elsewhere.
+    public static func openForReading(in directory: Int32, _ name: String, describing path: String) throws(SystemError) -> Int32 {
+        try open(in: directory, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, describing: path)
+    }
+
+    /// Whether `name` exists in `directory` (a symbolic link counts as itself, never followed).
+    /// Any answer but "no such file" is an error: a name that cannot be looked at is not taken
+    /// for absent.
+    public static func exists(in directory: Int32, _ name: String, describing path: String) throws(SystemError) -> Bool {
+        var info = Glibc.stat()
+        do {
+            try retrying("stat", path) { fstatat(directory, name, &info, AT_SYMLINK_NOFOLLOW) }
+            return true
+        } catch where error.errno == ENOENT {
+            return false
+        }
     }
 
     /// Removes the name `name` from a directory held open (never a folder).

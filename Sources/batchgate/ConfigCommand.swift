@@ -36,8 +36,8 @@ struct ConfigCommand: ParsableCommand {
                 \(config): valid
                   state root:      \(settings.layout.root)
                   inbox:           \(settings.layout.inbox)
-                  rescan interval: \(settings.rescanInterval == .zero ? "off" : seconds(settings.rescanInterval))
-                  quiet period:    \(seconds(settings.quietPeriod))
+                  rescan interval: \(settings.rescanInterval == .zero ? "off" : DurationText.format(settings.rescanInterval))
+                  quiet period:    \(DurationText.format(settings.quietPeriod))
                   fsync:           \(settings.fsync ? "on" : "off")
                   items file:      \(settings.catalog.items ?? "none")
                   packages file:   \(settings.catalog.packages ?? "none")
@@ -50,7 +50,7 @@ struct ConfigCommand: ParsableCommand {
             for sink in settings.alerts.sinks {
                 let decisions = Decision.allCases.filter(sink.decisions.contains).map(\.rawValue).joined(separator: ", ")
                 var line = "    \(sink.name): \(sink.type.rawValue), on \(decisions)"
-                if sink.isRateLimited { line += ", at most one message every \(seconds(sink.rateLimit))" }
+                if sink.isRateLimited { line += ", at most one message every \(DurationText.format(sink.rateLimit))" }
                 if sink.sendsDigests { line += ", a digest when more than \(sink.digestThreshold) wait" }
                 if sink.signing != nil { line += ", signed" }
                 output.write(line + "\n")
@@ -61,11 +61,6 @@ struct ConfigCommand: ParsableCommand {
         /// A list setting's entries with commas, or what an empty list means.
         private func listed(_ entries: [String], none: String) -> String {
             entries.isEmpty ? none : entries.joined(separator: ", ")
-        }
-
-        private func seconds(_ duration: Duration) -> String {
-            let value = duration.seconds
-            return value == value.rounded() ? "\(Int(value)) s" : "\(value) s"
         }
     }
 }

@@ -53,7 +53,7 @@ struct AlertsConfigDefaultsTests {
         #expect(sink.headers.isEmpty)
         #expect(sink.signing == nil)
         #expect(sink.email == nil)
-        #expect(sink.isHTTP && sink.isChat && !sink.isEmail && sink.sendsDigests && sink.isRateLimited)
+        #expect(sink.type == .slack && sink.isHTTP && sink.sendsDigests && sink.isRateLimited)
     }
 
     @Test func aTeamsSinkIsNotRateLimitedByDefault() throws {
@@ -61,14 +61,14 @@ struct AlertsConfigDefaultsTests {
         #expect(sink.rateLimit == .zero)
         #expect(!sink.isRateLimited)
         #expect(sink.digestThreshold == 5)
-        #expect(sink.isChat)
+        #expect(sink.type == .teams && sink.isHTTP)
     }
 
     @Test func aWebhookSendsNoDigests() throws {
         let sink = try #require(try alerts(withSinks(webhook)).sinks.first)
         #expect(sink.rateLimit == .zero)
         #expect(sink.digestThreshold == 0)
-        #expect(!sink.sendsDigests && !sink.isChat && sink.isHTTP)
+        #expect(sink.type == .webhook && !sink.sendsDigests && sink.isHTTP)
         #expect(sink.decisions == [.needsBatch, .rejected])
     }
 
@@ -81,7 +81,7 @@ struct AlertsConfigDefaultsTests {
         #expect(sink.rateLimit == .zero)
         #expect(sink.digestThreshold == 5)
         #expect(sink.headers.isEmpty && sink.signing == nil)
-        #expect(sink.isEmail && !sink.isHTTP && !sink.isChat)
+        #expect(sink.type == .email && !sink.isHTTP)
     }
 
     @Test func theTypesDefaults() {

@@ -68,7 +68,7 @@ struct ConfigDefaultsTests {
     @Test func defaultsForARootGivenOnTheCommandLine() {
         let config = DaemonConfig.defaults(stateRoot: "/srv/batchgate")
         #expect(config == DaemonConfig(stateRoot: "/srv/batchgate"))
-        #expect(config.inboxFolder == "/srv/batchgate/inbox")
+        #expect(config.layout.inbox == "/srv/batchgate/inbox")
     }
 
     @Test func emptySectionsGiveTheirDefaults() throws {
@@ -221,13 +221,13 @@ struct ConfigPathTests {
         let config = try load(yaml)
         #expect(config.stateRoot == "/etc/batchgate/state")
         #expect(config.inbox == "/etc/batchgate/drop")
-        #expect(config.inboxFolder == "/etc/batchgate/drop")
+        #expect(config.layout.inbox == "/etc/batchgate/drop")
         #expect(config.catalog.items == "/etc/batchgate/items.json")
         #expect(config.catalog.packages == "/abs/packages.csv")
     }
 
     @Test func theInboxDefaultsToOneUnderTheStateRoot() throws {
-        #expect(try load("stateRoot: /srv/bg/").inboxFolder == "/srv/bg/inbox")
+        #expect(try load("stateRoot: /srv/bg/").layout.inbox == "/srv/bg/inbox")
     }
 
     @Test func aRelativeBaseDirectoryGivesRelativePaths() throws {

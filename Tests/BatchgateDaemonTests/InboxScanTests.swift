@@ -187,7 +187,7 @@ import Glibc
         for name in file.candidates {
             #expect(FileManager.default.createFile(atPath: folder + "/" + name, contents: Data()))
         }
-        let inboxFD = try System.openFolder(folder, followingLinks: false)
+        let inboxFD = try System.openDirectory(folder, followingLinks: false)
         defer { System.close(inboxFD) }
         #expect(file.rename(in: inboxFD, inboxPath: folder, quietPeriod: 3_600) == .changing, "written moments ago")
         #expect(file.rename(in: inboxFD, inboxPath: folder, quietPeriod: 0) == .everyNameTaken)

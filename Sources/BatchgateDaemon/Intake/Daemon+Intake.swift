@@ -130,7 +130,7 @@ extension Daemon {
     func scanInbox() {
         let inboxFD: Int32
         do {
-            inboxFD = try System.openFolder(settings.layout.inbox, followingLinks: false)
+            inboxFD = try System.openDirectory(settings.layout.inbox, followingLinks: false)
         } catch {
             log.error("cannot scan the inbox: \(error)")
             return

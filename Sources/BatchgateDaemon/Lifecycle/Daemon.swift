@@ -137,7 +137,7 @@ public final class Daemon: @unchecked Sendable {
             scanInbox()
             scheduleRescans()
             scheduleFolderChecks()
-            log.notice("watching \(settings.layout.inbox) (state in \(settings.layout.root); rescan every \(formatSeconds(settings.rescanInterval.seconds)), quiet period \(formatSeconds(settings.quietPeriod.seconds)), fsync \(settings.fsync ? "on" : "off"))")
+            log.notice("watching \(settings.layout.inbox) (state in \(settings.layout.root); rescan every \(settings.rescanInterval == .zero ? "off" : DurationText.format(settings.rescanInterval)), quiet period \(DurationText.format(settings.quietPeriod)), fsync \(settings.fsync ? "on" : "off"))")
             notifier.notify("READY=1\nSTATUS=\(status)")
             // After READY: the watchdog pings from another thread, and READY comes first.
             scheduleWatchdog()

@@ -83,9 +83,7 @@ public struct JournalEntry: Sendable, Equatable {
     /// A new random id: 16 hex digits.
     static func newID() -> String {
         var generator = SystemRandomNumberGenerator()
-        let value = generator.next() as UInt64
-        let hex = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - hex.count) + hex
+        return Hex.string(withUnsafeBytes(of: (generator.next() as UInt64).bigEndian, Array.init))
     }
 }
 

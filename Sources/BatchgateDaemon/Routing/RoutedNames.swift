@@ -24,10 +24,7 @@ func suffixedName(_ name: String, _ number: Int, limit: Int = longestRoutedName)
     }
     // Too long: the stem is cut at a character boundary and marked with 8 hex digits of the
     // whole name's SHA-256, so two long names that share a beginning stay apart.
-    let mark = "~" + SHA256.digest(Array(name.utf8)).prefix(4).map { byte in
-        let hex = String(byte, radix: 16)
-        return hex.count == 1 ? "0" + hex : hex
-    }.joined()
+    let mark = "~" + Hex.string(SHA256.digest(Array(name.utf8)).prefix(4))
     let room = max(0, limit - number.utf8.count - ext.utf8.count - mark.utf8.count)
     var cut = ""
     for character in stem {

@@ -1,0 +1,29 @@
+/// Hexadecimal digits, written one way wherever the daemon writes them: route ids, signatures,
+/// digest ids, the marks on shortened names, `%XX` and `\xXX` escapes. (The core writes its own
+/// JSON and report escapes: it depends on nothing.)
+public enum Hex {
+    private static let lower = Array("0123456789abcdef".utf8)
+    private static let upper = Array("0123456789ABCDEF".utf8)
+
+    /// Two lower-case digits per byte: `sha256=<hex>`, ids.
+    public static func string(_ bytes: some Sequence<UInt8>) -> String {
+        var output: [UInt8] = []
+        for byte in bytes { output += [lower[Int(byte >> 4)], lower[Int(byte & 0xF)]] }
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    /// The two upper-case ASCII digits of `byte`, as escapes write it (`%2F`, `\x1B`).
+    public static func upperCaseDigits(_ byte: UInt8) -> [UInt8] {
+        [upper[Int(byte >> 4)], upper[Int(byte & 0xF)]]
+    }
+
+    /// The value of one ASCII hex digit of either case; nil for any other byte.
+    public static func value(of digit: UInt8) -> UInt8? {
+        switch digit {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): digit - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+}
