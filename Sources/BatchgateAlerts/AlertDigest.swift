@@ -3,14 +3,14 @@ import BatchgateCore
 /// One message that stands for many alerts waiting for one chat or mail sink (a burst of
 /// manifests needing batches), so a channel gets one post instead of fifty. Each kind of sink
 /// shows it in its own way (``SinkKind/digest(_:)``).
-public struct AlertDigest: Sendable, Equatable {
+struct AlertDigest: Sendable, Equatable {
     /// The alerts' digest lines, oldest first.
-    public var lines: [String]
-    public var host: String
-    public var time: String
-    public var facility: String?
+    var lines: [String]
+    var host: String
+    var time: String
+    var facility: String?
 
-    public init(lines: [String], host: String, time: String, facility: String?) {
+    init(lines: [String], host: String, time: String, facility: String?) {
         self.lines = lines
         self.host = host
         self.time = time

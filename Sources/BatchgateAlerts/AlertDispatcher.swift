@@ -92,7 +92,7 @@ public final class AlertDispatcher: @unchecked Sendable {
     }
 
     /// How many alerts wait in each sender (tests).
-    public var waitingCounts: [String: Int] { senders.mapValues(\.waitingCount) }
+    var waitingCounts: [String: Int] { senders.mapValues(\.waitingCount) }
 
     private var context: AlertSender.Context {
         AlertSender.Context(transfer: config.alerts, policy: RetryPolicy(maximumAge: config.alerts.maxAge.seconds), host: host,

@@ -5,21 +5,21 @@ import BatchgateCore
 public struct AlertMessage: Sendable, Equatable {
     public var id: String
     /// ISO 8601 time the manifest was routed.
-    public var time: String
-    public var licenseNumber: String?
-    public var facility: String?
-    public var host: String
+    var time: String
+    var licenseNumber: String?
+    var facility: String?
+    var host: String
     /// The manifest's name in its outcome folder.
-    public var file: String
-    public var decision: Decision
+    var file: String
+    var decision: Decision
     public var summary: String
     /// Where the text report lies (`<file>.report.txt`), for a person to open.
     public var reportPath: String
-    public var packages: [PackageVerdict]
+    var packages: [PackageVerdict]
     /// File-wide errors (a rejected manifest that could not be read at all).
-    public var errors: [String]
+    var errors: [String]
 
-    public init(id: String, time: String, licenseNumber: String?, facility: String?, host: String, file: String,
+    init(id: String, time: String, licenseNumber: String?, facility: String?, host: String, file: String,
                 reportPath: String, report: ManifestReport) {
         self.id = id
         self.time = time
@@ -50,7 +50,7 @@ public struct AlertMessage: Sendable, Equatable {
     }
 
     /// One line for a digest: "run.json — needs-batch: 1 of 2 packages need a production batch (report …)".
-    public var digestLine: String {
+    var digestLine: String {
         "\(file) — \(summary) (report \(reportPath))"
     }
 }

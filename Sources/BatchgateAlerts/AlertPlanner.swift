@@ -7,12 +7,12 @@ import BatchgateConfig
 /// A manifest as the alerts about it name it: the route's id, the name it was given in its outcome
 /// folder, its decision, when it was routed and the name of its text report beside it.
 public struct RoutedManifest: Sendable, Equatable {
-    public var id: String
-    public var file: String
-    public var decision: Decision
+    var id: String
+    var file: String
+    var decision: Decision
     /// ISO 8601, as the journal and the audit log write it.
-    public var routedAt: String
-    public var reportName: String
+    var routedAt: String
+    var reportName: String
 
     public init(id: String, file: String, decision: Decision, routedAt: String, reportName: String) {
         self.id = id
@@ -27,8 +27,8 @@ public struct RoutedManifest: Sendable, Equatable {
 /// rendered for its sink's kind. Pure but for the host name, read once.
 public struct AlertPlanner: Sendable {
     /// The configuration whose sinks and facility the alerts are for.
-    public var config: DaemonConfig
-    public var layout: StateLayout
+    var config: DaemonConfig
+    var layout: StateLayout
     /// The name alerts give for this server.
     public var host: String
 

@@ -3,13 +3,13 @@ import BatchgateConfig
 /// One message for one sink: a single alert or a digest of several.
 public struct AlertDelivery: Sendable, Equatable {
     /// Stable across retries, sent as `Idempotency-Key` (and the mail's Message-ID).
-    public var id: String
+    var id: String
     /// The JSON body for an HTTP sink, the plain text of an e-mail.
-    public var body: [UInt8]
+    var body: [UInt8]
     /// The e-mail's subject.
-    public var subject: String?
+    var subject: String?
     /// How many alerts the message stands for.
-    public var alertCount: Int
+    var alertCount: Int
 
     public init(id: String, body: [UInt8], subject: String? = nil, alertCount: Int = 1) {
         self.id = id
@@ -25,9 +25,9 @@ public struct AlertAttemptResult: Sendable, Equatable {
     /// `HTTP 202: <first KiB of the answer>`, `SMTP 250`, or the transfer error.
     public var answer: String
     /// For a mail the server took: the recipients it refused (they did not get it).
-    public var refusedRecipients: [String]
+    var refusedRecipients: [String]
 
-    public init(attempt: RetryPolicy.Attempt, answer: String, refusedRecipients: [String] = []) {
+    init(attempt: RetryPolicy.Attempt, answer: String, refusedRecipients: [String] = []) {
         self.attempt = attempt
         self.answer = answer
         self.refusedRecipients = refusedRecipients
@@ -44,14 +44,14 @@ public protocol AlertTransport: Sendable {
 /// HTTP sinks through ``HTTPTransfer`` and e-mail through ``MailTransfer``, both on libcurl.
 public struct LibcurlAlertTransport: AlertTransport {
     /// The host named in Message-IDs.
-    public var host: String
+    var host: String
 
     public init(host: String = AlertPlanner.hostName()) {
         self.host = host
     }
 
     /// The most of an answer kept, in UTF-8 bytes: `HTTP 400: ` and the first KiB of the body.
-    public static let keptAnswerBytes = HTTPTransfer.keptBodyBytes + 64
+    static let keptAnswerBytes = HTTPTransfer.keptBodyBytes + 64
 
     /// Sends, and returns the result with the sink's secrets scrubbed from the answer: the one
     /// place every answer passes before the log, the outbox and `alert test` see it.

@@ -6,12 +6,12 @@ import BatchgateSystem
 import BatchgateConfig
 
 /// An HTTP request for an alert sink.
-public struct HTTPRequest: Sendable {
-    public var url: String
-    public var headers: [(name: String, value: String)]
-    public var body: [UInt8]
+struct HTTPRequest: Sendable {
+    var url: String
+    var headers: [(name: String, value: String)]
+    var body: [UInt8]
 
-    public init(url: String, headers: [(name: String, value: String)] = [], body: [UInt8]) {
+    init(url: String, headers: [(name: String, value: String)] = [], body: [UInt8]) {
         self.url = url
         self.headers = headers
         self.body = body
@@ -19,27 +19,27 @@ public struct HTTPRequest: Sendable {
 }
 
 /// What an endpoint answered.
-public struct HTTPAnswer: Sendable, Equatable {
+struct HTTPAnswer: Sendable, Equatable {
     /// The status from `CURLINFO_RESPONSE_CODE`.
-    public var status: Int
+    var status: Int
     /// The `Retry-After` header, in seconds from now, when the answer had one.
-    public var retryAfter: Double?
+    var retryAfter: Double?
     /// The first KiB of the body (or as much as the caller asked to keep), for the log.
-    public var bodyPrefix: String
+    var bodyPrefix: String
 
-    public var isSuccess: Bool { (200..<300).contains(status) }
+    var isSuccess: Bool { (200..<300).contains(status) }
 }
 
 /// A transfer that got no HTTP answer: no connection, a timeout, a TLS failure.
-public struct TransferError: Error, Sendable, Equatable, CustomStringConvertible {
+struct TransferError: Error, Sendable, Equatable, CustomStringConvertible {
     /// libcurl's `CURLcode`.
-    public var code: Int32
-    public var message: String
+    var code: Int32
+    var message: String
 
-    public var description: String { "\(message) (curl error \(code))" }
+    var description: String { "\(message) (curl error \(code))" }
 
     /// True for a timeout, whether connecting or waiting for the answer.
-    public var isTimeout: Bool { code == Int32(CURLE_OPERATION_TIMEDOUT.rawValue) }
+    var isTimeout: Bool { code == Int32(CURLE_OPERATION_TIMEDOUT.rawValue) }
 }
 
 /// The transfer limits of the `alerts:` section, as libcurl takes them. TLS peers are always
@@ -77,13 +77,13 @@ extension DaemonConfig.Alerts {
 
 /// POSTs through libcurl's easy interface. `perform` blocks: call it from a thread of its own
 /// (a sender's queue), never from Swift's cooperative pool or the router's queue.
-public enum HTTPTransfer {
+enum HTTPTransfer {
     /// The most of an answer's body kept for the log.
-    public static let keptBodyBytes = 1024
+    static let keptBodyBytes = 1024
 
     /// Sends `request` and returns the answer, with the first `keepingBodyBytes` of its body, or
     /// throws when no answer came.
-    public static func post(_ request: HTTPRequest, options: DaemonConfig.Alerts = DaemonConfig.Alerts(),
+    static func post(_ request: HTTPRequest, options: DaemonConfig.Alerts = DaemonConfig.Alerts(),
                             keepingBodyBytes: Int = keptBodyBytes) throws(TransferError) -> HTTPAnswer {
         CurlRuntime.initialize()
         guard let handle = curl_easy_init() else { throw TransferError(code: -1, message: "libcurl could not create a handle") }
@@ -163,7 +163,7 @@ private let collectHeader: batchgate_curl_data_callback = { buffer, size, count,
 }
 
 /// `curl_global_init`, once, before any transfer (and before sender threads start).
-public enum CurlRuntime {
+enum CurlRuntime {
     private static let initialized: Bool = {
         signal(SIGPIPE, SIG_IGN)
         return curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK
@@ -171,5 +171,5 @@ public enum CurlRuntime {
 
     /// Initializes libcurl if that has not happened yet; returns whether it succeeded.
     @discardableResult
-    public static func initialize() -> Bool { initialized }
+    static func initialize() -> Bool { initialized }
 }

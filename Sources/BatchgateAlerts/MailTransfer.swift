@@ -5,22 +5,22 @@ import Glibc
 import BatchgateConfig
 
 /// One e-mail to send through SMTP.
-public struct MailDelivery: Sendable {
+struct MailDelivery: Sendable {
     /// `smtp://host[:port]` (STARTTLS) or `smtps://host[:port]` (TLS from the start).
-    public var url: String
+    var url: String
     /// The envelope sender, a bare address.
-    public var from: String
+    var from: String
     /// The envelope recipients, bare addresses; at least one.
-    public var to: [String]
+    var to: [String]
     /// The message, as `MailMessage.rendered()` gives it.
-    public var message: [UInt8]
-    public var username: String?
-    public var password: String?
+    var message: [UInt8]
+    var username: String?
+    var password: String?
     /// For smtp:// URLs: true (the default) makes STARTTLS required (CURLUSESSL_ALL): no mail goes out in clear.
     /// False sends in clear (only allowed without a password; the config enforces that, but refuse here too).
-    public var requireTLS: Bool
+    var requireTLS: Bool
 
-    public init(url: String, from: String, to: [String], message: [UInt8],
+    init(url: String, from: String, to: [String], message: [UInt8],
                 username: String? = nil, password: String? = nil, requireTLS: Bool = true) {
         self.url = url
         self.from = from
@@ -33,21 +33,21 @@ public struct MailDelivery: Sendable {
 }
 
 /// A mail that did not go out.
-public struct MailError: Error, Sendable, Equatable, CustomStringConvertible {
+struct MailError: Error, Sendable, Equatable, CustomStringConvertible {
     /// libcurl's `CURLcode`, or the code of the closest libcurl error for a delivery refused before
     /// any connection (`CURLE_UNSUPPORTED_PROTOCOL`, `CURLE_BAD_FUNCTION_ARGUMENT`).
-    public var code: Int32
+    var code: Int32
     /// The server's last reply code when it was a refusal (4xx or 5xx, such as 535, 550, 421);
     /// nil when the server refused nothing (no connection, a TLS failure, a timeout).
-    public var smtpStatus: Int?
+    var smtpStatus: Int?
     /// `curl_easy_strerror`, libcurl's error buffer, and the server's refusal as it said it.
-    public var message: String
+    var message: String
     /// True when sending again cannot help: a 5xx SMTP reply (bad login 535, recipient refused 550, ...),
     /// the server not offering STARTTLS when it is required (CURLE_USE_SSL_FAILED), login denied.
     /// False for connection failures, timeouts, TLS handshake and certificate failures, 4xx replies.
-    public var isPermanent: Bool
+    var isPermanent: Bool
 
-    public var description: String { "\(summary): \(message) (curl error \(code))" }
+    var description: String { "\(summary): \(message) (curl error \(code))" }
 
     /// What went wrong, in words a person can act on.
     private var summary: String {
@@ -100,22 +100,22 @@ public struct MailError: Error, Sendable, Equatable, CustomStringConvertible {
 
 /// Sends mail through libcurl's easy interface. `send` blocks: call it from a thread of its own
 /// (a sender's queue), never from Swift's cooperative pool or the router's queue.
-public enum MailTransfer {
+enum MailTransfer {
     /// What the server answered to a mail it took.
-    public struct Receipt: Sendable, Equatable {
+    struct Receipt: Sendable, Equatable {
         /// The final SMTP reply code (CURLINFO_RESPONSE_CODE, e.g. 250).
-        public var status: Int
+        var status: Int
         /// The recipients the server refused while it took the mail for the others, each with its
         /// reply (`550 5.1.1 <x@example.org>: Recipient address rejected`), in the order sent.
-        public var refused: [(address: String, reply: String)]
+        var refused: [(address: String, reply: String)]
 
-        public static func == (lhs: Receipt, rhs: Receipt) -> Bool {
+        static func == (lhs: Receipt, rhs: Receipt) -> Bool {
             lhs.status == rhs.status && lhs.refused.elementsEqual(rhs.refused) { $0 == $1 }
         }
     }
 
     /// Sends the mail; returns the final reply and the recipients refused on the way.
-    public static func send(_ delivery: MailDelivery, options: DaemonConfig.Alerts = DaemonConfig.Alerts()) throws(MailError) -> Receipt {
+    static func send(_ delivery: MailDelivery, options: DaemonConfig.Alerts = DaemonConfig.Alerts()) throws(MailError) -> Receipt {
         try check(delivery)
         CurlRuntime.initialize()
 

@@ -10,29 +10,29 @@ import BatchgateConfig
 public struct OutboxEntry: Sendable, Equatable {
     /// Stable across retries and restarts (sent as `Idempotency-Key`): the route id and the sink.
     public var id: String
-    public var sink: String
+    var sink: String
     /// The kind of sink the alert was rendered for.
-    public var kind: DaemonConfig.AlertSink.SinkType
+    var kind: DaemonConfig.AlertSink.SinkType
     /// Wall-clock seconds since 1970 when the alert was written.
-    public var createdAt: Double
-    public var attempts: Int
+    var createdAt: Double
+    var attempts: Int
     /// Wall-clock seconds since 1970 of the next attempt.
-    public var nextAttemptAt: Double
+    var nextAttemptAt: Double
     /// What the last attempt got, for the log and the dead letter.
-    public var lastAnswer: String?
+    var lastAnswer: String?
     /// The body to send, already rendered for the sink's kind (JSON for HTTP sinks, the plain
     /// text of the mail for e-mail).
-    public var alert: String
+    var alert: String
     /// The e-mail's subject (e-mail sinks only).
-    public var subject: String?
+    var subject: String?
     /// One line for a digest that replaces many alerts (``AlertMessage/digestLine``).
-    public var digestLine: String
+    var digestLine: String
     /// The digest this alert went out in, recorded before the digest is sent: a retry, or a
     /// restart after a crash between sending and removing, sends that same digest (same id)
     /// again instead of a new one.
-    public var digestID: String?
+    var digestID: String?
 
-    public init(routeID: String, sink: String, kind: DaemonConfig.AlertSink.SinkType = .webhook, createdAt: Double, alert: String,
+    init(routeID: String, sink: String, kind: DaemonConfig.AlertSink.SinkType = .webhook, createdAt: Double, alert: String,
                 subject: String? = nil, digestLine: String = "") {
         self.id = "\(routeID)-\(OutboxEntry.safeName(sink))"
         self.sink = sink
@@ -47,7 +47,7 @@ public struct OutboxEntry: Sendable, Equatable {
     }
 
     /// The entry's file name.
-    public var fileName: String { id + ".json" }
+    var fileName: String { id + ".json" }
 
     /// A sink name reduced to letters, digits, `-` and `_`, for use in a file name.
     static func safeName(_ name: String) -> String {
@@ -111,7 +111,7 @@ public struct OutboxEntry: Sendable, Equatable {
 /// descriptors opened once, so the router's queue and the senders' queues may call it at once.
 public final class Outbox: @unchecked Sendable {
     public let folder: String
-    public let deadFolder: String
+    let deadFolder: String
     private let held: HeldFolder
     private let heldDead: HeldFolder
     private var folderFD: Int32 { held.fd }
@@ -135,7 +135,7 @@ public final class Outbox: @unchecked Sendable {
 
     /// Writes (or rewrites) waiting entries: each under a temporary name, flushed, then renamed
     /// into place.
-    public func save(_ entries: [OutboxEntry], sync: Bool) throws(SystemError) {
+    func save(_ entries: [OutboxEntry], sync: Bool) throws(SystemError) {
         for entry in entries {
             try write(entry, into: folderFD, folder: folder, sync: sync)
         }
@@ -218,7 +218,7 @@ public final class Outbox: @unchecked Sendable {
 
     /// Every entry waiting, oldest first. Files that cannot be opened, read or decoded are
     /// reported, never deleted (a person decides); only listing the folder can fail the call.
-    public func waiting() throws(SystemError) -> (entries: [OutboxEntry], unreadable: [String]) {
+    func waiting() throws(SystemError) -> (entries: [OutboxEntry], unreadable: [String]) {
         var entries: [OutboxEntry] = []
         var unreadable: [String] = []
         for entry in try System.listDirectory(folder) {
@@ -241,13 +241,13 @@ public final class Outbox: @unchecked Sendable {
 
     /// Removes a delivered entry; with `sync`, flushes the folder so it stays removed. An entry
     /// already gone is no error.
-    public func remove(_ entry: OutboxEntry, sync: Bool = false) throws(SystemError) {
+    func remove(_ entry: OutboxEntry, sync: Bool = false) throws(SystemError) {
         try System.unlinkIfPresent(in: folderFD, entry.fileName, describing: folder + "/" + entry.fileName)
         if sync { try System.fsync(folderFD, describing: folder) }
     }
 
     /// Moves a given-up entry to `outbox/dead/`, with the reason recorded as its last answer.
-    public func bury(_ entry: OutboxEntry, reason: String, sync: Bool) throws(SystemError) {
+    func bury(_ entry: OutboxEntry, reason: String, sync: Bool) throws(SystemError) {
         var dead = entry
         dead.lastAnswer = reason
         try write(dead, into: deadFD, folder: deadFolder, sync: sync)

@@ -10,14 +10,14 @@ import BatchgateSystem
 /// redactor, so the log, the outbox and `alert test` only ever see the scrubbed text.
 ///
 /// Pure: built from a sink's settings, applied to text.
-public struct Redactor: Sendable, Equatable {
+struct Redactor: Sendable, Equatable {
     /// What stands in for a secret.
-    public static let marker = "[redacted]"
+    static let marker = "[redacted]"
 
     /// Secrets (and parts of them) shorter than this are not scrubbed: `abc` or `1.0` would be
     /// cut out of ordinary words and numbers all over an answer, and a secret that short protects
     /// nothing anyway.
-    public static let minimumLength = 4
+    static let minimumLength = 4
 
     /// Every text replaced, as UTF-8, longest first: where two start at the same place, the longer
     /// (a whole URL) goes rather than a part of it (its token).
@@ -25,10 +25,10 @@ public struct Redactor: Sendable, Equatable {
 
     /// The longest form in UTF-8 bytes: an answer cut short must be cut at least this far after
     /// the end of what is kept, so that a secret running over the end is still seen whole.
-    public var longestForm: Int { forms.first?.count ?? 0 }
+    var longestForm: Int { forms.first?.count ?? 0 }
 
     /// A redactor for these secret values and each form an echo sends them back in.
-    public init(secrets: [String]) {
+    init(secrets: [String]) {
         var forms = Set<[UInt8]>()
         for secret in secrets where secret.utf8.count >= Self.minimumLength {
             for form in Self.echoedForms(of: secret) { forms.insert(Array(form.utf8)) }
@@ -40,7 +40,7 @@ public struct Redactor: Sendable, Equatable {
     /// user-info; each header value and the token after its scheme (`Bearer …`); the signing key;
     /// the SMTP user name and password, also base64-encoded as AUTH PLAIN, AUTH LOGIN and Basic
     /// authentication send them.
-    public init(sink: DaemonConfig.AlertSink, secrets sinkSecrets: SinkSecrets) {
+    init(sink: DaemonConfig.AlertSink, secrets sinkSecrets: SinkSecrets) {
         var secrets = Self.urlSecrets(sinkSecrets.url.exposedValue)
         for header in sink.headers {
             guard let value = sinkSecrets.headers[header.name]?.exposedValue.trimmingSpaces else { continue }
@@ -60,7 +60,7 @@ public struct Redactor: Sendable, Equatable {
 
     /// `text` with every form of every secret, and the user-info of any URL, replaced by
     /// ``marker``. Text that holds none comes back as it was.
-    public func scrub(_ text: String) -> String {
+    func scrub(_ text: String) -> String {
         var bytes = Array(text.utf8)
         var changed = false
         if !forms.isEmpty, let replaced = replacingForms(in: bytes) {
@@ -76,7 +76,7 @@ public struct Redactor: Sendable, Equatable {
     }
 
     /// The result with its answer and its failure or refusal message scrubbed.
-    public func scrub(_ result: AlertAttemptResult) -> AlertAttemptResult {
+    func scrub(_ result: AlertAttemptResult) -> AlertAttemptResult {
         var result = result
         result.answer = scrub(result.answer)
         switch result.attempt {

@@ -1,7 +1,7 @@
 /// The `Retry-After` header (RFC 9110): a number of seconds, or an HTTP date.
-public enum RetryAfter {
+enum RetryAfter {
     /// Seconds to wait from `now` (seconds since 1970), never negative; nil when unreadable.
-    public static func seconds(_ value: String, now: Double) -> Double? {
+    static func seconds(_ value: String, now: Double) -> Double? {
         let text = value.split(whereSeparator: \.isWhitespace).joined(separator: " ")
         if !text.isEmpty, text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) {
             return Double(text)

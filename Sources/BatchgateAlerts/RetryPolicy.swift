@@ -4,9 +4,9 @@ import BatchgateConfig
 /// rest given up once the alert is older than the maximum age (24 h by default). Pure: the caller
 /// supplies the answer, the alert's age and a random fraction for the jitter.
 public struct RetryPolicy: Sendable, Equatable {
-    public var firstDelay: Double
-    public var maximumDelay: Double
-    public var maximumAge: Double
+    var firstDelay: Double
+    var maximumDelay: Double
+    var maximumAge: Double
 
     public init(firstDelay: Double = 1, maximumDelay: Double = 600, maximumAge: Double = DaemonConfig.Alerts().maxAge.seconds) {
         self.firstDelay = firstDelay

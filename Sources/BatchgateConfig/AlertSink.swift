@@ -14,7 +14,7 @@ extension DaemonConfig {
         /// Where the alerts go and in what form.
         public var type: SinkType
         /// The webhook URL (`http://` or `https://`) or mail server (`smtp://` or `smtps://`).
-        public var url: SecretReference
+        var url: SecretReference
         /// The decisions alerted on, in the order of `Decision.allCases`, each once; never empty.
         public var decisions: [Decision]
         /// The shortest time between two messages to the sink; zero for no limit. Written as a
@@ -33,7 +33,7 @@ extension DaemonConfig {
         /// The decisions alerted on when none are written.
         public static let defaultDecisions: [Decision] = [.needsBatch, .rejected]
         /// The largest ``digestThreshold`` allowed.
-        public static let largestDigestThreshold = 1000
+        static let largestDigestThreshold = 1000
 
         /// A sink with the given settings. A nil `rateLimit` or `digestThreshold` takes the
         /// type's default; `decisions` are put in order, each once.
@@ -60,7 +60,7 @@ extension DaemonConfig {
         }
 
         /// Whether alerts go over HTTP (webhook, slack, teams).
-        public var isHTTP: Bool { type.isHTTP }
+        var isHTTP: Bool { type.isHTTP }
         /// Whether many waiting alerts go as one digest: a digest-capable type with a threshold.
         public var sendsDigests: Bool { type.sendsDigests && digestThreshold > 0 }
         /// Whether messages to the sink are spaced out.
@@ -99,16 +99,16 @@ extension DaemonConfig.AlertSink {
         case email
 
         /// Whether alerts are POSTed over HTTP (webhook, slack, teams).
-        public var isHTTP: Bool { self != .email }
+        var isHTTP: Bool { self != .email }
         /// Whether many waiting alerts may go as one digest (slack, teams, email).
-        public var sendsDigests: Bool { self != .webhook }
+        var sendsDigests: Bool { self != .webhook }
         /// The ``AlertSink/rateLimit`` when none is written: 1s for Slack (its limit for an
         /// incoming webhook is one message a second), none for the others.
-        public var defaultRateLimit: Duration { self == .slack ? .seconds(1) : .zero }
+        var defaultRateLimit: Duration { self == .slack ? .seconds(1) : .zero }
         /// The ``AlertSink/digestThreshold`` when none is written: 5, or 0 for a webhook.
-        public var defaultDigestThreshold: Int { sendsDigests ? 5 : 0 }
+        var defaultDigestThreshold: Int { sendsDigests ? 5 : 0 }
         /// The URL schemes the sink's url may have, in lower case.
-        public var urlSchemes: [String] { isHTTP ? ["http", "https"] : ["smtp", "smtps"] }
+        var urlSchemes: [String] { isHTTP ? ["http", "https"] : ["smtp", "smtps"] }
     }
 
     /// A header added to each request of an HTTP sink (an `Authorization` for a support desk, say).
@@ -116,7 +116,7 @@ extension DaemonConfig.AlertSink {
         /// The header's name, as written.
         public var name: String
         /// Where the header's value comes from (a token, say).
-        public var value: SecretReference
+        var value: SecretReference
 
         /// A header called `name` with the value `value`.
         public init(name: String, value: SecretReference) {
@@ -129,7 +129,7 @@ extension DaemonConfig.AlertSink {
     /// keyed with ``secret``.
     public struct Signing: Decodable, Sendable, Equatable {
         /// The key the body is signed with.
-        public var secret: SecretReference
+        var secret: SecretReference
         /// The header the signature goes in.
         public var header: String
 
@@ -152,7 +152,7 @@ extension DaemonConfig.AlertSink {
         /// The user name to log in to the mail server with, or nil to send without logging in.
         public var username: String?
         /// The password that goes with ``username``, or nil for none.
-        public var password: SecretReference?
+        var password: SecretReference?
         /// For an `smtp://` url, whether STARTTLS is required (true, the default), so that no mail
         /// crosses the network in clear, or the mail goes in clear (false; refused with a
         /// password). Not used with `smtps://`, which is encrypted from the start.
@@ -179,7 +179,7 @@ extension DaemonConfig.AlertSink {
 // (HTTP or e-mail), refusing the settings of the other kind.
 
 extension DaemonConfig.AlertSink {
-    enum CodingKeys: String, CodingKey, CaseIterable {
+    public enum CodingKeys: String, CodingKey, CaseIterable {
         case name, type, url, decisions, rateLimit, digestThreshold, headers, signing, from, to, username, password, starttls
 
         /// The settings of HTTP sinks (webhook, slack, teams) only.
@@ -320,10 +320,10 @@ extension DaemonConfig.AlertSink.Signing {
 }
 
 extension DaemonConfig.AlertSink.Email {
-    typealias Keys = DaemonConfig.AlertSink.CodingKeys
+    public typealias Keys = DaemonConfig.AlertSink.CodingKeys
 
     /// Reads the e-mail settings of a sink whose url is `url`.
-    init(from settings: KeyedDecodingContainer<Keys>, url: SecretReference) throws {
+    public init(from settings: KeyedDecodingContainer<Keys>, url: SecretReference) throws {
         from = try settings.requiredSetting(
             .from, .emailAddress, missing: "needs from: the address alerts come from, such as batchgate@plant.example.com")
         to = try settings.required(

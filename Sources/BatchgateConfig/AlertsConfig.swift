@@ -19,11 +19,11 @@ extension DaemonConfig {
         public var sinks: [AlertSink]
 
         /// The longest ``connectTimeout`` allowed: 1 minute.
-        public static let connectTimeoutLimit: Duration = .seconds(60)
+        static let connectTimeoutLimit: Duration = .seconds(60)
         /// The longest ``timeout`` allowed: 5 minutes.
-        public static let timeoutLimit: Duration = .seconds(300)
+        static let timeoutLimit: Duration = .seconds(300)
         /// The longest ``maxAge`` allowed: 7 days.
-        public static let maxAgeLimit: Duration = .seconds(7 * 24 * 3600)
+        static let maxAgeLimit: Duration = .seconds(7 * 24 * 3600)
 
         /// Alert settings with the given values; every argument left out takes its default (the
         /// one place these defaults are stated: decoding takes them from here).

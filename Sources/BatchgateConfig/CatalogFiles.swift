@@ -15,7 +15,7 @@ extension DaemonConfig {
         /// packages run to tens of megabytes; this leaves room for years of growth, and is the size
         /// ``CatalogReader`` takes, while a path to something endless is refused before it takes the
         /// memory.
-        public static let sizeLimit = 256 << 20
+        static let sizeLimit = 256 << 20
 
         /// Catalog files at the given paths; nil for none.
         public init(items: String? = nil, packages: String? = nil) {

@@ -23,7 +23,7 @@ public struct DaemonConfig: Decodable, Sendable, Equatable {
     public var quietPeriod: Duration
     /// Manifests larger than this many bytes are rejected unread (1 byte to 1 GiB). Written as
     /// the command line's `--max-size` is (see ``ByteSizeText``).
-    public var maxManifestSize: Int
+    var maxManifestSize: Int
     /// Whether reports and moves are flushed to disk before the daemon goes on.
     public var fsync: Bool
     /// The catalog files naming each item's and package's category.
@@ -80,7 +80,7 @@ public struct DaemonConfig: Decodable, Sendable, Equatable {
     /// This configuration with every relative path (state root, inbox, catalog files, the alerts'
     /// CA file and secret files) resolved against `baseDirectory`, normally the config file's
     /// folder. `~` is not expanded.
-    public func resolvingRelativePaths(against baseDirectory: String) -> DaemonConfig {
+    func resolvingRelativePaths(against baseDirectory: String) -> DaemonConfig {
         let resolve = { (path: String) in FilePaths.resolve(path, against: baseDirectory) }
         var config = self
         config.stateRoot = resolve(stateRoot)
@@ -151,7 +151,7 @@ extension DaemonConfig {
         }
 
         /// These settings as the rules engine takes them.
-        public var ruleSettings: RuleSettings {
+        var ruleSettings: RuleSettings {
             RuleSettings(itemChange: itemChange, additiveWords: additiveWords, sameFormSteps: sameFormSteps)
         }
 

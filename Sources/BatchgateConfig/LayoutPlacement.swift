@@ -9,13 +9,13 @@
 /// and lock file among the system's, and, run as root, route files it was never meant to touch.
 public enum LayoutPlacement {
     /// The setting a problem is about, named as the config file names it.
-    public enum Setting: String, Sendable {
+    enum Setting: String, Sendable {
         case stateRoot, inbox
     }
 
     /// A state root or inbox the daemon must not use: which setting, and a reason a person can act on.
     public struct Problem: Error, Sendable, Equatable, CustomStringConvertible {
-        public var setting: Setting
+        var setting: Setting
         public var reason: String
 
         public var description: String { reason }
@@ -142,7 +142,7 @@ public enum LayoutPlacement {
     /// `canonical` returns the absolute, link-free path of an existing path (`realpath(3)`), or
     /// nil when it does not exist. A relative path that leads nowhere that exists is resolved from
     /// `canonical(".")`, the working folder.
-    public static func resolved(_ path: String, canonical: (String) -> String?) -> String {
+    static func resolved(_ path: String, canonical: (String) -> String?) -> String {
         let absolute = path.hasPrefix("/")
         let components = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
         for existing in stride(from: components.count, through: 0, by: -1) {

@@ -4,7 +4,7 @@ public struct Secret: Sendable, Equatable, CustomStringConvertible, CustomDebugS
     private let value: String
 
     /// Wraps `value`; normally made by ``SecretResolver/resolve(_:)``.
-    public init(_ value: String) {
+    init(_ value: String) {
         self.value = value
     }
 

@@ -38,7 +38,7 @@ public enum SecretReference: Decodable, Sendable, Equatable, CustomStringConvert
 
     /// This reference with a relative file path resolved against `baseDirectory`, normally the
     /// config file's folder. Other references are returned unchanged.
-    public func resolvingRelativePath(against baseDirectory: String) -> SecretReference {
+    func resolvingRelativePath(against baseDirectory: String) -> SecretReference {
         guard case .file(let path) = self else { return self }
         return .file(path: FilePaths.resolve(path, against: baseDirectory))
     }

@@ -3,7 +3,7 @@ import BatchgateSystem
 
 /// Reads the files secrets are kept in. ``SystemSecretFileReader`` reads the file system; tests
 /// give the resolver one that reads a dictionary.
-public protocol SecretFileReader: Sendable {
+protocol SecretFileReader: Sendable {
     /// The bytes of the file at `path`.
     /// - Throws: ``RegularFile/ReadError`` naming the path and what is wrong with it.
     func read(path: String) throws(RegularFile.ReadError) -> [UInt8]
@@ -11,18 +11,18 @@ public protocol SecretFileReader: Sendable {
 
 /// Reads secret files with ``RegularFile/read(_:limit:)``: only a regular file of at most
 /// ``sizeLimit`` bytes, so that a FIFO or a device named as a secret is refused at once.
-public struct SystemSecretFileReader: SecretFileReader {
+struct SystemSecretFileReader: SecretFileReader {
     /// The largest secret file read: 64 KiB. A secret is a URL, a token, a password or a key of
     /// at most a few kilobytes; anything larger is the wrong file.
-    public static let sizeLimit = 64 * 1024
+    static let sizeLimit = 64 * 1024
 
     /// A reader of the real file system.
-    public init() {}
+    init() {}
 
     /// The file's bytes.
     /// - Throws: ``RegularFile/ReadError``: the file cannot be opened or read, is not a regular
     ///   file, or is larger than ``sizeLimit``.
-    public func read(path: String) throws(RegularFile.ReadError) -> [UInt8] {
+    func read(path: String) throws(RegularFile.ReadError) -> [UInt8] {
         try RegularFile.read(path, limit: Self.sizeLimit)
     }
 }
@@ -31,15 +31,15 @@ public struct SystemSecretFileReader: SecretFileReader {
 /// variables from an environment snapshot.
 public struct SecretResolver: Sendable {
     /// The variable systemd sets to the folder holding a service's `LoadCredential=` files.
-    public static let credentialsDirectoryVariable = "CREDENTIALS_DIRECTORY"
+    static let credentialsDirectoryVariable = "CREDENTIALS_DIRECTORY"
 
     /// Reads secret and credential files.
-    public var files: any SecretFileReader
+    var files: any SecretFileReader
     /// The environment variables `{env: NAME}` and `CREDENTIALS_DIRECTORY` are looked up in.
-    public var environment: [String: String]
+    var environment: [String: String]
 
     /// A resolver reading files with `files` and variables from `environment`.
-    public init(files: any SecretFileReader, environment: [String: String]) {
+    init(files: any SecretFileReader, environment: [String: String]) {
         self.files = files
         self.environment = environment
     }
@@ -51,7 +51,7 @@ public struct SecretResolver: Sendable {
 
     /// The secret `reference` points at. A file's text loses one trailing newline; a value that
     /// is empty or only white space is an error.
-    public func resolve(_ reference: SecretReference) throws(SecretError) -> Secret {
+    func resolve(_ reference: SecretReference) throws(SecretError) -> Secret {
         let value: String
         switch reference {
         case .inline(let inline):
@@ -86,7 +86,7 @@ public struct SecretResolver: Sendable {
 
 /// A secret that could not be had. The message names the reference (a path or a name) and never
 /// a value.
-public enum SecretError: Error, Sendable, Equatable, CustomStringConvertible {
+enum SecretError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The file (or credential file) could not be read, or is not a regular file of at most
     /// ``SystemSecretFileReader/sizeLimit`` bytes.
     case unreadable(SecretReference, RegularFile.ReadError)
@@ -101,7 +101,7 @@ public enum SecretError: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// What went wrong, naming the file, credential or variable, such as
     /// `secret from file /etc/batchgate/webhook: cannot open /etc/batchgate/webhook: No such file or directory (errno 2)`.
-    public var description: String {
+    var description: String {
         switch self {
         case .unreadable(let reference, let error):
             "secret from \(reference): \(error)"

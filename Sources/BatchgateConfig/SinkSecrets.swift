@@ -13,7 +13,7 @@ public struct SinkSecrets: Sendable, Equatable {
     public var password: Secret?
 
     /// Secrets with the given values.
-    public init(url: Secret, headers: [String: Secret] = [:], signingKey: Secret? = nil, password: Secret? = nil) {
+    init(url: Secret, headers: [String: Secret] = [:], signingKey: Secret? = nil, password: Secret? = nil) {
         self.url = url
         self.headers = headers
         self.signingKey = signingKey

@@ -9,17 +9,17 @@ public struct StateLayout: Sendable, Equatable {
     public let root: String
     public let inbox: String
     public var processing: String { root + "/processing" }
-    public var accepted: String { root + "/accepted" }
-    public var needsBatch: String { root + "/needs-batch" }
-    public var rejected: String { root + "/rejected" }
+    var accepted: String { root + "/accepted" }
+    var needsBatch: String { root + "/needs-batch" }
+    var rejected: String { root + "/rejected" }
     public var outbox: String { root + "/outbox" }
     public var outboxDead: String { root + "/outbox/dead" }
     public var auditLog: String { root + "/audit.jsonl" }
     /// Held (flock) by the one daemon that owns this state root.
-    public var lockFile: String { root + "/.batchgate.lock" }
+    var lockFile: String { root + "/.batchgate.lock" }
 
     /// The layout under `root`, with the inbox at `root/inbox` unless another is given.
-    public init(root: String, inbox: String? = nil) {
+    init(root: String, inbox: String? = nil) {
         let trimmed = root.count > 1 && root.hasSuffix("/") ? String(root.dropLast()) : root
         self.root = trimmed
         self.inbox = inbox ?? trimmed + "/inbox"
@@ -35,7 +35,7 @@ public struct StateLayout: Sendable, Equatable {
     }
 
     /// Every folder the daemon writes, inbox first.
-    public var folders: [String] { [inbox, processing, accepted, needsBatch, rejected, outbox, outboxDead] }
+    var folders: [String] { [inbox, processing, accepted, needsBatch, rejected, outbox, outboxDead] }
 
     /// Creates missing folders, then refuses (with a message for a person) any folder that is not
     /// writable or not on the inbox's filesystem, since every move must be a `rename(2)`. The

@@ -7,7 +7,7 @@ public enum LogLevel: String, Sendable, Comparable, CaseIterable, Codable {
     case debug, info, notice, warning, error
 
     /// The syslog priority number (`<3>` error … `<7>` debug).
-    public var priority: Int {
+    var priority: Int {
         switch self {
         case .error: 3
         case .warning: 4
@@ -38,7 +38,7 @@ public final class Logger: Sendable {
     /// Changes the lowest level written (after a reload).
     public func setLevel(_ level: LogLevel) { minimum.withLock { $0 = level } }
 
-    public func debug(_ message: @autoclosure () -> String) { write(.debug, message) }
+    func debug(_ message: @autoclosure () -> String) { write(.debug, message) }
     public func info(_ message: @autoclosure () -> String) { write(.info, message) }
     public func notice(_ message: @autoclosure () -> String) { write(.notice, message) }
     public func warning(_ message: @autoclosure () -> String) { write(.warning, message) }

@@ -24,10 +24,10 @@ public enum RegularFile {
             case tooLarge(limit: Int)
         }
 
-        public var path: String
+        var path: String
         public var problem: Problem
 
-        public init(path: String, problem: Problem) {
+        init(path: String, problem: Problem) {
             self.path = path
             self.problem = problem
         }

@@ -5,11 +5,11 @@ import CSystem
 
 /// A failed system call: what was attempted, on what, and errno.
 public struct SystemError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var operation: String
+    var operation: String
     public var path: String
     public var errno: Int32
 
-    public init(_ operation: String, _ path: String, errno: Int32) {
+    init(_ operation: String, _ path: String, errno: Int32) {
         self.operation = operation
         self.path = path
         self.errno = errno
@@ -332,7 +332,7 @@ public enum System {
     public struct DirectoryEntry: Sendable {
         public var bytes: [UInt8]
         public var name: String?
-        public var type: UInt8
+        var type: UInt8
     }
 
     /// The entries of a directory, without `.` and `..`.

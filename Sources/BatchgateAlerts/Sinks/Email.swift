@@ -54,17 +54,17 @@ extension Sinks {
 
 /// A plain-text e-mail as RFC 5322 bytes, ready for an SMTP upload: CRLF line ends, UTF-8 text,
 /// a subject encoded per RFC 2047 when it is not ASCII. Pure: the caller gives the time and id.
-public struct MailMessage: Sendable, Equatable {
-    public var from: String
-    public var to: [String]
-    public var subject: String
-    public var body: String
+struct MailMessage: Sendable, Equatable {
+    var from: String
+    var to: [String]
+    var subject: String
+    var body: String
     /// Seconds since 1970 for the Date header.
-    public var date: Double
+    var date: Double
     /// The Message-ID without brackets, such as `<alert id>@<host>`.
-    public var messageID: String
+    var messageID: String
 
-    public init(from: String, to: [String], subject: String, body: String, date: Double, messageID: String) {
+    init(from: String, to: [String], subject: String, body: String, date: Double, messageID: String) {
         self.from = from
         self.to = to
         self.subject = subject
@@ -74,7 +74,7 @@ public struct MailMessage: Sendable, Equatable {
     }
 
     /// The message, headers and body, with CRLF line ends.
-    public func rendered() -> [UInt8] {
+    func rendered() -> [UInt8] {
         var lines = [
             "Date: \(Self.rfc5322Date(date))",
             "From: \(Self.headerSafe(from))",

@@ -45,7 +45,7 @@ struct IntakeTracker: Sendable {
         var stamp: Stamp { Stamp(size: size, modified: modified, changed: changed) }
     }
 
-    public struct Stamp: Sendable, Equatable {
+    struct Stamp: Sendable, Equatable {
         var size: Int64
         var modified: Int64
         var changed: Int64

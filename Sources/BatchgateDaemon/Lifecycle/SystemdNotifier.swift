@@ -1,12 +1,12 @@
 import BatchgateSystem
 /// sd_notify without libsystemd: one datagram to `$NOTIFY_SOCKET` per message (`READY=1`,
 /// `STATUS=…`, `WATCHDOG=1`, `RELOADING=1`, `STOPPING=1`). Does nothing outside systemd.
-public final class SystemdNotifier: Sendable {
+final class SystemdNotifier: Sendable {
     private let socketPath: String?
     /// Half of `$WATCHDOG_USEC`, in seconds: how often to send `WATCHDOG=1`; nil when off.
-    public let watchdogInterval: Double?
+    let watchdogInterval: Double?
 
-    public init(environment: [String: String]) {
+    init(environment: [String: String]) {
         let path = environment["NOTIFY_SOCKET"].flatMap { $0.isEmpty ? nil : $0 }
         socketPath = path
         if let usec = environment["WATCHDOG_USEC"].flatMap(Double.init), usec > 0,
@@ -17,11 +17,11 @@ public final class SystemdNotifier: Sendable {
         }
     }
 
-    public var isActive: Bool { socketPath != nil }
+    var isActive: Bool { socketPath != nil }
 
     /// Sends one message; failures are returned, never fatal (systemd may be restarting).
     @discardableResult
-    public func notify(_ message: String) -> Bool {
+    func notify(_ message: String) -> Bool {
         guard let socketPath else { return false }
         var address = Array(socketPath.utf8)
         if address.first == UInt8(ascii: "@") { address[0] = 0 }  // abstract namespace

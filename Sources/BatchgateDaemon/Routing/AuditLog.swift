@@ -6,11 +6,11 @@ import BatchgateSystem
 
 /// `audit.jsonl` in the state root: one JSON line per routed manifest, appended and flushed.
 /// Reopened on SIGHUP, so logrotate can move the file away.
-public final class AuditLog {
-    public let path: String
+final class AuditLog {
+    let path: String
     private var fd: Int32 = -1
 
-    public init(path: String) throws(SystemError) {
+    init(path: String) throws(SystemError) {
         self.path = path
         try open()
     }
@@ -24,7 +24,7 @@ public final class AuditLog {
     /// Makes sure the lines go to the file at ``path``: when it was deleted, renamed or replaced
     /// while the daemon ran (a hand-made rotation without SIGHUP), a file is opened at the path
     /// again, so no line goes into a file nobody can see. True when it was.
-    public func followPath() throws(SystemError) -> Bool {
+    func followPath() throws(SystemError) -> Bool {
         // Any failure to look (the path gone, above all) is a reason to open the path again.
         if let named = try? System.linkStatus(path), let held = try? System.fileStatus(of: fd, describing: path),
            named.st_dev == held.st_dev, named.st_ino == held.st_ino {
@@ -35,7 +35,7 @@ public final class AuditLog {
     }
 
     /// Closes and opens the file again by name (after logrotate has renamed it).
-    public func reopen() throws(SystemError) {
+    func reopen() throws(SystemError) {
         let old = fd
         try open()
         if old >= 0 { System.close(old) }
@@ -43,7 +43,7 @@ public final class AuditLog {
 
     /// Appends lines (each a complete JSON object) in one write, then flushes them to disk when
     /// `sync` is set.
-    public func append(_ lines: [[UInt8]], sync: Bool) throws(SystemError) {
+    func append(_ lines: [[UInt8]], sync: Bool) throws(SystemError) {
         guard !lines.isEmpty else { return }
         var bytes: [UInt8] = []
         for line in lines {
@@ -66,7 +66,7 @@ public final class AuditLog {
 
     /// The ids of the lines among the last `window` bytes of the log, read once per recovery so a
     /// manifest routed just before a crash is not audited twice.
-    public func recentIDs(window: Int = 16 << 20) -> Set<String> {
+    func recentIDs(window: Int = 16 << 20) -> Set<String> {
         // Unreadable, the tail tells nothing: the journals' own audited lines still do.
         guard let reader = try? System.open(path, O_RDONLY | O_CLOEXEC) else { return [] }
         defer { System.close(reader) }
@@ -90,7 +90,7 @@ public final class AuditLog {
     }
 
     /// The audit line for one routed manifest.
-    public static func line(for entry: JournalEntry, report: ManifestReport) -> [UInt8] {
+    static func line(for entry: JournalEntry, report: ManifestReport) -> [UInt8] {
         var json = JSONWriter()
         json.beginObject()
         json.key("time"); json.string(entry.routedAt)

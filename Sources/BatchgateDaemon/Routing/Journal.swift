@@ -7,22 +7,22 @@ import BatchgateSystem
 
 /// One manifest's route, decided before anything is written into an outcome folder and kept in
 /// the batch journal until the manifest, its two reports and its audit line are all in place.
-public struct JournalEntry: Sendable, Equatable {
+struct JournalEntry: Sendable, Equatable {
     /// A random id, unique per routed manifest (the audit line carries it).
-    public var id: String
+    var id: String
     /// The name the manifest was dropped under (and has in `processing/`).
-    public var name: String
+    var name: String
     /// The outcome folder.
-    public var decision: Decision
+    var decision: Decision
     /// The name in the outcome folder: `name`, or `name` with a `.2`, `.3`, … suffix.
-    public var finalName: String
-    public var receivedAt: String
-    public var routedAt: String
+    var finalName: String
+    var receivedAt: String
+    var routedAt: String
 
-    public var reportJSONName: String { finalName + ".report.json" }
-    public var reportTextName: String { finalName + ".report.txt" }
+    var reportJSONName: String { finalName + ".report.json" }
+    var reportTextName: String { finalName + ".report.txt" }
     /// This route as the alerts about it name it.
-    public var routed: RoutedManifest {
+    var routed: RoutedManifest {
         RoutedManifest(id: id, file: finalName, decision: decision, routedAt: routedAt, reportName: reportTextName)
     }
 
@@ -71,7 +71,7 @@ public struct JournalEntry: Sendable, Equatable {
         return [id]
     }
 
-    public init(id: String, name: String, decision: Decision, finalName: String, receivedAt: String, routedAt: String) {
+    init(id: String, name: String, decision: Decision, finalName: String, receivedAt: String, routedAt: String) {
         self.id = id
         self.name = name
         self.decision = decision

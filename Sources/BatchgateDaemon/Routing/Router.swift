@@ -38,24 +38,24 @@ import BatchgateAlerts
 /// Not thread-safe: one router is used from one queue. Within a batch it reads, evaluates and
 /// writes reports on several cores (``ParallelMap``); everything whose order matters stays on the
 /// calling thread.
-public final class Router {
+final class Router {
     /// A routed manifest and its report.
-    public struct Outcome: Sendable {
-        public var entry: JournalEntry
-        public var report: ManifestReport
+    struct Outcome: Sendable {
+        var entry: JournalEntry
+        var report: ManifestReport
         /// The alerts published for it, for the senders.
-        public var alerts: [OutboxEntry] = []
+        var alerts: [OutboxEntry] = []
         /// The manifest as it was read (see ``Claim``).
         var stamp: FileStamp?
     }
 
-    public let layout: StateLayout
+    let layout: StateLayout
     /// Replaced on reload (new catalog or rules).
-    public var checker: ManifestChecker
+    var checker: ManifestChecker
     /// Flush to disk before going on (config `fsync`).
-    public let syncToDisk: Bool
+    let syncToDisk: Bool
     /// Which sinks hear about what; nil or empty when no alert is configured. Replaced on reload.
-    public var alerts: AlertPlanner?
+    var alerts: AlertPlanner?
     private let outbox: Outbox?
     private let log: Logger
     private let audit: AuditLog
@@ -83,9 +83,9 @@ public final class Router {
     private let evaluating: EvaluationMarker
 
     /// The most manifests one batch routes (one journal, one flush to disk).
-    public static let batchLimit = 256
+    static let batchLimit = 256
 
-    public init(layout: StateLayout, checker: ManifestChecker, syncToDisk: Bool, log: Logger, audit: AuditLog,
+    init(layout: StateLayout, checker: ManifestChecker, syncToDisk: Bool, log: Logger, audit: AuditLog,
                 outbox: Outbox? = nil, alerts: AlertPlanner? = nil) throws(SystemError) {
         self.layout = layout
         self.outbox = outbox
@@ -114,17 +114,17 @@ public final class Router {
     // MARK: Routing: claim, evaluate, journal, then finish
 
     /// What became of a batch of inbox names.
-    public struct BatchResult: Sendable {
-        public var outcomes: [Outcome] = []
+    struct BatchResult: Sendable {
+        var outcomes: [Outcome] = []
         /// Names left in the inbox because `processing/` holds the same name; try again later.
-        public var deferred: [String] = []
+        var deferred: [String] = []
         /// Names left in the inbox because a process holds the file open for writing: not whole
         /// yet; the caller waits for them again.
-        public var held: [String] = []
+        var held: [String] = []
     }
 
     /// Claims and routes these inbox names as one batch. Names already gone are skipped.
-    public func route(_ names: [String]) -> BatchResult {
+    func route(_ names: [String]) -> BatchResult {
         var result = BatchResult()
         var seen = Set<String>()
         let unique = names.filter { seen.insert($0).inserted }
@@ -430,7 +430,7 @@ public final class Router {
 
     /// Finishes what a crash left: first every journal in `processing/`, then claimed files that
     /// no journal names. Returns the manifests routed.
-    public func recover() -> [Outcome] {
+    func recover() -> [Outcome] {
         let entries: [String]
         do {
             entries = try System.listDirectory(layout.processing).compactMap(\.name)
