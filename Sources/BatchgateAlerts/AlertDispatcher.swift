@@ -101,8 +101,9 @@ public final class AlertDispatcher: @unchecked Sendable {
 
     private func makeSenders() {
         for sink in config.alerts.sinks {
-            // The secrets are read from the same configuration, one entry per sink.
-            guard let secrets = secrets[sink.name] else { continue }
+            // `DaemonConfig.sinkSecrets` gives every sink its entry; a sink without one would
+            // have its alerts dead-lettered for a reason that is not true, so it is a bug.
+            guard let secrets = secrets[sink.name] else { preconditionFailure("no secrets were resolved for the alert sink \(sink.name)") }
             if let sender = senders[sink.name] {
                 sender.update(sink: sink, secrets: secrets, context: context)
             } else {

@@ -173,15 +173,21 @@ public final class Outbox: @unchecked Sendable {
 
     /// The drafts written for a route, whatever sinks they are for: after a crash they are the
     /// only record of alerts owed for a manifest that has moved, even if the config changed since.
-    /// Throws when the folder cannot be listed or a draft cannot be opened: an answer of "none"
-    /// would lose those alerts. A draft that opens but does not decode (torn by a crash before
-    /// the flush) is left out, since it was never flushed and so never promised.
+    /// Throws when the folder cannot be listed or a draft cannot be opened or read: an answer of
+    /// "none" would lose those alerts, so the journal waits and recovery tries again. A draft
+    /// that opens but does not decode (torn by a crash before the flush) is left out, since it was
+    /// never flushed and so never promised; so is a symbolic link at a draft's name.
     public func drafts(ofRoute routeID: String) throws(SystemError) -> [OutboxEntry] {
         var drafts: [OutboxEntry] = []
         for entry in try System.listDirectory(folder) {
             guard let name = entry.name, name.hasPrefix("." + routeID + "-"), name.hasSuffix(".json.draft") else { continue }
             let path = folder + "/" + name
-            let fd = try System.openForReading(in: folderFD, name, describing: path)
+            let fd: Int32
+            do {
+                fd = try System.openForReading(in: folderFD, name, describing: path)
+            } catch where error.errno == ELOOP {
+                continue  // a symbolic link: never a draft the daemon wrote, and no retry would read it
+            }
             defer { System.close(fd) }
             if let draft = OutboxEntry(decoding: try System.readAll(fd, limit: Self.largestFile, describing: path)) {
                 drafts.append(draft)

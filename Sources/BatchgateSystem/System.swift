@@ -233,10 +233,20 @@ public enum System {
             switch errno {
             case EINTR: continue
             case EINVAL, ENOSYS:
-                // linkat fails with EEXIST on a taken name, so no file is ever replaced. A crash
-                // between the two calls leaves both names, which recovery sees as a claim done.
+                // linkat fails with EEXIST on a taken name, so no file is ever replaced. When the
+                // unlink fails, the new name goes again: a rename that throws has not happened. A
+                // crash between the two calls leaves both names: recovery takes that for a claim
+                // or a move done (docs/routing.md); within the inbox (a name that is not UTF-8
+                // renamed) both names are then routed, the first rejected as a hard link.
                 try retrying("link", path) { linkat(fromDirectory, fromName, toDirectory, toName, 0) }
-                try retrying("unlink", path) { unlinkat(fromDirectory, fromName, 0) }
+                do {
+                    try retrying("unlink", path) { unlinkat(fromDirectory, fromName, 0) }
+                } catch {
+                    // If even this fails, its error is the one thrown and both names stay, as
+                    // after a crash.
+                    try retrying("unlink the new name of", path) { unlinkat(toDirectory, toName, 0) }
+                    throw error
+                }
                 return
             default:
                 throw SystemError("rename", path, errno: errno)

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// A file whose evaluation takes the daemon down must not keep it down (docs/reliability.md,
-/// finding 4). The daemon is killed (kill -9, as the kernel's OOM killer or systemd's watchdog
+/// the row of `.batchgate.evaluating`). The daemon is killed (kill -9, as the kernel's OOM killer or systemd's watchdog
 /// would) while it evaluates one large manifest, twice: the third start sets the file aside instead
 /// of evaluating it again, and comes up.
 @Suite("A file that takes the daemon down", .serialized)

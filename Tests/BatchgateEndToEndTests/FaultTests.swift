@@ -179,7 +179,7 @@ struct FaultTests {
         #expect(daemon.names(in: "outbox/dead").isEmpty, "nothing given up")
         let expectedLine: String
         switch failure {
-        case .tooManyRequests: expectedLine = "to desk (attempt 1): HTTP 429: slow down; trying again in 2.0 s"
+        case .tooManyRequests: expectedLine = "to desk (attempt 1): HTTP 429: slow down; trying again in 2s"
         case .serverError: expectedLine = "to desk (attempt 1): HTTP 500: boom; trying again in "
         case .hang: expectedLine = "(curl error 28); trying again in "
         }

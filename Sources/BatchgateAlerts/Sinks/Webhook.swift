@@ -59,10 +59,14 @@ extension Sinks {
                 ("Content-Type", "application/json; charset=utf-8"),
                 ("Idempotency-Key", delivery.id),
             ]
+            // `DaemonConfig.sinkSecrets` resolves every header value and the signing key: a request
+            // without one would go out unauthorised or unsigned, so a missing one is a bug.
             for header in sink.headers {
-                if let value = secrets.headers[header.name] { headers.append((header.name, value.exposedValue)) }
+                guard let value = secrets.headers[header.name] else { preconditionFailure("no value was resolved for the header \(header.name)") }
+                headers.append((header.name, value.exposedValue))
             }
-            if let signing = sink.signing, let key = secrets.signingKey {
+            if let signing = sink.signing {
+                guard let key = secrets.signingKey else { preconditionFailure("no signing key was resolved for the sink \(sink.name)") }
                 let code = HMACSHA256.hex(key: Array(key.exposedValue.utf8), message: delivery.body)
                 headers.append((signing.header, "sha256=" + code))
             }

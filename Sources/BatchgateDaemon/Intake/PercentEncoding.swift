@@ -1,4 +1,5 @@
 import BatchgateSystem
+
 /// The bytes as UTF-8 text, each byte of an invalid sequence written as `%XX` (and `%` as `%25`,
 /// so the encoding cannot be confused with a name that already held such text).
 func percentEncodingInvalidUTF8(_ bytes: [UInt8]) -> String {

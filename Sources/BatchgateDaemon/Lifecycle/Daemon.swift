@@ -18,7 +18,6 @@ import BatchgateAlerts
 /// Its state is internal rather than private only so that its extensions in the other files
 /// reach it; nothing outside the daemon's files touches it.
 public final class Daemon: @unchecked Sendable {
-    /// Reads the config again for SIGHUP; throws a message for the log when it is bad.
     /// Reads the config and its alert secrets again for SIGHUP; throws a message for the log when
     /// they are bad.
     public typealias Reloader = @Sendable () throws -> (DaemonConfig, [String: SinkSecrets])
@@ -145,7 +144,6 @@ public final class Daemon: @unchecked Sendable {
         }
         if let failure { throw failure }
     }
-
 
     func scheduleDrain() {
         guard !drainScheduled else { return }

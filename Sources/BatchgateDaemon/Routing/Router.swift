@@ -525,14 +525,19 @@ final class Router {
         .unreadable(file: name, reason: "batchgate stopped twice while evaluating this file (the second time it was evaluated alone), so it was not evaluated again: one file must not keep the service from running. Check the file (its size, its structure); if it is a real manifest, split it, or report it with the journal of those stops")
     }
 
+    /// The report rejecting `name` unread, logged, when it was being evaluated the last two times
+    /// the daemon died; nil when it may be evaluated (again).
+    private func setAside(_ name: String, suspects: [String: Int]) -> ManifestReport? {
+        guard (suspects[name] ?? 0) >= 2 else { return nil }
+        log.error("\(name) was being evaluated each of the last two times batchgate stopped unexpectedly; it is moved to rejected/ without being evaluated again")
+        return Self.quarantined(name)
+    }
+
     /// One suspected file claimed: evaluated alone under the marker, or rejected unread when it was
     /// already suspected a second time.
     private func guardedClaim(_ name: String, receivedAt: String, suspects: [String: Int]) -> Claim? {
         let attempts = suspects[name] ?? 0
-        if attempts >= 2 {
-            log.error("\(name) was being evaluated each of the last two times batchgate stopped unexpectedly; it is moved to rejected/ without being evaluated again")
-            return claimed(name, receivedAt: receivedAt, report: Self.quarantined(name))
-        }
+        if let report = setAside(name, suspects: suspects) { return claimed(name, receivedAt: receivedAt, report: report) }
         log.warning("\(name) was being evaluated when batchgate last stopped unexpectedly; it is evaluated again, alone")
         evaluating.begin([name], attempt: attempts + 1)
         defer { evaluating.end() }
@@ -596,7 +601,9 @@ final class Router {
         log.notice("replaying the journal \(journal): \(unfinished.count) manifest(s) were being routed when the last run stopped")
 
         var routes: [PendingRoute] = []
-        var leftUndone = 0
+        // Routes skipped this time (a second name that could not be removed): still owed, so a
+        // rewritten journal keeps them, or their files would be taken for leftovers next time.
+        var undone: [JournalEntry] = []
         var renamed = false
         // New names are chosen around every name this journal already holds.
         var reserved: [Decision: Set<String>] = [:]
@@ -614,7 +621,7 @@ final class Router {
                     try System.unlinkIfPresent(in: folders.processing.fd, entry.name, describing: layout.processing + "/" + entry.name)
                 } catch {
                     log.warning("cannot remove \(layout.processing)/\(entry.name), a second name of \(entry.decision.rawValue)/\(entry.finalName) that a move cut short left: \(error); \(journal) is replayed again later")
-                    leftUndone += 1
+                    undone.append(entry)
                     continue
                 }
             case .moved, .waiting:
@@ -624,9 +631,8 @@ final class Router {
             // reports may have to be created again).
             let source = place == .waiting ? folders.processing : folders.outcome(entry.decision)
             let evaluation: Evaluation
-            if place == .waiting && (suspects[entry.name] ?? 0) >= 2 {
-                log.error("\(entry.name) was being evaluated each of the last two times batchgate stopped unexpectedly; it is moved to rejected/ without being evaluated again")
-                evaluation = .read(Self.quarantined(entry.name), nil)
+            if place == .waiting, let report = setAside(entry.name, suspects: suspects) {
+                evaluation = .read(report, nil)
             } else {
                 evaluating.begin([entry.name], attempt: (suspects[entry.name] ?? 0) + 1)
                 evaluation = Evaluation.of(place == .waiting ? entry.name : entry.finalName, in: source, checker: checker)
@@ -660,13 +666,13 @@ final class Router {
             // now finds them again instead of taking yet another name. The journal is replaced
             // in one rename: two journals of one route would route and audit it twice.
             do {
-                try journals.replace(journal, with: routes.map(\.outcome.entry))
+                try journals.replace(journal, with: routes.map(\.outcome.entry) + undone)
             } catch {
                 log.error("cannot rewrite the routing journal \(journal): \(error); it is replayed again later")
                 return ([], names, false)
             }
         }
-        let finished = finish(routes, journal: journal, replaying: true, audited: &audited, leftUndone: leftUndone)
+        let finished = finish(routes, journal: journal, replaying: true, audited: &audited, leftUndone: undone.count)
         return (finished.done, names, finished.finished)
     }
 
