@@ -10,6 +10,9 @@ struct DaemonTests {
     func expectRouted(_ daemon: DaemonProcess, count: Int, timeout: Double = 30, sourceLocation: SourceLocation = #_sourceLocation) {
         let done = waitUntil(timeout: timeout) { daemon.routedCount >= count }
         #expect(done, "routed \(daemon.routedCount) of \(count)\n\(daemon.log.suffix(2000))", sourceLocation: sourceLocation)
+        // The audit lines are written (and flushed) before the batch's journal goes (docs/routing.md,
+        // step 7): a reader may see them first. What the tests check next is the end of the batch.
+        _ = waitUntil(timeout: 10) { !daemon.names(in: "processing").contains { $0.hasPrefix(".journal-") } }
         for folder in ["accepted", "needs-batch", "rejected"] {
             let names = Set(daemon.names(in: folder))
             for manifest in daemon.manifests(in: folder) {
@@ -241,7 +244,7 @@ struct DaemonTests {
         #expect(routed.count == 2_000)
         #expect(Set(routed).count == 2_000, "no manifest twice")
         #expect(!routed.contains { $0.contains(".2.") }, "no second copy under a suffixed name")
-        #expect(second.names(in: "processing").isEmpty)
+        #expect(waitUntil(timeout: 10) { second.names(in: "processing").isEmpty }, "\(second.names(in: "processing"))")
         #expect(second.names(in: "inbox").isEmpty)
         let audited = second.auditLines().compactMap { $0["originalName"] as? String }
         #expect(audited.count == 2_000 && Set(audited).count == 2_000, "one audit line each")
