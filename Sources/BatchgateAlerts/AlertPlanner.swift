@@ -5,21 +5,19 @@ import BatchgateCore
 import BatchgateConfig
 
 /// A manifest as the alerts about it name it: the route's id, the name it was given in its outcome
-/// folder, its decision, when it was routed and the name of its text report beside it.
+/// folder, its decision and when it was routed.
 public struct RoutedManifest: Sendable, Equatable {
     var id: String
     var file: String
     var decision: Decision
     /// ISO 8601, as the journal and the audit log write it.
     var routedAt: String
-    var reportName: String
 
-    public init(id: String, file: String, decision: Decision, routedAt: String, reportName: String) {
+    public init(id: String, file: String, decision: Decision, routedAt: String) {
         self.id = id
         self.file = file
         self.decision = decision
         self.routedAt = routedAt
-        self.reportName = reportName
     }
 }
 
@@ -47,7 +45,7 @@ public struct AlertPlanner: Sendable {
         named.file = manifest.file
         return AlertMessage(id: manifest.id, time: manifest.routedAt, licenseNumber: config.facility.licenseNumber,
                             facility: config.facility.name, host: host, file: manifest.file,
-                            reportPath: layout.folder(for: manifest.decision) + "/" + manifest.reportName, report: named)
+                            reportPath: layout.folder(for: manifest.decision) + "/" + ReportNames.text(of: manifest.file), report: named)
     }
 
     /// One entry per sink that wants this decision; `createdAt` is the wall-clock time.

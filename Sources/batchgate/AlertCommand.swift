@@ -94,7 +94,7 @@ struct AlertCommand: ParsableCommand {
             let report = ManifestChecker().check(fileName: name, bytes: Array(manifest.utf8))
             let now = System.wallClock()
             let route = RoutedManifest(id: "test-\(Int(now))", file: name, decision: report.decision,
-                                       routedAt: Timestamp.iso8601(now), reportName: name + ".report.txt")
+                                       routedAt: Timestamp.iso8601(now))
             var message = planner.message(for: route, report: report)
             message.summary = "TEST ALERT from `batchgate alert test`, nothing to do. " + message.summary
             message.reportPath = "(a test alert has no report)"

@@ -19,11 +19,11 @@ struct JournalEntry: Sendable, Equatable {
     var receivedAt: String
     var routedAt: String
 
-    var reportJSONName: String { finalName + ".report.json" }
-    var reportTextName: String { finalName + ".report.txt" }
+    var reportJSONName: String { ReportNames.json(of: finalName) }
+    var reportTextName: String { ReportNames.text(of: finalName) }
     /// This route as the alerts about it name it.
     var routed: RoutedManifest {
-        RoutedManifest(id: id, file: finalName, decision: decision, routedAt: routedAt, reportName: reportTextName)
+        RoutedManifest(id: id, file: finalName, decision: decision, routedAt: routedAt)
     }
 
     /// One journal line.

@@ -63,7 +63,7 @@ final class RoutingFolders {
     /// The names a route under `finalName` takes in its folder: the manifest's and its reports'.
     /// A batch reserves all three, so that no manifest of it is named like another one's report.
     func reservedNames(_ finalName: String) -> Set<String> {
-        [finalName, finalName + ".report.json", finalName + ".report.txt"]
+        [finalName, ReportNames.json(of: finalName), ReportNames.text(of: finalName)]
     }
 
     /// Whether neither a manifest nor a report of this name is in the outcome folder.
