@@ -248,7 +248,7 @@ final class AlertSender: @unchecked Sendable {
                 waiting[entry.id] = next
                 retried.append(next)
                 delay = seconds
-            case .giveUp(let reason):
+            case .giveUp(let reason), .refusedContent(let reason):
                 forget([entry.id])
                 bury(entry, reason: "\(reason); last answer: \(result.answer)")
             }

@@ -82,6 +82,7 @@ struct Redactor: Sendable, Equatable {
         switch result.attempt {
         case .failed(let message): result.attempt = .failed(scrub(message))
         case .refused(let message): result.attempt = .refused(scrub(message))
+        case .refusedContent(let message): result.attempt = .refusedContent(scrub(message))
         case .answered: break
         }
         return result

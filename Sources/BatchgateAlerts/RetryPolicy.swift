@@ -1,8 +1,10 @@
 import BatchgateConfig
 /// When to try an alert again, and when to give up (docs/alerts.md): exponential backoff with jitter from
-/// 1 s up to 10 min; `Retry-After` honoured on 429 and 503; any other 4xx given up at once; the
-/// rest given up once the alert is older than the maximum age (24 h by default). Pure: the caller
-/// supplies the answer, the alert's age and a random fraction for the jitter.
+/// 1 s up to 10 min; `Retry-After` honoured on 429 and 503; 408 tried again like a timeout; any
+/// other 4xx, and an SMTP server's 5xx about the message, is a refusal of the content (the sender
+/// then tries the alert's minimal version once); the rest given up once the alert is older than
+/// the maximum age (24 h by default). Pure: the caller supplies the answer, the alert's age and a
+/// random fraction for the jitter.
 public struct RetryPolicy: Sendable, Equatable {
     var firstDelay: Double
     var maximumDelay: Double
@@ -20,14 +22,21 @@ public struct RetryPolicy: Sendable, Equatable {
         case answered(status: Int, retryAfter: Double?)
         /// No answer: no connection, a timeout, a TLS failure.
         case failed(String)
-        /// Refused for good without an HTTP status (an SMTP server's 5xx, a login refused).
+        /// Refused for good without an HTTP status, for something other than the message: a login
+        /// or a recipient refused, a setting missing. Sending any other version would not help.
         case refused(String)
+        /// An SMTP server's 5xx about the message itself (its lines, size or content): another
+        /// version of the alert may pass.
+        case refusedContent(String)
     }
 
     /// What to do next.
     public enum Verdict: Sendable, Equatable {
         case delivered
         case retry(afterSeconds: Double)
+        /// The receiver refused this version of the alert (HTTP 4xx other than 408 and 429, an
+        /// SMTP 5xx about the message): sending it again would not help, its minimal version may.
+        case refusedContent(reason: String)
         case giveUp(reason: String)
     }
 
@@ -40,10 +49,12 @@ public struct RetryPolicy: Sendable, Equatable {
             return .delivered
         case .answered(let status, let retryAfter) where status == 429 || status == 503:
             honoured = retryAfter
-        case .answered(let status, _) where (400..<500).contains(status):
-            return .giveUp(reason: "the endpoint refused the alert with HTTP \(status); sending it again would not help")
+        case .answered(let status, _) where (400..<500).contains(status) && status != 408:
+            return .refusedContent(reason: "the endpoint refused the alert with HTTP \(status)")
         case .refused(let message):
             return .giveUp(reason: "\(message); sending it again would not help")
+        case .refusedContent(let message):
+            return .refusedContent(reason: message)
         default:
             break
         }
@@ -57,7 +68,7 @@ public struct RetryPolicy: Sendable, Equatable {
             let what: String
             switch outcome {
             case .answered(let status, _): what = "HTTP \(status)"
-            case .failed(let message), .refused(let message): what = message
+            case .failed(let message), .refused(let message), .refusedContent(let message): what = message
             }
             return .giveUp(reason: "still failing after \(attempt) attempts over \(Int(age)) s (last: \(what)); the maximum age is \(Int(maximumAge)) s")
         }

@@ -73,6 +73,9 @@ struct AlertCommand: ParsableCommand {
                 case .retry:
                     failures += 1
                     output.write("\(label) FAILED, the daemon would try again — \(result.answer)\n")
+                case .refusedContent:
+                    failures += 1
+                    output.write("\(label) REFUSED, the daemon would send the alert's minimal version once, then give up — \(result.answer)\n")
                 case .giveUp:
                     failures += 1
                     output.write("\(label) REFUSED, the daemon would give up at once — \(result.answer)\n")

@@ -22,6 +22,14 @@ extension Sinks {
             return SinkMessage(body: Array((lines.joined(separator: "\n") + "\n").utf8), subject: subject)
         }
 
+        /// The subject of ``alert(_:)`` and a body of the title, the counts and where the report is.
+        static func fallback(_ message: AlertMessage) -> SinkMessage {
+            let lines = [message.title, "", message.summary, "", "Report: \(message.reportPath)",
+                         "Host: \(message.host)   Time: \(message.time)   Alert: \(message.id)",
+                         "", "(The full alert was refused by the mail server; the report has every package.)"]
+            return SinkMessage(body: Array((lines.joined(separator: "\n") + "\n").utf8), subject: "[batchgate] \(message.title)")
+        }
+
         /// A subject that says how many, and the lines.
         static func digest(_ digest: AlertDigest) -> SinkMessage {
             let subject = "[batchgate] \(digest.lines.count) manifests need attention" + (digest.facility.map { " (\($0))" } ?? "")

@@ -7,6 +7,10 @@ import BatchgateConfig
 protocol SinkKind {
     /// One alert, as the router writes it to the outbox for a sink of this kind.
     static func alert(_ message: AlertMessage) -> SinkMessage
+    /// The alert's minimal version: the decision, the file, the counts and the report's path,
+    /// plain, with nothing from the manifest's packages. Sent once when the receiver refuses
+    /// ``alert(_:)`` for its content, before the alert is given up (docs/alerts.md).
+    static func fallback(_ message: AlertMessage) -> SinkMessage
     /// One message that stands for the alerts `digest` lists.
     static func digest(_ digest: AlertDigest) -> SinkMessage
     /// The largest digest body the sink takes, in bytes (`Int.max` when the limit is not a

@@ -22,6 +22,15 @@ extension Sinks {
             return SinkMessage(body: json.bytes)
         }
 
+        /// Only the notification `text`: the title, the counts and the report's path.
+        static func fallback(_ message: AlertMessage) -> SinkMessage {
+            var json = JSONWriter()
+            json.beginObject()
+            json.key("text"); json.string(escapeMrkdwn("\(message.title) — \(message.summary) Report: \(message.reportPath)"))
+            json.endObject()
+            return SinkMessage(body: json.bytes)
+        }
+
         private static func packageLines(of message: AlertMessage) -> [String] {
             message.packagesToFix.map { package in
                 var line = "*\(package.tag ?? "package \(package.position.packageIndex)")*"

@@ -40,6 +40,16 @@ extension Sinks {
             return SinkMessage(body: json.bytes)
         }
 
+        /// A card of the title, the counts and the report's path.
+        static func fallback(_ message: AlertMessage) -> SinkMessage {
+            var json = JSONWriter()
+            json.teamsCard { json in
+                json.teamsTextBlock(message.title, bold: true)
+                json.teamsTextBlock("\(message.summary) Report: \(message.reportPath)")
+            }
+            return SinkMessage(body: json.bytes)
+        }
+
         /// An Adaptive Card with the title and one line per alert.
         static func digest(_ digest: AlertDigest) -> SinkMessage {
             var json = JSONWriter()

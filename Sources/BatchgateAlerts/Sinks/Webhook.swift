@@ -40,6 +40,23 @@ extension Sinks {
             return SinkMessage(body: json.bytes)
         }
 
+        /// The facts of ``alert(_:)`` without its packages and errors, `"minimal": true` saying so.
+        static func fallback(_ message: AlertMessage) -> SinkMessage {
+            var json = JSONWriter()
+            json.beginObject()
+            json.key("event"); json.string("manifest.\(message.decision.rawValue)")
+            json.key("alertId"); json.string(message.id)
+            json.key("time"); json.string(message.time)
+            json.key("host"); json.string(message.host)
+            json.key("file"); json.string(message.file)
+            json.key("decision"); json.string(message.decision.rawValue)
+            json.key("summary"); json.string(message.summary)
+            json.key("reportPath"); json.string(message.reportPath)
+            json.key("minimal"); json.bool(true)
+            json.endObject()
+            return SinkMessage(body: json.bytes)
+        }
+
         /// Never asked for: a webhook sends every alert on its own (the config refuses a digest
         /// threshold for it). An outbox entry that names a digest all the same (a file edited by
         /// hand) goes as the plain-text list an e-mail digest is.
