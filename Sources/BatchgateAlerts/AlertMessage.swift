@@ -49,6 +49,9 @@ public struct AlertMessage: Sendable, Equatable {
         return place.isEmpty ? "\(label): \(file)" : "\(label): \(file) (\(place))"
     }
 
+    /// What happened, as webhooks and CloudEvents' `ce-type` name it: `manifest.needs-batch`.
+    public var event: String { "manifest.\(decision.rawValue)" }
+
     /// One line for a digest: "run.json — needs-batch: 1 of 2 packages need a production batch (report …)".
     var digestLine: String {
         "\(file) — \(summary) (report \(reportPath))"

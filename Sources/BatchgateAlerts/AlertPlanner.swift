@@ -56,13 +56,20 @@ public struct AlertPlanner: Sendable {
         return sinks.map { sink in
             let (alert, subject) = Self.render(message, for: sink.type)
             return OutboxEntry(routeID: manifest.id, sink: sink.name, kind: sink.type, createdAt: createdAt, alert: alert,
-                               subject: subject, digestLine: message.digestLine)
+                               subject: subject, digestLine: message.digestLine, event: message.event,
+                               fallback: Self.renderFallback(message, for: sink.type).body)
         }
     }
 
     /// The body (and for e-mail the subject) of one alert for a type of sink.
     public static func render(_ message: AlertMessage, for type: DaemonConfig.AlertSink.SinkType) -> (body: String, subject: String?) {
         let rendered = type.kind.alert(message)
+        return (rendered.text, rendered.subject)
+    }
+
+    /// The minimal version of one alert for a type of sink (``SinkKind/fallback(_:)``).
+    public static func renderFallback(_ message: AlertMessage, for type: DaemonConfig.AlertSink.SinkType) -> (body: String, subject: String?) {
+        let rendered = type.kind.fallback(message)
         return (rendered.text, rendered.subject)
     }
 

@@ -171,8 +171,12 @@ final class AlertSender: @unchecked Sendable {
             // A digest already tried: the same members under the same id.
             batch = due.filter { $0.digestID == digestID }
             delivery = self.delivery(for: batch, at: now, digestID: digestID)
+        } else if first.refusal != nil {
+            // Its full version was refused: its minimal version goes, alone.
+            batch = [first]
+            delivery = self.delivery(for: batch, at: now)
         } else {
-            let fresh = due.filter { $0.digestID == nil }
+            let fresh = due.filter { $0.digestID == nil && $0.refusal == nil }
             batch = sink.sendsDigests && fresh.count > sink.digestThreshold ? fresh : [first]
             delivery = self.delivery(for: batch, at: now)
             // A digest larger than its sink takes lists fewer alerts; the rest go in the next.
@@ -197,7 +201,8 @@ final class AlertSender: @unchecked Sendable {
     /// One alert as rendered when it was written, or a digest of several.
     func delivery(for batch: [OutboxEntry], at now: Double, digestID: String? = nil) -> AlertDelivery {
         if batch.count == 1, let entry = batch.first, digestID == nil {
-            return AlertDelivery(id: entry.id, body: Array(entry.alert.utf8), subject: entry.subject)
+            return AlertDelivery(id: entry.id, body: Array(entry.body.utf8), subject: entry.subject, event: entry.event,
+                                 occurredAt: entry.createdAt)
         }
         let digest = AlertDigest(lines: batch.map(\.digestLine), host: context.host, time: Timestamp.iso8601(now),
                                  facility: context.facility)
@@ -229,6 +234,7 @@ final class AlertSender: @unchecked Sendable {
         let jitter = random()
         let what = batch.count == 1 ? "alert \(delivery.id)" : "digest \(delivery.id) of \(batch.count) alerts"
         var retried: [OutboxEntry] = []
+        var downgraded: [OutboxEntry] = []
         var delay = 0.0
         for entry in batch {
             let verdict = context.policy.verdict(after: result.attempt, attempt: attempt, age: now - entry.createdAt, jitter: jitter)
@@ -248,13 +254,41 @@ final class AlertSender: @unchecked Sendable {
                 waiting[entry.id] = next
                 retried.append(next)
                 delay = seconds
-            case .giveUp(let reason), .refusedContent(let reason):
+            case .refusedContent(let reason) where entry.refusal == nil && entry.fallback != nil:
+                // Refused for what it says or how long it is: its minimal version goes once, at once
+                // (the rate limit still applies), before anything is given up.
+                var next = entry
+                next.attempts = attempt
+                next.nextAttemptAt = now
+                next.digestID = nil
+                next.refusal = "\(reason): \(result.answer)"
+                next.lastAnswer = String(result.answer.prefix(HTTPTransfer.keptBodyBytes + 64))
+                waiting[entry.id] = next
+                downgraded.append(next)
+            case .refusedContent(let reason):
+                forget([entry.id])
+                let earlier = entry.refusal.map { "; its full version was refused before (\($0))" } ?? "; it has no minimal version to send"
+                let what = entry.refusal == nil ? "the alert" : "the alert's minimal version"
+                bury(entry, reason: "\(reason.replacing("the alert", with: what)); last answer: \(result.answer)\(earlier)")
+            case .giveUp(let reason):
                 forget([entry.id])
                 bury(entry, reason: "\(reason); last answer: \(result.answer)")
             }
         }
+        if !downgraded.isEmpty {
+            let each = batch.count == 1 ? "its minimal version" : "the minimal version of each of its alerts"
+            log.warning("\(name) refused \(what) for its content: \(result.answer.prefix(300)); sending \(each) instead")
+            do {
+                try outbox.save(downgraded, sync: true)
+            } catch {
+                log.error("cannot record in the outbox that \(what) goes as its minimal version: \(error)")
+            }
+        }
         if case .answered(let status, _) = result.attempt, (200..<300).contains(status) {
-            if result.refusedRecipients.isEmpty {
+            if batch.count == 1, let refusal = batch[0].refusal {
+                // The full alert never arrived: a warning, with why, so that someone reads the report.
+                log.warning("delivered the minimal version of \(what) to \(name) (\(result.answer.prefix(200))); its full version was refused (\(refusal.prefix(300))), so the report has the packages")
+            } else if result.refusedRecipients.isEmpty {
                 log.info("delivered \(what) to \(name) (\(result.answer.prefix(200)))")
             } else {
                 // Sent to the others; those refused are told by name, since they will not get it.

@@ -10,12 +10,21 @@ public struct AlertDelivery: Sendable, Equatable {
     var subject: String?
     /// How many alerts the message stands for.
     var alertCount: Int
+    /// What happened, for a single alert: `manifest.needs-batch` (a webhook's `event`, CloudEvents'
+    /// `ce-type`); nil for a digest.
+    var event: String?
+    /// Wall-clock seconds since 1970 when it happened (the alert was written as its manifest was
+    /// routed): CloudEvents' `ce-time`.
+    var occurredAt: Double?
 
-    public init(id: String, body: [UInt8], subject: String? = nil, alertCount: Int = 1) {
+    public init(id: String, body: [UInt8], subject: String? = nil, alertCount: Int = 1, event: String? = nil,
+                occurredAt: Double? = nil) {
         self.id = id
         self.body = body
         self.subject = subject
         self.alertCount = alertCount
+        self.event = event
+        self.occurredAt = occurredAt
     }
 }
 

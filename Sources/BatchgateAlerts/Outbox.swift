@@ -27,13 +27,22 @@ public struct OutboxEntry: Sendable, Equatable {
     var subject: String?
     /// One line for a digest that replaces many alerts (``AlertMessage/digestLine``).
     var digestLine: String
+    /// What happened: `manifest.needs-batch` (``AlertDelivery/event``); nil in an entry an older
+    /// version wrote.
+    var event: String?
+    /// The alert's minimal version (``SinkKind/fallback(_:)``), sent once if the receiver refuses
+    /// `alert` for its content; nil in an entry an older version wrote (it has none to send).
+    var fallback: String?
+    /// Why the receiver refused `alert` (its answer), once it has: from then on the entry goes as
+    /// its `fallback`, alone, and a second refusal buries it with both answers.
+    var refusal: String?
     /// The digest this alert went out in, recorded before the digest is sent: a retry, or a
     /// restart after a crash between sending and removing, sends that same digest (same id)
     /// again instead of a new one.
     var digestID: String?
 
     init(routeID: String, sink: String, kind: DaemonConfig.AlertSink.SinkType = .webhook, createdAt: Double, alert: String,
-                subject: String? = nil, digestLine: String = "") {
+         subject: String? = nil, digestLine: String = "", event: String? = nil, fallback: String? = nil) {
         self.id = "\(routeID)-\(OutboxEntry.safeName(sink))"
         self.sink = sink
         self.kind = kind
@@ -44,7 +53,12 @@ public struct OutboxEntry: Sendable, Equatable {
         self.lastAnswer = nil
         self.alert = alert
         self.digestLine = digestLine
+        self.event = event
+        self.fallback = fallback
     }
+
+    /// The body that goes next: the minimal version once the full one was refused.
+    var body: String { refusal == nil ? alert : fallback ?? alert }
 
     /// The entry's file name.
     var fileName: String { id + ".json" }
@@ -71,6 +85,9 @@ public struct OutboxEntry: Sendable, Equatable {
         json.key("subject"); json.string(subject)
         json.key("digestLine"); json.string(digestLine)
         json.key("digestId"); json.string(digestID)
+        json.key("event"); json.string(event)
+        json.key("fallback"); json.string(fallback)
+        json.key("refusal"); json.string(refusal)
         json.endObject()
         return json.bytes + [0x0A]
     }
@@ -93,6 +110,9 @@ public struct OutboxEntry: Sendable, Equatable {
         if case .string(let subject)? = value("subject") { self.subject = subject } else { self.subject = nil }
         if case .string(let line)? = value("digestLine") { digestLine = line } else { digestLine = "" }
         if case .string(let digest)? = value("digestId") { digestID = digest } else { digestID = nil }
+        if case .string(let event)? = value("event") { self.event = event } else { event = nil }
+        if case .string(let fallback)? = value("fallback") { self.fallback = fallback } else { fallback = nil }
+        if case .string(let refusal)? = value("refusal") { self.refusal = refusal } else { refusal = nil }
     }
 }
 

@@ -95,8 +95,12 @@ extension SettingFormat where Value == String {
 
 /// HTTP header names as RFC 9110 allows them (a "token"), and the ones batchgate sets itself.
 enum HTTPHeaderName {
-    /// The headers every alert request carries, which a sink's `headers` may not replace.
-    static let setByBatchgate = ["Content-Type", "Content-Length", "Host", "Idempotency-Key"]
+    /// The headers alert requests carry, which a sink's `headers` may not replace: the request's
+    /// own, CloudEvents' binary-mode attributes (webhook sinks) and Standard Webhooks' signature
+    /// headers (signing sinks).
+    static let setByBatchgate = ["Content-Type", "Content-Length", "Host", "Idempotency-Key",
+                                 "ce-id", "ce-source", "ce-type", "ce-specversion", "ce-time",
+                                 "webhook-id", "webhook-timestamp", "webhook-signature"]
 
     /// ``setByBatchgate`` for a message.
     static var setByBatchgateList: String { setByBatchgate.joined(separator: ", ") }

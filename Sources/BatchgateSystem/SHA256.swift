@@ -4,7 +4,7 @@
 /// test vectors.
 public enum HMACSHA256 {
     /// HMAC-SHA256 of `message` under `key`.
-    static func authenticationCode(key: [UInt8], message: [UInt8]) -> [UInt8] {
+    public static func authenticationCode(key: [UInt8], message: [UInt8]) -> [UInt8] {
         var block = key.count > 64 ? SHA256.digest(key) : key
         block += [UInt8](repeating: 0, count: 64 - block.count)
         let inner = SHA256.digest(block.map { $0 ^ 0x36 } + message)

@@ -62,11 +62,14 @@ struct AlertCommand: ParsableCommand {
             var failures = 0
             for sink in sinks {
                 guard let secrets = secrets[sink.name] else { continue }
-                let (body, subject) = AlertPlanner.render(message, for: sink.type)
-                let delivery = AlertDelivery(id: "\(message.id)-\(sink.name)", body: Array(body.utf8), subject: subject)
-                let result = transport.send(delivery, to: sink, secrets: secrets, options: settings.alerts)
-                let verdict = RetryPolicy().verdict(after: result.attempt, attempt: 1, age: 0, jitter: 0)
                 let label = "\(sink.name) (\(sink.type.rawValue)):"
+                let send = { (rendered: (body: String, subject: String?)) -> (AlertAttemptResult, RetryPolicy.Verdict) in
+                    let delivery = AlertDelivery(id: "\(message.id)-\(sink.name)", body: Array(rendered.body.utf8), subject: rendered.subject,
+                                                 event: message.event, occurredAt: System.wallClock())
+                    let result = transport.send(delivery, to: sink, secrets: secrets, options: settings.alerts)
+                    return (result, RetryPolicy().verdict(after: result.attempt, attempt: 1, age: 0, jitter: 0))
+                }
+                let (result, verdict) = send(AlertPlanner.render(message, for: sink.type))
                 switch verdict {
                 case .delivered:
                     output.write("\(label) delivered — \(result.answer)\n")
@@ -74,8 +77,15 @@ struct AlertCommand: ParsableCommand {
                     failures += 1
                     output.write("\(label) FAILED, the daemon would try again — \(result.answer)\n")
                 case .refusedContent:
+                    // As the daemon does: the minimal version once, and what became of it.
                     failures += 1
-                    output.write("\(label) REFUSED, the daemon would send the alert's minimal version once, then give up — \(result.answer)\n")
+                    output.write("\(label) REFUSED — \(result.answer)\n")
+                    let (minimal, second) = send(AlertPlanner.renderFallback(message, for: sink.type))
+                    if case .delivered = second {
+                        output.write("\(label) its minimal version was delivered (the daemon sends it when the full alert is refused) — \(minimal.answer)\n")
+                    } else {
+                        output.write("\(label) its minimal version was not delivered either; the daemon would give up — \(minimal.answer)\n")
+                    }
                 case .giveUp:
                     failures += 1
                     output.write("\(label) REFUSED, the daemon would give up at once — \(result.answer)\n")

@@ -83,7 +83,8 @@ enum Gallery {
 
         // Webhook: the request's headers and its body.
         let desk = sink("support-desk", .webhook)
-        let deskRequest = Sinks.Webhook.httpRequest(for: try delivery(of: [entry(preroll, for: desk)], to: desk), to: desk, secrets: desk.inlineSecrets)
+        let deskRequest = Sinks.Webhook.httpRequest(for: try delivery(of: [entry(preroll, for: desk)], to: desk), to: desk, secrets: desk.inlineSecrets,
+                                                    host: host, date: routedAt + 0.734)
         blocks.append(Block(name: "webhook-headers", text: deskRequest.headers.map { "\($0.name): \($0.value)\n" }.joined()))
         blocks.append(json("webhook-body", deskRequest.body))
         blocks.append(Block(name: "webhook-body-sent", text: String(decoding: deskRequest.body, as: UTF8.self) + "\n"))
@@ -144,8 +145,8 @@ enum Gallery {
     /// The outbox entry the router writes for a sink (see ``AlertPlanner/entries(for:report:createdAt:)``).
     static func entry(_ message: AlertMessage, for sink: DaemonConfig.AlertSink) -> OutboxEntry {
         let (alert, subject) = AlertPlanner.render(message, for: sink.type)
-        return OutboxEntry(routeID: message.id, sink: sink.name, kind: sink.type, createdAt: 0, alert: alert, subject: subject,
-                           digestLine: message.digestLine)
+        return OutboxEntry(routeID: message.id, sink: sink.name, kind: sink.type, createdAt: routedAt, alert: alert, subject: subject,
+                           digestLine: message.digestLine, event: message.event, fallback: sink.type.kind.fallback(message).text)
     }
 
     /// What the sink's sender sends for these entries: the one alert, or a digest of them all.

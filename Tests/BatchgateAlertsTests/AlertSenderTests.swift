@@ -69,11 +69,13 @@ struct AlertSenderTests {
         }
 
         /// Entries published in the outbox as the router leaves them.
-        func publish(_ count: Int, sink: String, kind: DaemonConfig.AlertSink.SinkType = .webhook, createdAt: Double = System.wallClock()) throws -> [OutboxEntry] {
+        func publish(_ count: Int, sink: String, kind: DaemonConfig.AlertSink.SinkType = .webhook, createdAt: Double = System.wallClock(),
+                     withFallback: Bool = false) throws -> [OutboxEntry] {
             let entries = (0..<count).map { index in
                 OutboxEntry(routeID: String(format: "%016x", index + 1), sink: sink, kind: kind, createdAt: createdAt - Double(count - index) / 1000,
                             alert: #"{"n": \#(index)}"#, subject: kind == .email ? "subject \(index)" : nil,
-                            digestLine: "m\(index).json — needs a batch")
+                            digestLine: "m\(index).json — needs a batch", event: "manifest.needs-batch",
+                            fallback: withFallback ? #"{"minimal": \#(index)}"# : nil)
             }
             for entry in entries {
                 try outbox.writeDraft(entry)
@@ -119,6 +121,81 @@ struct AlertSenderTests {
         // Logged once the entry is out of outbox/ and both folders are flushed: a moment after the
         // dead letter appears.
         #expect(eventually { fixture.logText.contains("gave up on alert \(entries[0].id) for desk: the endpoint refused the alert with HTTP 400") })
+    }
+
+    @Test func aRefusedAlertGoesOnceAsItsMinimalVersion() throws {
+        let fixture = try Fixture()
+        fixture.transport.script([AlertAttemptResult(attempt: .answered(status: 400, retryAfter: nil), answer: "HTTP 400: invalid_blocks")])
+        let entries = try fixture.publish(1, sink: "desk", withFallback: true)
+        fixture.dispatcher([Self.sink()]).add(entries)
+        #expect(eventually { fixture.names("outbox") == ["dead"] && fixture.transport.sent.count == 2 })
+        let sent = fixture.transport.sent.map { String(decoding: $0.delivery.body, as: UTF8.self) }
+        #expect(sent == [#"{"n": 0}"#, #"{"minimal": 0}"#])
+        #expect(fixture.transport.sent.allSatisfy { $0.delivery.id == entries[0].id }, "the same Idempotency-Key")
+        #expect(fixture.names("outbox/dead").isEmpty)
+        #expect(eventually {
+            fixture.logText.contains("desk refused alert \(entries[0].id) for its content: HTTP 400: invalid_blocks; sending its minimal version instead")
+                && fixture.logText.contains("delivered the minimal version of alert \(entries[0].id) to desk (HTTP 200); its full version was refused")
+        }, "\(fixture.logText)")
+    }
+
+    @Test func aRefusedMinimalVersionIsBuriedWithBothAnswers() throws {
+        let fixture = try Fixture()
+        fixture.transport.script([AlertAttemptResult(attempt: .answered(status: 413, retryAfter: nil), answer: "HTTP 413: too large"),
+                                  AlertAttemptResult(attempt: .answered(status: 400, retryAfter: nil), answer: "HTTP 400: still no")])
+        let entries = try fixture.publish(1, sink: "desk", withFallback: true)
+        fixture.dispatcher([Self.sink()]).add(entries)
+        #expect(eventually { fixture.names("outbox/dead") == [entries[0].fileName] })
+        #expect(fixture.transport.sent.count == 2, "the minimal version is sent once")
+        let dead = try #require(OutboxEntry(decoding: Array(try Data(contentsOf: fixture.root.appendingPathComponent("outbox/dead/\(entries[0].fileName)")))))
+        #expect(dead.refusal?.contains("HTTP 413: too large") == true)
+        #expect(eventually {
+            fixture.logText.contains("gave up on alert \(entries[0].id) for desk: the endpoint refused the alert's minimal version with HTTP 400; last answer: HTTP 400: still no; its full version was refused before (the endpoint refused the alert with HTTP 413: HTTP 413: too large)")
+        }, "\(fixture.logText)")
+    }
+
+    @Test func aMinimalVersionThatFailsIsRetriedAsTheMinimalVersion() throws {
+        let fixture = try Fixture()
+        fixture.transport.script([.status(422), .status(502)])
+        let entries = try fixture.publish(1, sink: "desk", withFallback: true)
+        fixture.dispatcher([Self.sink()]).add(entries)
+        #expect(eventually { fixture.names("outbox") == ["dead"] && fixture.transport.sent.count == 3 })
+        let sent = fixture.transport.sent.map { String(decoding: $0.delivery.body, as: UTF8.self) }
+        #expect(sent == [#"{"n": 0}"#, #"{"minimal": 0}"#, #"{"minimal": 0}"#])
+    }
+
+    @Test func aRefusedDigestFallsBackToEachMembersMinimalVersion() throws {
+        let fixture = try Fixture()
+        fixture.transport.script([AlertAttemptResult(attempt: .answered(status: 400, retryAfter: nil), answer: "HTTP 400: invalid_blocks")])
+        let entries = try fixture.publish(8, sink: "chat", kind: .slack, withFallback: true)
+        fixture.dispatcher([Self.sink("chat", .slack, rateLimit: nil)]).add(entries)
+        #expect(eventually { fixture.names("outbox") == ["dead"] && fixture.transport.sent.count == 9 })
+        let sent = fixture.transport.sent
+        #expect(sent[0].delivery.alertCount == 8)
+        #expect(sent.dropFirst().map { String(decoding: $0.delivery.body, as: UTF8.self) } == (0..<8).map { #"{"minimal": \#($0)}"# },
+                "each member alone, oldest first, never in a digest again")
+        #expect(sent.dropFirst().map(\.delivery.id) == entries.map(\.id))
+    }
+
+    @Test func anEntryOnItsMinimalVersionResumesAsItAfterARestart() throws {
+        let fixture = try Fixture()
+        var entries = try fixture.publish(1, sink: "desk", withFallback: true)
+        entries[0].refusal = "the endpoint refused the alert with HTTP 400: HTTP 400"
+        try fixture.outbox.save(entries, sync: true)
+        fixture.dispatcher([Self.sink()]).resume()
+        #expect(eventually { fixture.names("outbox") == ["dead"] })
+        #expect(fixture.transport.sent.map { String(decoding: $0.delivery.body, as: UTF8.self) } == [#"{"minimal": 0}"#])
+    }
+
+    @Test func anSMTPRefusalOfTheMessageFallsBackAndOfTheLoginDoesNot() throws {
+        let fixture = try Fixture()
+        fixture.transport.script([AlertAttemptResult(attempt: .refusedContent("500 Line too long"), answer: "SMTP 500: Line too long"),
+                                  AlertAttemptResult(attempt: .answered(status: 250, retryAfter: nil), answer: "SMTP 250"),
+                                  AlertAttemptResult(attempt: .refused("the SMTP server refused the login"), answer: "SMTP 535")])
+        let entries = try fixture.publish(2, sink: "mail", kind: .email, withFallback: true)
+        fixture.dispatcher([Self.sink("mail", .email, digest: 10)]).add(entries)
+        #expect(eventually { fixture.names("outbox/dead") == [entries[1].fileName] })
+        #expect(fixture.transport.sent.map { String(decoding: $0.delivery.body, as: UTF8.self) } == [#"{"n": 0}"#, #"{"minimal": 0}"#, #"{"n": 1}"#])
     }
 
     @Test func aFailureIsRetriedWithBackoffAndRecordedInTheOutbox() throws {
@@ -237,8 +314,8 @@ struct AlertSenderTests {
                                           headers: [.init(name: "Authorization", value: .inline("Bearer abc"))],
                                           signing: .init(secret: .inline("shared key")))
         let body = Array(#"{"event": "manifest.needs-batch"}"#.utf8)
-        let request = Sinks.Webhook.httpRequest(for: AlertDelivery(id: "00000000000000aa-desk", body: body), to: sink,
-                                                secrets: sink.inlineSecrets)
+        let delivery = AlertDelivery(id: "00000000000000aa-desk", body: body, event: "manifest.needs-batch", occurredAt: 1_773_308_487.512)
+        let request = Sinks.Webhook.httpRequest(for: delivery, to: sink, secrets: sink.inlineSecrets, host: "plant-1", date: 1_773_308_490.9)
         let headers = Dictionary(uniqueKeysWithValues: request.headers.map { ($0.name, $0.value) })
         #expect(request.url == "https://desk.example.com/hook")
         #expect(request.body == body)
@@ -246,6 +323,26 @@ struct AlertSenderTests {
         #expect(headers["Authorization"] == "Bearer abc")
         #expect(headers["Content-Type"] == "application/json; charset=utf-8")
         #expect(headers["X-Batchgate-Signature"] == "sha256=" + HMACSHA256.hex(key: Array("shared key".utf8), message: body))
+        // CloudEvents binary mode: the attributes as headers, the body the event's data.
+        #expect(headers["ce-specversion"] == "1.0")
+        #expect(headers["ce-id"] == "00000000000000aa-desk")
+        #expect(headers["ce-source"] == "/batchgate/plant-1")
+        #expect(headers["ce-type"] == "batchgate.manifest.needs-batch")
+        #expect(headers["ce-time"] == "2026-03-12T09:41:27.512Z")
+        // Standard Webhooks: whole seconds of the sending time, and the signature over id.timestamp.body.
+        #expect(headers["webhook-id"] == "00000000000000aa-desk")
+        #expect(headers["webhook-timestamp"] == "1773308490")
+        #expect(headers["webhook-signature"] == "v1," + Base64.string(HMACSHA256.authenticationCode(
+            key: Array("shared key".utf8), message: Array("00000000000000aa-desk.1773308490.".utf8) + body)))
+    }
+
+    @Test func chatSinksGetNoCloudEventsHeaders() {
+        for type in [DaemonConfig.AlertSink.SinkType.slack, .teams] {
+            let sink = DaemonConfig.AlertSink(name: "chat", type: type, url: .inline("https://hooks.example.com/x"))
+            let request = Sinks.Webhook.httpRequest(for: AlertDelivery(id: "a-chat", body: Array("{}".utf8), event: "manifest.rejected"),
+                                                    to: sink, secrets: sink.inlineSecrets, host: "plant-1", date: 0)
+            #expect(request.headers.map(\.name) == ["Content-Type", "Idempotency-Key"], "\(type)")
+        }
     }
 
     @Test func aTeamsDigestStaysUnderTheTeamsSizeLimitAndTheRestFollow() throws {

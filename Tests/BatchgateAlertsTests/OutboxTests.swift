@@ -38,8 +38,12 @@ struct OutboxTests {
         first.attempts = 3
         first.nextAttemptAt = 160
         first.lastAnswer = "HTTP 503"
+        first.event = "manifest.needs-batch"
+        first.fallback = #"{"minimal": true}"#
+        first.refusal = "the endpoint refused the alert with HTTP 400: HTTP 400: invalid_blocks"
         try fixture.outbox.save([first], sync: true)
-        #expect(try fixture.outbox.waiting().entries.last == first, "rewritten in place")
+        #expect(try fixture.outbox.waiting().entries.last == first, "rewritten in place, its minimal version and refusal kept")
+        #expect(first.body == #"{"minimal": true}"#, "once refused, the minimal version is what goes")
 
         try fixture.outbox.remove(second)
         try fixture.outbox.remove(second)

@@ -36,10 +36,22 @@ struct RetryPolicyTests {
     }
 
     @Test(arguments: [400, 401, 403, 404, 410, 413, 422])
-    func otherClientErrorsGiveUpAtOnce(status: Int) {
+    func otherClientErrorsAreARefusalOfTheContent(status: Int) {
         let verdict = policy.verdict(after: .answered(status: status, retryAfter: nil), attempt: 1, age: 0, jitter: 0.5)
-        guard case .giveUp(let reason) = verdict else { Issue.record("\(verdict)"); return }
+        guard case .refusedContent(let reason) = verdict else { Issue.record("\(verdict)"); return }
         #expect(reason.contains("HTTP \(status)"))
+    }
+
+    @Test func a408IsTriedAgainLikeATimeout() {
+        #expect(policy.verdict(after: .answered(status: 408, retryAfter: nil), attempt: 1, age: 0, jitter: 1) == .retry(afterSeconds: 1))
+    }
+
+    @Test func anSMTPRefusalOfTheMessageIsOneOfTheContentAndOfTheLoginIsFinal() {
+        #expect(policy.verdict(after: .refusedContent("500 Line too long"), attempt: 1, age: 0, jitter: 0)
+                == .refusedContent(reason: "500 Line too long"))
+        let login = policy.verdict(after: .refused("the SMTP server refused the login"), attempt: 1, age: 0, jitter: 0)
+        guard case .giveUp(let reason) = login else { Issue.record("\(login)"); return }
+        #expect(reason.contains("refused the login"))
     }
 
     @Test func serverErrorsAndFailuresRetryUntilTheMaximumAge() {

@@ -126,6 +126,33 @@ struct AlertTests {
         #expect(second.stop() == 0)
     }
 
+    @Test func aReceiverThatRefusesTheFullAlertGetsItsMinimalVersion() throws {
+        let server = try LoopbackHTTPServer()
+        // As Slack answers a block it will not take; the plain version that follows is taken.
+        server.script([.answer(status: 400, body: "invalid_blocks")])
+        let root = try DaemonProcess.temporaryRoot()
+        defer { try? fileManager.removeItem(at: root) }
+        let config = try writeConfig(root: root, sinks: """
+                - name: compliance-slack
+                  type: slack
+                  url: http://127.0.0.1:\(server.port)/slack
+            """)
+        let daemon = DaemonProcess(root: root, arguments: ["run", "--config", config])
+        try daemon.start()
+        try drop(1, into: daemon)
+        #expect(waitUntil(timeout: 30) { server.requests.count == 2 && waiting(daemon).isEmpty }, "\(daemon.log)")
+        let bodies = try server.requests.map { try #require(JSONSerialization.jsonObject(with: Data($0.body)) as? [String: Any]) }
+        #expect(bodies[0]["blocks"] != nil)
+        #expect(bodies[1].keys.sorted() == ["text"], "the minimal version is the notification text alone")
+        let text = try #require(bodies[1]["text"] as? String)
+        #expect(text.contains("m-1.json") && text.contains("needs-batch/m-1.json.report.txt"), "\(text)")
+        #expect(Set(server.requests.map { $0.headers["idempotency-key"] }).count == 1, "one alert, one key")
+        #expect(daemon.names(in: "outbox/dead").isEmpty)
+        #expect(waitUntil(timeout: 5) { daemon.log.contains("delivered the minimal version of alert") }, "\(daemon.log)")
+        #expect(daemon.log.contains("compliance-slack refused alert") && daemon.log.contains("HTTP 400: invalid_blocks; sending its minimal version instead"))
+        #expect(daemon.stop() == 0)
+    }
+
     @Test func alertTestReportsWhatEachSinkAnswered() throws {
         let server = try LoopbackHTTPServer()
         let root = try DaemonProcess.temporaryRoot()
@@ -147,7 +174,9 @@ struct AlertTests {
         #expect(all.status == 1)
         #expect(all.standardOutput.contains("chat (slack): delivered — HTTP 200"))
         #expect(all.standardOutput.contains("team (teams): delivered — HTTP 200"))
-        #expect(all.standardOutput.contains("old-desk (webhook): REFUSED, the daemon would give up at once — HTTP 404: no such hook"))
+        #expect(all.standardOutput.contains("old-desk (webhook): REFUSED — HTTP 404: no such hook"), "\(all.standardOutput)")
+        #expect(all.standardOutput.contains("old-desk (webhook): its minimal version was not delivered either; the daemon would give up — HTTP 404: no such hook"))
+        #expect(refusing.requests.count == 2, "the full alert, then its minimal version")
         #expect(server.requests.map(\.path).sorted() == ["/slack", "/teams"])
         #expect(server.requests.allSatisfy { String(decoding: $0.body, as: UTF8.self).contains("TEST ALERT") })
 
@@ -204,7 +233,9 @@ struct AlertTests {
                 "both alerts given up:\n\(daemon.log)")
         #expect(waitUntil(timeout: 5) { daemon.log.components(separatedBy: "gave up on alert").count == 3 })
         #expect(daemon.stop() == 0)
-        #expect(server.requests.map(\.path).sorted() == ["/desk", "/services/T0AAAAAAA/B0BBBBBBB/\(Self.slackToken)"])
+        // Each refused, then its minimal version refused too.
+        #expect(server.requests.map(\.path).sorted() == ["/desk", "/desk", "/services/T0AAAAAAA/B0BBBBBBB/\(Self.slackToken)",
+                                                          "/services/T0AAAAAAA/B0BBBBBBB/\(Self.slackToken)"])
         #expect(server.requests.contains { $0.headers["authorization"] == "Bearer \(Self.bearer)" }, "the echo had the token to send back")
 
         expectNoSecret(in: daemon.log, "the daemon's log")
@@ -225,9 +256,9 @@ struct AlertTests {
         let config = try writeConfig(root: root, sinks: echoedSinks(server))
         let result = try Executable.run(["alert", "test", "--config", config])
         #expect(result.status == 1)
-        #expect(server.requests.count == 2)
+        #expect(server.requests.count == 4, "each sink's alert and its minimal version")
         expectNoSecret(in: result.standardOutput + result.standardError, "alert test's output")
-        #expect(result.standardOutput.contains("chat (slack): REFUSED, the daemon would give up at once — HTTP 400: {\"url\": \"[redacted]\"}"),
+        #expect(result.standardOutput.contains("chat (slack): REFUSED — HTTP 400: {\"url\": \"[redacted]\"}"),
                 "\(result.standardOutput)")
         #expect(result.standardOutput.contains("Authorization: [redacted]"), "\(result.standardOutput)")
     }

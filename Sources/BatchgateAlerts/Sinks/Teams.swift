@@ -63,7 +63,7 @@ extension Sinks {
 
         static func request(for delivery: AlertDelivery, to sink: DaemonConfig.AlertSink, secrets: SinkSecrets,
                             host: String, date: Double) -> SinkRequest {
-            .post(Webhook.httpRequest(for: delivery, to: sink, secrets: secrets))
+            .post(Webhook.httpRequest(for: delivery, to: sink, secrets: secrets, host: host, date: date))
         }
     }
 }

@@ -11,7 +11,7 @@ extension Sinks {
         static func alert(_ message: AlertMessage) -> SinkMessage {
             var json = JSONWriter()
             json.beginObject()
-            json.key("event"); json.string("manifest.\(message.decision.rawValue)")
+            json.key("event"); json.string(message.event)
             json.key("alertId"); json.string(message.id)
             json.key("time"); json.string(message.time)
             json.key("licenseNumber"); json.string(message.licenseNumber)
@@ -44,7 +44,7 @@ extension Sinks {
         static func fallback(_ message: AlertMessage) -> SinkMessage {
             var json = JSONWriter()
             json.beginObject()
-            json.key("event"); json.string("manifest.\(message.decision.rawValue)")
+            json.key("event"); json.string(message.event)
             json.key("alertId"); json.string(message.id)
             json.key("time"); json.string(message.time)
             json.key("host"); json.string(message.host)
@@ -66,16 +66,24 @@ extension Sinks {
 
         static func request(for delivery: AlertDelivery, to sink: DaemonConfig.AlertSink, secrets: SinkSecrets,
                             host: String, date: Double) -> SinkRequest {
-            .post(httpRequest(for: delivery, to: sink, secrets: secrets))
+            .post(httpRequest(for: delivery, to: sink, secrets: secrets, host: host, date: date))
         }
 
-        /// The request for an HTTP sink: the JSON body, `Idempotency-Key`, the sink's own headers,
-        /// and when it signs, `<header>: sha256=<hex HMAC-SHA256 of the body with the secret>`.
-        static func httpRequest(for delivery: AlertDelivery, to sink: DaemonConfig.AlertSink, secrets: SinkSecrets) -> HTTPRequest {
+        /// The request for an HTTP sink, sent at `date` from `host`: the JSON body,
+        /// `Idempotency-Key`, the sink's own headers and, for a webhook sink, CloudEvents 1.0
+        /// binary-mode attributes (`ce-*`: the body is the event's data). When the sink signs:
+        /// `<header>: sha256=<hex HMAC-SHA256 of the body>`, and Standard Webhooks' `webhook-id`,
+        /// `webhook-timestamp` and `webhook-signature: v1,<base64 HMAC-SHA256 of id.timestamp.body>`,
+        /// whose timestamp lets a receiver refuse a replayed request (docs/alerts.md).
+        static func httpRequest(for delivery: AlertDelivery, to sink: DaemonConfig.AlertSink, secrets: SinkSecrets,
+                                host: String, date: Double) -> HTTPRequest {
             var headers: [(name: String, value: String)] = [
                 ("Content-Type", "application/json; charset=utf-8"),
                 ("Idempotency-Key", delivery.id),
             ]
+            if sink.type == .webhook {
+                headers += cloudEventHeaders(for: delivery, host: host, date: date)
+            }
             // `DaemonConfig.sinkSecrets` resolves every header value and the signing key: a request
             // without one would go out unauthorised or unsigned, so a missing one is a bug.
             for header in sink.headers {
@@ -83,11 +91,50 @@ extension Sinks {
                 headers.append((header.name, value.exposedValue))
             }
             if let signing = sink.signing {
-                guard let key = secrets.signingKey else { preconditionFailure("no signing key was resolved for the sink \(sink.name)") }
-                let code = HMACSHA256.hex(key: Array(key.exposedValue.utf8), message: delivery.body)
-                headers.append((signing.header, "sha256=" + code))
+                guard let secret = secrets.signingKey else { preconditionFailure("no signing key was resolved for the sink \(sink.name)") }
+                let key = Array(secret.exposedValue.utf8)
+                headers.append((signing.header, "sha256=" + HMACSHA256.hex(key: key, message: delivery.body)))
+                // Whole seconds, as Standard Webhooks writes them.
+                let timestamp = String(Int(date.rounded(.down)))
+                let signed = Array("\(delivery.id).\(timestamp).".utf8) + delivery.body
+                headers += [
+                    ("webhook-id", delivery.id),
+                    ("webhook-timestamp", timestamp),
+                    ("webhook-signature", "v1," + Base64.string(HMACSHA256.authenticationCode(key: key, message: signed))),
+                ]
             }
             return HTTPRequest(url: secrets.url.exposedValue, headers: headers, body: delivery.body)
+        }
+
+        /// CloudEvents 1.0 in binary mode (the HTTP protocol binding, §3.1): the attributes as
+        /// `ce-` headers, the body untouched as the data, `Content-Type` its type. The id is the
+        /// delivery's (stable across retries, so a receiver can drop a repeat); the source names
+        /// this server; the time is when the manifest was routed.
+        static func cloudEventHeaders(for delivery: AlertDelivery, host: String, date: Double) -> [(name: String, value: String)] {
+            [
+                ("ce-specversion", "1.0"),
+                ("ce-id", delivery.id),
+                ("ce-source", "/batchgate/" + pathSegment(host)),
+                ("ce-type", "batchgate." + (delivery.event ?? "digest")),
+                ("ce-time", Timestamp.iso8601(delivery.occurredAt ?? date)),
+            ]
+        }
+
+        /// `text` as one segment of a URI path: unreserved characters (RFC 3986 §2.3) as they are,
+        /// every other byte as `%XX`. A host name is already all unreserved; this keeps an odd one
+        /// a valid `ce-source`.
+        private static func pathSegment(_ text: String) -> String {
+            var output: [UInt8] = []
+            for byte in text.utf8 {
+                switch byte {
+                case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                     UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                    output.append(byte)
+                default:
+                    output += [UInt8(ascii: "%")] + Hex.upperCaseDigits(byte)
+                }
+            }
+            return String(decoding: output, as: UTF8.self)
         }
     }
 }
