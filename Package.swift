@@ -78,7 +78,7 @@ let package = Package(
             name: "TestSupport",
             dependencies: ["BatchgateConfig", "BatchgateAlerts"],
             path: "Tests/TestSupport",
-            exclude: ["smtp_server.py"]
+            exclude: ["smtp_server.py", "python_tools_check.py", "webhook_check.py"]
         ),
         .testTarget(name: "BatchgateCoreTests", dependencies: ["BatchgateCore"], exclude: ["Fixtures"]),
         .testTarget(name: "BatchgateSystemTests", dependencies: ["BatchgateSystem"]),

@@ -263,3 +263,54 @@ struct AlertTests {
         #expect(result.standardOutput.contains("Authorization: [redacted]"), "\(result.standardOutput)")
     }
 }
+
+/// Webhook requests as receivers' own libraries read them: the CloudEvents SDK and Standard
+/// Webhooks' verifier (Tests/TestSupport/webhook_check.py).
+extension AlertTests {
+    /// The requests as the checker takes them.
+    static func webhookCheckerInput(_ requests: [LoopbackHTTPServer.Request], secret: String?) throws -> Data {
+        let list = requests.map { request -> [String: Any] in
+            ["headers": request.headers, "body_base64": request.body.base64EncodedString(), "secret": secret as Any]
+        }
+        return try JSONSerialization.data(withJSONObject: list)
+    }
+
+    @Test func theDaemonsWebhookRequestsAreCloudEventsWithAStandardWebhooksSignature() throws {
+        try PythonTool.requirePackages(["cloudevents.http", "standardwebhooks.webhooks"])
+        let server = try LoopbackHTTPServer()
+        let root = try DaemonProcess.temporaryRoot()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let config = try writeConfig(root: root, sinks: """
+                - name: desk
+                  type: webhook
+                  url: http://127.0.0.1:\(server.port)/desk
+                  decisions: [needs-batch, rejected, accepted]
+                  signing:
+                    secret: \(Self.signingKey)
+            """)
+        let daemon = DaemonProcess(root: root, arguments: ["run", "--config", config])
+        try daemon.start()
+        try drop(2, into: daemon)
+        try drop(1, into: daemon, needsBatch: false, prefix: "ok")
+        #expect(waitUntil(timeout: 30) { server.requests.count == 3 }, "\(daemon.log)")
+        #expect(daemon.stop() == 0)
+        let requests = server.requests
+        #expect(Set(requests.compactMap { $0.headers["ce-type"] }) == ["batchgate.manifest.needs-batch", "batchgate.manifest.accepted"])
+
+        let checked = try PythonTool.run("webhook_check.py", input: Self.webhookCheckerInput(requests, secret: Self.signingKey))
+        #expect(checked.status == 0, "\(checked.output)")
+        #expect(checked.output.contains("3 request(s) checked, 0 problem(s)"), "\(checked.output)")
+
+        // The checker can fail: a wrong key, and a body changed on the way.
+        let wrongKey = try PythonTool.run("webhook_check.py", input: Self.webhookCheckerInput(requests, secret: "another key"))
+        #expect(wrongKey.status == 1 && wrongKey.output.contains("No matching signature found"), "\(wrongKey.output)")
+        var tampered = requests[0]
+        tampered.body = Data(#"{"event": "manifest.accepted"}"#.utf8)
+        let changed = try PythonTool.run("webhook_check.py", input: Self.webhookCheckerInput([tampered], secret: Self.signingKey))
+        #expect(changed.status == 1 && changed.output.contains("verification failed"), "\(changed.output)")
+        var bare = requests[0]
+        bare.headers["ce-source"] = nil
+        let unsourced = try PythonTool.run("webhook_check.py", input: Self.webhookCheckerInput([bare], secret: nil))
+        #expect(unsourced.status == 1 && unsourced.output.contains("not a CloudEvent"), "\(unsourced.output)")
+    }
+}
