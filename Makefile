@@ -7,6 +7,10 @@ CATALOG := --items config/catalog/items.json --packages config/catalog/packages.
 
 STATE ?= ./var
 
+# The receivers' validators the tests run (slack_sdk, the CloudEvents SDK, ...), pinned, from PyPI.
+PYTHON_TOOLS := .build/python-tools
+PYTHON_TOOLS_LIST := Tests/TestSupport/python-tools.txt
+
 # Installation (make install / make uninstall), in the usual GNU variables.
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -22,7 +26,8 @@ RELEASE_BIN = $(shell $(SWIFT) build -c release --show-bin-path)/batchgate
 
 # libcurl's headers and pkg-config (installed through apt-get when pkg-config cannot find
 # libcurl); rsync, which the daemon tests use to drop files as rsync does; and for the e-mail
-# tests, Debian's python3-aiosmtpd (a real SMTP server) and openssl (its test certificate).
+# tests, Debian's python3-aiosmtpd (a real SMTP server) and openssl (its test certificate); and
+# the receivers' own validators from PyPI, pinned in $(PYTHON_TOOLS_LIST), in $(PYTHON_TOOLS).
 deps:
 	@pkg-config --exists libcurl 2>/dev/null || { \
 		echo "batchgate: installing libcurl4-openssl-dev and pkg-config (apt-get)"; \
@@ -36,6 +41,16 @@ deps:
 		echo "batchgate: installing python3-aiosmtpd and openssl for the e-mail tests (apt-get)"; \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-aiosmtpd openssl || \
 		{ $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-aiosmtpd openssl; }; }
+	@/usr/bin/python3 -m pip --version >/dev/null 2>&1 || { \
+		echo "batchgate: installing python3-pip for the receivers' validators the tests run (apt-get)"; \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-pip || \
+		{ $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-pip; }; }
+	@cmp -s $(PYTHON_TOOLS_LIST) $(PYTHON_TOOLS)/.installed 2>/dev/null || { \
+		echo "batchgate: installing the pinned test tools of $(PYTHON_TOOLS_LIST) into $(PYTHON_TOOLS) (pip)"; \
+		rm -rf $(PYTHON_TOOLS) && \
+		/usr/bin/python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
+			--target $(PYTHON_TOOLS) -r $(PYTHON_TOOLS_LIST) && \
+		cp $(PYTHON_TOOLS_LIST) $(PYTHON_TOOLS)/.installed; }
 
 build: deps
 	$(SWIFT) build
