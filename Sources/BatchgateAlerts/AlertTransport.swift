@@ -97,7 +97,9 @@ public struct LibcurlAlertTransport: AlertTransport {
     }
 
     /// Mail through an SMTP server: a message the server took counts as delivered (`SMTP 250`),
-    /// and the recipients it refused are named, as they did not get it.
+    /// and the recipients it refused are named, as they did not get it. A 5xx about the message
+    /// itself is a refusal of this content (its minimal version may pass); a refused login,
+    /// sender or recipient is a refusal for good, as any version would meet it again.
     private func submit(_ mail: MailDelivery, options: DaemonConfig.Alerts) -> AlertAttemptResult {
         do {
             let receipt = try MailTransfer.send(mail, options: options)
@@ -108,8 +110,14 @@ public struct LibcurlAlertTransport: AlertTransport {
             return AlertAttemptResult(attempt: .answered(status: 200, retryAfter: nil), answer: answer,
                                       refusedRecipients: receipt.refused.map(\.address))
         } catch {
-            return AlertAttemptResult(attempt: error.isPermanent ? .refused(error.description) : .failed(error.description),
-                                      answer: error.description)
+            let attempt: RetryPolicy.Attempt = if error.refusesMessage {
+                .refusedContent(error.description)
+            } else if error.isPermanent {
+                .refused(error.description)
+            } else {
+                .failed(error.description)
+            }
+            return AlertAttemptResult(attempt: attempt, answer: error.description)
         }
     }
 

@@ -32,6 +32,18 @@ struct MailDelivery: Sendable {
     }
 }
 
+/// What an SMTP reply answered: the step of the conversation the server was at.
+enum SMTPPhase: Sendable, Equatable {
+    /// The greeting, EHLO, STARTTLS, AUTH: the session, before any mail.
+    case session
+    /// MAIL FROM: the envelope sender (and, with the SIZE extension, the message's size).
+    case sender
+    /// RCPT TO: a recipient.
+    case recipients
+    /// DATA and the message's text after it: the reply is about the message itself.
+    case message
+}
+
 /// A mail that did not go out.
 struct MailError: Error, Sendable, Equatable, CustomStringConvertible {
     /// libcurl's `CURLcode`, or the code of the closest libcurl error for a delivery refused before
@@ -46,6 +58,11 @@ struct MailError: Error, Sendable, Equatable, CustomStringConvertible {
     /// the server not offering STARTTLS when it is required (CURLE_USE_SSL_FAILED), login denied.
     /// False for connection failures, timeouts, TLS handshake and certificate failures, 4xx replies.
     var isPermanent: Bool
+    /// True when the server refused the message itself, not the session, sender or recipients: a
+    /// 5xx at or after DATA (`500 Line too long`, `552` too big, `554` content refused), or 552
+    /// to MAIL FROM, which with SIZE says the message is too large. Another version of the alert,
+    /// smaller or plainer, may pass where this one did not.
+    var refusesMessage = false
 
     var description: String { "\(summary): \(message) (curl error \(code))" }
 
@@ -70,6 +87,7 @@ struct MailError: Error, Sendable, Equatable, CustomStringConvertible {
             break
         }
         guard let smtpStatus else { return "the mail was not sent" }
+        if refusesMessage { return "the SMTP server refused the message itself (its lines, size or content)" }
         if smtpStatus >= 500 {
             if message.contains("RCPT failed") { return "the SMTP server refused a recipient" }
             if message.contains("MAIL failed") { return "the SMTP server refused the sender" }
@@ -84,8 +102,9 @@ struct MailError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     /// A failed transfer: permanent for a 5xx refusal, a denied login or a missing STARTTLS, unless
-    /// the server said 4xx (try later).
-    static func failed(_ code: CURLcode, smtpStatus: Int?, message: String) -> MailError {
+    /// the server said 4xx (try later); a refusal of the message itself when the 5xx answered
+    /// `phase` ``SMTPPhase/message``, or was a 552 to MAIL FROM (SIZE: the message is too large).
+    static func failed(_ code: CURLcode, smtpStatus: Int?, answering phase: SMTPPhase? = nil, message: String) -> MailError {
         let permanent: Bool
         if let smtpStatus, (400..<500).contains(smtpStatus) {
             permanent = false
@@ -94,7 +113,12 @@ struct MailError: Error, Sendable, Equatable, CustomStringConvertible {
         } else {
             permanent = code == CURLE_LOGIN_DENIED || code == CURLE_USE_SSL_FAILED
         }
-        return MailError(code: Int32(code.rawValue), smtpStatus: smtpStatus, message: message, isPermanent: permanent)
+        var refusesMessage = false
+        if let smtpStatus, (500..<600).contains(smtpStatus) {
+            refusesMessage = phase == .message || (phase == .sender && smtpStatus == 552)
+        }
+        return MailError(code: Int32(code.rawValue), smtpStatus: smtpStatus, message: message, isPermanent: permanent,
+                         refusesMessage: refusesMessage)
     }
 }
 
@@ -153,7 +177,8 @@ enum MailTransfer {
         set(batchgate_curl_setopt_pointer(handle, CURLOPT_MAIL_RCPT, UnsafeMutableRawPointer(recipients)), "the recipients")
         // One address the server refuses (someone who left) must not keep the mail from the rest;
         // only when every recipient is refused does the transfer fail. (ALLLOWFAILS is libcurl
-        // 7.88's spelling, kept as an alias by later versions.)
+        // 7.88's spelling, kept as an alias by later versions.) No BODY=8BITMIME: the message is
+        // 7-bit (quoted-printable, RFC 2047 subject), which every server takes.
         set(batchgate_curl_setopt_long(handle, CURLOPT_MAIL_RCPT_ALLLOWFAILS, 1), "the recipient failures")
         if let username = delivery.username { set(batchgate_curl_setopt_string(handle, CURLOPT_USERNAME, username), "the user name") }
         if let password = delivery.password { set(batchgate_curl_setopt_string(handle, CURLOPT_PASSWORD, password), "the password") }
@@ -178,10 +203,15 @@ enum MailTransfer {
         var parts = [String(cString: curl_easy_strerror(result))]
         let buffered = String(cString: errorBuffer).trimmingSpaces
         if !buffered.isEmpty && buffered != parts[0] { parts.append(buffered) }
+        // libcurl's code does not say which step the refusal answered (CURLE_SEND_ERROR stands for
+        // a refused MAIL, RCPT and DATA alike, and a refusal after the message's text is
+        // CURLE_RECV_ERROR or CURLE_WEIRD_SERVER_REPLY by version): the conversation does.
+        var phase: SMTPPhase?
         if let refusal, let reply = conversation.takeUnretainedValue().lastReply, reply.hasPrefix(String(refusal)) {
             parts.append("the server said: \(reply)")
+            phase = conversation.takeUnretainedValue().lastReplyPhase
         }
-        throw MailError.failed(result, smtpStatus: refusal, message: parts.joined(separator: "; "))
+        throw MailError.failed(result, smtpStatus: refusal, answering: phase, message: parts.joined(separator: "; "))
     }
 
     /// Refuses, before any connection, what must not be sent.
@@ -247,6 +277,9 @@ private final class SMTPConversation {
     var recipientAsked: String?
     /// Recipients whose RCPT TO got a 4xx or 5xx reply, with it.
     var refusedRecipients: [(address: String, reply: String)] = []
+    /// The step the last command sent opened, and the one the last reply answered.
+    var phase = SMTPPhase.session
+    var lastReplyPhase = SMTPPhase.session
 
     /// The last reply, one line: continuation lines without their repeated code.
     var lastReply: String? {
@@ -263,6 +296,7 @@ private final class SMTPConversation {
         // secret the server echoed, which the redactor would no longer recognise. The answer is
         // cut to its logged length only once it has been scrubbed (LibcurlAlertTransport.send).
         if replyLines.count < 8 { replyLines.append(String(line.prefix(4096))) }
+        if replyFinished { lastReplyPhase = phase }
         if replyFinished, let address = recipientAsked {
             recipientAsked = nil
             if let reply = lastReply, let first = reply.first, first == "4" || first == "5" {
@@ -271,15 +305,21 @@ private final class SMTPConversation {
         }
     }
 
-    /// A command went out: only which recipient a RCPT TO names is kept (the rest, AUTH with the
-    /// password among it, never is).
+    /// A command went out: which step it opens, and which recipient a RCPT TO names, are kept
+    /// (the rest, AUTH with the password among it, never is). A line that is no command (a
+    /// login's base64) leaves the step as it is.
     func sent(_ command: [UInt8]) {
         func starts(with prefix: String) -> Bool {
             let prefix = Array(prefix.utf8)
             return command.count >= prefix.count && zip(command, prefix).allSatisfy { $0 & 0xDF == $1 & 0xDF }
         }
         if starts(with: "QUIT") { quitting = true }
+        if starts(with: "EHLO ") || starts(with: "HELO ") || starts(with: "STARTTLS") || starts(with: "AUTH ") { phase = .session }
+        if starts(with: "MAIL FROM:") { phase = .sender }
+        // DATA takes no argument: the whole line is matched, so no base64 login can pass for it.
+        if starts(with: "DATA\r\n") || (command.count == 4 && starts(with: "DATA")) { phase = .message }
         if starts(with: "RCPT TO:") {
+            phase = .recipients
             let address = command.dropFirst(8).prefix { $0 != 0x0D && $0 != 0x0A && $0 != UInt8(ascii: " ") }
             recipientAsked = String(decoding: address, as: UTF8.self).trimmingCharacters(in: "<>")
         }

@@ -174,9 +174,9 @@ struct AlertDeliveryTests {
         let mail = try #require(try server.deliveries().first)
         #expect(mail.tls && mail.login == "alerts")
         #expect(mail.mailFrom == "batchgate@plant.example" && mail.rcptTos == ["compliance@plant.example"])
-        let text = String(decoding: mail.data, as: UTF8.self)
+        let text = mail.readable
         #expect(text.contains("Subject: [batchgate] Needs a production batch: resin.json (North, PR-1)\r\n"))
-        #expect(text.contains("Message-ID: <\(outcome.entry.id)-mail@plant-1>\r\n"))
+        #expect(text.contains("Message-ID: <\(outcome.entry.id)-mail@plant.example>\r\n"))
         #expect(text.contains("  Fix: "))
         #expect(text.contains("Report: \(fixture.layout.needsBatch)/resin.json.report.txt"))
         #expect(eventually { fixture.names("outbox") == ["dead"] })
@@ -188,7 +188,7 @@ struct AlertDeliveryTests {
         let outcomes = fixture.router.route((1...7).map { "batch-\($0).json" }).outcomes
         fixture.dispatcher.add(outcomes.flatMap(\.alerts))
         try #require(eventually { fixture.names("outbox") == ["dead"] })
-        let mails = try server.deliveries().dropFirst().map { String(decoding: $0.data, as: UTF8.self) }
+        let mails = try server.deliveries().dropFirst().map(\.readable)
         #expect(mails.count == 1)
         #expect(mails.first?.contains("Subject: [batchgate] 7 manifests need attention (North)") == true)
         for number in 1...7 { #expect(mails.first?.contains("batch-\(number).json") == true) }

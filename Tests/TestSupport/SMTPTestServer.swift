@@ -54,6 +54,37 @@ public final class SMTPTestServer {
         var dataBase64: String
         public var data: [UInt8] { Array(Data(base64Encoded: dataBase64) ?? Data()) }
 
+        /// The message as a reader sees it, CRLF line ends kept: folded header lines joined, and
+        /// a quoted-printable body decoded (its soft line breaks taken out, `=XX` as the byte).
+        /// Encoded-words (`=?UTF-8?B?…?=`) stay as they are.
+        public var readable: String {
+            let text = String(decoding: data, as: UTF8.self)
+            guard let end = text.range(of: "\r\n\r\n") else { return text }
+            let headers = text[..<end.lowerBound].replacingOccurrences(of: "\r\n ", with: " ")
+                .replacingOccurrences(of: "\r\n\t", with: "\t")
+            let body = text[end.upperBound...]
+            guard headers.lowercased().contains("\r\ncontent-transfer-encoding: quoted-printable") else {
+                return headers + "\r\n\r\n" + body
+            }
+            var bytes: [UInt8] = []
+            let encoded = Array(body.utf8)
+            var index = 0
+            while index < encoded.count {
+                if encoded[index] == UInt8(ascii: "="), index + 2 < encoded.count,
+                   encoded[index + 1] == 0x0D, encoded[index + 2] == 0x0A {
+                    index += 3
+                } else if encoded[index] == UInt8(ascii: "="), index + 2 < encoded.count,
+                          let byte = UInt8(String(decoding: encoded[(index + 1)...(index + 2)], as: UTF8.self), radix: 16) {
+                    bytes.append(byte)
+                    index += 3
+                } else {
+                    bytes.append(encoded[index])
+                    index += 1
+                }
+            }
+            return headers + "\r\n\r\n" + String(decoding: bytes, as: UTF8.self)
+        }
+
         enum CodingKeys: String, CodingKey {
             case mailFrom = "mail_from", rcptTos = "rcpt_tos", tls, login, dataBase64 = "data_base64"
         }
@@ -68,7 +99,12 @@ public final class SMTPTestServer {
     private let input = Pipe()
     private let outFile: URL
 
-    public init(_ mode: Mode, in folder: TestFolder, user: String? = nil, password: String? = nil, refusedRecipient: String? = nil) throws {
+    /// A server in `mode` that wants a login when `user` and `password` are given, refuses
+    /// `refusedRecipient` at RCPT, refuses at the end of DATA (`554 5.6.0 content refused`) a
+    /// message that contains `refusedContent` as sent or as decoded, and takes messages of at
+    /// most `sizeLimit` octets (advertised as SIZE; aiosmtpd's default when nil).
+    public init(_ mode: Mode, in folder: TestFolder, user: String? = nil, password: String? = nil, refusedRecipient: String? = nil,
+                refusedContent: String? = nil, sizeLimit: Int? = nil) throws {
         outFile = folder.url.appendingPathComponent("received-\(UUID().uuidString).jsonl")
         var arguments = [Self.script, "--out", outFile.path]
         switch mode {
@@ -78,6 +114,8 @@ public final class SMTPTestServer {
         }
         if let user, let password { arguments += ["--user", user, "--password", password] }
         if let refusedRecipient { arguments += ["--refuse-rcpt", refusedRecipient] }
+        if let refusedContent { arguments += ["--refuse-data-containing", refusedContent] }
+        if let sizeLimit { arguments += ["--data-size-limit", String(sizeLimit)] }
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         process.arguments = arguments
         // The server stops at the end of its input: it never outlives the test process.

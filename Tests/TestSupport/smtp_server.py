@@ -8,8 +8,18 @@ Modes (one of them):
 Options:
   --user U --password P    AUTH PLAIN/LOGIN required before MAIL
   --refuse-rcpt ADDR       answer 550 for this recipient (may be repeated)
+  --refuse-data-containing TEXT
+                           answer the end of DATA with `554 5.6.0 content refused` when the message
+                           contains TEXT, as sent or as its text decodes (may be repeated)
+  --data-size-limit N      the largest message taken, in octets: advertised as SIZE N, a MAIL FROM
+                           with a larger SIZE= gets 552, more data than N gets 552 after DATA
+                           (aiosmtpd's default is 33554432)
   --out FILE               one JSON line per received message: mail_from, rcpt_tos, tls,
                            login, data_base64 (the message as received, dot-unstuffed)
+
+Lines are limited as RFC 5321 §4.5.3.1.6 says, 1,000 octets with the CRLF: a longer line of the
+message gets `500 Line too long` once the data has ended, and the message is not taken. (aiosmtpd
+alone lets a line of 1,001 octets through.)
 
 It listens on a free port, prints that port on stdout once it listens, and serves until it is
 killed or its stdin reaches end of file (so it never outlives the test process).
@@ -18,6 +28,8 @@ killed or its stdin reaches end of file (so it never outlives the test process).
 import argparse
 import asyncio
 import base64
+import email
+import email.policy
 import json
 import logging
 import ssl
@@ -35,11 +47,18 @@ def parse_arguments():
     parser.add_argument("--user")
     parser.add_argument("--password")
     parser.add_argument("--refuse-rcpt", action="append", default=[])
+    parser.add_argument("--refuse-data-containing", action="append", default=[])
+    parser.add_argument("--data-size-limit", type=int)
     parser.add_argument("--out", required=True)
     arguments = parser.parse_args()
     if (arguments.user is None) != (arguments.password is None):
         parser.error("--user and --password go together")
     return arguments
+
+
+class StrictSMTP(SMTP):
+    """aiosmtpd with RFC 5321's line limit: 998 octets of text and the CRLF."""
+    line_length_limit = 1000
 
 
 def tls_context(cert_and_key):
@@ -48,10 +67,22 @@ def tls_context(cert_and_key):
     return context
 
 
+def readable_text(data):
+    """The message as a reader sees it: headers and body decoded, or the bytes as UTF-8 when it
+    does not parse as one text part."""
+    text = data.decode("utf-8", "replace")
+    try:
+        message = email.message_from_bytes(data, policy=email.policy.default)
+        return text + "\n" + "\n".join(str(value) for value in message.values()) + "\n" + message.get_content()
+    except Exception:
+        return text
+
+
 class Recorder:
-    def __init__(self, out, refused):
+    def __init__(self, out, refused, refused_content):
         self.out = out
         self.refused = {address.lower() for address in refused}
+        self.refused_content = refused_content
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.lower() in self.refused:
@@ -60,6 +91,10 @@ class Recorder:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.refused_content:
+            text = readable_text(envelope.original_content)
+            if any(refused in text for refused in self.refused_content):
+                return "554 5.6.0 content refused"
         login = None
         if session.auth_data is not None:
             login = getattr(session.auth_data, "login", None)
@@ -89,13 +124,13 @@ def main():
                     and auth_data.password == arguments.password.encode())
         return AuthResult(success=accepted, handled=False, auth_data=auth_data if accepted else None)
 
-    handler = Recorder(arguments.out, arguments.refuse_rcpt)
+    handler = Recorder(arguments.out, arguments.refuse_rcpt, arguments.refuse_data_containing)
     wants_login = arguments.user is not None
     starttls = tls_context(arguments.starttls) if arguments.starttls else None
     implicit = tls_context(arguments.implicit_tls) if arguments.implicit_tls else None
 
     def protocol():
-        return SMTP(
+        return StrictSMTP(
             handler,
             hostname="localhost",
             loop=loop,
@@ -107,6 +142,7 @@ def main():
             auth_required=wants_login,
             authenticator=authenticator if wants_login else None,
             timeout=30,
+            **({} if arguments.data_size_limit is None else {"data_size_limit": arguments.data_size_limit}),
         )
 
     server = loop.run_until_complete(loop.create_server(protocol, host="127.0.0.1", port=0, ssl=implicit))

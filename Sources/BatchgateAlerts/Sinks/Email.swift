@@ -50,18 +50,24 @@ extension Sinks {
                                       requireTLS: settings.starttls))
         }
 
-        /// The message that goes to the server for `delivery`, dated `date`, its Message-ID the
-        /// delivery's id at `host` (stable across retries, as `Idempotency-Key` is for HTTP).
+        /// The message that goes to the server for `delivery`, dated `date`. Its Message-ID is the
+        /// delivery's id at the sender's domain (stable across retries, as `Idempotency-Key` is for
+        /// HTTP); `host` stands in when the sender's address gives no usable domain.
         static func message(for delivery: AlertDelivery, settings: DaemonConfig.AlertSink.Email, host: String,
                             date: Double) -> MailMessage {
             MailMessage(from: settings.from, to: settings.to, subject: delivery.subject ?? "[batchgate] alert",
-                        body: String(decoding: delivery.body, as: UTF8.self), date: date, messageID: "\(delivery.id)@\(host)")
+                        body: String(decoding: delivery.body, as: UTF8.self), date: date,
+                        messageID: MailMessage.messageID(for: delivery.id, sender: settings.from, host: host))
         }
     }
 }
 
-/// A plain-text e-mail as RFC 5322 bytes, ready for an SMTP upload: CRLF line ends, UTF-8 text,
-/// a subject encoded per RFC 2047 when it is not ASCII. Pure: the caller gives the time and id.
+/// A plain-text e-mail as RFC 5322 bytes, ready for an SMTP upload: CRLF line ends, UTF-8 text
+/// sent as quoted-printable, a subject encoded per RFC 2047 when it is not plain ASCII, long
+/// headers folded. Every line is at most 78 characters (but for an address or a Message-ID longer
+/// than a line, which cannot be cut) and every byte 7-bit (but for an address written in UTF-8),
+/// so a strict server takes it without 8BITMIME and never meets a line over its limit of 998
+/// octets. Pure: the caller gives the time and id.
 struct MailMessage: Sendable, Equatable {
     var from: String
     var to: [String]
@@ -69,7 +75,7 @@ struct MailMessage: Sendable, Equatable {
     var body: String
     /// Seconds since 1970 for the Date header.
     var date: Double
-    /// The Message-ID without brackets, such as `<alert id>@<host>`.
+    /// The Message-ID without brackets, such as `<alert id>@<sender's domain>`.
     var messageID: String
 
     init(from: String, to: [String], subject: String, body: String, date: Double, messageID: String) {
@@ -81,24 +87,25 @@ struct MailMessage: Sendable, Equatable {
         self.messageID = messageID
     }
 
+    /// RFC 5322's recommended line length, CRLF not counted: headers are folded to it.
+    static let foldedLineLength = 78
+    /// RFC 2045's longest quoted-printable line, a soft line break's `=` counted.
+    static let quotedPrintableLineLength = 76
+
     /// The message, headers and body, with CRLF line ends.
     func rendered() -> [UInt8] {
-        var lines = [
+        let headers = [
             "Date: \(Self.rfc5322Date(date))",
-            "From: \(Self.headerSafe(from))",
-            "To: \(to.map(Self.headerSafe).joined(separator: ", "))",
+            Self.folded("From", [Self.headerSafe(from)]),
+            Self.folded("To", to.map(Self.headerSafe)),
             "Subject: \(Self.encodedSubject(subject))",
-            "Message-ID: <\(Self.headerSafe(messageID))>",
+            Self.folded("Message-ID", ["<\(Self.headerSafe(messageID))>"]),
             "MIME-Version: 1.0",
             "Content-Type: text/plain; charset=utf-8",
-            "Content-Transfer-Encoding: 8bit",
+            "Content-Transfer-Encoding: quoted-printable",
             "Auto-Submitted: auto-generated",
-            "",
         ]
-        lines += body.split(separator: "\n", omittingEmptySubsequences: false).map { line in
-            line.hasSuffix("\r") ? String(line.dropLast()) : String(line)
-        }
-        return Array(lines.joined(separator: "\r\n").utf8)
+        return Array((headers.joined(separator: "\r\n") + "\r\n\r\n").utf8) + Self.quotedPrintable(body)
     }
 
     /// Header values never carry a line break (no header injection from a file name).
@@ -106,25 +113,151 @@ struct MailMessage: Sendable, Equatable {
         String(text.map { $0 == "\r" || $0 == "\n" || $0 == "\r\n" ? " " : $0 })
     }
 
-    /// ASCII subjects as they are; others as RFC 2047 base64 encoded-words of at most 75 characters.
+    /// `Name: a, b, c`, folded (RFC 5322 §2.2.3) before an item that would take the line past
+    /// 78 characters, the first item included: an item (an address, a Message-ID) is never cut,
+    /// so only an item longer than a line makes a longer one.
+    static func folded(_ name: String, _ items: [String]) -> String {
+        var lines: [String] = []
+        var line = name + ":"
+        for (index, item) in items.enumerated() {
+            let separator = index + 1 < items.count ? "," : ""
+            if line.utf8.count + 1 + item.utf8.count + separator.utf8.count > foldedLineLength && !line.isEmpty {
+                lines.append(line)
+                line = ""
+            }
+            line += " " + item + separator
+        }
+        lines.append(line)
+        return lines.joined(separator: "\r\n")
+    }
+
+    /// The subject as the `Subject:` header's value: printable ASCII as it is, folded at spaces;
+    /// anything else (non-ASCII, control characters, text that reads as an encoded-word, a word
+    /// too long to fold) as RFC 2047 base64 encoded-words, one a line.
     static func encodedSubject(_ subject: String) -> String {
         let safe = headerSafe(subject)
-        if safe.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return safe }
+        return foldedPlainSubject(safe) ?? encodedWords(safe)
+    }
+
+    /// `subject` folded before spaces so that every line, `Subject: ` included, is at most 78
+    /// characters; nil when it cannot go as plain text.
+    private static func foldedPlainSubject(_ subject: String) -> String? {
+        // "=?" would be decoded by the reader as the start of an encoded-word.
+        guard subject.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }), !subject.contains("=?") else { return nil }
+        let words = subject.split(separator: " ", omittingEmptySubsequences: false)
+        var lines: [String] = []
+        var line = String(words[0])
+        var used = "Subject: ".utf8.count + line.utf8.count
+        for word in words.dropFirst() {
+            // A fold before an empty word would leave a line of nothing but a space.
+            if !word.isEmpty && used + 1 + word.utf8.count > foldedLineLength {
+                lines.append(line)
+                line = ""
+                used = 0
+            }
+            line += " " + word
+            used += 1 + word.utf8.count
+        }
+        lines.append(line)
+        let firstLineRoom = foldedLineLength - "Subject: ".utf8.count
+        guard lines[0].utf8.count <= firstLineRoom, lines.dropFirst().allSatisfy({ $0.utf8.count <= foldedLineLength }) else { return nil }
+        return lines.joined(separator: "\r\n")
+    }
+
+    /// `text` as base64 encoded-words of whole code points, one per line: 42 bytes make 56
+    /// base64 characters, 68 with `=?UTF-8?B?` and `?=`, so the first line with `Subject: `
+    /// is 77 characters and each word stays under RFC 2047's 75. A reader joins the words (the
+    /// folding between them is not part of the text), so a character of several code points
+    /// may be split between two.
+    private static func encodedWords(_ text: String) -> String {
         var words: [String] = []
         var chunk: [UInt8] = []
-        for character in safe {
-            let bytes = Array(String(character).utf8)
-            // 45 bytes make 60 base64 characters: with "=?UTF-8?B?" and "?=", 72 in all.
-            if chunk.count + bytes.count > 45 {
+        for scalar in text.unicodeScalars {
+            let bytes = Array(String(scalar).utf8)
+            if chunk.count + bytes.count > 42 {
                 words.append("=?UTF-8?B?\(base64(chunk))?=")
                 chunk = []
             }
             chunk += bytes
         }
-        if !chunk.isEmpty { words.append("=?UTF-8?B?\(base64(chunk))?=") }
+        if !chunk.isEmpty || words.isEmpty { words.append("=?UTF-8?B?\(base64(chunk))?=") }
         return words.joined(separator: "\r\n ")
     }
 
+    /// `text` as quoted-printable UTF-8 (RFC 2045 §6.7) with CRLF line ends: each line of the
+    /// text (ended by LF or CRLF) becomes encoded lines of at most 76 characters joined by soft
+    /// line breaks (`=` at the end). Literal are the printable ASCII characters but `=`, and
+    /// spaces and tabs that do not end a line; the rest is `=XX`. A line that would start with
+    /// `From ` starts with `=46rom ` (RFC 2049 §3), as some mailboxes would change it to `>From `.
+    /// A leading `.` stays: the SMTP client doubles it on the wire and the server takes it off.
+    static func quotedPrintable(_ text: String) -> [UInt8] {
+        var output: [UInt8] = []
+        output.reserveCapacity(text.utf8.count + text.utf8.count / 8)
+        let lines = text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        for (number, line) in lines.enumerated() {
+            if number > 0 { output += [0x0D, 0x0A] }
+            let content = line.last == 0x0D ? line.dropLast() : line[...]
+            appendQuotedPrintable(Array(content), to: &output)
+        }
+        return output
+    }
+
+    /// One line of text (without its line end) as quoted-printable lines joined by soft breaks.
+    private static func appendQuotedPrintable(_ line: [UInt8], to output: inout [UInt8]) {
+        let hex = Array("0123456789ABCDEF".utf8)
+        /// The characters that stand for `line[index]`.
+        func token(_ index: Int) -> ArraySlice<UInt8> {
+            let byte = line[index]
+            let isLast = index == line.count - 1
+            let literal = (byte >= 33 && byte <= 126 && byte != UInt8(ascii: "=")) || ((byte == 0x20 || byte == 0x09) && !isLast)
+            return literal ? [byte] : [UInt8(ascii: "="), hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]
+        }
+        let from = Array("From ".utf8)
+        var used = 0
+        for index in line.indices {
+            var next = token(index)
+            let fitsAsTheLast = index == line.count - 1 && used + next.count <= quotedPrintableLineLength
+            if used + next.count > quotedPrintableLineLength - 1 && !fitsAsTheLast {
+                output += [UInt8(ascii: "="), 0x0D, 0x0A]
+                used = 0
+            }
+            if used == 0 && line[index...].starts(with: from) { next = [UInt8(ascii: "="), UInt8(ascii: "4"), UInt8(ascii: "6")] }
+            output += next
+            used += next.count
+        }
+    }
+
+    /// `<id>@<domain>` for a delivery: the id and the domain of the `sender` address (after its
+    /// last `@`) made a valid dot-atom and domain, so a reader's parser finds no defect; `host`
+    /// when the sender's domain has nothing usable, `localhost` when the host has nothing either.
+    static func messageID(for deliveryID: String, sender: String, host: String) -> String {
+        let senderDomain = sender.lastIndex(of: "@").flatMap { domainName(String(sender[sender.index(after: $0)...])) }
+        let domain = senderDomain ?? domainName(host) ?? "localhost"
+        let id = deliveryID.unicodeScalars.map { isLetterOrDigit($0) || $0 == "-" || $0 == "_" || $0 == "." ? Character($0) : "-" }
+        let dotAtom = String(id).split(separator: ".").joined(separator: ".")
+        return (dotAtom.isEmpty ? "alert" : dotAtom) + "@" + domain
+    }
+
+    /// `text` as a domain name (RFC 1035's letters, digits and hyphens, dot-separated labels of
+    /// at most 63 characters, 253 in all), other characters as `-`; nil when nothing is left.
+    /// `[192.0.2.1]` becomes `192.0.2.1`; `bücher.example` becomes `b-cher.example`.
+    static func domainName(_ text: String) -> String? {
+        var labels: [String] = text.split(separator: ".").compactMap { label in
+            let mapped = String(label.unicodeScalars.map { isLetterOrDigit($0) ? Character($0) : "-" }.prefix(63))
+            let trimmed = mapped.drop { $0 == "-" }.reversed().drop { $0 == "-" }.reversed()
+            return trimmed.isEmpty ? nil : String(trimmed)
+        }
+        // The right-hand labels say whose the domain is: the left ones go first.
+        while labels.joined(separator: ".").utf8.count > 253 { labels.removeFirst() }
+        return labels.isEmpty ? nil : labels.joined(separator: ".")
+    }
+
+    /// An ASCII letter or digit: what a domain label and a Message-ID's id keep as it is.
+    private static func isLetterOrDigit(_ scalar: Unicode.Scalar) -> Bool {
+        ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar)
+    }
+
+    /// `bytes` in standard base64 with padding (RFC 4648 §4).
     static func base64(_ bytes: [UInt8]) -> String {
         let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
         var output = ""
