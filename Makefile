@@ -21,8 +21,11 @@ RELEASE_BIN = $(shell $(SWIFT) build -c release --show-bin-path)/batchgate
 .PHONY: deps bench-deps build run examples test bench bench-daemon bench-all soak crash-rounds fuzz clean release install uninstall systemd-check
 
 # libcurl's headers and pkg-config (installed through apt-get when pkg-config cannot find
-# libcurl); rsync, which the daemon tests use to drop files as rsync does; and for the e-mail
-# tests, Debian's python3-aiosmtpd (a real SMTP server) and openssl (its test certificate).
+# libcurl); rsync, which the daemon tests use to drop files as rsync does; for the e-mail
+# tests, Debian's python3-aiosmtpd (a real SMTP server) and openssl (its test certificate); and
+# for the Slack payload tests, slack_sdk (Slack's own block models, from PyPI through Debian's
+# python3-pip) in .build/python-tools: a test tool, not something the daemon needs.
+SLACK_SDK := slack_sdk==3.48.0
 deps:
 	@pkg-config --exists libcurl 2>/dev/null || { \
 		echo "batchgate: installing libcurl4-openssl-dev and pkg-config (apt-get)"; \
@@ -36,6 +39,13 @@ deps:
 		echo "batchgate: installing python3-aiosmtpd and openssl for the e-mail tests (apt-get)"; \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-aiosmtpd openssl || \
 		{ $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-aiosmtpd openssl; }; }
+	@/usr/bin/python3 -m pip --version >/dev/null 2>&1 || { \
+		echo "batchgate: installing python3-pip for the Slack payload tests (apt-get)"; \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-pip || \
+		{ $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-pip; }; }
+	@PYTHONPATH=.build/python-tools /usr/bin/python3 -c 'import slack_sdk.version as v, sys; sys.exit(v.__version__ != "$(subst slack_sdk==,,$(SLACK_SDK))")' 2>/dev/null || { \
+		echo "batchgate: installing $(SLACK_SDK) into .build/python-tools for the Slack payload tests (pip)"; \
+		/usr/bin/python3 -m pip install --quiet --upgrade --target .build/python-tools $(SLACK_SDK); }
 
 build: deps
 	$(SWIFT) build
