@@ -73,12 +73,13 @@ let package = Package(
         ),
 
         // Tests follow the targets. TestSupport: an HTTP receiver and an SMTP server (aiosmtpd) on
-        // loopback, test sinks with inline secrets, and polling.
+        // loopback, test sinks with inline secrets, polling, and slack_check.py (Slack's own block
+        // models over payloads).
         .target(
             name: "TestSupport",
             dependencies: ["BatchgateConfig", "BatchgateAlerts"],
             path: "Tests/TestSupport",
-            exclude: ["smtp_server.py", "python_tools_check.py", "webhook_check.py"]
+            exclude: ["smtp_server.py", "python_tools_check.py", "python-tools.txt", "webhook_check.py", "slack_check.py"]
         ),
         .testTarget(name: "BatchgateCoreTests", dependencies: ["BatchgateCore"], exclude: ["Fixtures"]),
         .testTarget(name: "BatchgateSystemTests", dependencies: ["BatchgateSystem"]),

@@ -20,15 +20,15 @@ struct AlertDigestTests {
         let texts = blocks.compactMap { ($0["text"] as? [String: Any])?["text"] as? String }
         let listed = texts.joined(separator: "\n").components(separatedBy: "• ").count - 1
         #expect(listed == 50, "every alert is listed once")
-        #expect(texts.allSatisfy { $0.count <= 3_000 })
+        #expect(texts.allSatisfy { $0.unicodeScalars.count <= 3_000 })
         #expect(blocks.count <= 50)
     }
 
     @Test func aHugeDigestStaysWithinSlackLimits() throws {
         let blocks = try #require(try object(Sinks.Slack.digest(digest(5_000)).body)["blocks"] as? [[String: Any]])
-        #expect(blocks.count == 50)
+        #expect(blocks.count <= 50)
         let texts = blocks.compactMap { ($0["text"] as? [String: Any])?["text"] as? String }
-        #expect(texts.contains { $0.hasPrefix("… and ") && $0.hasSuffix(" more.") })
+        #expect(texts.contains { $0.hasPrefix("… and ") && $0.hasSuffix(" more manifests, each with its report beside it in its outcome folder.") })
     }
 
     @Test func teamsAndEmailListEveryAlert() throws {
@@ -46,15 +46,17 @@ struct AlertDigestTests {
         #expect(OutboxEntry(decoding: entry.encoded()) == entry)
     }
 
-    @Test func slackControlCharactersInFileNamesAreEscapedAndStayWithinLimits() throws {
+    @Test func slackShowsMarkupInFileNamesAsTextAndStaysWithinLimits() throws {
         let lines = ["<!channel>&co.json — rejected", String(repeating: "&", count: 2_950)]
         let body = try object(Sinks.Slack.digest(AlertDigest(lines: lines, host: "h<1>", time: "t", facility: nil)).body)
+        #expect((body["text"] as? String)?.contains("&lt;!channel&gt;&amp;co.json") == true, "escaped where Slack reads mrkdwn")
         let blocks = try #require(body["blocks"] as? [[String: Any]])
-        let texts = blocks.compactMap { ($0["text"] as? [String: Any])?["text"] as? String }
-        #expect(texts.contains { $0.contains("&lt;!channel&gt;&amp;co.json") })
-        #expect(!texts.joined().contains("<!channel>"))
-        #expect(texts.allSatisfy { $0.count <= 3_000 })
+        let objects = blocks.compactMap { $0["text"] as? [String: Any] }
+        #expect(objects.allSatisfy { $0["type"] as? String == "plain_text" }, "shown as written, never parsed")
+        let texts = objects.compactMap { $0["text"] as? String }
+        #expect(texts.contains { $0.contains("<!channel>&co.json") })
+        #expect(texts.allSatisfy { $0.unicodeScalars.count <= 3_000 })
         let context = try #require(blocks.last?["elements"] as? [[String: Any]])
-        #expect((context.first?["text"] as? String)?.contains("h&lt;1&gt;") == true)
+        #expect((context.first?["text"] as? String)?.contains("h<1>") == true)
     }
 }

@@ -141,10 +141,12 @@ struct AlertDeliveryTests {
         let fixture = try Fixture(sinks: [DaemonConfig.AlertSink(name: "chat", type: .slack, url: .inline(server.url))])
         let outcome = try fixture.route()
         try #require(eventually { fixture.names("outbox/dead") == ["\(outcome.entry.id)-chat.json"] })
-        #expect(server.requests.count == 1, "a 4xx other than 429 is not tried again")
+        #expect(server.requests.count == 2, "a 4xx other than 408 and 429: the alert's minimal version once, never the same again")
+        #expect(server.requests[0].body != server.requests[1].body)
         let dead = try #require(OutboxEntry(decoding: Array(try Data(contentsOf: fixture.root.appendingPathComponent("outbox/dead/\(outcome.entry.id)-chat.json")))))
         #expect(dead.lastAnswer?.contains("HTTP 400: invalid_payload") == true)
-        #expect(fixture.logText.contains("gave up on alert \(outcome.entry.id)-chat for chat: the endpoint refused the alert with HTTP 400"))
+        #expect(dead.refusal?.contains("HTTP 400: invalid_payload") == true)
+        #expect(fixture.logText.contains("gave up on alert \(outcome.entry.id)-chat for chat: the endpoint refused the alert's minimal version with HTTP 400"))
     }
 
     @Test func aHungEndpointTimesOutAndIsTriedAgain() throws {

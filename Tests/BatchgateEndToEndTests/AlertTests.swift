@@ -143,7 +143,7 @@ struct AlertTests {
         #expect(waitUntil(timeout: 30) { server.requests.count == 2 && waiting(daemon).isEmpty }, "\(daemon.log)")
         let bodies = try server.requests.map { try #require(JSONSerialization.jsonObject(with: Data($0.body)) as? [String: Any]) }
         #expect(bodies[0]["blocks"] != nil)
-        #expect(bodies[1].keys.sorted() == ["text"], "the minimal version is the notification text alone")
+        #expect(bodies[1].keys.sorted() == ["mrkdwn", "text"], "the minimal version is the notification text alone, not mrkdwn")
         let text = try #require(bodies[1]["text"] as? String)
         #expect(text.contains("m-1.json") && text.contains("needs-batch/m-1.json.report.txt"), "\(text)")
         #expect(Set(server.requests.map { $0.headers["idempotency-key"] }).count == 1, "one alert, one key")

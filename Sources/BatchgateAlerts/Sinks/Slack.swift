@@ -2,82 +2,118 @@ import BatchgateCore
 import BatchgateConfig
 
 extension Sinks {
-    /// A Slack incoming webhook: Block Kit messages with a fallback `text`, within Slack's limits
-    /// (50 blocks, 150 characters of header, 3,000 of section), file names escaped so that none
-    /// becomes a link or a mention. Sent as the POST of ``Webhook``; Slack's one message a second
-    /// is the sink's default rate limit (``DaemonConfig/AlertSink/SinkType/defaultRateLimit``).
+    /// A Slack incoming webhook: Block Kit messages with a notification `text`, within Slack's
+    /// limits counted as Slack counts (code points), and nothing from a manifest or a file name
+    /// read as markup: it goes in `plain_text` text objects, our own labels in `mrkdwn`. Sent as
+    /// the POST of ``Webhook``; Slack's one message a second is the sink's default rate limit
+    /// (``DaemonConfig/AlertSink/SinkType/defaultRateLimit``).
     enum Slack: SinkKind {
-        /// A Slack incoming-webhook message: `text` as the fallback, and Block Kit `blocks`.
+        /// Slack's limits, as slack_sdk 3.48.0 states them (slack_sdk/models/blocks/blocks.py:
+        /// `HeaderBlock.text_max_length`, `SectionBlock.text_max_length`, `ContextBlock.elements_max_length`)
+        /// and Slack's Block Kit reference (docs.slack.dev/reference/block-kit/blocks: "up to 50 blocks in
+        /// each message"; .../composition-objects/text-object: a text of 1 to 3,000 characters;
+        /// .../blocks/section-block: a field at most 2,000). Slack counts characters as Python's len()
+        /// does, in code points: a decomposed "é" is two, a family emoji seven.
+        enum Limit {
+            static let blocks = 50
+            static let header = 150
+            /// Any text object: a section's text, a context element.
+            static let text = 3_000
+            static let sectionField = 2_000
+            /// The top-level `text`, shown in notifications and read by screen readers: Slack truncates
+            /// past 40,000 and advises 4,000 (docs.slack.dev/reference/methods/chat.postMessage); a
+            /// notification needs far less.
+            static let messageText = 3_000
+            /// All the blocks' texts together. Slack refuses a message whose blocks hold more than about
+            /// 12,000 characters (`msg_blocks_too_long`), a limit no reference page states (the evidence is
+            /// in docs/alerts.md, Slack); 10,000 leaves room for what Slack counts besides the texts.
+            static let blocksText = 10_000
+        }
+
+        /// The largest digest body, in bytes. A code point is at least one byte, so a digest this size
+        /// holds fewer than ``Limit/blocksText`` characters and lists every line it was given; the
+        /// sender puts the rest in the next digest instead of leaving them out ("… and N more").
+        static let digestBodyLimit = 8_000
+
+        /// One alert: its title as the header, the summary with the report's path, one section per
+        /// package to fix or file-wide error as long as the limits allow, then "… and N more" pointing
+        /// at the report, and a context line (host, time, alert id).
         static func alert(_ message: AlertMessage) -> SinkMessage {
-            var json = JSONWriter()
-            json.slackMessage(fallback: "\(message.title) — \(message.summary)") { json in
-                json.slackHeader(message.title)
-                json.slackSection("*\(escapeMrkdwn(message.summary))*\nReport: `\(escapeMrkdwn(message.reportPath))`")
-                // Slack allows 50 blocks: header, summary, up to 46 packages or errors, a remainder, context.
-                let lines = packageLines(of: message) + message.errors.map { "Error: \(escapeMrkdwn($0))" }
-                for line in lines.prefix(46) { json.slackSection(String(line.prefix(3000))) }
-                if lines.count > 46 { json.slackSection("… and \(lines.count - 46) more in the report.") }
-                json.slackContext("batchgate on \(escapeMrkdwn(message.host)) · \(message.time) · alert \(message.id)")
+            let report = oneLine(message.reportPath)
+            // The blocks every alert has are kept under half of Limit.blocksText (the summary to
+            // 1,500, the path to 1,000, the context to 500), so that packages always have room.
+            var blocks: [SlackBlock] = [
+                .header(.plain(oneLine(message.title), within: Limit.header)),
+                .section(.plain(oneLine(message.summary), within: 1_500), fields: [.mrkdwn("*Report*"), .plain(report, within: 1_000)]),
+            ]
+            let context = SlackBlock.context([.plain("batchgate on \(oneLine(message.host)) · \(message.time) · alert \(message.id)",
+                                                     within: 500)])
+            let details = packageSections(of: message)
+                + message.errors.map { SlackBlock.section(.plain("Error: " + oneLine($0), within: Limit.text)) }
+            blocks += fitting(details, after: blocks, before: context) { count in
+                .section(.plain("… and \(count) more in the report: " + fitted(report, within: 1_000), within: 1_100))
             }
-            return SinkMessage(body: json.bytes)
+            blocks.append(context)
+            return SinkMessage(body: slackMessage(text: notification(title: message.title, " — ", detail: message.summary), blocks: blocks))
         }
 
-        /// Only the notification `text`: the title, the counts and the report's path.
+        /// Only the notification `text`: the title, the counts and the report's path, each cut on its
+        /// own so that the path is always there.
         static func fallback(_ message: AlertMessage) -> SinkMessage {
-            var json = JSONWriter()
-            json.beginObject()
-            json.key("text"); json.string(escapeMrkdwn("\(message.title) — \(message.summary) Report: \(message.reportPath)"))
-            json.endObject()
-            return SinkMessage(body: json.bytes)
+            let text = mrkdwn(oneLine(message.title), within: 600) + " — " + mrkdwn(oneLine(message.summary), within: 1_200)
+                + " Report: " + mrkdwn(oneLine(message.reportPath), within: 1_000)
+            return SinkMessage(body: slackMessage(text: text, blocks: nil))
         }
 
-        private static func packageLines(of message: AlertMessage) -> [String] {
+        /// A section per package to fix: what it is and why, and the fix under a bold label.
+        private static func packageSections(of message: AlertMessage) -> [SlackBlock] {
             message.packagesToFix.map { package in
-                var line = "*\(package.tag ?? "package \(package.position.packageIndex)")*"
-                if let item = package.item { line += " \(escapeMrkdwn(item))" }
-                if let category = package.category { line += " (\(escapeMrkdwn(category)))" }
-                line += package.status == .invalid ? " — invalid" : " — needs a production batch"
-                for finding in package.findings { line += "\n• \(escapeMrkdwn(finding.message))" }
-                if package.status == .invalid { for error in package.errors { line += "\n• \(escapeMrkdwn(error))" } }
-                if let fix = package.fix { line += "\n*Fix:* \(escapeMrkdwn(fix))" }
-                return line
+                var lines = [[package.tag ?? "package \(package.position.packageIndex)",
+                              package.item.map { fitted(oneLine($0), within: 300) },
+                              package.category.map { "(" + fitted(oneLine($0), within: 150) + ")" }]
+                    .compactMap { $0 }.joined(separator: " ")
+                    + (package.status == .invalid ? " — invalid" : " — needs a production batch")]
+                lines += package.findings.map { "• " + fitted(oneLine($0.message), within: 600) }
+                if package.status == .invalid { lines += package.errors.map { "• " + fitted(oneLine($0), within: 600) } }
+                let fields = package.fix.map { [SlackText.mrkdwn("*Fix*"), .plain(oneLine($0), within: 600)] } ?? []
+                return .section(.plain(lines.joined(separator: "\n"), within: Limit.text), fields: fields)
             }
         }
 
-        /// A header, the lines in sections of up to 40 lines each (3,000 characters at most),
-        /// within Slack's 50 blocks.
+        /// A header, the lines in sections of up to 40 lines each, as many as the limits allow, then
+        /// "… and N more" and a context line.
         static func digest(_ digest: AlertDigest) -> SinkMessage {
-            var json = JSONWriter()
-            let lines = digest.lines
-            let fallback = "\(digest.title): " + lines.prefix(5).joined(separator: "; ") + (lines.count > 5 ? "; …" : "")
-            json.slackMessage(fallback: fallback) { json in
-                json.slackHeader(digest.title)
-                let groups = chunks(lines.map(escapeMrkdwn), maxLines: 40, maxCharacters: 2_900)
-                for group in groups.prefix(47) { json.slackSection(group.map { "• " + $0 }.joined(separator: "\n")) }
-                if groups.count > 47 {
-                    json.slackSection("… and \(groups.dropFirst(47).reduce(0) { $0 + $1.count }) more.")
-                }
-                json.slackContext("batchgate on \(escapeMrkdwn(digest.host)) · \(digest.time)")
-            }
-            return SinkMessage(body: json.bytes)
-        }
-
-        /// The lines cut into groups that each fit one Slack section.
-        private static func chunks(_ lines: [String], maxLines: Int, maxCharacters: Int) -> [[String]] {
-            var result: [[String]] = []
-            var current: [String] = []
+            let lines = digest.lines.map { "• " + fitted(oneLine($0), within: 1_000) }
+            let head: [SlackBlock] = [.header(.plain(oneLine(digest.title), within: Limit.header))]
+            let context = SlackBlock.context([.plain("batchgate on \(oneLine(digest.host)) · \(digest.time)", within: 500)])
+            var sections: [SlackBlock] = []
+            var counts: [Int] = []  // how many lines each section lists, for the remainder's count
+            var group: [String] = []
             var size = 0
-            for line in lines.map({ String($0.prefix(maxCharacters - 2)) }) {
-                if current.count == maxLines || size + line.count + 3 > maxCharacters {
-                    result.append(current)
-                    current = []
+            for line in lines {
+                let length = line.unicodeScalars.count
+                if !group.isEmpty, group.count == 40 || size + 1 + length > Limit.text {
+                    sections.append(.section(.plain(group.joined(separator: "\n"), within: Limit.text)))
+                    counts.append(group.count)
+                    group = []
                     size = 0
                 }
-                current.append(line)
-                size += line.count + 3
+                size += (group.isEmpty ? 0 : 1) + length
+                group.append(line)
             }
-            if !current.isEmpty { result.append(current) }
-            return result
+            if !group.isEmpty {
+                sections.append(.section(.plain(group.joined(separator: "\n"), within: Limit.text)))
+                counts.append(group.count)
+            }
+            let shown = fitting(sections, after: head, before: context) { remaining in
+                let more = counts.suffix(remaining).reduce(0, +)
+                return .section(.plain("… and \(more) more manifests, each with its report beside it in its outcome folder.",
+                                       within: Limit.text))
+            }
+            let preview = digest.lines.prefix(3).map { fitted(oneLine($0), within: 300) }.joined(separator: "; ")
+                + (digest.lines.count > 3 ? "; …" : "")
+            let text = notification(title: digest.title, ": ", detail: preview)
+            return SinkMessage(body: slackMessage(text: text, blocks: head + shown + [context]))
         }
 
         static func request(for delivery: AlertDelivery, to sink: DaemonConfig.AlertSink, secrets: SinkSecrets,
@@ -85,60 +121,185 @@ extension Sinks {
             .post(Webhook.httpRequest(for: delivery, to: sink, secrets: secrets, host: host, date: date))
         }
 
-        /// Slack's three control characters in mrkdwn text (`&`, `<`, `>`), escaped so that a file
-        /// name cannot become a link or a mention.
+        /// As many of `candidates` as fit after the blocks `head` and before `tail` within Slack's
+        /// block count and the blocks' text budget (``Limit/blocksText``), in order; when some are
+        /// left out, then the block `remainder(leftOut)` makes to say how many (room for it is kept
+        /// from the start).
+        private static func fitting(_ candidates: [SlackBlock], after head: [SlackBlock], before tail: SlackBlock,
+                                    remainder: (Int) -> SlackBlock) -> [SlackBlock] {
+            var used = head.reduce(tail.textLength) { $0 + $1.textLength }
+            let free = Limit.blocks - head.count - 1
+            let total = candidates.reduce(0) { $0 + $1.textLength }
+            if candidates.count <= free, used + total <= Limit.blocksText { return candidates }
+            // The largest count gives the longest remainder: its room is enough for any other.
+            let reserved = remainder(candidates.count).textLength
+            var shown: [SlackBlock] = []
+            for candidate in candidates {
+                guard shown.count < free - 1, used + candidate.textLength + reserved <= Limit.blocksText else { break }
+                shown.append(candidate)
+                used += candidate.textLength
+            }
+            return shown + [remainder(candidates.count - shown.count)]
+        }
+
+        /// The notification `text`: the title, the separator and the detail, escaped as mrkdwn (the
+        /// field Slack reads as mrkdwn), within ``Limit/messageText`` with the title cut first to 600.
+        private static func notification(title: String, _ separator: String, detail: String) -> String {
+            let head = mrkdwn(oneLine(title), within: 600) + separator
+            return head + mrkdwn(oneLine(detail), within: Limit.messageText - head.unicodeScalars.count)
+        }
+
+        /// The message: `text` for notifications and screen readers, then the blocks, if any.
+        /// `"mrkdwn": false` shows `text` as written (Slack's message payload reference: whether
+        /// `text` is rendered as mrkdwn, true by default), so `*`, `_`, `~` and backticks in a file
+        /// name stay characters where the `text` is the message shown (``fallback(_:)``). Slack says
+        /// nothing of it for the special parsing of `&`, `<`, `>` (mentions such as `<!here>`, links),
+        /// so those are escaped in `text` all the same.
+        private static func slackMessage(text: String, blocks: [SlackBlock]?) -> [UInt8] {
+            var json = JSONWriter()
+            json.beginObject()
+            json.key("text"); json.string(text)
+            json.key("mrkdwn"); json.bool(false)
+            if let blocks {
+                json.key("blocks")
+                json.beginArray()
+                for block in blocks { block.write(to: &json) }
+                json.endArray()
+            }
+            json.endObject()
+            return json.bytes
+        }
+
+        /// `text` escaped for mrkdwn and cut to `limit` code points, the escapes counted (``fitted(_:within:escaped:)``).
+        static func mrkdwn(_ text: String, within limit: Int) -> String {
+            fitted(text, within: limit, escaped: true)
+        }
+
+        /// `text` whole when it fits in `limit` code points, else its first characters (grapheme
+        /// clusters, never part of one) and "…", `limit` code points at most. With `escaped`,
+        /// Slack's three control characters become `&amp;`, `&lt;`, `&gt;` and are counted so: a cut
+        /// falls between two characters, so never inside an entity, and escaping after the cut can
+        /// no longer make the text too long.
+        static func fitted(_ text: String, within limit: Int, escaped: Bool = false) -> String {
+            let length: (Unicode.Scalar) -> Int = { scalar in
+                guard escaped else { return 1 }
+                switch scalar {
+                case "&": return 5
+                case "<", ">": return 4
+                default: return 1
+                }
+            }
+            let whole = text.unicodeScalars.reduce(0) { $0 + length($1) }
+            if whole <= limit { return escaped ? escapeMrkdwn(text) : text }
+            var kept = ""
+            var used = 0
+            for character in text {
+                let size = character.unicodeScalars.reduce(0) { $0 + length($1) }
+                guard used + size <= limit - 1 else { break }
+                kept.append(character)
+                used += size
+            }
+            return (escaped ? escapeMrkdwn(kept) : kept) + "…"
+        }
+
+        /// Slack's three control characters in mrkdwn text (`&`, `<`, `>`) as the entities Slack
+        /// decodes for display (docs.slack.dev/messaging/formatting-message-text, "Escaping text"), so
+        /// that text cannot become a link or a mention. `&` first, so no entity is escaped twice.
         private static func escapeMrkdwn(_ text: String) -> String {
             text.replacing("&", with: "&amp;").replacing("<", with: "&lt;").replacing(">", with: "&gt;")
+        }
+
+        /// `text` on one line: control characters (line breaks, tabs, escape sequences, NUL) and
+        /// Unicode's line and paragraph separators become spaces, so that a name cannot start a line
+        /// of its own that reads like one of ours ("Fix: none") nor send a control character on.
+        static func oneLine(_ text: String) -> String {
+            var scalars = String.UnicodeScalarView()
+            for scalar in text.unicodeScalars {
+                switch scalar.properties.generalCategory {
+                case .control, .lineSeparator, .paragraphSeparator: scalars.append(" ")
+                default: scalars.append(scalar)
+                }
+            }
+            return String(scalars)
         }
     }
 }
 
-/// The Block Kit pieces that alerts and digests share.
-extension JSONWriter {
-    /// A Slack message: `text` as the fallback, then the blocks `body` writes.
-    fileprivate mutating func slackMessage(fallback: String, blocks body: (inout JSONWriter) -> Void) {
-        beginObject()
-        key("text"); string(fallback)
-        key("blocks")
-        beginArray()
-        body(&self)
-        endArray()
-        endObject()
+/// A Slack text object. Text from a manifest or a file name goes in `plain_text`, which Slack
+/// shows as it is: mrkdwn has no escape for `*`, `_`, `~` and the backtick (only `&`, `<`, `>` have
+/// entities), so a name in mrkdwn could turn bold, strike text out or close a code span and format
+/// what follows. `emoji` is false so that `:name:` stays text. Our own labels are mrkdwn.
+private struct SlackText {
+    /// The text object's `type`.
+    enum Kind: String { case plainText = "plain_text", mrkdwn }
+    var kind: Kind
+    var text: String
+
+    /// Text shown as it is, cut to `limit` code points ("…" at the end); "-" for nothing, as Slack
+    /// refuses an empty text.
+    static func plain(_ text: String, within limit: Int) -> SlackText {
+        SlackText(kind: .plainText, text: text.isEmpty ? "-" : Sinks.Slack.fitted(text, within: limit))
     }
 
-    /// A Slack header block (at most 150 characters).
-    fileprivate mutating func slackHeader(_ text: String) {
-        slackBlock("header", textType: "plain_text", String(text.prefix(150)))
+    /// Our own mrkdwn (a label such as `*Fix*`), escaped all the same.
+    static func mrkdwn(_ markup: String) -> SlackText {
+        SlackText(kind: .mrkdwn, text: Sinks.Slack.mrkdwn(markup, within: Sinks.Slack.Limit.sectionField))
     }
 
-    /// A Slack section block of mrkdwn text.
-    fileprivate mutating func slackSection(_ text: String) {
-        slackBlock("section", textType: "mrkdwn", text)
+    /// Its length as Slack counts it.
+    var length: Int { text.unicodeScalars.count }
+
+    /// The text object as JSON.
+    func write(to json: inout JSONWriter) {
+        json.beginObject()
+        json.key("type"); json.string(kind.rawValue)
+        json.key("text"); json.string(text)
+        if kind == .plainText { json.key("emoji"); json.bool(false) }
+        json.endObject()
+    }
+}
+
+/// The Block Kit blocks alerts and digests use.
+private enum SlackBlock {
+    /// Large bold text: a plain_text object.
+    case header(SlackText)
+    /// A text, and fields shown in two columns under it.
+    case section(SlackText, fields: [SlackText] = [])
+    /// Small grey text.
+    case context([SlackText])
+
+    /// The code points of all its texts, for the message's budget (``Sinks/Slack/Limit/blocksText``).
+    var textLength: Int {
+        switch self {
+        case .header(let text): text.length
+        case .section(let text, let fields): fields.reduce(text.length) { $0 + $1.length }
+        case .context(let elements): elements.reduce(0) { $0 + $1.length }
+        }
     }
 
-    /// A Slack block of `type` holding one text object of `textType`.
-    private mutating func slackBlock(_ type: String, textType: String, _ text: String) {
-        beginObject()
-        key("type"); string(type)
-        key("text")
-        beginObject()
-        key("type"); string(textType)
-        key("text"); string(text)
-        endObject()
-        endObject()
-    }
-
-    /// A Slack context block with one mrkdwn element.
-    fileprivate mutating func slackContext(_ text: String) {
-        beginObject()
-        key("type"); string("context")
-        key("elements")
-        beginArray()
-        beginObject()
-        key("type"); string("mrkdwn")
-        key("text"); string(text)
-        endObject()
-        endArray()
-        endObject()
+    /// The block as JSON.
+    func write(to json: inout JSONWriter) {
+        json.beginObject()
+        switch self {
+        case .header(let text):
+            json.key("type"); json.string("header")
+            json.key("text"); text.write(to: &json)
+        case .section(let text, let fields):
+            json.key("type"); json.string("section")
+            json.key("text"); text.write(to: &json)
+            if !fields.isEmpty {
+                json.key("fields")
+                json.beginArray()
+                for field in fields { field.write(to: &json) }
+                json.endArray()
+            }
+        case .context(let elements):
+            json.key("type"); json.string("context")
+            json.key("elements")
+            json.beginArray()
+            for element in elements { element.write(to: &json) }
+            json.endArray()
+        }
+        json.endObject()
     }
 }
