@@ -238,13 +238,13 @@ struct Redactor: Sendable, Equatable {
     static func credentialEncodings(user: String?, password: String?) -> [String] {
         var encoded: [String] = []
         if let password {
-            encoded.append(MailMessage.base64(Array(password.utf8)))
+            encoded.append(Base64.string(Array(password.utf8)))
             if let user {
-                encoded.append(MailMessage.base64(Array("\(user):\(password)".utf8)))
-                encoded.append(MailMessage.base64(Array("\u{0}\(user)\u{0}\(password)".utf8)))
+                encoded.append(Base64.string(Array("\(user):\(password)".utf8)))
+                encoded.append(Base64.string(Array("\u{0}\(user)\u{0}\(password)".utf8)))
             }
         }
-        if let user { encoded.append(MailMessage.base64(Array(user.utf8))) }
+        if let user { encoded.append(Base64.string(Array(user.utf8))) }
         // A base64 form shorter than the minimum comes from a secret too short to scrub anyway.
         return encoded
     }

@@ -175,12 +175,12 @@ struct MailMessage: Sendable, Equatable {
         for scalar in text.unicodeScalars {
             let bytes = Array(String(scalar).utf8)
             if chunk.count + bytes.count > 42 {
-                words.append("=?UTF-8?B?\(base64(chunk))?=")
+                words.append("=?UTF-8?B?\(Base64.string(chunk))?=")
                 chunk = []
             }
             chunk += bytes
         }
-        if !chunk.isEmpty || words.isEmpty { words.append("=?UTF-8?B?\(base64(chunk))?=") }
+        if !chunk.isEmpty || words.isEmpty { words.append("=?UTF-8?B?\(Base64.string(chunk))?=") }
         return words.joined(separator: "\r\n ")
     }
 
@@ -255,24 +255,6 @@ struct MailMessage: Sendable, Equatable {
     /// An ASCII letter or digit: what a domain label and a Message-ID's id keep as it is.
     private static func isLetterOrDigit(_ scalar: Unicode.Scalar) -> Bool {
         ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar)
-    }
-
-    /// `bytes` in standard base64 with padding (RFC 4648 §4).
-    static func base64(_ bytes: [UInt8]) -> String {
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
-        var output = ""
-        var index = 0
-        while index < bytes.count {
-            let b0 = bytes[index]
-            let b1 = index + 1 < bytes.count ? bytes[index + 1] : 0
-            let b2 = index + 2 < bytes.count ? bytes[index + 2] : 0
-            output.append(alphabet[Int(b0 >> 2)])
-            output.append(alphabet[Int((b0 & 0x03) << 4 | b1 >> 4)])
-            output.append(index + 1 < bytes.count ? alphabet[Int((b1 & 0x0F) << 2 | b2 >> 6)] : "=")
-            output.append(index + 2 < bytes.count ? alphabet[Int(b2 & 0x3F)] : "=")
-            index += 3
-        }
-        return output
     }
 
     /// `Fri, 27 Nov 2026 01:00:00 +0000`.
