@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import BatchgateSystem
 @testable import BatchgateConfig
 @testable import BatchgateAlerts
 
