@@ -25,9 +25,11 @@ RELEASE_BIN = $(shell $(SWIFT) build -c release --show-bin-path)/batchgate
 .PHONY: deps bench-deps build run examples test bench bench-daemon bench-all soak crash-rounds fuzz clean release install uninstall systemd-check
 
 # libcurl's headers and pkg-config (installed through apt-get when pkg-config cannot find
-# libcurl); rsync, which the daemon tests use to drop files as rsync does; and for the e-mail
-# tests, Debian's python3-aiosmtpd (a real SMTP server) and openssl (its test certificate); and
-# the receivers' own validators from PyPI, pinned in $(PYTHON_TOOLS_LIST), in $(PYTHON_TOOLS).
+# libcurl); rsync, which the daemon tests use to drop files as rsync does; for the e-mail
+# tests, Debian's python3-aiosmtpd (a real SMTP server) and openssl (its test certificate); for
+# the Teams tests, Debian's python3-jsonschema (Microsoft's Adaptive Card schemas, checked by
+# Tests/TestSupport/adaptive_card_check.py); and the receivers' own validators from PyPI, pinned
+# in $(PYTHON_TOOLS_LIST), in $(PYTHON_TOOLS).
 deps:
 	@pkg-config --exists libcurl 2>/dev/null || { \
 		echo "batchgate: installing libcurl4-openssl-dev and pkg-config (apt-get)"; \
@@ -41,6 +43,10 @@ deps:
 		echo "batchgate: installing python3-aiosmtpd and openssl for the e-mail tests (apt-get)"; \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-aiosmtpd openssl || \
 		{ $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-aiosmtpd openssl; }; }
+	@/usr/bin/python3 -c 'import jsonschema' 2>/dev/null || { \
+		echo "batchgate: installing python3-jsonschema for the Teams card tests (apt-get)"; \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-jsonschema || \
+		{ $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-jsonschema; }; }
 	@/usr/bin/python3 -m pip --version >/dev/null 2>&1 || { \
 		echo "batchgate: installing python3-pip for the receivers' validators the tests run (apt-get)"; \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-pip || \

@@ -73,13 +73,14 @@ let package = Package(
         ),
 
         // Tests follow the targets. TestSupport: an HTTP receiver and an SMTP server (aiosmtpd) on
-        // loopback, test sinks with inline secrets, polling, and slack_check.py (Slack's own block
-        // models over payloads).
+        // loopback, test sinks with inline secrets, polling, slack_check.py (Slack's own block
+        // models over payloads), and adaptive_card_check.py with Microsoft's Adaptive Card schemas.
         .target(
             name: "TestSupport",
             dependencies: ["BatchgateConfig", "BatchgateAlerts"],
             path: "Tests/TestSupport",
-            exclude: ["smtp_server.py", "python_tools_check.py", "python-tools.txt", "webhook_check.py", "slack_check.py"]
+            exclude: ["smtp_server.py", "python_tools_check.py", "python-tools.txt", "webhook_check.py", "slack_check.py",
+                      "adaptive_card_check.py", "AdaptiveCardSchemas"]
         ),
         .testTarget(name: "BatchgateCoreTests", dependencies: ["BatchgateCore"], exclude: ["Fixtures"]),
         .testTarget(name: "BatchgateSystemTests", dependencies: ["BatchgateSystem"]),

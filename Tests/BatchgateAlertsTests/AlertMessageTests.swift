@@ -81,10 +81,15 @@ struct AlertMessageTests {
         #expect(card["type"] as? String == "AdaptiveCard")
         #expect(card["version"] as? String == "1.4")
         let items = try #require(card["body"] as? [[String: Any]])
-        #expect(items.first?["text"] as? String == "Needs a production batch: run.json (North, PR-000123)")
+        // Text as runs of rich text blocks, which no renderer reads as markdown.
+        let lines = items.map { ($0["inlines"] as? [[String: Any]] ?? []).compactMap { $0["text"] as? String }.joined() }
+        #expect(lines.first == "Needs a production batch: run.json (North, PR-000123)")
+        #expect(lines.contains("Report: /var/lib/batchgate/needs-batch/run.json.report.json"))
         let facts = try #require(items.first { $0["type"] as? String == "FactSet" }?["facts"] as? [[String: String]])
-        #expect(facts.contains { $0["title"] == "Report" && $0["value"] == "/var/lib/batchgate/needs-batch/run.json.report.json" })
-        #expect(items.contains { ($0["text"] as? String)?.contains("**Fix:** tick Production Batch") == true })
+        #expect(facts.contains { $0["title"] == "Decision" && $0["value"] == "needs-batch" })
+        #expect(lines.contains("1A4FF0300000022000000001 Live Resin <1g> (Concentrate)"))
+        #expect(lines.contains { $0.hasPrefix("Fix: tick Production Batch") })
+        #expect(!lines.contains { $0.contains("1A4FF0300000022000000002") }, "a correct package is not listed")
     }
 
     @Test func emailHasASubjectAndABodyAPersonCanActOn() {
