@@ -184,7 +184,7 @@ struct SlackPayloadTests {
             }
             let more = try #require(Int(remainder.dropFirst("… and ".count).prefix { $0.isNumber }))
             #expect(texts.count - 1 + more == details, "\(name): \(texts.count - 1) shown and \(more) more of \(details)")
-            #expect(remainder.contains("in the report: \(Sinks.Slack.oneLine(message.reportPath))")
+            #expect(remainder.contains("in the report: \(Sinks.oneLine(message.reportPath))")
                     || message.reportPath.unicodeScalars.count > 1_000, "\(name): \(remainder)")
         }
     }
@@ -206,9 +206,9 @@ struct SlackPayloadTests {
             #expect(Set(object.keys) == ["text", "mrkdwn"], "\(name)")
             let text = try #require(object["text"] as? String)
             #expect(text.unicodeScalars.count <= 3_000, "\(name)")
-            let report = Sinks.Slack.mrkdwn(Sinks.Slack.oneLine(message.reportPath), within: 1_000)
+            let report = Sinks.Slack.mrkdwn(Sinks.oneLine(message.reportPath), within: 1_000)
             #expect(text.hasSuffix(" Report: " + report), "\(name): the report's path is always there")
-            #expect(text.contains(" — " + Sinks.Slack.mrkdwn(Sinks.Slack.oneLine(message.summary), within: 1_200)), "\(name)")
+            #expect(text.contains(" — " + Sinks.Slack.mrkdwn(Sinks.oneLine(message.summary), within: 1_200)), "\(name)")
         }
         let mentions = try #require(HostileAlerts.messages().first { $0.name == "mentions and markup" }).message
         let text = Sinks.Slack.fallback(mentions).text

@@ -9,23 +9,26 @@ extension Sinks {
         /// A subject line and a plain-text body a person can act on.
         static func alert(_ message: AlertMessage) -> SinkMessage {
             let subject = "[batchgate] \(message.title)"
-            var lines = [message.title, "", message.summary, ""]
+            // Every piece from a manifest on one line of its own: a line break in an item name
+            // cannot forge a line of ours, nor a bare CR reach the mail.
+            var lines = [oneLine(message.title), "", oneLine(message.summary), ""]
             for package in message.packagesToFix {
-                lines.append("Package \(package.tag ?? "\(package.position.packageIndex)")  \(package.item ?? "") \(package.category.map { "(\($0))" } ?? "")")
-                for finding in package.findings { lines.append("  - \(finding.message)") }
-                if package.status == .invalid { for error in package.errors { lines.append("  - \(error)") } }
-                if let fix = package.fix { lines.append("  Fix: \(fix)") }
+                let tag = package.tag.map(oneLine) ?? "\(package.position.packageIndex)"
+                lines.append("Package \(tag)  \(oneLine(package.item ?? "")) \(package.category.map { "(\(oneLine($0)))" } ?? "")")
+                for finding in package.findings { lines.append("  - \(oneLine(finding.message))") }
+                if package.status == .invalid { for error in package.errors { lines.append("  - \(oneLine(error))") } }
+                if let fix = package.fix { lines.append("  Fix: \(oneLine(fix))") }
                 lines.append("")
             }
-            for error in message.errors { lines.append("Error: \(error)") }
-            lines += ["", "Report: \(message.reportPath)", "Host: \(message.host)   Time: \(message.time)   Alert: \(message.id)"]
+            for error in message.errors { lines.append("Error: \(oneLine(error))") }
+            lines += ["", "Report: \(oneLine(message.reportPath))", "Host: \(oneLine(message.host))   Time: \(message.time)   Alert: \(message.id)"]
             return SinkMessage(body: Array((lines.joined(separator: "\n") + "\n").utf8), subject: subject)
         }
 
         /// The subject of ``alert(_:)`` and a body of the title, the counts and where the report is.
         static func fallback(_ message: AlertMessage) -> SinkMessage {
-            let lines = [message.title, "", message.summary, "", "Report: \(message.reportPath)",
-                         "Host: \(message.host)   Time: \(message.time)   Alert: \(message.id)",
+            let lines = [oneLine(message.title), "", oneLine(message.summary), "", "Report: \(oneLine(message.reportPath))",
+                         "Host: \(oneLine(message.host))   Time: \(message.time)   Alert: \(message.id)",
                          "", "(The full alert was refused by the mail server; the report has every package.)"]
             return SinkMessage(body: Array((lines.joined(separator: "\n") + "\n").utf8), subject: "[batchgate] \(message.title)")
         }
@@ -33,7 +36,8 @@ extension Sinks {
         /// A subject that says how many, and the lines.
         static func digest(_ digest: AlertDigest) -> SinkMessage {
             let subject = "[batchgate] \(digest.lines.count) manifests need attention" + (digest.facility.map { " (\($0))" } ?? "")
-            let body = ([digest.title, ""] + digest.lines.map { "- " + $0 } + ["", "Host: \(digest.host)   Time: \(digest.time)"])
+            let body = ([oneLine(digest.title), ""] + digest.lines.map { "- " + oneLine($0) }
+                        + ["", "Host: \(oneLine(digest.host))   Time: \(digest.time)"])
                 .joined(separator: "\n") + "\n"
             return SinkMessage(body: Array(body.utf8), subject: subject)
         }

@@ -27,7 +27,22 @@ extension SinkKind {
 }
 
 /// The sink kinds, one file each under `Sinks/`.
-enum Sinks {}
+enum Sinks {
+    /// `text` on one line: control characters (line breaks, tabs, escape sequences, NUL) and
+    /// Unicode's line and paragraph separators become spaces, so that a name from a manifest can
+    /// neither start a line of its own that reads like one of ours ("Fix: none") nor send a
+    /// control character on to a chat or a mail reader.
+    static func oneLine(_ text: String) -> String {
+        var scalars = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            switch scalar.properties.generalCategory {
+            case .control, .lineSeparator, .paragraphSeparator: scalars.append(" ")
+            default: scalars.append(scalar)
+            }
+        }
+        return String(scalars)
+    }
+}
 
 extension DaemonConfig.AlertSink.SinkType {
     /// The code of this type of sink: the one place a type is mapped to its kind.

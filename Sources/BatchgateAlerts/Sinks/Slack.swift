@@ -204,24 +204,22 @@ extension Sinks {
 
         /// Slack's three control characters in mrkdwn text (`&`, `<`, `>`) as the entities Slack
         /// decodes for display (docs.slack.dev/messaging/formatting-message-text, "Escaping text"), so
-        /// that text cannot become a link or a mention. `&` first, so no entity is escaped twice.
+        /// that text cannot become a link or a mention. Replaced code point by code point: a `>`
+        /// followed by a combining mark or a joiner is one Character to Swift, which a replacement
+        /// of the Character `>` would leave alone, but still a `>` to Slack.
         private static func escapeMrkdwn(_ text: String) -> String {
-            text.replacing("&", with: "&amp;").replacing("<", with: "&lt;").replacing(">", with: "&gt;")
-        }
-
-        /// `text` on one line: control characters (line breaks, tabs, escape sequences, NUL) and
-        /// Unicode's line and paragraph separators become spaces, so that a name cannot start a line
-        /// of its own that reads like one of ours ("Fix: none") nor send a control character on.
-        static func oneLine(_ text: String) -> String {
-            var scalars = String.UnicodeScalarView()
+            var escaped = String.UnicodeScalarView()
             for scalar in text.unicodeScalars {
-                switch scalar.properties.generalCategory {
-                case .control, .lineSeparator, .paragraphSeparator: scalars.append(" ")
-                default: scalars.append(scalar)
+                switch scalar {
+                case "&": escaped.append(contentsOf: "&amp;".unicodeScalars)
+                case "<": escaped.append(contentsOf: "&lt;".unicodeScalars)
+                case ">": escaped.append(contentsOf: "&gt;".unicodeScalars)
+                default: escaped.append(scalar)
                 }
             }
-            return String(scalars)
+            return String(escaped)
         }
+
     }
 }
 
