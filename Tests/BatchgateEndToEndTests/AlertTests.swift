@@ -314,3 +314,104 @@ extension AlertTests {
         #expect(unsourced.status == 1 && unsourced.output.contains("not a CloudEvent"), "\(unsourced.output)")
     }
 }
+
+/// The daemon against receivers that refuse what Slack, Teams and a strict mail server refuse:
+/// hostile manifests dropped as a user would, every alert taken in its full form.
+extension AlertTests {
+    /// Manifests a hostile or unlucky writer makes, by file name: decomposed accents, emoji and
+    /// markup in names, 300 packages, 300 sources, control characters.
+    static func hostileManifests() throws -> [(name: String, bytes: Data)] {
+        let decomposed = String(repeating: "Cre\u{301}me bru\u{302}le\u{301}e 👨‍👩‍👧‍👦 ", count: 8)
+        func package(_ index: Int, item: String, category: String, sources: Int) -> [String: Any] {
+            ["Tag": String(format: "1A4FF03000000220000%05d", index), "Item": item, "ItemCategory": category, "Quantity": 1,
+             "UnitOfMeasure": "Each",
+             "Ingredients": (0..<sources).map { ["Package": String(format: "1A4FF01000000220%08d", index * 1_000 + $0),
+                                                 "ItemCategory": $0 % 2 == 0 ? "Buds" : "Shake/Trim", "Quantity": 1, "UnitOfMeasure": "Grams"] }]
+        }
+        func json(_ packages: [[String: Any]]) throws -> Data { try JSONSerialization.data(withJSONObject: packages) }
+        let markup = "<!here> <!channel> [Portal](https://evil.example) *bold* `code` &amp; _i_"
+        return [
+            (String(String(repeating: "Re\u{301}colte-", count: 30).utf8.prefix(200))! + ".json",
+             try json((0..<300).map { package($0, item: decomposed + "\($0)", category: "Concentrate", sources: 2) })),
+            ("<!here> *run* `x`.json", try json((0..<4).map { package($0, item: markup, category: markup, sources: 2) })),
+            ("🌿🔥 preroll.json", try json([package(0, item: "Infused Pre-Roll 1g", category: "Pre-Roll Infused", sources: 300)])),
+            ("controls.json", try json([package(0, item: "Resin\r\nFix: none\u{1B}[31m\u{0}", category: "Vape Cartridge\u{2028}x", sources: 3)])),
+            ("not a manifest <!channel>.json", Data(("{\"Packages\": [" + String(repeating: "<!channel> ", count: 300)).utf8)),
+        ]
+    }
+
+    @Test func hostileManifestsReachEveryReceiverInTheirFullForm() throws {
+        let receiver = try ValidatingReceiver()
+        let folder = try TestFolder()
+        let mail = try SMTPTestServer(.plain, in: folder)
+        defer { mail.stop() }
+        let root = try DaemonProcess.temporaryRoot()
+        defer { try? fileManager.removeItem(at: root) }
+        let config = try writeConfig(root: root, sinks: """
+                - name: slack
+                  type: slack
+                  url: \(receiver.url("/slack"))
+                  rateLimit: off
+                - name: teams
+                  type: teams
+                  url: \(receiver.url("/teams"))
+                - name: mail
+                  type: email
+                  url: \(mail.url)
+                  starttls: false
+                  from: batchgate@plant.example.com
+                  to: [compliance@plant.example.com]
+            """)
+        let daemon = DaemonProcess(root: root, arguments: ["run", "--config", config])
+        try daemon.start()
+        let manifests = try Self.hostileManifests()
+        let staging = root.appendingPathComponent("staging")
+        try fileManager.createDirectory(at: staging, withIntermediateDirectories: true)
+        for (name, bytes) in manifests {
+            try bytes.write(to: staging.appendingPathComponent(name))
+            #expect(rename(staging.appendingPathComponent(name).path, daemon.inbox.appendingPathComponent(name).path) == 0)
+        }
+        #expect(waitUntil(timeout: 60) {
+            daemon.manifests(in: "needs-batch").count + daemon.manifests(in: "rejected").count == manifests.count
+                && waiting(daemon).isEmpty && !daemon.names(in: "outbox").contains { $0.hasPrefix(".") }
+        }, "\(daemon.log)")
+        #expect(daemon.stop() == 0)
+
+        let records = receiver.records
+        for record in records {
+            #expect(record.status < 300, "\(record.path) refused: \(record.problems.prefix(5).joined(separator: "; "))")
+        }
+        // Each manifest was told to Slack and Teams, alone or in a digest, in its full form.
+        for path in ["/slack", "/teams"] {
+            let bodies = records.filter { $0.path == path }.map(\.body)
+            #expect(!bodies.isEmpty && bodies.allSatisfy { $0.contains(path == "/slack" ? "\"blocks\"" : "AdaptiveCard") }, "\(path)")
+        }
+        let mails = try mail.deliveries()
+        #expect(!mails.isEmpty)
+        #expect(mails.allSatisfy { $0.data.allSatisfy { $0 < 0x80 } }, "7-bit mail")
+        #expect(!daemon.log.contains("refused"), "no alert needed its minimal version:\n\(daemon.log)")
+        #expect(daemon.names(in: "outbox/dead").isEmpty)
+    }
+
+    @Test func aReceiverThatRefusesBlocksGetsTheMinimalVersionOfAHostileAlert() throws {
+        let receiver = try ValidatingReceiver()
+        let root = try DaemonProcess.temporaryRoot()
+        defer { try? fileManager.removeItem(at: root) }
+        let config = try writeConfig(root: root, sinks: """
+                - name: strict
+                  type: slack
+                  url: \(receiver.url("/blocks-refused"))
+            """)
+        let daemon = DaemonProcess(root: root, arguments: ["run", "--config", config])
+        try daemon.start()
+        let (name, bytes) = try Self.hostileManifests()[1]
+        try bytes.write(to: root.appendingPathComponent(name))
+        #expect(rename(root.appendingPathComponent(name).path, daemon.inbox.appendingPathComponent(name).path) == 0)
+        #expect(waitUntil(timeout: 30) { receiver.records.count == 2 && waiting(daemon).isEmpty }, "\(daemon.log)")
+        #expect(daemon.stop() == 0)
+        let records = receiver.records
+        #expect(records.map(\.status) == [400, 200])
+        #expect(records[1].body.contains("&lt;!here&gt; *run* `x`.json"), "the file named, escaped: \(records[1].body)")
+        #expect(daemon.names(in: "outbox/dead").isEmpty)
+    }
+}

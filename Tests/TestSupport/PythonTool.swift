@@ -56,3 +56,55 @@ public enum PythonTool {
 public struct PythonToolMissing: Error, CustomStringConvertible {
     public var description: String
 }
+
+/// A test server written in Python (a script beside this file) in a child process: it prints its
+/// port once it listens and serves until its standard input ends, which happens when this object
+/// goes, or the test process does.
+public final class PythonServer: @unchecked Sendable {
+    public let port: Int
+    private let process: Process
+    private let input: Pipe
+
+    /// Starts `Tests/TestSupport/<script>` with `arguments` and waits up to 10 s for its port.
+    public init(_ script: String, arguments: [String]) throws {
+        process = Process()
+        input = Pipe()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = [PythonTool.repository.appendingPathComponent("Tests/TestSupport/\(script)").path] + arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["PYTHONPATH"] = PythonTool.packages
+        environment["PYTHONDONTWRITEBYTECODE"] = "1"
+        process.environment = environment
+        process.standardInput = input
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        // A server that does not start in time is stopped, which ends its output.
+        let child = process
+        let started = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            if started.wait(timeout: .now() + 10) == .timedOut { child.terminate() }
+        }
+        var line = Data()
+        while !line.contains(UInt8(ascii: "\n")) {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line.append(chunk)
+        }
+        started.signal()
+        guard let port = Int(String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            process.terminate()
+            process.waitUntilExit()
+            let said = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            throw PythonToolMissing(description: "\(script) did not start (run `make deps`?): \(said)")
+        }
+        self.port = port
+    }
+
+    deinit {
+        try? input.fileHandleForWriting.close()
+        process.waitUntilExit()
+    }
+}
