@@ -201,8 +201,8 @@ final class AlertSender: @unchecked Sendable {
     /// One alert as rendered when it was written, or a digest of several.
     func delivery(for batch: [OutboxEntry], at now: Double, digestID: String? = nil) -> AlertDelivery {
         if batch.count == 1, let entry = batch.first, digestID == nil {
-            return AlertDelivery(id: entry.id, body: Array(entry.body.utf8), subject: entry.subject, event: entry.event,
-                                 occurredAt: entry.createdAt)
+            return AlertDelivery(id: entry.refusal == nil ? entry.id : entry.minimalID, body: Array(entry.body.utf8), subject: entry.subject,
+                                 event: entry.event, occurredAt: entry.createdAt)
         }
         let digest = AlertDigest(lines: batch.map(\.digestLine), host: context.host, time: Timestamp.iso8601(now),
                                  facility: context.facility)
@@ -254,22 +254,24 @@ final class AlertSender: @unchecked Sendable {
                 waiting[entry.id] = next
                 retried.append(next)
                 delay = seconds
-            case .refusedContent(let reason) where entry.refusal == nil && entry.fallback != nil:
+            case .refusedContent where entry.refusal == nil && entry.fallback != nil:
                 // Refused for what it says or how long it is: its minimal version goes once, at once
                 // (the rate limit still applies), before anything is given up.
                 var next = entry
                 next.attempts = attempt
                 next.nextAttemptAt = now
                 next.digestID = nil
-                next.refusal = "\(reason): \(result.answer)"
+                next.refusal = batch.count == 1 ? result.answer : "the digest \(delivery.id) it was in was refused: \(result.answer)"
                 next.lastAnswer = String(result.answer.prefix(HTTPTransfer.keptBodyBytes + 64))
                 waiting[entry.id] = next
                 downgraded.append(next)
             case .refusedContent(let reason):
                 forget([entry.id])
-                let earlier = entry.refusal.map { "; its full version was refused before (\($0))" } ?? "; it has no minimal version to send"
-                let what = entry.refusal == nil ? "the alert" : "the alert's minimal version"
-                bury(entry, reason: "\(reason.replacing("the alert", with: what)); last answer: \(result.answer)\(earlier)")
+                if let refusal = entry.refusal {
+                    bury(entry, reason: "its minimal version was refused too (\(result.answer)) after its full version was (\(refusal))")
+                } else {
+                    bury(entry, reason: "\(reason), and it has no minimal version to send; last answer: \(result.answer)")
+                }
             case .giveUp(let reason):
                 forget([entry.id])
                 bury(entry, reason: "\(reason); last answer: \(result.answer)")
@@ -277,7 +279,7 @@ final class AlertSender: @unchecked Sendable {
         }
         if !downgraded.isEmpty {
             let each = batch.count == 1 ? "its minimal version" : "the minimal version of each of its alerts"
-            log.warning("\(name) refused \(what) for its content: \(result.answer.prefix(300)); sending \(each) instead")
+            log.warning("\(name) refused \(what): \(result.answer.prefix(300)); sending \(each) instead")
             do {
                 try outbox.save(downgraded, sync: true)
             } catch {
@@ -287,7 +289,7 @@ final class AlertSender: @unchecked Sendable {
         if case .answered(let status, _) = result.attempt, (200..<300).contains(status) {
             if batch.count == 1, let refusal = batch[0].refusal {
                 // The full alert never arrived: a warning, with why, so that someone reads the report.
-                log.warning("delivered the minimal version of \(what) to \(name) (\(result.answer.prefix(200))); its full version was refused (\(refusal.prefix(300))), so the report has the packages")
+                log.warning("delivered the minimal version of alert \(batch[0].id) to \(name) as \(delivery.id) (\(result.answer.prefix(200))); the full version was refused (\(refusal.prefix(300))), so the report has the packages")
             } else if result.refusedRecipients.isEmpty {
                 log.info("delivered \(what) to \(name) (\(result.answer.prefix(200)))")
             } else {

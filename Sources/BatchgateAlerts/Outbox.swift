@@ -34,7 +34,8 @@ public struct OutboxEntry: Sendable, Equatable {
     /// `alert` for its content; nil in an entry an older version wrote (it has none to send).
     var fallback: String?
     /// Why the receiver refused `alert` (its answer), once it has: from then on the entry goes as
-    /// its `fallback`, alone, and a second refusal buries it with both answers.
+    /// its `fallback`, alone and under an id of its own (``minimalID``), and a second refusal
+    /// buries it with both answers. A dead letter has none (``Outbox/bury(_:reason:sync:)``).
     var refusal: String?
     /// The digest this alert went out in, recorded before the digest is sent: a retry, or a
     /// restart after a crash between sending and removing, sends that same digest (same id)
@@ -59,6 +60,11 @@ public struct OutboxEntry: Sendable, Equatable {
 
     /// The body that goes next: the minimal version once the full one was refused.
     var body: String { refusal == nil ? alert : fallback ?? alert }
+
+    /// The id the minimal version goes under (`Idempotency-Key`, `webhook-id`, `ce-id`, the
+    /// Message-ID): not the full alert's, since a receiver that kept that id while refusing the
+    /// full alert would drop a second message under it as a repeat, or refuse another body with it.
+    var minimalID: String { id + "-minimal" }
 
     /// The entry's file name.
     var fileName: String { id + ".json" }
@@ -276,6 +282,9 @@ public final class Outbox: @unchecked Sendable {
     func bury(_ entry: OutboxEntry, reason: String, sync: Bool) throws(SystemError) {
         var dead = entry
         dead.lastAnswer = reason
+        // A dead letter moved back to outbox/ goes again in full: the receiver may have been
+        // fixed. The reason keeps what the refusal said.
+        dead.refusal = nil
         try write(dead, into: deadFD, folder: deadFolder, sync: sync)
         if sync { try System.fsync(deadFD, describing: deadFolder) }
         try remove(entry, sync: sync)

@@ -50,7 +50,15 @@ public struct RetryPolicy: Sendable, Equatable {
         case .answered(let status, let retryAfter) where status == 429 || status == 503:
             honoured = retryAfter
         case .answered(let status, _) where (400..<500).contains(status) && status != 408:
-            return .refusedContent(reason: "the endpoint refused the alert with HTTP \(status)")
+            // Every such 4xx counts: which part of a request a receiver objects to is its own
+            // business, and one minimal version costs a request. Those that more likely point at
+            // the sink than at the alert say so, for the person reading the journal.
+            let hint = switch status {
+            case 401, 403: " (is the sink's token, header or signing secret right?)"
+            case 404, 410: " (is the sink's URL right, and the webhook still there?)"
+            default: ""
+            }
+            return .refusedContent(reason: "the endpoint refused the alert with HTTP \(status)\(hint)")
         case .refused(let message):
             return .giveUp(reason: "\(message); sending it again would not help")
         case .refusedContent(let message):

@@ -63,13 +63,14 @@ struct AlertCommand: ParsableCommand {
             for sink in sinks {
                 guard let secrets = secrets[sink.name] else { continue }
                 let label = "\(sink.name) (\(sink.type.rawValue)):"
-                let send = { (rendered: (body: String, subject: String?)) -> (AlertAttemptResult, RetryPolicy.Verdict) in
-                    let delivery = AlertDelivery(id: "\(message.id)-\(sink.name)", body: Array(rendered.body.utf8), subject: rendered.subject,
+                // The minimal version under an id of its own, as the daemon sends it.
+                let send = { (rendered: (body: String, subject: String?), suffix: String) -> (AlertAttemptResult, RetryPolicy.Verdict) in
+                    let delivery = AlertDelivery(id: "\(message.id)-\(sink.name)\(suffix)", body: Array(rendered.body.utf8), subject: rendered.subject,
                                                  event: message.event, occurredAt: System.wallClock())
                     let result = transport.send(delivery, to: sink, secrets: secrets, options: settings.alerts)
                     return (result, RetryPolicy().verdict(after: result.attempt, attempt: 1, age: 0, jitter: 0))
                 }
-                let (result, verdict) = send(AlertPlanner.render(message, for: sink.type))
+                let (result, verdict) = send(AlertPlanner.render(message, for: sink.type), "")
                 switch verdict {
                 case .delivered:
                     output.write("\(label) delivered — \(result.answer)\n")
@@ -80,7 +81,7 @@ struct AlertCommand: ParsableCommand {
                     // As the daemon does: the minimal version once, and what became of it.
                     failures += 1
                     output.write("\(label) REFUSED — \(result.answer)\n")
-                    let (minimal, second) = send(AlertPlanner.renderFallback(message, for: sink.type))
+                    let (minimal, second) = send(AlertPlanner.renderFallback(message, for: sink.type), "-minimal")
                     if case .delivered = second {
                         output.write("\(label) its minimal version was delivered (the daemon sends it when the full alert is refused) — \(minimal.answer)\n")
                     } else {

@@ -133,6 +133,9 @@ struct MailMessageTests {
         let words = try #require(unfoldedHeader("Subject", message)).split(separator: " ")
         #expect(!words.isEmpty && words.allSatisfy { $0.hasPrefix("=?UTF-8?B?") && $0.hasSuffix("?=") && $0.count <= 75 }, "\(words)")
         #expect(headerLines(message).allSatisfy { $0.utf8.count <= 78 }, "\(headerLines(message))")
+        // RFC 2047 §2: a line that holds an encoded-word is at most 76 characters, the first too.
+        let subjectLines = headerLines(message).drop { !$0.hasPrefix("Subject: ") }.prefix { $0.hasPrefix("Subject: ") || $0.hasPrefix(" ") }
+        #expect(!subjectLines.isEmpty && subjectLines.allSatisfy { $0.utf8.count <= 76 }, "\(subjectLines.map(\.utf8.count))")
         let decoded = words.map { word in Data(base64Encoded: String(word.dropFirst(10).dropLast(2)))! }.reduce(Data(), +)
         #expect(String(decoding: decoded, as: UTF8.self) == subject, "each word is whole code points and together they are the subject")
     }

@@ -42,6 +42,15 @@ struct RetryPolicyTests {
         #expect(reason.contains("HTTP \(status)"))
     }
 
+    @Test func aRefusalThatPointsAtTheSinkSaysSo() {
+        let unauthorised = policy.verdict(after: .answered(status: 401, retryAfter: nil), attempt: 1, age: 0, jitter: 0)
+        #expect(unauthorised == .refusedContent(reason: "the endpoint refused the alert with HTTP 401 (is the sink's token, header or signing secret right?)"))
+        let gone = policy.verdict(after: .answered(status: 410, retryAfter: nil), attempt: 1, age: 0, jitter: 0)
+        #expect(gone == .refusedContent(reason: "the endpoint refused the alert with HTTP 410 (is the sink's URL right, and the webhook still there?)"))
+        #expect(policy.verdict(after: .answered(status: 400, retryAfter: nil), attempt: 1, age: 0, jitter: 0)
+                == .refusedContent(reason: "the endpoint refused the alert with HTTP 400"))
+    }
+
     @Test func a408IsTriedAgainLikeATimeout() {
         #expect(policy.verdict(after: .answered(status: 408, retryAfter: nil), attempt: 1, age: 0, jitter: 1) == .retry(afterSeconds: 1))
     }

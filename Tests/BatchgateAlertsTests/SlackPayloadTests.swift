@@ -114,6 +114,14 @@ struct SlackPayloadTests {
         }
     }
 
+    @Test func escapingIsByCodePointNotByCharacter() {
+        // "<", ">" and "&" followed by a combining mark or a joiner: one Character each to Swift.
+        let text = "<\u{301}!here>\u{200D} &\u{20DD}"
+        #expect(Sinks.Slack.mrkdwn(text, within: 3_000) == "&lt;\u{301}!here&gt;\u{200D} &amp;\u{20DD}")
+        let cut = Sinks.Slack.mrkdwn(String(repeating: ">\u{301}", count: 1_000), within: 100)
+        #expect(!cut.unicodeScalars.contains(">") && cut.unicodeScalars.count <= 100, "\(cut)")
+    }
+
     @Test func nothingFromAManifestIsAMentionALinkOrFormatting() throws {
         var plainTexts: [String] = []
         for (label, body) in try Self.payloads() {
@@ -126,8 +134,11 @@ struct SlackPayloadTests {
                 for mention in ["<!here>", "<!channel>", "<!everyone>", "<https://", "<@"] {
                     #expect(!text.contains(mention), "\(label): \(mention) in \(text.prefix(200))")
                 }
-                #expect(!text.contains("<") && !text.contains(">"), "\(label): \(text.prefix(200))")
-                #expect(text.firstMatch(of: /&(?!amp;|lt;|gt;)/) == nil, "\(label): a bare & in \(text.prefix(200))")
+                // Code points, as Slack reads them: a "<" with a combining mark after it is one
+                // Character to Swift, which `contains("<")` would not see.
+                #expect(!text.unicodeScalars.contains("<") && !text.unicodeScalars.contains(">"), "\(label): \(text.prefix(200))")
+                #expect(text.firstMatch(of: /&(?!amp;|lt;|gt;)/.matchingSemantics(.unicodeScalar)) == nil,
+                        "\(label): a bare & in \(text.prefix(200))")
             }
             // What comes from the manifest is in plain_text, which Slack shows as written, emoji
             // codes included.
@@ -274,13 +285,7 @@ struct SlackJSON {
 
 /// Tests/TestSupport/slack_check.py: Slack's own block models (slack_sdk) over the payloads.
 enum SlackCheck {
-    /// Runs the checker on the payloads, one a line after its label and a tab.
     static func run(_ payloads: [(label: String, body: [UInt8])]) throws -> PythonTool.Result {
-        try PythonTool.requirePackages(["slack_sdk.models.blocks"])
-        var lines: [UInt8] = []
-        for (label, body) in payloads {
-            lines += Array(label.utf8) + [UInt8(ascii: "\t")] + body + [UInt8(ascii: "\n")]
-        }
-        return try PythonTool.run("slack_check.py", input: Data(lines))
+        try PythonTool.check("slack_check.py", needing: ["slack_sdk.models.blocks"], payloads)
     }
 }

@@ -5,10 +5,10 @@ import Foundation
 /// The payloads go in on standard input; the tool prints one line per problem and exits non-zero.
 public enum PythonTool {
     /// The repository this test build belongs to.
-    public static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
     /// Where `make deps` installs the PyPI test tools.
-    public static let packages = repository.appendingPathComponent(".build/python-tools").path
+    static let packages = repository.appendingPathComponent(".build/python-tools").path
 
     public struct Result: Sendable {
         public var status: Int32
@@ -16,8 +16,13 @@ public enum PythonTool {
         public var output: String
     }
 
-    /// Runs `Tests/TestSupport/<script>` with `arguments`, `input` on its standard input.
+    /// Runs `Tests/TestSupport/<script>` with `arguments`, `input` on its standard input. The
+    /// input comes from a file, not a pipe: a tool that stops before reading it all (a missing
+    /// schema, a crash) must fail the test with its message, not end the test process by SIGPIPE.
     public static func run(_ script: String, arguments: [String] = [], input: Data) throws -> Result {
+        let inputFile = FileManager.default.temporaryDirectory.appendingPathComponent("batchgate-tool-input-\(UUID().uuidString)")
+        try input.write(to: inputFile)
+        defer { try? FileManager.default.removeItem(at: inputFile) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         process.arguments = [repository.appendingPathComponent("Tests/TestSupport/\(script)").path] + arguments
@@ -25,21 +30,25 @@ public enum PythonTool {
         environment["PYTHONPATH"] = packages
         environment["PYTHONDONTWRITEBYTECODE"] = "1"
         process.environment = environment
-        let stdin = Pipe()
+        process.standardInput = try FileHandle(forReadingFrom: inputFile)
         let output = Pipe()
-        process.standardInput = stdin
         process.standardOutput = output
         process.standardError = output
         try process.run()
-        // Written from another thread: a large input and a chatty tool must not wait on each other.
-        let writer = Thread {
-            stdin.fileHandleForWriting.write(input)
-            try? stdin.fileHandleForWriting.close()
-        }
-        writer.start()
         let said = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return Result(status: process.terminationStatus, output: String(decoding: said, as: UTF8.self))
+    }
+
+    /// Runs a checker that reads payloads one a line, each after its label and a tab (slack_check.py,
+    /// adaptive_card_check.py), once `modules` are importable.
+    public static func check(_ script: String, needing modules: [String], _ payloads: [(label: String, body: [UInt8])]) throws -> Result {
+        try requirePackages(modules)
+        var lines: [UInt8] = []
+        for (label, body) in payloads {
+            lines += Array(label.utf8) + [UInt8(ascii: "\t")] + body + [UInt8(ascii: "\n")]
+        }
+        return try run(script, input: Data(lines))
     }
 
     /// Whether the packages are installed: a test says how to install them rather than failing

@@ -168,9 +168,10 @@ struct MailMessage: Sendable, Equatable {
         return lines.joined(separator: "\r\n")
     }
 
-    /// `text` as base64 encoded-words of whole code points, one per line: 42 bytes make 56
-    /// base64 characters, 68 with `=?UTF-8?B?` and `?=`, so the first line with `Subject: `
-    /// is 77 characters and each word stays under RFC 2047's 75. A reader joins the words (the
+    /// `text` as base64 encoded-words of whole code points, one per line: 39 bytes make 52
+    /// base64 characters, 64 with `=?UTF-8?B?` and `?=`, so the first line with `Subject: ` is
+    /// 73 characters, within RFC 2047's 76 for a line holding encoded-words (§2), and each word
+    /// within its 75. A reader joins the words (the
     /// folding between them is not part of the text), so a character of several code points
     /// may be split between two.
     private static func encodedWords(_ text: String) -> String {
@@ -178,7 +179,7 @@ struct MailMessage: Sendable, Equatable {
         var chunk: [UInt8] = []
         for scalar in text.unicodeScalars {
             let bytes = Array(String(scalar).utf8)
-            if chunk.count + bytes.count > 42 {
+            if chunk.count + bytes.count > 39 {
                 words.append("=?UTF-8?B?\(Base64.string(chunk))?=")
                 chunk = []
             }

@@ -304,16 +304,16 @@ struct TeamsCard {
 
     // Text from a manifest as a card shows it.
 
-    /// `text` with control characters as U+FFFD (a NUL or an escape sequence means nothing to a
+    /// `text` on one line (``Sinks/oneLine(_:)``: a NUL or an escape sequence means nothing to a
     /// person, and costs six bytes escaped), cut to `limit` bytes.
     static func shown(_ text: String, limit: Int = Sinks.Teams.textLimit) -> String {
-        clipped(visible(text), toBytes: limit)
+        clipped(Sinks.oneLine(text), toBytes: limit)
     }
 
     /// Like ``shown(_:limit:)``, but a long text keeps its start and its last 40 %, with "…"
     /// between: a digest line ends with the report's path.
     static func shownKeepingTheEnd(_ text: String, limit: Int) -> String {
-        let text = visible(text)
+        let text = Sinks.oneLine(text)
         guard escapedLength(of: text) > limit else { return text }
         var end = text.endIndex
         var endLength = 0
@@ -358,15 +358,5 @@ struct TeamsCard {
     /// The bytes one character takes inside a JSON string.
     private static func escapedLength(of character: Character) -> Int {
         escapedLength(of: String(character))
-    }
-
-    /// `text` with every control character (Unicode Cc: C0, DEL, C1) as U+FFFD.
-    private static func visible(_ text: String) -> String {
-        guard text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else { return text }
-        var scalars = String.UnicodeScalarView()
-        for scalar in text.unicodeScalars {
-            scalars.append(scalar.properties.generalCategory == .control ? "\u{FFFD}" : scalar)
-        }
-        return String(scalars)
     }
 }

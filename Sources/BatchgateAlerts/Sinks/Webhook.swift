@@ -114,27 +114,11 @@ extension Sinks {
             [
                 ("ce-specversion", "1.0"),
                 ("ce-id", delivery.id),
-                ("ce-source", "/batchgate/" + pathSegment(host)),
+                // Percent-encoded: a host name is all unreserved characters already; an odd one stays a valid URI.
+                ("ce-source", "/batchgate/" + Redactor.percentEncoded(host)),
                 ("ce-type", "batchgate." + (delivery.event ?? "digest")),
                 ("ce-time", Timestamp.iso8601(delivery.occurredAt ?? date)),
             ]
-        }
-
-        /// `text` as one segment of a URI path: unreserved characters (RFC 3986 §2.3) as they are,
-        /// every other byte as `%XX`. A host name is already all unreserved; this keeps an odd one
-        /// a valid `ce-source`.
-        private static func pathSegment(_ text: String) -> String {
-            var output: [UInt8] = []
-            for byte in text.utf8 {
-                switch byte {
-                case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                     UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
-                    output.append(byte)
-                default:
-                    output += [UInt8(ascii: "%")] + Hex.upperCaseDigits(byte)
-                }
-            }
-            return String(decoding: output, as: UTF8.self)
         }
     }
 }
