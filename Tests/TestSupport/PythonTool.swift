@@ -112,8 +112,12 @@ public final class PythonServer: @unchecked Sendable {
         self.port = port
     }
 
-    deinit {
+    /// Ends its input, and it if it has not gone by then; returns once it has.
+    public func stop() {
         try? input.fileHandleForWriting.close()
+        if process.isRunning { process.terminate() }
         process.waitUntilExit()
     }
+
+    deinit { stop() }
 }

@@ -90,13 +90,9 @@ public final class SMTPTestServer {
         }
     }
 
-    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .appendingPathComponent("smtp_server.py").path
-
     let port: Int
     public let url: String
-    private let process = Process()
-    private let input = Pipe()
+    private let server: PythonServer
     private let outFile: URL
 
     /// A server in `mode` that wants a login when `user` and `password` are given, refuses
@@ -106,7 +102,7 @@ public final class SMTPTestServer {
     public init(_ mode: Mode, in folder: TestFolder, user: String? = nil, password: String? = nil, refusedRecipient: String? = nil,
                 refusedContent: String? = nil, sizeLimit: Int? = nil) throws {
         outFile = folder.url.appendingPathComponent("received-\(UUID().uuidString).jsonl")
-        var arguments = [Self.script, "--out", outFile.path]
+        var arguments = ["--out", outFile.path]
         switch mode {
         case .plain: arguments += ["--plain"]
         case .startTLS: arguments += ["--starttls", folder.certificate, folder.key]
@@ -116,37 +112,12 @@ public final class SMTPTestServer {
         if let refusedRecipient { arguments += ["--refuse-rcpt", refusedRecipient] }
         if let refusedContent { arguments += ["--refuse-data-containing", refusedContent] }
         if let sizeLimit { arguments += ["--data-size-limit", String(sizeLimit)] }
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = arguments
-        // The server stops at the end of its input: it never outlives the test process.
-        process.standardInput = input
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-
-        // A server that does not start in time is stopped, which ends its output.
-        let child = process
-        let started = DispatchSemaphore(value: 0)
-        DispatchQueue.global().async {
-            if started.wait(timeout: .now() + 10) == .timedOut { child.terminate() }
+        do {
+            server = try PythonServer("smtp_server.py", arguments: arguments)
+        } catch {
+            throw SMTPTestError("the SMTP test server did not start (python3-aiosmtpd installed?): \(error)")
         }
-        var line = Data()
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line.append(chunk)
-        }
-        started.signal()
-        let text = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard let port = Int(text) else {
-            process.terminate()
-            process.waitUntilExit()
-            let said = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            throw SMTPTestError("the SMTP test server did not start (python3-aiosmtpd installed?): \(said)")
-        }
-        self.port = port
+        port = server.port
         url = "\(mode == .implicitTLS ? "smtps" : "smtp")://127.0.0.1:\(port)"
     }
 
@@ -157,9 +128,7 @@ public final class SMTPTestServer {
     }
 
     public func stop() {
-        try? input.fileHandleForWriting.close()
-        if process.isRunning { process.terminate() }
-        process.waitUntilExit()
+        server.stop()
     }
 }
 

@@ -23,6 +23,8 @@ import json
 import os
 import sys
 
+from payload_documents import documents  # beside this file: a script's folder is on its path
+
 try:
     import jsonschema
 except ImportError:
@@ -38,21 +40,6 @@ def parse_arguments():
                         help="folder of <version>/adaptive-card.json files")
     parser.add_argument("files", nargs="*", metavar="FILE")
     return parser.parse_args()
-
-
-def documents(files):
-    """(label, JSON text) for each file named, or for each line of standard input."""
-    if files:
-        for name in files:
-            with open(name, encoding="utf-8") as file:
-                yield name, file.read()
-        return
-    for number, line in enumerate(sys.stdin, start=1):
-        line = line.rstrip("\n")
-        if not line.strip():
-            continue
-        label, separator, document = line.partition("\t")
-        yield (label, document) if separator else (f"line {number}", line)
 
 
 def version_key(text):

@@ -36,6 +36,8 @@ import json
 import re
 import sys
 
+from payload_documents import documents  # beside this file: a script's folder is on its path
+
 INSTALL = "make deps (the pinned tools of Tests/TestSupport/python-tools.txt, into .build/python-tools)"
 
 try:
@@ -153,21 +155,6 @@ def check(payload, label):
     if total > MAX_BLOCKS_TEXT_TOTAL:
         problems.append(f"{label}: the blocks' texts total {total} characters, over the {MAX_BLOCKS_TEXT_TOTAL} Slack refuses as msg_blocks_too_long")
     return problems
-
-
-def documents(arguments):
-    """(label, JSON text) for each file named, or for each line of standard input."""
-    if arguments:
-        for name in arguments:
-            with open(name, encoding="utf-8") as file:
-                yield name, file.read()
-        return
-    for number, line in enumerate(sys.stdin, start=1):
-        line = line.rstrip("\n")
-        if not line.strip():
-            continue
-        label, separator, document = line.partition("\t")
-        yield (label, document) if separator else (f"line {number}", line)
 
 
 def main():
