@@ -101,6 +101,14 @@ enum Gallery {
         let mail = sink("compliance-mail", .email)
         blocks.append(Block(name: "email-alert", text: try email(delivery(of: [entry(preroll, for: mail)], to: mail), to: mail, at: routedAt)))
         blocks.append(Block(name: "email-digest", text: try email(delivery(of: burst.map { entry($0, for: mail) }, to: mail), to: mail, at: digestAt)))
+
+        // The minimal versions, as each goes after a refusal of the full alert.
+        for (kind, name) in [(DaemonConfig.AlertSink.SinkType.webhook, "webhook"), (.slack, "slack"), (.teams, "teams")] {
+            let target = kind == .webhook ? desk : sink("compliance-\(name)", kind)
+            blocks.append(json("\(name)-minimal", try delivery(of: [refused(entry(preroll, for: target))], to: target).body))
+        }
+        blocks.append(Block(name: "email-minimal", text: try email(delivery(of: [refused(entry(preroll, for: mail))], to: mail), to: mail,
+                                                                   at: routedAt + 1.021)))
         return blocks
     }
 
@@ -147,6 +155,13 @@ enum Gallery {
         let (alert, subject) = AlertPlanner.render(message, for: sink.type)
         return OutboxEntry(routeID: message.id, sink: sink.name, kind: sink.type, createdAt: routedAt, alert: alert, subject: subject,
                            digestLine: message.digestLine, event: message.event, fallback: sink.type.kind.fallback(message).text)
+    }
+
+    /// `entry` once its receiver refused the full alert: what goes next is its minimal version.
+    static func refused(_ entry: OutboxEntry) -> OutboxEntry {
+        var entry = entry
+        entry.refusal = "HTTP 400: invalid_blocks"
+        return entry
     }
 
     /// What the sink's sender sends for these entries: the one alert, or a digest of them all.

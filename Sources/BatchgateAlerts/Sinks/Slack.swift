@@ -61,7 +61,7 @@ extension Sinks {
         /// own so that the path is always there.
         static func fallback(_ message: AlertMessage) -> SinkMessage {
             let text = mrkdwn(oneLine(message.title), within: 600) + " — " + mrkdwn(oneLine(message.summary), within: 1_200)
-                + " Report: " + mrkdwn(oneLine(message.reportPath), within: 1_000)
+                + ". Report: " + mrkdwn(oneLine(message.reportPath), within: 1_000)
             return SinkMessage(body: slackMessage(text: text, blocks: nil))
         }
 

@@ -11,16 +11,7 @@ extension Sinks {
         static func alert(_ message: AlertMessage) -> SinkMessage {
             var json = JSONWriter()
             json.beginObject()
-            json.key("event"); json.string(message.event)
-            json.key("alertId"); json.string(message.id)
-            json.key("time"); json.string(message.time)
-            json.key("licenseNumber"); json.string(message.licenseNumber)
-            json.key("facility"); json.string(message.facility)
-            json.key("host"); json.string(message.host)
-            json.key("file"); json.string(message.file)
-            json.key("decision"); json.string(message.decision.rawValue)
-            json.key("summary"); json.string(message.summary)
-            json.key("reportPath"); json.string(message.reportPath)
+            writeFacts(of: message, to: &json)
             json.key("packages")
             json.beginArray()
             for package in message.packages {
@@ -44,17 +35,24 @@ extension Sinks {
         static func fallback(_ message: AlertMessage) -> SinkMessage {
             var json = JSONWriter()
             json.beginObject()
+            writeFacts(of: message, to: &json)
+            json.key("minimal"); json.bool(true)
+            json.endObject()
+            return SinkMessage(body: json.bytes)
+        }
+
+        /// The members every webhook body starts with: what happened, where, and the report.
+        private static func writeFacts(of message: AlertMessage, to json: inout JSONWriter) {
             json.key("event"); json.string(message.event)
             json.key("alertId"); json.string(message.id)
             json.key("time"); json.string(message.time)
+            json.key("licenseNumber"); json.string(message.licenseNumber)
+            json.key("facility"); json.string(message.facility)
             json.key("host"); json.string(message.host)
             json.key("file"); json.string(message.file)
             json.key("decision"); json.string(message.decision.rawValue)
             json.key("summary"); json.string(message.summary)
             json.key("reportPath"); json.string(message.reportPath)
-            json.key("minimal"); json.bool(true)
-            json.endObject()
-            return SinkMessage(body: json.bytes)
         }
 
         /// Never asked for: a webhook sends every alert on its own (the config refuses a digest
