@@ -52,7 +52,7 @@ struct TeamsPayloadTests {
         let payloads = try Self.payloads()
         let result = try AdaptiveCardCheck.run(payloads.map { ($0.name, $0.body) })
         #expect(result.status == 0, "adaptive_card_check.py found problems:\n\(result.output)")
-        #expect(payloads.map(\.name).filter { $0.hasPrefix("gallery teams-") }.count == 2, "the gallery's alert and digest are checked too")
+        #expect(payloads.map(\.name).filter { $0.hasPrefix("gallery teams-") }.count == 3, "the gallery's alert, digest and minimal version are checked too")
     }
 
     @Test func theCheckerReportsEachProblemOfABrokenCard() throws {
