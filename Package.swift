@@ -6,6 +6,7 @@ import PackageDescription
 //   BatchgateSystem   the POSIX layer: every system call through one wrapper (with CSystem)
 //   BatchgateConfig   the YAML config, decoded once into the values the daemon runs on (with Yams)
 //   BatchgateAlerts   alerts: the outbox, one file per sink kind, delivery through libcurl (CCurl)
+//   BatchgateMetrc    the catalog from Metrc's API: paced, retried reads (not yet used by the daemon)
 //   BatchgateDaemon   routing (the crash-safe protocol), intake (the inbox) and lifecycle
 //   batchgate         the command line: check, run, config check, alert test
 let package = Package(
@@ -48,6 +49,9 @@ let package = Package(
             dependencies: ["BatchgateCore", "BatchgateSystem", "BatchgateConfig", "CCurl"]
         ),
 
+        // Reading the catalog from Metrc's API: requests within the facility's rate limits, retries.
+        .target(name: "BatchgateMetrc", dependencies: ["BatchgateCore", "BatchgateSystem"]),
+
         .target(
             name: "BatchgateDaemon",
             dependencies: ["BatchgateCore", "BatchgateSystem", "BatchgateConfig", "BatchgateAlerts"]
@@ -83,6 +87,7 @@ let package = Package(
                       "adaptive_card_check.py", "AdaptiveCardSchemas"]
         ),
         .testTarget(name: "BatchgateCoreTests", dependencies: ["BatchgateCore"], exclude: ["Fixtures"]),
+        .testTarget(name: "BatchgateMetrcTests", dependencies: ["BatchgateMetrc", "BatchgateSystem"]),
         .testTarget(name: "BatchgateSystemTests", dependencies: ["BatchgateSystem"]),
         .testTarget(name: "BatchgateConfigTests", dependencies: ["BatchgateConfig", "TestSupport"]),
         .testTarget(name: "BatchgateAlertsTests", dependencies: ["BatchgateAlerts", "TestSupport"]),

@@ -1,0 +1,119 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
+import BatchgateSystem
+
+/// Reads from Metrc for one facility within its rate limits: every GET waits for a place under
+/// ``MetrcAPI/requestsPerSecond`` and ``MetrcAPI/concurrentRequests`` (shared by every thread that
+/// uses this client), and a 429, a 408, a 5xx or no answer is tried again with backoff, honouring
+/// `Retry-After`, up to ``maximumAttempts``. Blocking: call it from threads of the caller's own,
+/// never Swift's cooperative pool. The clock and the sleep are injected, so tests drive time.
+public final class MetrcClient: Sendable {
+    public let api: MetrcAPI
+    private let transport: any MetrcTransport
+    private let clock: @Sendable () -> Double
+    private let sleep: @Sendable (Double) -> Void
+    private let pacer: Mutex<RequestPacer>
+    private let sent = Atomic<Int>(0)
+
+    /// Tries of one request before it is called unreachable: with the waits below, about a minute.
+    public static let maximumAttempts = 6
+    /// The first wait after a failed try; each next one doubles, up to ``maximumDelay``.
+    static let firstDelay = 1.0
+    /// The longest wait between tries, a `Retry-After` included.
+    static let maximumDelay = 30.0
+    /// How often a request waiting for one in flight to finish looks again.
+    static let concurrencyPoll = 0.005
+
+    /// A client for `api` over `transport`; `clock` is monotonic seconds.
+    public init(api: MetrcAPI, transport: any MetrcTransport, clock: @escaping @Sendable () -> Double = System.monotonicClock,
+                sleep: @escaping @Sendable (Double) -> Void = MetrcClient.sleepSeconds) {
+        self.api = api
+        self.transport = transport
+        self.clock = clock
+        self.sleep = sleep
+        pacer = Mutex(RequestPacer(perSecond: api.requestsPerSecond, concurrent: api.concurrentRequests))
+    }
+
+    /// How many GETs this client has sent, retries included.
+    public var requestCount: Int { sent.load(ordering: .relaxed) }
+
+    /// What Metrc answered: 200 with its body, or 404 for one package Metrc does not know.
+    public struct Answer: Sendable, Equatable {
+        public var status: Int
+        public var body: [UInt8]
+    }
+
+    /// GETs `endpoint` (within `window`, at `page` in v2) until Metrc answers or gives a reason
+    /// to stop. A 404 for ``MetrcEndpoint/package(label:)`` is an answer (the tag is unknown);
+    /// 401, 403 and other 4xx are errors at once; the rest are tried again.
+    public func get(_ endpoint: MetrcEndpoint, window: SyncWindow? = nil, page: Int? = nil) throws(MetrcError) -> Answer {
+        let url = api.url(endpoint, window: window, page: page)
+        var lastProblem = ""
+        for attempt in 1...Self.maximumAttempts {
+            waitForPlace()
+            sent.add(1, ordering: .relaxed)
+            let result = transport.get(url: url, user: api.vendorKey, password: api.userKey)
+            pacer.withLock { $0.finish() }
+            var retryAfter: Double?
+            switch result {
+            case .answered(let status, _, let body) where (200..<300).contains(status):
+                return Answer(status: status, body: body)
+            case .answered(404, _, let body) where !endpoint.isPaged:
+                return Answer(status: 404, body: body)
+            case .answered(401, _, let body):
+                throw .unauthorized(endpoint: endpoint.name, licenseNumber: api.licenseNumber, answer: Self.text(body))
+            case .answered(403, _, let body):
+                throw .forbidden(endpoint: endpoint.name, answer: Self.text(body))
+            case .answered(let status, let after, let body) where status == 408 || status == 429 || status >= 500:
+                lastProblem = "HTTP \(status)" + (body.isEmpty ? "" : ": " + String(Self.text(body).prefix(200)))
+                retryAfter = after
+            case .answered(let status, _, let body):
+                throw .refused(endpoint: endpoint.name, status: status, answer: Self.text(body))
+            case .failed(let problem):
+                lastProblem = problem
+            }
+            guard attempt < Self.maximumAttempts else { break }
+            sleep(Self.delay(after: attempt, retryAfter: retryAfter))
+        }
+        throw .unreachable(endpoint: endpoint.name, attempts: Self.maximumAttempts, lastProblem: lastProblem)
+    }
+
+    /// The wait after failed try number `attempt`: 1, 2, 4, 8, 16 s, up to ``maximumDelay``, and
+    /// at least what `Retry-After` asked within that.
+    static func delay(after attempt: Int, retryAfter: Double?) -> Double {
+        let backoff = min(maximumDelay, firstDelay * Double(1 << min(max(0, attempt - 1), 20)))
+        guard let retryAfter else { return backoff }
+        return max(backoff, min(retryAfter, maximumDelay))
+    }
+
+    /// Blocks until the pacer lets one more request start, and records its start.
+    private func waitForPlace() {
+        while true {
+            let now = clock()
+            let wait: Double = pacer.withLock { pacer in
+                guard let earliest = pacer.earliestStart(now: now) else { return Self.concurrencyPoll }
+                if earliest <= now {
+                    pacer.start(at: now)
+                    return 0
+                }
+                return earliest - now
+            }
+            if wait == 0 { return }
+            sleep(wait)
+        }
+    }
+
+    private static func text(_ body: [UInt8]) -> String {
+        String(decoding: body.prefix(4096), as: UTF8.self)
+    }
+
+    /// Sleeps `seconds` on this thread.
+    @Sendable public static func sleepSeconds(_ seconds: Double) {
+        guard seconds > 0 else { return }
+        var request = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - seconds.rounded(.down)) * 1e9))
+        var remaining = timespec()
+        while nanosleep(&request, &remaining) == -1 && errno == EINTR { request = remaining }
+    }
+}

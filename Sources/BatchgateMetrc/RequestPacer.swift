@@ -1,0 +1,37 @@
+/// Metrc's rate limits for one facility, as a decision: at most `perSecond` GETs started in any
+/// one-second span and at most `concurrent` in flight. Pure: the caller gives the time (monotonic
+/// seconds) and says when a request starts and finishes; ``MetrcClient`` waits as it says.
+struct RequestPacer: Sendable, Equatable {
+    let perSecond: Int
+    let concurrent: Int
+    /// Start times within the last second, oldest first.
+    private(set) var recentStarts: [Double] = []
+    private(set) var inFlight = 0
+
+    init(perSecond: Int, concurrent: Int) {
+        self.perSecond = max(1, perSecond)
+        self.concurrent = max(1, concurrent)
+    }
+
+    /// When a request may start, seen at `now`: `now` or later when only the rate holds it back,
+    /// nil when as many as allowed are in flight (one must finish first).
+    func earliestStart(now: Double) -> Double? {
+        guard inFlight < concurrent else { return nil }
+        let current = recentStarts.filter { $0 > now - 1 }
+        guard current.count >= perSecond else { return now }
+        // The span frees a place when its oldest start is a full second old.
+        return current[current.count - perSecond] + 1
+    }
+
+    /// Records a start at `now` (which ``earliestStart(now:)`` allowed).
+    mutating func start(at now: Double) {
+        recentStarts.removeAll { $0 <= now - 1 }
+        recentStarts.append(now)
+        inFlight += 1
+    }
+
+    /// Records that a request finished.
+    mutating func finish() {
+        inFlight = max(0, inFlight - 1)
+    }
+}
