@@ -129,4 +129,48 @@ struct CatalogTests {
         ])
         #expect(outputUnknown.packages.first?.status == .invalid)
     }
+
+    // MARK: Metrc's catalog overlaid by the files
+
+    let fromMetrc = Catalog(
+        items: [.init(name: "Blue Dream Buds", category: "Buds"), .init(name: "BD Live Resin", category: "Concentrate")],
+        packages: [.init(tag: tag(101), item: "Blue Dream Buds", category: "Buds"),
+                   .init(tag: tag(102), item: "BD Live Resin", category: "Concentrate")])
+
+    @Test func theOverlaysEntriesWinAndTheRestIsKeptFromBoth() {
+        let local = Catalog(
+            items: [.init(name: "  blue dream BUDS ", category: "Shake/Trim"), .init(name: "House Blend", category: "Infused")],
+            packages: [.init(tag: tag(102), item: "House Blend", category: nil), .init(tag: tag(103), item: nil, category: "Buds")])
+        let merged = fromMetrc.overlaid(by: local)
+
+        #expect(merged.category(ofItem: "Blue Dream Buds") == "Shake/Trim", "the same name in any case and spacing is the overlay's")
+        #expect(merged.category(ofItem: "BD Live Resin") == "Concentrate", "kept from Metrc")
+        #expect(merged.category(ofItem: "house blend") == "Infused", "added by the overlay")
+        #expect(merged.itemCount == 3)
+
+        #expect(merged.package(tagged: tag(101)) == .init(tag: tag(101), item: "Blue Dream Buds", category: "Buds"))
+        // Whole, not field by field: Metrc's Concentrate does not fill the overlay's missing category.
+        #expect(merged.package(tagged: tag(102)) == .init(tag: tag(102), item: "House Blend", category: nil))
+        #expect(merged.package(tagged: tag(103)) == .init(tag: tag(103), item: nil, category: "Buds"))
+        #expect(merged.packageCount == 3)
+
+        #expect(fromMetrc.category(ofItem: "Blue Dream Buds") == "Buds", "the catalogs overlaid are values, left as they were")
+        #expect(local.itemCount == 2)
+    }
+
+    @Test func anEmptyCatalogChangesNothingOnEitherSide() {
+        #expect(fromMetrc.overlaid(by: Catalog()) == fromMetrc)
+        #expect(Catalog().overlaid(by: fromMetrc) == fromMetrc)
+        #expect(fromMetrc.overlaid(by: fromMetrc) == fromMetrc)
+    }
+
+    @Test func aManifestIsDecidedOnTheOverlaidCatalog() {
+        // Metrc knows the source package; only the local items file knows the new item's category.
+        let metrcOnly = check(ingredientOnly, catalog: fromMetrc)
+        #expect(metrcOnly.decision == .rejected)
+        let local = Catalog(items: [.init(name: "Blue Dream Live Resin", category: "Concentrate")])
+        let report = check(ingredientOnly, catalog: fromMetrc.overlaid(by: local))
+        #expect(report.decision == .needsBatch, Comment(rawValue: report.text))
+        #expect(report.packages.first?.rules == [.categoryChange, .formChange])
+    }
 }

@@ -51,4 +51,17 @@ public struct Catalog: Sendable, Equatable {
     public func package(tagged tag: String) -> Package? {
         packagesByTag[tag]
     }
+
+    /// This catalog with `overlay` laid over it: an item (same name, trimmed, any case) or a package
+    /// (same tag) that both hold is the overlay's, whole; everything else is kept from either.
+    ///
+    /// The catalog read from Metrc is overlaid by the config's files, which name what is local to
+    /// the facility. An overlay entry replaces Metrc's entry as a whole rather than field by field,
+    /// so a package never combines the overlay's item with a category Metrc gave another item.
+    public func overlaid(by overlay: Catalog) -> Catalog {
+        var merged = self
+        merged.itemsByName.merge(overlay.itemsByName) { _, local in local }
+        merged.packagesByTag.merge(overlay.packagesByTag) { _, local in local }
+        return merged
+    }
 }

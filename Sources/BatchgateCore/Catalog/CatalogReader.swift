@@ -15,7 +15,9 @@ public struct CatalogError: Error, Sendable, Equatable, CustomStringConvertible 
     }
 }
 
-/// Reads the items and packages files, in Metrc's API JSON or in CSV (chosen by the first byte).
+/// Reads the items and packages files, in Metrc's API JSON or in CSV (chosen by the first byte),
+/// and the answers of Metrc's API itself (``readItemPage(_:endpoint:)``), each record through the
+/// same mapping.
 public enum CatalogReader {
     /// Items: Metrc's `GET /items/v1/active` array (`Name`, `ProductCategoryName`), or a CSV with
     /// `Name`/`Item` and `Category`/`ProductCategoryName` columns.
@@ -24,23 +26,22 @@ public enum CatalogReader {
         var items: [Catalog.Item] = []
         var seen: [String: (category: String, line: Int?)] = [:]
         for row in try rows(text, fileName: fileName, kind: "items") {
-            guard let name = row.value(["Name", "Item", "ItemName"]) else {
-                throw CatalogError(file: fileName, line: row.line, reason: "an item has no Name")
+            let item: Catalog.Item
+            do {
+                item = try self.item(from: row)
+            } catch {
+                throw CatalogError(file: fileName, line: row.line, reason: error.reason)
             }
-            guard let category = row.value(["ProductCategoryName", "Category", "ItemCategory"]) else {
-                throw CatalogError(file: fileName, line: row.line,
-                                   reason: "item \(FieldSyntax.quoted(name)) has no ProductCategoryName (or Category)")
-            }
-            if let earlier = seen[name.comparisonKey] {
-                if earlier.category.comparisonKey != category.comparisonKey {
+            if let earlier = seen[item.name.comparisonKey] {
+                if earlier.category.comparisonKey != item.category.comparisonKey {
                     throw CatalogError(
                         file: fileName, line: row.line,
-                        reason: "item \(FieldSyntax.quoted(name)) is listed as \(category) here and as \(earlier.category)\(earlier.line.map { " on line \($0)" } ?? ""); keep one")
+                        reason: "item \(FieldSyntax.quoted(item.name)) is listed as \(item.category) here and as \(earlier.category)\(earlier.line.map { " on line \($0)" } ?? ""); keep one")
                 }
                 continue
             }
-            seen[name.comparisonKey] = (category, row.line)
-            items.append(Catalog.Item(name: name, category: category))
+            seen[item.name.comparisonKey] = (item.category, row.line)
+            items.append(item)
         }
         return items
     }
@@ -51,32 +52,62 @@ public enum CatalogReader {
         let text = try validText(bytes, fileName: fileName)
         var packages: [Catalog.Package] = []
         for row in try rows(text, fileName: fileName, kind: "packages") {
-            guard let rawTag = row.value(["Label", "Tag", "PackageTag", "PackageLabel"]) else {
-                throw CatalogError(file: fileName, line: row.line, reason: "a package has no Label (or Tag)")
+            do {
+                packages.append(try package(from: row))
+            } catch {
+                throw CatalogError(file: fileName, line: row.line, reason: error.reason)
             }
-            let tag: String
-            switch FieldSyntax.tag(rawTag) {
-            case .success(let value): tag = value
-            case .failure(let problem):
-                throw CatalogError(file: fileName, line: row.line, reason: "Label \(problem.text)")
-            }
-            let item = row.itemValue(["Name"])
-                ?? row.value(["ItemName", "Item", "ProductName"])
-            let category = row.itemValue(["ProductCategoryName", "CategoryName"])
-                ?? row.value(["ItemProductCategoryName", "ProductCategoryName", "Category", "ItemCategory"])
-            if item == nil && category == nil {
-                throw CatalogError(file: fileName, line: row.line,
-                                   reason: "package \(tag) gives neither its item nor its category")
-            }
-            packages.append(Catalog.Package(tag: tag, item: item, category: category))
         }
         return packages
     }
 
+    // MARK: One mapping from a record to a catalog entry, for files and API pages alike
+
+    /// Why one record cannot become a catalog entry; the caller adds the file or endpoint and line.
+    struct RecordProblem: Error {
+        var reason: String
+    }
+
+    /// The item a record names: `Name` (or `Item`, `ItemName`) and `ProductCategoryName` (or
+    /// `Category`, `ItemCategory`), both required. Other fields (`ProductCategoryType`,
+    /// `QuantityType`, ...) are not read, so their type (text or a number) never matters.
+    static func item(from row: Row) throws(RecordProblem) -> Catalog.Item {
+        guard let name = row.value(["Name", "Item", "ItemName"]) else {
+            throw RecordProblem(reason: "an item has no Name")
+        }
+        guard let category = row.value(["ProductCategoryName", "Category", "ItemCategory"]) else {
+            throw RecordProblem(reason: "item \(FieldSyntax.quoted(name)) has no ProductCategoryName (or Category)")
+        }
+        return Catalog.Item(name: name, category: category)
+    }
+
+    /// The package a record names: its `Label` (or `Tag`), and its item and category from the
+    /// nested `Item` object that Metrc's packages endpoints write, else from the flat fields that
+    /// transfer records and older exports still use (`ProductName`, `ProductCategoryName`) or a
+    /// CSV's columns. One of the item and the category is required.
+    static func package(from row: Row) throws(RecordProblem) -> Catalog.Package {
+        guard let rawTag = row.value(["Label", "Tag", "PackageTag", "PackageLabel"]) else {
+            throw RecordProblem(reason: "a package has no Label (or Tag)")
+        }
+        let tag: String
+        switch FieldSyntax.tag(rawTag) {
+        case .success(let value): tag = value
+        case .failure(let problem): throw RecordProblem(reason: "Label \(problem.text)")
+        }
+        let item = row.itemValue(["Name"])
+            ?? row.value(["ItemName", "Item", "ProductName"])
+        let category = row.itemValue(["ProductCategoryName", "CategoryName"])
+            ?? row.value(["ItemProductCategoryName", "ProductCategoryName", "Category", "ItemCategory"])
+        if item == nil && category == nil {
+            throw RecordProblem(reason: "package \(tag) gives neither its item nor its category")
+        }
+        return Catalog.Package(tag: tag, item: item, category: category)
+    }
+
     // MARK: Rows from either format
 
-    /// One record of a catalog file, with names normalised like CSV headers.
-    private struct Row {
+    /// One record of a catalog file or of an API page, with names normalised like CSV headers.
+    struct Row {
         var line: Int?
         var values: [String: String]
         /// The fields of a nested `Item` object (Metrc's packages answer).
@@ -141,7 +172,10 @@ public enum CatalogReader {
         return rows
     }
 
-    private static func row(from element: JSONElement) -> Row? {
+    /// The record an object holds: its text fields (trimmed) and those of a nested `Item` object;
+    /// numbers, true/false, null and other nesting are left out, so a field that Metrc writes
+    /// as a number in one answer and as text in another never makes a record unreadable.
+    static func row(from element: JSONElement) -> Row? {
         guard case .object(let members) = element.value else { return nil }
         var row = Row(line: element.line, values: [:])
         for member in members {

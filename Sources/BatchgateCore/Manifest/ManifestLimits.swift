@@ -18,6 +18,9 @@
 ///   widest real layout (Metrc's package grid export) has about 40 columns: 2,000,000 cells.
 /// Every cap below is at least twice that, so no real manifest comes near one; a larger file is
 /// split into several manifests, which the error says.
+///
+/// The JSON caps bound the answers of Metrc's API that the catalog reads as well; see
+/// ``maximumMetrcAnswerSize``.
 public enum ManifestLimits {
     /// The most packages one file may hold (one Metrc request is far smaller).
     public static let maximumPackages = 10_000
@@ -48,6 +51,21 @@ public enum ManifestLimits {
     /// hostile file could otherwise make one for nearly every value (repeated property names,
     /// empty ingredient objects), gigabytes of them.
     public static let maximumIssues = 100_000
+
+    /// The largest answer of Metrc's API that the catalog reads (``CatalogReader/readItemPage(_:endpoint:)``,
+    /// ``CatalogReader/readPackagePage(_:endpoint:)``): 64 MiB. The JSON caps above,
+    /// ``maximumJSONValues`` and ``maximumJSONMembers``, apply to those answers as well, since
+    /// they come from a server and the daemon reads them while it checks manifests.
+    ///
+    /// A v2 page holds at most 20 records: a package record with the fields Metrc's documentation
+    /// names (the nested item included) is about 45 values and 1.2 KB (CatalogPageTests), so a full
+    /// page is near 1,000 values and 25 KB, far under both caps. The large answers are v1's, which
+    /// has no paging: every package modified in one 24-hour window comes in one list. Such JSON
+    /// runs at about 27 bytes a value, so 64 MiB and 2,000,000 values are reached together, at
+    /// 45,000 to 55,000 such records (fewer if Metrc writes more fields); a busier day is read in
+    /// shorter windows, which the errors say. Catalog files read by hand have their own 256 MiB cap
+    /// and no JSON caps.
+    public static let maximumMetrcAnswerSize = 64 * 1024 * 1024
 
     /// `2000000` as `2,000,000`, for messages.
     static func grouped(_ number: Int) -> String {
