@@ -5,7 +5,8 @@ import PackageDescription
 //   BatchgateCore     the pure domain: manifests, readers, catalog, rules, reports (no I/O)
 //   BatchgateSystem   the POSIX layer: every system call through one wrapper (with CSystem)
 //   BatchgateConfig   the YAML config, decoded once into the values the daemon runs on (with Yams)
-//   BatchgateAlerts   alerts: the outbox, one file per sink kind, delivery through libcurl (CCurl)
+//   BatchgateHTTP     HTTP through libcurl (CCurl): POST and GET, timeouts, verified TLS, Retry-After
+//   BatchgateAlerts   alerts: the outbox, one file per sink kind, delivery over HTTP and SMTP
 //   BatchgateMetrc    the catalog from Metrc's API: paced, retried reads (not yet used by the daemon)
 //   BatchgateDaemon   routing (the crash-safe protocol), intake (the inbox) and lifecycle
 //   batchgate         the command line: check, run, config check, alert test
@@ -44,13 +45,17 @@ let package = Package(
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
+        // One HTTP client for every sender and reader: alerts' POSTs, the Metrc catalog's GETs. Knows
+        // nothing of the config: callers map their settings to its TransferOptions.
+        .target(name: "BatchgateHTTP", dependencies: ["BatchgateSystem", "CCurl"]),
+        // SMTP goes through CCurl directly (MailTransfer), with BatchgateHTTP's TransferOptions.
         .target(
             name: "BatchgateAlerts",
-            dependencies: ["BatchgateCore", "BatchgateSystem", "BatchgateConfig", "CCurl"]
+            dependencies: ["BatchgateCore", "BatchgateSystem", "BatchgateConfig", "BatchgateHTTP", "CCurl"]
         ),
 
         // Reading the catalog from Metrc's API: requests within the facility's rate limits, retries.
-        .target(name: "BatchgateMetrc", dependencies: ["BatchgateCore", "BatchgateSystem"]),
+        .target(name: "BatchgateMetrc", dependencies: ["BatchgateCore", "BatchgateSystem", "BatchgateHTTP"]),
 
         .target(
             name: "BatchgateDaemon",
@@ -90,6 +95,7 @@ let package = Package(
         .testTarget(name: "BatchgateMetrcTests", dependencies: ["BatchgateMetrc", "BatchgateSystem"]),
         .testTarget(name: "BatchgateSystemTests", dependencies: ["BatchgateSystem"]),
         .testTarget(name: "BatchgateConfigTests", dependencies: ["BatchgateConfig", "TestSupport"]),
+        .testTarget(name: "BatchgateHTTPTests", dependencies: ["BatchgateHTTP", "CCurl", "TestSupport"]),
         .testTarget(name: "BatchgateAlertsTests", dependencies: ["BatchgateAlerts", "TestSupport"]),
         .testTarget(name: "BatchgateDaemonTests", dependencies: ["BatchgateDaemon", "TestSupport"]),
         // Spawns the built binary: the daemon and the commands end to end, crashes and faults included.

@@ -1,6 +1,7 @@
 import BatchgateCore
 import BatchgateSystem
 import BatchgateConfig
+import BatchgateHTTP
 
 /// The alert senders, one per sink: fed with the entries the router publishes and, at start, with
 /// what an earlier run left in `outbox/`. Called from the daemon's queue only.

@@ -2,6 +2,7 @@ import BatchgateCore
 import Dispatch
 import BatchgateSystem
 import BatchgateConfig
+import BatchgateHTTP
 
 /// Delivers the alerts waiting for one sink, on a queue of its own so that a slow or hung
 /// endpoint delays neither routing nor the other sinks.

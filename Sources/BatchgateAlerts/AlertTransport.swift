@@ -1,5 +1,6 @@
 import BatchgateSystem
 import BatchgateConfig
+import BatchgateHTTP
 /// One message for one sink: a single alert or a digest of several.
 public struct AlertDelivery: Sendable, Equatable {
     /// Stable across retries, sent as `Idempotency-Key` (and the mail's Message-ID).
@@ -88,8 +89,8 @@ public struct LibcurlAlertTransport: AlertTransport {
     /// A POST to an HTTP sink: its status, and the start of its body on one line.
     private func post(_ request: HTTPRequest, options: DaemonConfig.Alerts, readAhead: Int) -> AlertAttemptResult {
         do {
-            let answer = try HTTPTransfer.post(request, options: options, keepingBodyBytes: Self.keptAnswerBytes + readAhead)
-            let text = answer.bodyPrefix.isEmpty ? "HTTP \(answer.status)" : "HTTP \(answer.status): \(Self.oneLine(answer.bodyPrefix))"
+            let answer = try HTTPTransfer.post(request, options: options.transferOptions, keepingBodyBytes: Self.keptAnswerBytes + readAhead)
+            let text = answer.body.isEmpty ? "HTTP \(answer.status)" : "HTTP \(answer.status): \(Self.oneLine(answer.bodyText))"
             return AlertAttemptResult(attempt: .answered(status: answer.status, retryAfter: answer.retryAfter), answer: text)
         } catch {
             return AlertAttemptResult(attempt: .failed(error.description), answer: error.description)

@@ -3,6 +3,7 @@ import CCurl
 import Glibc
 #endif
 import BatchgateConfig
+import BatchgateHTTP
 
 /// One e-mail to send through SMTP.
 struct MailDelivery: Sendable {
@@ -169,7 +170,7 @@ enum MailTransfer {
         }
         let implicitTLS = delivery.url.lowercased().hasPrefix("smtps://")
         set(batchgate_curl_setopt_string(handle, CURLOPT_URL, delivery.url), "the URL")
-        for (code, what) in options.apply(to: handle, protocols: Int(CURLPROTO_SMTP | CURLPROTO_SMTPS)) { set(code, what) }
+        for (code, what) in options.transferOptions.apply(to: handle, protocols: Int(CURLPROTO_SMTP | CURLPROTO_SMTPS)) { set(code, what) }
         if !implicitTLS && delivery.requireTLS {
             set(batchgate_curl_setopt_long(handle, CURLOPT_USE_SSL, Int(CURLUSESSL_ALL.rawValue)), "STARTTLS as required")
         }

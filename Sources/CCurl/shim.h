@@ -59,6 +59,11 @@ static inline CURLcode batchgate_curl_getinfo_string(CURL *handle, CURLINFO info
     return curl_easy_getinfo(handle, info, value);
 }
 
+/// CURLAUTH_BASIC for CURLOPT_HTTPAUTH (a macro with a cast, which Swift cannot see).
+static inline long batchgate_curlauth_basic(void) {
+    return (long)CURLAUTH_BASIC;
+}
+
 /// The running library's version record (CURLVERSION_NOW is a macro Swift cannot see).
 static inline curl_version_info_data *batchgate_curl_version_info(void) {
     return curl_version_info(CURLVERSION_NOW);

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
+import BatchgateHTTP
 @testable import BatchgateConfig
 @testable import BatchgateAlerts
 

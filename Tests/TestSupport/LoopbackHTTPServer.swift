@@ -20,6 +20,9 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         /// This status, with the request sent back as a debugging endpoint or a careless error
         /// page does: its URL as JSON writes it (`\/` for `/`), then its head and its body.
         case echo(status: Int)
+        /// This status and body without a Content-Length: the body ends as the connection
+        /// closes, so a client learns its size only by reading it all.
+        case answerUntilClose(status: Int, headers: [(String, String)] = [], body: String)
     }
 
     public let port: UInt16
@@ -129,11 +132,13 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
             let url = "http://" + (headers["host"] ?? "") + (requestLine.dropFirst().first.map(String.init) ?? "")
             let text = #"{"url": ""# + url.replacing("/", with: "\\/") + "\"}\n" + headText + "\r\n\r\n" + String(decoding: body, as: UTF8.self)
             answer(client, status: status, headers: [("Content-Type", "text/plain; charset=utf-8")], body: text)
+        case .answerUntilClose(let status, let extra, let text):
+            answer(client, status: status, headers: extra, body: text, sized: false)
         }
     }
 
-    private static func answer(_ client: Int32, status: Int, headers extra: [(String, String)], body text: String) {
-        var response = "HTTP/1.1 \(status) Status\r\nContent-Length: \(text.utf8.count)\r\nConnection: close\r\n"
+    private static func answer(_ client: Int32, status: Int, headers extra: [(String, String)], body text: String, sized: Bool = true) {
+        var response = "HTTP/1.1 \(status) Status\r\n" + (sized ? "Content-Length: \(text.utf8.count)\r\n" : "") + "Connection: close\r\n"
         for (name, value) in extra { response += "\(name): \(value)\r\n" }
         response += "\r\n" + text
         let bytes = Array(response.utf8)

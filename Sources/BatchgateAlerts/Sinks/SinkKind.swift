@@ -1,4 +1,5 @@
 import BatchgateConfig
+import BatchgateHTTP
 /// What sets one kind of sink apart: how it shows one alert and a digest of many, and what goes
 /// out to it. Each kind is one file of `Sinks/` (``Sinks/Webhook``, ``Sinks/Slack``,
 /// ``Sinks/Teams``, ``Sinks/Email``), as Alertmanager's `notify/` has one package per receiver;

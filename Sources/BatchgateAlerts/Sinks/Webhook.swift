@@ -1,6 +1,7 @@
 import BatchgateCore
 import BatchgateSystem
 import BatchgateConfig
+import BatchgateHTTP
 
 extension Sinks {
     /// A JSON POST to any HTTP endpoint (a support desk, a custom receiver): every fact of the

@@ -1,11 +1,10 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import BatchgateConfig
-@testable import BatchgateAlerts
+@testable import BatchgateHTTP
 
 /// libcurl POSTs to a real server on loopback.
-@Suite("HTTP transfer", .serialized)
+@Suite("HTTP transfer: POST", .serialized)
 struct HTTPTransferTests {
     @Test func postsTheBodyAndHeadersAndReadsTheStatus() throws {
         let server = try LoopbackHTTPServer()
@@ -15,7 +14,7 @@ struct HTTPTransferTests {
             url: server.url,
             headers: [("Content-Type", "application/json"), ("Idempotency-Key", "0123456789abcdef"), ("Authorization", "Bearer t")],
             body: body))
-        #expect(answer == HTTPAnswer(status: 202, retryAfter: nil, bodyPrefix: "accepted"))
+        #expect(answer == HTTPAnswer(status: 202, retryAfter: nil, body: Array("accepted".utf8)))
         #expect(answer.isSuccess)
         let request = try #require(server.requests.first)
         #expect(request.method == "POST")
@@ -49,7 +48,7 @@ struct HTTPTransferTests {
         let server = try LoopbackHTTPServer()
         server.reply(with: .answer(status: 500, body: String(repeating: "x", count: 5_000)))
         let answer = try HTTPTransfer.post(HTTPRequest(url: server.url, body: []))
-        #expect(answer.bodyPrefix.utf8.count == HTTPTransfer.keptBodyBytes)
+        #expect(answer.body.count == HTTPTransfer.keptBodyBytes)
     }
 
     @Test func aHungEndpointTimesOut() throws {
@@ -58,7 +57,7 @@ struct HTTPTransferTests {
         defer { withExtendedLifetime(server) {} }
         let started = Date()
         let error = #expect(throws: TransferError.self) {
-            try HTTPTransfer.post(HTTPRequest(url: server.url, body: []), options: DaemonConfig.Alerts(connectTimeout: .seconds(1), timeout: .milliseconds(500)))
+            try HTTPTransfer.post(HTTPRequest(url: server.url, body: []), options: TransferOptions(connectTimeout: .seconds(1), timeout: .milliseconds(500)))
         }
         #expect(error?.isTimeout == true, "\(String(describing: error))")
         #expect(Date().timeIntervalSince(started) < 5)
