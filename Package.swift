@@ -81,15 +81,16 @@ let package = Package(
             path: "Sources/BatchgateBench"
         ),
 
-        // Tests follow the targets. TestSupport: an HTTP receiver and an SMTP server (aiosmtpd) on
-        // loopback, test sinks with inline secrets, polling, slack_check.py (Slack's own block
-        // models over payloads), and adaptive_card_check.py with Microsoft's Adaptive Card schemas.
+        // Tests follow the targets. TestSupport: an HTTP receiver, an SMTP server (aiosmtpd) and a
+        // Metrc-shaped catalog API (metrc_server.py) on loopback, test sinks with inline secrets,
+        // polling, slack_check.py (Slack's own block models over payloads), and
+        // adaptive_card_check.py with Microsoft's Adaptive Card schemas.
         .target(
             name: "TestSupport",
             dependencies: ["BatchgateConfig", "BatchgateAlerts"],
             path: "Tests/TestSupport",
             exclude: ["smtp_server.py", "python_tools_check.py", "python-tools.txt", "webhook_check.py", "slack_check.py", "validating_receiver.py", "payload_documents.py",
-                      "adaptive_card_check.py", "AdaptiveCardSchemas"]
+                      "adaptive_card_check.py", "AdaptiveCardSchemas", "metrc_server.py"]
         ),
         .testTarget(name: "BatchgateCoreTests", dependencies: ["BatchgateCore"], exclude: ["Fixtures"]),
         .testTarget(name: "BatchgateMetrcTests", dependencies: ["BatchgateMetrc", "BatchgateSystem"]),
@@ -98,6 +99,8 @@ let package = Package(
         .testTarget(name: "BatchgateHTTPTests", dependencies: ["BatchgateHTTP", "CCurl", "TestSupport"]),
         .testTarget(name: "BatchgateAlertsTests", dependencies: ["BatchgateAlerts", "TestSupport"]),
         .testTarget(name: "BatchgateDaemonTests", dependencies: ["BatchgateDaemon", "TestSupport"]),
+        // The Metrc-shaped test server itself, driven over HTTP as a catalog client would drive it.
+        .testTarget(name: "BatchgateMetrcTests", dependencies: ["TestSupport"]),
         // Spawns the built binary: the daemon and the commands end to end, crashes and faults included.
         .testTarget(
             name: "BatchgateEndToEndTests",
