@@ -93,14 +93,13 @@ let package = Package(
                       "adaptive_card_check.py", "AdaptiveCardSchemas", "metrc_server.py"]
         ),
         .testTarget(name: "BatchgateCoreTests", dependencies: ["BatchgateCore"], exclude: ["Fixtures"]),
-        .testTarget(name: "BatchgateMetrcTests", dependencies: ["BatchgateMetrc", "BatchgateSystem"]),
+        .testTarget(name: "BatchgateMetrcTests", dependencies: ["BatchgateMetrc", "BatchgateSystem", "TestSupport"]),
         .testTarget(name: "BatchgateSystemTests", dependencies: ["BatchgateSystem"]),
         .testTarget(name: "BatchgateConfigTests", dependencies: ["BatchgateConfig", "TestSupport"]),
         .testTarget(name: "BatchgateHTTPTests", dependencies: ["BatchgateHTTP", "CCurl", "TestSupport"]),
         .testTarget(name: "BatchgateAlertsTests", dependencies: ["BatchgateAlerts", "TestSupport"]),
         .testTarget(name: "BatchgateDaemonTests", dependencies: ["BatchgateDaemon", "TestSupport"]),
         // The Metrc-shaped test server itself, driven over HTTP as a catalog client would drive it.
-        .testTarget(name: "BatchgateMetrcTests", dependencies: ["TestSupport"]),
         // Spawns the built binary: the daemon and the commands end to end, crashes and faults included.
         .testTarget(
             name: "BatchgateEndToEndTests",

@@ -7,8 +7,9 @@ import BatchgateSystem
 /// Reads from Metrc for one facility within its rate limits: every GET waits for a place under
 /// ``MetrcAPI/requestsPerSecond`` and ``MetrcAPI/concurrentRequests`` (shared by every thread that
 /// uses this client), and a 429, a 408, a 5xx or no answer is tried again with backoff, honouring
-/// `Retry-After`, up to ``maximumAttempts``. Blocking: call it from threads of the caller's own,
+/// `Retry-After`, up to ``Retry/attempts``. Blocking: call it from threads of the caller's own,
 /// never Swift's cooperative pool. The clock and the sleep are injected, so tests drive time.
+/// (Tries of one request: ``Retry/standard`` unless told otherwise.)
 public final class MetrcClient: Sendable {
     public let api: MetrcAPI
     private let transport: any MetrcTransport
@@ -16,20 +17,43 @@ public final class MetrcClient: Sendable {
     private let sleep: @Sendable (Double) -> Void
     private let pacer: Mutex<RequestPacer>
     private let sent = Atomic<Int>(0)
+    public let retry: Retry
 
-    /// Tries of one request before it is called unreachable: with the waits below, about a minute.
-    public static let maximumAttempts = 6
-    /// The first wait after a failed try; each next one doubles, up to ``maximumDelay``.
-    static let firstDelay = 1.0
-    /// The longest wait between tries, a `Retry-After` included.
-    static let maximumDelay = 30.0
+    /// How a failed try is tried again: `attempts` tries at most, waits doubling from `firstDelay`
+    /// up to `maximumDelay` (a `Retry-After` honoured within it).
+    public struct Retry: Sendable, Equatable {
+        public var attempts: Int
+        public var firstDelay: Double
+        public var maximumDelay: Double
+
+        public init(attempts: Int, firstDelay: Double, maximumDelay: Double) {
+            self.attempts = max(1, attempts)
+            self.firstDelay = firstDelay
+            self.maximumDelay = maximumDelay
+        }
+
+        /// Six tries over about a minute (1, 2, 4, 8, 16 s between them): a Metrc that is busy for
+        /// a moment is waited for; one that is down is reported within the minute.
+        public static let standard = Retry(attempts: 6, firstDelay: 1, maximumDelay: 30)
+
+        /// The wait after failed try number `attempt`, at least what `Retry-After` asked within
+        /// ``maximumDelay``.
+        func delay(after attempt: Int, retryAfter: Double?) -> Double {
+            let backoff = min(maximumDelay, firstDelay * Double(1 << min(max(0, attempt - 1), 20)))
+            guard let retryAfter else { return backoff }
+            return max(backoff, min(retryAfter, maximumDelay))
+        }
+    }
+
     /// How often a request waiting for one in flight to finish looks again.
     static let concurrencyPoll = 0.005
 
     /// A client for `api` over `transport`; `clock` is monotonic seconds.
-    public init(api: MetrcAPI, transport: any MetrcTransport, clock: @escaping @Sendable () -> Double = System.monotonicClock,
+    public init(api: MetrcAPI, transport: any MetrcTransport, retry: Retry = .standard,
+                clock: @escaping @Sendable () -> Double = System.monotonicClock,
                 sleep: @escaping @Sendable (Double) -> Void = MetrcClient.sleepSeconds) {
         self.api = api
+        self.retry = retry
         self.transport = transport
         self.clock = clock
         self.sleep = sleep
@@ -47,11 +71,11 @@ public final class MetrcClient: Sendable {
 
     /// GETs `endpoint` (within `window`, at `page` in v2) until Metrc answers or gives a reason
     /// to stop. A 404 for ``MetrcEndpoint/package(label:)`` is an answer (the tag is unknown);
-    /// 401, 403 and other 4xx are errors at once; the rest are tried again.
+    /// 401, 403 and other 4xx are errors at once; the rest are tried again (``Retry``).
     public func get(_ endpoint: MetrcEndpoint, window: SyncWindow? = nil, page: Int? = nil) throws(MetrcError) -> Answer {
         let url = api.url(endpoint, window: window, page: page)
         var lastProblem = ""
-        for attempt in 1...Self.maximumAttempts {
+        for attempt in 1...retry.attempts {
             waitForPlace()
             sent.add(1, ordering: .relaxed)
             let result = transport.get(url: url, user: api.vendorKey, password: api.userKey)
@@ -74,18 +98,10 @@ public final class MetrcClient: Sendable {
             case .failed(let problem):
                 lastProblem = problem
             }
-            guard attempt < Self.maximumAttempts else { break }
-            sleep(Self.delay(after: attempt, retryAfter: retryAfter))
+            guard attempt < retry.attempts else { break }
+            sleep(retry.delay(after: attempt, retryAfter: retryAfter))
         }
-        throw .unreachable(endpoint: endpoint.name, attempts: Self.maximumAttempts, lastProblem: lastProblem)
-    }
-
-    /// The wait after failed try number `attempt`: 1, 2, 4, 8, 16 s, up to ``maximumDelay``, and
-    /// at least what `Retry-After` asked within that.
-    static func delay(after attempt: Int, retryAfter: Double?) -> Double {
-        let backoff = min(maximumDelay, firstDelay * Double(1 << min(max(0, attempt - 1), 20)))
-        guard let retryAfter else { return backoff }
-        return max(backoff, min(retryAfter, maximumDelay))
+        throw .unreachable(endpoint: endpoint.name, attempts: retry.attempts, lastProblem: lastProblem)
     }
 
     /// Blocks until the pacer lets one more request start, and records its start.

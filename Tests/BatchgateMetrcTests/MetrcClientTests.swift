@@ -96,12 +96,13 @@ struct MetrcClientTests {
         pacer.finish()
         pacer.start(at: 0.2)
         pacer.finish()
-        #expect(pacer.earliestStart(now: 0.3) == 1.0, "three in the last second: the first leaves the span at 1.0")
-        #expect(pacer.earliestStart(now: 0.95) == 1.0)
-        #expect(pacer.earliestStart(now: 1.05) == 1.05, "the start at 0 has left the span")
-        pacer.start(at: 1.05)
+        // The span is 1.1 s (RequestPacer.span): what Metrc counts as a second, with room for jitter.
+        #expect(pacer.earliestStart(now: 0.3) == 1.1, "three in the span: the first leaves it at 1.1")
+        #expect(pacer.earliestStart(now: 1.05) == 1.1)
+        #expect(pacer.earliestStart(now: 1.15) == 1.15, "the start at 0 has left the span")
+        pacer.start(at: 1.15)
         pacer.finish()
-        #expect(pacer.earliestStart(now: 1.06) == 1.1, "0.1, 0.2 and 1.05 in the span: the next place is at 1.1")
+        #expect(abs(pacer.earliestStart(now: 1.16)! - 1.2) < 1e-9, "0.1, 0.2 and 1.15 in the span: the next place is at 1.2")
         #expect(pacer.earliestStart(now: 2) == 2)
     }
 
@@ -129,11 +130,11 @@ struct MetrcClientTests {
     }
 
     @Test func afterEveryAttemptMetrcIsUnreachableWithTheLastProblem() {
-        let (client, transport, _) = client(Array(repeating: Self.answer(502, "Bad Gateway"), count: MetrcClient.maximumAttempts))
+        let (client, transport, _) = client(Array(repeating: Self.answer(502, "Bad Gateway"), count: MetrcClient.Retry.standard.attempts))
         #expect(throws: MetrcError.unreachable(endpoint: "/packages/v2/onhold", attempts: 6, lastProblem: "HTTP 502: Bad Gateway")) {
             try client.get(.onHoldPackages, window: SyncWindow(start: 0, end: 1), page: 1)
         }
-        #expect(transport.asked.count == MetrcClient.maximumAttempts)
+        #expect(transport.asked.count == MetrcClient.Retry.standard.attempts)
         let error = MetrcError.unreachable(endpoint: "/packages/v2/onhold", attempts: 6, lastProblem: "HTTP 502: Bad Gateway")
         #expect(error.isTransient)
         #expect(error.description == "Metrc did not answer /packages/v2/onhold after 6 attempts (last: HTTP 502: Bad Gateway)")
@@ -173,7 +174,7 @@ struct MetrcClientTests {
     }
 
     @Test func backoffDoublesUpToTheLongestWait() {
-        #expect((1...7).map { MetrcClient.delay(after: $0, retryAfter: nil) } == [1, 2, 4, 8, 16, 30, 30])
-        #expect(MetrcClient.delay(after: 1, retryAfter: 600) == 30, "a Retry-After is honoured up to the longest wait")
+        #expect((1...7).map { MetrcClient.Retry.standard.delay(after: $0, retryAfter: nil) } == [1, 2, 4, 8, 16, 30, 30])
+        #expect(MetrcClient.Retry.standard.delay(after: 1, retryAfter: 600) == 30, "a Retry-After is honoured up to the longest wait")
     }
 }

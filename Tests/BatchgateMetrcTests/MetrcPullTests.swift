@@ -1,0 +1,143 @@
+import Foundation
+import Testing
+import TestSupport
+import BatchgateCore
+@testable import BatchgateMetrc
+
+/// The client and its pulls against the Metrc-shaped server (Tests/TestSupport/metrc_server.py),
+/// through libcurl: Basic auth, v2 envelopes and pages, day-long windows, the rate limits.
+@Suite("Metrc pulls")
+struct MetrcPullTests {
+    /// 2026-12-01T00:00:00Z: the facility's records are modified over the three days after it.
+    static let start = 1_796_083_200.0
+    static let day = 86_400.0
+
+    static func facility(items itemCount: Int, packages packageCount: Int) -> (items: [MetrcItem], packages: [MetrcPackage]) {
+        let categories = ["Buds", "Shake/Trim", "Concentrate", "Vape Cartridge"]
+        let items = (0..<itemCount).map { index in
+            MetrcItem(id: index + 1, name: "Item \(index)", categoryName: categories[index % categories.count],
+                      lastModified: Date(timeIntervalSince1970: start + Double(index) * 3 * day / Double(max(itemCount, 1))))
+        }
+        let spacing: Double = 3 * day / Double(max(packageCount, 1))
+        let packages = (0..<packageCount).map { (index: Int) -> MetrcPackage in
+            let state: MetrcPackage.State = index % 10 == 0 ? .onHold : .active
+            let modified = Date(timeIntervalSince1970: start + 10 + Double(index) * spacing)
+            return MetrcPackage(id: index + 1, label: String(format: "1A4FF01000000220000%05d", index), item: items[index % items.count],
+                                state: state, lastModified: modified)
+        }
+        return (items, packages)
+    }
+
+    static func client(_ server: MetrcTestServer, userKey: String = MetrcTestServer.Options().userKey, perSecond: Int = 50,
+                       concurrent: Int = 10, retry: MetrcClient.Retry = MetrcClient.Retry(attempts: 4, firstDelay: 0.05, maximumDelay: 0.5))
+        -> MetrcClient {
+        let api = MetrcAPI(server: server.url, licenseNumber: server.licenseNumber, vendorKey: MetrcTestServer.Options().vendorKey,
+                           userKey: userKey, requestsPerSecond: perSecond, concurrentRequests: concurrent)
+        return MetrcClient(api: api, transport: LibcurlMetrcTransport(), retry: retry)
+    }
+
+    @Test func everyPageOfEveryWindowIsRead() throws {
+        let (items, packages) = Self.facility(items: 45, packages: 130)
+        let server = try MetrcTestServer(items: items, packages: packages)
+        let client = Self.client(server)
+        let pulledItems = client.pullItems(from: Self.start, to: Self.start + 3 * Self.day)
+        #expect(pulledItems.error == nil, "\(String(describing: pulledItems.error))")
+        #expect(Set(pulledItems.records.map(\.entry.name)) == Set(items.map(\.name)))
+        #expect(pulledItems.completeUntil == Self.start + 3 * Self.day)
+        #expect(pulledItems.records.allSatisfy { $0.lastModified?.hasSuffix("+00:00") == true }, "LastModified kept as Metrc wrote it")
+
+        let active = client.pullPackages(.activePackages, from: Self.start, to: Self.start + 3 * Self.day)
+        #expect(active.error == nil)
+        let expected = packages.filter { $0.state == .active }
+        #expect(active.records.map(\.entry.tag).sorted() == expected.map(\.label).sorted())
+        // The nested item's ProductCategoryType is an integer in Metrc's packages: the category is read all the same.
+        let first = try #require(active.records.first { $0.entry.tag == expected[0].label })
+        #expect(first.entry.item == expected[0].item.name && first.entry.category == expected[0].item.categoryName)
+
+        let requests = try server.requests.filter { $0.path == "/packages/v2/active" }
+        #expect(requests.allSatisfy { $0.status == 200 && $0.rawQuery.contains("%2B00%3A00") })
+        #expect(requests.compactMap { Int($0.query["pageSize"] ?? "") }.allSatisfy { $0 == 20 })
+        #expect(active.requests == requests.count, "\(active.requests) counted, \(requests.count) served")
+        // 117 active packages over three days: 39 a day, two pages each.
+        #expect(requests.count == 6)
+    }
+
+    @Test func theSyncStaysUnderMetrcsRateLimitsAndSaysHowFastItWent() throws {
+        // Sixty days of windows with nothing in them: 60 GETs as fast as the client may go.
+        let server = try MetrcTestServer(items: [], packages: [])
+        let client = Self.client(server)
+        let begun = Date()
+        let pull = client.pullPackages(.inactivePackages, from: Self.start - 60 * Self.day, to: Self.start)
+        let seconds = Date().timeIntervalSince(begun)
+        #expect(pull.error == nil, "\(String(describing: pull.error))")
+        let requests = try server.requests
+        #expect(requests.count == 60)
+        #expect(requests.allSatisfy { $0.status == 200 }, "no 429: \(requests.map { $0.status ?? 0 })")
+        let starts = requests.map(\.started).sorted()
+        let busiest = starts.map { start in starts.filter { $0 >= start && $0 < start + 1 }.count }.max() ?? 0
+        let inFlight = requests.compactMap(\.inFlight).max() ?? 0
+        #expect(busiest <= 50 && inFlight <= 10)
+        print("Metrc pull: 60 GETs in \(String(format: "%.2f", seconds)) s; at most \(busiest) started in one second (limit 50), "
+              + "at most \(inFlight) in flight (limit 10)")
+    }
+
+    @Test func aLowerLimitIsKeptToo() throws {
+        var options = MetrcTestServer.Options()
+        options.maxPerSecond = 5
+        options.maxConcurrent = 2
+        options.latency = .milliseconds(50)
+        let server = try MetrcTestServer(options, items: [], packages: [])
+        let pull = Self.client(server, perSecond: 5, concurrent: 2).pullItems(from: Self.start - 12 * Self.day, to: Self.start)
+        #expect(pull.error == nil)
+        #expect(try server.requests.allSatisfy { $0.status == 200 }, "a server at 5 a second and 2 at once never had to refuse")
+    }
+
+    @Test func aBusyMetrcIsWaitedForAndTheRecordsStillCome() throws {
+        var options = MetrcTestServer.Options()
+        options.failFirst = 3
+        options.failStatus = 429
+        options.retryAfterSeconds = 0
+        let (items, packages) = Self.facility(items: 4, packages: 10)
+        let server = try MetrcTestServer(options, items: items, packages: packages)
+        let pull = Self.client(server, concurrent: 1).pullItems(from: Self.start, to: Self.start + 3 * Self.day)
+        #expect(pull.error == nil)
+        #expect(pull.records.count == 4)
+        #expect(try server.requests.filter { $0.status == 429 }.count == 3)
+    }
+
+    @Test func refusedKeysStopThePullAndSaySo() throws {
+        let server = try MetrcTestServer(items: [], packages: [])
+        let pull = Self.client(server, userKey: "wrong").pullItems(from: Self.start, to: Self.start + 2 * Self.day)
+        guard case .metrc(.unauthorized(let endpoint, let licence, _))? = pull.error else {
+            Issue.record("\(String(describing: pull.error))")
+            return
+        }
+        #expect(endpoint == "/items/v2/active" && licence == server.licenseNumber)
+        #expect(pull.completeUntil == Self.start && pull.records.isEmpty)
+        #expect(pull.error?.isTransient == false)
+    }
+
+    @Test func aMetrcThatIsDownIsTransientAndNothingCountsAsSynced() throws {
+        let port = try ClosedPort()
+        let api = MetrcAPI(server: "http://127.0.0.1:\(port.number)", licenseNumber: "L", vendorKey: "v", userKey: "u")
+        let client = MetrcClient(api: api, transport: LibcurlMetrcTransport(), retry: MetrcClient.Retry(attempts: 2, firstDelay: 0.01, maximumDelay: 0.01))
+        let pull = client.pullPackages(.activePackages, from: Self.start, to: Self.start + Self.day)
+        #expect(pull.error?.isTransient == true, "\(String(describing: pull.error))")
+        #expect(pull.completeUntil == Self.start)
+        #expect(pull.error?.description.hasPrefix("Metrc did not answer /packages/v2/active after 2 attempts") == true)
+    }
+
+    @Test func aPackageCreatedAfterThePullIsFoundByItsLabel() throws {
+        let (items, packages) = Self.facility(items: 2, packages: 3)
+        let server = try MetrcTestServer(items: items, packages: packages)
+        let client = Self.client(server)
+        let label = "1A4FF0100000022000099999"
+        #expect(try client.get(.package(label: label)).status == 404, "not there yet")
+        let new = MetrcPackage(id: 99, label: label, item: items[1], lastModified: Date())
+        try server.write(items: items, packages: packages + [new])
+        let answer = try client.get(.package(label: label))
+        #expect(answer.status == 200)
+        let page = try CatalogReader.readPackagePage(answer.body, endpoint: "/packages/v2/\(label)")
+        #expect(page.entries == [Catalog.Package(tag: label, item: items[1].name, category: items[1].categoryName)])
+    }
+}
