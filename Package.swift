@@ -93,7 +93,7 @@ let package = Package(
                       "adaptive_card_check.py", "AdaptiveCardSchemas", "metrc_server.py"]
         ),
         .testTarget(name: "BatchgateCoreTests", dependencies: ["BatchgateCore"], exclude: ["Fixtures"]),
-        .testTarget(name: "BatchgateMetrcTests", dependencies: ["BatchgateMetrc", "BatchgateSystem", "TestSupport"]),
+        .testTarget(name: "BatchgateMetrcTests", dependencies: ["BatchgateMetrc", "BatchgateHTTP", "BatchgateSystem", "TestSupport"]),
         .testTarget(name: "BatchgateSystemTests", dependencies: ["BatchgateSystem"]),
         .testTarget(name: "BatchgateConfigTests", dependencies: ["BatchgateConfig", "TestSupport"]),
         .testTarget(name: "BatchgateHTTPTests", dependencies: ["BatchgateHTTP", "CCurl", "TestSupport"]),

@@ -2,7 +2,9 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import Synchronization
 import Testing
+import BatchgateHTTP
 import TestSupport
 
 /// metrc_server.py, driven over real HTTP with URLSession: the tests of the catalog sync will
@@ -153,12 +155,23 @@ struct MetrcTestServerTests {
     @Test func moreAtOnceThanTheConcurrencyLimitIs429() async throws {
         var options = MetrcTestServer.Options()
         options.maxConcurrent = 2
-        options.latency = .milliseconds(600)
+        // Long enough that all five overlap even on a loaded machine.
+        options.latency = .milliseconds(1_500)
         let server = try MetrcTestServer(options, items: [Self.buds])
-        let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
-            for _ in 0..<5 { group.addTask { try await Client.get(server, "/items/v2/active", Self.window()).status } }
-            return try await group.reduce(into: [Int]()) { $0.append($1) }
+        // Five threads of their own, started together (libcurl blocks, Swift's pool has one thread
+        // a core, and GCD starts threads for blocked work one at a time).
+        let collected = Mutex<[Int]>([])
+        let done = DispatchSemaphore(value: 0)
+        let threads = (0..<5).map { _ in
+            Thread {
+                let status = (try? Client.blockingGet(server, "/items/v2/active", Self.window()).status) ?? -1
+                collected.withLock { $0.append(status) }
+                done.signal()
+            }
         }
+        threads.forEach { $0.start() }
+        for _ in threads { done.wait() }
+        let statuses = collected.withLock { $0 }
         #expect(statuses.contains(429), "\(statuses)")
         #expect(statuses.filter { $0 == 200 }.count <= 2, "\(statuses)")
         let log = try server.requests
@@ -275,38 +288,30 @@ enum Client {
     /// The timeout of every request but those that ask for another.
     static let defaultTimeout: TimeInterval = 5
 
-    /// One session for the tests, made with ``session(timeout:)``.
-    static let shared = session(timeout: defaultTimeout)
-
-    /// A session without a cache, allowing more connections to one host than the server does. The
-    /// timeout is the session's: swift-corelibs-foundation ignores `URLRequest.timeoutInterval`.
-    static func session(timeout: TimeInterval) -> URLSession {
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.httpMaximumConnectionsPerHost = 16
-        configuration.urlCache = nil
-        configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
-        configuration.timeoutIntervalForRequest = timeout
-        return URLSession(configuration: configuration)
-    }
-
     /// GETs `path` with `licenseNumber` (the server's unless told) and `query`, or with
     /// `rawQuery` appended as it is, with Basic `keys` (the defaults unless told; nil for none).
+    /// Through libcurl (BatchgateHTTP), as the client under test goes: Foundation's URLSession on
+    /// Linux spins while it waits, and under a loaded machine took seconds a request.
     static func get(_ server: MetrcTestServer, _ path: String, _ query: [(String, String)], licence: String? = nil,
                     keys: (String, String)? = (MetrcTestServer.Options().vendorKey, MetrcTestServer.Options().userKey),
                     rawQuery: String? = nil, timeout: TimeInterval = defaultTimeout) async throws -> Answer {
+        try blockingGet(server, path, query, licence: licence, keys: keys, rawQuery: rawQuery, timeout: timeout)
+    }
+
+    /// ``get(_:_:_:licence:keys:rawQuery:timeout:)`` on the calling thread.
+    static func blockingGet(_ server: MetrcTestServer, _ path: String, _ query: [(String, String)], licence: String? = nil,
+                            keys: (String, String)? = (MetrcTestServer.Options().vendorKey, MetrcTestServer.Options().userKey),
+                            rawQuery: String? = nil, timeout: TimeInterval = defaultTimeout) throws -> Answer {
         let pairs = [("licenseNumber", licence ?? server.licenseNumber)] + query
         var encoded = pairs.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: unreserved) ?? $0.1)" }.joined(separator: "&")
         if let rawQuery { encoded += "&" + rawQuery }
-        let url = try #require(URL(string: "\(server.url)\(path)?\(encoded)"))
-        var request = URLRequest(url: url)
-        if let keys {
-            request.setValue("Basic " + Data("\(keys.0):\(keys.1)".utf8).base64EncodedString(), forHTTPHeaderField: "Authorization")
-        }
-        let (body, response) = try await (timeout == defaultTimeout ? shared : session(timeout: timeout)).data(for: request)
-        let http = try #require(response as? HTTPURLResponse)
+        let options = TransferOptions(connectTimeout: .seconds(timeout), timeout: .milliseconds(Int(timeout * 1000)))
+        let answer = try HTTPTransfer.get(url: "\(server.url)\(path)?\(encoded)", basicAuth: keys.map { (user: $0.0, password: $0.1) },
+                                          options: options, maximumBodyBytes: 64 << 20)
         var headers: [String: String] = [:]
-        for (name, value) in http.allHeaderFields { headers["\(name)"] = "\(value)" }
-        return Answer(status: http.statusCode, headers: headers, body: body)
+        if let type = answer.contentType { headers["Content-Type"] = type }
+        if let after = answer.retryAfter { headers["Retry-After"] = String(Int(after.rounded())) }
+        return Answer(status: answer.status, headers: headers, body: Data(answer.body))
     }
 }
 
