@@ -93,13 +93,13 @@ let package = Package(
                       "adaptive_card_check.py", "AdaptiveCardSchemas", "metrc_server.py"]
         ),
         .testTarget(name: "BatchgateCoreTests", dependencies: ["BatchgateCore"], exclude: ["Fixtures"]),
+        // The Metrc client and its pulls, and the Metrc-shaped test server itself, over HTTP.
         .testTarget(name: "BatchgateMetrcTests", dependencies: ["BatchgateMetrc", "BatchgateHTTP", "BatchgateSystem", "TestSupport"]),
         .testTarget(name: "BatchgateSystemTests", dependencies: ["BatchgateSystem"]),
         .testTarget(name: "BatchgateConfigTests", dependencies: ["BatchgateConfig", "TestSupport"]),
         .testTarget(name: "BatchgateHTTPTests", dependencies: ["BatchgateHTTP", "CCurl", "TestSupport"]),
         .testTarget(name: "BatchgateAlertsTests", dependencies: ["BatchgateAlerts", "TestSupport"]),
         .testTarget(name: "BatchgateDaemonTests", dependencies: ["BatchgateDaemon", "TestSupport"]),
-        // The Metrc-shaped test server itself, driven over HTTP as a catalog client would drive it.
         // Spawns the built binary: the daemon and the commands end to end, crashes and faults included.
         .testTarget(
             name: "BatchgateEndToEndTests",

@@ -36,6 +36,18 @@ public struct MetrcAPI: Sendable, Equatable {
         self.concurrentRequests = min(max(1, concurrentRequests), Self.maximumConcurrentRequests)
     }
 
+    /// True when `server` is loopback (`127.x`, `localhost`, `[::1]`): the one place plain http may
+    /// carry the keys (tests, a local proxy); anywhere else they would cross the network readable.
+    public var isLoopback: Bool {
+        guard let afterScheme = server.split(separator: "/", omittingEmptySubsequences: true).dropFirst().first else { return false }
+        let host = afterScheme.hasPrefix("[") ? String(afterScheme.prefix { $0 != "]" }) + "]"
+            : String(afterScheme.split(separator: ":").first ?? "")
+        // 127.0.0.0/8 as an address: four numbers, the first 127 (a name such as 127.example.com is a name).
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        let isLoopbackAddress = parts.count == 4 && parts[0] == "127" && parts.allSatisfy { UInt8($0) != nil }
+        return host == "localhost" || isLoopbackAddress || host == "[::1]"
+    }
+
     /// Metrc's v2 pages hold at most 20 records.
     public static let pageSize = 20
 
@@ -69,6 +81,20 @@ public struct MetrcAPI: Sendable, Equatable {
     }
 }
 
+/// The keys are never shown: a log line, `dump` or a failed test expectation that prints the
+/// settings prints `[hidden]` for them.
+extension MetrcAPI: CustomStringConvertible, CustomReflectable {
+    public var description: String {
+        "MetrcAPI(server: \(server), licenseNumber: \(licenseNumber), vendorKey: [hidden], userKey: [hidden], version: \(version.rawValue), "
+            + "requestsPerSecond: \(requestsPerSecond), concurrentRequests: \(concurrentRequests))"
+    }
+
+    public var customMirror: Mirror {
+        Mirror(self, children: ["server": server, "licenseNumber": licenseNumber, "vendorKey": "[hidden]", "userKey": "[hidden]",
+                                "version": version, "requestsPerSecond": requestsPerSecond, "concurrentRequests": concurrentRequests])
+    }
+}
+
 /// What batchgate reads from Metrc: the active items, the packages in each state, and one package
 /// by its label (a look-up on a miss).
 public enum MetrcEndpoint: Sendable, Equatable, Hashable {
@@ -94,9 +120,6 @@ public enum MetrcEndpoint: Sendable, Equatable, Hashable {
         if case .package = self { return false }
         return true
     }
-
-    /// Lists take a last-modified window; one package by label does not.
-    public var isWindowed: Bool { isPaged }
 
     /// What a person reads in a message: `/packages/v2/active`.
     public var name: String { path(.v2) }

@@ -73,11 +73,22 @@ public final class MetrcClient: Sendable {
     /// to stop. A 404 for ``MetrcEndpoint/package(label:)`` is an answer (the tag is unknown);
     /// 401, 403 and other 4xx are errors at once; the rest are tried again (``Retry``).
     public func get(_ endpoint: MetrcEndpoint, window: SyncWindow? = nil, page: Int? = nil) throws(MetrcError) -> Answer {
+        var attempts = 0
+        return try get(endpoint, window: window, page: page, attempts: &attempts)
+    }
+
+    /// ``get(_:window:page:)``, adding to `attempts` each GET it sends (a pull counts its own,
+    /// whatever else the client is doing at the same time).
+    func get(_ endpoint: MetrcEndpoint, window: SyncWindow?, page: Int?, attempts: inout Int) throws(MetrcError) -> Answer {
+        if api.server.lowercased().hasPrefix("http://") && !api.isLoopback { throw .insecure(server: api.server) }
         let url = api.url(endpoint, window: window, page: page)
+        // The path this client asks for (v1 or v2): a v1-only key refused at v2 must read so.
+        let name = endpoint.path(api.version)
         var lastProblem = ""
         for attempt in 1...retry.attempts {
             waitForPlace()
             sent.add(1, ordering: .relaxed)
+            attempts += 1
             let result = transport.get(url: url, user: api.vendorKey, password: api.userKey)
             pacer.withLock { $0.finish() }
             var retryAfter: Double?
@@ -87,28 +98,30 @@ public final class MetrcClient: Sendable {
             case .answered(404, _, let body) where !endpoint.isPaged:
                 return Answer(status: 404, body: body)
             case .answered(401, _, let body):
-                throw .unauthorized(endpoint: endpoint.name, licenseNumber: api.licenseNumber, answer: Self.text(body))
+                throw .unauthorized(endpoint: name, licenseNumber: api.licenseNumber, answer: Self.text(body))
             case .answered(403, _, let body):
-                throw .forbidden(endpoint: endpoint.name, answer: Self.text(body))
+                throw .forbidden(endpoint: name, answer: Self.text(body))
             case .answered(let status, let after, let body) where status == 408 || status == 429 || status >= 500:
                 lastProblem = "HTTP \(status)" + (body.isEmpty ? "" : ": " + String(Self.text(body).prefix(200)))
                 retryAfter = after
             case .answered(let status, _, let body):
-                throw .refused(endpoint: endpoint.name, status: status, answer: Self.text(body))
+                throw .refused(endpoint: name, status: status, answer: Self.text(body))
             case .failed(let problem):
                 lastProblem = problem
             }
             guard attempt < retry.attempts else { break }
             sleep(retry.delay(after: attempt, retryAfter: retryAfter))
         }
-        throw .unreachable(endpoint: endpoint.name, attempts: retry.attempts, lastProblem: lastProblem)
+        throw .unreachable(endpoint: name, attempts: retry.attempts, lastProblem: lastProblem)
     }
 
     /// Blocks until the pacer lets one more request start, and records its start.
     private func waitForPlace() {
         while true {
-            let now = clock()
             let wait: Double = pacer.withLock { pacer in
+                // Read under the lock: a thread descheduled between reading the clock and taking
+                // the lock would record its start too early, letting the span free its place too soon.
+                let now = clock()
                 guard let earliest = pacer.earliestStart(now: now) else { return Self.concurrencyPoll }
                 if earliest <= now {
                     pacer.start(at: now)

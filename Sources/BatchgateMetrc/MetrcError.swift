@@ -8,6 +8,9 @@ public enum MetrcError: Error, Sendable, Equatable, CustomStringConvertible {
     case refused(endpoint: String, status: Int, answer: String)
     /// No usable answer after every attempt (no connection, timeouts, 429 or 5xx throughout).
     case unreachable(endpoint: String, attempts: Int, lastProblem: String)
+    /// The server is plain http and not on this machine: the keys are not sent across a network
+    /// in the clear.
+    case insecure(server: String)
 
     public var description: String {
         switch self {
@@ -19,6 +22,9 @@ public enum MetrcError: Error, Sendable, Equatable, CustomStringConvertible {
                 + "to read it (\(endpoint.contains("/items/") ? "Manage Items or View Items" : "View Packages") in Metrc)"
         case .refused(let endpoint, let status, let answer):
             "Metrc refused \(endpoint) with HTTP \(status)\(Self.excerpt(answer)); asking again would not help"
+        case .insecure(let server):
+            "batchgate does not send the Metrc keys to \(server) over plain http; use its https:// address "
+                + "(plain http is for a server on this machine, such as a test server or a local proxy)"
         case .unreachable(let endpoint, let attempts, let problem):
             "Metrc did not answer \(endpoint) after \(attempts) attempt\(attempts == 1 ? "" : "s") (last: \(problem))"
         }
