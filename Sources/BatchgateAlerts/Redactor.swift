@@ -182,7 +182,7 @@ struct Redactor: Sendable, Equatable {
     /// percent-encoded with upper- and lower-case hex (a URL or form body quoting it).
     static func echoedForms(of secret: String) -> [String] {
         var forms = [secret, jsonEscaped(secret)]
-        let encoded = percentEncoded(secret)
+        let encoded = URIComponent.percentEncoded(secret)
         forms += [encoded, encoded.lowercasedPercentHex]
         return forms
     }
@@ -198,21 +198,6 @@ struct Redactor: Sendable, Equatable {
             }
         }
         return output
-    }
-
-    /// Every byte but RFC 3986's unreserved characters as `%XX`.
-    static func percentEncoded(_ text: String) -> String {
-        var output: [UInt8] = []
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
-                output.append(byte)
-            default:
-                output += [UInt8(ascii: "%")] + Hex.upperCaseDigits(byte)
-            }
-        }
-        return String(decoding: output, as: UTF8.self)
     }
 
     /// `%XX` sequences decoded (for the parts of a URL, which may come encoded); nil when one is

@@ -64,20 +64,10 @@ public struct MetrcAPI: Sendable, Equatable {
         return server + endpoint.path(version) + "?" + encoded
     }
 
-    /// A query value with every byte but RFC 3986's unreserved characters as `%XX`: a window's
-    /// `+00:00` must arrive as `%2B00:00`, which a server would otherwise read as a space.
+    /// A query value percent-encoded (``URIComponent/percentEncoded(_:)``): a window's `+00:00`
+    /// must arrive as `%2B00:00`.
     static func queryEncoded(_ text: String) -> String {
-        var output: [UInt8] = []
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
-                output.append(byte)
-            default:
-                output += [UInt8(ascii: "%")] + Hex.upperCaseDigits(byte)
-            }
-        }
-        return String(decoding: output, as: UTF8.self)
+        URIComponent.percentEncoded(text)
     }
 }
 

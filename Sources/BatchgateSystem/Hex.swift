@@ -27,3 +27,22 @@ public enum Hex {
         }
     }
 }
+
+/// Percent-encoding as RFC 3986 wants it for a URI component, written once: every byte but the
+/// unreserved characters (letters, digits, `-._~`) as `%XX`. A query value's `+` goes as `%2B`,
+/// which a server would otherwise read as a space.
+public enum URIComponent {
+    public static func percentEncoded(_ text: String) -> String {
+        var output: [UInt8] = []
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                output.append(byte)
+            default:
+                output += [UInt8(ascii: "%")] + Hex.upperCaseDigits(byte)
+            }
+        }
+        return String(decoding: output, as: UTF8.self)
+    }
+}

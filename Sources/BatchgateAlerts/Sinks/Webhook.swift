@@ -114,7 +114,7 @@ extension Sinks {
                 ("ce-specversion", "1.0"),
                 ("ce-id", delivery.id),
                 // Percent-encoded: a host name is all unreserved characters already; an odd one stays a valid URI.
-                ("ce-source", "/batchgate/" + Redactor.percentEncoded(host)),
+                ("ce-source", "/batchgate/" + URIComponent.percentEncoded(host)),
                 ("ce-type", "batchgate." + (delivery.event ?? "digest")),
                 ("ce-time", Timestamp.iso8601(delivery.occurredAt ?? date)),
             ]
