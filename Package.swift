@@ -89,7 +89,7 @@ let package = Package(
             name: "TestSupport",
             dependencies: ["BatchgateConfig", "BatchgateAlerts"],
             path: "Tests/TestSupport",
-            exclude: ["smtp_server.py", "python_tools_check.py", "python-tools.txt", "webhook_check.py", "slack_check.py", "validating_receiver.py", "payload_documents.py",
+            exclude: ["smtp_server.py", "python_tools_check.py", "python-tools.txt", "webhook_check.py", "slack_check.py", "validating_receiver.py", "payload_documents.py", "mail_read_check.py",
                       "adaptive_card_check.py", "AdaptiveCardSchemas", "metrc_server.py"]
         ),
         .testTarget(name: "BatchgateCoreTests", dependencies: ["BatchgateCore"], exclude: ["Fixtures"]),
