@@ -7,7 +7,8 @@ import PackageDescription
 //   BatchgateConfig   the YAML config, decoded once into the values the daemon runs on (with Yams)
 //   BatchgateHTTP     HTTP through libcurl (CCurl): POST and GET, timeouts, verified TLS, Retry-After
 //   BatchgateAlerts   alerts: the outbox, one file per sink kind, delivery over HTTP and SMTP
-//   BatchgateMetrc    the catalog from Metrc's API: paced, retried reads (not yet used by the daemon)
+//   BatchgateMetrc    Metrc's API: paced, retried reads of items and packages
+//   BatchgateCatalog  the catalog the daemon runs on: Metrc synced into a cache on disk, files laid over it
 //   BatchgateDaemon   routing (the crash-safe protocol), intake (the inbox) and lifecycle
 //   batchgate         the command line: check, run, config check, alert test
 let package = Package(
@@ -56,6 +57,8 @@ let package = Package(
 
         // Reading the catalog from Metrc's API: requests within the facility's rate limits, retries.
         .target(name: "BatchgateMetrc", dependencies: ["BatchgateCore", "BatchgateSystem", "BatchgateHTTP"]),
+        // The catalog kept from Metrc: syncs, the cache in the state root, look-ups of what it lacks.
+        .target(name: "BatchgateCatalog", dependencies: ["BatchgateCore", "BatchgateSystem", "BatchgateConfig", "BatchgateMetrc"]),
 
         .target(
             name: "BatchgateDaemon",
