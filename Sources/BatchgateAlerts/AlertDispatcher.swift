@@ -35,8 +35,21 @@ public final class AlertDispatcher: @unchecked Sendable {
 
     /// Resumes delivery of everything waiting in `outbox/`. Entries for a sink no longer
     /// configured, or rendered for another kind of sink than the one now under that name, move to
-    /// `outbox/dead/` with the reason.
+    /// `outbox/dead/` with the reason. Service notices left as drafts by a crash are published
+    /// first (``Outbox/publishNoticeDrafts()``).
     public func resume() {
+        // Notices a crash caught between their draft and their publish; with no sink, they stay
+        // drafts until a start that has sinks, as the rest of the outbox stays.
+        if !config.alerts.sinks.isEmpty {
+            do {
+                let published = try outbox.publishNoticeDrafts()
+                if !published.isEmpty {
+                    log.notice("published \(published.count) service notice(s) that a stop left as drafts in \(outbox.folder)")
+                }
+            } catch {
+                log.error("cannot publish the service notices left as drafts in \(outbox.folder): \(error); they are tried again at the next start")
+            }
+        }
         let found: (entries: [OutboxEntry], unreadable: [String])
         do {
             found = try outbox.waiting()
@@ -55,6 +68,17 @@ public final class AlertDispatcher: @unchecked Sendable {
         }
         log.notice("resuming delivery of \(found.entries.count) alert(s) waiting in \(outbox.folder)")
         add(found.entries)
+    }
+
+    /// Writes the entries of a ``ServiceNotice`` (``AlertPlanner/entries(for:createdAt:)``) into
+    /// the outbox and publishes them durably at once (a draft, the flush, the publish; see
+    /// ``Outbox/post(_:)``), outside any route, then hands them to their senders, which send each
+    /// on its own, with retries, a minimal version and a dead letter like any alert. Called from
+    /// the daemon's queue, as ``add(_:)`` is. Throws when an entry cannot be written or flushed:
+    /// the notice is then not promised, and posting the same entries again is safe.
+    public func post(_ entries: [OutboxEntry]) throws(SystemError) {
+        try outbox.post(entries)
+        add(entries)
     }
 
     /// Hands newly published entries to their senders.

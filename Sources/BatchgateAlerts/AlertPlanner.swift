@@ -61,6 +61,30 @@ public struct AlertPlanner: Sendable {
         }
     }
 
+    /// The message a notice about the service carries: the notice with this host and the
+    /// configured facility, its texts bounded (``NoticeMessage``).
+    func message(for notice: ServiceNotice) -> NoticeMessage {
+        NoticeMessage(notice, licenseNumber: config.facility.licenseNumber, facility: config.facility.name, host: host)
+    }
+
+    /// One entry per configured sink, whatever decisions it alerts on (a notice about the service
+    /// concerns every sink), rendered for its kind, with its minimal version, marked to be sent
+    /// on its own (``OutboxEntry/isServiceNotice``). Their ids are the notice's id and the sink's
+    /// name, as a manifest's are its route id and the sink's; characters other than letters,
+    /// digits, `-` and `_` in the notice's id become `_`, as it names files. `createdAt` is the
+    /// wall-clock time (CloudEvents' `ce-time`). Post them with ``AlertDispatcher/post(_:)``.
+    public func entries(for notice: ServiceNotice, createdAt: Double) -> [OutboxEntry] {
+        let message = message(for: notice)
+        return config.alerts.sinks.map { sink in
+            let full = sink.type.kind.notice(message)
+            var entry = OutboxEntry(routeID: message.id, sink: sink.name, kind: sink.type, createdAt: createdAt,
+                                    alert: full.text, subject: full.subject, digestLine: message.digestLine, event: message.event,
+                                    fallback: sink.type.kind.noticeFallback(message).text)
+            entry.isServiceNotice = true
+            return entry
+        }
+    }
+
     /// The body (and for e-mail the subject) of one alert for a type of sink.
     public static func render(_ message: AlertMessage, for type: DaemonConfig.AlertSink.SinkType) -> (body: String, subject: String?) {
         let rendered = type.kind.alert(message)

@@ -8,10 +8,11 @@ import BatchgateHTTP
 /// endpoint delays neither routing nor the other sinks.
 ///
 /// Oldest first, one message at a time, at most one per ``DaemonConfig/AlertSink/rateLimit``;
-/// when more than the sink's digest threshold are due, one digest stands for them all. After each
-/// attempt the ``RetryPolicy`` decides: delivered entries leave the outbox, failed ones are
-/// rewritten with their next attempt time, given-up ones move to `outbox/dead/` (an error in the
-/// log). Everything mutable is touched only on `queue` (hence `@unchecked Sendable`).
+/// when more than the sink's digest threshold are due, one digest stands for them all (service
+/// notices excepted: each goes on its own). After each attempt the ``RetryPolicy`` decides:
+/// delivered entries leave the outbox, failed ones are rewritten with their next attempt time,
+/// given-up ones move to `outbox/dead/` (an error in the log). Everything mutable is touched only
+/// on `queue` (hence `@unchecked Sendable`).
 final class AlertSender: @unchecked Sendable {
     /// The most alerts one digest lists; more wait for the next.
     static let digestLimit = 200
@@ -172,12 +173,14 @@ final class AlertSender: @unchecked Sendable {
             // A digest already tried: the same members under the same id.
             batch = due.filter { $0.digestID == digestID }
             delivery = self.delivery(for: batch, at: now, digestID: digestID)
-        } else if first.refusal != nil {
-            // Its full version was refused: its minimal version goes, alone.
+        } else if first.refusal != nil || first.isServiceNotice {
+            // Its full version was refused: its minimal version goes, alone. A notice about the
+            // service goes alone too: it would be lost as one line of a digest of manifests.
             batch = [first]
             delivery = self.delivery(for: batch, at: now)
         } else {
-            let fresh = due.filter { $0.digestID == nil && $0.refusal == nil }
+            // Notices neither join a digest nor count towards its threshold.
+            let fresh = due.filter { $0.digestID == nil && $0.refusal == nil && !$0.isServiceNotice }
             batch = sink.sendsDigests && fresh.count > sink.digestThreshold ? fresh : [first]
             delivery = self.delivery(for: batch, at: now)
             // A digest larger than its sink takes lists fewer alerts; the rest go in the next.

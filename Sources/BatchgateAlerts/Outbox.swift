@@ -41,6 +41,12 @@ public struct OutboxEntry: Sendable, Equatable {
     /// restart after a crash between sending and removing, sends that same digest (same id)
     /// again instead of a new one.
     var digestID: String?
+    /// Whether the alert is a ``ServiceNotice`` rather than about a manifest: it is always sent on
+    /// its own, never in a digest (a person must not find "Metrc unreachable" as one line among
+    /// fifty manifests), and a draft of it left by a crash is published at the next start, as no
+    /// route's recovery would. False in an entry an older version wrote (every one was about a
+    /// manifest).
+    var isServiceNotice = false
 
     init(routeID: String, sink: String, kind: DaemonConfig.AlertSink.SinkType = .webhook, createdAt: Double, alert: String,
          subject: String? = nil, digestLine: String = "", event: String? = nil, fallback: String? = nil) {
@@ -94,6 +100,7 @@ public struct OutboxEntry: Sendable, Equatable {
         json.key("event"); json.string(event)
         json.key("fallback"); json.string(fallback)
         json.key("refusal"); json.string(refusal)
+        json.key("serviceNotice"); json.bool(isServiceNotice)
         json.endObject()
         return json.bytes + [0x0A]
     }
@@ -119,6 +126,7 @@ public struct OutboxEntry: Sendable, Equatable {
         if case .string(let event)? = value("event") { self.event = event } else { event = nil }
         if case .string(let fallback)? = value("fallback") { self.fallback = fallback } else { fallback = nil }
         if case .string(let refusal)? = value("refusal") { self.refusal = refusal } else { refusal = nil }
+        if case .bool(let notice)? = value("serviceNotice") { isServiceNotice = notice }
     }
 }
 
@@ -128,6 +136,7 @@ public struct OutboxEntry: Sendable, Equatable {
 /// An alert file is in one of these states, each with its own word and name on disk:
 /// - **draft** (`.<id>.json.draft`): written by the router before its manifest moves, invisible
 ///   to the senders; after a crash it is the only record of the alerts owed for that manifest.
+///   A service notice is a draft only for the moment ``post(_:)`` takes to publish it.
 /// - **waiting** (`<id>.json`): published by the router once the manifest is in its folder; the
 ///   senders deliver it, and only the sender of its sink rewrites it (its next attempt, its digest).
 /// - **dead** (`dead/<id>.json`): given up, kept for a person to read or move back.
@@ -174,10 +183,18 @@ public final class Outbox: @unchecked Sendable {
     /// by an earlier try is replaced. Not flushed: the caller flushes the filesystem before the
     /// manifest moves.
     public func writeDraft(_ entry: OutboxEntry) throws(SystemError) {
+        try writeDraft(entry, sync: false)
+    }
+
+    /// Writes a draft, replacing one an earlier try left; with `sync`, its bytes are on disk
+    /// before this returns.
+    private func writeDraft(_ entry: OutboxEntry, sync: Bool) throws(SystemError) {
         let draft = Self.draftName(entry)
-        try System.unlinkIfPresent(in: folderFD, draft, describing: folder + "/" + draft)
-        let fd = try System.createFile(in: folderFD, draft, contents: entry.encoded(), describing: folder + "/" + draft)
-        System.close(fd)
+        let path = folder + "/" + draft
+        try System.unlinkIfPresent(in: folderFD, draft, describing: path)
+        let fd = try System.createFile(in: folderFD, draft, contents: entry.encoded(), describing: path)
+        defer { System.close(fd) }
+        if sync { try System.fsync(fd, describing: path) }
     }
 
     /// Turns a draft into a waiting entry by giving it its name. A name already there stays (the
@@ -220,6 +237,49 @@ public final class Outbox: @unchecked Sendable {
             }
         }
         return drafts.sorted { $0.id < $1.id }
+    }
+
+    // MARK: Notices (the daemon, outside any route)
+
+    /// Writes entries and publishes them durably at once, outside any route: what a
+    /// ``ServiceNotice`` needs, as no manifest move waits for it. Each is written as a draft and
+    /// flushed, then given its name, then the folder is flushed so the names stay. An entry
+    /// already waiting under its name stays as it is (posting the same notice again sends it
+    /// once). On a throw, the entries published before it stay published, and posting them all
+    /// again is safe.
+    func post(_ entries: [OutboxEntry]) throws(SystemError) {
+        guard !entries.isEmpty else { return }
+        // Each draft's bytes are on disk before it is renamed: whichever name a crash leaves, the
+        // draft's or the published one, holds the whole entry (a draft left is published at the
+        // next start, ``publishNoticeDrafts()``).
+        for entry in entries { try writeDraft(entry, sync: true) }
+        for entry in entries { try publish(entry) }
+        try System.fsync(folderFD, describing: folder)
+    }
+
+    /// Publishes the drafts of service notices that a crash left between their flush and their
+    /// publish (``post(_:)``): flushed, they were promised, and no route's recovery looks at them
+    /// (they belong to none). Drafts of manifest alerts are the router's and stay as they are; so
+    /// does a draft that does not decode (torn before its flush, so never promised) or a symbolic
+    /// link at a draft's name. Returns the entries published.
+    func publishNoticeDrafts() throws(SystemError) -> [OutboxEntry] {
+        var published: [OutboxEntry] = []
+        for listed in try System.listDirectory(folder) {
+            guard let name = listed.name, name.hasPrefix("."), name.hasSuffix(".json.draft") else { continue }
+            let path = folder + "/" + name
+            let fd: Int32
+            do {
+                fd = try System.openForReading(in: folderFD, name, describing: path)
+            } catch where error.errno == ELOOP {
+                continue
+            }
+            defer { System.close(fd) }
+            guard let draft = OutboxEntry(decoding: try System.readAll(fd, limit: Self.largestFile, describing: path)),
+                  draft.isServiceNotice, Self.draftName(draft) == name else { continue }
+            if try publish(draft) { published.append(draft) }
+        }
+        if !published.isEmpty { try System.fsync(folderFD, describing: folder) }
+        return published
     }
 
     /// Removes a draft that will not be published (its manifest has not moved, and the config in

@@ -109,8 +109,44 @@ enum Gallery {
         }
         blocks.append(Block(name: "email-minimal", text: try email(delivery(of: [refused(entry(preroll, for: mail))], to: mail), to: mail,
                                                                    at: routedAt + 1.021)))
+
+        // The notices about the service, as the planner writes them for every sink.
+        let planner = AlertPlanner(config: DaemonConfig(facility: .init(licenseNumber: license, name: facility),
+                                                        alerts: .init(sinks: [desk, sink("compliance-slack", .slack),
+                                                                              sink("compliance-teams", .teams), mail])),
+                                   layout: StateLayout(root: stateRoot), host: host)
+        let lost = planner.entries(for: metrcUnreachable, createdAt: metrcLostAt)
+        let back = planner.entries(for: metrcReachable, createdAt: metrcBackAt)
+        func of(_ entries: [OutboxEntry], _ sink: String) throws -> OutboxEntry { try #require(entries.first { $0.sink == sink }) }
+        let lostRequest = Sinks.Webhook.httpRequest(for: try delivery(of: [of(lost, desk.name)], to: desk), to: desk,
+                                                    secrets: desk.inlineSecrets, host: host, date: metrcLostAt + 0.375)
+        blocks.append(Block(name: "notice-webhook-headers", text: lostRequest.headers.map { "\($0.name): \($0.value)\n" }.joined()))
+        blocks.append(json("notice-webhook-unreachable", lostRequest.body))
+        for name in ["slack", "teams"] {
+            let chat = sink("compliance-\(name)", name == "slack" ? .slack : .teams)
+            blocks.append(json("notice-\(name)-unreachable", try delivery(of: [of(lost, chat.name)], to: chat).body))
+        }
+        blocks.append(Block(name: "notice-email-unreachable", text: try email(delivery(of: [of(lost, mail.name)], to: mail), to: mail,
+                                                                              at: metrcLostAt)))
+        blocks.append(json("notice-webhook-reachable", try delivery(of: [of(back, desk.name)], to: desk).body))
+        blocks.append(Block(name: "notice-email-reachable", text: try email(delivery(of: [of(back, mail.name)], to: mail), to: mail,
+                                                                            at: metrcBackAt)))
         return blocks
     }
+
+    /// 2026-03-12T14:05:11.250Z: Metrc has not answered three tries since 14:02:11, and three
+    /// manifests wait for it. (Fractions a binary double holds exactly: the milliseconds print as
+    /// written.)
+    static let metrcLostAt = 1_773_324_311.25
+    static let metrcLostSince = 1_773_324_131.0
+    /// 2026-03-12T14:47:36.750Z: Metrc answers again.
+    static let metrcBackAt = 1_773_326_856.75
+
+    static let metrcUnreachable = ServiceNotice.catalogUnreachable(
+        id: "c7a9e2f40b1d5836", at: metrcLostAt, server: "https://api-wv.metrc.com", since: metrcLostSince, waiting: 3,
+        lastError: "Metrc did not answer /packages/v2/active after 3 attempts (last: Timeout was reached (curl error 28))")
+    static let metrcReachable = ServiceNotice.catalogReachable(
+        id: "c7a9e2f40b1d5837", at: metrcBackAt, server: "https://api-wv.metrc.com", unreachableSince: metrcLostSince, waiting: 3)
 
     /// The alert about a manifest routed as the daemon routes it: evaluated, in its outcome folder.
     static func message(file: String, id: String, at seconds: Double, bytes: [UInt8]) -> AlertMessage {

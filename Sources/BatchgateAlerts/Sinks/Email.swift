@@ -33,6 +33,25 @@ extension Sinks {
             return SinkMessage(body: Array((lines.joined(separator: "\n") + "\n").utf8), subject: "[batchgate] \(message.title)")
         }
 
+        /// A notice about the service: "[batchgate] Metrc unreachable (North Plant, 402-00123)",
+        /// and a body of the headline, the text, a line per detail and the host, time and alert
+        /// id. Each text on one line of its own, as in an alert: a line break in an error text
+        /// cannot forge a line of ours, nor a bare CR reach the mail.
+        static func notice(_ notice: NoticeMessage) -> SinkMessage {
+            var lines = [oneLine(notice.headline), "", oneLine(notice.text), ""]
+            lines += notice.details.map { "\(oneLine($0.label)): \(oneLine($0.value))" }
+            lines += ["", "Host: \(oneLine(notice.host))   Time: \(notice.time)   Alert: \(notice.id)"]
+            return SinkMessage(body: Array((lines.joined(separator: "\n") + "\n").utf8), subject: "[batchgate] \(notice.headline)")
+        }
+
+        /// The subject of ``notice(_:)`` and a body of the headline and the text.
+        static func noticeFallback(_ notice: NoticeMessage) -> SinkMessage {
+            let lines = [oneLine(notice.headline), "", oneLine(notice.text), "",
+                         "Host: \(oneLine(notice.host))   Time: \(notice.time)   Alert: \(notice.id)",
+                         "", "(The full notice was refused by the mail server; the journal has its details.)"]
+            return SinkMessage(body: Array((lines.joined(separator: "\n") + "\n").utf8), subject: "[batchgate] \(notice.headline)")
+        }
+
         /// A subject that says how many, and the lines.
         static func digest(_ digest: AlertDigest) -> SinkMessage {
             let subject = "[batchgate] \(digest.lines.count) manifests need attention" + (digest.facility.map { " (\($0))" } ?? "")

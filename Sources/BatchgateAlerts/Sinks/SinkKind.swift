@@ -1,10 +1,11 @@
 import BatchgateConfig
 import BatchgateHTTP
-/// What sets one kind of sink apart: how it shows one alert and a digest of many, and what goes
-/// out to it. Each kind is one file of `Sinks/` (``Sinks/Webhook``, ``Sinks/Slack``,
-/// ``Sinks/Teams``, ``Sinks/Email``), as Alertmanager's `notify/` has one package per receiver;
-/// what every kind shares (the outbox, the sender's order and rate limit, the retry policy, the
-/// libcurl transfers, redaction) knows no kind. Pure: the time and host come from the caller.
+/// What sets one kind of sink apart: how it shows one alert, a digest of many and a notice about
+/// the service, and what goes out to it. Each kind is one file of `Sinks/` (``Sinks/Webhook``,
+/// ``Sinks/Slack``, ``Sinks/Teams``, ``Sinks/Email``), as Alertmanager's `notify/` has one
+/// package per receiver; what every kind shares (the outbox, the sender's order and rate limit,
+/// the retry policy, the libcurl transfers, redaction) knows no kind. Pure: the time and host
+/// come from the caller.
 protocol SinkKind {
     /// One alert, as the router writes it to the outbox for a sink of this kind.
     static func alert(_ message: AlertMessage) -> SinkMessage
@@ -14,6 +15,12 @@ protocol SinkKind {
     static func fallback(_ message: AlertMessage) -> SinkMessage
     /// One message that stands for the alerts `digest` lists.
     static func digest(_ digest: AlertDigest) -> SinkMessage
+    /// A notice about the service itself (Metrc unreachable, reachable again), within the same
+    /// limits and escaping as ``alert(_:)``: its texts may carry a server name or an error text.
+    static func notice(_ notice: NoticeMessage) -> SinkMessage
+    /// The notice's minimal version: its title and text, without the details. Sent once when the
+    /// receiver refuses ``notice(_:)`` for its content, as an alert's ``fallback(_:)`` is.
+    static func noticeFallback(_ notice: NoticeMessage) -> SinkMessage
     /// The largest digest body the sink takes, in bytes (`Int.max` when the limit is not a
     /// concern): a digest that would be larger lists fewer alerts, and the rest go in the next.
     static var digestBodyLimit: Int { get }

@@ -65,6 +65,53 @@ extension Sinks {
             return SinkMessage(body: slackMessage(text: text, blocks: nil))
         }
 
+        /// The most code points of one detail's value and of its label.
+        static let noticeValue = 1_000
+        static let noticeLabel = 100
+
+        /// A notice about the service: its headline as the header, its text in a section whose
+        /// fields are the details (a label beside its value, five to a section, as Slack takes at
+        /// most ten fields), as many as the text budget allows, then "… and N more" and a context
+        /// line (host, time, alert id). The text and the values go in `plain_text`: a server name
+        /// or an error from libcurl or Metrc is shown as written.
+        static func notice(_ notice: NoticeMessage) -> SinkMessage {
+            let header = SlackBlock.header(.plain(oneLine(notice.headline), within: Limit.header))
+            let text = SlackText.plain(oneLine(notice.text), within: Limit.text)
+            let context = SlackBlock.context([.plain("batchgate on \(oneLine(notice.host)) · \(notice.time) · alert \(notice.id)",
+                                                     within: 500)])
+            let remainder = { (count: Int) in
+                SlackBlock.section(.plain("… and \(count) more \(count == 1 ? "detail" : "details"): see the journal (journalctl -u batchgate)",
+                                          within: Limit.text))
+            }
+            let pairs = notice.details.map { detail in
+                [SlackText.label(oneLine(detail.label), within: noticeLabel), .plain(oneLine(detail.value), within: noticeValue)]
+            }
+            // The budget counts the remainder line from the start, so that it always fits.
+            var used = header.textLength + text.length + context.textLength + remainder(notice.details.count).textLength
+            var fields: [SlackText] = []
+            for pair in pairs {
+                let cost = pair.reduce(0) { $0 + $1.length }
+                guard used + cost <= Limit.blocksText else { break }
+                fields += pair
+                used += cost
+            }
+            let perSection = 10
+            var blocks: [SlackBlock] = [header, .section(text, fields: Array(fields.prefix(perSection)))]
+            for start in stride(from: perSection, to: fields.count, by: perSection) {
+                blocks.append(.fields(Array(fields[start..<min(start + perSection, fields.count)])))
+            }
+            let shown = fields.count / 2
+            if shown < notice.details.count { blocks.append(remainder(notice.details.count - shown)) }
+            blocks.append(context)
+            return SinkMessage(body: slackMessage(text: notification(title: notice.headline, " — ", detail: notice.text), blocks: blocks))
+        }
+
+        /// Only the notification `text`: the headline and the text, each cut on its own.
+        static func noticeFallback(_ notice: NoticeMessage) -> SinkMessage {
+            let text = mrkdwn(oneLine(notice.headline), within: 600) + " — " + mrkdwn(oneLine(notice.text), within: 1_500)
+            return SinkMessage(body: slackMessage(text: text, blocks: nil))
+        }
+
         /// A section per package to fix: what it is and why, and the fix under a bold label.
         private static func packageSections(of message: AlertMessage) -> [SlackBlock] {
             message.packagesToFix.map { package in
@@ -244,6 +291,16 @@ private struct SlackText {
         SlackText(kind: .mrkdwn, text: Sinks.Slack.mrkdwn(markup, within: Sinks.Slack.Limit.sectionField))
     }
 
+    /// A label given with a value ("Server", "Last error"): bold mrkdwn when it is only letters,
+    /// digits, spaces and `-`, which mrkdwn cannot read as anything but text; otherwise, since it
+    /// came from outside this file, `plain_text`, shown as written.
+    static func label(_ text: String, within limit: Int) -> SlackText {
+        let plainWords = !text.isEmpty && text.unicodeScalars.count <= limit - 2 && text.unicodeScalars.allSatisfy { scalar in
+            scalar.properties.isAlphabetic || scalar.properties.numericType != nil || scalar == " " || scalar == "-"
+        } && text.first != " " && text.last != " "
+        return plainWords ? .mrkdwn("*\(text)*") : .plain(text, within: limit)
+    }
+
     /// Its length as Slack counts it.
     var length: Int { text.unicodeScalars.count }
 
@@ -265,13 +322,16 @@ private enum SlackBlock {
     case section(SlackText, fields: [SlackText] = [])
     /// Small grey text.
     case context([SlackText])
+    /// A section of fields only, shown in two columns (Slack takes a section without text when it
+    /// has fields).
+    case fields([SlackText])
 
     /// The code points of all its texts, for the message's budget (``Sinks/Slack/Limit/blocksText``).
     var textLength: Int {
         switch self {
         case .header(let text): text.length
         case .section(let text, let fields): fields.reduce(text.length) { $0 + $1.length }
-        case .context(let elements): elements.reduce(0) { $0 + $1.length }
+        case .context(let elements), .fields(let elements): elements.reduce(0) { $0 + $1.length }
         }
     }
 
@@ -296,6 +356,12 @@ private enum SlackBlock {
             json.key("elements")
             json.beginArray()
             for element in elements { element.write(to: &json) }
+            json.endArray()
+        case .fields(let fields):
+            json.key("type"); json.string("section")
+            json.key("fields")
+            json.beginArray()
+            for field in fields { field.write(to: &json) }
             json.endArray()
         }
         json.endObject()

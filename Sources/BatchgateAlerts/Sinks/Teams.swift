@@ -78,6 +78,41 @@ extension Sinks {
             return SinkMessage(body: card.bytes(within: bodyLimit))
         }
 
+        /// The most bytes (JSON-escaped) of a notice's text in a card: a paragraph, longer than any
+        /// one piece of a manifest.
+        static let noticeTextLimit = 4_000
+        /// The most bytes of a detail's label; its value takes at most ``textLimit``.
+        static let noticeLabelLimit = 200
+
+        /// A card of the notice's headline, its text, a line per detail (its label in bold) as
+        /// many as fit in ``bodyLimit``, and a footer (host, time, alert id). Every text is a
+        /// `TextRun`, as in an alert: a server name or an error from libcurl or Metrc is never
+        /// read as markdown, which is also why the footer is no FactSet.
+        static func notice(_ notice: NoticeMessage) -> SinkMessage {
+            let details = notice.details.map { detail in
+                [TeamsCard.Element.paragraph([.bold(TeamsCard.shown(detail.label, limit: noticeLabelLimit) + ": "),
+                                              .plain(TeamsCard.shown(detail.value))])]
+            }
+            let card = TeamsCard(head: [
+                .paragraph([.title(TeamsCard.shown(notice.headline))]),
+                .paragraph([.plain(TeamsCard.shown(notice.text, limit: noticeTextLimit))]),
+            ], items: details, tail: [
+                .paragraph([.subtle(TeamsCard.shown("batchgate on \(notice.host) · \(notice.time) · alert \(notice.id)"))]),
+            ]) { omitted, _ in
+                .paragraph([.plain("… and \(omitted.count) more \(omitted.count == 1 ? "detail" : "details"): see the journal (journalctl -u batchgate)")])
+            }
+            return SinkMessage(body: card.bytes(within: bodyLimit))
+        }
+
+        /// A card of the notice's headline and its text.
+        static func noticeFallback(_ notice: NoticeMessage) -> SinkMessage {
+            let card = TeamsCard(head: [
+                .paragraph([.title(TeamsCard.shown(notice.headline))]),
+                .paragraph([.plain(TeamsCard.shown(notice.text))]),
+            ], items: [], tail: [])
+            return SinkMessage(body: card.bytes(within: bodyLimit))
+        }
+
         static func request(for delivery: AlertDelivery, to sink: DaemonConfig.AlertSink, secrets: SinkSecrets,
                             host: String, date: Double) -> SinkRequest {
             .post(Webhook.httpRequest(for: delivery, to: sink, secrets: secrets, host: host, date: date))

@@ -56,6 +56,51 @@ extension Sinks {
             json.key("reportPath"); json.string(message.reportPath)
         }
 
+        /// A notice about the service as JSON: the facts every body starts with (`event` is
+        /// `catalog.unreachable` or `catalog.reachable`), then `kind` (the same), `title`, `text`
+        /// and `details`, a list of `{"label", "value"}` in the order shown elsewhere. JSON
+        /// escaping keeps any text inert; the notice's texts are bounded already (``NoticeMessage``).
+        static func notice(_ notice: NoticeMessage) -> SinkMessage {
+            var json = JSONWriter()
+            json.beginObject()
+            writeFacts(of: notice, to: &json)
+            json.key("details")
+            json.beginArray()
+            for detail in notice.details {
+                json.beginObject()
+                json.key("label"); json.string(detail.label)
+                json.key("value"); json.string(detail.value)
+                json.endObject()
+            }
+            json.endArray()
+            json.endObject()
+            return SinkMessage(body: json.bytes)
+        }
+
+        /// The facts of ``notice(_:)`` without its details, `"minimal": true` saying so.
+        static func noticeFallback(_ notice: NoticeMessage) -> SinkMessage {
+            var json = JSONWriter()
+            json.beginObject()
+            writeFacts(of: notice, to: &json)
+            json.key("minimal"); json.bool(true)
+            json.endObject()
+            return SinkMessage(body: json.bytes)
+        }
+
+        /// The members every notice body starts with: what happened, where, and what it means.
+        /// The first six are those of a manifest's body, so a receiver reads both alike.
+        private static func writeFacts(of notice: NoticeMessage, to json: inout JSONWriter) {
+            json.key("event"); json.string(notice.event)
+            json.key("alertId"); json.string(notice.id)
+            json.key("time"); json.string(notice.time)
+            json.key("licenseNumber"); json.string(notice.licenseNumber)
+            json.key("facility"); json.string(notice.facility)
+            json.key("host"); json.string(notice.host)
+            json.key("kind"); json.string(notice.kind.rawValue)
+            json.key("title"); json.string(notice.title)
+            json.key("text"); json.string(notice.text)
+        }
+
         /// Never asked for: a webhook sends every alert on its own (the config refuses a digest
         /// threshold for it). An outbox entry that names a digest all the same (a file edited by
         /// hand) goes as the plain-text list an e-mail digest is.
@@ -108,7 +153,9 @@ extension Sinks {
         /// CloudEvents 1.0 in binary mode (the HTTP protocol binding, §3.1): the attributes as
         /// `ce-` headers, the body untouched as the data, `Content-Type` its type. The id is the
         /// delivery's (stable across retries, so a receiver can drop a repeat); the source names
-        /// this server; the time is when the manifest was routed.
+        /// this server; the type is `batchgate.` and the event (`batchgate.manifest.needs-batch`,
+        /// `batchgate.catalog.unreachable`); the time is when the alert was written (as the
+        /// manifest was routed, or the notice posted).
         static func cloudEventHeaders(for delivery: AlertDelivery, host: String, date: Double) -> [(name: String, value: String)] {
             [
                 ("ce-specversion", "1.0"),
