@@ -62,7 +62,7 @@ let package = Package(
 
         .target(
             name: "BatchgateDaemon",
-            dependencies: ["BatchgateCore", "BatchgateSystem", "BatchgateConfig", "BatchgateAlerts"]
+            dependencies: ["BatchgateCore", "BatchgateSystem", "BatchgateConfig", "BatchgateAlerts", "BatchgateCatalog"]
         ),
 
         .executableTarget(
@@ -72,6 +72,8 @@ let package = Package(
                 "BatchgateSystem",
                 "BatchgateConfig",
                 "BatchgateAlerts",
+                "BatchgateMetrc",
+                "BatchgateCatalog",
                 "BatchgateDaemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]

@@ -1,5 +1,5 @@
-/// Durations as the config file writes them: `500ms`, `30s`, `2m`, `1h`, or a plain number of
-/// seconds. Fractions are allowed (`1.5`, `0.25s`); signs, exponents and spaces are not.
+/// Durations as the config file writes them: `500ms`, `30s`, `2m`, `1h`, `365d`, or a plain number
+/// of seconds. Fractions are allowed (`1.5`, `0.25s`); signs, exponents and spaces are not.
 /// Parsed exactly, in attoseconds, so `0.1s` is exactly 100 milliseconds.
 public enum DurationText {
     private static let units: [(suffix: String, attoseconds: Int128)] = [
@@ -7,6 +7,7 @@ public enum DurationText {
         ("s", 1_000_000_000_000_000_000),
         ("m", 60_000_000_000_000_000_000),
         ("h", 3_600_000_000_000_000_000_000),
+        ("d", 86_400_000_000_000_000_000_000),
     ]
     private static let attosecondsPerSecond: Int128 = 1_000_000_000_000_000_000
 
@@ -40,12 +41,13 @@ public enum DurationText {
         return wholePart + fractionPart
     }
 
-    /// The shortest way to write `duration` that reads back the same: `0`, `2h`, `30s`, `500ms`, `0.25s`.
+    /// The shortest way to write `duration` that reads back the same: `0`, `365d`, `2h`, `30s`, `500ms`, `0.25s`.
     public static func format(_ duration: Duration) -> String {
         let (seconds, attoseconds) = duration.components
         let attosecondsPerMillisecond: Int64 = 1_000_000_000_000_000
         switch (seconds, attoseconds) {
         case (0, 0): return "0"
+        case (_, 0) where seconds % 86_400 == 0: return "\(seconds / 86_400)d"
         case (_, 0) where seconds % 3600 == 0: return "\(seconds / 3600)h"
         case (_, 0) where seconds % 60 == 0: return "\(seconds / 60)m"
         case (_, 0): return "\(seconds)s"

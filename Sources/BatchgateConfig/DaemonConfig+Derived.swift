@@ -7,7 +7,7 @@ extension DaemonConfig {
     }
 
     /// The checker this configuration describes, with its catalog files loaded.
-    public func makeChecker() throws(CatalogFiles.LoadError) -> ManifestChecker {
+    public func makeChecker() throws(CatalogSources.LoadError) -> ManifestChecker {
         ManifestChecker(catalog: try catalog.load(), settings: rules.ruleSettings, maximumSize: maxManifestSize)
     }
 }

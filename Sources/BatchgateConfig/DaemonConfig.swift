@@ -27,7 +27,7 @@ public struct DaemonConfig: Decodable, Sendable, Equatable {
     /// Whether reports and moves are flushed to disk before the daemon goes on.
     public var fsync: Bool
     /// The catalog files naming each item's and package's category.
-    public var catalog: CatalogFiles
+    public var catalog: CatalogSources
     /// The rule settings a facility may tune.
     public var rules: Rules
     /// Who the daemon runs for, shown in alerts.
@@ -51,7 +51,7 @@ public struct DaemonConfig: Decodable, Sendable, Equatable {
         quietPeriod: Duration = .seconds(2),
         maxManifestSize: Int = TextInput.defaultMaximumSize,
         fsync: Bool = true,
-        catalog: CatalogFiles = CatalogFiles(),
+        catalog: CatalogSources = CatalogSources(),
         rules: Rules = Rules(),
         facility: Facility = Facility(),
         log: Logging = Logging(),

@@ -15,6 +15,9 @@ public struct StateLayout: Sendable, Equatable {
     public var outbox: String { root + "/outbox" }
     public var outboxDead: String { root + "/outbox/dead" }
     public var auditLog: String { root + "/audit.jsonl" }
+    /// The catalog synced from Metrc, kept across restarts (made when `catalog.metrc` is set).
+    public var catalogFolder: String { root + "/catalog" }
+    public var metrcCache: String { catalogFolder + "/metrc.json" }
     /// Held (flock) by the one daemon that owns this state root.
     var lockFile: String { root + "/.batchgate.lock" }
 

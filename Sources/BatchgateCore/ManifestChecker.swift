@@ -7,6 +7,9 @@ public struct ManifestChecker: Sendable {
     public var engine: RulesEngine
     /// Files larger than this many bytes are rejected unread.
     public var maximumSize: Int
+    /// Whether the catalog is the facility's Metrc catalog, so a source package it lacks is one
+    /// Metrc does not have (and refuses) rather than one a file left out.
+    public var sourcesMustBeKnown = false
 
     public init(catalog: Catalog = Catalog(), settings: RuleSettings = RuleSettings(),
                 maximumSize: Int = TextInput.defaultMaximumSize) {
@@ -64,7 +67,8 @@ public struct ManifestChecker: Sendable {
         }
         issues += tagConflicts(in: manifest)
 
-        let resolver = CategoryResolver(manifest: manifest, catalog: catalog)
+        var resolver = CategoryResolver(manifest: manifest, catalog: catalog)
+        resolver.sourcesMustBeKnown = sourcesMustBeKnown
         let issuesByPackage = Dictionary(grouping: issues.filter { $0.packageIndex != nil }, by: { $0.packageIndex! })
         for package in manifest.packages {
             let own = issuesByPackage[package.position.packageIndex] ?? []
@@ -80,6 +84,7 @@ public struct ManifestChecker: Sendable {
             switch resolver.resolve(package, tag: tag, format: manifest.format) {
             case .failure(let failure):
                 issues += failure.issues
+                report.catalogMisses.formUnion(failure.misses)
                 verdict.errors = failure.issues.map(\.message)
             case .success(let resolved):
                 verdict.item = resolved.item

@@ -27,7 +27,7 @@ public struct MetrcAPI: Sendable, Equatable {
     public init(server: String, licenseNumber: String, vendorKey: String, userKey: String, version: Version = .v2,
                 requestsPerSecond: Int = MetrcAPI.maximumRequestsPerSecond,
                 concurrentRequests: Int = MetrcAPI.maximumConcurrentRequests) {
-        self.server = server.hasSuffix("/") ? String(server.dropLast()) : server
+        self.server = Self.trimmedServer(server)
         self.licenseNumber = licenseNumber
         self.vendorKey = vendorKey
         self.userKey = userKey
@@ -36,17 +36,14 @@ public struct MetrcAPI: Sendable, Equatable {
         self.concurrentRequests = min(max(1, concurrentRequests), Self.maximumConcurrentRequests)
     }
 
+    /// The server as requests are built from it: without a trailing slash.
+    public static func trimmedServer(_ server: String) -> String {
+        server.hasSuffix("/") ? String(server.dropLast()) : server
+    }
+
     /// True when `server` is loopback (`127.x`, `localhost`, `[::1]`): the one place plain http may
     /// carry the keys (tests, a local proxy); anywhere else they would cross the network readable.
-    public var isLoopback: Bool {
-        guard let afterScheme = server.split(separator: "/", omittingEmptySubsequences: true).dropFirst().first else { return false }
-        let host = afterScheme.hasPrefix("[") ? String(afterScheme.prefix { $0 != "]" }) + "]"
-            : String(afterScheme.split(separator: ":").first ?? "")
-        // 127.0.0.0/8 as an address: four numbers, the first 127 (a name such as 127.example.com is a name).
-        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
-        let isLoopbackAddress = parts.count == 4 && parts[0] == "127" && parts.allSatisfy { UInt8($0) != nil }
-        return host == "localhost" || isLoopbackAddress || host == "[::1]"
-    }
+    public var isLoopback: Bool { URIComponent.hasLoopbackHost(server) }
 
     /// Metrc's v2 pages hold at most 20 records.
     public static let pageSize = 20

@@ -45,4 +45,17 @@ public enum URIComponent {
         }
         return String(decoding: output, as: UTF8.self)
     }
+
+    /// True when the host of `url` (`scheme://host[:port][/path]`) is this machine by address or
+    /// name: `127.x.x.x`, `localhost` or `[::1]`. The one place plain http may carry a secret (tests,
+    /// a local proxy); anywhere else it would cross the network readable.
+    public static func hasLoopbackHost(_ url: String) -> Bool {
+        guard let afterScheme = url.split(separator: "/", omittingEmptySubsequences: true).dropFirst().first else { return false }
+        let host = afterScheme.hasPrefix("[") ? String(afterScheme.prefix { $0 != "]" }) + "]"
+            : String(afterScheme.split(separator: ":").first ?? "")
+        // 127.0.0.0/8 as an address: four numbers, the first 127 (a name such as 127.example.com is a name).
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        let isLoopbackAddress = parts.count == 4 && parts[0] == "127" && parts.allSatisfy { UInt8($0) != nil }
+        return host.lowercased() == "localhost" || isLoopbackAddress || host == "[::1]"
+    }
 }

@@ -37,7 +37,9 @@ struct AlertCommand: ParsableCommand {
             let settings: DaemonConfig
             let secrets: [String: SinkSecrets]
             do {
-                (settings, secrets) = try ConfigFile.load(path: config)
+                // The sinks' secrets alone: testing alerts must not need the Metrc keys.
+                settings = try ConfigFile.loadConfig(path: config)
+                secrets = try settings.sinkSecrets(resolver: .system(), fileName: config)
             } catch {
                 ProcessEnvironment.writeError("batchgate: \(error)")
                 throw ExitCode(78)

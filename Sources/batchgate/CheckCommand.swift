@@ -2,6 +2,9 @@ import ArgumentParser
 import BatchgateCore
 import BatchgateDaemon
 import BatchgateConfig
+import BatchgateCatalog
+import BatchgateMetrc
+import BatchgateSystem
 
 /// `batchgate check`: evaluates manifests without moving anything.
 struct CheckCommand: ParsableCommand {
@@ -18,6 +21,10 @@ struct CheckCommand: ParsableCommand {
             them with -- before the files. The rule options are those of the config file's rules: \
             section (see batchgate(1)).
 
+            With --config, the catalog (its files and the Metrc cache in its state root, as the \
+            daemon last synced it; no request goes to Metrc), the rules and the size limit come \
+            from the configuration file, and the options for those are refused.
+
             Exit status: 0 when every file is accepted, 1 when the worst is needs-batch, 2 when any \
             is rejected, 64 for a usage error (a catalog file that cannot be used is one), 66 for a \
             file that cannot be opened.
@@ -31,6 +38,10 @@ struct CheckCommand: ParsableCommand {
     @Option(help: "Output: text for a person, json for one JSON object per file per line.")
     var format: Format = .text
 
+    @Option(help: ArgumentHelp("Take the catalog (files and Metrc cache), rules and size limit from this configuration file.",
+                               valueName: "file"))
+    var config: String?
+
     @Option(help: ArgumentHelp("Items file: Metrc's items JSON or a CSV with Name and Category.", valueName: "file"))
     var items: String?
 
@@ -39,14 +50,14 @@ struct CheckCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("Largest manifest accepted, in bytes (K, M or G suffix allowed, then B or iB; at most 1G).",
                                valueName: "size"))
-    var maxSize: ByteCount = ByteCount(TextInput.defaultMaximumSize)
+    var maxSize: ByteCount?
 
     @Option(help: ArgumentHelp(
         "When a change of item by itself needs a production batch: concentrates (a concentrate made from "
             + "concentrates of other items: West Virginia's bulletin), always (every new item: Oklahoma's reading) "
             + "or never (only the other evidence counts).",
         valueName: "when"))
-    var itemChange: RuleSettings.ItemChange = RuleSettings().itemChange
+    var itemChange: RuleSettings.ItemChange?
 
     /// Empty when the flag is not given (it takes at least one word), so that a clash with
     /// `--no-additive-words` can be told; ``ruleSettings`` then takes the engine's list.
@@ -60,10 +71,14 @@ struct CheckCommand: ParsableCommand {
     @Flag(help: "Read no additive words: only the listed Additives count.")
     var noAdditiveWords = false
 
+    /// Empty when the flag is not given (it takes at least one word); ``ruleSettings`` then takes
+    /// the engine's list.
     @Option(
         parsing: .upToNextOption,
-        help: ArgumentHelp("Processing steps that do not change form.", valueName: "step"))
-    var sameFormSteps: [String] = RuleSettings.defaultSameFormSteps
+        help: ArgumentHelp("Processing steps that do not change form "
+                               + "(default: \(RuleSettings.defaultSameFormSteps.joined(separator: ", "))).",
+                           valueName: "step"))
+    var sameFormSteps: [String] = []
 
     @Option(help: ArgumentHelp("Read more manifest paths from a file, one per line ('-' for standard input).",
                                valueName: "list"))
@@ -75,6 +90,14 @@ struct CheckCommand: ParsableCommand {
 
     func validate() throws {
         if files.isEmpty && filesFrom == nil { throw ValidationError("name at least one manifest file or directory") }
+        if config != nil {
+            if items != nil || packages != nil {
+                throw ValidationError("--config names the catalog: give --config or --items/--packages, not both")
+            }
+            if maxSize != nil || itemChange != nil || !additiveWords.isEmpty || noAdditiveWords || !sameFormSteps.isEmpty {
+                throw ValidationError("--config gives the rules and the size limit: leave out --max-size, --item-change, --additive-words, --no-additive-words and --same-form-steps, or leave out --config")
+            }
+        }
         if noAdditiveWords && !additiveWords.isEmpty {
             throw ValidationError("give either --additive-words or --no-additive-words, not both")
         }
@@ -93,20 +116,68 @@ struct CheckCommand: ParsableCommand {
     /// The rule settings the flags give; each flag left out keeps the rules engine's default.
     var ruleSettings: RuleSettings {
         let words = noAdditiveWords ? [] : (additiveWords.isEmpty ? RuleSettings.defaultAdditiveWords : additiveWords)
-        return RuleSettings(itemChange: itemChange, additiveWords: words, sameFormSteps: sameFormSteps)
+        return RuleSettings(itemChange: itemChange ?? RuleSettings().itemChange, additiveWords: words,
+                            sameFormSteps: sameFormSteps.isEmpty ? RuleSettings.defaultSameFormSteps : sameFormSteps)
     }
 
-    func run() throws {
+    /// The checker the options describe, or the configuration file's (``configuredChecker(_:)``).
+    private func makeChecker() throws -> ManifestChecker {
         var errorStream = FileOutput.standardError
+        if let config { return try configuredChecker(config) }
         let catalog: Catalog
         do {
-            catalog = try DaemonConfig.CatalogFiles(items: items, packages: packages).load()
+            catalog = try DaemonConfig.CatalogSources(items: items, packages: packages).load()
         } catch {
             errorStream.write("batchgate: \(error)\n")
             errorStream.flush()
             throw ExitCode(error.isUnreadable ? 66 : 64)
         }
-        let checker = ManifestChecker(catalog: catalog, settings: ruleSettings, maximumSize: maxSize.bytes)
+        return ManifestChecker(catalog: catalog, settings: ruleSettings, maximumSize: (maxSize?.bytes ?? TextInput.defaultMaximumSize))
+    }
+
+    /// The checker of the configuration at `path`: its rules and size limit, its catalog files laid
+    /// over the Metrc cache in its state root (when `catalog.metrc` is set and a sync made one).
+    /// Offline: a tag the cache lacks is judged as the files alone would judge it, not as one
+    /// Metrc does not have, since it may be newer than the last sync.
+    private func configuredChecker(_ path: String) throws -> ManifestChecker {
+        var errorStream = FileOutput.standardError
+        var checker: ManifestChecker
+        let settings: DaemonConfig
+        do {
+            settings = try ConfigFile.loadConfig(path: path)
+            checker = try settings.makeChecker()
+        } catch {
+            errorStream.write("batchgate: \(error)\n")
+            errorStream.flush()
+            throw ExitCode(64)
+        }
+        guard let metrc = settings.catalog.metrc else { return checker }
+        let cachePath = settings.layout.metrcCache
+        do {
+            guard let cached = try MetrcCacheFile.load(cachePath) else {
+                errorStream.write("batchgate: note: no Metrc catalog cache at \(cachePath) yet (batchgate catalog sync makes one); only the catalog files are used\n")
+                errorStream.flush()
+                return checker
+            }
+            if cached.server != MetrcAPI.trimmedServer(metrc.server) || cached.licenseNumber != metrc.licenseNumber {
+                errorStream.write("batchgate: note: the Metrc catalog cache \(cachePath) is of \(cached.server) licence \(cached.licenseNumber), not of the configured account; only the catalog files are used\n")
+            } else {
+                let synced = cached.parts.values.map(\.syncedAt).max().map(Timestamp.iso8601) ?? "never"
+                errorStream.write("batchgate: catalog: the Metrc cache (\(cached.itemCount) items, \(cached.packageCount) packages, last synced \(synced)) with the catalog files laid over it\n")
+                checker.catalog = cached.catalog.overlaid(by: checker.catalog)
+            }
+            errorStream.flush()
+        } catch {
+            errorStream.write("batchgate: \(error)\n")
+            errorStream.flush()
+            throw ExitCode(64)
+        }
+        return checker
+    }
+
+    func run() throws {
+        var errorStream = FileOutput.standardError
+        let checker = try makeChecker()
         var output = FileOutput.standardOutput
         var worst = Decision.accepted
         var unopened = false
@@ -121,7 +192,7 @@ struct CheckCommand: ParsableCommand {
         for (index, path) in paths.enumerated() {
             let contents: FileBytes.Contents
             do {
-                contents = try FileBytes.read(path, limit: maxSize.bytes)
+                contents = try FileBytes.read(path, limit: checker.maximumSize)
             } catch {
                 output.flush()
                 errorStream.write("batchgate: \(error)\n")

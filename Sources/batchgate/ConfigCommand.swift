@@ -41,6 +41,7 @@ struct ConfigCommand: ParsableCommand {
                   fsync:           \(settings.fsync ? "on" : "off")
                   items file:      \(settings.catalog.items ?? "none")
                   packages file:   \(settings.catalog.packages ?? "none")
+                  metrc:           \(settings.catalog.metrc.map { "\($0.server) licence \($0.licenseNumber), API \($0.apiVersion.rawValue), refresh \(DurationText.format($0.refresh)), at most \($0.requestsPerSecond) GETs/s and \($0.concurrentRequests) at once" } ?? "none")
                   item change:     \(settings.rules.itemChange.rawValue)
                   additive words:  \(listed(settings.rules.additiveWords, none: "none (only listed Additives count)"))
                   same-form steps: \(listed(settings.rules.sameFormSteps, none: "none (every step changes form)"))

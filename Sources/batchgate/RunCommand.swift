@@ -39,7 +39,7 @@ struct RunCommand: ParsableCommand {
         Daemon.blockHandledSignals()
         let environment = ProcessEnvironment.current
         let settings: DaemonConfig
-        let secrets: [String: SinkSecrets]
+        let secrets: ConfigSecrets
         do {
             (settings, secrets) = try SettingsSource(configPath: config, root: root).load()
         } catch {
@@ -68,15 +68,15 @@ struct SettingsSource: Sendable {
     var configPath: String?
     var root: String?
 
-    /// The configuration and its alert sinks' secrets (none without a config file: alerts are off).
-    func load() throws -> (DaemonConfig, [String: SinkSecrets]) {
+    /// The configuration and its secrets (none without a config file: alerts and Metrc are off).
+    func load() throws -> (DaemonConfig, ConfigSecrets) {
         if let configPath { return try ConfigFile.load(path: configPath) }
         let stateRoot = root ?? DaemonConfig.defaultStateRoot
         if let problem = LayoutPlacement.problem(stateRoot: stateRoot, inbox: nil, canonical: System.canonicalPath) {
             let given = root.map { "--root \($0)" } ?? "the default state root \(stateRoot) (give --root DIR)"
             throw StartupError("\(given): \(problem.reason)")
         }
-        return (DaemonConfig.defaults(stateRoot: stateRoot), [:])
+        return (DaemonConfig.defaults(stateRoot: stateRoot), ConfigSecrets())
     }
 }
 

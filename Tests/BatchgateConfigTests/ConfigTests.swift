@@ -54,7 +54,7 @@ struct ConfigDefaultsTests {
         #expect(config.quietPeriod == .seconds(2))
         #expect(config.maxManifestSize == 16 * 1024 * 1024)
         #expect(config.fsync)
-        #expect(config.catalog == DaemonConfig.CatalogFiles(items: nil, packages: nil))
+        #expect(config.catalog == DaemonConfig.CatalogSources(items: nil, packages: nil))
         #expect(config.rules.itemChange == .concentrates)
         #expect(config.rules.additiveWords.contains("terpene") && config.rules.additiveWords.contains("coconut oil"))
         #expect(config.rules.additiveWords == RuleSettings.defaultAdditiveWords)
@@ -463,7 +463,7 @@ struct ConfigKeyTests {
         for key in DaemonConfig.CodingKeys.allCases {
             #expect(yaml.contains("\n\(key.stringValue):"), "config/batchgate.yaml does not show \(key.stringValue)")
         }
-        let nested = DaemonConfig.CatalogFiles.CodingKeys.allCases.map(\.stringValue)
+        let nested = DaemonConfig.CatalogSources.CodingKeys.allCases.map(\.stringValue)
             + DaemonConfig.Rules.CodingKeys.allCases.map(\.stringValue)
             + DaemonConfig.Facility.CodingKeys.allCases.map(\.stringValue)
             + DaemonConfig.Logging.CodingKeys.allCases.map(\.stringValue)
@@ -596,7 +596,7 @@ struct ConfigKeyTests {
     ] as [(String, String?)])
     func nearMisses(written: String, meant: String?) {
         let known = DaemonConfig.CodingKeys.allCases.map(\.stringValue)
-            + DaemonConfig.CatalogFiles.CodingKeys.allCases.map(\.stringValue)
+            + DaemonConfig.CatalogSources.CodingKeys.allCases.map(\.stringValue)
             + ["level"]
         #expect(UnknownKey.suggestion(for: written, among: known) == meant)
     }

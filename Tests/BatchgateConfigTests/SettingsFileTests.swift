@@ -76,20 +76,20 @@ struct SettingsFileTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         let items = folder.appendingPathComponent("items.csv").path
         makeFIFO(items)
-        let message = refusal(unblocking: items) { _ = try DaemonConfig.CatalogFiles(items: items, packages: nil).load() }
+        let message = refusal(unblocking: items) { _ = try DaemonConfig.CatalogSources(items: items, packages: nil).load() }
         #expect(message == "the catalog file \(items) is a named pipe (FIFO), not a regular file")
     }
 
     @Test func aCatalogThatIsAFolderOrASocketIsRefused() throws {
         let folder = try makeFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let message = refusal { _ = try DaemonConfig.CatalogFiles(items: nil, packages: folder.path).load() }
+        let message = refusal { _ = try DaemonConfig.CatalogSources(items: nil, packages: folder.path).load() }
         #expect(message == "the catalog file \(folder.path) is a folder, not a regular file")
 
         let socketPath = folder.appendingPathComponent("items.sock").path
         let fd = try bindSocket(at: socketPath)
         defer { close(fd) }
-        let socketMessage = refusal { _ = try DaemonConfig.CatalogFiles(items: socketPath, packages: nil).load() }
+        let socketMessage = refusal { _ = try DaemonConfig.CatalogSources(items: socketPath, packages: nil).load() }
         #expect(socketMessage == "the catalog file \(socketPath) is a socket, not a regular file")
     }
 
@@ -100,12 +100,12 @@ struct SettingsFileTests {
         let items = folder.appendingPathComponent("items.json").path
         #expect(FileManager.default.createFile(atPath: items, contents: nil))
         #expect(truncate(items, off_t(256 << 20) + 1) == 0)
-        let message = refusal { _ = try DaemonConfig.CatalogFiles(items: items, packages: nil).load() }
+        let message = refusal { _ = try DaemonConfig.CatalogSources(items: items, packages: nil).load() }
         #expect(message == "the catalog file \(items) is larger than 256 MiB; is this the right file?")
     }
 
     @Test func aMissingCatalogIsNamedWithTheReason() throws {
-        let message = refusal { _ = try DaemonConfig.CatalogFiles(items: "/nonexistent/items.json", packages: nil).load() }
+        let message = refusal { _ = try DaemonConfig.CatalogSources(items: "/nonexistent/items.json", packages: nil).load() }
         #expect(message == "cannot open the catalog file /nonexistent/items.json: No such file or directory (errno 2)")
     }
 

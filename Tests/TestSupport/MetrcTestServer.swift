@@ -76,6 +76,8 @@ public final class MetrcTestServer: @unchecked Sendable {
     private let folder: URL
     private let dataFile: URL
     private let logFile: URL
+    /// While this file exists the server answers 503 to everything (``setDown(_:)``).
+    private let downFile: URL
     private let server: PythonServer
 
     /// Writes the facility (`items` and `packages`) and starts the server on it.
@@ -84,10 +86,12 @@ public final class MetrcTestServer: @unchecked Sendable {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         dataFile = folder.appendingPathComponent("facility.json")
         logFile = folder.appendingPathComponent("requests.jsonl")
+        downFile = folder.appendingPathComponent("down")
         licenseNumber = options.licenseNumber
         do {
             try Self.write(Self.document(licenseNumber: options.licenseNumber, items: items, packages: packages), to: dataFile)
-            server = try PythonServer("metrc_server.py", arguments: ["--data", dataFile.path, "--out", logFile.path] + options.arguments)
+            server = try PythonServer("metrc_server.py", arguments: ["--data", dataFile.path, "--out", logFile.path,
+                                                                     "--down-file", downFile.path] + options.arguments)
         } catch {
             try? FileManager.default.removeItem(at: folder)
             throw error
@@ -99,6 +103,16 @@ public final class MetrcTestServer: @unchecked Sendable {
         // Stopped first: the folder holds the file it reads on every request.
         server.stop()
         try? FileManager.default.removeItem(at: folder)
+    }
+
+    /// Starts (true) or ends (false) an outage: meanwhile every request answers 503, as Metrc does
+    /// when it is down, so a client's retries run out and it must report Metrc unreachable.
+    public func setDown(_ down: Bool) throws {
+        if down {
+            try Data().write(to: downFile)
+        } else if FileManager.default.fileExists(atPath: downFile.path) {
+            try FileManager.default.removeItem(at: downFile)
+        }
     }
 
     /// Replaces the facility with these records; the next request sees them.

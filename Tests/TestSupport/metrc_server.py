@@ -37,6 +37,8 @@ Options:
   --latency SECONDS             every request that gets past the limits takes this long, so that
                                 concurrency can be reached on purpose
   --hang                        accept every request and never answer it
+  --down-file PATH              while PATH exists, every request answers 503 (an outage a test
+                                starts and ends by creating and removing the file)
   --out FILE                    one JSON line per request: method, path, query (name -> value,
                                 decoded), raw_query (as sent), status, started and ended
                                 (time.monotonic() seconds) and in_flight (requests open when it
@@ -54,6 +56,7 @@ import datetime
 import http.server
 import json
 import math
+import os
 import sys
 import threading
 import time
@@ -230,6 +233,7 @@ def main():
     parser.add_argument("--fail-status", type=int, default=503)
     parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--hang", action="store_true")
+    parser.add_argument("--down-file")
     arguments = parser.parse_args()
     expected_authorization = "Basic " + base64.b64encode(
         f"{arguments.vendor_key}:{arguments.user_key}".encode()).decode("ascii")
@@ -284,6 +288,8 @@ def main():
             try:
                 if arrival <= arguments.fail_first:
                     raise plain(arguments.fail_status, f"scripted failure {arrival} of {arguments.fail_first}")
+                if arguments.down_file and os.path.exists(arguments.down_file):
+                    raise plain(503, "Service Unavailable (the test's outage)")
                 # The limits before the keys: in which order Metrc checks is not documented, and
                 # this way a client retrying with bad keys is throttled too.
                 if in_flight > arguments.max_concurrent:

@@ -52,6 +52,11 @@ public struct Catalog: Sendable, Equatable {
         packagesByTag[tag]
     }
 
+    /// Adds `package`, replacing the one with the same tag (a look-up learned it just now).
+    public mutating func insert(_ package: Package) {
+        packagesByTag[package.tag] = package
+    }
+
     /// This catalog with `overlay` laid over it: an item (same name, trimmed, any case) or a package
     /// (same tag) that both hold is the overlay's, whole; everything else is kept from either.
     ///

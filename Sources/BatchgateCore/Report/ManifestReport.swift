@@ -110,6 +110,9 @@ public struct ManifestReport: Sendable, Equatable {
     public var facility: String?
     /// The envelope's `Source`, if any.
     public var source: String?
+    /// What the catalog lacked for packages it could not resolve (not written in the reports): a
+    /// live catalog looks these up and the manifest is evaluated again.
+    public var catalogMisses = CatalogMisses()
 
     /// A report for a file that could not be read or evaluated at all: `rejected`, with `reason`.
     public static func unreadable(file: String, reason: String) -> ManifestReport {

@@ -52,6 +52,9 @@ public struct ResolvedPackage: Sendable, Equatable {
 /// add it to.
 struct CategoryResolver {
     let catalog: Catalog
+    /// Whether every source package must be in the catalog (it is Metrc's own): a source Metrc does
+    /// not have is refused by Metrc, whatever categories the manifest gives.
+    var sourcesMustBeKnown = false
     /// Item name (comparison key) to the category the manifest itself gives it.
     private var manifestCategories: [String: String] = [:]
 
@@ -78,12 +81,21 @@ struct CategoryResolver {
     /// The package with every category known, or the issues saying which are not.
     func resolve(_ package: PackageRequest, tag: String, format: ManifestFormat) -> Result<ResolvedPackage, ResolutionFailure> {
         var issues: [ManifestIssue] = []
+        // What the catalog lacks, for a caller that can look it up: every source tag it does not
+        // hold, and the items whose category was needed and not found.
+        var missingPackages: [String] = [], missingItems: [String] = []
         var sources: [ResolvedPackage.Source] = []
         for (index, ingredient) in package.ingredients.enumerated() {
             guard let source = ingredient.package else { continue }
             // The item is looked up by tag even when the category is given: the item-change and
             // form rules need it, and a real request names its sources by tag alone.
             let known = catalog.package(tagged: source)
+            if known == nil { missingPackages.append(source) }
+            if known == nil && sourcesMustBeKnown {
+                issues.append(.field("Package", "ingredient \(source): package \(source) is not in the facility's Metrc catalog, and Metrc refuses a source package it does not have: check the tag",
+                                     at: ingredient.position, format: format, tag: tag))
+                continue
+            }
             let item = ingredient.item ?? known?.item
             var categoryOrigin = Evidence.Origin.manifest
             var category = ingredient.itemCategory?.trimmingWhitespace()
@@ -94,6 +106,7 @@ struct CategoryResolver {
                 (category, categoryOrigin) = (found, .packagesFile)
             }
             guard let category else {
+                if let item { missingItems.append(item) }
                 let advice = item.map {
                     "its item \(FieldSyntax.quoted($0)) has no known category: add the item to the items file, or give the ingredient an ItemCategory"
                 } ?? "its item and category are unknown: add tag \(source) to the packages file, or give the ingredient Item and ItemCategory"
@@ -131,13 +144,16 @@ struct CategoryResolver {
         if category == nil, let found = catalog.package(tagged: tag)?.category {
             (category, categoryOrigin) = (found, .packagesFile)
         }
+        if category == nil, let item { missingItems.append(item) }
         if category == nil && issues.isEmpty {
             let problem = item.map {
                 "the item \(FieldSyntax.quoted($0)) of package \(tag) has no known category: add the item to the items file, or give the package an ItemCategory"
             } ?? "package \(tag) has no item or category: give an Item, or set UseSameItem with ingredients of known items"
             issues.append(.field("ItemCategory", problem, at: package.position, format: format, tag: tag))
         }
-        guard issues.isEmpty, let category else { return .failure(ResolutionFailure(issues: issues)) }
+        guard issues.isEmpty, let category else {
+            return .failure(ResolutionFailure(issues: issues, misses: CatalogMisses(packages: missingPackages, items: missingItems)))
+        }
         return .success(ResolvedPackage(request: package, tag: tag, item: item, category: category,
                                         categoryOrigin: categoryOrigin, ingredients: sources))
     }
@@ -146,4 +162,32 @@ struct CategoryResolver {
 /// The categories that could not be found for one package.
 struct ResolutionFailure: Error {
     var issues: [ManifestIssue]
+    /// What the catalog lacked, among the causes.
+    var misses: CatalogMisses
+}
+
+/// What a manifest needed from the catalog that it does not hold: the tags of source packages and
+/// the names of items whose category was needed. A caller with a live catalog (Metrc) looks them
+/// up and evaluates the manifest again.
+public struct CatalogMisses: Sendable, Equatable {
+    /// Source package tags the catalog does not hold, each once, in order of appearance.
+    public private(set) var packages: [String] = []
+    /// Item names (as written) whose category was needed and not found, each once.
+    public private(set) var items: [String] = []
+
+    public init(packages: [String] = [], items: [String] = []) {
+        add(packages: packages, items: items)
+    }
+
+    public var isEmpty: Bool { packages.isEmpty && items.isEmpty }
+
+    /// Adds the other's tags and items not already here.
+    public mutating func formUnion(_ other: CatalogMisses) {
+        add(packages: other.packages, items: other.items)
+    }
+
+    private mutating func add(packages tags: [String], items names: [String]) {
+        for tag in tags where !packages.contains(tag) { packages.append(tag) }
+        for name in names where !items.contains(where: { $0.comparisonKey == name.comparisonKey }) { items.append(name) }
+    }
 }

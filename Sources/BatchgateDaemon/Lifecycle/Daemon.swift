@@ -7,6 +7,7 @@ import Synchronization
 import BatchgateSystem
 import BatchgateConfig
 import BatchgateAlerts
+import BatchgateCatalog
 
 /// The long-running service: watches the inbox, routes what arrives, and answers signals.
 /// This file holds its state, start-up, routing batches, folder checks, stop and reload; the
@@ -20,18 +21,20 @@ import BatchgateAlerts
 public final class Daemon: @unchecked Sendable {
     /// Reads the config and its alert secrets again for SIGHUP; throws a message for the log when
     /// they are bad.
-    public typealias Reloader = @Sendable () throws -> (DaemonConfig, [String: SinkSecrets])
+    public typealias Reloader = @Sendable () throws -> (DaemonConfig, ConfigSecrets)
 
     let queue = DispatchQueue(label: "batchgate.daemon")
     var settings: DaemonConfig
-    /// The alert sinks' secrets, by sink name.
-    var secrets: [String: SinkSecrets]
+    /// The alert sinks' secrets and the Metrc keys.
+    var secrets: ConfigSecrets
     let reloader: Reloader?
     let log: Logger
     let notifier: SystemdNotifier
     var router: Router!
     var audit: AuditLog!
     var outbox: Outbox!
+    /// The live catalog, synced from Metrc; nil when the catalog comes from files alone.
+    var catalog: CatalogService?
     var alerts: AlertDispatcher!
     var watcher: InboxWatcher?
     /// What is known of the files in the inbox that are not whole yet.
@@ -85,7 +88,7 @@ public final class Daemon: @unchecked Sendable {
 
     /// A daemon running on `settings`, its alert sinks' `secrets` read already; `transport` sends
     /// the alerts (libcurl unless a test gives another).
-    public init(settings: DaemonConfig, secrets: [String: SinkSecrets], environment: [String: String], log: Logger,
+    public init(settings: DaemonConfig, secrets: ConfigSecrets, environment: [String: String], log: Logger,
                 reloader: Reloader? = nil, transport: any AlertTransport = LibcurlAlertTransport()) {
         self.settings = settings
         self.secrets = secrets
@@ -105,23 +108,30 @@ public final class Daemon: @unchecked Sendable {
         try settings.layout.prepare()
         lockFD = try settings.layout.lock()
         try settings.layout.checkRenames()
-        let checker: ManifestChecker
+        var checker: ManifestChecker
         do {
             checker = try settings.makeChecker()
         } catch {
             throw StartupError(error.description)
         }
+        // Before recovery: manifests left in processing/ are decided with the cached catalog (and
+        // look-ups), and the first sync starts at once, alongside.
+        catalog = try makeCatalogService(files: checker.catalog)
+        checker = liveChecker(checker)
         do {
             audit = try AuditLog(path: settings.layout.auditLog)
             outbox = try Outbox(layout: settings.layout)
             router = try Router(layout: settings.layout, checker: checker, syncToDisk: settings.fsync, log: log, audit: audit,
                                 outbox: outbox, alerts: AlertPlanner(config: settings, layout: settings.layout))
             router.quietPeriod = settings.quietPeriod.seconds
-            alerts = AlertDispatcher(outbox: outbox, config: settings, secrets: secrets, log: log, transport: transport)
+            router.catalogSource = catalog
+            alerts = AlertDispatcher(outbox: outbox, config: settings, secrets: secrets.sinks, log: log, transport: transport)
         } catch {
             throw StartupError("cannot open the state folders: \(error)")
         }
         let failure: StartupError? = queue.sync {
+            // On the queue, so that its first events are handled after this start-up block.
+            catalog?.start()
             record(router.recover())
             if router.needsRecovery { scheduleRecovery() }
             // After recovery, which may have published alerts: the outbox as a whole is the list.
@@ -216,7 +226,7 @@ public final class Daemon: @unchecked Sendable {
 
     var status: String {
         let total = counts.values.reduce(0, +)
-        return "routed \(total) (accepted \(counts[.accepted, default: 0]), needs-batch \(counts[.needsBatch, default: 0]), rejected \(counts[.rejected, default: 0])); \(pending.count) waiting"
+        return "routed \(total) (accepted \(counts[.accepted, default: 0]), needs-batch \(counts[.needsBatch, default: 0]), rejected \(counts[.rejected, default: 0])); \(pending.count) waiting" + catalogStatus
     }
 
     // MARK: Folders
@@ -275,6 +285,7 @@ public final class Daemon: @unchecked Sendable {
         rescanTimer?.cancel()
         folderTimer?.cancel()
         watchdogTimer?.cancel()
+        catalog?.stop()
         log.notice("stopping: \(status)")
         System.exit(0)
     }
@@ -314,7 +325,7 @@ public final class Daemon: @unchecked Sendable {
             return
         }
         DispatchQueue.global().async { [unowned self] in
-            let read = Result { () throws -> (DaemonConfig, [String: SinkSecrets], ManifestChecker) in
+            let read = Result { () throws -> (DaemonConfig, ConfigSecrets, ManifestChecker) in
                 let (next, secrets) = try reloader()
                 return (next, secrets, try next.makeChecker())
             }
@@ -331,11 +342,11 @@ public final class Daemon: @unchecked Sendable {
         }
     }
 
-    func apply(_ read: Result<(DaemonConfig, [String: SinkSecrets], ManifestChecker), any Error>) {
+    func apply(_ read: Result<(DaemonConfig, ConfigSecrets, ManifestChecker), any Error>) {
         defer { finishReload() }
         guard !stopping else { return }
         var next: DaemonConfig
-        let nextSecrets: [String: SinkSecrets]
+        var nextSecrets: ConfigSecrets
         let checker: ManifestChecker
         do {
             (next, nextSecrets, checker) = try read.get()
@@ -346,19 +357,24 @@ public final class Daemon: @unchecked Sendable {
         if next.layout != settings.layout || next.fsync != settings.fsync {
             log.warning("the state root, inbox and fsync settings take effect only after a restart")
         }
-        // Those three stay as they were; everything else is taken from the file.
+        if next.catalog.metrc != settings.catalog.metrc || nextSecrets.metrc != secrets.metrc {
+            log.warning("changes to catalog.metrc (and its keys) take effect only after a restart")
+        }
+        // Those stay as they were; everything else is taken from the file.
         (next.stateRoot, next.inbox, next.fsync) = (settings.stateRoot, settings.inbox, settings.fsync)
-        router.checker = checker
+        (next.catalog.metrc, nextSecrets.metrc) = (settings.catalog.metrc, secrets.metrc)
+        router.checker = liveChecker(checker)
         router.alerts = AlertPlanner(config: next, layout: settings.layout)
         router.quietPeriod = next.quietPeriod.seconds
-        alerts.reload(next, secrets: nextSecrets)
+        alerts.reload(next, secrets: nextSecrets.sinks)
         log.setLevel(next.log.level)
         let rescanChanged = next.rescanInterval != settings.rescanInterval
         tracker.setQuietPeriod(next.quietPeriod.seconds)
         settings = next
         secrets = nextSecrets
         if rescanChanged { scheduleRescans() }
-        log.notice("reloaded the configuration and catalog (\(checker.catalog.itemCount) items, \(checker.catalog.packageCount) packages, \(next.alerts.sinks.count) alert sink(s))")
+        let live = router.checker.catalog
+        log.notice("reloaded the configuration and catalog (\(live.itemCount) items, \(live.packageCount) packages\(catalog == nil ? "" : " with Metrc's"), \(next.alerts.sinks.count) alert sink(s))")
         scanInbox()
     }
 }

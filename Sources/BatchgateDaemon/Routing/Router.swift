@@ -6,6 +6,8 @@ import Synchronization
 import BatchgateSystem
 import BatchgateConfig
 import BatchgateAlerts
+import BatchgateCatalog
+import Dispatch
 
 // The order of the steps below is the crash-safety protocol (docs/routing.md): a change to it, or
 // to what a step makes durable, needs `make crash-rounds` as well as the tests.
@@ -52,6 +54,13 @@ final class Router {
     let layout: StateLayout
     /// Replaced on reload (new catalog or rules).
     var checker: ManifestChecker
+    /// The live catalog (Metrc's), when there is one: read before each batch, and asked for what
+    /// a manifest needed and it lacked before the manifest is decided.
+    var catalogSource: (any CatalogSource)?
+    /// Manifests that wait in `processing/` because Metrc did not answer the look-ups they need,
+    /// by name, with why: evaluated again at each recovery, never rejected for Metrc's silence.
+    private(set) var waitingForCatalog: [String: String] = [:]
+    var waitingCount: Int { waitingForCatalog.count }
     /// Flush to disk before going on (config `fsync`).
     let syncToDisk: Bool
     /// Which sinks hear about what; nil or empty when no alert is configured. Replaced on reload.
@@ -126,6 +135,7 @@ final class Router {
     /// Claims and routes these inbox names as one batch. Names already gone are skipped.
     func route(_ names: [String]) -> BatchResult {
         var result = BatchResult()
+        takeCurrentCatalog()
         var seen = Set<String>()
         let unique = names.filter { seen.insert($0).inserted }
         // A crash while these are read and evaluated is pinned on them at the next start.
@@ -228,7 +238,8 @@ final class Router {
     /// Routes claimed and evaluated files: names them and writes their journal (step 3), then
     /// finishes it (steps 4 to 7). What could not be routed (a full disk, a file that changed)
     /// stays in `processing/`, and ``needsRecovery`` says so.
-    private func process(_ claimed: [Claim]) -> [Outcome] {
+    private func process(_ evaluated: [Claim]) -> [Outcome] {
+        let claimed = lookUpMisses(evaluated)
         guard !claimed.isEmpty else { return [] }
         var reserved: [Decision: Set<String>] = [:]
         var routes: [PendingRoute] = []
@@ -253,6 +264,64 @@ final class Router {
         let finished = finish(routes, journal: journal, replaying: false, audited: &audited)
         if finished.done.count < claimed.count { needsRecovery = true }
         return finished.done
+    }
+
+    // MARK: The live catalog
+
+    /// Takes the live catalog as it stands now (a sync may have learned since the last batch).
+    private func takeCurrentCatalog() {
+        guard let catalogSource else { return }
+        checker.catalog = catalogSource.current
+    }
+
+    /// Claims whose manifests needed what the catalog lacked, looked up once for all of them and
+    /// evaluated again; those that could not be decided because Metrc did not answer stay in
+    /// `processing/` (``waitingForCatalog``) and are left out. Without a live catalog, or with
+    /// nothing lacking, the claims as they are.
+    private func lookUpMisses(_ claims: [Claim]) -> [Claim] {
+        for claim in claims { waitingForCatalog[claim.name] = nil }
+        guard let catalogSource else { return claims }
+        let lacking = claims.filter { !$0.report.catalogMisses.isEmpty }
+        guard !lacking.isEmpty else { return claims }
+        var misses = CatalogMisses()
+        for claim in lacking { misses.formUnion(claim.report.catalogMisses) }
+        let decided = claims.filter { $0.report.catalogMisses.isEmpty }
+        switch lookUpReportingProgress(catalogSource, misses) {
+        case .answered(let catalog):
+            checker.catalog = catalog
+            let names = lacking.map(\.name)
+            evaluating.begin(names, attempt: 1)
+            let again = ParallelMap.map(lacking.count) { index in claimed(lacking[index].name, receivedAt: lacking[index].receivedAt) }
+            evaluating.end()
+            for (name, claim) in zip(names, again) where claim == nil {
+                changing.insert(name)
+                needsRecovery = true
+            }
+            return decided + again.compactMap { $0 }
+        case .unavailable(let reason):
+            let fresh = lacking.filter { waitingForCatalog[$0.name] == nil }
+            for claim in lacking { waitingForCatalog[claim.name] = reason }
+            needsRecovery = true
+            if !fresh.isEmpty {
+                let named = fresh.prefix(5).map(\.name).joined(separator: ", ") + (fresh.count > 5 ? " and \(fresh.count - 5) more" : "")
+                log.warning("\(fresh.count) manifest(s) wait in processing/ because they need Metrc, which does not answer (\(reason)): \(named); they are decided once it answers, never rejected for it")
+            }
+            return decided
+        }
+    }
+
+    /// The look-up, on another thread, while this one tells the watchdog that the router is not
+    /// stuck: the look-up is bounded by the configured time, which may pass the watchdog's. (The
+    /// look-up only waits there; its GETs run on threads of the catalog's own.)
+    private func lookUpReportingProgress(_ source: any CatalogSource, _ misses: CatalogMisses) -> LookupOutcome {
+        let outcome = Mutex<LookupOutcome?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            outcome.withLock { $0 = source.lookUp(misses) }
+            done.signal()
+        }
+        while done.wait(timeout: .now() + 1) == .timedOut { progress.advance() }
+        return outcome.withLock { $0! }
     }
 
     // MARK: Finishing a journal: steps 4 to 7, for a fresh batch and a replay alike
@@ -439,6 +508,10 @@ final class Router {
             return []
         }
         needsRecovery = false
+        takeCurrentCatalog()
+        // A waiting manifest taken out of processing/ by hand waits no more.
+        let present = Set(entries)
+        waitingForCatalog = waitingForCatalog.filter { present.contains($0.key) }
         var outcomes: [Outcome] = []
         var journaled = Set<String>()
         for replacement in entries where replacement.hasPrefix(Journal.replacementPrefix + Journal.namePrefix) {
@@ -484,8 +557,12 @@ final class Router {
             leftovers.append(name)
         }
         leftovers.sort()
+        // Those waiting for Metrc are known to be here: only the others are news.
+        let unexpected = leftovers.filter { waitingForCatalog[$0] == nil }.count
+        if unexpected > 0 {
+            log.notice("finishing \(unexpected) manifest(s) left in processing/ by an earlier run")
+        }
         if !leftovers.isEmpty {
-            log.notice("finishing \(leftovers.count) manifest(s) left in processing/ by an earlier run")
             func receivedAt(_ name: String) -> String {
                 let changed = (try? System.lstatAt(folders.processing.fd, name)).map { Double($0.st_ctim.tv_sec) } ?? System.wallClock()
                 return Timestamp.iso8601(changed)

@@ -2,14 +2,17 @@ import BatchgateCore
 import BatchgateSystem
 
 extension DaemonConfig {
-    /// Where the catalog comes from: Metrc's JSON exports or CSV files; nil means no such file.
-    /// The `catalog:` section, and the one loader of those files, for the daemon and for
+    /// Where the catalog comes from: Metrc's API (`metrc`), kept in a cache in the state root, and
+    /// files (Metrc's JSON exports or CSV) laid over it for names local to the facility, or alone.
+    /// The `catalog:` section, and the one loader of the files, for the daemon and for
     /// `batchgate check --items --packages` alike.
-    public struct CatalogFiles: Decodable, Sendable, Equatable {
+    public struct CatalogSources: Decodable, Sendable, Equatable {
         /// Metrc's items JSON, or a CSV with the columns Name, Category.
         public var items: String?
         /// Metrc's packages JSON, or a CSV with the columns Tag, Item, Category.
         public var packages: String?
+        /// The facility's account at Metrc's API; nil when the catalog comes from the files alone.
+        public var metrc: Metrc?
 
         /// The largest catalog file read: 256 MiB. Metrc's exports of a large licensee's items and
         /// packages run to tens of megabytes; this leaves room for years of growth, and is the size
@@ -18,13 +21,14 @@ extension DaemonConfig {
         static let sizeLimit = 256 << 20
 
         /// Catalog files at the given paths; nil for none.
-        public init(items: String? = nil, packages: String? = nil) {
+        public init(items: String? = nil, packages: String? = nil, metrc: Metrc? = nil) {
             self.items = items
             self.packages = packages
+            self.metrc = metrc
         }
 
         enum CodingKeys: String, CodingKey, CaseIterable {
-            case items, packages
+            case items, packages, metrc
         }
 
         /// Reads the settings, each key left out taking its default; see ``DaemonConfig/init(from:)``.
@@ -32,6 +36,7 @@ extension DaemonConfig {
             let settings = try decoder.settings(keyedBy: CodingKeys.self)
             items = try settings.optionalSetting(.items, .path(to: "the items file (JSON or CSV)"))
             packages = try settings.optionalSetting(.packages, .path(to: "the packages file (JSON or CSV)"))
+            metrc = try settings.decodeIfPresent(Metrc.self, forKey: .metrc)
         }
 
         /// A catalog file that cannot be read or used.

@@ -1,0 +1,264 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The daemon and the commands with the catalog from a Metrc-shaped server on loopback
+/// (metrc_server.py): manifests decided from Metrc alone, a tag newer than the last sync found by
+/// its label, Metrc down at start-up and coming back, kill -9 while manifests wait and during a
+/// sync, a wrong licence, and `catalog sync`, `catalog show` and `check --config`.
+@Suite("The catalog from Metrc", .serialized)
+struct MetrcCatalogTests {
+    let fileManager = FileManager.default
+    static let flower = MetrcItem(id: 1, name: "Blue Dream Buds", categoryName: "Buds", lastModified: Date().addingTimeInterval(-3_600))
+    static let resin = MetrcItem(id: 2, name: "Blue Dream Live Resin", categoryName: "Concentrate",
+                                 lastModified: Date().addingTimeInterval(-3_600))
+    static let sourceTag = "1A4FF0100000022000000801"
+    /// A package made this morning, as Metrc lists it.
+    static let source = MetrcPackage(id: 801, label: sourceTag, item: flower, lastModified: Date().addingTimeInterval(-1_800))
+
+    /// A config with only `catalog.metrc` (two days of history: a handful of GETs), and a webhook
+    /// sink when a receiver is given.
+    func writeConfig(root: URL, metrc: MetrcTestServer, licence: String? = nil, webhook: LoopbackHTTPServer? = nil,
+                     extra: String = "") throws -> String {
+        let path = root.appendingPathComponent("batchgate.yaml").path
+        var yaml = """
+            stateRoot: \(root.path)
+            quietPeriod: 200ms
+            facility:
+              name: North Plant
+              licenseNumber: \(metrc.licenseNumber)
+            catalog:
+              metrc:
+                server: \(metrc.url)
+                licenseNumber: \(licence ?? metrc.licenseNumber)
+                vendorKey: test-vendor-key
+                userKey: test-user-key
+                history: 2d
+                requestsPerSecond: 50
+                concurrentRequests: 10
+                lookupTimeout: 5s
+            \(extra)
+            """
+        if let webhook {
+            yaml += """
+
+                alerts:
+                  sinks:
+                    - name: desk
+                      type: webhook
+                      url: http://127.0.0.1:\(webhook.port)/hook
+                      decisions: [rejected]
+                """
+        }
+        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// A Metrc-shaped create request: one new package of `item` from `sourceTag`, nothing but
+    /// the tag naming the source (as real requests do).
+    func request(tag: String, item: String, from sourceTag: String) -> Data {
+        let body: [[String: Any]] = [[
+            "Tag": tag, "Item": item, "Quantity": 28.5, "UnitOfMeasure": "Grams", "IsProductionBatch": false,
+            "ActualDate": "2026-12-04",
+            "Ingredients": [["Package": sourceTag, "Quantity": 453.6, "UnitOfMeasure": "Grams"]],
+        ]]
+        return try! JSONSerialization.data(withJSONObject: body)
+    }
+
+    func drop(_ data: Data, as name: String, into daemon: DaemonProcess) throws {
+        let staging = daemon.root.appendingPathComponent("staging")
+        try fileManager.createDirectory(at: staging, withIntermediateDirectories: true)
+        try data.write(to: staging.appendingPathComponent(name))
+        #expect(rename(staging.appendingPathComponent(name).path, daemon.inbox.appendingPathComponent(name).path) == 0)
+    }
+
+    /// The report written beside a routed manifest.
+    func report(_ name: String, in folder: String, of daemon: DaemonProcess) -> String {
+        (try? String(contentsOf: daemon.root.appendingPathComponent("\(folder)/\(name).report.txt"), encoding: .utf8)) ?? ""
+    }
+
+    func labelLookUps(_ metrc: MetrcTestServer, _ tag: String) throws -> Int {
+        try metrc.requests.filter { $0.path.hasSuffix("/\(tag)") }.count
+    }
+
+    @Test func aMetrcShapedRequestIsDecidedFromMetrcAlone() throws {
+        let metrc = try MetrcTestServer(items: [Self.flower, Self.resin], packages: [Self.source])
+        let root = try DaemonProcess.temporaryRoot()
+        defer { try? fileManager.removeItem(at: root) }
+        let daemon = DaemonProcess(root: root, arguments: ["run", "--config", try writeConfig(root: root, metrc: metrc)])
+        try daemon.start()
+        #expect(waitUntil(timeout: 30) { daemon.log.contains("synced the catalog from Metrc") }, "\(daemon.log)")
+        #expect(fileManager.fileExists(atPath: root.appendingPathComponent("catalog/metrc.json").path))
+        // Flower into concentrate, unmarked: needs a batch. The same item again: a repackage.
+        try drop(request(tag: "1A4FF0300000022000009001", item: "Blue Dream Live Resin", from: Self.sourceTag), as: "resin.json", into: daemon)
+        try drop(request(tag: "1A4FF0300000022000009002", item: "Blue Dream Buds", from: Self.sourceTag), as: "repack.json", into: daemon)
+        #expect(waitUntil(timeout: 30) { daemon.routedCount == 2 }, "\(daemon.log)")
+        #expect(daemon.manifests(in: "needs-batch") == ["resin.json"], "\(daemon.log)")
+        #expect(daemon.manifests(in: "accepted") == ["repack.json"], "\(report("repack.json", in: "rejected", of: daemon))")
+        // Both sources were in the synced cache: no look-up by label.
+        #expect(try labelLookUps(metrc, Self.sourceTag) == 0)
+        #expect(daemon.stop() == 0)
+    }
+
+    @Test func aTagCreatedAfterTheLastSyncIsFoundByItsLabelAndAnUnknownOneIsRejectedNamingIt() throws {
+        let metrc = try MetrcTestServer(items: [Self.flower, Self.resin], packages: [Self.source])
+        let root = try DaemonProcess.temporaryRoot()
+        defer { try? fileManager.removeItem(at: root) }
+        let daemon = DaemonProcess(root: root, arguments: ["run", "--config", try writeConfig(root: root, metrc: metrc)])
+        try daemon.start()
+        #expect(waitUntil(timeout: 30) { daemon.log.contains("synced the catalog from Metrc") }, "\(daemon.log)")
+        // Made in Metrc after the sync; the next sync is five minutes away.
+        let newTag = "1A4FF0100000022000000999"
+        let fresh = MetrcPackage(id: 999, label: newTag, item: Self.resin, lastModified: Date())
+        try metrc.write(items: [Self.flower, Self.resin], packages: [Self.source, fresh])
+        try drop(request(tag: "1A4FF0300000022000009003", item: "Blue Dream Live Resin", from: newTag), as: "fresh.json", into: daemon)
+        let unknownTag = "1A4FF0100000022000000404"
+        try drop(request(tag: "1A4FF0300000022000009004", item: "Blue Dream Live Resin", from: unknownTag), as: "unknown.json", into: daemon)
+        #expect(waitUntil(timeout: 30) { daemon.routedCount == 2 }, "\(daemon.log)")
+        // Concentrate to the same concentrate item: a repackage, accepted with the looked-up source.
+        #expect(daemon.manifests(in: "accepted") == ["fresh.json"], "\(report("fresh.json", in: "rejected", of: daemon))")
+        #expect(try labelLookUps(metrc, newTag) == 1)
+        #expect(daemon.manifests(in: "rejected") == ["unknown.json"])
+        let rejection = report("unknown.json", in: "rejected", of: daemon)
+        #expect(rejection.contains(unknownTag) && rejection.contains("not in the facility's Metrc catalog"), "\(rejection)")
+        #expect(daemon.stop() == 0)
+        // The looked-up package is in the cache, with where it came from.
+        let shown = try Executable.run(["catalog", "show", "--config", root.appendingPathComponent("batchgate.yaml").path, newTag])
+        #expect(shown.status == 0 && shown.standardOutput.contains("Blue Dream Live Resin")
+                    && shown.standardOutput.contains("a look-up by its label"), "\(shown)")
+    }
+
+    @Test func metrcDownLosesNothingAndRejectsNothingAcrossAKillAndComesBackWithOneAlertEachWay() throws {
+        let metrc = try MetrcTestServer(items: [Self.flower, Self.resin], packages: [Self.source])
+        let webhook = try LoopbackHTTPServer()
+        let root = try DaemonProcess.temporaryRoot()
+        defer { try? fileManager.removeItem(at: root) }
+        let config = try writeConfig(root: root, metrc: metrc, webhook: webhook)
+        // A first run fills the cache.
+        let first = DaemonProcess(root: root, arguments: ["run", "--config", config])
+        try first.start()
+        #expect(waitUntil(timeout: 30) { first.log.contains("synced the catalog from Metrc") }, "\(first.log)")
+        #expect(first.stop() == 0)
+
+        // Down at start-up: the cache decides what it can.
+        try metrc.setDown(true)
+        let second = DaemonProcess(root: root, arguments: ["run", "--config", config])
+        try second.start()
+        #expect(second.log.contains("read the Metrc catalog cache"), "\(second.log)")
+        try drop(request(tag: "1A4FF0300000022000009005", item: "Blue Dream Live Resin", from: Self.sourceTag), as: "cached.json", into: second)
+        #expect(waitUntil(timeout: 30) { second.routedCount == 1 }, "\(second.log)")
+        #expect(second.manifests(in: "needs-batch") == ["cached.json"])
+        // A source made after the last sync cannot be looked up: its manifest waits.
+        let newTag = "1A4FF0100000022000000777"
+        try metrc.write(items: [Self.flower, Self.resin],
+                        packages: [Self.source, MetrcPackage(id: 777, label: newTag, item: Self.flower, lastModified: Date())])
+        try drop(request(tag: "1A4FF0300000022000009006", item: "Blue Dream Live Resin", from: newTag), as: "waits.json", into: second)
+        #expect(waitUntil(timeout: 60) { second.log.contains("wait in processing/ because they need Metrc") }, "\(second.log)")
+        #expect(waitUntil(timeout: 60) { second.log.contains("Metrc does not answer") }, "\(second.log)")
+        #expect(second.names(in: "processing").contains("waits.json"))
+        #expect(second.manifests(in: "rejected").isEmpty)
+        second.crash()
+
+        // kill -9 while it waits, and a start with Metrc still down: it still waits, unrejected.
+        let third = DaemonProcess(root: root, arguments: ["run", "--config", config])
+        try third.start()
+        #expect(waitUntil(timeout: 60) { third.log.contains("wait in processing/ because they need Metrc") }, "\(third.log)")
+        #expect(third.names(in: "processing").contains("waits.json"))
+        #expect(third.manifests(in: "rejected").isEmpty)
+
+        // Metrc back: decided without anyone touching it.
+        try metrc.setDown(false)
+        #expect(waitUntil(timeout: 90) { third.routedCount == 2 }, "\(third.log)")
+        #expect(third.manifests(in: "needs-batch") == ["cached.json", "waits.json"], "\(third.log)")
+        #expect(third.log.contains("Metrc answers again"), "\(third.log)")
+        #expect(waitUntil(timeout: 30) { webhook.requests.contains { String(decoding: $0.body, as: UTF8.self).contains("batchgate.catalog.reachable") } })
+        #expect(third.stop() == 0)
+        let bodies = webhook.requests.map { String(decoding: $0.body, as: UTF8.self) }
+        let down = bodies.filter { $0.contains("batchgate.catalog.unreachable") }
+        let back = bodies.filter { $0.contains("batchgate.catalog.reachable") }
+        // One outage seen by two processes: each says so once (the second did not know of the
+        // first's alert), and one says it is over.
+        #expect(down.count >= 1 && down.count <= 2, "\(bodies)")
+        #expect(back.count == 1, "\(bodies)")
+        #expect(!bodies.contains { $0.contains("\"rejected\"") }, "no manifest rejected: \(bodies)")
+    }
+
+    @Test func aKillDuringASyncLeavesACacheThatLoads() throws {
+        // Enough windows and latency that the sync takes seconds: 30 days, four parts.
+        var options = MetrcTestServer.Options()
+        options.latency = .milliseconds(100)
+        let packages = (0..<120).map { index in
+            MetrcPackage(id: 1_000 + index, label: String(format: "1A4FF01000000220000%05d", index), item: Self.flower,
+                         lastModified: Date().addingTimeInterval(-Double(index) * 6 * 3_600))
+        }
+        let metrc = try MetrcTestServer(options, items: [Self.flower, Self.resin], packages: packages)
+        let root = try DaemonProcess.temporaryRoot()
+        defer { try? fileManager.removeItem(at: root) }
+        let config = try writeConfig(root: root, metrc: metrc)
+        try String(contentsOfFile: config, encoding: .utf8).replacingOccurrences(of: "history: 2d", with: "history: 30d")
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        for round in 1...3 {
+            let daemon = DaemonProcess(root: root, arguments: ["run", "--config", config])
+            try daemon.start()
+            #expect(!daemon.log.contains("cannot use the Metrc catalog cache"), "round \(round): \(daemon.log)")
+            let before = try metrc.requests.count
+            #expect(waitUntil(timeout: 30) { ((try? metrc.requests.count) ?? 0) >= before + 10 * round })
+            daemon.crash()
+            let leftovers = daemon.names(in: "catalog").filter { $0 != "metrc.json" }
+            #expect(leftovers.allSatisfy { $0.hasPrefix(".") }, "round \(round): only hidden temporary files may stay: \(leftovers)")
+        }
+        let last = DaemonProcess(root: root, arguments: ["run", "--config", config])
+        try last.start()
+        #expect(waitUntil(timeout: 120) { last.log.contains("synced the catalog from Metrc") }, "\(last.log)")
+        #expect(!last.log.contains("cannot use the Metrc catalog cache"), "\(last.log)")
+        #expect(last.stop() == 0)
+        let shown = try Executable.run(["catalog", "show", "--config", config, packages[100].label])
+        #expect(shown.status == 0, "\(shown)")
+    }
+
+    @Test func aWrongLicenceIsReportedAsSuchAndRejectsNothing() throws {
+        let metrc = try MetrcTestServer(items: [Self.flower, Self.resin], packages: [Self.source])
+        let root = try DaemonProcess.temporaryRoot()
+        defer { try? fileManager.removeItem(at: root) }
+        let daemon = DaemonProcess(root: root, arguments: ["run", "--config", try writeConfig(root: root, metrc: metrc, licence: "WRONG-LICENCE")])
+        try daemon.start()
+        #expect(waitUntil(timeout: 30) { daemon.log.contains("401") }, "\(daemon.log)")
+        #expect(daemon.log.contains("WRONG-LICENCE"), "\(daemon.log)")
+        try drop(request(tag: "1A4FF0300000022000009007", item: "Blue Dream Live Resin", from: Self.sourceTag), as: "waits.json", into: daemon)
+        #expect(waitUntil(timeout: 30) { daemon.log.contains("wait in processing/ because they need Metrc") }, "\(daemon.log)")
+        #expect(daemon.manifests(in: "rejected").isEmpty)
+        #expect(daemon.stop() == 0)
+    }
+
+    @Test func catalogSyncPrintsWhatItReadAndTheRateAndCheckUsesTheCache() throws {
+        let metrc = try MetrcTestServer(items: [Self.flower, Self.resin], packages: [Self.source])
+        let root = try DaemonProcess.temporaryRoot()
+        defer { try? fileManager.removeItem(at: root) }
+        let config = try writeConfig(root: root, metrc: metrc)
+        let synced = try Executable.run(["catalog", "sync", "--config", config])
+        #expect(synced.status == 0, "\(synced)")
+        for part in ["items", "packages.active", "packages.onhold", "packages.inactive", "GETs/s", "2 items, 1 packages"] {
+            #expect(synced.standardOutput.contains(part), "\(part) in \(synced.standardOutput)")
+        }
+        let item = try Executable.run(["catalog", "show", "--config", config, "blue dream live resin"])
+        #expect(item.status == 0 && item.standardOutput.contains("Concentrate"), "\(item)")
+        let missing = try Executable.run(["catalog", "show", "--config", config, "1A4FF0100000022000000000"])
+        #expect(missing.status == 1 && missing.standardError.contains("holds no package"), "\(missing)")
+
+        let manifest = root.appendingPathComponent("resin.json")
+        try request(tag: "1A4FF0300000022000009008", item: "Blue Dream Live Resin", from: Self.sourceTag).write(to: manifest)
+        let checked = try Executable.run(["check", "--config", config, manifest.path])
+        #expect(checked.status == 1, "needs a batch: \(checked)")
+        #expect(checked.standardError.contains("the Metrc cache"), "\(checked)")
+        let refused = try Executable.run(["check", "--config", config, "--item-change", "always", manifest.path])
+        #expect(refused.status == 64 && refused.standardError.contains("--config gives the rules"), "\(refused)")
+
+        try metrc.setDown(true)
+        let down = try Executable.run(["catalog", "sync", "--config", config])
+        #expect(down.status == 69, "\(down)")
+        let wrong = try writeConfig(root: root, metrc: metrc, licence: "WRONG-LICENCE")
+        try metrc.setDown(false)
+        let refusedKeys = try Executable.run(["catalog", "sync", "--config", wrong])
+        #expect(refusedKeys.status == 77 && refusedKeys.standardOutput.contains("WRONG-LICENCE"), "\(refusedKeys)")
+    }
+}
