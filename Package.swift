@@ -100,6 +100,9 @@ let package = Package(
         .testTarget(name: "BatchgateCoreTests", dependencies: ["BatchgateCore"], exclude: ["Fixtures"]),
         // The Metrc client and its pulls, and the Metrc-shaped test server itself, over HTTP.
         .testTarget(name: "BatchgateMetrcTests", dependencies: ["BatchgateMetrc", "BatchgateHTTP", "BatchgateSystem", "TestSupport"]),
+        // The Metrc snapshot, its cache file, and syncs against the Metrc-shaped server.
+        .testTarget(name: "BatchgateCatalogTests",
+                    dependencies: ["BatchgateCatalog", "BatchgateMetrc", "BatchgateCore", "BatchgateSystem", "TestSupport"]),
         .testTarget(name: "BatchgateSystemTests", dependencies: ["BatchgateSystem"]),
         .testTarget(name: "BatchgateConfigTests", dependencies: ["BatchgateConfig", "TestSupport"]),
         .testTarget(name: "BatchgateHTTPTests", dependencies: ["BatchgateHTTP", "CCurl", "TestSupport"]),

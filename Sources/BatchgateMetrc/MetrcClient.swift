@@ -7,29 +7,37 @@ import BatchgateSystem
 /// Reads from Metrc for one facility within its rate limits: every GET waits for a place under
 /// ``MetrcAPI/requestsPerSecond`` and ``MetrcAPI/concurrentRequests`` (shared by every thread that
 /// uses this client), and a 429, a 408, a 5xx or no answer is tried again with backoff, honouring
-/// `Retry-After`, up to ``Retry/attempts``. Blocking: call it from threads of the caller's own,
-/// never Swift's cooperative pool. The clock and the sleep are injected, so tests drive time.
+/// `Retry-After`, up to ``Retry/attempts``. A 429 pauses every thread of the client, not only the
+/// one that got it: Metrc's limits are the facility's, so the others would only be refused too.
+/// Blocking: call it from threads of the caller's own, never Swift's cooperative pool. The clock,
+/// the sleep and the jitter are injected, so tests drive time.
 /// (Tries of one request: ``Retry/standard`` unless told otherwise.)
 public final class MetrcClient: Sendable {
     public let api: MetrcAPI
     private let transport: any MetrcTransport
     private let clock: @Sendable () -> Double
     private let sleep: @Sendable (Double) -> Void
+    private let jitter: @Sendable () -> Double
     private let pacer: Mutex<RequestPacer>
     private let sent = Atomic<Int>(0)
     public let retry: Retry
 
     /// How a failed try is tried again: `attempts` tries at most, waits doubling from `firstDelay`
-    /// up to `maximumDelay` (a `Retry-After` honoured within it).
+    /// up to `maximumDelay`; a `Retry-After` is honoured up to `longestRetryAfter`.
     public struct Retry: Sendable, Equatable {
         public var attempts: Int
         public var firstDelay: Double
         public var maximumDelay: Double
+        /// The longest `Retry-After` waited for; a longer one is waited for this long. Metrc asking
+        /// for a minute is honoured (asking sooner would only be refused again), but a server
+        /// asking for an hour must not hold a sync, and the catalog's look-ups with it, that long.
+        public var longestRetryAfter: Double
 
-        public init(attempts: Int, firstDelay: Double, maximumDelay: Double) {
+        public init(attempts: Int, firstDelay: Double, maximumDelay: Double, longestRetryAfter: Double = 120) {
             self.attempts = max(1, attempts)
             self.firstDelay = firstDelay
             self.maximumDelay = maximumDelay
+            self.longestRetryAfter = longestRetryAfter
         }
 
         /// Six tries over about a minute (1, 2, 4, 8, 16 s between them): a Metrc that is busy for
@@ -37,26 +45,34 @@ public final class MetrcClient: Sendable {
         public static let standard = Retry(attempts: 6, firstDelay: 1, maximumDelay: 30)
 
         /// The wait after failed try number `attempt`, at least what `Retry-After` asked within
-        /// ``maximumDelay``.
+        /// ``longestRetryAfter``.
         func delay(after attempt: Int, retryAfter: Double?) -> Double {
             let backoff = min(maximumDelay, firstDelay * Double(1 << min(max(0, attempt - 1), 20)))
             guard let retryAfter else { return backoff }
-            return max(backoff, min(retryAfter, maximumDelay))
+            return max(backoff, min(retryAfter, longestRetryAfter))
         }
     }
+
+    /// The most a pause after a 429 is drawn out at random, as a fraction of it: threads (and
+    /// other clients of the same facility) that were refused together do not all come back in
+    /// the same instant to be refused together again. Only ever later, never before `Retry-After`.
+    static let pauseJitter = 0.1
 
     /// How often a request waiting for one in flight to finish looks again.
     static let concurrencyPoll = 0.005
 
-    /// A client for `api` over `transport`; `clock` is monotonic seconds.
+    /// A client for `api` over `transport`; `clock` is monotonic seconds, `jitter` a number in
+    /// `0..<1` drawn for each pause after a 429 (see ``pauseJitter``).
     public init(api: MetrcAPI, transport: any MetrcTransport, retry: Retry = .standard,
                 clock: @escaping @Sendable () -> Double = System.monotonicClock,
-                sleep: @escaping @Sendable (Double) -> Void = MetrcClient.sleepSeconds) {
+                sleep: @escaping @Sendable (Double) -> Void = MetrcClient.sleepSeconds,
+                jitter: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }) {
         self.api = api
         self.retry = retry
         self.transport = transport
         self.clock = clock
         self.sleep = sleep
+        self.jitter = jitter
         pacer = Mutex(RequestPacer(perSecond: api.requestsPerSecond, concurrent: api.concurrentRequests))
     }
 
@@ -101,7 +117,13 @@ public final class MetrcClient: Sendable {
                 throw .unauthorized(endpoint: name, licenseNumber: api.licenseNumber, answer: Self.text(body))
             case .answered(403, _, let body):
                 throw .forbidden(endpoint: name, answer: Self.text(body))
-            case .answered(let status, let after, let body) where status == 408 || status == 429 || status >= 500:
+            case .answered(429, let after, let body):
+                lastProblem = "HTTP 429" + (body.isEmpty ? "" : ": " + String(Self.text(body).prefix(200)))
+                // Every thread waits, this one included: waitForPlace holds them all until then.
+                let pause = retry.delay(after: attempt, retryAfter: after) * (1 + Self.pauseJitter * min(max(jitter(), 0), 1))
+                pacer.withLock { pacer in pacer.pause(until: clock() + pause) }
+                continue
+            case .answered(let status, let after, let body) where status == 408 || status >= 500:
                 lastProblem = "HTTP \(status)" + (body.isEmpty ? "" : ": " + String(Self.text(body).prefix(200)))
                 retryAfter = after
             case .answered(let status, _, let body):

@@ -13,6 +13,10 @@ struct RequestPacer: Sendable, Equatable {
     /// Start times within the last span, oldest first.
     private(set) var recentStarts: [Double] = []
     private(set) var inFlight = 0
+    /// No request starts before this time: Metrc answered 429, so the facility's limit is
+    /// reached whatever this pacer counted (another program with the same keys, a server that
+    /// counts differently).
+    private(set) var pausedUntil = -Double.infinity
 
     init(perSecond: Int, concurrent: Int) {
         self.perSecond = max(1, perSecond)
@@ -24,9 +28,14 @@ struct RequestPacer: Sendable, Equatable {
     func earliestStart(now: Double) -> Double? {
         guard inFlight < concurrent else { return nil }
         let current = recentStarts.filter { $0 > now - Self.span }
-        guard current.count >= perSecond else { return now }
+        guard current.count >= perSecond else { return max(now, pausedUntil) }
         // The span frees a place when its oldest start is a full span old.
-        return current[current.count - perSecond] + Self.span
+        return max(current[current.count - perSecond] + Self.span, pausedUntil)
+    }
+
+    /// Holds every request back until `time` (a pause already longer is kept).
+    mutating func pause(until time: Double) {
+        pausedUntil = max(pausedUntil, time)
     }
 
     /// Records a start at `now` (which ``earliestStart(now:)`` allowed).

@@ -76,7 +76,7 @@ struct CatalogPageTests {
     @Test func anEmptyEnvelopeIsTheLastPage() throws {
         // Metrc answers a window with nothing in it with no pages at all.
         let page = try packages(MetrcShapes.envelope([], page: 1, totalPages: 0))
-        #expect(page == MetrcPage(records: [], page: 1, totalPages: 0))
+        #expect(page == MetrcPage(records: [], page: 1, totalPages: 0, totalRecords: 0))
         #expect(page.isLastPage)
     }
 
@@ -93,6 +93,34 @@ struct CatalogPageTests {
         #expect(page.records.last?.lastModified == "2026-01-05T10:29:00+00:00")
         #expect(page.page == 2 && page.totalPages == 3)
         #expect(!page.isLastPage)
+    }
+
+    @Test func theTotalOfRecordsIsReadFromTheEnvelopeOrCounted() throws {
+        // The sync compares it between the pages of one window to see records move meanwhile.
+        #expect(try packages(MetrcShapes.envelope([MetrcShapes.package(tag(1))], page: 3, totalPages: 3)).totalRecords == 41)
+        #expect(try packages(#"{"Data": [], "Total": 7, "CurrentPage": 1, "TotalPages": 1}"#).totalRecords == 7, "Total where TotalRecords is missing")
+        #expect(try packages(#"{"Data": [], "CurrentPage": 1, "TotalPages": 1}"#).totalRecords == nil)
+        #expect(try items("[\(MetrcShapes.item(id: 1, name: "A", category: "Buds"))]").totalRecords == 1)
+        #expect(packageError(#"{"Data": [], "TotalRecords": "7", "CurrentPage": 1, "TotalPages": 1}"#)?.problem
+                == .pagingFieldNotANumber(field: "TotalRecords", found: #"text "7""#))
+    }
+
+    @Test func badRecordsAreSkippedAndListedOnlyWhenAsked() throws {
+        let text = MetrcShapes.envelope([MetrcShapes.item(id: 1, name: "A", category: "Buds"), #"{"ProductCategoryName": "Buds"}"#, "7",
+                                         MetrcShapes.item(id: 4, name: "D", category: "Buds")])
+        #expect(throws: MetrcPageError.self) { try items(text) }
+        let page = try CatalogReader.readItemPage(Array(text.utf8), endpoint: "GET /items/v2/active page 1", skippingBadRecords: true)
+        #expect(page.entries.map(\.name) == ["A", "D"])
+        #expect(page.skipped.map(\.description) == ["GET /items/v2/active page 1, line 2: Data[1]: an item has no Name",
+                                                    "GET /items/v2/active page 1, line 3: Data[2] must be a record (an object), found a number"])
+        // The envelope itself is never skipped over.
+        #expect(throws: MetrcPageError.self) {
+            try CatalogReader.readItemPage(Array(#"{"Data": 3, "TotalPages": 1, "CurrentPage": 1}"#.utf8), endpoint: "e", skippingBadRecords: true)
+        }
+        // Nor is a package asked for by label: there is nothing else in the answer to keep.
+        #expect(throws: MetrcPageError.self) {
+            try CatalogReader.readPackagePage(Array(#"{"Label": "x", "Item": {}}"#.utf8), endpoint: "e", skippingBadRecords: true)
+        }
     }
 
     @Test func aBareListIsOnePageOfOne() throws {

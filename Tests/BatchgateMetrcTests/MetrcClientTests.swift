@@ -19,6 +19,21 @@ final class VirtualTime: Sendable {
     var current: Double { now.withLock { $0 } }
 }
 
+/// A second worker of one client, started from inside the first's wait.
+final class OtherWorker: @unchecked Sendable {
+    private let lock = Mutex<Void>(())
+    /// Set once; taken by the first wait.
+    var client: MetrcClient?
+    var result: Result<MetrcClient.Answer, MetrcError>?
+
+    func takeClient() -> MetrcClient? {
+        lock.withLock { _ in
+            defer { client = nil }
+            return client
+        }
+    }
+}
+
 /// Answers from a script, recording each URL and the time it was asked.
 final class ScriptedMetrc: MetrcTransport {
     private let state = Mutex<(script: [MetrcTransportResult], asked: [(url: String, user: String, password: String, at: Double)])>(([], []))
@@ -46,7 +61,7 @@ struct MetrcClientTests {
     func client(_ script: [MetrcTransportResult], api: MetrcAPI = Self.api) -> (MetrcClient, ScriptedMetrc, VirtualTime) {
         let time = VirtualTime()
         let transport = ScriptedMetrc(time: time, script)
-        return (MetrcClient(api: api, transport: transport, clock: time.clock, sleep: time.sleep), transport, time)
+        return (MetrcClient(api: api, transport: transport, clock: time.clock, sleep: time.sleep, jitter: { 0 }), transport, time)
     }
 
     static func answer(_ status: Int, _ body: String = "", retryAfter: Double? = nil) -> MetrcTransportResult {
@@ -175,6 +190,51 @@ struct MetrcClientTests {
 
     @Test func backoffDoublesUpToTheLongestWait() {
         #expect((1...7).map { MetrcClient.Retry.standard.delay(after: $0, retryAfter: nil) } == [1, 2, 4, 8, 16, 30, 30])
-        #expect(MetrcClient.Retry.standard.delay(after: 1, retryAfter: 600) == 30, "a Retry-After is honoured up to the longest wait")
+        #expect(MetrcClient.Retry.standard.delay(after: 1, retryAfter: 45) == 45, "a Retry-After over the longest backoff is honoured")
+        #expect(MetrcClient.Retry.standard.delay(after: 1, retryAfter: 600) == 120, "up to two minutes")
+    }
+
+    // MARK: A 429 pauses the whole client
+
+    @Test func aPauseHoldsEveryStartUntilItEnds() {
+        var pacer = RequestPacer(perSecond: 50, concurrent: 10)
+        pacer.pause(until: 45)
+        #expect(pacer.earliestStart(now: 0) == 45)
+        pacer.pause(until: 30)
+        #expect(pacer.earliestStart(now: 10) == 45, "a shorter pause never shortens a longer one")
+        #expect(pacer.earliestStart(now: 46) == 46)
+    }
+
+    @Test func a429OnOneThreadHoldsBackTheOthersUntilItsRetryAfter() throws {
+        let time = VirtualTime()
+        let transport = ScriptedMetrc(time: time, [Self.answer(429, retryAfter: 45), Self.answer(200, "[]"), Self.answer(200, "[]")])
+        let other = OtherWorker()
+        // The first wait is the pause the 429 began: another worker asks for its page during it,
+        // before any time has passed.
+        let sleep: @Sendable (Double) -> Void = { seconds in
+            if let client = other.takeClient() {
+                other.result = Result { () throws(MetrcError) in try client.get(.activeItems, window: SyncWindow(start: 0, end: 1), page: 2) }
+            }
+            time.sleep(seconds)
+        }
+        let client = MetrcClient(api: Self.api, transport: transport, clock: time.clock, sleep: sleep, jitter: { 0 })
+        other.client = client
+        #expect(try client.get(.activeItems, window: SyncWindow(start: 0, end: 1), page: 1).status == 200)
+        #expect(try other.result?.get().status == 200)
+        let asked = transport.asked
+        #expect(asked.count == 3)
+        #expect(asked[0].at == 1_000 && asked[0].url.contains("pageNumber=1"))
+        #expect(asked[1].url.contains("pageNumber=2") && asked[1].at == 1_045, "the other worker waited out the Retry-After (above 30 s)")
+        #expect(asked[2].url.contains("pageNumber=1") && asked[2].at >= 1_045)
+    }
+
+    @Test func aPauseIsDrawnOutAtRandomButNeverShortened() throws {
+        let time = VirtualTime()
+        let transport = ScriptedMetrc(time: time, [Self.answer(429, retryAfter: 600), Self.answer(429), Self.answer(200, "[]")])
+        let client = MetrcClient(api: Self.api, transport: transport, clock: time.clock, sleep: time.sleep, jitter: { 0.5 })
+        _ = try client.get(.activeItems, window: SyncWindow(start: 0, end: 1), page: 1)
+        let waits = zip(transport.asked.dropFirst(), transport.asked).map { $0.at - $1.at }
+        // 600 s asked: two minutes at most, then 5 % more; no Retry-After: the 2 s backoff, 5 % more.
+        #expect(waits.count == 2 && abs(waits[0] - 126) < 1e-6 && abs(waits[1] - 2.1) < 1e-6, "\(waits)")
     }
 }

@@ -142,6 +142,104 @@ struct MetrcPullTests {
         #expect(transport.asked.count == 3, "no window after the failed one is started")
     }
 
+    // MARK: Records moving while a window is paged
+
+    /// A page of items `names` as Metrc's v2 envelope writes it.
+    static func itemPage(_ names: [String?], page: Int, totalPages: Int, totalRecords: Int) -> MetrcTransportResult {
+        let records = names.map { name in
+            (name.map { #""Name":"\#($0)","# } ?? "") + #""ProductCategoryName":"Buds","LastModified":"1970-01-01T00:00:00+00:00""#
+        }
+        return MetrcClientTests.answer(200, #"{"Data":[{\#(records.joined(separator: "},{"))}],"TotalRecords":\#(totalRecords),"# +
+                                       #""TotalPages":\#(totalPages),"CurrentPage":\#(page)}"#)
+    }
+
+    static func scriptedClient(_ script: [MetrcTransportResult]) -> (MetrcClient, ScriptedMetrc) {
+        let time = VirtualTime()
+        let transport = ScriptedMetrc(time: time, script)
+        return (MetrcClient(api: MetrcClientTests.api, transport: transport, clock: time.clock, sleep: time.sleep, jitter: { 0 }), transport)
+    }
+
+    @Test func aWindowWhoseRecordsMovedWhilePagedIsReadAgainFromItsFirstPage() {
+        let firstPage = (0..<20).map { "Item \($0)" }
+        let (client, transport) = Self.scriptedClient([
+            Self.itemPage(firstPage, page: 1, totalPages: 2, totalRecords: 21),
+            // Item 0 was modified meanwhile and left the window: Item 20 moved onto page 1, unseen.
+            Self.itemPage([], page: 2, totalPages: 1, totalRecords: 20),
+            Self.itemPage((1..<20).map { "Item \($0)" } + ["Item 20"], page: 1, totalPages: 1, totalRecords: 20),
+        ])
+        let pull = client.pullItems(from: 0, to: 1)
+        #expect(pull.error == nil, "\(String(describing: pull.error))")
+        #expect(pull.records.map(\.entry.name) == (1...20).map { "Item \($0)" }, "the second reading's records alone")
+        #expect(transport.asked.map { $0.url.contains("pageNumber=1&") } == [true, false, true])
+        #expect(pull.requests == 3 && pull.completeUntil == 1)
+    }
+
+    @Test func aWindowWhoseRecordsKeepMovingFailsAfterThreeMoreReadings() {
+        // Every reading sees one record fewer on its second page than on its first.
+        let script = (0..<4).flatMap { reading in
+            [Self.itemPage(["A"], page: 1, totalPages: 2, totalRecords: 40 - reading), Self.itemPage(["B"], page: 2, totalPages: 2, totalRecords: 39 - reading)]
+        }
+        let (client, transport) = Self.scriptedClient(script)
+        let pull = client.pullItems(from: 0, to: 1)
+        #expect(pull.error == .recordsMoved(endpoint: "/items/v2/active", window: SyncWindow(start: 0, end: 1), reads: 4, firstTotal: 37, lastTotal: 36))
+        #expect(pull.error?.description == "/items/v2/active, window 1970-01-01T00:00:00+00:00 to 1970-01-01T00:00:01+00:00: records were "
+                + "modified while the window was read page by page, on each of 4 reads (the last saw 37 records on its first page and 36 "
+                + "on a later one); the window is read again at the next sync")
+        #expect(pull.error?.isTransient == true && pull.error?.isUnreachable == false)
+        #expect(transport.asked.count == 8 && pull.records.isEmpty && pull.completeUntil == 0)
+    }
+
+    @Test func aPackageModifiedWhileItsWindowIsPagedDoesNotHideAnother() throws {
+        // 45 packages in one day: three pages. The first leaves the day when page 2 is asked for.
+        let item = MetrcItem(id: 1, name: "Buds A", lastModified: Date(timeIntervalSince1970: Self.start))
+        let packages = (0..<45).map { index in
+            MetrcPackage(id: index + 1, label: String(format: "1A4FF01000000220000%05d", index), item: item,
+                         lastModified: Date(timeIntervalSince1970: Self.start + 60 + Double(index) * 60))
+        }
+        var options = MetrcTestServer.Options()
+        options.movedWhilePaging = [packages[0].label: Date(timeIntervalSince1970: Self.start + 5 * Self.day)]
+        let server = try MetrcTestServer(options, items: [item], packages: packages)
+        let pull = Self.client(server, concurrent: 1).pullPackages(.active, from: Self.start, to: Self.start + Self.day)
+        #expect(pull.error == nil, "\(String(describing: pull.error))")
+        // The one that moved is the next pull's (its LastModified is past this one's span); not one other is lost.
+        #expect(Set(pull.records.map(\.entry.tag)) == Set(packages.dropFirst().map(\.label)))
+        let pages = try server.requests.compactMap { $0.query["pageNumber"] }
+        #expect(pages == ["1", "2", "1", "2", "3"], "read again from page 1 once page 2 showed the move")
+    }
+
+    // MARK: Records that cannot be read
+
+    @Test func aBadRecordIsSkippedAndNamedTheRestOfTheWindowKept() {
+        let (client, _) = Self.scriptedClient([Self.itemPage(["Item 0", nil, "Item 2"], page: 1, totalPages: 1, totalRecords: 3)])
+        let pull = client.pullItems(from: 0, to: 1)
+        #expect(pull.error == nil)
+        #expect(pull.records.map(\.entry.name) == ["Item 0", "Item 2"])
+        #expect(pull.skipped == ["/items/v2/active, window 1970-01-01T00:00:00+00:00 to 1970-01-01T00:00:01+00:00, page 1, line 1: "
+                                 + "Data[1]: an item has no Name"])
+        #expect(pull.skippedCount == 1 && pull.completeUntil == 1)
+    }
+
+    @Test func skippedRecordsAreListedUpToACapAndCountedBeyondIt() {
+        let (client, _) = Self.scriptedClient([
+            Self.itemPage(Array(repeating: nil, count: 20), page: 1, totalPages: 4, totalRecords: 70),
+            Self.itemPage(Array(repeating: nil, count: 20), page: 2, totalPages: 4, totalRecords: 70),
+            Self.itemPage(Array(repeating: nil, count: 20), page: 3, totalPages: 4, totalRecords: 70),
+            Self.itemPage(["Item 69"] + Array(repeating: nil, count: 9), page: 4, totalPages: 4, totalRecords: 70),
+        ])
+        let pull = client.pullItems(from: 0, to: 1)
+        #expect(pull.records.map(\.entry.name) == ["Item 69"])
+        #expect(pull.skipped.count == MetrcPull<Catalog.Item>.skippedListedAtMost && pull.skippedCount == 69)
+        #expect(pull.skipped.last?.contains("page 3, line 1: Data[9]") == true)
+    }
+
+    @Test func anAnswerThatIsNotAPageStillFailsItsWindow() {
+        let (client, _) = Self.scriptedClient([MetrcClientTests.answer(200, #"{"Data":{"Name":"x"},"TotalPages":1,"CurrentPage":1}"#)])
+        let pull = client.pullItems(from: 0, to: 1)
+        guard case .page(let error)? = pull.error else { Issue.record("\(String(describing: pull.error))"); return }
+        #expect(error.problem == .dataNotAList(found: "an object"))
+        #expect(pull.completeUntil == 0 && pull.skippedCount == 0)
+    }
+
     @Test func theKeysAreNeverShownAndNeverSentInTheClearAcrossANetwork() {
         let api = MetrcAPI(server: "http://metrc.example.com", licenseNumber: "L", vendorKey: "VENDOR-SECRET", userKey: "USER-SECRET")
         var dumped = ""

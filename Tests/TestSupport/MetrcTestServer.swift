@@ -30,6 +30,10 @@ public final class MetrcTestServer: @unchecked Sendable {
         public var latency: Duration = .zero
         /// Accept every request and never answer it.
         public var hang = false
+        /// Records (a package's label or an item's name) whose LastModified becomes this time when
+        /// the first request for a page after the first arrives, before it is answered: a record
+        /// modified while a client pages through its window, shifting the records after it.
+        public var movedWhilePaging: [String: Date] = [:]
 
         /// The defaults: Metrc's limits, no faults.
         public init() {}
@@ -43,6 +47,9 @@ public final class MetrcTestServer: @unchecked Sendable {
             for prefix in forbiddenPaths { arguments += ["--forbid", prefix] }
             if let retryAfterSeconds { arguments += ["--retry-after", String(retryAfterSeconds)] }
             if hang { arguments += ["--hang"] }
+            for (key, time) in movedWhilePaging.sorted(by: { $0.key < $1.key }) {
+                arguments += ["--move-while-paging", "\(key)=\(MetrcTestServer.timestamp(time))"]
+            }
             return arguments
         }
     }

@@ -39,6 +39,11 @@ Options:
   --hang                        accept every request and never answer it
   --down-file PATH              while PATH exists, every request answers 503 (an outage a test
                                 starts and ends by creating and removing the file)
+  --move-while-paging KEY=TIME  when the first request for a page after the first arrives, the
+                                record whose Label (a package) or Name (an item) is KEY takes
+                                TIME as its LastModified from then on, before that page is
+                                answered: a record modified while a client pages through a window
+                                leaves it, and the records after it move one place forward
   --out FILE                    one JSON line per request: method, path, query (name -> value,
                                 decoded), raw_query (as sent), status, started and ended
                                 (time.monotonic() seconds) and in_flight (requests open when it
@@ -190,8 +195,16 @@ def public(package):
     return {name: value for name, value in package.items() if name != "state"}
 
 
-def catalog_answer(path, query, data_file):
-    """The 200 answer's body for an authorised request, or a Refusal."""
+def with_moves(record, moved):
+    """The record with the LastModified a --move-while-paging gave it, when it was moved."""
+    key = record.get("Label") or record.get("Name")
+    return dict(record, LastModified=moved[key]) if key in moved else record
+
+
+def catalog_answer(path, query, data_file, moved=None):
+    """The 200 answer's body for an authorised request, or a Refusal. `moved` maps a Label or
+    Name to the LastModified it has taken since the data file was written."""
+    moved = moved or {}
     parts = path.strip("/").split("/")
     if len(parts) != 3 or parts[0] not in ("items", "packages") or parts[1] not in ("v1", "v2"):
         raise metrc_message(404, f"No endpoint at {path}")
@@ -211,9 +224,9 @@ def catalog_answer(path, query, data_file):
         raise metrc_message(404, f"No endpoint at {path}")
     start, end = window(query)
     if kind == "items":
-        records = facility.get("items", [])
+        records = [with_moves(item, moved) for item in facility.get("items", [])]
     else:
-        records = [public(package) for package in facility.get("packages", [])
+        records = [with_moves(public(package), moved) for package in facility.get("packages", [])
                    if package.get("state", "active") == last]
     records = [record for record in records if start <= last_modified(record, data_file) < end]
     return page(query, records) if version == "v2" else records
@@ -234,6 +247,7 @@ def main():
     parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--hang", action="store_true")
     parser.add_argument("--down-file")
+    parser.add_argument("--move-while-paging", action="append", default=[])
     arguments = parser.parse_args()
     expected_authorization = "Basic " + base64.b64encode(
         f"{arguments.vendor_key}:{arguments.user_key}".encode()).decode("ascii")
@@ -246,6 +260,8 @@ def main():
     # locked out for as long as it retries.
     admitted = collections.deque()
     never = threading.Event()
+    # --move-while-paging: waiting for the first request of a later page, then done (under `lock`).
+    moves = {"pending": dict(move.split("=", 1) for move in arguments.move_while_paging), "done": {}}
 
     class Handler(http.server.BaseHTTPRequestHandler):
         # Keep-alive, so that a client reusing its connections (libcurl does) is measured as it
@@ -307,7 +323,12 @@ def main():
                 for prefix in arguments.forbid:
                     if path.startswith(prefix):
                         raise plain(403, f"the user key has no permission for {path}")
-                body = catalog_answer(path, query, arguments.data)
+                with lock:
+                    if moves["pending"] and query.get("pageNumber", "1") != "1":
+                        moves["done"].update(moves["pending"])
+                        moves["pending"] = {}
+                    moved = dict(moves["done"])
+                body = catalog_answer(path, query, arguments.data, moved)
                 return 200, json.dumps(body).encode(), "application/json; charset=utf-8"
             except Refusal as refusal:
                 return refusal.status, refusal.body.encode(), refusal.content_type

@@ -39,6 +39,10 @@ public struct Catalog: Sendable, Equatable {
         }
     }
 
+    /// The key an item's name is known by: trimmed, any case. Public so that a store kept beside a
+    /// catalog (the cache of Metrc's catalog) tells names apart exactly as the catalog does.
+    public static func itemKey(_ name: String) -> String { name.comparisonKey }
+
     public var itemCount: Int { itemsByName.count }
     public var packageCount: Int { packagesByTag.count }
 

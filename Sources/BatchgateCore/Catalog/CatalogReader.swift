@@ -16,8 +16,8 @@ public struct CatalogError: Error, Sendable, Equatable, CustomStringConvertible 
 }
 
 /// Reads the items and packages files, in Metrc's API JSON or in CSV (chosen by the first byte),
-/// and the answers of Metrc's API itself (``readItemPage(_:endpoint:)``), each record through the
-/// same mapping.
+/// and the answers of Metrc's API itself (``readItemPage(_:endpoint:skippingBadRecords:)``), each
+/// record through the same mapping.
 public enum CatalogReader {
     /// Items: Metrc's `GET /items/v1/active` array (`Name`, `ProductCategoryName`), or a CSV with
     /// `Name`/`Item` and `Category`/`ProductCategoryName` columns.

@@ -11,6 +11,13 @@ public struct MetrcPage<Entry: Sendable & Equatable>: Sendable, Equatable {
     public var page: Int
     /// How many pages the request has in all; may be 0 when nothing matched.
     public var totalPages: Int
+    /// How many records the request has in all, as the answer counts them (`TotalRecords`, else
+    /// `Total`); a bare list or one record counts its own. Nil when an envelope gives neither.
+    /// A change of it between two pages of one request means records moved meanwhile.
+    public var totalRecords: Int? = nil
+    /// The records left out because they could not be read, each an error naming where it is and
+    /// what is wrong; only when the page was read skipping bad records, else always empty.
+    public var skipped: [MetrcPageError] = []
 
     /// True when no page follows this one.
     public var isLastPage: Bool { page >= totalPages }
@@ -29,6 +36,12 @@ public struct MetrcRecord<Entry: Sendable & Equatable>: Sendable, Equatable {
     /// The record's `LastModified` exactly as written (trimmed), e.g. `2026-01-05T17:44:03+00:00`;
     /// nil when the record has none (as text).
     public var lastModified: String?
+
+    /// A record of `entry` last modified at `lastModified` (as Metrc wrote it).
+    public init(entry: Entry, lastModified: String?) {
+        self.entry = entry
+        self.lastModified = lastModified
+    }
 }
 
 /// An answer of Metrc's API that cannot be read as a page of records: the endpoint the caller
@@ -118,8 +131,13 @@ extension CatalogReader {
     /// - Parameter endpoint: the request as it should appear in the error, e.g.
     ///   `GET /items/v2/active page 2` (never the keys).
     /// - Throws: ``MetrcPageError`` naming the endpoint, the line and what is wrong.
-    public static func readItemPage(_ bytes: [UInt8], endpoint: String) throws(MetrcPageError) -> MetrcPage<Catalog.Item> {
-        try readPage(bytes, endpoint: endpoint, entry: item(from:))
+    /// - Parameter skippingBadRecords: leave out a record that is not an object or lacks what an
+    ///   item needs, and list it in ``MetrcPage/skipped``, rather than refuse the page: a sync
+    ///   must not lose a day of records for one of them. An answer whose envelope is wrong is
+    ///   refused either way.
+    public static func readItemPage(_ bytes: [UInt8], endpoint: String,
+                                    skippingBadRecords: Bool = false) throws(MetrcPageError) -> MetrcPage<Catalog.Item> {
+        try readPage(bytes, endpoint: endpoint, skippingBadRecords: skippingBadRecords, entry: item(from:))
     }
 
     /// A page of Metrc's packages (`/packages/v2/active`, `/inactive`, `/onhold`, one package by
@@ -129,8 +147,10 @@ extension CatalogReader {
     /// - Parameter endpoint: the request as it should appear in the error, e.g.
     ///   `GET /packages/v2/1A4FF0100000022000000123` (never the keys).
     /// - Throws: ``MetrcPageError`` naming the endpoint, the line and what is wrong.
-    public static func readPackagePage(_ bytes: [UInt8], endpoint: String) throws(MetrcPageError) -> MetrcPage<Catalog.Package> {
-        try readPage(bytes, endpoint: endpoint, entry: package(from:))
+    /// - Parameter skippingBadRecords: as for ``readItemPage(_:endpoint:skippingBadRecords:)``.
+    public static func readPackagePage(_ bytes: [UInt8], endpoint: String,
+                                       skippingBadRecords: Bool = false) throws(MetrcPageError) -> MetrcPage<Catalog.Package> {
+        try readPage(bytes, endpoint: endpoint, skippingBadRecords: skippingBadRecords, entry: package(from:))
     }
 
     /// The fields of v2's envelope besides `Data`: an object with any of them is an envelope, never
@@ -140,7 +160,7 @@ extension CatalogReader {
     /// The one reader of an answer's shape (envelope, list or one object) and its paging, for
     /// items and packages alike; `entry` turns each record into a catalog entry.
     private static func readPage<Entry>(
-        _ bytes: [UInt8], endpoint: String, entry: (Row) throws(RecordProblem) -> Entry
+        _ bytes: [UInt8], endpoint: String, skippingBadRecords: Bool, entry: (Row) throws(RecordProblem) -> Entry
     ) throws(MetrcPageError) -> MetrcPage<Entry> {
         func failure(_ problem: MetrcPageError.Problem, line: Int? = nil) -> MetrcPageError {
             MetrcPageError(endpoint: endpoint, line: line, problem: problem)
@@ -150,9 +170,11 @@ extension CatalogReader {
         // The records with the path each is reported by, and the paging.
         let elements: [(path: String, element: JSONElement)]
         var page = 1, totalPages = 1
+        var totalRecords: Int?
         switch root.value {
         case .array(let list):
             elements = list.enumerated().map { ("[\($0.offset)]", $0.element) }
+            totalRecords = list.count
         case .object(let members):
             let member = { (name: String) in members.last { $0.key.equalsIgnoringASCIICase(name) } }
             if let data = member("Data") {
@@ -174,6 +196,8 @@ extension CatalogReader {
                     throw failure(.missingPagingField("CurrentPage"), line: root.line)
                 }
                 page = try number(current)
+                // Both are in Metrc's envelope with the same value; TotalRecords says what it is.
+                if let records = member("TotalRecords") ?? member("Total") { totalRecords = try number(records) }
             } else if members.contains(where: { member in pagingFields.contains { member.key.equalsIgnoringASCIICase($0) } }) {
                 throw failure(.noData, line: root.line)
             } else if let message = member("Message"), case .string(let text) = message.value,
@@ -181,24 +205,32 @@ extension CatalogReader {
                 throw failure(.metrcMessage(text), line: message.line)
             } else {
                 elements = [("", root)]
+                totalRecords = 1
             }
         default:
             throw failure(.notRecords(found: describe(root.value)), line: root.line)
         }
 
         var records: [MetrcRecord<Entry>] = []
+        var skipped: [MetrcPageError] = []
         records.reserveCapacity(elements.count)
         for (path, element) in elements {
-            guard let row = row(from: element) else {
-                throw failure(.recordNotAnObject(path: path, found: describe(element.value)), line: element.line)
+            let problem: MetrcPageError
+            if let row = row(from: element) {
+                do {
+                    records.append(MetrcRecord(entry: try entry(row), lastModified: row.value(["LastModified"])))
+                    continue
+                } catch {
+                    problem = failure(.badRecord(path: path, reason: error.reason), line: element.line)
+                }
+            } else {
+                problem = failure(.recordNotAnObject(path: path, found: describe(element.value)), line: element.line)
             }
-            do {
-                records.append(MetrcRecord(entry: try entry(row), lastModified: row.value(["LastModified"])))
-            } catch {
-                throw failure(.badRecord(path: path, reason: error.reason), line: element.line)
-            }
+            // One object alone (a package asked for by label) has nothing left to read once it is skipped.
+            guard skippingBadRecords, !path.isEmpty else { throw problem }
+            skipped.append(problem)
         }
-        return MetrcPage(records: records, page: page, totalPages: totalPages)
+        return MetrcPage(records: records, page: page, totalPages: totalPages, totalRecords: totalRecords, skipped: skipped)
     }
 
     /// The answer's JSON, within the caps of ``ManifestLimits`` that apply to Metrc's answers.

@@ -52,8 +52,8 @@ public enum ManifestLimits {
     /// empty ingredient objects), gigabytes of them.
     public static let maximumIssues = 100_000
 
-    /// The largest answer of Metrc's API that the catalog reads (``CatalogReader/readItemPage(_:endpoint:)``,
-    /// ``CatalogReader/readPackagePage(_:endpoint:)``): 64 MiB. The JSON caps above,
+    /// The largest answer of Metrc's API that the catalog reads (``CatalogReader/readItemPage(_:endpoint:skippingBadRecords:)``,
+    /// ``CatalogReader/readPackagePage(_:endpoint:skippingBadRecords:)``): 64 MiB. The JSON caps above,
     /// ``maximumJSONValues`` and ``maximumJSONMembers``, apply to those answers as well, since
     /// they come from a server and the daemon reads them while it checks manifests.
     ///
