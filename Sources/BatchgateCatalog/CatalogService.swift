@@ -91,7 +91,12 @@ public final class CatalogService: CatalogSource, Sendable {
         var itemSyncs = 0
         var itemsSyncFailure: String?
         var stopping = false
-        var lastError: String?
+
+        /// Since when Metrc has not answered; nil when it answers.
+        var since: Double? {
+            if case .unavailable(let since, _) = availability { return since }
+            return nil
+        }
     }
 
     public let settings: Settings
@@ -143,7 +148,13 @@ public final class CatalogService: CatalogSource, Sendable {
         } catch {
             log.error("cannot use the Metrc catalog cache: \(error); a full sync replaces it")
         }
-        state = Mutex(State(snapshot: snapshot, overlay: overlay, current: snapshot.catalog.overlaid(by: overlay)))
+        var initial = State(snapshot: snapshot, overlay: overlay, current: snapshot.catalog.overlaid(by: overlay))
+        if let outage = OutageMarker.read(OutageMarker.path(besides: settings.cachePath)) {
+            // Announced by an earlier run: not again, but its end is, once Metrc answers.
+            initial.availability = .unavailable(since: outage.since, reason: outage.reason)
+            log.notice("Metrc did not answer when batchgate last ran (since \(Timestamp.iso8601(outage.since))); an alert says when it answers again")
+        }
+        state = Mutex(initial)
     }
 
     public var current: Catalog { state.withLock { $0.current } }
@@ -254,8 +265,8 @@ public final class CatalogService: CatalogSource, Sendable {
             let failures = report.parts.compactMap { part in part.error.map { "\(part.part.rawValue): \($0)" } }
             log.warning("the catalog sync from Metrc did not finish (\(failures.joined(separator: "; "))); what it read is kept, and the sync is tried again within \(Int(min(settings.refresh, Self.retryInterval))) s")
         }
-        for part in report.parts where !part.skipped.isEmpty {
-            log.warning("Metrc's \(part.part.rawValue) held \(part.skipped.count) record(s) batchgate could not read, left out: \(part.skipped.prefix(3).joined(separator: "; "))")
+        for part in report.parts where part.skippedCount > 0 {
+            log.warning("Metrc's \(part.part.rawValue) held \(part.skippedCount) record(s) batchgate could not read, left out: \(part.skipped.prefix(3).joined(separator: "; "))")
         }
     }
 
@@ -280,6 +291,8 @@ public final class CatalogService: CatalogSource, Sendable {
             return true
         }
         if changed {
+            OutageMarker.write(OutageMarker.path(besides: settings.cachePath), since: state.withLock { $0.since } ?? wallClock(),
+                               reason: reason, log: log)
             log.error("Metrc does not answer: \(reason); manifests that need it wait in processing/ and are decided once it answers")
             events(.unavailable(reason: reason))
         }
@@ -291,6 +304,7 @@ public final class CatalogService: CatalogSource, Sendable {
             return state.since
         }
         if let since {
+            OutageMarker.remove(OutageMarker.path(besides: settings.cachePath), log: log)
             log.notice("Metrc answers again (it did not from \(Timestamp.iso8601(since)))")
             events(.available(since: since))
         }
@@ -420,10 +434,45 @@ public final class CatalogService: CatalogSource, Sendable {
     }
 }
 
-extension CatalogService.State {
-    /// Since when Metrc has not answered; nil when it answers.
-    fileprivate var since: Double? {
-        if case .unavailable(let since, _) = availability { return since }
-        return nil
+/// `unreachable` beside the cache: written when an outage is announced, removed when its end is,
+/// so that a restart during an outage neither announces it again nor leaves it without an end.
+/// Advisory: a file a crash cut short reads as an outage since it was last changed.
+enum OutageMarker {
+    static func path(besides cachePath: String) -> String {
+        let folder = cachePath.contains("/") ? String(cachePath[..<cachePath.lastIndex(of: "/")!]) : "."
+        return folder + "/unreachable"
+    }
+
+    /// The outage an earlier run announced and did not see end; nil when none.
+    static func read(_ path: String) -> (since: Double, reason: String)? {
+        guard let bytes = try? RegularFile.read(path, limit: 64 << 10) else { return nil }
+        let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", maxSplits: 1)
+        let since = lines.first.flatMap { Double($0) }
+            ?? (try? System.linkStatus(path)).map { Double($0.st_mtim.tv_sec) } ?? System.wallClock()
+        return (since, lines.count > 1 ? String(lines[1].filter { !$0.isNewline }) : "not known")
+    }
+
+    static func write(_ path: String, since: Double, reason: String, log: Logger) {
+        let (folder, name) = (String(path[..<path.lastIndex(of: "/")!]), "unreachable")
+        do throws(SystemError) {
+            let directory = try System.openDirectory(folder)
+            defer { System.close(directory) }
+            try System.unlinkIfPresent(in: directory, name, describing: path)
+            let text = "\(since)\n\(reason.filter { !$0.isNewline })\n"
+            System.close(try System.createFile(in: directory, name, contents: Array(text.utf8), describing: path))
+        } catch {
+            log.warning("cannot write \(path), which tells the next start that Metrc's outage was announced: \(error)")
+        }
+    }
+
+    static func remove(_ path: String, log: Logger) {
+        do throws(SystemError) {
+            let folder = String(path[..<path.lastIndex(of: "/")!])
+            let directory = try System.openDirectory(folder)
+            defer { System.close(directory) }
+            try System.unlinkIfPresent(in: directory, "unreachable", describing: path)
+        } catch {
+            log.warning("cannot remove \(path): \(error); the next start may announce Metrc's return once more")
+        }
     }
 }

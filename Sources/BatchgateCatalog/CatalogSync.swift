@@ -37,8 +37,10 @@ public struct CatalogSync: Sendable {
     ///
     /// A part whose windows were all read is marked synced up to the time its pull began; one
     /// whose pull failed keeps the records of its whole windows and is marked synced up to the
-    /// end of them (``MetrcPull/completeUntil``), so the next sync resumes there. A failure of one
-    /// part, transient or not, does not stop the others: each part's outcome is in the report.
+    /// end of them (``MetrcPull/completeUntil``), so the next sync resumes there. A part refused
+    /// (401, 403) or badly answered does not stop the others: each part's outcome is in the
+    /// report. A part Metrc did not answer at all does: the next would only spend their retries
+    /// on the same silence, and the outage is reported that much sooner (``SyncReport/untried``).
     ///
     /// - Parameters:
     ///   - parts: the parts to sync; only items when an unknown item name asks for a refresh.
@@ -51,12 +53,19 @@ public struct CatalogSync: Sendable {
                     save: (MetrcSnapshot) -> Void = { _ in }) -> SyncReport {
         let began = System.monotonicClock()
         var reports: [SyncReport.PartReport] = []
+        var untried: [CatalogPart] = []
         for part in CatalogPart.allCases where parts.contains(part) {
+            if reports.last?.error?.isUnreachable == true {
+                untried.append(part)
+                continue
+            }
             let report = sync(part, into: &snapshot)
             if report.records > 0 { save(snapshot) }
             reports.append(report)
         }
-        return SyncReport(parts: reports, requests: reports.reduce(0) { $0 + $1.requests }, seconds: System.monotonicClock() - began)
+        var report = SyncReport(parts: reports, requests: reports.reduce(0) { $0 + $1.requests }, seconds: System.monotonicClock() - began)
+        report.untried = untried
+        return report
     }
 
     /// Reads one part from where it stands to now and learns what it read.
@@ -121,6 +130,8 @@ public struct SyncReport: Sendable {
     }
 
     public var parts: [PartReport]
+    /// The parts not tried because Metrc did not answer an earlier one.
+    public var untried: [CatalogPart] = []
     /// The GETs of every part.
     public var requests: Int
     /// The sync's whole time, in seconds.
@@ -133,7 +144,7 @@ public struct SyncReport: Sendable {
     }
 
     /// True when every part is synced up to now.
-    public var succeeded: Bool { parts.allSatisfy { $0.error == nil } }
+    public var succeeded: Bool { untried.isEmpty && parts.allSatisfy { $0.error == nil } }
 
     /// True when some part failed because Metrc did not answer (after every retry): Metrc is
     /// unreachable, which is no fault of the configuration or of a manifest. A refusal (401, 403),

@@ -12,7 +12,7 @@ extension SettingFormat where Value == Duration {
             do throws(SettingRefusal) {
                 duration = try DurationText.duration(text, upTo: limit)
             } catch {
-                if case .notAllowed = error { throw .notAllowed("at most \(DurationText.format(limit)) (7 days)") }
+                if case .notAllowed = error { throw .notAllowed("at most \(DurationText.format(limit))") }
                 throw error
             }
             guard duration > .zero else { throw .notAllowed("more than 0, such as 24h or 90m") }

@@ -71,8 +71,12 @@ struct CatalogCommand: ParsableCommand {
             output.write("synced from \(service.api.server) (licence \(service.api.licenseNumber), at most \(service.api.requestsPerSecond) GETs/s, \(service.api.concurrentRequests) at once)\n")
             for part in report.parts {
                 let outcome = part.error.map { "failed: \($0)" } ?? "ok"
-                output.write("  \(part.part.rawValue.padding(toLength: 18, withPad: " ", startingAt: 0)) \(part.records) records, \(part.requests) GETs, \(Self.seconds(part.seconds)): \(outcome)\n")
+                output.write("  \(Self.column(part.part.rawValue)) \(part.records) records, \(part.requests) GETs, \(Self.seconds(part.seconds)): \(outcome)\n")
                 for skipped in part.skipped.prefix(5) { output.write("    left out: \(skipped)\n") }
+                if part.skippedCount > 5 { output.write("    … and \(part.skippedCount - 5) more left out\n") }
+            }
+            for part in report.untried {
+                output.write("  \(Self.column(part.rawValue)) not tried: Metrc did not answer the part before\n")
             }
             output.write("total: \(report.requests) GETs in \(Self.seconds(report.seconds)), \(NumberText.fixed(report.requestsPerSecond, 1)) GETs/s\n")
             output.write("cache: \(service.cachePath): \(snapshot.itemCount) items, \(snapshot.packageCount) packages\n")
@@ -91,6 +95,11 @@ struct CatalogCommand: ParsableCommand {
         }
 
         static func seconds(_ value: Double) -> String { NumberText.fixed(value, 2) + " s" }
+
+        /// A part's name in a column wide enough for the longest.
+        static func column(_ name: String) -> String {
+            name + String(repeating: " ", count: max(0, 18 - name.count))
+        }
     }
 
     /// `batchgate catalog show`: what the cache says of a tag or an item name.

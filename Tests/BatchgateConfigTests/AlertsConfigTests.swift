@@ -390,9 +390,9 @@ struct AlertsConfigErrorTests {
                   reason: "must be at most timeout (15s by default), which includes connecting; found \"30s\""),
         BadConfig(yaml: "alerts:\n  maxAge: 0\n", line: 2, key: "alerts.maxAge", reason: "must be more than 0, such as 24h or 90m; found \"0\""),
         BadConfig(yaml: "alerts:\n  maxAge: 169h\n", line: 2, key: "alerts.maxAge",
-                  reason: "must be at most 168h (7 days); found \"169h\""),
-        BadConfig(yaml: "alerts:\n  maxAge: 7d\n", line: 2, key: "alerts.maxAge",
-                  reason: "must be a duration such as 24h or 90m; found \"7d\""),
+                  reason: "must be at most 7d; found \"169h\""),
+        BadConfig(yaml: "alerts:\n  maxAge: 7w\n", line: 2, key: "alerts.maxAge",
+                  reason: "must be a duration such as 24h or 90m; found \"7w\""),
         BadConfig(yaml: "alerts:\n  caFile: \"\"\n", line: 2, key: "alerts.caFile",
                   reason: "must be the path of a PEM file of CA certificates, absolute or relative to the config file's folder; "
                       + "found \"\""),

@@ -136,6 +136,7 @@ struct ConfigValueTests {
         ("1.5m", .seconds(90)),
         ("1h", .seconds(3600)),
         ("24h", .seconds(86400)),
+        ("1d", .seconds(86400)),
         ("\"45s\"", .seconds(45)),
     ])
     func durations(text: String, expected: Duration) throws {
@@ -279,7 +280,7 @@ struct ConfigErrorTests {
         BadConfig(yaml: "rules: 5", line: 1, key: "rules",
                   reason: "must be a mapping of settings (itemChange, additiveWords, sameFormSteps); found \"5\""),
         BadConfig(yaml: "catalog: [items.json]", line: 1, key: "catalog",
-                  reason: "must be a mapping of settings (items, packages); found a list"),
+                  reason: "must be a mapping of settings (items, packages, metrc); found a list"),
         BadConfig(yaml: "rules:\n  sameFormSteps: Repackage\n", line: 2, key: "rules.sameFormSteps",
                   reason: "must be a list of processing step names, such as [Repackage, Split]; found \"Repackage\""),
         BadConfig(yaml: "facility:\n  name:\n    first: Green\n", line: 2, key: "facility.name",
@@ -326,7 +327,7 @@ struct ConfigErrorTests {
                   reason: "must be a duration such as 30s, 2m or 0 (off); found \"30 s\""),
         BadConfig(yaml: "rescanInterval: .inf", line: 1, key: "rescanInterval",
                   reason: "must be a duration such as 30s, 2m or 0 (off); found \".inf\""),
-        BadConfig(yaml: "rescanInterval: 25h", line: 1, key: "rescanInterval", reason: "must be at most 24h; found \"25h\""),
+        BadConfig(yaml: "rescanInterval: 25h", line: 1, key: "rescanInterval", reason: "must be at most 1d; found \"25h\""),
         BadConfig(yaml: "settleTime: soon", line: 1, key: "settleTime",
                   reason: "must be a duration such as 2s or 500ms; found \"soon\""),
         BadConfig(yaml: "\n\nlog:\n  level: loud\n", line: 4, key: "log.level",
