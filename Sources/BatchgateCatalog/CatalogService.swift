@@ -119,9 +119,6 @@ public final class CatalogService: CatalogSource, Sendable {
     /// Four tries over about seven seconds: short enough for a look-up to learn within its time
     /// that Metrc is down, and for a sync of four parts to say so within half a minute.
     static let retry = MetrcClient.Retry(attempts: 4, firstDelay: 1, maximumDelay: 10)
-    /// The most tags looked up for one batch: a manifest naming more unknown sources waits for
-    /// the next recovery for the rest.
-    static let lookupLimit = 200
 
     /// A service for `settings` over `transport`, the files' catalog `overlay` laid over Metrc's.
     /// Loads the cache (a cache that cannot be read is logged and replaced by the next sync).
@@ -323,7 +320,7 @@ public final class CatalogService: CatalogSource, Sendable {
             return (state.current, nil)
         }
         if let downFor { return .unavailable(downFor) }
-        let tags = Array(misses.packages.filter { known.package(tagged: $0) == nil }.prefix(Self.lookupLimit))
+        let tags = misses.packages.filter { known.package(tagged: $0) == nil }
         var failure: LookupFailure?
         if !tags.isEmpty {
             failure = lookUp(tags: tags, until: deadline)
@@ -358,7 +355,9 @@ public final class CatalogService: CatalogSource, Sendable {
             // Threads of their own: libcurl blocks, and a request still running at the deadline
             // goes on (and its answer is still learned) after the look-up has given up on it.
             let thread = Thread { [self] in
-                while true {
+                // No new tag after the deadline: the manifests wait, and the next try asks for
+                // what is still missing (what was answered meanwhile is learned).
+                while clock() < deadline {
                     let index: Int? = results.withLock { $0.next < tags.count ? ($0.next, $0.next += 1).0 : nil }
                     guard let index else { break }
                     let failure = lookUp(tag: tags[index])
