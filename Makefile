@@ -22,7 +22,7 @@ TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 SYSCONFDIR ?= /etc
 RELEASE_BIN = $(shell $(SWIFT) build -c release --show-bin-path)/batchgate
 
-.PHONY: deps bench-deps build run examples test bench bench-daemon bench-all soak crash-rounds fuzz clean release install uninstall systemd-check
+.PHONY: deps bench-deps build run examples test bench bench-daemon bench-metrc bench-all soak crash-rounds fuzz clean release install uninstall systemd-check
 
 # libcurl's headers and pkg-config (installed through apt-get when pkg-config cannot find
 # libcurl); rsync, which the daemon tests use to drop files as rsync does; for the e-mail
@@ -84,6 +84,11 @@ bench: deps
 # Daemon burst, steady latency, memory and idle CPU (about two minutes; see docs/benchmarks.md).
 bench-daemon: deps
 	bench/daemon_bench.py
+
+# The GET rate and concurrency of a catalog sync, as the Metrc-shaped server counts them, beside
+# Metrc's limits and a sequential client (see docs/benchmarks.md).
+bench-metrc: deps
+	bench/metrc_rate.py
 
 # The release daemon fed RATE manifests a second for MINUTES minutes, memory sampled every 10 s:
 # every file routed once and no growth beyond noise (see docs/reliability.md). CI runs 2 minutes.
