@@ -159,6 +159,8 @@ struct MetrcCatalogTests {
         #expect(second.manifests(in: "rejected").isEmpty)
         #expect(waitUntil(timeout: 30) { webhook.requests.contains { String(decoding: $0.body, as: UTF8.self).contains("\"event\":\"catalog.unreachable\"") } },
                 "one alert says Metrc is unreachable:\n\(second.log)")
+        // Tried again at every recovery meanwhile, and logged once.
+        #expect(second.log.components(separatedBy: "wait in processing/ because they need Metrc").count == 2, "\(second.log)")
         second.crash()
 
         // kill -9 while it waits, and a start with Metrc still down: it still waits, unrejected.

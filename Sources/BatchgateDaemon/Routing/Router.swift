@@ -279,6 +279,8 @@ final class Router {
     /// `processing/` (``waitingForCatalog``) and are left out. Without a live catalog, or with
     /// nothing lacking, the claims as they are.
     private func lookUpMisses(_ claims: [Claim]) -> [Claim] {
+        // Those that waited already are logged once, when they began to.
+        let waitedBefore = Set(claims.map(\.name).filter { waitingForCatalog[$0] != nil })
         for claim in claims { waitingForCatalog[claim.name] = nil }
         guard let catalogSource else { return claims }
         let lacking = claims.filter { !$0.report.catalogMisses.isEmpty }
@@ -299,7 +301,7 @@ final class Router {
             }
             return decided + again.compactMap { $0 }
         case .unavailable(let reason):
-            let fresh = lacking.filter { waitingForCatalog[$0.name] == nil }
+            let fresh = lacking.filter { !waitedBefore.contains($0.name) }
             for claim in lacking { waitingForCatalog[claim.name] = reason }
             needsRecovery = true
             if !fresh.isEmpty {
