@@ -75,21 +75,34 @@ public final class CatalogService: CatalogSource, Sendable {
         /// `snapshot.catalog` with `overlay` laid over it, kept up to date as look-ups learn.
         var current: Catalog
         var availability: Availability = .unknown
-        /// When Metrc was last asked anything while it was unavailable (monotonic).
-        var lastProbe = -Double.infinity
+        /// When a look-up last failed or went unanswered (monotonic): look-ups then wait
+        /// ``probeInterval`` before asking again, so waiting manifests, evaluated again at every
+        /// recovery, do not each cost a timeout, and a hanging Metrc does not gather threads.
+        var lastLookupFailure = -Double.infinity
+        /// Why, for the manifests that wait meanwhile.
+        var lookupFailureReason = ""
+        /// Look-ups in a row that timed out without a single answer: two make an outage.
+        var silentLookups = 0
+        /// Look-up threads still running (one may outlive its look-up's deadline): no new look-up
+        /// starts while any does, so a slow Metrc never gathers threads.
+        var lookupThreads = 0
         /// Packages looked up while a sync works on its own copy of the snapshot: applied to the
-        /// copy once it is taken back, so that they are not lost.
+        /// copy whenever it is published, so that they are not lost.
         var learnedDuringSync: [(MetrcRecord<Catalog.Package>, Double)] = []
         var syncing = false
         /// Look-ups learned something not yet saved.
         var unsaved = false
-        /// Asked for by a look-up of an item name (monotonic time of the ask).
+        /// A look-up asked for an items sync that begins after this time (monotonic).
         var itemsWanted: Double?
-        /// When the items were last synced (monotonic).
-        var itemsSyncedAt = -Double.infinity
-        /// Counts the items syncs, so a look-up waiting for one knows when it is done.
+        /// When the last items sync that read every window began (monotonic), and the error of
+        /// the last one that did not (nil once one succeeds again).
+        var itemsSyncBegan = -Double.infinity
+        var itemsSyncFailure: MetrcPullError?
+        /// Counts finished items syncs, so a look-up waiting for one knows when one ended.
         var itemSyncs = 0
-        var itemsSyncFailure: String?
+        /// Item names an items sync that began after they were asked for did not find, with when:
+        /// asked again within ``itemRefreshInterval`` they are answered as unknown at once.
+        var itemsNotFound: [String: Double] = [:]
         var stopping = false
 
         /// Since when Metrc has not answered; nil when it answers.
@@ -116,13 +129,16 @@ public final class CatalogService: CatalogSource, Sendable {
     static let itemRefreshInterval = 60.0
     /// How soon a sync is tried again after one that could not reach Metrc.
     static let retryInterval = 30.0
+    /// libcurl with timeouts that let Metrc's silence be told within a look-up's time: a page of
+    /// 20 records comes well within 30 s, and a connection within 5 s or not at all.
+    public static let transport = LibcurlMetrcTransport(connectTimeout: .seconds(5), timeout: .seconds(30))
     /// Four tries over about seven seconds: short enough for a look-up to learn within its time
     /// that Metrc is down, and for a sync of four parts to say so within half a minute.
-    static let retry = MetrcClient.Retry(attempts: 4, firstDelay: 1, maximumDelay: 10)
+    public static let retry = MetrcClient.Retry(attempts: 4, firstDelay: 1, maximumDelay: 10)
 
     /// A service for `settings` over `transport`, the files' catalog `overlay` laid over Metrc's.
     /// Loads the cache (a cache that cannot be read is logged and replaced by the next sync).
-    public init(settings: Settings, overlay: Catalog, transport: any MetrcTransport = LibcurlMetrcTransport(), log: Logger,
+    public init(settings: Settings, overlay: Catalog, transport: any MetrcTransport = CatalogService.transport, log: Logger,
                 clock: @escaping @Sendable () -> Double = System.monotonicClock,
                 wallClock: @escaping @Sendable () -> Double = System.wallClock,
                 events: @escaping @Sendable (Event) -> Void) {
@@ -190,12 +206,14 @@ public final class CatalogService: CatalogSource, Sendable {
         while true {
             let (stopping, itemsWanted, unsaved) = state.withLock { ($0.stopping, $0.itemsWanted, $0.unsaved) }
             if stopping { return }
-            let now = clock()
-            if now >= nextFull {
+            if clock() >= nextFull {
                 let report = sync(CatalogPart.allCases)
-                nextFull = clock() + (report.succeeded ? settings.refresh : min(settings.refresh, Self.retryInterval))
+                // Soon again after Metrc did not answer; at the usual pace after a refusal (401,
+                // 403) or a bad answer, which asking sooner would not change.
+                let soon = report.unreachable || report.parts.contains { $0.error?.isTransient == true }
+                nextFull = clock() + (report.succeeded || !soon ? settings.refresh : min(settings.refresh, Self.retryInterval))
             } else if itemsWanted != nil {
-                _ = sync([.items])
+                sync([.items])
             } else if unsaved {
                 save(state.withLock { $0.unsaved = false; return $0.snapshot })
             }
@@ -206,50 +224,67 @@ public final class CatalogService: CatalogSource, Sendable {
         }
     }
 
-    /// One sync of `parts` on a copy of the snapshot, saved after each part, then taken back.
+    /// One sync of `parts` on a copy of the snapshot, saved and published after each part (a
+    /// long first sync serves look-ups and manifests part by part), then taken back.
     @discardableResult
     private func sync(_ parts: [CatalogPart]) -> SyncReport {
         var copy = state.withLock { state in
             state.syncing = true
-            if parts.contains(.items) { state.itemsWanted = nil }
             return state.snapshot
         }
         let sync = CatalogSync(client: client, history: settings.history, clock: wallClock)
-        let report = sync.run(&copy, parts: parts) { [self] snapshot in save(snapshot) }
+        var partBegan = clock()
+        let report = sync.run(&copy, parts: parts, save: { [self] snapshot in save(snapshot) }) { [self] part, snapshot in
+            let began = partBegan
+            partBegan = clock()
+            state.withLock { state in
+                publish(snapshot, into: &state)
+                if part.part == .items { recordItemsSync(part, began: began, in: &state) }
+            }
+        }
         let learnedLater = state.withLock { state in
-            let learned = state.learnedDuringSync
-            for (record, at) in learned { copy.learn(packages: [record], from: nil, at: at) }
+            let learned = !state.learnedDuringSync.isEmpty
+            publish(copy, into: &state)
             state.learnedDuringSync = []
             state.syncing = false
-            state.snapshot = copy
-            state.current = copy.catalog.overlaid(by: state.overlay)
-            if parts.contains(.items) {
-                state.itemsSyncedAt = clock()
-                state.itemSyncs += 1
-                state.itemsSyncFailure = report.parts.first { $0.part == .items }?.error.map(\.description)
-            }
-            return !learned.isEmpty
+            return learned
         }
-        if learnedLater { save(copy) }
+        if learnedLater { save(state.withLock { $0.snapshot }) }
         logReport(report, parts: parts)
         events(.synced(report))
-        if let reason = Self.unavailability(report) {
-            markUnavailable(reason)
+        if report.unreachable || Self.keysRefused(report) {
+            markUnavailable(report.firstError?.description ?? "no answer")
         } else if report.parts.contains(where: { $0.requests > 0 && $0.error == nil }) {
             markAvailable()
         }
         return report
     }
 
-    /// Why a sync says Metrc cannot be used: it did not answer, or refused the keys. A part the
-    /// user's key may not read (403) or a bad answer is an error of its own, logged, not an outage.
-    static func unavailability(_ report: SyncReport) -> String? {
-        for part in report.parts {
-            guard let error = part.error else { continue }
-            if error.isTransient { return error.description }
-            if case .metrc(.unauthorized) = error { return error.description }
+    /// Makes `snapshot` (a sync's copy) the one look-ups and manifests see, with what look-ups
+    /// learned since the sync took its copy.
+    private func publish(_ snapshot: MetrcSnapshot, into state: inout State) {
+        var published = snapshot
+        for (record, at) in state.learnedDuringSync { published.learn(packages: [record], from: nil, at: at) }
+        state.snapshot = published
+        state.current = published.catalog.overlaid(by: state.overlay)
+    }
+
+    /// What an items sync that began at `began` says to the look-ups waiting for one.
+    private func recordItemsSync(_ part: SyncReport.PartReport, began: Double, in state: inout State) {
+        state.itemSyncs += 1
+        state.itemsSyncFailure = part.error
+        if part.error == nil { state.itemsSyncBegan = max(state.itemsSyncBegan, began) }
+        if let wanted = state.itemsWanted, began >= wanted { state.itemsWanted = nil }
+    }
+
+    /// Whether every part Metrc answered refused the keys (401): the account cannot be used at
+    /// all, which is an outage for the manifests as much as silence is. A 403 on one part (a
+    /// permission the user lacks) or records that moved while paged are not: they are logged.
+    static func keysRefused(_ report: SyncReport) -> Bool {
+        !report.parts.isEmpty && report.parts.allSatisfy { part in
+            if case .metrc(.unauthorized)? = part.error { return true }
+            return false
         }
-        return nil
     }
 
     private func logReport(_ report: SyncReport, parts: [CatalogPart]) {
@@ -260,7 +295,8 @@ public final class CatalogService: CatalogSource, Sendable {
             log.info("synced the catalog from Metrc in \(NumberText.fixed(report.seconds, 1)) s (\(learned) records; \(report.requests) GETs, \(rate)/s): \(counts)")
         } else {
             let failures = report.parts.compactMap { part in part.error.map { "\(part.part.rawValue): \($0)" } }
-            log.warning("the catalog sync from Metrc did not finish (\(failures.joined(separator: "; "))); what it read is kept, and the sync is tried again within \(Int(min(settings.refresh, Self.retryInterval))) s")
+                + report.untried.map { "\($0.rawValue): not tried" }
+            log.warning("the catalog sync from Metrc did not finish (\(failures.joined(separator: "; "))); what it read is kept, and it is tried again at the next sync")
         }
         for part in report.parts where part.skippedCount > 0 {
             log.warning("Metrc's \(part.part.rawValue) held \(part.skippedCount) record(s) batchgate could not read, left out: \(part.skipped.prefix(3).joined(separator: "; "))")
@@ -277,34 +313,41 @@ public final class CatalogService: CatalogSource, Sendable {
 
     // MARK: Availability
 
+    /// Metrc does not answer (or refuses the keys): the state, the log line and the event change
+    /// together under the lock, so that a look-up's thread and the sync's cannot interleave
+    /// "down" and "back" out of order.
     private func markUnavailable(_ reason: String) {
-        let changed = state.withLock { state -> Bool in
-            state.lastProbe = clock()
-            if case .unavailable = state.availability {
-                state.availability = .unavailable(since: state.since ?? wallClock(), reason: reason)
-                return false
+        state.withLock { state in
+            if case .unavailable(let since, _) = state.availability {
+                state.availability = .unavailable(since: since, reason: reason)
+                return
             }
             state.availability = .unavailable(since: wallClock(), reason: reason)
-            return true
-        }
-        if changed {
-            OutageMarker.write(OutageMarker.path(besides: settings.cachePath), since: state.withLock { $0.since } ?? wallClock(),
-                               reason: reason, log: log)
             log.error("Metrc does not answer: \(reason); manifests that need it wait in processing/ and are decided once it answers")
             events(.unavailable(reason: reason))
         }
     }
 
     private func markAvailable() {
-        let since: Double? = state.withLock { state in
-            defer { state.availability = .available }
-            return state.since
-        }
-        if let since {
-            OutageMarker.remove(OutageMarker.path(besides: settings.cachePath), log: log)
+        state.withLock { state in
+            let since = state.since
+            state.availability = .available
+            state.silentLookups = 0
+            guard let since else { return }
             log.notice("Metrc answers again (it did not from \(Timestamp.iso8601(since)))")
             events(.available(since: since))
         }
+    }
+
+    /// The daemon announced the outage that began at `since` (its alert is in the outbox): a
+    /// restart meanwhile must not announce it again, and must announce its end.
+    public func outageAnnounced(since: Double, reason: String) {
+        OutageMarker.write(OutageMarker.path(besides: settings.cachePath), since: since, reason: reason, log: log)
+    }
+
+    /// The daemon announced the outage's end.
+    public func outageEndAnnounced() {
+        OutageMarker.remove(OutageMarker.path(besides: settings.cachePath), log: log)
     }
 
     // MARK: Look-ups
@@ -312,49 +355,76 @@ public final class CatalogService: CatalogSource, Sendable {
     public func lookUp(_ misses: CatalogMisses) -> LookupOutcome {
         let start = clock()
         let deadline = start + settings.lookupTimeout
-        let (known, downFor) = state.withLock { state -> (Catalog, String?) in
-            if case .unavailable(_, let reason) = state.availability, start - state.lastProbe < Self.probeInterval {
-                return (state.current, reason)
-            }
-            if case .unavailable = state.availability { state.lastProbe = start }
-            return (state.current, nil)
-        }
-        if let downFor { return .unavailable(downFor) }
+        let known = state.withLock { $0.current }
         let tags = misses.packages.filter { known.package(tagged: $0) == nil }
-        var failure: LookupFailure?
-        if !tags.isEmpty {
-            failure = lookUp(tags: tags, until: deadline)
+        let items = misses.items.filter { known.category(ofItem: $0) == nil }
+        guard !tags.isEmpty || !items.isEmpty else { return .answered(known) }
+        let gate: String? = state.withLock { state in
+            if start - state.lastLookupFailure < Self.probeInterval { return state.lookupFailureReason }
+            if !tags.isEmpty && state.lookupThreads > 0 { return "earlier look-ups by label are still waiting for Metrc's answer" }
+            return nil
         }
-        if failure == nil, !misses.items.isEmpty {
-            failure = refreshItems(asked: start, until: deadline)
+        if let gate { return .unavailable(gate) }
+        if !tags.isEmpty, let failure = lookUp(tags: tags, until: deadline) {
+            return .unavailable(failed(failure))
         }
-        if let failure {
-            // Only an answer that never came marks Metrc unreachable; a slow one makes the
-            // manifests wait for the next try without an alert.
-            if failure.isOutage { markUnavailable(failure.reason) }
-            return .unavailable(failure.reason)
+        if !items.isEmpty, let failure = refreshItems(items, asked: start, until: deadline) {
+            return .unavailable(failed(failure))
         }
-        if !tags.isEmpty { markAvailable() }
         return .answered(current)
     }
 
-    /// Why a look-up did not answer, and whether that shows Metrc down (an error after every try)
-    /// rather than slow (the deadline came first).
+    /// Records a look-up that did not get its answers: look-ups wait ``probeInterval`` before
+    /// asking again, and Metrc is marked unavailable when it did not answer at all (an error
+    /// after every try, or a second look-up in a row that timed out without one answer).
+    private func failed(_ failure: LookupFailure) -> String {
+        let outage = state.withLock { state -> Bool in
+            state.lastLookupFailure = clock()
+            state.lookupFailureReason = failure.reason
+            switch failure.kind {
+            case .unreachable:
+                return true
+            case .silent:
+                state.silentLookups += 1
+                return state.silentLookups >= 2
+            case .slow, .refused:
+                return false
+            }
+        }
+        if outage { markUnavailable(failure.reason) }
+        return failure.reason
+    }
+
+    /// Why a look-up did not get its answers.
     private struct LookupFailure: Error {
+        enum Kind {
+            /// An error after every try: Metrc does not answer.
+            case unreachable
+            /// The deadline came before any answer.
+            case silent
+            /// The deadline came after some answers: Metrc is slow, not down.
+            case slow
+            /// Metrc answered, but not with something usable (the keys, a permission, a bad
+            /// answer): the manifests wait, and the log says why; not an outage.
+            case refused
+        }
+
         var reason: String
-        var isOutage: Bool
+        var kind: Kind
     }
 
     /// Looks up `tags` by label on up to `concurrentRequests` threads; nil when Metrc answered for
     /// every one (found or not) before `deadline`, else why not.
     private func lookUp(tags: [String], until deadline: Double) -> LookupFailure? {
-        let results = Mutex<(next: Int, done: Int, failure: String?)>((0, 0, nil))
+        let results = Mutex<(next: Int, done: Int, failure: LookupFailure?)>((0, 0, nil))
         let finished = DispatchSemaphore(value: 0)
         let workers = min(tags.count, settings.api.concurrentRequests)
+        state.withLock { $0.lookupThreads += workers }
         for _ in 0..<workers {
             // Threads of their own: libcurl blocks, and a request still running at the deadline
             // goes on (and its answer is still learned) after the look-up has given up on it.
             let thread = Thread { [self] in
+                defer { state.withLock { $0.lookupThreads -= 1 } }
                 // No new tag after the deadline: the manifests wait, and the next try asks for
                 // what is still missing (what was answered meanwhile is learned).
                 while clock() < deadline {
@@ -374,28 +444,40 @@ public final class CatalogService: CatalogSource, Sendable {
         let waited = max(0, deadline - clock())
         if finished.wait(timeout: .now() + waited) == .timedOut {
             let (done, failure) = results.withLock { ($0.done, $0.failure) }
-            if let failure { return LookupFailure(reason: failure, isOutage: true) }
-            return LookupFailure(reason: "Metrc answered \(done) of \(tags.count) look-up(s) by label within \(DurationText.format(.seconds(settings.lookupTimeout)))",
-                                 isOutage: false)
+            if let failure { return failure }
+            let reason = "Metrc answered \(done) of \(tags.count) look-up(s) by label within \(DurationText.format(.seconds(settings.lookupTimeout)))"
+            return LookupFailure(reason: reason, kind: done == 0 ? .silent : .slow)
         }
-        return results.withLock { $0.failure }.map { LookupFailure(reason: $0, isOutage: true) }
+        if let failure = results.withLock({ $0.failure }) { return failure }
+        markAvailable()
+        return nil
     }
 
     /// Looks up one tag and learns it; nil when Metrc answered (found or not), else why not.
-    private func lookUp(tag: String) -> String? {
+    private func lookUp(tag: String) -> LookupFailure? {
         let endpoint = MetrcEndpoint.package(label: tag)
         let answer: MetrcClient.Answer
         do {
             answer = try client.get(endpoint)
         } catch {
-            return error.description
+            switch error {
+            case .unreachable:
+                return LookupFailure(reason: error.description, kind: .unreachable)
+            case .unauthorized where state.withLock({ $0.availability == .available }):
+                // The keys work (the last sync or look-up was answered): Metrc answers 401 for a
+                // package of another facility's licence. Not this facility's tag: answered, and
+                // the manifest is rejected naming it.
+                return nil
+            default:
+                return LookupFailure(reason: error.description, kind: .refused)
+            }
         }
         guard answer.status != 404 else { return nil }
         let page: MetrcPage<Catalog.Package>
         do {
             page = try CatalogReader.readPackagePage(answer.body, endpoint: "GET \(endpoint.path(settings.api.version))")
         } catch {
-            return error.description
+            return LookupFailure(reason: error.description, kind: .refused)
         }
         let now = wallClock()
         state.withLock { state in
@@ -410,68 +492,40 @@ public final class CatalogService: CatalogSource, Sendable {
         return nil
     }
 
-    /// Asks the sync thread for a sync of the items, unless one ended lately, and waits for it
-    /// until `deadline`; nil when the items are as fresh as Metrc can make them, else why not.
-    private func refreshItems(asked: Double, until deadline: Double) -> LookupFailure? {
+    /// Asks the sync thread for an items sync that begins after `asked`, and waits for it until
+    /// `deadline`; nil when one did (the names it did not find are then unknown to Metrc), else
+    /// why not. Names an items sync begun after they were asked for did not find lately are
+    /// answered as unknown at once: a misspelt item must not make every manifest wait.
+    private func refreshItems(_ names: [String], asked: Double, until deadline: Double) -> LookupFailure? {
+        let keys = names.map(Catalog.itemKey)
         let before: Int? = state.withLock { state in
-            guard asked - state.itemsSyncedAt >= Self.itemRefreshInterval else { return nil }
-            if state.itemsWanted == nil { state.itemsWanted = asked }
+            if keys.allSatisfy({ key in state.itemsNotFound[key].map { asked - $0 < Self.itemRefreshInterval } ?? false }) { return nil }
+            state.itemsWanted = min(state.itemsWanted ?? asked, asked)
             return state.itemSyncs
         }
-        guard let before else { return nil }
+        guard before != nil else { return nil }
         wake.signal()
-        // Rare (an item name the cache lacks, at most once a minute): a short poll is simpler than
-        // a condition shared with the sync thread.
+        // Rare (an item name the cache lacks): a short poll is simpler than a condition shared
+        // with the sync thread.
         while clock() < deadline {
-            let (syncs, failure) = state.withLock { ($0.itemSyncs, $0.itemsSyncFailure) }
-            if syncs > before { return failure.map { LookupFailure(reason: $0, isOutage: true) } }
+            let outcome: LookupFailure?? = state.withLock { state in
+                if state.itemsSyncBegan >= asked {
+                    let now = clock()
+                    for key in keys where state.current.category(ofItem: key) == nil { state.itemsNotFound[key] = now }
+                    return .some(nil)
+                }
+                // An items sync that ended after the ask without reading every window.
+                if state.itemSyncs > (before ?? 0), state.itemsWanted == nil || state.itemsWanted! > asked,
+                   let error = state.itemsSyncFailure {
+                    return .some(LookupFailure(reason: error.description, kind: error.isUnreachable ? .unreachable : .refused))
+                }
+                return .none
+            }
+            if let outcome { return outcome }
             MetrcClient.sleepSeconds(0.05)
         }
         // Most often a long sync still under way (the first one reads a year): not an outage.
         return LookupFailure(reason: "the sync of Metrc's items did not end within \(DurationText.format(.seconds(settings.lookupTimeout)))",
-                             isOutage: false)
-    }
-}
-
-/// `unreachable` beside the cache: written when an outage is announced, removed when its end is,
-/// so that a restart during an outage neither announces it again nor leaves it without an end.
-/// Advisory: a file a crash cut short reads as an outage since it was last changed.
-enum OutageMarker {
-    static func path(besides cachePath: String) -> String {
-        let folder = cachePath.contains("/") ? String(cachePath[..<cachePath.lastIndex(of: "/")!]) : "."
-        return folder + "/unreachable"
-    }
-
-    /// The outage an earlier run announced and did not see end; nil when none.
-    static func read(_ path: String) -> (since: Double, reason: String)? {
-        guard let bytes = try? RegularFile.read(path, limit: 64 << 10) else { return nil }
-        let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", maxSplits: 1)
-        let since = lines.first.flatMap { Double($0) }
-            ?? (try? System.linkStatus(path)).map { Double($0.st_mtim.tv_sec) } ?? System.wallClock()
-        return (since, lines.count > 1 ? String(lines[1].filter { !$0.isNewline }) : "not known")
-    }
-
-    static func write(_ path: String, since: Double, reason: String, log: Logger) {
-        let (folder, name) = (String(path[..<path.lastIndex(of: "/")!]), "unreachable")
-        do throws(SystemError) {
-            let directory = try System.openDirectory(folder)
-            defer { System.close(directory) }
-            try System.unlinkIfPresent(in: directory, name, describing: path)
-            let text = "\(since)\n\(reason.filter { !$0.isNewline })\n"
-            System.close(try System.createFile(in: directory, name, contents: Array(text.utf8), describing: path))
-        } catch {
-            log.warning("cannot write \(path), which tells the next start that Metrc's outage was announced: \(error)")
-        }
-    }
-
-    static func remove(_ path: String, log: Logger) {
-        do throws(SystemError) {
-            let folder = String(path[..<path.lastIndex(of: "/")!])
-            let directory = try System.openDirectory(folder)
-            defer { System.close(directory) }
-            try System.unlinkIfPresent(in: directory, "unreachable", describing: path)
-        } catch {
-            log.warning("cannot remove \(path): \(error); the next start may announce Metrc's return once more")
-        }
+                             kind: .slow)
     }
 }

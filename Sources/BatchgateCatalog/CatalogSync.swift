@@ -49,8 +49,11 @@ public struct CatalogSync: Sendable {
     ///     writing the whole cache every refresh for a time stamp alone is not worth the disk, so
     ///     when nothing changes for hours the file's `syncedAt` lags the snapshot's until the next
     ///     record is learned (save the snapshot yourself when that matters).
+    ///   - partDone: called after each part read (after `save`), with its outcome and the snapshot
+    ///     as it stands: a long first sync can publish what it has learned part by part.
     public func run(_ snapshot: inout MetrcSnapshot, parts: [CatalogPart] = CatalogPart.allCases,
-                    save: (MetrcSnapshot) -> Void = { _ in }) -> SyncReport {
+                    save: (MetrcSnapshot) -> Void = { _ in },
+                    partDone: (SyncReport.PartReport, MetrcSnapshot) -> Void = { _, _ in }) -> SyncReport {
         let began = System.monotonicClock()
         var reports: [SyncReport.PartReport] = []
         var untried: [CatalogPart] = []
@@ -61,6 +64,7 @@ public struct CatalogSync: Sendable {
             }
             let report = sync(part, into: &snapshot)
             if report.records > 0 { save(snapshot) }
+            partDone(report, snapshot)
             reports.append(report)
         }
         var report = SyncReport(parts: reports, requests: reports.reduce(0) { $0 + $1.requests }, seconds: System.monotonicClock() - began)

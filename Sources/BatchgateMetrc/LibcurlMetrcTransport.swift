@@ -10,6 +10,11 @@ public struct LibcurlMetrcTransport: MetrcTransport {
         self.options = options
     }
 
+    /// A transport with these timeouts and the system's CA certificates.
+    public init(connectTimeout: Duration, timeout: Duration) {
+        self.init(options: TransferOptions(connectTimeout: connectTimeout, timeout: timeout))
+    }
+
     public func get(url: String, user: String, password: String) -> MetrcTransportResult {
         do {
             let answer = try HTTPTransfer.get(url: url, basicAuth: (user, password), headers: [("Accept", "application/json")],

@@ -25,8 +25,10 @@ struct CatalogCommand: ParsableCommand {
                 at the rate reached.
 
                 Exit status: 0 when every part was read; 69 when Metrc did not answer; 77 when it \
-                refused the keys or a permission; 70 for another failure; 78 for a configuration \
-                without catalog.metrc or that cannot be read.
+                refused the keys or a permission; 70 for another failure (an unreadable answer, \
+                records that kept moving); 73 when the cache cannot be written; 75 while the \
+                daemon runs on the same state root; 78 for a configuration without catalog.metrc \
+                or that cannot be read.
                 """
         )
 
@@ -45,6 +47,16 @@ struct CatalogCommand: ParsableCommand {
                 ProcessEnvironment.writeError("batchgate: cannot create \(settings.layout.catalogFolder): \(error)")
                 throw ExitCode(73)
             }
+            // The state root's lock, which the daemon holds: a sync beside a running daemon would be
+            // a second client spending the facility's rate, and a second writer of its cache.
+            let lock: Int32
+            do {
+                lock = try settings.layout.lock()
+            } catch {
+                ProcessEnvironment.writeError("batchgate: \(error) (a running daemon syncs the catalog itself every catalog.metrc.refresh; stop it first to sync by hand)")
+                throw ExitCode(75)
+            }
+            defer { System.close(lock) }
             let service = CatalogService.Settings(config: metrc, keys: keys, cachePath: settings.layout.metrcCache)
             var snapshot = MetrcSnapshot(server: service.api.server, licenseNumber: service.api.licenseNumber)
             var errors = FileOutput.standardError
@@ -57,7 +69,7 @@ struct CatalogCommand: ParsableCommand {
                 errors.write("batchgate: \(error); a full sync replaces it\n")
                 errors.flush()
             }
-            let client = MetrcClient(api: service.api, transport: LibcurlMetrcTransport())
+            let client = MetrcClient(api: service.api, transport: CatalogService.transport, retry: CatalogService.retry)
             let sync = CatalogSync(client: client, history: service.history)
             var saveFailure: String?
             let report = sync.run(&snapshot) { snapshot in
@@ -89,7 +101,7 @@ struct CatalogCommand: ParsableCommand {
             guard let error = report.firstError else { return }
             switch error {
             case .metrc(.unauthorized), .metrc(.forbidden): throw ExitCode(77)
-            case _ where error.isTransient: throw ExitCode(69)
+            case _ where error.isUnreachable: throw ExitCode(69)
             default: throw ExitCode(70)
             }
         }

@@ -96,11 +96,15 @@ struct CategoryResolver {
                                      at: ingredient.position, format: format, tag: tag))
                 continue
             }
-            let item = ingredient.item ?? known?.item
+            var item = ingredient.item ?? known?.item
             var categoryOrigin = Evidence.Origin.manifest
             var category = ingredient.itemCategory?.trimmingWhitespace()
                 ?? item.flatMap { manifestCategories[$0.comparisonKey] }
-            if category == nil, let found = item.flatMap({ catalog.category(ofItem: $0) }) {
+            if sourcesMustBeKnown, let known, let recorded = known.category ?? known.item.flatMap({ catalog.category(ofItem: $0) }) {
+                // Metrc's record of an existing package is the fact; what a manifest says of it can
+                // only differ by mistake, and a mistaken category could pass a batch unmarked.
+                (item, category, categoryOrigin) = (known.item ?? item, recorded, .metrc)
+            } else if category == nil, let found = item.flatMap({ catalog.category(ofItem: $0) }) {
                 (category, categoryOrigin) = (found, .itemsFile)
             } else if category == nil, let found = known?.category {
                 (category, categoryOrigin) = (found, .packagesFile)
@@ -108,7 +112,9 @@ struct CategoryResolver {
             guard let category else {
                 if let item { missingItems.append(item) }
                 let advice = item.map {
-                    "its item \(FieldSyntax.quoted($0)) has no known category: add the item to the items file, or give the ingredient an ItemCategory"
+                    sourcesMustBeKnown
+                        ? "its item \(FieldSyntax.quoted($0)) is not among the facility's items in Metrc: check the name, or give the ingredient an ItemCategory"
+                        : "its item \(FieldSyntax.quoted($0)) has no known category: add the item to the items file, or give the ingredient an ItemCategory"
                 } ?? "its item and category are unknown: add tag \(source) to the packages file, or give the ingredient Item and ItemCategory"
                 issues.append(.field("ItemCategory", "ingredient \(source): \(advice)", at: ingredient.position,
                                      format: format, tag: tag))
@@ -138,7 +144,11 @@ struct CategoryResolver {
                 }
             }
         }
-        if category == nil, let found = item.flatMap({ catalog.category(ofItem: $0) }) {
+        if sourcesMustBeKnown, let recorded = item.flatMap({ catalog.category(ofItem: $0) }) {
+            // In Metrc a package's category is its item's: a manifest's own ItemCategory that
+            // differs is a mistake Metrc would not keep.
+            (category, categoryOrigin) = (recorded, .metrc)
+        } else if category == nil, let found = item.flatMap({ catalog.category(ofItem: $0) }) {
             (category, categoryOrigin) = (found, .itemsFile)
         }
         if category == nil, let found = catalog.package(tagged: tag)?.category {
@@ -147,7 +157,9 @@ struct CategoryResolver {
         if category == nil, let item { missingItems.append(item) }
         if category == nil && issues.isEmpty {
             let problem = item.map {
-                "the item \(FieldSyntax.quoted($0)) of package \(tag) has no known category: add the item to the items file, or give the package an ItemCategory"
+                sourcesMustBeKnown
+                    ? "the item \(FieldSyntax.quoted($0)) of package \(tag) is not among the facility's items in Metrc: check the name (Metrc refuses an item it does not have)"
+                    : "the item \(FieldSyntax.quoted($0)) of package \(tag) has no known category: add the item to the items file, or give the package an ItemCategory"
             } ?? "package \(tag) has no item or category: give an Item, or set UseSameItem with ingredients of known items"
             issues.append(.field("ItemCategory", problem, at: package.position, format: format, tag: tag))
         }

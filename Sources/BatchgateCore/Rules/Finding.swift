@@ -19,6 +19,8 @@ public struct Evidence: Sendable, Equatable {
         case manifest
         case itemsFile = "items file"
         case packagesFile = "packages file"
+        /// The facility's catalog read from Metrc (with any catalog files laid over it).
+        case metrc = "Metrc catalog"
     }
 
     /// The field, named as in Metrc's JSON request whatever the file's format:

@@ -48,9 +48,13 @@ extension Daemon {
             // Waiting manifests whose tags the sync just learned need no look-up any more.
             if router.waitingCount > 0, catalog?.availability == .available { recover() }
         case .unavailable(let reason):
-            post(notice(unavailable: reason))
+            let notice = notice(unavailable: reason)
+            // The marker after the alert: a crash between the two announces it twice at worst.
+            if post(notice), case .unavailable(let since, _)? = catalog?.availability {
+                catalog?.outageAnnounced(since: since, reason: reason)
+            }
         case .available(let since):
-            post(notice(availableAfter: since))
+            if post(notice(availableAfter: since)) { catalog?.outageEndAnnounced() }
             if router.waitingCount > 0 { recover() }
         }
         notifier.notify("STATUS=\(status)")
@@ -80,14 +84,18 @@ extension Daemon {
                           unreachableSince: since, waiting: router.waitingCount)
     }
 
-    /// Writes a notice's alerts into the outbox for every sink and hands them to the senders.
-    private func post(_ notice: ServiceNotice) {
+    /// Writes a notice's alerts into the outbox for every sink and hands them to the senders;
+    /// false when they could not be written (logged). With no sink it is announced by the log alone.
+    @discardableResult
+    private func post(_ notice: ServiceNotice) -> Bool {
         let entries = AlertPlanner(config: settings, layout: settings.layout).entries(for: notice, createdAt: System.wallClock())
-        guard !entries.isEmpty else { return }
+        guard !entries.isEmpty else { return true }
         do {
             try alerts.post(entries)
+            return true
         } catch {
             log.error("cannot write the alert \"\(notice.title)\" into \(settings.layout.outbox): \(error)")
+            return false
         }
     }
 }
