@@ -253,23 +253,32 @@ struct CatalogServiceTests {
         let gelato = MetrcItem(id: 3, name: "Gelato Cart", categoryName: "Vape Cartridge", lastModified: Date().addingTimeInterval(-30))
         try server.write(items: items + [gelato], packages: packages)
 
-        // Just after a sync of the items: a name still unknown is most likely wrong, and costs no GET.
-        guard case .answered(let soon) = service.lookUp(CatalogMisses(items: ["Gelato Cart"])) else {
-            Issue.record("a name unknown just after a sync is answered (as unknown) at once"); return
-        }
-        #expect(soon.category(ofItem: "Gelato Cart") == nil)
-        #expect(try server.requests.count == afterStart)
-
-        harness.clock.advance(by: CatalogService.itemRefreshInterval)
+        // Made in Metrc after the start's sync: the name makes an items sync begun after the ask.
         let outcome = service.lookUp(CatalogMisses(items: ["gelato cart"]))
         guard case .answered(let catalog) = outcome else { Issue.record("\(outcome)\n\(harness.logText)"); return }
         #expect(catalog.category(ofItem: "Gelato Cart") == "Vape Cartridge")
         #expect(service.current.category(ofItem: "Gelato Cart") == "Vape Cartridge")
         let asked = try server.requests.dropFirst(afterStart)
         #expect(!asked.isEmpty && asked.allSatisfy { $0.path == "/items/v2/active" }, "only the items: \(asked.map(\.path))")
-        // The sync thread reports its sync just after the look-up has seen it end.
-        #expect(eventually(30) { events.syncs.count == 2 }, "\(events.kinds)")
-        #expect(events.syncs.last?.parts.map(\.part) == [.items])
+
+        // A name Metrc does not have: one more items sync, then answered as unknown.
+        let beforeWrong = try server.requests.count
+        guard case .answered(let wrong) = service.lookUp(CatalogMisses(items: ["Gelatto Cart"])) else {
+            Issue.record("a name Metrc does not have is answered (as unknown) once the items are synced"); return
+        }
+        #expect(wrong.category(ofItem: "Gelatto Cart") == nil)
+        let afterWrong = try server.requests.count
+        #expect(afterWrong > beforeWrong)
+        // Asked again within the minute (the next manifest with the same typo): no GET.
+        #expect(service.lookUp(CatalogMisses(items: ["gelatto cart"])) == .answered(service.current))
+        #expect(try server.requests.count == afterWrong)
+        // After it, Metrc is asked again: the item may have been made since.
+        harness.clock.advance(by: CatalogService.itemRefreshInterval)
+        _ = service.lookUp(CatalogMisses(items: ["Gelatto Cart"]))
+        #expect(try server.requests.count > afterWrong)
+        // The sync thread reports its syncs just after the look-ups have seen them end.
+        #expect(eventually(30) { events.syncs.count == 4 }, "\(events.kinds)")
+        #expect(events.syncs.dropFirst().allSatisfy { $0.parts.map(\.part) == [.items] })
     }
 
     @Test func anItemNameLookedUpWhileMetrcIsDownWaitsAndIsNeverAnsweredAsUnknown() throws {
@@ -369,6 +378,9 @@ struct CatalogServiceTests {
         #expect(reason.hasPrefix("Metrc did not answer /packages/v2/\(new.label) after \(CatalogService.retry.attempts) attempts (last: HTTP 503"), "\(reason)")
         #expect(events.unavailableReasons == [reason])
         guard case .unavailable(let since, _) = service.availability else { Issue.record("\(service.availability)"); return }
+        // The daemon records the outage once its alert is written.
+        #expect(!harness.markerExists)
+        service.outageAnnounced(since: since, reason: reason)
         #expect(harness.markerExists, "the next start must know the outage was announced")
         #expect(try server.requests.count == CatalogService.retry.attempts)
 
@@ -397,6 +409,7 @@ struct CatalogServiceTests {
         #expect(catalog.package(tagged: new.label)?.category == "Vape Cartridge")
         #expect(events.kinds == ["unavailable", "available"])
         #expect(events.availableSince == [since])
+        service.outageEndAnnounced()
         #expect(service.availability == .available && !harness.markerExists)
 
         #expect(service.lookUp(CatalogMisses(packages: [tag(78)])) == .answered(catalog))
@@ -414,7 +427,9 @@ struct CatalogServiceTests {
         let earlier = harness.service(server, lookupTimeout: Self.outlastsRetries, events: before)
         guard case .unavailable(let reason) = earlier.lookUp(misses) else { Issue.record("Metrc is down"); return }
         guard case .unavailable(let since, _) = earlier.availability else { Issue.record("\(earlier.availability)"); return }
-        #expect(before.kinds == ["unavailable"] && harness.markerExists)
+        #expect(before.kinds == ["unavailable"])
+        earlier.outageAnnounced(since: since, reason: reason)
+        #expect(harness.markerExists)
 
         // A restart: a new service on the same cache.
         let events = EventLog()
@@ -433,6 +448,8 @@ struct CatalogServiceTests {
         guard case .answered(let catalog) = back else { Issue.record("\(back)"); return }
         #expect(catalog.package(tagged: new.label) != nil)
         #expect(events.kinds == ["available"] && events.availableSince == [since], "the end of the outage the last run announced")
+        #expect(harness.markerExists, "until the daemon has announced the end")
+        service.outageEndAnnounced()
         #expect(!harness.markerExists)
         #expect(service.availability == .available)
     }
@@ -467,13 +484,20 @@ struct CatalogServiceTests {
         let harness = try ServiceHarness()
         let events = EventLog()
         let service = harness.service(server, licence: "SF-SBX-WV-1-9999", events: events)
-
-        let outcome = service.lookUp(CatalogMisses(packages: [Self.newPackage().label]))
-        guard case .unavailable(let reason) = outcome else { Issue.record("\(outcome)"); return }
+        service.start()
+        defer { service.stop() }
+        // Every part refused: the account cannot be used, which is announced like silence.
+        #expect(eventually(60) { events.kinds == ["synced", "unavailable"] }, "\(events.kinds)")
+        let reason = try #require(events.unavailableReasons.first)
         #expect(reason.contains("HTTP 401") && reason.contains("the licence SF-SBX-WV-1-9999"), "\(reason)")
-        #expect(events.unavailableReasons == [reason])
-        guard case .unavailable(_, let why) = service.availability else { Issue.record("\(service.availability)"); return }
-        #expect(why == reason && harness.markerExists)
-        #expect(try server.requests.count == 1, "a refusal is not tried again")
+        let afterSync = try server.requests.count
+        #expect(afterSync == CatalogPart.allCases.count, "a refusal is not tried again")
+
+        // A look-up is refused the same way: the manifest waits, and nothing new is announced.
+        let outcome = service.lookUp(CatalogMisses(packages: [Self.newPackage().label]))
+        guard case .unavailable(let why) = outcome else { Issue.record("\(outcome)"); return }
+        #expect(why.contains("HTTP 401"), "\(why)")
+        #expect(events.kinds == ["synced", "unavailable"])
+        #expect(try server.requests.count == afterSync + 1)
     }
 }
