@@ -6,12 +6,15 @@
 //         Sources/BatchgateCore/**/*.swift Fuzz/FuzzCheck.swift -o .build-fuzz/fuzz-check
 //
 // Input layout: the first byte (the selector) chooses what the rest is.
-//   selector & 0x07, modulo 5, the kind:
+//   selector & 0x07, modulo 7, the kind:
 //     0  a manifest named fuzz.json
 //     1  a manifest named fuzz.csv
 //     2  a manifest whose name has no .json or .csv extension (format sniffed, or refused)
 //     3  an items file, then optionally a NUL byte and a manifest checked against that catalog
-//     4  a packages file, then optionally a NUL byte and a manifest checked against that catalog
+//     4  a packages file, then optionally a NUL byte and a manifest checked against that catalog,
+//        as Metrc's catalog (every source must be in it) when selector & 0x40
+//     5  an answer of Metrc's items endpoint (`readItemPage`), bad records skipped when selector & 0x40
+//     6  an answer of Metrc's packages endpoints (`readPackagePage`), the same
 //   (selector >> 3) & 0x03, for kind 2: the name fuzz.txt, fuzz, dir.v2/FUZZ.TXT or fuzz.pdf
 //   selector & 0x80: a 512-byte size limit instead of the default 16 MiB (covers the size cap).
 // A NUL cannot occur in valid text, so it is a safe separator. Without one, kinds 3 and 4 check
@@ -26,14 +29,17 @@ public func fuzzCheck(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let selector = data[0]
     let body = Array(UnsafeBufferPointer(start: data + 1, count: size - 1))
     let maximumSize = selector & 0x80 != 0 ? 512 : TextInput.defaultMaximumSize
-    switch (selector & 0x07) % 5 {
+    let lenient = selector & 0x40 != 0
+    switch (selector & 0x07) % 7 {
     case 0: checkManifest(body, fileName: "fuzz.json", catalog: Catalog(), maximumSize: maximumSize)
     case 1: checkManifest(body, fileName: "fuzz.csv", catalog: Catalog(), maximumSize: maximumSize)
     case 2:
         let names = ["fuzz.txt", "fuzz", "dir.v2/FUZZ.TXT", "fuzz.pdf"]
         checkManifest(body, fileName: names[Int(selector >> 3) & 0x03], catalog: Catalog(), maximumSize: maximumSize)
     case 3: checkCatalog(body, items: true, maximumSize: maximumSize)
-    default: checkCatalog(body, items: false, maximumSize: maximumSize)
+    case 4: checkCatalog(body, items: false, maximumSize: maximumSize, live: lenient)
+    case 5: checkMetrcPage(body, items: true, skippingBadRecords: lenient)
+    default: checkMetrcPage(body, items: false, skippingBadRecords: lenient)
     }
     return 0
 }
@@ -52,7 +58,28 @@ private let builtInManifest = Array("""
 
     """.utf8)
 
-private func checkCatalog(_ body: [UInt8], items: Bool, maximumSize: Int) {
+/// One answer of Metrc's API read as a page: its paging agrees with itself, every record read
+/// has what the catalog needs, and a lenient read never fails on one record alone.
+private func checkMetrcPage(_ body: [UInt8], items: Bool, skippingBadRecords: Bool) {
+    let endpoint = items ? "GET /items/v2/active" : "GET /packages/v2/active"
+    do throws(MetrcPageError) {
+        if items {
+            let page = try CatalogReader.readItemPage(body, endpoint: endpoint, skippingBadRecords: skippingBadRecords)
+            require(page.page >= 1 && page.isLastPage == (page.page >= page.totalPages), "paging of \(page.page) of \(page.totalPages)")
+            require(page.records.allSatisfy { !$0.entry.name.trimmingWhitespace().isEmpty }, "an item page record without a name")
+            require(skippingBadRecords || page.skipped.isEmpty, "records skipped without being asked to")
+        } else {
+            let page = try CatalogReader.readPackagePage(body, endpoint: endpoint, skippingBadRecords: skippingBadRecords)
+            require(page.page >= 1 && page.isLastPage == (page.page >= page.totalPages), "paging of \(page.page) of \(page.totalPages)")
+            require(page.records.allSatisfy { $0.entry.item != nil || $0.entry.category != nil }, "a package page record with neither item nor category")
+            require(skippingBadRecords || page.skipped.isEmpty, "records skipped without being asked to")
+        }
+    } catch {
+        require(error.description.hasPrefix(endpoint) || error.description.contains(endpoint), "a page error that does not name its request: \(error)")
+    }
+}
+
+private func checkCatalog(_ body: [UInt8], items: Bool, maximumSize: Int, live: Bool = false) {
     let split = body.firstIndex(of: 0)
     let catalogBytes = Array(body[..<(split ?? body.endIndex)])
     let manifest = split.map { Array(body[($0 + 1)...]) } ?? builtInManifest
@@ -81,7 +108,7 @@ private func checkCatalog(_ body: [UInt8], items: Bool, maximumSize: Int) {
         require(error.line.map { $0 >= 1 && $0 <= lineLimit(catalogBytes) } ?? true,
                 "catalog error on line \(error.line ?? 0) of a \(lineLimit(catalogBytes))-line text: \(error)")
     }
-    checkManifest(manifest, fileName: "fuzz.txt", catalog: catalog, maximumSize: maximumSize)
+    checkManifest(manifest, fileName: "fuzz.txt", catalog: catalog, maximumSize: maximumSize, live: live)
 }
 
 /// The largest line number the text can have, counting LF, CR and CRLF (the CSV reader's view)
@@ -90,8 +117,9 @@ private func lineLimit(_ bytes: [UInt8]) -> Int {
     bytes.reduce(1) { $1 == 0x0A || $1 == 0x0D ? $0 + 1 : $0 }
 }
 
-private func checkManifest(_ bytes: [UInt8], fileName: String, catalog: Catalog, maximumSize: Int) {
-    let checker = ManifestChecker(catalog: catalog, maximumSize: maximumSize)
+private func checkManifest(_ bytes: [UInt8], fileName: String, catalog: Catalog, maximumSize: Int, live: Bool = false) {
+    var checker = ManifestChecker(catalog: catalog, maximumSize: maximumSize)
+    checker.sourcesMustBeKnown = live
     let report = checker.check(fileName: fileName, bytes: bytes)
 
     // The decision agrees with the packages and errors.
