@@ -83,9 +83,9 @@ public final class CatalogService: CatalogSource, Sendable {
         var lookupFailureReason = ""
         /// Look-ups in a row that timed out without a single answer: two make an outage.
         var silentLookups = 0
-        /// Look-up threads still running (one may outlive its look-up's deadline): no new look-up
-        /// starts while any does, so a slow Metrc never gathers threads.
-        var lookupThreads = 0
+        /// Look-ups by label sent and not yet answered (one may outlive its look-up's deadline): no
+        /// new look-up starts while any is, so a slow Metrc never gathers threads.
+        var lookupsInFlight = 0
         /// Packages looked up while a sync works on its own copy of the snapshot: applied to the
         /// copy whenever it is published, so that they are not lost.
         var learnedDuringSync: [(MetrcRecord<Catalog.Package>, Double)] = []
@@ -361,7 +361,7 @@ public final class CatalogService: CatalogSource, Sendable {
         guard !tags.isEmpty || !items.isEmpty else { return .answered(known) }
         let gate: String? = state.withLock { state in
             if start - state.lastLookupFailure < Self.probeInterval { return state.lookupFailureReason }
-            if !tags.isEmpty && state.lookupThreads > 0 { return "earlier look-ups by label are still waiting for Metrc's answer" }
+            if !tags.isEmpty && state.lookupsInFlight > 0 { return "earlier look-ups by label are still waiting for Metrc's answer" }
             return nil
         }
         if let gate { return .unavailable(gate) }
@@ -419,18 +419,20 @@ public final class CatalogService: CatalogSource, Sendable {
         let results = Mutex<(next: Int, done: Int, failure: LookupFailure?)>((0, 0, nil))
         let finished = DispatchSemaphore(value: 0)
         let workers = min(tags.count, settings.api.concurrentRequests)
-        state.withLock { $0.lookupThreads += workers }
         for _ in 0..<workers {
             // Threads of their own: libcurl blocks, and a request still running at the deadline
             // goes on (and its answer is still learned) after the look-up has given up on it.
             let thread = Thread { [self] in
-                defer { state.withLock { $0.lookupThreads -= 1 } }
                 // No new tag after the deadline: the manifests wait, and the next try asks for
                 // what is still missing (what was answered meanwhile is learned).
                 while clock() < deadline {
                     let index: Int? = results.withLock { $0.next < tags.count ? ($0.next, $0.next += 1).0 : nil }
                     guard let index else { break }
+                    // Counted until answered, before the last answer is signalled: a look-up
+                    // right after this one must not find it still in flight.
+                    state.withLock { $0.lookupsInFlight += 1 }
                     let failure = lookUp(tag: tags[index])
+                    state.withLock { $0.lookupsInFlight -= 1 }
                     let allDone = results.withLock { result in
                         result.done += 1
                         if result.failure == nil { result.failure = failure }
