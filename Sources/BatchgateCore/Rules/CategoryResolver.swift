@@ -186,6 +186,10 @@ public struct CatalogMisses: Sendable, Equatable {
     public private(set) var packages: [String] = []
     /// Item names (as written) whose category was needed and not found, each once.
     public private(set) var items: [String] = []
+    /// What ``packages`` holds and the ``String/comparisonKey`` of each of ``items``: a manifest may
+    /// name 100,000 sources, and searching the lists for each new one took minutes.
+    private var packagesHeld: Set<String> = []
+    private var itemKeysHeld: Set<String> = []
 
     public init(packages: [String] = [], items: [String] = []) {
         add(packages: packages, items: items)
@@ -199,7 +203,7 @@ public struct CatalogMisses: Sendable, Equatable {
     }
 
     private mutating func add(packages tags: [String], items names: [String]) {
-        for tag in tags where !packages.contains(tag) { packages.append(tag) }
-        for name in names where !items.contains(where: { $0.comparisonKey == name.comparisonKey }) { items.append(name) }
+        for tag in tags where packagesHeld.insert(tag).inserted { packages.append(tag) }
+        for name in names where itemKeysHeld.insert(name.comparisonKey).inserted { items.append(name) }
     }
 }
