@@ -100,6 +100,11 @@ public final class CatalogService: CatalogSource, Sendable {
         var itemsSyncFailure: MetrcPullError?
         /// Counts finished items syncs, so a look-up waiting for one knows when one ended.
         var itemSyncs = 0
+        /// Tags Metrc answered it does not have (404, or 401 for another facility's package), with
+        /// when: asked again within ``notFoundInterval`` they are answered as unknown at once, so a
+        /// manifest naming hundreds of wrong tags costs their GETs once, not at every recovery,
+        /// and never starves the look-ups of the manifests waiting beside it.
+        var tagsNotFound: [String: Double] = [:]
         /// Item names an items sync that began after they were asked for did not find, with when:
         /// asked again within ``itemRefreshInterval`` they are answered as unknown at once.
         var itemsNotFound: [String: Double] = [:]
@@ -127,6 +132,8 @@ public final class CatalogService: CatalogSource, Sendable {
     /// How soon after an items sync an unknown item name asks for another: a name that is simply
     /// wrong must not make every manifest wait for a sync.
     static let itemRefreshInterval = 60.0
+    /// How long a tag Metrc said it does not have is taken at its word.
+    static let notFoundInterval = 600.0
     /// How soon a sync is tried again after one that could not reach Metrc.
     static let retryInterval = 30.0
     /// libcurl with timeouts that let Metrc's silence be told within a look-up's time: a page of
@@ -355,8 +362,11 @@ public final class CatalogService: CatalogSource, Sendable {
     public func lookUp(_ misses: CatalogMisses) -> LookupOutcome {
         let start = clock()
         let deadline = start + settings.lookupTimeout
-        let known = state.withLock { $0.current }
-        let tags = misses.packages.filter { known.package(tagged: $0) == nil }
+        let (known, notFound) = state.withLock { state in
+            state.tagsNotFound = state.tagsNotFound.filter { start - $0.value < Self.notFoundInterval }
+            return (state.current, Set(state.tagsNotFound.keys))
+        }
+        let tags = misses.packages.filter { known.package(tagged: $0) == nil && !notFound.contains($0) }
         let items = misses.items.filter { known.category(ofItem: $0) == nil }
         guard !tags.isEmpty || !items.isEmpty else { return .answered(known) }
         let gate: String? = state.withLock { state in
@@ -469,21 +479,30 @@ public final class CatalogService: CatalogSource, Sendable {
                 // The keys work (the last sync or look-up was answered): Metrc answers 401 for a
                 // package of another facility's licence. Not this facility's tag: answered, and
                 // the manifest is rejected naming it.
+                notFound(tag)
                 return nil
             default:
                 return LookupFailure(reason: error.description, kind: .refused)
             }
         }
-        guard answer.status != 404 else { return nil }
+        guard answer.status != 404 else {
+            notFound(tag)
+            return nil
+        }
         let page: MetrcPage<Catalog.Package>
         do {
             page = try CatalogReader.readPackagePage(answer.body, endpoint: "GET \(endpoint.path(settings.api.version))")
         } catch {
             return LookupFailure(reason: error.description, kind: .refused)
         }
+        // Only the package asked for: an answer describing another is not evidence of this one.
+        let records = page.records.filter { $0.entry.tag.uppercased() == tag.uppercased() }
+        guard !records.isEmpty else {
+            return LookupFailure(reason: "Metrc answered GET \(endpoint.path(settings.api.version)) with no record labelled \(tag)", kind: .refused)
+        }
         let now = wallClock()
         state.withLock { state in
-            for record in page.records {
+            for record in records {
                 state.snapshot.learn(packages: [record], from: nil, at: now)
                 if state.syncing { state.learnedDuringSync.append((record, now)) }
                 if state.overlay.package(tagged: record.entry.tag) == nil { state.current.insert(record.entry) }
@@ -492,6 +511,12 @@ public final class CatalogService: CatalogSource, Sendable {
         }
         wake.signal()
         return nil
+    }
+
+    /// Remembers that Metrc does not have `tag` (``State/tagsNotFound``).
+    private func notFound(_ tag: String) {
+        let now = clock()
+        state.withLock { $0.tagsNotFound[tag] = now }
     }
 
     /// Asks the sync thread for an items sync that begins after `asked`, and waits for it until

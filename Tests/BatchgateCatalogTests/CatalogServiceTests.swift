@@ -362,6 +362,11 @@ struct CatalogServiceTests {
 
         #expect(service.lookUp(CatalogMisses(packages: [new.label])) == .answered(catalog))
         #expect(try server.requests.count == 2, "a tag learned once costs no GET again")
+        #expect(service.lookUp(CatalogMisses(packages: [unknown])) == .answered(catalog))
+        #expect(try server.requests.count == 2, "nor does one Metrc said it does not have, for a while")
+        harness.clock.advance(by: CatalogService.notFoundInterval)
+        _ = service.lookUp(CatalogMisses(packages: [unknown]))
+        #expect(try server.requests.count == 3, "after it, Metrc is asked again: the tag may exist now")
     }
 
     @Test func metrcDownIsAnnouncedOnceHoweverManyLookUpsAndItsReturnOnce() throws {
