@@ -94,12 +94,9 @@ public final class CatalogService: CatalogSource, Sendable {
         var unsaved = false
         /// A look-up asked for an items sync that begins after this time (monotonic).
         var itemsWanted: Double?
-        /// When the last items sync that read every window began (monotonic), and the error of
-        /// the last one that did not (nil once one succeeds again).
-        var itemsSyncBegan = -Double.infinity
-        var itemsSyncFailure: MetrcPullError?
-        /// Counts finished items syncs, so a look-up waiting for one knows when one ended.
-        var itemSyncs = 0
+        /// When the last items sync began (monotonic), and its error when it did not read every
+        /// window: what a look-up waiting for an items sync begun after its ask reads.
+        var lastItemsSync: (began: Double, error: MetrcPullError?) = (-Double.infinity, nil)
         /// Tags Metrc answered it does not have (404, or 401 for another facility's package), with
         /// when: asked again within ``notFoundInterval`` they are answered as unknown at once, so a
         /// manifest naming hundreds of wrong tags costs their GETs once, not at every recovery,
@@ -278,9 +275,8 @@ public final class CatalogService: CatalogSource, Sendable {
 
     /// What an items sync that began at `began` says to the look-ups waiting for one.
     private func recordItemsSync(_ part: SyncReport.PartReport, began: Double, in state: inout State) {
-        state.itemSyncs += 1
-        state.itemsSyncFailure = part.error
-        if part.error == nil { state.itemsSyncBegan = max(state.itemsSyncBegan, began) }
+        // One sync at a time, on one thread: each begins after the last.
+        state.lastItemsSync = (began, part.error)
         if let wanted = state.itemsWanted, began >= wanted { state.itemsWanted = nil }
     }
 
@@ -525,28 +521,25 @@ public final class CatalogService: CatalogSource, Sendable {
     /// answered as unknown at once: a misspelt item must not make every manifest wait.
     private func refreshItems(_ names: [String], asked: Double, until deadline: Double) -> LookupFailure? {
         let keys = names.map(Catalog.itemKey)
-        let before: Int? = state.withLock { state in
-            if keys.allSatisfy({ key in state.itemsNotFound[key].map { asked - $0 < Self.itemRefreshInterval } ?? false }) { return nil }
+        let needed = state.withLock { state -> Bool in
+            if keys.allSatisfy({ key in state.itemsNotFound[key].map { asked - $0 < Self.itemRefreshInterval } ?? false }) { return false }
             state.itemsWanted = min(state.itemsWanted ?? asked, asked)
-            return state.itemSyncs
+            return true
         }
-        guard before != nil else { return nil }
+        guard needed else { return nil }
         wake.signal()
         // Rare (an item name the cache lacks): a short poll is simpler than a condition shared
         // with the sync thread.
         while clock() < deadline {
             let outcome: LookupFailure?? = state.withLock { state in
-                if state.itemsSyncBegan >= asked {
-                    let now = clock()
-                    for key in keys where state.current.category(ofItem: key) == nil { state.itemsNotFound[key] = now }
-                    return .some(nil)
-                }
-                // An items sync that ended after the ask without reading every window.
-                if state.itemSyncs > (before ?? 0), state.itemsWanted == nil || state.itemsWanted! > asked,
-                   let error = state.itemsSyncFailure {
+                let last = state.lastItemsSync
+                guard last.began >= asked else { return .none }
+                if let error = last.error {
                     return .some(LookupFailure(reason: error.description, kind: error.isUnreachable ? .unreachable : .refused))
                 }
-                return .none
+                let now = clock()
+                for key in keys where state.current.category(ofItem: key) == nil { state.itemsNotFound[key] = now }
+                return .some(nil)
             }
             if let outcome { return outcome }
             MetrcClient.sleepSeconds(0.05)

@@ -118,7 +118,7 @@ public enum MetrcCacheFile {
     }
 
     /// The folder and the name of `path` (`.` when it names no folder).
-    private static func split(_ path: String) -> (folder: String, name: String) {
+    static func split(_ path: String) -> (folder: String, name: String) {
         guard let slash = path.lastIndex(of: "/") else { return (".", path) }
         let folder = String(path[..<slash])
         return (folder.isEmpty ? "/" : folder, String(path[path.index(after: slash)...]))

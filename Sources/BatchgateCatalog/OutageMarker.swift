@@ -6,8 +6,7 @@ import BatchgateSystem
 /// changed, and a crash between an announcement and the marker costs at most one alert twice.
 enum OutageMarker {
     static func path(besides cachePath: String) -> String {
-        let folder = cachePath.contains("/") ? String(cachePath[..<cachePath.lastIndex(of: "/")!]) : "."
-        return folder + "/unreachable"
+        MetrcCacheFile.split(cachePath).folder + "/unreachable"
     }
 
     /// The outage an earlier run announced and did not see end; nil when none.
@@ -20,7 +19,7 @@ enum OutageMarker {
     }
 
     static func write(_ path: String, since: Double, reason: String, log: Logger) {
-        let (folder, name) = split(path)
+        let (folder, name) = MetrcCacheFile.split(path)
         do throws(SystemError) {
             let directory = try System.openDirectory(folder)
             defer { System.close(directory) }
@@ -33,7 +32,7 @@ enum OutageMarker {
     }
 
     static func remove(_ path: String, log: Logger) {
-        let (folder, name) = split(path)
+        let (folder, name) = MetrcCacheFile.split(path)
         do throws(SystemError) {
             let directory = try System.openDirectory(folder)
             defer { System.close(directory) }
@@ -41,10 +40,5 @@ enum OutageMarker {
         } catch {
             log.warning("cannot remove \(path): \(error); the next start may announce Metrc's return once more")
         }
-    }
-
-    private static func split(_ path: String) -> (folder: String, name: String) {
-        guard let slash = path.lastIndex(of: "/") else { return (".", path) }
-        return (String(path[..<slash]), String(path[path.index(after: slash)...]))
     }
 }
