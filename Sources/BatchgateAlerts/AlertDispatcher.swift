@@ -38,6 +38,7 @@ public final class AlertDispatcher: @unchecked Sendable {
     /// `outbox/dead/` with the reason. Service notices left as drafts by a crash are published
     /// first (``Outbox/publishNoticeDrafts()``).
     public func resume() {
+        countDeadLetters()
         // Notices a crash caught between their draft and their publish; with no sink, they stay
         // drafts until a start that has sinks, as the rest of the outbox stays.
         if !config.alerts.sinks.isEmpty {
@@ -113,11 +114,37 @@ public final class AlertDispatcher: @unchecked Sendable {
             senders[sink.name]?.retire(reason: "the sink \(sink.name) became a \(sink.type.rawValue) sink; this alert was written for its old kind")
             senders[sink.name] = nil
         }
+        let added = next.alerts.sinks.contains { senders[$0.name] == nil }
         makeSenders()
+        // A new sender starts at zero; what waits dead under its name counts from now on.
+        if added { countDeadLetters() }
     }
 
     /// How many alerts wait in each sender (tests).
     var waitingCounts: [String: Int] { senders.mapValues(\.waitingCount) }
+
+    /// Each configured sink's statistics, in the configuration's order. Reads only the senders'
+    /// counters (no file, no wait on a sender's queue), so it is cheap enough for every status line.
+    public func statistics() -> [SinkStatistics] {
+        config.alerts.sinks.compactMap { senders[$0.name]?.statistics.current }
+    }
+
+    /// Sets each sender's count of dead letters from what `outbox/dead/` holds now (by name only,
+    /// nothing read); given-up alerts add to it as they come. An unreadable folder leaves the
+    /// counts as they were, with an error in the log.
+    func countDeadLetters() {
+        let counts: [String: Int]
+        do {
+            counts = try outbox.deadLetterCounts(sinks: Array(senders.keys))
+        } catch {
+            log.error("cannot list the dead letters in \(outbox.deadFolder): \(error)")
+            return
+        }
+        for (name, sender) in senders {
+            let count = counts[name, default: 0]
+            sender.statistics.update { $0.deadLetters = count }
+        }
+    }
 
     private var context: AlertSender.Context {
         AlertSender.Context(transfer: config.alerts, policy: RetryPolicy(maximumAge: config.alerts.maxAge.seconds), host: host,

@@ -35,6 +35,8 @@ final class AlertSender: @unchecked Sendable {
     private var timer: DispatchSourceTimer?
     private var pumpQueued = false
     private var retired = false
+    /// What this sender holds and has done, for the daemon's status line and metrics.
+    let statistics: SinkStatisticsBox
 
     /// What every sender shares: transfer limits, the retry policy and the digest's context.
     struct Context: Sendable, Equatable {
@@ -55,6 +57,7 @@ final class AlertSender: @unchecked Sendable {
         self.log = log
         self.clock = clock
         self.random = random
+        statistics = SinkStatisticsBox(sink: sink.name)
         queue = DispatchQueue(label: "batchgate.alerts.\(sink.name)")
         let timer = DispatchSource.makeTimerSource(queue: queue)
         timer.setEventHandler { [weak self] in self?.pump() }
@@ -78,6 +81,7 @@ final class AlertSender: @unchecked Sendable {
                 waiting[entry.id] = entry
                 insertInOrder(entry)
             }
+            countWaiting()
             queuePump()
         }
     }
@@ -99,6 +103,16 @@ final class AlertSender: @unchecked Sendable {
     private func forget(_ ids: Set<String>) {
         for id in ids { waiting[id] = nil }
         order.removeAll { ids.contains($0.id) }
+        countWaiting()
+    }
+
+    /// Publishes how many alerts wait and since when the oldest has (`order` is oldest first).
+    private func countWaiting() {
+        let count = waiting.count, oldest = order.first?.createdAt
+        statistics.update {
+            $0.waiting = count
+            $0.oldestWaitingSince = oldest
+        }
     }
 
     /// New settings for the sink (a reload).
@@ -123,6 +137,7 @@ final class AlertSender: @unchecked Sendable {
             }
             waiting = [:]
             order = []
+            countWaiting()
         }
     }
 
@@ -240,10 +255,12 @@ final class AlertSender: @unchecked Sendable {
         var retried: [OutboxEntry] = []
         var downgraded: [OutboxEntry] = []
         var delay = 0.0
+        var delivered = 0
         for entry in batch {
             let verdict = context.policy.verdict(after: result.attempt, attempt: attempt, age: now - entry.createdAt, jitter: jitter)
             switch verdict {
             case .delivered:
+                delivered += 1
                 forget([entry.id])
                 do {
                     try outbox.remove(entry, sync: true)
@@ -281,6 +298,11 @@ final class AlertSender: @unchecked Sendable {
                 bury(entry, reason: "\(reason); last answer: \(result.answer)")
             }
         }
+        let failed = delivered < batch.count
+        statistics.update {
+            $0.delivered += delivered
+            if failed { $0.failedAttempts += 1 }
+        }
         if !downgraded.isEmpty {
             let each = batch.count == 1 ? "its minimal version" : "the minimal version of each of its alerts"
             log.warning("\(name) refused \(what): \(result.answer.prefix(300)); sending \(each) instead")
@@ -314,6 +336,10 @@ final class AlertSender: @unchecked Sendable {
     private func bury(_ entry: OutboxEntry, reason: String) {
         do {
             try outbox.bury(entry, reason: reason, sync: true)
+            statistics.update {
+                $0.givenUp += 1
+                $0.deadLetters += 1
+            }
             log.error("gave up on alert \(entry.id) for \(name): \(reason); it is kept in \(outbox.deadFolder)/\(entry.fileName)")
         } catch {
             log.error("gave up on alert \(entry.id) for \(name) (\(reason)), but cannot move it to \(outbox.deadFolder): \(error); it stays in the outbox")

@@ -350,6 +350,21 @@ public final class Outbox: @unchecked Sendable {
         try remove(entry, sync: sync)
     }
 
+    /// How many dead letters each of `sinks` has in `outbox/dead/`, told by name alone (an entry's
+    /// name ends in `-<sink>.json`, ``OutboxEntry/safeName(_:)``; the longest sink name that
+    /// fits wins, so `ops` and `team-ops` stay apart). Names of no listed sink are not counted.
+    func deadLetterCounts(sinks: [String]) throws(SystemError) -> [String: Int] {
+        let suffixes = sinks.map { (sink: $0, suffix: "-" + OutboxEntry.safeName($0) + ".json") }
+            .sorted { $0.suffix.count > $1.suffix.count }
+        var counts: [String: Int] = [:]
+        for listed in try System.listDirectory(deadFolder) {
+            guard let name = listed.name, !name.hasPrefix("."), name.hasSuffix(".json"),
+                  let match = suffixes.first(where: { name.hasSuffix($0.suffix) }) else { continue }
+            counts[match.sink, default: 0] += 1
+        }
+        return counts
+    }
+
     /// Writes an entry under its temporary name (one a crash left is replaced), flushes it when
     /// asked, then renames it over its name.
     private func write(_ entry: OutboxEntry, into directory: Int32, folder: String, sync: Bool) throws(SystemError) {

@@ -226,7 +226,17 @@ public final class Daemon: @unchecked Sendable {
 
     var status: String {
         let total = counts.values.reduce(0, +)
-        return "routed \(total) (accepted \(counts[.accepted, default: 0]), needs-batch \(counts[.needsBatch, default: 0]), rejected \(counts[.rejected, default: 0])); \(pending.count) waiting" + catalogStatus
+        return "routed \(total) (accepted \(counts[.accepted, default: 0]), needs-batch \(counts[.needsBatch, default: 0]), rejected \(counts[.rejected, default: 0])); \(pending.count) waiting" + alertStatus + catalogStatus
+    }
+
+    /// The alerts part of the status line: what waits to be sent and what was given up, over every
+    /// sink (`batchgate status` tells them apart); nothing when no sink is configured.
+    var alertStatus: String {
+        guard let alerts else { return "" }
+        let sinks = alerts.statistics()
+        guard !sinks.isEmpty else { return "" }
+        let pending = sinks.reduce(0) { $0 + $1.waiting }, dead = sinks.reduce(0) { $0 + $1.deadLetters }
+        return "; alerts \(pending) pending, \(dead) dead"
     }
 
     // MARK: Folders
