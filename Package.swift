@@ -95,7 +95,7 @@ let package = Package(
             dependencies: ["BatchgateConfig", "BatchgateAlerts"],
             path: "Tests/TestSupport",
             exclude: ["smtp_server.py", "python_tools_check.py", "python-tools.txt", "webhook_check.py", "slack_check.py", "validating_receiver.py", "payload_documents.py", "mail_read_check.py",
-                      "adaptive_card_check.py", "AdaptiveCardSchemas", "metrc_server.py"]
+                      "adaptive_card_check.py", "AdaptiveCardSchemas", "metrc_server.py", "prometheus_check.py"]
         ),
         .testTarget(name: "BatchgateCoreTests", dependencies: ["BatchgateCore"], exclude: ["Fixtures"]),
         // The Metrc client and its pulls, and the Metrc-shaped test server itself, over HTTP.

@@ -182,6 +182,16 @@ public final class CatalogService: CatalogSource, Sendable {
     /// The cache as it stands (for `catalog show` and the status).
     public var snapshot: MetrcSnapshot { state.withLock { $0.snapshot } }
 
+    /// When the catalog was last synced whole (wall clock): the oldest of its parts' last syncs,
+    /// since a catalog is only as current as its stalest part; nil until every part has been synced
+    /// once (by this run or, through the cache, an earlier one).
+    public var syncedAt: Double? {
+        state.withLock { state in
+            let times = CatalogPart.allCases.map { state.snapshot.parts[$0]?.syncedAt }
+            return times.contains(nil) ? nil : times.compactMap { $0 }.min()
+        }
+    }
+
     /// Lays new files over Metrc's catalog (a reload read them again).
     public func setOverlay(_ overlay: Catalog) {
         state.withLock { state in

@@ -36,6 +36,8 @@ public struct DaemonConfig: Decodable, Sendable, Equatable {
     public var log: Logging
     /// Where alerts go; by default nowhere.
     public var alerts: Alerts
+    /// The metrics file for node_exporter; nil (the default) writes none.
+    public var metrics: Metrics?
 
     /// The state root used when neither the config file nor the command line names one.
     public static let defaultStateRoot = "./var"
@@ -55,7 +57,8 @@ public struct DaemonConfig: Decodable, Sendable, Equatable {
         rules: Rules = Rules(),
         facility: Facility = Facility(),
         log: Logging = Logging(),
-        alerts: Alerts = Alerts()
+        alerts: Alerts = Alerts(),
+        metrics: Metrics? = nil
     ) {
         self.stateRoot = stateRoot
         self.inbox = inbox
@@ -68,6 +71,7 @@ public struct DaemonConfig: Decodable, Sendable, Equatable {
         self.facility = facility
         self.log = log
         self.alerts = alerts
+        self.metrics = metrics
     }
 
     /// Every setting at its default but the state root: what `batchgate run --root DIR` runs on,
@@ -92,13 +96,14 @@ public struct DaemonConfig: Decodable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case stateRoot, inbox, rescanInterval, quietPeriod, maxManifestSize, fsync, catalog, rules, facility, log, alerts
+        case stateRoot, inbox, rescanInterval, quietPeriod, maxManifestSize, fsync, catalog, rules, facility, log, alerts, metrics
         /// The old name of `quietPeriod`, still read so that a config written for an earlier version
         /// runs, and left out of ``allCases``, so that messages list only the current names.
         case settleTime
 
         static let allCases: [CodingKeys] = [
             .stateRoot, .inbox, .rescanInterval, .quietPeriod, .maxManifestSize, .fsync, .catalog, .rules, .facility, .log, .alerts,
+            .metrics,
         ]
     }
 
@@ -124,6 +129,7 @@ public struct DaemonConfig: Decodable, Sendable, Equatable {
         facility = try settings.section(.facility, default: defaults.facility)
         log = try settings.section(.log, default: defaults.log)
         alerts = try settings.section(.alerts, default: defaults.alerts)
+        metrics = try settings.decodeIfPresent(Metrics.self, forKey: .metrics)
     }
 }
 

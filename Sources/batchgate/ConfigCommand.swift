@@ -45,6 +45,7 @@ struct ConfigCommand: ParsableCommand {
                   item change:     \(settings.rules.itemChange.rawValue)
                   additive words:  \(listed(settings.rules.additiveWords, none: "none (only listed Additives count)"))
                   same-form steps: \(listed(settings.rules.sameFormSteps, none: "none (every step changes form)"))
+                  metrics:         \(settings.metrics.map { "\($0.textfile), every \(DurationText.format($0.interval))" } ?? "off")
                   alert sinks:     \(settings.alerts.sinks.isEmpty ? "none" : String(settings.alerts.sinks.count))
 
                 """)

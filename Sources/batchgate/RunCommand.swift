@@ -52,7 +52,8 @@ struct RunCommand: ParsableCommand {
         if config != nil {
             reloader = { try source.load() }
         }
-        let daemon = Daemon(settings: settings, secrets: secrets, environment: environment, log: log, reloader: reloader)
+        let daemon = Daemon(settings: settings, secrets: secrets, environment: environment, log: log, reloader: reloader,
+                            version: Batchgate.configuration.version)
         do {
             try daemon.start()
         } catch {

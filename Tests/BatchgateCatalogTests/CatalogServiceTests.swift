@@ -212,6 +212,7 @@ struct CatalogServiceTests {
         let events = EventLog()
         let files = Catalog(packages: [Catalog.Package(tag: tag(3), item: "House Blend", category: "Concentrate")])
         let service = harness.service(server, overlay: files, events: events)
+        #expect(service.syncedAt == nil, "no part synced yet")
         service.start()
         defer { service.stop() }
 
@@ -230,6 +231,8 @@ struct CatalogServiceTests {
         #expect(current.package(tagged: tag(3))?.category == "Concentrate", "the files still win over what the sync learned")
         #expect(service.snapshot.package(tagged: tag(3))?.part == .inactivePackages)
         #expect(Set(service.snapshot.parts.keys) == Set(CatalogPart.allCases))
+        // The catalog is as current as its stalest part.
+        #expect(service.syncedAt != nil && service.syncedAt == service.snapshot.parts.values.map(\.syncedAt).min())
 
         // Every part learned a record, so each was saved after it: the file is the snapshot whole.
         #expect(try MetrcCacheFile.load(harness.cachePath) == service.snapshot)

@@ -249,7 +249,7 @@ struct ConfigErrorTests {
                   reason: "unknown setting; did you mean items?"),
         BadConfig(yaml: "fsync: true\nnotify:\n  webhook: x\n", line: 2, key: "notify",
                   reason: "unknown setting; the top-level settings are stateRoot, inbox, rescanInterval, quietPeriod, "
-                      + "maxManifestSize, fsync, catalog, rules, facility, log, alerts"),
+                      + "maxManifestSize, fsync, catalog, rules, facility, log, alerts, metrics"),
         BadConfig(yaml: "RescanInterval: 30s", line: 1, key: "RescanInterval",
                   reason: "unknown setting; did you mean rescanInterval?"),
         BadConfig(yaml: "quietPeriode: 2s", line: 1, key: "quietPeriode", reason: "unknown setting; did you mean quietPeriod?"),
@@ -413,10 +413,10 @@ struct ConfigErrorTests {
     @Test(arguments: [
         BadConfig(yaml: "- stateRoot: /srv\n", line: 1, key: nil,
                   reason: "the file must be a mapping of settings (stateRoot, inbox, rescanInterval, quietPeriod, "
-                      + "maxManifestSize, fsync, catalog, rules, facility, log, alerts); found a list"),
+                      + "maxManifestSize, fsync, catalog, rules, facility, log, alerts, metrics); found a list"),
         BadConfig(yaml: "# settings\nbatchgate\n", line: 2, key: nil,
                   reason: "the file must be a mapping of settings (stateRoot, inbox, rescanInterval, quietPeriod, "
-                      + "maxManifestSize, fsync, catalog, rules, facility, log, alerts); found \"batchgate\""),
+                      + "maxManifestSize, fsync, catalog, rules, facility, log, alerts, metrics); found \"batchgate\""),
     ])
     func aTopLevelThatIsNotAMapping(bad: BadConfig) throws {
         try bad.check()

@@ -26,10 +26,14 @@ extension Daemon {
                 if signal == .gone {
                     parked.remove(name)
                     heldLogged.remove(name)
+                    metrics.arrivals.gone(name)
+                } else {
+                    metrics.arrivals.saw(name, now: now)
                 }
                 tracker.note(signal, name, now: now)
             case .created(let name):
                 guard !DropFolderNames.isIgnored(name) else { continue }
+                metrics.arrivals.saw(name, now: now)
                 if let info = linkStatus(ofInboxName: name),
                    [S_IFLNK, S_IFIFO, S_IFSOCK, S_IFCHR, S_IFBLK].contains(info.st_mode & S_IFMT) {
                     // Never written and closed: complete as soon as it exists.
@@ -157,7 +161,9 @@ extension Daemon {
             // Names no longer in the inbox may be logged again should they come back.
             renameGiveUpLogged.formIntersection(scan.misnamed)
         }
-        tracker.look(scan.observations, now: System.monotonicClock(), complete: scan.isComplete)
+        let now = System.monotonicClock()
+        for observation in scan.observations { metrics.arrivals.saw(observation.name, now: now) }
+        tracker.look(scan.observations, now: now, complete: scan.isComplete)
         queueWholeFiles()
     }
 

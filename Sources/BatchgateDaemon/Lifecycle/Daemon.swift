@@ -83,13 +83,15 @@ public final class Daemon: @unchecked Sendable {
     var reloadAgain = false
     /// The state root's lock, held for the life of the process.
     var lockFD: Int32 = -1
+    /// What the metrics file counts, and its writer (`Metrics/`).
+    var metrics: DaemonMetrics
 
     let transport: any AlertTransport
 
     /// A daemon running on `settings`, its alert sinks' `secrets` read already; `transport` sends
-    /// the alerts (libcurl unless a test gives another).
+    /// the alerts (libcurl unless a test gives another); `version` is what the metrics file names.
     public init(settings: DaemonConfig, secrets: ConfigSecrets, environment: [String: String], log: Logger,
-                reloader: Reloader? = nil, transport: any AlertTransport = LibcurlAlertTransport()) {
+                reloader: Reloader? = nil, transport: any AlertTransport = LibcurlAlertTransport(), version: String = "unknown") {
         self.settings = settings
         self.secrets = secrets
         self.reloader = reloader
@@ -97,6 +99,7 @@ public final class Daemon: @unchecked Sendable {
         self.log = log
         notifier = SystemdNotifier(environment: environment)
         tracker = IntakeTracker(quietPeriod: settings.quietPeriod.seconds)
+        metrics = DaemonMetrics(version: version, startTime: System.wallClock())
     }
 
     /// Prepares the folders, finishes what a crash left, looks at what is in the inbox and starts
@@ -150,6 +153,7 @@ public final class Daemon: @unchecked Sendable {
             notifier.notify("READY=1\nSTATUS=\(status)")
             // After READY: the watchdog pings from another thread, and READY comes first.
             scheduleWatchdog()
+            startMetrics()
             return nil
         }
         if let failure { throw failure }
@@ -171,6 +175,7 @@ public final class Daemon: @unchecked Sendable {
         for name in batch { pendingSet.remove(name) }
         let result = router.route(batch)
         record(result.outcomes)
+        metrics.arrivals.claimed(Set(batch).subtracting(result.deferred).subtracting(result.held))
         alerts.add(result.outcomes.flatMap(\.alerts))
         // Deferred (processing/ holds the same name) or held open by a writer the watcher never
         // saw open it (it opened it before batchgate started): each waits a quiet period again,
@@ -213,6 +218,7 @@ public final class Daemon: @unchecked Sendable {
         let now = System.monotonicClock()
         for outcome in outcomes {
             counts[outcome.entry.decision, default: 0] += 1
+            metrics.routed(outcome.entry.name, report: outcome.report, now: now)
             let entry = outcome.entry
             recentlyRouted.insert(entry.name, now: now)
             deferredLogged.remove(entry.name)
@@ -296,6 +302,7 @@ public final class Daemon: @unchecked Sendable {
         folderTimer?.cancel()
         watchdogTimer?.cancel()
         catalog?.stop()
+        writeMetrics()
         log.notice("stopping: \(status)")
         System.exit(0)
     }
@@ -307,6 +314,7 @@ public final class Daemon: @unchecked Sendable {
         stopping = true
         log.error(reason)
         notifier.notify("STOPPING=1\nSTATUS=failed: \(reason)")
+        writeMetrics()
         System.exit(1)
     }
 
@@ -383,6 +391,7 @@ public final class Daemon: @unchecked Sendable {
         settings = next
         secrets = nextSecrets
         if rescanChanged { scheduleRescans() }
+        startMetrics()
         let live = router.checker.catalog
         log.notice("reloaded the configuration and catalog (\(live.itemCount) items, \(live.packageCount) packages\(catalog == nil ? "" : " with Metrc's"), \(next.alerts.sinks.count) alert sink(s))")
         scanInbox()
