@@ -6,7 +6,7 @@ struct Batchgate: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "batchgate",
         abstract: "Checks Metrc packaging manifests: does each new package need the Production Batch indicator?",
-        version: "0.1.0",
+        version: batchgateVersion,
         subcommands: [CheckCommand.self, RunCommand.self, ConfigCommand.self, AlertCommand.self, CatalogCommand.self]
     )
 }
