@@ -175,7 +175,7 @@ install: release
 	sed '$(call UNIT_PATHS,$(BINDIR),$(SYSCONFDIR))' systemd/batchgate.tmpfiles > $(DESTDIR)$(TMPFILESDIR)/batchgate.conf
 	chmod 0644 $(DESTDIR)$(TMPFILESDIR)/batchgate.conf
 	install -m 0644 docs/batchgate.1 $(DESTDIR)$(MANDIR)/batchgate.1
-	if [ -f docs/batchgate.yaml.5 ]; then install -D -m 0644 docs/batchgate.yaml.5 $(DESTDIR)$(MAN5DIR)/batchgate.yaml.5; fi
+	install -D -m 0644 docs/batchgate.yaml.5 $(DESTDIR)$(MAN5DIR)/batchgate.yaml.5
 	install -d -m 0750 $(DESTDIR)$(SYSCONFDIR)/batchgate
 	install -d -m 0700 $(DESTDIR)$(SYSCONFDIR)/batchgate/credentials
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/batchgate/batchgate.yaml ]; then \
@@ -230,10 +230,11 @@ deb: deb-deps release version-check
 	install -m 0644 packaging/batchgate.logrotate $(DEB_ROOT)/etc/logrotate.d/batchgate
 	install -d -m 0755 $(DEB_ROOT)/usr/share/man/man1 $(DEB_ROOT)/usr/share/doc/batchgate $(DEB_ROOT)/usr/share/lintian/overrides
 	gzip -9n < docs/batchgate.1 > $(DEB_ROOT)/usr/share/man/man1/batchgate.1.gz
-	if [ -f docs/batchgate.yaml.5 ]; then \
-		install -d -m 0755 $(DEB_ROOT)/usr/share/man/man5 && \
-		gzip -9n < docs/batchgate.yaml.5 > $(DEB_ROOT)/usr/share/man/man5/batchgate.yaml.5.gz; \
-	else echo "batchgate: docs/batchgate.yaml.5 is missing: the package goes without batchgate.yaml(5)"; fi
+	install -d -m 0755 $(DEB_ROOT)/usr/share/man/man5
+	gzip -9n < docs/batchgate.yaml.5 > $(DEB_ROOT)/usr/share/man/man5/batchgate.yaml.5.gz
+	install -d -m 0755 $(DEB_ROOT)/usr/share/doc/batchgate/examples
+	install -m 0644 systemd/batchgate-metrics.conf.example $(DEB_ROOT)/usr/share/doc/batchgate/examples/batchgate-metrics.conf
+	install -m 0644 systemd/batchgate-inbox-elsewhere.conf.example $(DEB_ROOT)/usr/share/doc/batchgate/examples/batchgate-inbox-elsewhere.conf
 	install -m 0644 packaging/deb/copyright $(DEB_ROOT)/usr/share/doc/batchgate/copyright
 	packaging/deb/changelog.sh CHANGELOG.md '$(DEB_MAINTAINER)' | gzip -9n > $(DEB_ROOT)/usr/share/doc/batchgate/changelog.gz
 	gzip -9n < README.md > $(DEB_ROOT)/usr/share/doc/batchgate/README.md.gz

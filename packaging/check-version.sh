@@ -33,13 +33,10 @@ packaging/deb/changelog.sh "$changelog_md" 'check-version <check-version@localho
 debian=$(dpkg-parsechangelog -l "$work/changelog" -S Version)
 [ "$debian" = "$version" ] || disagree "the Debian changelog made from $changelog_md" "'$debian'"
 
-# The man pages' headers name a version too. Only a warning: they are written apart from the code
-# and a page that lags is no reason to hold a package back.
+# The man pages' headers name the version too: a page still naming the last release was not
+# brought up to date with this one (ManualPageTests holds each page to the options and keys).
 for page in docs/batchgate.1 docs/batchgate.yaml.5; do
-	[ -f "$page" ] || continue
-	if ! grep -q "^\.TH .*\"batchgate $version\"" "$page"; then
-		echo "check-version: warning: the .TH line of $page does not say \"batchgate $version\"" >&2
-	fi
+	grep -q "^\.TH .*\"batchgate $version\"" "$page" || disagree "the .TH line of $page" "'$(grep -m1 '^\.TH' "$page")'"
 done
 
 if [ -n "$binary" ]; then
