@@ -15,12 +15,16 @@ public final class AlertDispatcher: @unchecked Sendable {
     private var config: DaemonConfig
     private var secrets: [String: SinkSecrets]
     private var senders: [String: AlertSender] = [:]
+    /// Seconds between two log summaries of a failing sink (``AlertSender``).
+    private let summaryInterval: Double
 
     /// Senders for the sinks of `config`, whose `secrets` are read already; `transport` defaults to
-    /// libcurl, naming `host` in Message-IDs.
+    /// libcurl, naming `host` in Message-IDs. A failing sink is summed up in the log every
+    /// `summaryInterval` seconds (ten minutes).
     public init(outbox: Outbox, config: DaemonConfig, secrets: [String: SinkSecrets], log: Logger, transport: (any AlertTransport)? = nil,
                 host: String = AlertPlanner.hostName(), clock: @escaping @Sendable () -> Double = System.wallClock,
-                random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }) {
+                random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }, summaryInterval: Double = 600) {
+        self.summaryInterval = summaryInterval
         self.outbox = outbox
         self.config = config
         self.secrets = secrets
@@ -71,6 +75,31 @@ public final class AlertDispatcher: @unchecked Sendable {
         add(found.entries)
     }
 
+    /// Looks at `outbox/` again while running (SIGUSR2, which `batchgate alert retry` sends
+    /// after moving dead letters back): hands every entry there to its sender, as a start does,
+    /// and counts the dead letters again. A sender takes only entries it does not hold yet, and
+    /// reads each again on its own queue first, so one delivered since the listing is not sent
+    /// twice (``AlertSender/add(_:fromListing:)``).
+    public func rescan() {
+        let found: (entries: [OutboxEntry], unreadable: [String])
+        do {
+            found = try outbox.waiting()
+        } catch {
+            log.error("cannot read the outbox \(outbox.folder): \(error); what waits there is sent after the next restart")
+            return
+        }
+        for name in found.unreadable {
+            log.error("cannot read the alert \(outbox.folder)/\(name); it is left there untouched: move it away or fix it")
+        }
+        log.notice("looked at \(outbox.folder) again: \(found.entries.count) alert(s) there, each handed to its sink's sender unless it holds it already")
+        if config.alerts.sinks.isEmpty {
+            if !found.entries.isEmpty { log.warning("\(found.entries.count) alert(s) wait in \(outbox.folder), but no alert sink is configured; they are kept there") }
+        } else {
+            add(found.entries, fromListing: true)
+        }
+        countDeadLetters()
+    }
+
     /// Writes the entries of a ``ServiceNotice`` (``AlertPlanner/entries(for:createdAt:)``) into
     /// the outbox and publishes them durably at once (a draft, the flush, the publish; see
     /// ``Outbox/post(_:)``), outside any route, then hands them to their senders, which send each
@@ -84,6 +113,12 @@ public final class AlertDispatcher: @unchecked Sendable {
 
     /// Hands newly published entries to their senders.
     public func add(_ entries: [OutboxEntry]) {
+        add(entries, fromListing: false)
+    }
+
+    /// Hands entries to their senders; `fromListing` when they come from a listing of the
+    /// outbox made while the senders run (``rescan()``).
+    func add(_ entries: [OutboxEntry], fromListing: Bool) {
         guard !entries.isEmpty else { return }
         var bySink: [String: [OutboxEntry]] = [:]
         for entry in entries { bySink[entry.sink, default: []].append(entry) }
@@ -94,7 +129,7 @@ public final class AlertDispatcher: @unchecked Sendable {
             }
             let (matching, other) = entries.partitioned { $0.kind == sink.type }
             bury(other, reason: "the alert was written for a \(other.first?.kind.rawValue ?? "") sink, but \(name) is now a \(sink.type.rawValue) sink")
-            sender.add(matching)
+            sender.add(matching, fromListing: fromListing)
         }
     }
 
@@ -160,16 +195,17 @@ public final class AlertDispatcher: @unchecked Sendable {
                 sender.update(sink: sink, secrets: secrets, context: context)
             } else {
                 senders[sink.name] = AlertSender(sink: sink, secrets: secrets, context: context, outbox: outbox, transport: transport,
-                                                 log: log, clock: clock, random: random)
+                                                 log: log, clock: clock, random: random, summaryInterval: summaryInterval)
             }
         }
     }
 
+    /// Gives up entries no configured sink can send: their sink is gone or of another kind now.
     private func bury(_ entries: [OutboxEntry], reason: String) {
         for entry in entries {
             do {
-                try outbox.bury(entry, reason: reason, sync: true)
-                log.error("gave up on alert \(entry.id): \(reason); it is kept in \(outbox.deadFolder)/\(entry.fileName)")
+                try outbox.bury(entry, reason: reason, cause: .configuration, sync: true)
+                log.error("gave up on alert \(entry.id): \(reason); kept in \(outbox.deadFolder)/\(entry.fileName)")
             } catch {
                 log.error("gave up on alert \(entry.id) (\(reason)), but cannot move it to \(outbox.deadFolder): \(error)")
             }

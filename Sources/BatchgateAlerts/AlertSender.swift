@@ -11,8 +11,11 @@ import BatchgateHTTP
 /// when more than the sink's digest threshold are due, one digest stands for them all (service
 /// notices excepted: each goes on its own). After each attempt the ``RetryPolicy`` decides:
 /// delivered entries leave the outbox, failed ones are rewritten with their next attempt time,
-/// given-up ones move to `outbox/dead/` (an error in the log). Everything mutable is touched only
-/// on `queue` (hence `@unchecked Sendable`).
+/// given-up ones move to `outbox/dead/` (an error in the log, once each). What the sink's
+/// failures look like in the log is ``SinkHealth``'s to say: a line when it starts failing,
+/// changes kind or delivers again, a summary every ``summaryInterval`` while it fails, and each
+/// retry at debug level only. Everything mutable is touched only on `queue` (hence
+/// `@unchecked Sendable`).
 final class AlertSender: @unchecked Sendable {
     /// The most alerts one digest lists; more wait for the next.
     static let digestLimit = 200
@@ -33,6 +36,11 @@ final class AlertSender: @unchecked Sendable {
     /// Monotonic seconds of the last send, for the rate limit (a wall-clock step cannot stall it).
     private var lastSentAt: Double?
     private var timer: DispatchSourceTimer?
+    /// Fires every ``summaryInterval`` while the sink fails.
+    private var summaryTimer: DispatchSourceTimer?
+    /// Seconds between two summaries of a failing sink in the log.
+    private let summaryInterval: Double
+    private var health: SinkHealth
     private var pumpQueued = false
     private var retired = false
     /// What this sender holds and has done, for the daemon's status line and metrics.
@@ -46,9 +54,13 @@ final class AlertSender: @unchecked Sendable {
         var facility: String?
     }
 
+    /// A sender for `sink`; while the sink fails, its state is summed up in the log every
+    /// `summaryInterval` seconds.
     init(sink: DaemonConfig.AlertSink, secrets: SinkSecrets, context: Context, outbox: Outbox, transport: any AlertTransport,
-         log: Logger, clock: @escaping @Sendable () -> Double, random: @escaping @Sendable () -> Double) {
+         log: Logger, clock: @escaping @Sendable () -> Double, random: @escaping @Sendable () -> Double, summaryInterval: Double = 600) {
         name = sink.name
+        self.summaryInterval = summaryInterval
+        health = SinkHealth(sink: sink.name, folder: outbox.folder)
         self.sink = sink
         self.secrets = secrets
         self.context = context
@@ -68,13 +80,23 @@ final class AlertSender: @unchecked Sendable {
 
     deinit {
         timer?.cancel()
+        summaryTimer?.cancel()
     }
 
     /// Takes new or recovered entries (ids already held are ignored) and sends what is due.
-    func add(_ entries: [OutboxEntry]) {
+    ///
+    /// `fromListing`: the entries were read from a listing of `outbox/` made on another queue (a
+    /// rescan), so each may have been delivered or given up, and its file removed, since. Each is
+    /// then read again here, on this queue, where alone this sink's files are removed: one gone
+    /// is not taken (it would be sent twice), and one there is taken as it is now.
+    func add(_ entries: [OutboxEntry], fromListing: Bool = false) {
         queue.async { [self] in
             let latest = clock() + context.policy.maximumDelay
             for var entry in entries where waiting[entry.id] == nil {
+                if fromListing {
+                    guard let current = try? outbox.entry(named: entry.fileName), current.id == entry.id else { continue }
+                    entry = current
+                }
                 // A next attempt further off than the longest backoff comes from a clock that was
                 // ahead when it was written: not waited for.
                 entry.nextAttemptAt = min(entry.nextAttemptAt, latest)
@@ -132,6 +154,8 @@ final class AlertSender: @unchecked Sendable {
         queue.async { [self] in
             retired = true
             timer?.cancel()
+            summaryTimer?.cancel()
+            summaryTimer = nil
             if !waiting.isEmpty {
                 log.warning("\(reason): its \(waiting.count) waiting alert(s) stay in \(outbox.folder); at the next start they are sent if a sink of that name and type is configured, else moved to \(outbox.deadFolder)")
             }
@@ -249,15 +273,20 @@ final class AlertSender: @unchecked Sendable {
 
     private func settle(_ batch: [OutboxEntry], delivery: AlertDelivery, result: AlertAttemptResult) {
         let now = clock()
+        let heldBefore = waiting.count
         let attempt = (batch.map(\.attempts).max() ?? 0) + 1
         let jitter = random()
         let what = batch.count == 1 ? "alert \(delivery.id)" : "digest \(delivery.id) of \(batch.count) alerts"
+        // A refused credential or address is the sink's trouble even when the policy, not knowing
+        // which part of a request a receiver objects to, first tries the minimal version.
+        let refusalOfSink = result.problem == .credentials || result.problem == .address
         var retried: [OutboxEntry] = []
         var downgraded: [OutboxEntry] = []
         var delay = 0.0
         var delivered = 0
+        var sinkFailed = false
         for entry in batch {
-            let verdict = context.policy.verdict(after: result.attempt, attempt: attempt, age: now - entry.createdAt, jitter: jitter)
+            let verdict = context.policy.verdict(after: result.attempt, attempt: attempt, age: now - entry.ageStart, jitter: jitter)
             switch verdict {
             case .delivered:
                 delivered += 1
@@ -268,6 +297,7 @@ final class AlertSender: @unchecked Sendable {
                     log.error("delivered alert \(entry.id) to \(name), but cannot remove it from the outbox: \(error); it may be sent again")
                 }
             case .retry(let seconds):
+                sinkFailed = true
                 var next = entry
                 next.attempts = attempt
                 next.nextAttemptAt = now + seconds
@@ -278,6 +308,7 @@ final class AlertSender: @unchecked Sendable {
             case .refusedContent where entry.refusal == nil && entry.fallback != nil:
                 // Refused for what it says or how long it is: its minimal version goes once, at once
                 // (the rate limit still applies), before anything is given up.
+                sinkFailed = sinkFailed || refusalOfSink
                 var next = entry
                 next.attempts = attempt
                 next.nextAttemptAt = now
@@ -286,16 +317,22 @@ final class AlertSender: @unchecked Sendable {
                 next.lastAnswer = String(result.answer.prefix(HTTPTransfer.keptBodyBytes + 64))
                 waiting[entry.id] = next
                 downgraded.append(next)
-            case .refusedContent(let reason):
+            case .refusedContent:
+                sinkFailed = sinkFailed || refusalOfSink
                 forget([entry.id])
+                let why: String
                 if let refusal = entry.refusal {
-                    bury(entry, reason: "its minimal version was refused too (\(result.answer)) after its full version was (\(refusal))")
+                    why = refusal == result.answer ? "its full and minimal versions were both refused"
+                        : "its minimal version was refused too, after its full version was: \(refusal)"
                 } else {
-                    bury(entry, reason: "\(reason), and it has no minimal version to send; last answer: \(result.answer)")
+                    why = "it has no minimal version to send instead"
                 }
+                bury(entry, attempts: attempt, now: now, statement: "\(result.answer); \(why)", cause: refusalOfSink ? .configuration : .content)
             case .giveUp(let reason):
+                sinkFailed = true
                 forget([entry.id])
-                bury(entry, reason: "\(reason); last answer: \(result.answer)")
+                let cause: BuriedFor = if case .refused = result.attempt { .configuration } else { .delivery }
+                bury(entry, attempts: attempt, now: now, statement: "\(result.answer); \(reason)", cause: cause)
             }
         }
         let failed = delivered < batch.count
@@ -303,9 +340,17 @@ final class AlertSender: @unchecked Sendable {
             $0.delivered += delivered
             if failed { $0.failedAttempts += 1 }
         }
+        if delivered > 0 {
+            note(health.record(.delivered, at: now, waiting: heldBefore))
+        } else if sinkFailed, let problem = result.problem {
+            note(health.record(.failed(problem, answer: result.answer, retrying: !retried.isEmpty), at: now, waiting: waiting.count))
+        }
         if !downgraded.isEmpty {
             let each = batch.count == 1 ? "its minimal version" : "the minimal version of each of its alerts"
-            log.warning("\(name) refused \(what): \(result.answer.prefix(300)); sending \(each) instead")
+            // A refused credential is told once as the sink's trouble (above); each alert's step
+            // towards the dead letters is then detail.
+            let level: LogLevel = refusalOfSink ? .info : .warning
+            log.write([(level, "\(name) refused \(what): \(result.answer.prefix(300)); sending \(each) instead")])
             do {
                 try outbox.save(downgraded, sync: true)
             } catch {
@@ -324,7 +369,8 @@ final class AlertSender: @unchecked Sendable {
             }
         }
         if !retried.isEmpty {
-            log.warning("could not deliver \(what) to \(name) (attempt \(attempt)): \(result.answer.prefix(300)); trying again in \(Self.delayText(delay))")
+            // Each retry is detail: the sink's state is told by `health`'s lines.
+            log.debug("could not deliver \(what) to \(name) (attempt \(attempt)): \(result.answer.prefix(300)); trying again in \(Self.delayText(delay))")
             do {
                 try outbox.save(retried, sync: true)
             } catch {
@@ -333,16 +379,41 @@ final class AlertSender: @unchecked Sendable {
         }
     }
 
-    private func bury(_ entry: OutboxEntry, reason: String) {
+    /// Logs a line of ``SinkHealth``, and keeps the summary timer running exactly while the sink fails.
+    private func note(_ line: SinkHealth.Line?) {
+        if let line { log.write([(line.level, line.text)]) }
+        if health.failure == nil {
+            summaryTimer?.cancel()
+            summaryTimer = nil
+        } else if summaryTimer == nil {
+            let timer = DispatchSource.makeTimerSource(queue: queue)
+            let interval = DispatchTimeInterval.milliseconds(Int(summaryInterval * 1000))
+            timer.schedule(deadline: .now() + interval, repeating: interval, leeway: .seconds(1))
+            timer.setEventHandler { [weak self] in self?.summarize() }
+            timer.resume()
+            summaryTimer = timer
+        }
+    }
+
+    /// The periodic line about a failing sink (on the queue, from the summary timer).
+    private func summarize() {
+        guard !retired, let line = health.summary(at: clock(), waiting: waiting.count, oldestWaitingSince: order.first?.createdAt) else { return }
+        log.write([(line.level, line.text)])
+    }
+
+    /// Moves a given-up entry to `outbox/dead/` with `statement` (the answer and why it was
+    /// given up, each said once) as its last answer, and logs one error for it.
+    private func bury(_ entry: OutboxEntry, attempts: Int, now: Double, statement: String, cause: BuriedFor) {
+        let attempts = "after \(attempts) attempt\(attempts == 1 ? "" : "s") over \(ElapsedText.format(now - entry.ageStart))"
         do {
-            try outbox.bury(entry, reason: reason, sync: true)
+            try outbox.bury(entry, reason: statement, cause: cause, sync: true)
             statistics.update {
                 $0.givenUp += 1
                 $0.deadLetters += 1
             }
-            log.error("gave up on alert \(entry.id) for \(name): \(reason); it is kept in \(outbox.deadFolder)/\(entry.fileName)")
+            log.error("gave up on alert \(entry.id) for \(name) \(attempts): \(statement); kept in \(outbox.deadFolder)/\(entry.fileName)")
         } catch {
-            log.error("gave up on alert \(entry.id) for \(name) (\(reason)), but cannot move it to \(outbox.deadFolder): \(error); it stays in the outbox")
+            log.error("gave up on alert \(entry.id) for \(name) \(attempts): \(statement); but cannot move it to \(outbox.deadFolder): \(error), so it stays in the outbox")
         }
     }
 

@@ -36,11 +36,21 @@ public struct AlertAttemptResult: Sendable, Equatable {
     public var answer: String
     /// For a mail the server took: the recipients it refused (they did not get it).
     var refusedRecipients: [String]
+    /// The kind of failure, for telling a sink's new trouble from more of the same; nil when
+    /// the attempt delivered.
+    var problem: TransferProblem?
 
-    init(attempt: RetryPolicy.Attempt, answer: String, refusedRecipients: [String] = []) {
+    /// A result; without `problem`, the kind is told from the attempt alone (its HTTP status,
+    /// else one kind for every failure without one).
+    init(attempt: RetryPolicy.Attempt, answer: String, refusedRecipients: [String] = [], problem: TransferProblem? = nil) {
         self.attempt = attempt
         self.answer = answer
         self.refusedRecipients = refusedRecipients
+        switch attempt {
+        case .answered(let status, _) where (200..<300).contains(status): self.problem = nil
+        case .answered(let status, _): self.problem = problem ?? TransferProblem(httpStatus: status)
+        case .failed, .refused, .refusedContent: self.problem = problem ?? .transfer(0)
+        }
     }
 }
 
@@ -60,8 +70,9 @@ public struct LibcurlAlertTransport: AlertTransport {
         self.host = host
     }
 
-    /// The most of an answer kept, in UTF-8 bytes: `HTTP 400: ` and the first KiB of the body.
-    static let keptAnswerBytes = HTTPTransfer.keptBodyBytes + 64
+    /// The most of an answer kept, in UTF-8 bytes: `HTTP 400: `, what to check
+    /// (``TransferProblem/advice(peer:options:)``) and the first KiB of the body.
+    static let keptAnswerBytes = HTTPTransfer.keptBodyBytes + 320
 
     /// Sends, and returns the result with the sink's secrets scrubbed from the answer: the one
     /// place every answer passes before the log, the outbox and `alert test` see it.
@@ -90,10 +101,11 @@ public struct LibcurlAlertTransport: AlertTransport {
     private func post(_ request: HTTPRequest, options: DaemonConfig.Alerts, readAhead: Int) -> AlertAttemptResult {
         do {
             let answer = try HTTPTransfer.post(request, options: options.transferOptions, keepingBodyBytes: Self.keptAnswerBytes + readAhead)
-            let text = answer.body.isEmpty ? "HTTP \(answer.status)" : "HTTP \(answer.status): \(Self.oneLine(answer.bodyText))"
-            return AlertAttemptResult(attempt: .answered(status: answer.status, retryAfter: answer.retryAfter), answer: text)
+            return AlertAttemptResult(attempt: .answered(status: answer.status, retryAfter: answer.retryAfter),
+                                      answer: answer.explained(options: options.transferOptions))
         } catch {
-            return AlertAttemptResult(attempt: .failed(error.description), answer: error.description)
+            let text = error.explained(peer: .receiver, options: options.transferOptions)
+            return AlertAttemptResult(attempt: .failed(text), answer: text, problem: TransferProblem(curlCode: error.code))
         }
     }
 
@@ -118,7 +130,7 @@ public struct LibcurlAlertTransport: AlertTransport {
             } else {
                 .failed(error.description)
             }
-            return AlertAttemptResult(attempt: attempt, answer: error.description)
+            return AlertAttemptResult(attempt: attempt, answer: error.description, problem: error.problem)
         }
     }
 
@@ -134,10 +146,5 @@ public struct LibcurlAlertTransport: AlertTransport {
             end = next
         }
         return String(text[..<end])
-    }
-
-    /// Line breaks as spaces, for one log line.
-    static func oneLine(_ text: String) -> String {
-        String(text.map { $0.isNewline ? " " : $0 })
     }
 }

@@ -65,33 +65,34 @@ struct MailError: Error, Sendable, Equatable, CustomStringConvertible {
     /// smaller or plainer, may pass where this one did not.
     var refusesMessage = false
 
-    var description: String { "\(summary): \(message) (curl error \(code))" }
+    /// The transfer's limits, for the advice about a timeout.
+    var options = TransferOptions()
 
-    /// What went wrong, in words a person can act on.
-    private var summary: String {
-        switch code {
-        case Int32(CURLE_LOGIN_DENIED.rawValue):
-            return "the SMTP server refused the login"
-        case Int32(CURLE_USE_SSL_FAILED.rawValue):
-            return "the SMTP server does not offer STARTTLS (or refused it), and TLS is required: the mail is not sent in clear"
-        case Int32(CURLE_PEER_FAILED_VERIFICATION.rawValue):
-            return "the SMTP server's TLS certificate is not trusted (a private CA belongs in the CA file)"
-        case Int32(CURLE_SSL_CONNECT_ERROR.rawValue):
-            return "the TLS handshake with the SMTP server failed"
-        case Int32(CURLE_COULDNT_RESOLVE_HOST.rawValue):
-            return "cannot resolve the SMTP server's name"
-        case Int32(CURLE_COULDNT_CONNECT.rawValue):
-            return "cannot connect to the SMTP server"
-        case Int32(CURLE_OPERATION_TIMEDOUT.rawValue):
-            return "the SMTP server did not answer in time"
+    /// What went wrong and what to check, then what libcurl and the server said.
+    var description: String { "\(summary) (\(message); curl error \(code))" }
+
+    /// The kind of failure (``TransferProblem``): libcurl's code when it tells the cause, else the
+    /// server's reply code.
+    var problem: TransferProblem {
+        let byCode = TransferProblem(curlCode: code)
+        switch byCode {
+        case .transfer, .connectionLost:
+            // A refusal reaches libcurl as a send or receive error: the reply says more.
+            return smtpStatus.map { .status($0) } ?? byCode
         default:
-            break
+            return byCode
         }
+    }
+
+    /// What went wrong, in words a person can act on: the advice shared with HTTP sinks for
+    /// libcurl's codes (``TransferProblem/advice(peer:options:)``), else the server's refusal.
+    private var summary: String {
+        if let advice = problem.advice(peer: .mailServer, options: options) { return advice }
         guard let smtpStatus else { return "the mail was not sent" }
         if refusesMessage { return "the SMTP server refused the message itself (its lines, size or content)" }
         if smtpStatus >= 500 {
-            if message.contains("RCPT failed") { return "the SMTP server refused a recipient" }
-            if message.contains("MAIL failed") { return "the SMTP server refused the sender" }
+            if message.contains("RCPT failed") { return "the SMTP server refused a recipient: check the addresses in the sink's to" }
+            if message.contains("MAIL failed") { return "the SMTP server refused the sender: check the sink's from, and that the login may send as it" }
             return "the SMTP server refused the mail"
         }
         return "the SMTP server turned the mail away for now"
@@ -203,7 +204,8 @@ enum MailTransfer {
         let refusal = status >= 400 ? status : nil
         var parts = [String(cString: curl_easy_strerror(result))]
         let buffered = String(cString: errorBuffer).trimmingSpaces
-        if !buffered.isEmpty && buffered != parts[0] { parts.append(buffered) }
+        // The buffer usually ends with the code's own words: said once.
+        if !buffered.isEmpty { parts = buffered.contains(parts[0]) ? [buffered] : parts + [buffered] }
         // libcurl's code does not say which step the refusal answered (CURLE_SEND_ERROR stands for
         // a refused MAIL, RCPT and DATA alike, and a refusal after the message's text is
         // CURLE_RECV_ERROR or CURLE_WEIRD_SERVER_REPLY by version): the conversation does.
@@ -212,7 +214,9 @@ enum MailTransfer {
             parts.append("the server said: \(reply)")
             phase = conversation.takeUnretainedValue().lastReplyPhase
         }
-        throw MailError.failed(result, smtpStatus: refusal, answering: phase, message: parts.joined(separator: "; "))
+        var error = MailError.failed(result, smtpStatus: refusal, answering: phase, message: parts.joined(separator: "; "))
+        error.options = options.transferOptions
+        throw error
     }
 
     /// Refuses, before any connection, what must not be sent.

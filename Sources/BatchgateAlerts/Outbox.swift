@@ -35,7 +35,7 @@ public struct OutboxEntry: Sendable, Equatable {
     var fallback: String?
     /// Why the receiver refused `alert` (its answer), once it has: from then on the entry goes as
     /// its `fallback`, alone and under an id of its own (``minimalID``), and a second refusal
-    /// buries it with both answers. A dead letter has none (``Outbox/bury(_:reason:sync:)``).
+    /// buries it with both answers. A dead letter has none (``Outbox/bury(_:reason:cause:sync:)``).
     var refusal: String?
     /// The digest this alert went out in, recorded before the digest is sent: a retry, or a
     /// restart after a crash between sending and removing, sends that same digest (same id)
@@ -47,6 +47,14 @@ public struct OutboxEntry: Sendable, Equatable {
     /// route's recovery would. False in an entry an older version wrote (every one was about a
     /// manifest).
     var isServiceNotice = false
+    /// Wall-clock seconds since 1970 when `batchgate alert retry` moved it back from
+    /// `outbox/dead/`: its age, which `maxAge` limits, counts from then, so that a letter sent
+    /// back gets as long as a new alert; nil for one never moved back.
+    var retriedAt: Double?
+    /// Why it was given up, set on a dead letter (``Outbox/bury(_:reason:cause:sync:)``); nil
+    /// while it waits. A dead letter an older version wrote has none and reads as
+    /// ``BuriedFor/unknown``.
+    var buriedFor: BuriedFor?
 
     init(routeID: String, sink: String, kind: DaemonConfig.AlertSink.SinkType = .webhook, createdAt: Double, alert: String,
          subject: String? = nil, digestLine: String = "", event: String? = nil, fallback: String? = nil) {
@@ -75,6 +83,9 @@ public struct OutboxEntry: Sendable, Equatable {
     /// The entry's file name.
     var fileName: String { id + ".json" }
 
+    /// When its age starts, for the maximum age: when it was written, or moved back from `outbox/dead/`.
+    var ageStart: Double { retriedAt ?? createdAt }
+
     /// A sink name reduced to letters, digits, `-` and `_`, for use in a file name.
     static func safeName(_ name: String) -> String {
         String(name.unicodeScalars.map { scalar -> Character in
@@ -101,6 +112,8 @@ public struct OutboxEntry: Sendable, Equatable {
         json.key("fallback"); json.string(fallback)
         json.key("refusal"); json.string(refusal)
         json.key("serviceNotice"); json.bool(isServiceNotice)
+        if let retriedAt { json.key("retriedAt"); json.number(retriedAt) }
+        if let buriedFor { json.key("buriedFor"); json.string(buriedFor.rawValue) }
         json.endObject()
         return json.bytes + [0x0A]
     }
@@ -127,7 +140,24 @@ public struct OutboxEntry: Sendable, Equatable {
         if case .string(let fallback)? = value("fallback") { self.fallback = fallback } else { fallback = nil }
         if case .string(let refusal)? = value("refusal") { self.refusal = refusal } else { refusal = nil }
         if case .bool(let notice)? = value("serviceNotice") { isServiceNotice = notice }
+        if case .number(let retried)? = value("retriedAt") { retriedAt = retried }
+        if case .string(let cause)? = value("buriedFor") { buriedFor = BuriedFor(rawValue: cause) ?? .unknown }
     }
+}
+
+/// Why an alert was given up, recorded on its dead letter: what `batchgate alert retry` tells a
+/// person before sending it again.
+public enum BuriedFor: String, Sendable, Equatable {
+    /// The receiver refused what the alert says (its full version, and its minimal one if it has
+    /// one): sent again unchanged, it is likely refused again.
+    case content
+    /// The receiver could not be reached or failed until the alert's maximum age.
+    case delivery
+    /// The sink is set up wrong, or is gone: a refused credential or address, a refused login
+    /// or recipient, no sink of that name or kind any more.
+    case configuration
+    /// A dead letter written before the cause was recorded.
+    case unknown
 }
 
 /// The alerts not yet delivered, one file each in `outbox/`, so that a restart resumes delivery;
@@ -149,8 +179,8 @@ public final class Outbox: @unchecked Sendable {
     let deadFolder: String
     private let held: HeldFolder
     private let heldDead: HeldFolder
-    private var folderFD: Int32 { held.fd }
-    private var deadFD: Int32 { heldDead.fd }
+    var folderFD: Int32 { held.fd }
+    var deadFD: Int32 { heldDead.fd }
 
     public init(layout: StateLayout) throws(SystemError) {
         folder = layout.outbox
@@ -331,6 +361,20 @@ public final class Outbox: @unchecked Sendable {
         return (entries.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }, unreadable)
     }
 
+    /// The entry waiting under `fileName` as it is on disk now; nil when there is none (delivered,
+    /// given up) or it does not decode. Throws when it is there but cannot be opened or read.
+    func entry(named fileName: String) throws(SystemError) -> OutboxEntry? {
+        let path = folder + "/" + fileName
+        let fd: Int32
+        do {
+            fd = try System.openForReading(in: folderFD, fileName, describing: path)
+        } catch where error.errno == ENOENT {
+            return nil
+        }
+        defer { System.close(fd) }
+        return OutboxEntry(decoding: try System.readAll(fd, limit: Self.largestFile, describing: path))
+    }
+
     /// Removes a delivered entry; with `sync`, flushes the folder so it stays removed. An entry
     /// already gone is no error.
     func remove(_ entry: OutboxEntry, sync: Bool = false) throws(SystemError) {
@@ -338,10 +382,12 @@ public final class Outbox: @unchecked Sendable {
         if sync { try System.fsync(folderFD, describing: folder) }
     }
 
-    /// Moves a given-up entry to `outbox/dead/`, with the reason recorded as its last answer.
-    func bury(_ entry: OutboxEntry, reason: String, sync: Bool) throws(SystemError) {
+    /// Moves a given-up entry to `outbox/dead/`, with the reason recorded as its last answer and
+    /// the cause as ``OutboxEntry/buriedFor``.
+    func bury(_ entry: OutboxEntry, reason: String, cause: BuriedFor, sync: Bool) throws(SystemError) {
         var dead = entry
         dead.lastAnswer = reason
+        dead.buriedFor = cause
         // A dead letter moved back to outbox/ goes again in full: the receiver may have been
         // fixed. The reason keeps what the refusal said.
         dead.refusal = nil

@@ -30,13 +30,15 @@ public struct RetryPolicy: Sendable, Equatable {
         case refusedContent(String)
     }
 
-    /// What to do next.
+    /// What to do next. The reasons never repeat the answer, which the caller states beside them
+    /// (``AlertAttemptResult/answer`` says what happened and what to check).
     public enum Verdict: Sendable, Equatable {
         case delivered
         case retry(afterSeconds: Double)
         /// The receiver refused this version of the alert (HTTP 4xx other than 408 and 429, an
         /// SMTP 5xx about the message): sending it again would not help, its minimal version may.
-        case refusedContent(reason: String)
+        case refusedContent
+        /// No attempt will do better: why, in a few words (`sending it again would not help`).
         case giveUp(reason: String)
     }
 
@@ -52,17 +54,12 @@ public struct RetryPolicy: Sendable, Equatable {
         case .answered(let status, _) where (400..<500).contains(status) && status != 408:
             // Every such 4xx counts: which part of a request a receiver objects to is its own
             // business, and one minimal version costs a request. Those that more likely point at
-            // the sink than at the alert say so, for the person reading the journal.
-            let hint = switch status {
-            case 401, 403: " (is the sink's token, header or signing secret right?)"
-            case 404, 410: " (is the sink's URL right, and the webhook still there?)"
-            default: ""
-            }
-            return .refusedContent(reason: "the endpoint refused the alert with HTTP \(status)\(hint)")
-        case .refused(let message):
-            return .giveUp(reason: "\(message); sending it again would not help")
-        case .refusedContent(let message):
-            return .refusedContent(reason: message)
+            // the sink than at the alert (401, 404) say so in the answer (TransferProblem's advice).
+            return .refusedContent
+        case .refused:
+            return .giveUp(reason: "sending it again would not help")
+        case .refusedContent:
+            return .refusedContent
         default:
             break
         }
@@ -73,12 +70,7 @@ public struct RetryPolicy: Sendable, Equatable {
         // the alert look too old to keep.
         if let honoured { delay = max(delay, min(honoured, maximumDelay)) }
         if age + delay > maximumAge {
-            let what: String
-            switch outcome {
-            case .answered(let status, _): what = "HTTP \(status)"
-            case .failed(let message), .refused(let message), .refusedContent(let message): what = message
-            }
-            return .giveUp(reason: "still failing after \(attempt) attempts over \(Int(age)) s (last: \(what)); the maximum age is \(Int(maximumAge)) s")
+            return .giveUp(reason: "still failing at its maximum age, alerts.maxAge \(DurationText.format(.seconds(Int(maximumAge.rounded()))))")
         }
         return .retry(afterSeconds: delay)
     }

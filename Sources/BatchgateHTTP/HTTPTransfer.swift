@@ -173,6 +173,13 @@ public enum HTTPTransfer {
     private static func perform(url: String, headerLines: [String], options: TransferOptions, collector: AnswerCollector,
                                 configure: (UnsafeMutableRawPointer, (CURLcode, String) -> Void) -> Void) throws(TransferError) -> HTTPAnswer {
         CurlRuntime.initialize()
+        // libcurl's own words for a failure (`Failed to connect to 127.0.0.1 port 9 after 0 ms:
+        // Couldn't connect to server`) say more than its code's name. Made first, so that it
+        // outlives the handle.
+        let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE))
+        errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE))
+        defer { errorBuffer.deallocate() }
+
         guard let handle = curl_easy_init() else { throw TransferError(code: -1, message: "libcurl could not create a handle") }
         defer { curl_easy_cleanup(handle) }
         let box = Unmanaged.passRetained(collector)
@@ -186,6 +193,7 @@ public enum HTTPTransfer {
         func set(_ code: CURLcode, _ what: String) {
             if code != CURLE_OK && failure == nil { failure = TransferError(code, "cannot set \(what)") }
         }
+        set(batchgate_curl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, UnsafeMutableRawPointer(errorBuffer)), "the error buffer")
         set(batchgate_curl_setopt_string(handle, CURLOPT_URL, url), "the URL")
         for (code, what) in options.apply(to: handle, protocols: Int(CURLPROTO_HTTP | CURLPROTO_HTTPS)) { set(code, what) }
         // Never follow a redirect: a Location could point anywhere, and with it would go the
@@ -202,7 +210,10 @@ public enum HTTPTransfer {
         if let failure { throw failure }
 
         let result = curl_easy_perform(handle)
-        guard result == CURLE_OK else { throw TransferError(result, String(cString: curl_easy_strerror(result))) }
+        guard result == CURLE_OK else {
+            let buffered = String(cString: errorBuffer)
+            throw TransferError(result, buffered.isEmpty ? String(cString: curl_easy_strerror(result)) : buffered)
+        }
         var status = 0
         _ = batchgate_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
         return HTTPAnswer(status: status,

@@ -38,7 +38,7 @@ public final class Logger: Sendable {
     /// Changes the lowest level written (after a reload).
     public func setLevel(_ level: LogLevel) { minimum.withLock { $0 = level } }
 
-    func debug(_ message: @autoclosure () -> String) { write(.debug, message) }
+    public func debug(_ message: @autoclosure () -> String) { write(.debug, message) }
     public func info(_ message: @autoclosure () -> String) { write(.info, message) }
     public func notice(_ message: @autoclosure () -> String) { write(.notice, message) }
     public func warning(_ message: @autoclosure () -> String) { write(.warning, message) }

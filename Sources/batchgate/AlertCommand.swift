@@ -1,4 +1,7 @@
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
 import BatchgateCore
 import BatchgateDaemon
 import BatchgateSystem
@@ -10,7 +13,7 @@ struct AlertCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "alert",
         abstract: "Work with the alert sinks.",
-        subcommands: [Test.self]
+        subcommands: [Test.self, Retry.self]
     )
 
     /// `batchgate alert test`: one test alert to each sink, and what each answered.
@@ -115,6 +118,164 @@ struct AlertCommand: ParsableCommand {
             message.summary = "TEST ALERT from `batchgate alert test`, nothing to do. " + message.summary
             message.reportPath = "(a test alert has no report)"
             return message
+        }
+    }
+
+    /// `batchgate alert retry`: dead letters moved back into `outbox/`, and the running daemon told.
+    struct Retry: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "retry",
+            abstract: "Move given-up alerts from outbox/dead/ back into outbox/, to be sent again.",
+            discussion: """
+                Each letter goes back as a new alert would: tried at once, with the full retries and \
+                maximum age, in full (then, if refused, as its minimal version). A letter refused for \
+                its content is said so: unless the receiver or the alert changed, it is refused again. \
+                A running daemon is told (SIGUSR2) to send them now; otherwise they go at its next \
+                start. A letter for a sink the configuration no longer has (or has as another type) \
+                stays where it is: it would only die again. Run it as root or as the daemon's user.
+
+                Exit status: 0 when every letter named is back, 1 when one was not found or could not \
+                be moved, or the running daemon could not be told; 64 for neither ids nor --all (or \
+                both), or an unknown --sink; 78 for a configuration that does not load.
+                """
+        )
+
+        @Option(help: ArgumentHelp("The YAML configuration file.", valueName: "file"))
+        var config: String
+
+        @Option(help: ArgumentHelp("Only letters for this sink.", valueName: "name"))
+        var sink: String?
+
+        @Flag(help: "Every dead letter (of --sink, when given).")
+        var all = false
+
+        @Argument(help: ArgumentHelp("Dead letters, as batchgate status and the file names in outbox/dead/ show them (ID or ID.json).",
+                                     valueName: "id"))
+        var ids: [String] = []
+
+        func validate() throws {
+            if all && !ids.isEmpty { throw ValidationError("give ids or --all, not both") }
+            if !all && ids.isEmpty { throw ValidationError("name the dead letters to send again (their ids), or give --all") }
+        }
+
+        func run() throws {
+            let settings: DaemonConfig
+            do {
+                settings = try ConfigFile.loadConfig(path: config)
+            } catch {
+                ProcessEnvironment.writeError("batchgate: \(error)")
+                throw ExitCode(78)
+            }
+            let sinks = settings.alerts.sinks
+            if let sink, !sinks.contains(where: { $0.name == sink }) {
+                let names = sinks.isEmpty ? "it configures none" : "the sinks are " + sinks.map(\.name).joined(separator: ", ")
+                ProcessEnvironment.writeError("batchgate: no sink named \(sink) in \(config); \(names)")
+                throw ExitCode(64)
+            }
+            let outbox: Outbox
+            do {
+                outbox = try Outbox(layout: settings.layout)
+            } catch {
+                ProcessEnvironment.writeError("batchgate: cannot open the outbox of \(settings.layout.root): \(error); has batchgate run with this configuration?")
+                throw ExitCode(1)
+            }
+            var output = FileOutput.standardOutput
+            var failures = 0
+            func fail(_ message: String) {
+                output.flush()
+                ProcessEnvironment.writeError("batchgate: " + message)
+                failures += 1
+            }
+            var letters: [DeadLetter] = []
+            if all {
+                do {
+                    let found = try outbox.deadLetters()
+                    letters = found.letters.filter { sink == nil || $0.sink == sink }
+                    for name in found.unreadable { fail("\(settings.layout.outboxDead)/\(name) is not a dead letter batchgate can read; it is left as it is") }
+                } catch {
+                    fail(error.description)
+                }
+                if letters.isEmpty && failures == 0 {
+                    output.write("no dead letters\(sink.map { " for \($0)" } ?? "") in \(settings.layout.outboxDead)\n")
+                }
+            } else {
+                for id in ids {
+                    do {
+                        guard let letter = try outbox.deadLetter(id: id) else {
+                            fail("no dead letter \(id) in \(settings.layout.outboxDead)")
+                            continue
+                        }
+                        if let sink, letter.sink != sink {
+                            fail("\(letter.id) is for the sink \(letter.sink), not \(sink); it stays in \(settings.layout.outboxDead)")
+                            continue
+                        }
+                        letters.append(letter)
+                    } catch {
+                        fail(error.description)
+                    }
+                }
+            }
+            var moved = 0
+            for letter in letters {
+                guard let configured = sinks.first(where: { $0.name == letter.sink }), configured.type == letter.kind else {
+                    let now = sinks.first { $0.name == letter.sink }.map { "is now a \($0.type.rawValue) sink, and it was written for a \(letter.kind.rawValue) one" }
+                        ?? "is not configured in \(config)"
+                    fail("\(letter.id) stays in \(settings.layout.outboxDead): its sink \(letter.sink) \(now), so it would only die again")
+                    continue
+                }
+                do {
+                    switch try outbox.requeue(letter, at: System.wallClock()) {
+                    case .moved:
+                        moved += 1
+                        output.write(Self.movedLine(letter, outbox: outbox.folder) + "\n")
+                    case .alreadyWaiting:
+                        output.write("\(letter.id): already waiting in \(outbox.folder); its dead letter was removed\n")
+                    }
+                } catch {
+                    fail(error.description)
+                }
+            }
+            if moved > 0 {
+                tellDaemon(settings.layout, output: &output, fail: fail)
+            }
+            output.flush()
+            if failures > 0 { throw ExitCode(1) }
+        }
+
+        /// The line for a letter moved back: what it died of, and what that means for this try.
+        static func movedLine(_ letter: DeadLetter, outbox: String) -> String {
+            let answer = (letter.lastAnswer ?? "no answer recorded").prefix(400)
+            switch letter.buriedFor {
+            case .content:
+                return "\(letter.id) was refused for its content by \(letter.sink) (\(answer)); it goes again in full — unless the receiver or the alert changed, it will be refused again"
+            case .configuration:
+                return "\(letter.id): back in \(outbox) for \(letter.sink); it was given up for the sink's setup (\(answer)): unless that was fixed, it is given up again"
+            case .delivery, .unknown:
+                return "\(letter.id): back in \(outbox) for \(letter.sink), to be sent again (it was given up: \(answer))"
+            }
+        }
+
+        /// Tells the daemon that holds the state root to look at `outbox/` again (SIGUSR2), or says
+        /// that none runs.
+        func tellDaemon(_ layout: StateLayout, output: inout FileOutput, fail: (String) -> Void) {
+            let pid: Int32?
+            do {
+                pid = try System.lockHolder(of: layout.root, pidFile: layout.lockFile)
+            } catch {
+                fail("cannot tell whether batchgate runs on \(layout.root) (\(error)); if it does, `systemctl kill -s USR2 batchgate` makes it send them now, else they go at its next start")
+                return
+            }
+            guard let pid else {
+                output.write("batchgate is not running on \(layout.root); they go at its next start\n")
+                return
+            }
+            do {
+                try System.sendSignal(SIGUSR2, to: pid)
+                output.write("told batchgate (pid \(pid)) to send them now\n")
+            } catch {
+                let hint = error.errno == EPERM ? "; run this as root or as the daemon's user (sudo -u batchgate), or `systemctl kill -s USR2 batchgate`" : ""
+                fail("cannot tell batchgate (pid \(pid)) to look at the outbox: \(error)\(hint); else they go at its next start")
+            }
         }
     }
 }

@@ -60,10 +60,11 @@ struct AlertSenderTests {
         /// The dispatcher under test, kept alive as long as the fixture.
         private(set) var running: AlertDispatcher?
 
-        func dispatcher(_ sinks: [DaemonConfig.AlertSink], maxAge: Duration = DaemonConfig.Alerts().maxAge) -> AlertDispatcher {
+        func dispatcher(_ sinks: [DaemonConfig.AlertSink], maxAge: Duration = DaemonConfig.Alerts().maxAge,
+                        summaryInterval: Double = 600) -> AlertDispatcher {
             let config = DaemonConfig(alerts: DaemonConfig.Alerts(maxAge: maxAge, sinks: sinks))
             let dispatcher = AlertDispatcher(outbox: outbox, config: config, secrets: sinks.inlineSecrets, log: log,
-                                             transport: transport, host: "test-host", random: { 0.5 })
+                                             transport: transport, host: "test-host", random: { 0.5 }, summaryInterval: summaryInterval)
             running = dispatcher
             return dispatcher
         }
@@ -120,7 +121,12 @@ struct AlertSenderTests {
         #expect(dead.lastAnswer?.contains("HTTP 400: bad payload") == true)
         // Logged once the entry is out of outbox/ and both folders are flushed: a moment after the
         // dead letter appears.
-        #expect(eventually { fixture.logText.contains("gave up on alert \(entries[0].id) for desk: the endpoint refused the alert with HTTP 400") })
+        #expect(dead.buriedFor == .content)
+        #expect(eventually { fixture.logText.contains("gave up on alert \(entries[0].id) for desk after 1 attempt over ") })
+        let line = try #require(fixture.logText.split(separator: "\n").first { $0.contains("gave up on alert") })
+        #expect(line.hasSuffix(": HTTP 400: bad payload; it has no minimal version to send instead; kept in \(fixture.root.path)/outbox/dead/\(entries[0].fileName)"),
+                "\(line)")
+        #expect(line.components(separatedBy: "bad payload").count == 2, "the answer is stated once: \(line)")
     }
 
     @Test func aRefusedAlertGoesOnceAsItsMinimalVersion() throws {
@@ -150,10 +156,11 @@ struct AlertSenderTests {
         #expect(fixture.transport.sent.count == 2, "the minimal version is sent once")
         let deadPath = fixture.root.appendingPathComponent("outbox/dead/\(entries[0].fileName)")
         let dead = try #require(OutboxEntry(decoding: Array(try Data(contentsOf: deadPath))))
-        #expect(dead.lastAnswer == "its minimal version was refused too (HTTP 400: still no) after its full version was (HTTP 413: too large)")
+        #expect(dead.lastAnswer == "HTTP 400: still no; its minimal version was refused too, after its full version was: HTTP 413: too large")
+        #expect(dead.buriedFor == .content)
         #expect(dead.refusal == nil, "a dead letter moved back goes in full")
         #expect(eventually {
-            fixture.logText.contains("gave up on alert \(entries[0].id) for desk: its minimal version was refused too (HTTP 400: still no) after its full version was (HTTP 413: too large)")
+            fixture.logText.contains("for desk after 2 attempts over ") && fixture.logText.contains(": HTTP 400: still no; its minimal version was refused too, after its full version was: HTTP 413: too large; kept in ")
         }, "\(fixture.logText)")
 
         // Moved back by hand, as docs/alerts.md says, once the receiver is fixed.
@@ -240,7 +247,9 @@ struct AlertSenderTests {
         let entries = try fixture.publish(1, sink: "desk", createdAt: System.wallClock() - 100)
         fixture.dispatcher([Self.sink()], maxAge: .seconds(60)).add(entries)
         #expect(eventually { fixture.names("outbox/dead") == [entries[0].fileName] })
-        #expect(eventually { fixture.logText.contains("the maximum age is 60 s") })
+        #expect(eventually { fixture.logText.contains("HTTP 500; still failing at its maximum age, alerts.maxAge 1m; kept in") }, "\(fixture.logText)")
+        let dead = try #require(OutboxEntry(decoding: Array(try Data(contentsOf: fixture.root.appendingPathComponent("outbox/dead/\(entries[0].fileName)")))))
+        #expect(dead.buriedFor == .delivery)
     }
 
     @Test func manyWaitingForAChatSinkMakeOneDigest() throws {

@@ -54,11 +54,12 @@ struct OutboxTests {
         let fixture = try Fixture()
         let entry = OutboxEntry(routeID: "00000000000000cc", sink: "hook", createdAt: 1, alert: "{}")
         try fixture.outbox.save([entry], sync: false)
-        try fixture.outbox.bury(entry, reason: "the endpoint refused the alert with HTTP 400", sync: true)
+        try fixture.outbox.bury(entry, reason: "HTTP 400: bad; it has no minimal version to send instead", cause: .content, sync: true)
         #expect(try fixture.outbox.waiting().entries.isEmpty)
         #expect(fixture.names("outbox/dead") == ["00000000000000cc-hook.json"])
         let dead = try OutboxEntry(decoding: Array(Data(contentsOf: fixture.root.appendingPathComponent("outbox/dead/00000000000000cc-hook.json"))))
-        #expect(dead?.lastAnswer == "the endpoint refused the alert with HTTP 400")
+        #expect(dead?.lastAnswer == "HTTP 400: bad; it has no minimal version to send instead")
+        #expect(dead?.buriedFor == .content, "why it died is kept on the letter")
     }
 
     @Test func reportsUnreadableFilesWithoutTouchingThem() throws {

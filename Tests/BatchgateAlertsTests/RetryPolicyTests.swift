@@ -37,18 +37,7 @@ struct RetryPolicyTests {
 
     @Test(arguments: [400, 401, 403, 404, 410, 413, 422])
     func otherClientErrorsAreARefusalOfTheContent(status: Int) {
-        let verdict = policy.verdict(after: .answered(status: status, retryAfter: nil), attempt: 1, age: 0, jitter: 0.5)
-        guard case .refusedContent(let reason) = verdict else { Issue.record("\(verdict)"); return }
-        #expect(reason.contains("HTTP \(status)"))
-    }
-
-    @Test func aRefusalThatPointsAtTheSinkSaysSo() {
-        let unauthorised = policy.verdict(after: .answered(status: 401, retryAfter: nil), attempt: 1, age: 0, jitter: 0)
-        #expect(unauthorised == .refusedContent(reason: "the endpoint refused the alert with HTTP 401 (is the sink's token, header or signing secret right?)"))
-        let gone = policy.verdict(after: .answered(status: 410, retryAfter: nil), attempt: 1, age: 0, jitter: 0)
-        #expect(gone == .refusedContent(reason: "the endpoint refused the alert with HTTP 410 (is the sink's URL right, and the webhook still there?)"))
-        #expect(policy.verdict(after: .answered(status: 400, retryAfter: nil), attempt: 1, age: 0, jitter: 0)
-                == .refusedContent(reason: "the endpoint refused the alert with HTTP 400"))
+        #expect(policy.verdict(after: .answered(status: status, retryAfter: nil), attempt: 1, age: 0, jitter: 0.5) == .refusedContent)
     }
 
     @Test func a408IsTriedAgainLikeATimeout() {
@@ -56,21 +45,17 @@ struct RetryPolicyTests {
     }
 
     @Test func anSMTPRefusalOfTheMessageIsOneOfTheContentAndOfTheLoginIsFinal() {
-        #expect(policy.verdict(after: .refusedContent("500 Line too long"), attempt: 1, age: 0, jitter: 0)
-                == .refusedContent(reason: "500 Line too long"))
+        #expect(policy.verdict(after: .refusedContent("500 Line too long"), attempt: 1, age: 0, jitter: 0) == .refusedContent)
         let login = policy.verdict(after: .refused("the SMTP server refused the login"), attempt: 1, age: 0, jitter: 0)
-        guard case .giveUp(let reason) = login else { Issue.record("\(login)"); return }
-        #expect(reason.contains("refused the login"))
+        #expect(login == .giveUp(reason: "sending it again would not help"), "the reason does not repeat the answer")
     }
 
     @Test func serverErrorsAndFailuresRetryUntilTheMaximumAge() {
         #expect(policy.verdict(after: .answered(status: 500, retryAfter: nil), attempt: 5, age: 3_600, jitter: 1) == .retry(afterSeconds: 16))
         let late = policy.verdict(after: .answered(status: 502, retryAfter: nil), attempt: 150, age: 86_000, jitter: 1)
-        guard case .giveUp(let reason) = late else { Issue.record("\(late)"); return }
-        #expect(reason.contains("150 attempts") && reason.contains("HTTP 502"))
+        #expect(late == .giveUp(reason: "still failing at its maximum age, alerts.maxAge 1d"), "the answer is not repeated in the reason")
         let timeout = policy.verdict(after: .failed("Timeout was reached"), attempt: 150, age: 86_399, jitter: 0)
-        guard case .giveUp(let why) = timeout else { Issue.record("\(timeout)"); return }
-        #expect(why.contains("Timeout was reached"))
+        #expect(timeout == .giveUp(reason: "still failing at its maximum age, alerts.maxAge 1d"))
     }
 
     @Test func aRetryAfterIsHonouredUpToTheLongestBackoff() {

@@ -117,7 +117,7 @@ struct ServiceNoticeTests {
 
         try fixture.outbox.save([entry], sync: true)
         #expect(try fixture.outbox.waiting().entries == [entry])
-        try fixture.outbox.bury(entry, reason: "given up", sync: true)
+        try fixture.outbox.bury(entry, reason: "given up", cause: .delivery, sync: true)
         let dead = try #require(OutboxEntry(decoding: Array(try Data(contentsOf: fixture.root.appendingPathComponent("outbox/dead/\(entry.fileName)")))))
         #expect(dead.isServiceNotice, "a dead letter moved back is a notice still")
         #expect(dead.lastAnswer == "given up" && dead.refusal == nil)
@@ -191,7 +191,7 @@ struct ServiceNoticeTests {
         #expect(fixture.transport.sent.map { String(decoding: $0.delivery.body, as: UTF8.self) } == [entry.alert, try #require(entry.fallback)])
         let deadPath = fixture.root.appendingPathComponent("outbox/dead/\(entry.fileName)")
         let dead = try #require(OutboxEntry(decoding: Array(try Data(contentsOf: deadPath))))
-        #expect(dead.isServiceNotice && dead.lastAnswer?.contains("its minimal version was refused too (HTTP 400: no)") == true)
+        #expect(dead.isServiceNotice && dead.lastAnswer == "HTTP 400: no; its minimal version was refused too, after its full version was: HTTP 400: invalid_blocks")
 
         // Moved back with a burst of manifests waiting: it goes in full, on its own.
         try FileManager.default.moveItem(at: deadPath, to: fixture.root.appendingPathComponent("outbox/\(entry.fileName)"))

@@ -132,7 +132,8 @@ struct AlertDeliveryTests {
         #expect(Set(requests.map { $0.headers["idempotency-key"] ?? "" }).count == 1)
         #expect(requests.map(\.body) == Array(repeating: requests[0].body, count: 3))
         #expect(eventually { fixture.names("outbox") == ["dead"] })
-        #expect(fixture.logText.contains("HTTP 429: slow down"))
+        #expect(fixture.logText.contains("HTTP 429: the receiver asks for fewer messages: batchgate waits as long as it says; a slower rateLimit on the sink avoids it (slow down)"),
+                "what to check, then the receiver's words: \(fixture.logText)")
     }
 
     @Test func aRefusedAlertIsDeadLetteredWithTheAnswerAndAnError() throws {
@@ -145,8 +146,10 @@ struct AlertDeliveryTests {
         #expect(server.requests[0].body != server.requests[1].body)
         let dead = try #require(OutboxEntry(decoding: Array(try Data(contentsOf: fixture.root.appendingPathComponent("outbox/dead/\(outcome.entry.id)-chat.json")))))
         #expect(dead.lastAnswer?.contains("HTTP 400: invalid_payload") == true)
-        #expect(dead.lastAnswer == "its minimal version was refused too (HTTP 400: invalid_payload) after its full version was (HTTP 400: invalid_payload)")
-        #expect(fixture.logText.contains("gave up on alert \(outcome.entry.id)-chat for chat: its minimal version was refused too (HTTP 400: invalid_payload)"))
+        #expect(dead.lastAnswer == "HTTP 400: invalid_payload; its full and minimal versions were both refused")
+        // Logged once the letter is in outbox/dead/ and both folders are flushed: a moment after it appears.
+        #expect(eventually { fixture.logText.contains("gave up on alert \(outcome.entry.id)-chat for chat after 2 attempts over ") })
+        #expect(fixture.logText.contains(": HTTP 400: invalid_payload; its full and minimal versions were both refused; kept in "))
     }
 
     @Test func aHungEndpointTimesOutAndIsTriedAgain() throws {

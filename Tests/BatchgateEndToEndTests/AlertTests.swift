@@ -175,8 +175,9 @@ struct AlertTests {
         #expect(all.status == 1)
         #expect(all.standardOutput.contains("chat (slack): delivered — HTTP 200"))
         #expect(all.standardOutput.contains("team (teams): delivered — HTTP 200"))
-        #expect(all.standardOutput.contains("old-desk (webhook): REFUSED — HTTP 404: no such hook"), "\(all.standardOutput)")
-        #expect(all.standardOutput.contains("old-desk (webhook): its minimal version was not delivered either; the daemon would give up — HTTP 404: no such hook"))
+        #expect(all.standardOutput.contains("old-desk (webhook): REFUSED — HTTP 404: the webhook URL is wrong or was deleted: check the sink's url (no such hook)"),
+                "\(all.standardOutput)")
+        #expect(all.standardOutput.contains("old-desk (webhook): its minimal version was not delivered either; the daemon would give up — HTTP 404: the webhook URL is wrong or was deleted: check the sink's url (no such hook)"))
         #expect(refusing.requests.count == 2, "the full alert, then its minimal version")
         #expect(server.requests.map(\.path).sorted() == ["/slack", "/teams"])
         #expect(server.requests.allSatisfy { String(decoding: $0.body, as: UTF8.self).contains("TEST ALERT") })

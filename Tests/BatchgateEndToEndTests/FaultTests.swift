@@ -94,18 +94,24 @@ struct FaultTests {
         #expect(waitUntil(timeout: 10) { daemon.routedCount == expected.count }, "routing does not wait for the webhook")
         let alerting = expected.values.filter { $0 != "accepted" }.count
         #expect(waitUntil(timeout: 10) { waiting(daemon).count == alerting }, "each alert waits in outbox/")
-        #expect(waitUntil(timeout: 10) { daemon.log.contains("(curl error 7); trying again in") }, "\(daemon.log)")
-        let refusal = daemon.log.split(separator: "\n").first { $0.contains("could not deliver alert") }
-        #expect(refusal?.contains("warning: could not deliver alert") == true && refusal?.contains("to desk (attempt 1): ") == true,
-                "\(refusal ?? "")")
+        #expect(waitUntil(timeout: 10) { daemon.log.contains("warning: desk cannot deliver: ") }, "\(daemon.log)")
+        let refusal = daemon.log.split(separator: "\n").first { $0.contains("desk cannot deliver") }
+        #expect(refusal?.contains("desk cannot deliver: cannot connect to the receiver: is it up?") == true && refusal?.contains("; curl error 7); ") == true
+                && refusal?.hasSuffix(", retried with backoff") == true, "what to check, libcurl's words kept: \(refusal ?? "")")
 
         // Down for a minute: the daemon keeps trying, gives nothing up, and goes on routing.
         Thread.sleep(until: dropped.addingTimeInterval(60))
         #expect(daemon.process.isRunning)
         #expect(waiting(daemon).count == alerting)
         #expect(daemon.names(in: "outbox/dead").isEmpty, "nothing given up during the outage")
-        let attemptsWhileDown = daemon.log.components(separatedBy: "could not deliver alert").count - 1
-        #expect(attemptsWhileDown >= alerting * 3, "retried with backoff: \(attemptsWhileDown) attempts")
+        let attempts = waiting(daemon).compactMap { name -> Int? in
+            let data = try? Data(contentsOf: daemon.root.appendingPathComponent("outbox/" + name))
+            return (data.flatMap { try? JSONSerialization.jsonObject(with: $0) } as? [String: Any])?["attempts"] as? Int
+        }
+        #expect(attempts.count == alerting && attempts.allSatisfy { $0 >= 3 }, "each retried with backoff: \(attempts)")
+        // A minute of retries of every alert is one warning: the sink's state, not each attempt.
+        let warnings = daemon.log.split(separator: "\n").filter { $0.contains(" warning: ") }
+        #expect(warnings.count == 1, "\(warnings)")
 
         let back = try LoopbackHTTPServer(port: port)
         // The longest backoff a minute in can reach is about 64 s: all are sent by then.
@@ -116,6 +122,7 @@ struct FaultTests {
         #expect(Set(keys.map { String($0.prefix { $0 != "-" }) }) == alerted, "one key per needs-batch or rejected manifest")
         #expect(daemon.names(in: "outbox/dead").isEmpty)
         #expect(daemon.log.contains("delivered alert "))
+        #expect(daemon.log.split(separator: "\n").filter { $0.contains("notice: desk delivers again after ") }.count == 1, "\(daemon.log)")
 
         // Back to normal: a new alert goes out at once, not after some leftover backoff.
         let fresh = "after-outage.json"
@@ -179,11 +186,12 @@ struct FaultTests {
         #expect(daemon.names(in: "outbox/dead").isEmpty, "nothing given up")
         let expectedLine: String
         switch failure {
-        case .tooManyRequests: expectedLine = "to desk (attempt 1): HTTP 429: slow down; trying again in 2s"
-        case .serverError: expectedLine = "to desk (attempt 1): HTTP 500: boom; trying again in "
-        case .hang: expectedLine = "(curl error 28); trying again in "
+        case .tooManyRequests: expectedLine = "warning: desk cannot deliver: HTTP 429: the receiver asks for fewer messages: batchgate waits as long as it says; a slower rateLimit on the sink avoids it (slow down); "
+        case .serverError: expectedLine = "warning: desk cannot deliver: HTTP 500: the receiver has a problem; nothing to fix here (boom); "
+        case .hang: expectedLine = "warning: desk cannot deliver: the receiver did not answer within 2s (alerts.timeout; connecting: 2s)"
         }
         #expect(daemon.log.contains(expectedLine), "\(daemon.log)")
+        #expect(daemon.log.contains("notice: desk delivers again after "), "\(daemon.log)")
         expected[try expectStillRouting(daemon)] = "accepted"
         expectRoutedOnce(daemon, expected)
         #expect(daemon.stop() == 0)

@@ -272,7 +272,7 @@ public final class Daemon: @unchecked Sendable {
                 log.warning("\(path) is now another folder than the one batchgate had open (moved away and made again?); reopened it: from now on files go into the folder at that path")
             }
             if try audit.followPath() {
-                log.warning("\(audit.path) was deleted, moved or replaced while batchgate ran; a new one was opened at that path (rotate it with a SIGHUP to keep every line in one place)")
+                log.warning("\(audit.path) was deleted, moved or replaced while batchgate ran; a new one was opened at that path (rotate it with a SIGUSR1 after the rename to keep every line in one place)")
             }
             if reopened.contains(settings.layout.inbox) {
                 watcher?.cancel()
@@ -319,6 +319,8 @@ public final class Daemon: @unchecked Sendable {
     }
 
     /// SIGHUP: reads the config and catalog again; a bad one is logged and the running one kept.
+    /// It reopens the audit log too, as SIGUSR1 does alone, so that a logrotate set up to
+    /// reload (`systemctl reload batchgate`) still rotates it.
     /// The reading (a catalog may take seconds) runs off the daemon's queue, which goes on routing
     /// with the running configuration and feeding the watchdog meanwhile; a SIGHUP that comes
     /// during a reload makes one more once it is done.

@@ -5,7 +5,7 @@ import BatchgateCore
 import BatchgateSystem
 
 /// `audit.jsonl` in the state root: one JSON line per routed manifest, appended and flushed.
-/// Reopened on SIGHUP, so logrotate can move the file away.
+/// Reopened on SIGUSR1 (and on SIGHUP, with the reload), so logrotate can move the file away.
 final class AuditLog {
     let path: String
     private var fd: Int32 = -1
@@ -34,7 +34,8 @@ final class AuditLog {
         return true
     }
 
-    /// Closes and opens the file again by name (after logrotate has renamed it).
+    /// Opens the file again by name (after logrotate has renamed it), then closes the one held:
+    /// if the open fails, the lines go on into the file held.
     func reopen() throws(SystemError) {
         let old = fd
         try open()

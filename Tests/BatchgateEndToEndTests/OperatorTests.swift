@@ -1,0 +1,206 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// What a sysadmin meets: the journal while sinks are down, logrotate's SIGUSR1, and dead letters
+/// sent again with `batchgate alert retry` while the daemon runs.
+@Suite("Operating the daemon", .serialized)
+struct OperatorTests {
+    let fileManager = FileManager.default
+
+    func writeConfig(root: URL, sinks: String) throws -> String {
+        let path = root.appendingPathComponent("batchgate.yaml").path
+        try """
+            stateRoot: \(root.path)
+            alerts:
+              sinks:
+            \(sinks)
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func drop(_ number: Int, into daemon: DaemonProcess, needsBatch: Bool = true) throws {
+        let staging = daemon.root.appendingPathComponent("staging-\(number).json")
+        try manifest(number, needsBatch: needsBatch).write(to: staging)
+        #expect(rename(staging.path, daemon.inbox.appendingPathComponent("m-\(number).json").path) == 0)
+    }
+
+    func lines(_ log: String, _ level: String) -> [Substring] {
+        log.split(separator: "\n").filter { $0.contains(" \(level): ") }
+    }
+
+    // MARK: The journal while sinks are down
+
+    @Test func fourSinksDownForSeventeenSecondsAreOneWarningEach() throws {
+        // A port that was listened on and no longer is: every connection is refused.
+        let gone = try LoopbackHTTPServer()
+        let port = gone.port
+        gone.stop()
+        let root = try DaemonProcess.temporaryRoot()
+        defer { try? fileManager.removeItem(at: root) }
+        let config = try writeConfig(root: root, sinks: """
+                - name: chat
+                  type: slack
+                  url: http://127.0.0.1:\(port)/slack
+                - name: team
+                  type: teams
+                  url: http://127.0.0.1:\(port)/teams
+                - name: desk
+                  type: webhook
+                  url: http://127.0.0.1:\(port)/desk
+                - name: mail
+                  type: email
+                  url: smtp://127.0.0.1:\(port)
+                  starttls: false
+                  from: batchgate@plant.example.com
+                  to: [qa@plant.example.com]
+            """)
+        let daemon = DaemonProcess(root: root, arguments: ["run", "--config", config])
+        try daemon.start()
+        try drop(1, into: daemon)
+        try drop(2, into: daemon)
+        #expect(waitUntil(timeout: 20) { daemon.routedCount == 2 })
+        Thread.sleep(forTimeInterval: 17)
+        let waiting = daemon.names(in: "outbox").filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }
+        let attempts = waiting.compactMap { name -> Int? in
+            let data = try? Data(contentsOf: root.appendingPathComponent("outbox/" + name))
+            return (data.flatMap { try? JSONSerialization.jsonObject(with: $0) } as? [String: Any])?["attempts"] as? Int
+        }
+        #expect(waiting.count == 8 && attempts.reduce(0, +) >= 8 * 3, "each alert tried again and again: \(attempts)")
+        #expect(daemon.stop() == 0)
+
+        let warnings = lines(daemon.log, "warning")
+        #expect(warnings.count == 4, "one per sink, not one per retry:\n\(warnings.joined(separator: "\n"))")
+        for sink in ["chat", "team", "desk"] {
+            #expect(warnings.contains { $0.contains("warning: \(sink) cannot deliver: cannot connect to the receiver: is it up? check the host and port in the sink's url, a firewall or a proxy (") && $0.contains("; curl error 7); ") })
+        }
+        #expect(warnings.contains { $0.contains("warning: mail cannot deliver: cannot connect to the SMTP server: is it up?") })
+        #expect(lines(daemon.log, "error").isEmpty)
+    }
+
+    // MARK: logrotate
+
+    @Test func sigusr1ReopensTheAuditLogAndReadsNoConfiguration() throws {
+        let root = try DaemonProcess.temporaryRoot()
+        defer { try? fileManager.removeItem(at: root) }
+        // A config file, so that a reload would have something to read and would say so.
+        let config = try writeConfig(root: root, sinks: "    []")
+        let daemon = DaemonProcess(root: root, arguments: ["run", "--config", config])
+        try daemon.start()
+        try drop(1, into: daemon, needsBatch: false)
+        #expect(waitUntil(timeout: 10) { daemon.auditLines().count == 1 })
+
+        // logrotate renames the log, then sends SIGUSR1 (postrotate).
+        let audit = root.appendingPathComponent("audit.jsonl")
+        try fileManager.moveItem(at: audit, to: root.appendingPathComponent("audit.jsonl.1"))
+        daemon.signal(SIGUSR1)
+        #expect(waitUntil(timeout: 10) { daemon.log.contains("notice: reopened the audit log \(audit.path) (SIGUSR1)") }, "\(daemon.log)")
+        try drop(2, into: daemon)
+        #expect(waitUntil(timeout: 10) { daemon.routedCount == 2 && daemon.log.contains("routed m-2.json") })
+        #expect(daemon.process.isRunning, "SIGUSR1 does not end the daemon")
+
+        let rotated = try String(contentsOf: root.appendingPathComponent("audit.jsonl.1"), encoding: .utf8)
+        let fresh = try String(contentsOf: audit, encoding: .utf8)
+        #expect(rotated.contains("m-1.json") && !rotated.contains("m-2.json"))
+        #expect(fresh.contains("m-2.json") && !fresh.contains("m-1.json"), "the new line is in a new audit.jsonl")
+        #expect(!daemon.log.contains("reloaded the configuration"), "no config or catalog read:\n\(daemon.log)")
+        #expect(daemon.stop() == 0)
+    }
+
+    // MARK: Dead letters back with one command
+
+    @Test func aDeadLetterGoesBackWithOneCommandAndTheRunningDaemonSendsIt() throws {
+        let server = try LoopbackHTTPServer()
+        server.reply(with: .answer(status: 400, body: "invalid_payload"))
+        let root = try DaemonProcess.temporaryRoot()
+        defer { try? fileManager.removeItem(at: root) }
+        let config = try writeConfig(root: root, sinks: """
+                - name: desk
+                  type: webhook
+                  url: http://127.0.0.1:\(server.port)/desk
+            """)
+        let socket = try NotifySocket(path: root.appendingPathComponent("notify.sock").path)
+        let daemon = DaemonProcess(root: root, arguments: ["run", "--config", config], environment: ["NOTIFY_SOCKET": socket.path])
+        let state = root
+        try daemon.start()
+        try drop(1, into: daemon)
+        // Refused in full, then as its minimal version: given up, for its content.
+        #expect(waitUntil(timeout: 30) { names(state, "outbox/dead").count == 1 }, "\(daemon.log)")
+        let letter = try #require(names(state, "outbox/dead").first)
+        let id = String(letter.dropLast(".json".count))
+        #expect(server.requests.count == 2)
+        #expect(waitUntil(timeout: 5) { daemon.log.contains("gave up on alert \(id)") })
+        // One more manifest, accepted (no alert): its status line counts the dead letter.
+        try drop(2, into: daemon, needsBatch: false)
+        let before = socket.receive(until: { $0.contains { $0.contains("routed 2") } }, timeout: 10)
+        #expect(before.last { $0.contains("routed 2") }?.contains("alerts 0 pending, 1 dead") == true, "\(before)")
+
+        server.reply(with: .answer(status: 200))
+        let retry = try Executable.run(["alert", "retry", "--config", config, "--all"])
+        #expect(retry.status == 0, "\(retry.standardError)")
+        #expect(retry.standardOutput.contains("\(id) was refused for its content by desk (HTTP 400: invalid_payload; its full and minimal versions were both refused); it goes again in full — unless the receiver or the alert changed, it will be refused again"),
+                "\(retry.standardOutput)")
+        #expect(retry.standardOutput.contains("told batchgate (pid \(daemon.process.processIdentifier)) to send them now"), "\(retry.standardOutput)")
+
+        // Sent without a restart, in full, under its own key.
+        #expect(waitUntil(timeout: 20) { server.requests.count == 3 && names(state, "outbox").filter { $0.hasSuffix(".json") }.isEmpty },
+                "\(daemon.log)")
+        let sent = server.requests[2]
+        #expect(sent.headers["idempotency-key"] == id)
+        #expect(String(decoding: sent.body, as: UTF8.self).contains("\"packages\""), "the full alert, not its minimal version")
+        #expect(names(state, "outbox/dead").isEmpty)
+        #expect(daemon.log.contains("looked at \(state.path)/outbox again: 1 alert(s) there"), "\(daemon.log)")
+        #expect(waitUntil(timeout: 5) { daemon.log.contains("delivered alert \(id) to desk") })
+        let after = socket.receive(until: { $0.dropFirst(before.count).contains { $0.contains(", 0 dead") } }, timeout: 10).dropFirst(before.count)
+        #expect(after.contains { $0.hasPrefix("STATUS=") && $0.contains("routed 2") && $0.contains(", 0 dead") }, "recounted: \(after)")
+        #expect(daemon.stop() == 0)
+    }
+
+    @Test func alertRetrySaysWhatItCannotDoAndThatNoDaemonRuns() throws {
+        let root = try DaemonProcess.temporaryRoot()
+        defer { try? fileManager.removeItem(at: root) }
+        let config = try writeConfig(root: root, sinks: """
+                - name: desk
+                  type: webhook
+                  url: http://127.0.0.1:9/desk
+            """)
+        let dead = root.appendingPathComponent("outbox/dead")
+        try fileManager.createDirectory(at: dead, withIntermediateDirectories: true)
+        func letter(_ id: String, sink: String, cause: String?) throws {
+            var object: [String: Any] = ["id": id, "sink": sink, "kind": "webhook", "createdAt": 1_000, "attempts": 40,
+                                         "nextAttemptAt": 90_000, "alert": "{}", "lastAnswer": "HTTP 503: down; still failing at its maximum age"]
+            if let cause { object["buriedFor"] = cause }
+            try JSONSerialization.data(withJSONObject: object).write(to: dead.appendingPathComponent(id + ".json"))
+        }
+        try letter("00000000000000a1-desk", sink: "desk", cause: "delivery")
+        try letter("00000000000000a2-desk", sink: "desk", cause: nil)
+        try letter("00000000000000a3-old", sink: "old", cause: "delivery")
+
+        let neither = try Executable.run(["alert", "retry", "--config", config])
+        #expect(neither.status == 64, "\(neither.standardError)")
+        let both = try Executable.run(["alert", "retry", "--config", config, "--all", "00000000000000a1-desk"])
+        #expect(both.status == 64)
+        let unknownSink = try Executable.run(["alert", "retry", "--config", config, "--sink", "nope", "--all"])
+        #expect(unknownSink.status == 64 && unknownSink.standardError.contains("no sink named nope"), "\(unknownSink.standardError)")
+
+        let some = try Executable.run(["alert", "retry", "--config", config, "00000000000000a1-desk.json", "00000000000000ff-desk", "00000000000000a3-old"])
+        #expect(some.status == 1)
+        #expect(some.standardOutput.contains("00000000000000a1-desk: back in \(root.path)/outbox for desk, to be sent again (it was given up: HTTP 503: down; still failing at its maximum age)"),
+                "\(some.standardOutput)")
+        #expect(some.standardOutput.contains("batchgate is not running on \(root.path); they go at its next start"))
+        #expect(some.standardError.contains("no dead letter 00000000000000ff-desk in \(dead.path)"), "\(some.standardError)")
+        #expect(some.standardError.contains("00000000000000a3-old stays in \(dead.path): its sink old is not configured in \(config), so it would only die again"))
+        #expect(names(root, "outbox/dead") == ["00000000000000a2-desk.json", "00000000000000a3-old.json"])
+        #expect(names(root, "outbox").contains("00000000000000a1-desk.json"))
+
+        // --sink limits --all to that sink's letters; a letter without a cause reads as an old one.
+        let rest = try Executable.run(["alert", "retry", "--config", config, "--sink", "desk", "--all"])
+        #expect(rest.status == 0, "\(rest.standardError)")
+        #expect(rest.standardOutput.split(separator: "\n").filter { $0.contains(": back in ") }.count == 1)
+        #expect(names(root, "outbox/dead") == ["00000000000000a3-old.json"])
+    }
+
+    func names(_ root: URL, _ folder: String) -> [String] {
+        ((try? fileManager.contentsOfDirectory(atPath: root.appendingPathComponent(folder).path)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
+    }
+}
