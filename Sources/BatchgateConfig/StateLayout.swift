@@ -19,7 +19,7 @@ public struct StateLayout: Sendable, Equatable {
     public var catalogFolder: String { root + "/catalog" }
     public var metrcCache: String { catalogFolder + "/metrc.json" }
     /// Held (flock) by the one daemon that owns this state root.
-    var lockFile: String { root + "/.batchgate.lock" }
+    public var lockFile: String { root + "/.batchgate.lock" }
 
     /// The layout under `root`, with the inbox at `root/inbox` unless another is given.
     init(root: String, inbox: String? = nil) {
