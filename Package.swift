@@ -10,6 +10,7 @@ import PackageDescription
 //   BatchgateMetrc    Metrc's API: paced, retried reads of items and packages
 //   BatchgateCatalog  the catalog the daemon runs on: Metrc synced into a cache on disk, files laid over it
 //   BatchgateDaemon   routing (the crash-safe protocol), intake (the inbox) and lifecycle
+//   BatchgateStatus   what a state root says of its daemon, read from outside it (`batchgate status`)
 //   batchgate         the command line: check, run, config check, alert test
 let package = Package(
     name: "batchgate",
@@ -65,6 +66,12 @@ let package = Package(
             dependencies: ["BatchgateCore", "BatchgateSystem", "BatchgateConfig", "BatchgateAlerts", "BatchgateCatalog"]
         ),
 
+        // Reads only: never the daemon's lock, never a write; so not built on BatchgateDaemon.
+        .target(
+            name: "BatchgateStatus",
+            dependencies: ["BatchgateCore", "BatchgateSystem", "BatchgateConfig", "BatchgateAlerts", "BatchgateCatalog"]
+        ),
+
         .executableTarget(
             name: "batchgate",
             dependencies: [
@@ -75,6 +82,7 @@ let package = Package(
                 "BatchgateMetrc",
                 "BatchgateCatalog",
                 "BatchgateDaemon",
+                "BatchgateStatus",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -108,6 +116,10 @@ let package = Package(
         .testTarget(name: "BatchgateHTTPTests", dependencies: ["BatchgateHTTP", "CCurl", "TestSupport"]),
         .testTarget(name: "BatchgateAlertsTests", dependencies: ["BatchgateAlerts", "TestSupport"]),
         .testTarget(name: "BatchgateDaemonTests", dependencies: ["BatchgateDaemon", "TestSupport"]),
+        // Real state roots, audit logs and locks held by other processes; `batchgate status` run as a binary.
+        .testTarget(name: "BatchgateStatusTests", dependencies: [
+            "BatchgateStatus", "BatchgateCore", "BatchgateSystem", "BatchgateConfig", "BatchgateAlerts", "BatchgateCatalog", "batchgate",
+        ]),
         // Spawns the built binary: the daemon and the commands end to end, crashes and faults included.
         .testTarget(
             name: "BatchgateEndToEndTests",

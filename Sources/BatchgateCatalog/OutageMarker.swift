@@ -4,13 +4,14 @@ import BatchgateSystem
 /// has announced its end, so that a restart during an outage neither announces it again nor leaves
 /// it without an end. Advisory: a file a crash cut short reads as an outage since it was last
 /// changed, and a crash between an announcement and the marker costs at most one alert twice.
-enum OutageMarker {
-    static func path(besides cachePath: String) -> String {
+public enum OutageMarker {
+    /// The marker's path: `unreachable` in the cache's folder.
+    public static func path(besides cachePath: String) -> String {
         MetrcCacheFile.split(cachePath).folder + "/unreachable"
     }
 
     /// The outage an earlier run announced and did not see end; nil when none.
-    static func read(_ path: String) -> (since: Double, reason: String)? {
+    public static func read(_ path: String) -> (since: Double, reason: String)? {
         guard let bytes = try? RegularFile.read(path, limit: 64 << 10) else { return nil }
         let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", maxSplits: 1)
         let since = lines.first.flatMap { Double($0) }

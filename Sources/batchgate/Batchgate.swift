@@ -7,6 +7,6 @@ struct Batchgate: ParsableCommand {
         commandName: "batchgate",
         abstract: "Checks Metrc packaging manifests: does each new package need the Production Batch indicator?",
         version: batchgateVersion,
-        subcommands: [CheckCommand.self, RunCommand.self, ConfigCommand.self, AlertCommand.self, CatalogCommand.self]
+        subcommands: [CheckCommand.self, RunCommand.self, StatusCommand.self, ConfigCommand.self, AlertCommand.self, CatalogCommand.self]
     )
 }

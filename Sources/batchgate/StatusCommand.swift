@@ -1,0 +1,77 @@
+import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
+import BatchgateConfig
+import BatchgateStatus
+import BatchgateSystem
+
+/// `batchgate status`: what the daemon on a state root is doing, read from the state root alone.
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show whether the daemon runs, what it routed, what waits and what failed.",
+        discussion: """
+            Reads the state root only: it never takes the daemon's lock and never writes, so it \
+            runs beside the daemon, as its user or as root. Shows whether a daemon holds the \
+            state root (its pid and start), manifests routed per decision in the last hour, the \
+            last day and since the start (from audit.jsonl, and audit.jsonl.1 when the day \
+            reaches back into it), files waiting in the inbox and processing/, alerts waiting and \
+            dead letters per sink, and how fresh the catalog synced from Metrc is. What cannot \
+            be read (a folder this user may not list) is named, and the rest is shown.
+
+            Exit status: 0 when the daemon runs; 3 when it does not (as LSB status commands); \
+            66 when the state root cannot be opened (missing, or not readable by this user); 74 \
+            when it cannot be told whether a daemon holds it; 78 when the configuration cannot \
+            be read; 64 for a usage error.
+            """
+    )
+
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case text, json
+    }
+
+    @Option(help: ArgumentHelp("The YAML configuration file.", valueName: "file"))
+    var config: String?
+
+    @Option(help: ArgumentHelp("Read this state folder (default ./var) as `run --root` runs on it, no config file.",
+                               valueName: "dir"))
+    var root: String?
+
+    @Option(help: "Output: text for a person, json for one JSON object (see the man page for its shape).")
+    var format: Format = .text
+
+    func validate() throws {
+        if config != nil && root != nil { throw ValidationError("give --config or --root, not both") }
+    }
+
+    func run() throws {
+        let settings: DaemonConfig
+        do {
+            // Secrets are not read: status needs none, and may run as a user who cannot read them.
+            settings = try config.map { try ConfigFile.loadConfig(path: $0) }
+                ?? DaemonConfig.defaults(stateRoot: root ?? DaemonConfig.defaultStateRoot)
+        } catch {
+            ProcessEnvironment.writeError("batchgate: \(error)")
+            throw ExitCode(78)
+        }
+        let status: ServiceStatus
+        do {
+            status = try StatusReader(config: settings).read(now: System.wallClock())
+        } catch {
+            ProcessEnvironment.writeError("batchgate: \(error)")
+            // 66 (EX_NOINPUT) for a state root that is not there for this user; 74 (EX_IOERR) for
+            // a failing read of one that is.
+            switch (error.step, error.errno) {
+            case (.openStateRoot, ENOENT), (.openStateRoot, EACCES), (.openStateRoot, ENOTDIR), (.openStateRoot, ELOOP):
+                throw ExitCode(66)
+            default:
+                throw ExitCode(74)
+            }
+        }
+        var output = FileOutput.standardOutput
+        output.write(format == .json ? StatusJSON.render(status) : StatusText.render(status))
+        output.flush()
+        if !status.daemon.running { throw ExitCode(3) }
+    }
+}
