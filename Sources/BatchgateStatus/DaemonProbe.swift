@@ -21,72 +21,16 @@ public struct DaemonState: Sendable, Equatable {
     }
 }
 
-/// Tells whether a daemon holds the state root without ever taking its lock.
-///
-/// The lock is a `flock` on the state root folder (``StateLayout/lock()``). Taking it, even
-/// shared and for a moment, could make a daemon starting at that moment fail to lock and exit
-/// 78, which the unit's `RestartPreventExitStatus=78` would leave stopped. So the kernel's table
-/// of locks (`/proc/locks`) is read instead; only where it cannot be read is the lock tried,
-/// shared and without waiting, and released at once.
+/// Whether a daemon holds the state root (``System/lockHolder(of:describing:pidFile:procRoot:)``,
+/// which never takes the lock) and since when.
 enum DaemonProbe {
     /// The daemon's state for the state root open at `root` (a folder descriptor), whose lock file
     /// is `lockFile`. `procRoot` is `/proc` but in tests.
     /// - Throws: ``SystemError`` when neither `/proc/locks` nor a trial lock can tell.
     static func state(root: Int32, rootPath: String, lockFile: String, procRoot: String = "/proc") throws(SystemError) -> DaemonState {
-        let info = try System.fileStatus(of: root, describing: rootPath)
-        let named = pidInLockFile(lockFile)
-        let holder: (held: Bool, pid: Int32?)
-        if let table = try? RegularFile.read(procRoot + "/locks", limit: 64 << 20) {
-            holder = lockHolder(in: String(decoding: table, as: UTF8.self), device: UInt64(info.st_dev), inode: UInt64(info.st_ino),
-                                namedPID: named)
-        } else {
-            holder = (try trialLock(root, describing: rootPath), nil)
-        }
-        guard holder.held else { return DaemonState(running: false, pid: named, startedAt: nil) }
-        let pid = holder.pid ?? named
-        return DaemonState(running: true, pid: pid, startedAt: pid.flatMap { startTime(of: $0, procRoot: procRoot) })
-    }
-
-    /// The pid on the first line of the lock file; nil when it is absent or holds no number.
-    static func pidInLockFile(_ path: String) -> Int32? {
-        guard let bytes = try? RegularFile.read(path, limit: 64) else { return nil }
-        let line = String(decoding: bytes, as: UTF8.self).split(separator: "\n").first ?? ""
-        return Int32(line.filter { $0 != " " }).flatMap { $0 > 0 ? $0 : nil }
-    }
-
-    /// Whether `/proc/locks` (its text in `table`) lists a `flock` held on the inode `inode` of
-    /// `device`, and by which pid (nil when the kernel shows none, as across pid namespaces).
-    ///
-    /// The device the kernel lists is the filesystem's own, which `stat` reports differently on
-    /// btrfs subvolumes and overlay mounts; so a lock on the right inode also counts when the
-    /// device differs but its holder is the pid the lock file names.
-    static func lockHolder(in table: String, device: UInt64, inode: UInt64, namedPID: Int32?) -> (held: Bool, pid: Int32?) {
-        let major = ((device >> 8) & 0xfff) | ((device >> 32) & ~0xfff)
-        let minor = (device & 0xff) | ((device >> 12) & ~0xff)
-        for line in table.split(separator: "\n") {
-            // `1: FLOCK  ADVISORY  WRITE 4242 fe:00:16392304 0 EOF`; a waiter's line has `->` after
-            // the number, and waits rather than holds.
-            let fields = line.split(separator: " ")
-            guard fields.count >= 6, fields[1] == "FLOCK" else { continue }
-            let place = fields[5].split(separator: ":")
-            guard place.count == 3, let lockInode = UInt64(place[2]), lockInode == inode else { continue }
-            let pid = Int32(fields[4]).flatMap { $0 > 0 ? $0 : nil }
-            let sameDevice = UInt64(place[0], radix: 16) == major && UInt64(place[1], radix: 16) == minor
-            if sameDevice || (pid != nil && pid == namedPID) { return (true, pid) }
-        }
-        return (false, nil)
-    }
-
-    /// Tries a shared lock without waiting and releases it at once: true when another holds the
-    /// lock. Only where `/proc/locks` cannot be read (see ``DaemonProbe``).
-    static func trialLock(_ root: Int32, describing path: String) throws(SystemError) -> Bool {
-        do {
-            try System.retrying("lock", path) { flock(root, LOCK_SH | LOCK_NB) }
-        } catch where error.errno == EWOULDBLOCK {
-            return true
-        }
-        _ = flock(root, LOCK_UN)
-        return false
+        let holder = try System.lockHolder(of: root, describing: rootPath, pidFile: lockFile, procRoot: procRoot)
+        guard holder.held else { return DaemonState(running: false, pid: holder.pid, startedAt: nil) }
+        return DaemonState(running: true, pid: holder.pid, startedAt: holder.pid.flatMap { startTime(of: $0, procRoot: procRoot) })
     }
 
     /// When process `pid` started, from its `/proc/<pid>/stat` (clock ticks after boot) and the

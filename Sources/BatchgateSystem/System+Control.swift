@@ -4,43 +4,81 @@ import Glibc
 
 /// What a command run beside the daemon needs to act on it: who holds the state root's lock, a
 /// signal to it, and files handed over with the owner of the folder they go into.
+/// Whether a folder's `flock` is held, and by which process when the kernel tells.
+public struct LockHolder: Sendable, Equatable {
+    /// Whether some process holds the lock: for a state root, a daemon runs on it.
+    public var held: Bool
+    /// The holder; when not held, the pid the lock file names (the last holder, gone), or nil.
+    public var pid: Int32?
+
+    public init(held: Bool, pid: Int32?) {
+        self.held = held
+        self.pid = pid
+    }
+}
+
 extension System {
-    /// The process that holds the `flock` on `directory` and is named in `pidFile` (its first
-    /// line), or nil when none does: the daemon is not running. The kernel's list of locks
-    /// (`/proc/locks`) is read, never the lock taken, since holding it for even a moment could make
-    /// a daemon starting then refuse to start. A lock counts only when the pid it names is the
-    /// one in `pidFile` and its inode is the directory's: a pid written by a daemon long gone,
-    /// now another process's, is not taken for it.
-    public static func lockHolder(of directory: String, pidFile: String) throws(SystemError) -> Int32? {
-        let inode = UInt64(try System.fileStatus(atPath: directory).st_ino)
-        let claimed: Int32?
-        do {
-            let fd = try System.open(pidFile, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
-            defer { System.close(fd) }
-            let text = String(decoding: try System.readAll(fd, limit: 64, describing: pidFile), as: UTF8.self)
-            claimed = text.split(separator: "\n").first.flatMap { Int32($0.filter { $0 != " " }) }
-        } catch where error.errno == ENOENT {
-            return nil
+    /// Whether a process holds the `flock` on the folder open at `folder` (a daemon's state root),
+    /// and which, told without ever taking the lock: holding it even shared and for a moment could
+    /// make a daemon starting then fail to lock and exit 78, which the unit's
+    /// `RestartPreventExitStatus=78` would leave stopped. The kernel's table of locks
+    /// (`<procRoot>/locks`) is read; only where it cannot be read is the lock tried, shared and
+    /// without waiting, and released at once. `pidFile` is the pid the holder wrote (its first
+    /// line), trusted only as a tie-breaker (see ``lockHolder(inTable:device:inode:namedPID:)``).
+    /// - Throws: ``SystemError`` when the folder cannot be looked at, or neither the table nor a
+    ///   trial lock can tell.
+    public static func lockHolder(of folder: Int32, describing path: String, pidFile: String,
+                                  procRoot: String = "/proc") throws(SystemError) -> LockHolder {
+        let info = try System.fileStatus(of: folder, describing: path)
+        let named = pidInLockFile(pidFile)
+        if let table = try? RegularFile.read(procRoot + "/locks", limit: 64 << 20) {
+            return lockHolder(inTable: String(decoding: table, as: UTF8.self), device: UInt64(info.st_dev),
+                              inode: UInt64(info.st_ino), namedPID: named)
         }
-        guard let claimed else { return nil }
-        let locks = "/proc/locks"
-        let fd = try System.open(locks, O_RDONLY | O_CLOEXEC)
-        defer { System.close(fd) }
-        let table = String(decoding: try System.readAll(fd, limit: 16 << 20, describing: locks), as: UTF8.self)
-        return flockHolders(in: table, inode: inode).contains(claimed) ? claimed : nil
+        return LockHolder(held: try trialLock(folder, describing: path), pid: named)
     }
 
-    /// The pids holding a `flock` on a file with `inode`, from the text of `/proc/locks`
-    /// (`1: FLOCK  ADVISORY  WRITE 2412 fe:00:253853 0 EOF`; waiters, marked `->`, left out).
-    /// The device is not compared: the kernel's device number there differs from `stat`'s on
-    /// some filesystems (btrfs subvolumes); the caller's pid file makes the match certain.
-    static func flockHolders(in table: String, inode: UInt64) -> [Int32] {
-        table.split(separator: "\n").compactMap { line in
-            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-            guard fields.count >= 6, fields[1] == "FLOCK",
-                  let file = fields[5].split(separator: ":").last, UInt64(file) == inode else { return nil }
-            return Int32(fields[4])
+    /// The pid on the first line of a lock file; nil when it is absent or holds no number.
+    public static func pidInLockFile(_ path: String) -> Int32? {
+        guard let bytes = try? RegularFile.read(path, limit: 64) else { return nil }
+        let line = String(decoding: bytes, as: UTF8.self).split(separator: "\n").first ?? ""
+        return Int32(line.filter { $0 != " " }).flatMap { $0 > 0 ? $0 : nil }
+    }
+
+    /// Whether `/proc/locks` (its text in `table`) lists a `flock` held on the inode `inode` of
+    /// `device`, and by which pid (nil when the kernel shows none, as across pid namespaces); when
+    /// none is, the pid the lock file names, the last holder's.
+    ///
+    /// The device the kernel lists is the filesystem's own, which `stat` reports differently on
+    /// btrfs subvolumes and overlay mounts; so a lock on the right inode also counts when the
+    /// device differs but its holder is the pid the lock file names.
+    static func lockHolder(inTable table: String, device: UInt64, inode: UInt64, namedPID: Int32?) -> LockHolder {
+        let major = ((device >> 8) & 0xfff) | ((device >> 32) & ~0xfff)
+        let minor = (device & 0xff) | ((device >> 12) & ~0xff)
+        for line in table.split(separator: "\n") {
+            // `1: FLOCK  ADVISORY  WRITE 4242 fe:00:16392304 0 EOF`; a waiter's line has `->` after
+            // the number, and waits rather than holds.
+            let fields = line.split(separator: " ")
+            guard fields.count >= 6, fields[1] == "FLOCK" else { continue }
+            let place = fields[5].split(separator: ":")
+            guard place.count == 3, let lockInode = UInt64(place[2]), lockInode == inode else { continue }
+            let pid = Int32(fields[4]).flatMap { $0 > 0 ? $0 : nil }
+            let sameDevice = UInt64(place[0], radix: 16) == major && UInt64(place[1], radix: 16) == minor
+            if sameDevice || (pid != nil && pid == namedPID) { return LockHolder(held: true, pid: pid) }
         }
+        return LockHolder(held: false, pid: namedPID)
+    }
+
+    /// Tries a shared lock without waiting and releases it at once: true when another holds the
+    /// lock. Only where `/proc/locks` cannot be read (see ``lockHolder(of:describing:pidFile:procRoot:)``).
+    static func trialLock(_ folder: Int32, describing path: String) throws(SystemError) -> Bool {
+        do {
+            try System.retrying("lock", path) { flock(folder, LOCK_SH | LOCK_NB) }
+        } catch where error.errno == EWOULDBLOCK {
+            return true
+        }
+        _ = flock(folder, LOCK_UN)
+        return false
     }
 
     /// Sends `signal` to the process `pid`.

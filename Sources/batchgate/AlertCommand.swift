@@ -258,15 +258,21 @@ struct AlertCommand: ParsableCommand {
         /// Tells the daemon that holds the state root to look at `outbox/` again (SIGUSR2), or says
         /// that none runs.
         func tellDaemon(_ layout: StateLayout, output: inout FileOutput, fail: (String) -> Void) {
-            let pid: Int32?
+            let holder: LockHolder
             do {
-                pid = try System.lockHolder(of: layout.root, pidFile: layout.lockFile)
+                let root = try System.open(layout.root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                defer { System.close(root) }
+                holder = try System.lockHolder(of: root, describing: layout.root, pidFile: layout.lockFile)
             } catch {
                 fail("cannot tell whether batchgate runs on \(layout.root) (\(error)); if it does, `systemctl kill -s USR2 batchgate` makes it send them now, else they go at its next start")
                 return
             }
-            guard let pid else {
+            guard holder.held else {
                 output.write("batchgate is not running on \(layout.root); they go at its next start\n")
+                return
+            }
+            guard let pid = holder.pid else {
+                fail("batchgate runs on \(layout.root), but neither the kernel nor \(layout.lockFile) says which process it is: `systemctl kill -s USR2 batchgate` makes it send them now, else they go at its next start")
                 return
             }
             do {

@@ -34,23 +34,6 @@ import BatchgateSystem
         #expect(StatusText.duration(-5) == "0s")
     }
 
-    @Test func findsTheLockHolderInProcLocks() {
-        // st_dev 0xfe00 is major 0xfe, minor 0: listed as `fe:00`.
-        let table = """
-            1: FLOCK  ADVISORY  WRITE 30435 fe:00:16392304 0 EOF
-            2: -> FLOCK  ADVISORY  WRITE 999 fe:00:777 0 EOF
-            3: POSIX  ADVISORY  WRITE 24950 fe:00:777 1073741824 1073742335
-            4: FLOCK  ADVISORY  WRITE 4242 00:2d:777 0 EOF
-            """
-        #expect(DaemonProbe.lockHolder(in: table, device: 0xfe00, inode: 16_392_304, namedPID: nil) == (true, 30435))
-        // A waiter and a POSIX lock on the inode are not the flock, and another device's inode 777
-        // is another folder…
-        #expect(DaemonProbe.lockHolder(in: table, device: 0xfe00, inode: 777, namedPID: nil) == (false, nil))
-        // …unless its holder is the pid the lock file names (btrfs and overlay report another device).
-        #expect(DaemonProbe.lockHolder(in: table, device: 0xfe00, inode: 777, namedPID: 4242) == (true, 4242))
-        #expect(DaemonProbe.lockHolder(in: "", device: 0xfe00, inode: 777, namedPID: 4242) == (false, nil))
-    }
-
     @Test func processStartComesFromBootTimeAndTicks() {
         // A command name with spaces and parentheses must not shift the fields.
         let stat = "4242 (batch gate) (x)) S 1 4242 4242 0 -1 4194560 100 0 0 0 5 3 0 0 20 0 3 0 123450 1000000 200"
