@@ -44,7 +44,8 @@ import Testing
     static func options(inHelp help: String) -> Set<String> {
         guard let start = help.range(of: "OPTIONS:\n") else { return [] }
         var found = Set<String>()
-        for line in help[start.upperBound...].split(separator: "\n") where line.hasPrefix("  ") {
+        // Option lines are indented two spaces; a help text running on is indented further.
+        for line in help[start.upperBound...].split(separator: "\n") where line.hasPrefix("  ") && !line.hasPrefix("   ") {
             let words = line.split(separator: " ")
             for word in words.prefix(3) where word.hasPrefix("--") {
                 found.insert(String(word.trimmingCharacters(in: CharacterSet(charactersIn: ","))))
@@ -90,7 +91,8 @@ import Testing
               --config <file>         The YAML configuration file.
               -s, --sink <name>       Only this sink.
               --same-form-steps <step>
-                                      Steps.
+                                      Steps, as `run
+                                      --root` takes them.
               --version               Show the version.
               -h, --help              Show help information.
 
