@@ -20,9 +20,9 @@ struct StatusCommand: ParsableCommand {
             dead letters per sink, and how fresh the catalog synced from Metrc is. What cannot \
             be read (a folder this user may not list) is named, and the rest is shown.
 
-            Exit status: 0 when the daemon runs; 3 when it does not (as LSB status commands); \
-            66 when the state root cannot be opened (missing, or not readable by this user); 74 \
-            when it cannot be told whether a daemon holds it; 78 when the configuration cannot \
+            Exit status, as LSB status commands: 0 when the daemon runs; 3 when it does not; 4 \
+            when that cannot be told (the state root is missing or this user cannot open it, or \
+            no way to see its lock: the message says which); 78 when the configuration cannot \
             be read; 64 for a usage error.
             """
     )
@@ -60,14 +60,9 @@ struct StatusCommand: ParsableCommand {
             status = try StatusReader(config: settings).read(now: System.wallClock())
         } catch {
             ProcessEnvironment.writeError("batchgate: \(error)")
-            // 66 (EX_NOINPUT) for a state root that is not there for this user; 74 (EX_IOERR) for
-            // a failing read of one that is.
-            switch (error.step, error.errno) {
-            case (.openStateRoot, ENOENT), (.openStateRoot, EACCES), (.openStateRoot, ENOTDIR), (.openStateRoot, ELOOP):
-                throw ExitCode(66)
-            default:
-                throw ExitCode(74)
-            }
+            // LSB's "status unknown": a script asking "does it run?" must not read 3 (no) when the
+            // answer is "cannot see".
+            throw ExitCode(4)
         }
         var output = FileOutput.standardOutput
         output.write(format == .json ? StatusJSON.render(status) : StatusText.render(status))
