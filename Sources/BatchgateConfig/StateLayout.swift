@@ -137,14 +137,7 @@ extension StateLayout {
                 throw StartupError("cannot lock the state root \(root): \(String(cString: strerror(error.errno))); it must be on a filesystem that supports flock (a local one)")
             }
             // Who holds it, when the lock file says: only for the message ("?" when it cannot).
-            var pid = "?"
-            if let reader = try? System.open(lockFile, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) {
-                if let holder = try? System.read(reader, count: 32, at: 0, describing: lockFile), !holder.isEmpty,
-                   let line = String(decoding: holder, as: UTF8.self).split(separator: "\n").first {
-                    pid = String(line.filter { $0 != " " })
-                }
-                System.close(reader)
-            }
+            let pid = System.pidInLockFile(lockFile).map(String.init) ?? "?"
             throw StartupError("another batchgate (pid \(pid)) already runs on \(root); stop it first, or give this one another state root")
         }
         // Who holds it, for the message above and for people: written anew, never trusted, so a

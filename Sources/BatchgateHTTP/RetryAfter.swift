@@ -1,3 +1,5 @@
+import BatchgateSystem
+
 /// The `Retry-After` header (RFC 9110): a number of seconds, or an HTTP date.
 enum RetryAfter {
     /// Seconds to wait from `now` (seconds since 1970), never negative; nil when unreadable.
@@ -19,14 +21,7 @@ enum RetryAfter {
         let time = parts[4].split(separator: ":").compactMap { Int($0) }
         guard time.count == 3, (1...31).contains(day), (0...23).contains(time[0]), (0...59).contains(time[1]),
               (0...60).contains(time[2]) else { return nil }
-        // Days from 1970-01-01 to the civil date (Howard Hinnant's algorithm).
-        let month = monthIndex + 1
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        let days = era * 146_097 + dayOfEra - 719_468
+        let days = Timestamp.daysSince1970(year: year, month: monthIndex + 1, day: day)
         return Double(days * 86_400 + time[0] * 3_600 + time[1] * 60 + time[2])
     }
 }

@@ -196,7 +196,7 @@ struct AuditTail {
     static func time<Line: RandomAccessCollection<UInt8>>(of line: Line) -> Double? where Line.Index == Int {
         guard line.first == UInt8(ascii: "{"), line.last == UInt8(ascii: "}"),
               let value = stringValue(timeKey, in: line) else { return nil }
-        return UTCTime.seconds(value)
+        return Timestamp.seconds(iso8601: value)
     }
 
     /// The index in ``Decision/allCases`` of the line's `decision`.

@@ -1,10 +1,10 @@
-/// ISO 8601 times as batchgate writes them (``Timestamp``: `2026-11-27T00:10:00.123Z`), read back
+/// ISO 8601 times as batchgate writes them (``iso8601(_:)``: `2026-11-27T00:10:00.123Z`), read back
 /// into seconds since 1970 without the C library's time zone state, fast enough to read millions
-/// of audit lines.
-enum UTCTime {
+/// of audit lines; and the calendar arithmetic every date reader here shares.
+extension Timestamp {
     /// The seconds since 1970 that `text` names: `YYYY-MM-DDTHH:MM:SS`, an optional fraction, then
     /// `Z` or an offset `±HH:MM`. Nil for anything else, an impossible date included.
-    static func seconds<Text: RandomAccessCollection>(_ text: Text) -> Double? where Text.Element == UInt8, Text.Index == Int {
+    public static func seconds<Text: RandomAccessCollection>(iso8601 text: Text) -> Double? where Text.Element == UInt8, Text.Index == Int {
         var index = text.startIndex
         let end = text.endIndex
         func digits(_ count: Int) -> Int? {
@@ -56,14 +56,14 @@ enum UTCTime {
         return Double(days * 86_400 + hour * 3600 + minute * 60 + second - offset) + fraction
     }
 
-    /// `seconds(_:)` of a string.
-    static func seconds(_ text: String) -> Double? {
-        seconds(Array(text.utf8))
+    /// ``seconds(iso8601:)`` of a string.
+    public static func seconds(iso8601 text: String) -> Double? {
+        seconds(iso8601: Array(text.utf8))
     }
 
     /// Days from 1970-01-01 to the date, in the proleptic Gregorian calendar (Howard Hinnant's
     /// `days_from_civil`: exact for every year, no table, no time zone).
-    private static func daysSince1970(year: Int, month: Int, day: Int) -> Int {
+    public static func daysSince1970(year: Int, month: Int, day: Int) -> Int {
         let shiftedYear = month <= 2 ? year - 1 : year
         let era = (shiftedYear >= 0 ? shiftedYear : shiftedYear - 399) / 400
         let yearOfEra = shiftedYear - era * 400
