@@ -81,6 +81,24 @@ extension System {
         return false
     }
 
+    /// Runs the rest of this process as the owner of `path` (user and group, no supplementary
+    /// groups) when it runs as root and `path` is another user's: root acting in a folder the
+    /// service's user owns would follow links that user planted there, and would leave files that
+    /// user cannot read. Returns the user id taken, or nil when nothing changed.
+    /// - Throws: ``SystemError`` when `path` cannot be looked at or the identity cannot be dropped
+    ///   (then nothing may go on as root in that folder).
+    public static func becomeOwner(of path: String) throws(SystemError) -> UInt32? {
+        guard geteuid() == 0 else { return nil }
+        let owner = try System.fileStatus(atPath: path)
+        guard owner.st_uid != 0 else { return nil }
+        var group = owner.st_gid
+        // Groups first, then the group, then the user: once the user is dropped, the rest is refused.
+        try retrying("setgroups", path) { setgroups(1, &group) }
+        try retrying("setgid", path) { setgid(owner.st_gid) }
+        try retrying("setuid", path) { setuid(owner.st_uid) }
+        return owner.st_uid
+    }
+
     /// Sends `signal` to the process `pid`.
     public static func sendSignal(_ signal: Int32, to pid: Int32) throws(SystemError) {
         try retrying("kill", "pid \(pid)") { kill(pid, signal) }

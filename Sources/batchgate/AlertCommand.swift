@@ -172,6 +172,13 @@ struct AlertCommand: ParsableCommand {
                 ProcessEnvironment.writeError("batchgate: no sink named \(sink) in \(config); \(names)")
                 throw ExitCode(64)
             }
+            do {
+                // As root, the rest runs as the state root's owner (the service's user): see the method.
+                _ = try System.becomeOwner(of: settings.layout.root)
+            } catch {
+                ProcessEnvironment.writeError("batchgate: cannot act as the owner of \(settings.layout.root): \(error)")
+                throw ExitCode(1)
+            }
             let outbox: Outbox
             do {
                 outbox = try Outbox(layout: settings.layout)

@@ -200,6 +200,38 @@ struct OperatorTests {
         #expect(names(root, "outbox/dead") == ["00000000000000a3-old.json"])
     }
 
+    /// Root acts in the service's folders with that user's rights only: it follows no link the
+    /// user planted, and what it writes the daemon can read. Shown by a folder the user may not
+    /// write (made root's here): as root the move would go through, as the owner it is refused.
+    @Test(.enabled(if: geteuid() == 0, "needs root")) func alertRetryAsRootActsAsTheStateRootsOwner() throws {
+        let root = try DaemonProcess.temporaryRoot()
+        defer { try? fileManager.removeItem(at: root) }
+        let config = try writeConfig(root: root, sinks: """
+                - name: desk
+                  type: webhook
+                  url: http://127.0.0.1:9/desk
+            """)
+        let dead = root.appendingPathComponent("outbox/dead")
+        try fileManager.createDirectory(at: dead, withIntermediateDirectories: true)
+        let object: [String: Any] = ["id": "00000000000000b1-desk", "sink": "desk", "kind": "webhook", "createdAt": 1_000,
+                                     "attempts": 40, "nextAttemptAt": 90_000, "alert": "{}", "lastAnswer": "HTTP 503"]
+        try JSONSerialization.data(withJSONObject: object).write(to: dead.appendingPathComponent("00000000000000b1-desk.json"))
+        let nobody: uid_t = 65_534
+        for path in [root.path, dead.path, dead.appendingPathComponent("00000000000000b1-desk.json").path, config] {
+            #expect(chown(path, nobody, nobody) == 0)
+        }
+        // outbox/ stays root's (0755): its owner-to-be cannot write there.
+        let refused = try Executable.run(["alert", "retry", "--config", config, "--all"])
+        #expect(refused.status == 1, "\(refused.standardOutput) \(refused.standardError)")
+        #expect(names(root, "outbox/dead") == ["00000000000000b1-desk.json"], "the letter stays where it was")
+
+        #expect(chown(root.appendingPathComponent("outbox").path, nobody, nobody) == 0)
+        let moved = try Executable.run(["alert", "retry", "--config", config, "--all"])
+        #expect(moved.status == 0, "\(moved.standardError)")
+        let owner = try fileManager.attributesOfItem(atPath: root.appendingPathComponent("outbox/00000000000000b1-desk.json").path)
+        #expect(owner[.ownerAccountID] as? Int == Int(nobody), "\(owner)")
+    }
+
     func names(_ root: URL, _ folder: String) -> [String] {
         ((try? fileManager.contentsOfDirectory(atPath: root.appendingPathComponent(folder).path)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
     }
