@@ -163,9 +163,9 @@ release: build-deps
 	$(SWIFT) build $(RELEASE_FLAGS) --product batchgate --static-swift-stdlib
 
 # Installs the binary, the systemd unit, sysusers and tmpfiles entries, the man pages and (when
-# none is there yet) the example configuration. Without DESTDIR, as root, it also creates the
-# user and folders and tells systemd, so `systemctl enable --now batchgate` is the next step.
-# batchgate.yaml(5) is installed when docs/batchgate.yaml.5 exists.
+# none is there yet) the example configuration and the logrotate file for audit.jsonl. Without
+# DESTDIR, as root, it also creates the user and folders and tells systemd, so
+# `systemctl enable --now batchgate` is the next step.
 install: release
 	install -D -m 0755 -s $(RELEASE_BIN) $(DESTDIR)$(BINDIR)/batchgate
 	install -d -m 0755 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(MANDIR)
@@ -184,6 +184,11 @@ install: release
 		sed '$(SERVICE_CONFIG)' config/batchgate.yaml > $(DESTDIR)$(SYSCONFDIR)/batchgate/batchgate.yaml; \
 		chmod 0640 $(DESTDIR)$(SYSCONFDIR)/batchgate/batchgate.yaml; \
 	fi
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/logrotate.d/batchgate ]; then \
+		echo "batchgate: keeping the existing $(SYSCONFDIR)/logrotate.d/batchgate"; \
+	else \
+		install -D -m 0644 packaging/batchgate.logrotate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/batchgate; \
+	fi
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" -eq 0 ]; then \
 		if command -v systemd-sysusers >/dev/null; then systemd-sysusers $(SYSUSERSDIR)/batchgate.conf; fi; \
 		if command -v systemd-tmpfiles >/dev/null; then systemd-tmpfiles --create $(TMPFILESDIR)/batchgate.conf; fi; \
@@ -193,11 +198,17 @@ install: release
 	fi
 
 # Removes what install put in place, but not the configuration, the secrets or the state root
-# (manifests and reports): remove /etc/batchgate and /var/lib/batchgate by hand if wanted.
+# (manifests and reports): remove /etc/batchgate and /var/lib/batchgate by hand if wanted. The
+# logrotate file goes when it is as installed; one you edited stays.
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/batchgate $(DESTDIR)$(UNITDIR)/batchgate.service \
 		$(DESTDIR)$(SYSUSERSDIR)/batchgate.conf $(DESTDIR)$(TMPFILESDIR)/batchgate.conf $(DESTDIR)$(MANDIR)/batchgate.1 \
 		$(DESTDIR)$(MAN5DIR)/batchgate.yaml.5
+	@if cmp -s packaging/batchgate.logrotate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/batchgate; then \
+		rm -f $(DESTDIR)$(SYSCONFDIR)/logrotate.d/batchgate; \
+	elif [ -e $(DESTDIR)$(SYSCONFDIR)/logrotate.d/batchgate ]; then \
+		echo "batchgate: keeping $(SYSCONFDIR)/logrotate.d/batchgate: it was edited"; \
+	fi
 	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
 	@echo "batchgate: uninstalled; $(SYSCONFDIR)/batchgate and /var/lib/batchgate are kept"
 

@@ -11,7 +11,8 @@ import PackageDescription
 //   BatchgateCatalog  the catalog the daemon runs on: Metrc synced into a cache on disk, files laid over it
 //   BatchgateDaemon   routing (the crash-safe protocol), intake (the inbox) and lifecycle
 //   BatchgateStatus   what a state root says of its daemon, read from outside it (`batchgate status`)
-//   batchgate         the command line: check, run, config check, alert test
+//   batchgate         the command line: check, run, status, config check, alert test and retry,
+//                     catalog sync and show
 let package = Package(
     name: "batchgate",
     products: [

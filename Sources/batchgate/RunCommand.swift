@@ -43,7 +43,9 @@ struct RunCommand: ParsableCommand {
         do {
             (settings, secrets) = try SettingsSource(configPath: config, root: root).load()
         } catch {
-            ProcessEnvironment.writeError("batchgate: \(error)")
+            // Through the log, at error: under systemd its priority prefix is what lets
+            // `journalctl -p err` show why the service did not start.
+            Logger(environment: environment).error("cannot start: \(error)")
             throw ExitCode(78)
         }
         let log = Logger(level: settings.log.level, environment: environment)

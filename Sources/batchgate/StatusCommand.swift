@@ -31,8 +31,13 @@ struct StatusCommand: ParsableCommand {
         case text, json
     }
 
-    @Option(help: ArgumentHelp("The YAML configuration file.", valueName: "file"))
+    @Option(help: ArgumentHelp("The YAML configuration file (default: /etc/batchgate/batchgate.yaml when there is one and no --root).",
+                               valueName: "file"))
     var config: String?
+
+    /// The configuration the packaged service runs on: what a sysadmin who types `batchgate status`
+    /// on the server means, rather than `./var` in whatever folder the shell is in.
+    static let installedConfig = "/etc/batchgate/batchgate.yaml"
 
     @Option(help: ArgumentHelp("Read this state folder (default ./var) as `run --root` runs on it, no config file.",
                                valueName: "dir"))
@@ -49,7 +54,8 @@ struct StatusCommand: ParsableCommand {
         let settings: DaemonConfig
         do {
             // Secrets are not read: status needs none, and may run as a user who cannot read them.
-            settings = try config.map { try ConfigFile.loadConfig(path: $0) }
+            let path = config ?? (root == nil && access(Self.installedConfig, F_OK) == 0 ? Self.installedConfig : nil)
+            settings = try path.map { try ConfigFile.loadConfig(path: $0) }
                 ?? DaemonConfig.defaults(stateRoot: root ?? DaemonConfig.defaultStateRoot)
         } catch {
             ProcessEnvironment.writeError("batchgate: \(error)")

@@ -126,7 +126,7 @@ struct MetricsFileTests {
         #expect(daemon.process.isRunning)
         let failures = daemon.log.components(separatedBy: "cannot write the metrics file \(textfile)").count - 1
         #expect(failures == 1, "\(daemon.log)")
-        #expect(daemon.log.contains("ReadWritePaths=") && daemon.log.contains("batchgate-metrics.conf.example"))
+        #expect(daemon.log.contains("ReadWritePaths=") && daemon.log.contains("batchgate-metrics.conf"))
         #expect(daemon.stop() == 0)
     }
 }

@@ -71,7 +71,7 @@ struct MetricsWriter: Sendable {
             failure = message
             log.error("cannot write the metrics file \(file.path): \(message); batchgate goes on without it and tries again at every interval. "
                       + "Check that its folder exists and that the batchgate user may create files there; under systemd "
-                      + "(ProtectSystem=strict) also add ReadWritePaths= with that folder to the unit, as batchgate-metrics.conf.example shows")
+                      + "(ProtectSystem=strict) also add ReadWritePaths= with that folder to the unit, as /usr/share/doc/batchgate/examples/batchgate-metrics.conf shows")
         }
     }
 }
