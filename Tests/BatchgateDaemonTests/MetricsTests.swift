@@ -195,7 +195,7 @@ struct MetricsFileTests {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let file = MetricsFile(path: folder.path + "/batchgate.prom")
-        #expect(file.temporaryPath == folder.path + "/.batchgate.prom.tmp")
+        #expect(file.temporaryName(0xbeef) == ".batchgate.prom.0000beef.tmp")
         let previous = umask(0o077)  // stricter than the unit's UMask=0027
         defer { umask(previous) }
         try file.write("first\n")
@@ -204,6 +204,26 @@ struct MetricsFileTests {
         let mode = try #require(try FileManager.default.attributesOfItem(atPath: file.path)[.posixPermissions] as? Int)
         #expect(mode == 0o644)
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["batchgate.prom"])
+    }
+
+    /// What a hostile user of node_exporter's folder could put at a temporary name in advance is
+    /// never opened: a FIFO would block the daemon's queue, a link would send the text elsewhere.
+    /// A crash's leftover of this user's is removed when the writer starts.
+    @Test func nothingPutAtATemporaryNameIsOpenedAndLeftoversAreRemoved() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = MetricsFile(path: folder.path + "/batchgate.prom")
+        // A write takes a new name with O_EXCL, so what is planted at any name is never opened.
+        #expect(mkfifo(folder.path + "/" + file.temporaryName(1), 0o666) == 0)
+        #expect(symlink("/etc/passwd", folder.path + "/" + file.temporaryName(2)) == 0)
+        try "left by a crash".write(toFile: folder.path + "/" + file.temporaryName(3), atomically: false, encoding: .utf8)
+        try "someone's notes".write(toFile: folder.path + "/.batchgate.prom.notes.tmp", atomically: false, encoding: .utf8)
+        var writer = MetricsWriter(path: file.path)
+        writer.write("batchgate_up 1\n", log: Logger(level: .error, fd: -1))
+        #expect(try String(contentsOfFile: file.path, encoding: .utf8) == "batchgate_up 1\n")
+        let left = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
+        #expect(left == [file.temporaryName(1), file.temporaryName(2), ".batchgate.prom.notes.tmp", "batchgate.prom"].sorted(),
+                "the crash's leftover (a regular file of this user) removed; the FIFO, the link and another name kept")
     }
 
     @Test func aReaderNeverSeesTheFileHalfWritten() throws {
