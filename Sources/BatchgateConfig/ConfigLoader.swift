@@ -53,12 +53,16 @@ extension ConfigLoader {
     public static func checkPlacement(
         of config: DaemonConfig, yaml: String, fileName: String, canonical: (String) -> String?
     ) throws(ConfigError) {
-        guard let problem = LayoutPlacement.problem(stateRoot: config.stateRoot, inbox: config.inbox, canonical: canonical)
+        guard let problem = LayoutPlacement.problem(stateRoot: config.stateRoot, inbox: config.inbox,
+                                                    metricsFile: config.metrics?.textfile, canonical: canonical)
         else { return }
         let key = problem.setting.rawValue
         // The text was parsed once already, so it parses again; a key left out has no line.
         let root: Node? = (try? Yams.compose(yaml: yaml)) ?? nil
-        let written = root?.mapping?.first { $0.key.string == key }
+        var written = root?.mapping?.first { $0.key.string == key }
+        if problem.setting == .metricsTextfile {
+            written = root?.mapping?.first { $0.key.string == "metrics" }?.value.mapping?.first { $0.key.string == "textfile" }
+        }
         var reason = problem.reason
         if written == nil, problem.setting == .stateRoot {
             reason += " (this is the default, \(DaemonConfig.defaultStateRoot) beside the config file: set stateRoot:)"

@@ -11,6 +11,7 @@ public enum LayoutPlacement {
     /// The setting a problem is about, named as the config file names it.
     enum Setting: String, Sendable {
         case stateRoot, inbox
+        case metricsTextfile = "metrics.textfile"
     }
 
     /// A state root or inbox the daemon must not use: which setting, and a reason a person can act on.
@@ -49,16 +50,41 @@ public enum LayoutPlacement {
     /// when there is none. Paths are absolute or relative to the working folder, as the daemon
     /// will use them; both are resolved with ``resolved(_:canonical:)`` before they are compared.
     public static func problem(
-        stateRoot: String, inbox: String?, canonical: (String) -> String?
+        stateRoot: String, inbox: String?, metricsFile: String? = nil, canonical: (String) -> String?
     ) -> Problem? {
         let root = Placed(stateRoot, canonical: canonical)
         if let problem = stateRootProblem(root) { return problem }
-        guard let inbox else { return nil }
         let ownFolders = ownFolders.map { folder in
             (name: folder.name, holds: folder.holds,
              path: resolved(FilePaths.join(root.written, folder.name), canonical: canonical))
         }
-        return inboxProblem(Placed(inbox, canonical: canonical), root: root, ownFolders: ownFolders)
+        if let inbox, let problem = inboxProblem(Placed(inbox, canonical: canonical), root: root, ownFolders: ownFolders) {
+            return problem
+        }
+        guard let metricsFile else { return nil }
+        let inboxFolder = Placed(inbox ?? FilePaths.join(root.written, "inbox"), canonical: canonical)
+        return metricsProblem(Placed(metricsFile, canonical: canonical), inbox: inboxFolder, root: root, ownFolders: ownFolders)
+    }
+
+    /// The rule for the metrics file: it may not be in the inbox (the daemon would take each one it
+    /// writes for a manifest, reject it and alert on it, at every interval) nor in one of its own
+    /// folders (where it would be routed again, or sent as an alert).
+    static func metricsProblem(
+        _ file: Placed, inbox: Placed, root: Placed, ownFolders: [(name: String, holds: String, path: String)]
+    ) -> Problem? {
+        let remedy = "write it into node_exporter's textfile folder (such as /var/lib/prometheus/node-exporter) or "
+            + "the state root itself"
+        if FilePaths.isSame(file.resolved, orUnder: inbox.resolved) {
+            return Problem(setting: .metricsTextfile,
+                           reason: "the metrics file \(file.shown) is in the inbox \(inbox.shown): the daemon would take each "
+                               + "one it writes for a manifest and reject it; \(remedy)")
+        }
+        for folder in ownFolders where FilePaths.isSame(file.resolved, orUnder: folder.path) {
+            return Problem(setting: .metricsTextfile,
+                           reason: "the metrics file \(file.shown) is in the daemon's own \(folder.name)/ folder under the "
+                               + "state root \(root.written), where it keeps \(folder.holds); \(remedy)")
+        }
+        return nil
     }
 
     /// A path as written (with `.`, `//` and a trailing `/` dropped) and as resolved.

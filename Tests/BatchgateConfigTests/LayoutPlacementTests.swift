@@ -192,6 +192,21 @@ struct ConfigPlacementErrorTests {
         }
     }
 
+    /// A metrics file in the inbox would be taken for a manifest, rejected and alerted on at every
+    /// interval; in one of the daemon's folders it would be routed or sent again.
+    @Test func aMetricsFileInTheInboxOrTheDaemonsFoldersIsRefusedWithItsLine() throws {
+        let inInbox = try #require(try placementError("stateRoot: /srv/bg\nmetrics:\n  interval: 15s\n  textfile: /srv/bg/inbox/batchgate.prom\n"))
+        #expect(inInbox.line == 4)
+        #expect(inInbox.key == "metrics.textfile")
+        #expect(inInbox.description.contains("is in the inbox /srv/bg/inbox"), "\(inInbox.description)")
+        let elsewhereInbox = try #require(try placementError("stateRoot: /srv/bg\ninbox: /srv/scans\nmetrics: {textfile: /srv/scans/x/m.prom}\n"))
+        #expect(elsewhereInbox.key == "metrics.textfile")
+        let inOutbox = try #require(try placementError("stateRoot: /srv/bg\nmetrics: {textfile: /srv/bg/outbox/m.prom}\n"))
+        #expect(inOutbox.description.contains("own outbox/ folder"), "\(inOutbox.description)")
+        #expect(try placementError("stateRoot: /srv/bg\nmetrics: {textfile: /srv/bg/metrics.prom}\n") == nil)
+        #expect(try placementError("stateRoot: /srv/bg\nmetrics: {textfile: /var/lib/prometheus/node-exporter/batchgate.prom}\n") == nil)
+    }
+
     @Test func anInboxInAcceptedNamesTheFileLineAndKey() throws {
         let error = try #require(try placementError("fsync: true\nstateRoot: /srv/bg\n\ninbox: ../bg/accepted\n"))
         #expect(error.file == "batchgate.yaml")
