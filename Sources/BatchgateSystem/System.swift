@@ -77,9 +77,12 @@ public enum System {
     }
 
     /// Opens the regular file `name` in `directory` to read it; never follows a symbolic link, so
-    /// a link planted in a state folder cannot make the daemon read a file elsewhere.
+    /// a link planted in a state folder cannot make the daemon read a file elsewhere, and never
+    /// waits (`O_NONBLOCK`), so a FIFO planted there reads as empty instead of holding the caller
+    /// until a writer comes (the daemon's queue and its signals with it). On a regular file the
+    /// flag changes nothing.
     public static func openForReading(in directory: Int32, _ name: String, describing path: String) throws(SystemError) -> Int32 {
-        try open(in: directory, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, describing: path)
+        try open(in: directory, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, describing: path)
     }
 
     /// Whether `name` exists in `directory` (a symbolic link counts as itself, never followed).
