@@ -11,7 +11,7 @@ import Testing
 struct OutboxPlantedFilesTests {
     @Test func aFIFOInTheOutboxOrAmongTheDeadLettersIsUnreadableNotAWait() throws {
         let fixture = try OutboxTests.Fixture()
-        nonisolated(unsafe) let outbox = fixture.outbox
+        let outbox = fixture.outbox
         let waitingFIFO = fixture.root.appendingPathComponent("outbox/00000000000000f1-desk.json").path
         let deadFIFO = fixture.root.appendingPathComponent("outbox/dead/00000000000000f2-desk.json").path
         #expect(mkfifo(waitingFIFO, 0o666) == 0 && mkfifo(deadFIFO, 0o666) == 0)
