@@ -83,13 +83,22 @@ extension Outbox {
     /// given the owner of `outbox/dead/`, so that the daemon's user can read and rewrite it.
     public func requeue(_ letter: DeadLetter, at now: Double) throws(DeadLetterError) -> RequeueOutcome {
         let path = deadFolder + "/" + letter.entry.fileName
-        // Gone since it was read (another retry moved it back): the rewrite must not make it anew.
-        guard (try? System.exists(in: deadFD, letter.entry.fileName, describing: path)) == true else {
+        // One retry at a time on the dead letters (a lock on their folder, which only `alert retry`
+        // takes, and which a killed process drops): two at once could both find the letter, and
+        // the later one's rewrite make it anew after the first had sent it back and the daemon had
+        // delivered it: sent twice. Inside the lock the letter is read again, as it is now.
+        do {
+            try System.retrying("lock", deadFolder) { flock(deadFD, LOCK_EX) }
+        } catch {
+            throw DeadLetterError(description: "cannot lock \(deadFolder) for the retry: \(error)")
+        }
+        defer { _ = flock(deadFD, LOCK_UN) }
+        guard let current = try readDeadLetter(fileName: letter.entry.fileName) else {
             throw DeadLetterError(description: "\(path) is no longer there (moved back meanwhile?); nothing was changed")
         }
         do {
-            try rewriteForRetry(letter, at: now)
-            return try moveBack(letter)
+            try rewriteForRetry(current, at: now)
+            return try moveBack(current)
         } catch {
             throw DeadLetterError(description: "cannot move \(deadFolder)/\(letter.entry.fileName) back to \(folder): \(error)")
         }

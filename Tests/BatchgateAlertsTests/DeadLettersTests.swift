@@ -117,6 +117,37 @@ struct DeadLettersTests {
         #expect(try read(fixture, "outbox/\(buried.fileName)").attempts == 2, "the waiting one is left as it is")
     }
 
+    /// Two retries of one letter at once: the second waits for the first, then finds the letter
+    /// gone, even when the daemon has delivered it meanwhile; it never makes the letter anew (which
+    /// would send it twice). The first retry is played here by a lock held on the folder while the
+    /// letter moves back and is delivered.
+    @Test func aSecondRetryWaitsForTheFirstAndNeverMakesTheLetterAnew() throws {
+        let fixture = try Fixture()
+        let buried = try Self.bury(fixture, cause: .delivery)
+        let letter = try #require(try fixture.outbox.deadLetter(id: buried.id))
+        let dead = fixture.root.appendingPathComponent("outbox/dead").path
+        let first = open(dead, O_RDONLY | O_DIRECTORY)
+        defer { close(first) }
+        #expect(flock(first, LOCK_EX) == 0)
+        // Another Outbox: its own descriptor of the folder, as another process would have.
+        let second = try Outbox(layout: fixture.layout)
+        let finished = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var outcome: Result<Outbox.RequeueOutcome, DeadLetterError>?
+        Thread {
+            outcome = Result { () throws(DeadLetterError) -> Outbox.RequeueOutcome in try second.requeue(letter, at: 6_000) }
+            finished.signal()
+        }.start()
+        #expect(finished.wait(timeout: .now() + 0.5) == .timedOut, "the second retry went on while the first held the lock")
+        // The first retry moves it back, and the daemon delivers it (removes it).
+        let waiting = fixture.root.appendingPathComponent("outbox/\(buried.fileName)").path
+        #expect(rename(dead + "/" + buried.fileName, waiting) == 0 && unlink(waiting) == 0)
+        #expect(flock(first, LOCK_UN) == 0)
+        #expect(finished.wait(timeout: .now() + 60) == .success)
+        #expect(throws: DeadLetterError.self) { try outcome?.get() }
+        #expect(fixture.names("outbox") == ["dead"], "nothing made anew to be sent twice")
+        #expect(fixture.names("outbox/dead").filter { !$0.hasPrefix(".") }.isEmpty)
+    }
+
     @Test func aLetterMovedAwayMeanwhileIsAnErrorThatLosesNothing() throws {
         let fixture = try Fixture()
         let buried = try Self.bury(fixture)
