@@ -354,6 +354,9 @@ public final class Outbox: @unchecked Sendable {
                 } else {
                     unreadable.append(name)
                 }
+            } catch where error.errno == ENOENT {
+                // Delivered (removed by its sender) between the listing and the open: not waiting.
+                continue
             } catch {
                 unreadable.append(name)
             }
