@@ -69,10 +69,13 @@ public struct RetryPolicy: Sendable, Equatable {
         // Retry-After is honoured up to the longest backoff: a hint of a day must not, alone, make
         // the alert look too old to keep.
         if let honoured { delay = max(delay, min(honoured, maximumDelay)) }
-        if age + delay > maximumAge {
+        // The last try comes at the maximum age itself, not a backoff before it: an alert is kept
+        // as long as alerts.maxAge says, and given up only once it is that old.
+        let remaining = maximumAge - age
+        guard remaining > 0 else {
             return .giveUp(reason: "still failing at its maximum age, alerts.maxAge \(DurationText.format(.seconds(Int(maximumAge.rounded()))))")
         }
-        return .retry(afterSeconds: delay)
+        return .retry(afterSeconds: min(delay, remaining))
     }
 
     private func pow2(_ exponent: Int) -> Double {
