@@ -62,12 +62,6 @@ struct SinkHealthTests {
                                            text: "desk still failing since 2027-01-15T08:00:00.000Z (10m): 3 waiting, oldest 10m 10s, last answer: latest"))
         #expect(health.summary(at: 1_800_000_600, waiting: 0, oldestWaitingSince: nil) == nil, "nothing waits: no attempt, nothing new")
     }
-
-    @Test(arguments: [(0.04, "0.0s"), (3.45, "3.5s"), (42, "42s"), (600, "10m"), (603, "10m 3s"), (7_500, "2h 5m"), (86_400, "1d"),
-                      (277_200, "3d 5h")])
-    func elapsedTimesReadAsAPersonSaysThem(seconds: Double, text: String) {
-        #expect(ElapsedText.format(seconds) == text)
-    }
 }
 
 /// The senders' log while a sink fails: what the state machine says, at the levels it says it.

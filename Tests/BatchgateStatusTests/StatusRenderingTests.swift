@@ -4,7 +4,7 @@ import BatchgateCore
 import BatchgateSystem
 @testable import BatchgateStatus
 
-/// The pure parts: times read back, durations, the probe's parsing of /proc, and both renderers
+/// The pure parts: times read back, the probe's parsing of /proc, and both renderers
 /// of a status value made by hand.
 @Suite struct StatusRenderingTests {
     @Test func readsBackTheTimesBatchgateWrites() {
@@ -23,15 +23,6 @@ import BatchgateSystem
             let back = UTCTime.seconds(Timestamp.iso8601(seconds))
             #expect(back.map { abs($0 - seconds) < 0.0015 } == true, "\(Timestamp.iso8601(seconds))")
         }
-    }
-
-    @Test func durationsUseTwoUnitsAtMost() {
-        #expect(StatusText.duration(0) == "0s")
-        #expect(StatusText.duration(45.9) == "45s")
-        #expect(StatusText.duration(200) == "3m 20s")
-        #expect(StatusText.duration(7500) == "2h 5m")
-        #expect(StatusText.duration(3 * 86_400 + 4 * 3600 + 59) == "3d 4h")
-        #expect(StatusText.duration(-5) == "0s")
     }
 
     @Test func processStartComesFromBootTimeAndTicks() {
