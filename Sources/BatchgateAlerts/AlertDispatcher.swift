@@ -17,14 +17,31 @@ public final class AlertDispatcher: @unchecked Sendable {
     private var senders: [String: AlertSender] = [:]
     /// Seconds between two log summaries of a failing sink (``AlertSender``).
     private let summaryInterval: Double
+    /// Seconds between two listings of `outbox/dead/` by each sender.
+    private let deadLetterRecountInterval: Double
+    /// Told of each change of a sink's count of alerts waiting or dead (the daemon's `STATUS=`).
+    private let onChange: @Sendable () -> Void
+
+    /// How often each sender lists `outbox/dead/` on its own, by default: letters removed or moved
+    /// back by hand, or by a `batchgate alert retry` whose signal did not arrive, leave the count
+    /// within this time. A listing reads names only (no file), so it costs little even with
+    /// thousands of letters.
+    public static let deadLetterRecountInterval = 30.0
 
     /// Senders for the sinks of `config`, whose `secrets` are read already; `transport` defaults to
     /// libcurl, naming `host` in Message-IDs. A failing sink is summed up in the log every
-    /// `summaryInterval` seconds (ten minutes).
+    /// `summaryInterval` seconds (ten minutes); each sender counts its dead letters every
+    /// `deadLetterRecountInterval` seconds. `onChange` is called, from any sender's queue, each
+    /// time a sink's count of alerts waiting or dead changes (``statistics()``): it must be
+    /// cheap and must not wait, since a burst of alerts calls it for every batch a sender takes.
     public init(outbox: Outbox, config: DaemonConfig, secrets: [String: SinkSecrets], log: Logger, transport: (any AlertTransport)? = nil,
                 host: String = AlertPlanner.hostName(), clock: @escaping @Sendable () -> Double = System.wallClock,
-                random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }, summaryInterval: Double = 600) {
+                random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }, summaryInterval: Double = 600,
+                deadLetterRecountInterval: Double = AlertDispatcher.deadLetterRecountInterval,
+                onChange: @escaping @Sendable () -> Void = {}) {
         self.summaryInterval = summaryInterval
+        self.deadLetterRecountInterval = deadLetterRecountInterval
+        self.onChange = onChange
         self.outbox = outbox
         self.config = config
         self.secrets = secrets
@@ -40,9 +57,9 @@ public final class AlertDispatcher: @unchecked Sendable {
     /// Resumes delivery of everything waiting in `outbox/`. Entries for a sink no longer
     /// configured, or rendered for another kind of sink than the one now under that name, move to
     /// `outbox/dead/` with the reason. Service notices left as drafts by a crash are published
-    /// first (``Outbox/publishNoticeDrafts()``).
+    /// first (``Outbox/publishNoticeDrafts()``). Each sender counts its dead letters at its start
+    /// and again after any burial here.
     public func resume() {
-        countDeadLetters()
         // Notices a crash caught between their draft and their publish; with no sink, they stay
         // drafts until a start that has sinks, as the rest of the outbox stays.
         if !config.alerts.sinks.isEmpty {
@@ -77,9 +94,9 @@ public final class AlertDispatcher: @unchecked Sendable {
 
     /// Looks at `outbox/` again while running (SIGUSR2, which `batchgate alert retry` sends
     /// after moving dead letters back): hands every entry there to its sender, as a start does,
-    /// and counts the dead letters again. A sender takes only entries it does not hold yet, and
-    /// reads each again on its own queue first, so one delivered since the listing is not sent
-    /// twice (``AlertSender/add(_:fromListing:)``).
+    /// and has each sender count its dead letters again. A sender takes only entries it does not
+    /// hold yet, and reads each again on its own queue first, so one delivered since the listing
+    /// is not sent twice (``AlertSender/add(_:fromListing:)``).
     public func rescan() {
         let found: (entries: [OutboxEntry], unreadable: [String])
         do {
@@ -97,7 +114,7 @@ public final class AlertDispatcher: @unchecked Sendable {
         } else {
             add(found.entries, fromListing: true)
         }
-        countDeadLetters()
+        recountDeadLetters()
     }
 
     /// Writes the entries of a ``ServiceNotice`` (``AlertPlanner/entries(for:createdAt:)``) into
@@ -128,7 +145,11 @@ public final class AlertDispatcher: @unchecked Sendable {
                 continue
             }
             let (matching, other) = entries.partitioned { $0.kind == sink.type }
-            bury(other, reason: "the alert was written for a \(other.first?.kind.rawValue ?? "") sink, but \(name) is now a \(sink.type.rawValue) sink")
+            if !other.isEmpty {
+                bury(other, reason: "the alert was written for a \(other.first?.kind.rawValue ?? "") sink, but \(name) is now a \(sink.type.rawValue) sink")
+                // Buried here, under a name the sender counts: it lists the folder again after them.
+                sender.recountDeadLetters()
+            }
             sender.add(matching, fromListing: fromListing)
         }
     }
@@ -149,10 +170,10 @@ public final class AlertDispatcher: @unchecked Sendable {
             senders[sink.name]?.retire(reason: "the sink \(sink.name) became a \(sink.type.rawValue) sink; this alert was written for its old kind")
             senders[sink.name] = nil
         }
-        let added = next.alerts.sinks.contains { senders[$0.name] == nil }
         makeSenders()
-        // A new sender starts at zero; what waits dead under its name counts from now on.
-        if added { countDeadLetters() }
+        // A new sender counts at its start; the others count again, since a sink added or
+        // removed changes which file names are whose (`ops` beside `team-ops`).
+        recountDeadLetters()
     }
 
     /// How many alerts wait in each sender (tests).
@@ -164,26 +185,15 @@ public final class AlertDispatcher: @unchecked Sendable {
         config.alerts.sinks.compactMap { senders[$0.name]?.statistics.current }
     }
 
-    /// Sets each sender's count of dead letters from what `outbox/dead/` holds now (by name only,
-    /// nothing read); given-up alerts add to it as they come. An unreadable folder leaves the
-    /// counts as they were, with an error in the log.
-    func countDeadLetters() {
-        let counts: [String: Int]
-        do {
-            counts = try outbox.deadLetterCounts(sinks: Array(senders.keys))
-        } catch {
-            log.error("cannot list the dead letters in \(outbox.deadFolder): \(error)")
-            return
-        }
-        for (name, sender) in senders {
-            let count = counts[name, default: 0]
-            sender.statistics.update { $0.deadLetters = count }
-        }
+    /// Has each sender list `outbox/dead/` again and set its count of dead letters from it, on its
+    /// own queue, after what is queued there already (``AlertSender/recountDeadLetters()``).
+    func recountDeadLetters() {
+        for sender in senders.values { sender.recountDeadLetters() }
     }
 
     private var context: AlertSender.Context {
         AlertSender.Context(transfer: config.alerts, policy: RetryPolicy(maximumAge: config.alerts.maxAge.seconds), host: host,
-                            facility: config.facility.name ?? config.facility.licenseNumber)
+                            facility: config.facility.name ?? config.facility.licenseNumber, sinkNames: config.alerts.sinks.map(\.name))
     }
 
     private func makeSenders() {
@@ -195,7 +205,8 @@ public final class AlertDispatcher: @unchecked Sendable {
                 sender.update(sink: sink, secrets: secrets, context: context)
             } else {
                 senders[sink.name] = AlertSender(sink: sink, secrets: secrets, context: context, outbox: outbox, transport: transport,
-                                                 log: log, clock: clock, random: random, summaryInterval: summaryInterval)
+                                                 log: log, clock: clock, random: random, summaryInterval: summaryInterval,
+                                                 deadLetterRecountInterval: deadLetterRecountInterval, onChange: onChange)
             }
         }
     }

@@ -7,15 +7,17 @@ import BatchgateHTTP
 /// Delivers the alerts waiting for one sink, on a queue of its own so that a slow or hung
 /// endpoint delays neither routing nor the other sinks.
 ///
-/// Oldest first, one message at a time, at most one per ``DaemonConfig/AlertSink/rateLimit``;
-/// when more than the sink's digest threshold are due, one digest stands for them all (service
-/// notices excepted: each goes on its own). After each attempt the ``RetryPolicy`` decides:
+/// Oldest first (by ``OutboxEntry/ageStart``, so the alert nearest its `maxAge` goes first), one
+/// message at a time, at most one per ``DaemonConfig/AlertSink/rateLimit``; when more than the
+/// sink's digest threshold are due, one digest stands for them all (service notices excepted:
+/// each goes on its own). After each attempt the ``RetryPolicy`` decides:
 /// delivered entries leave the outbox, failed ones are rewritten with their next attempt time,
 /// given-up ones move to `outbox/dead/` (an error in the log, once each). What the sink's
 /// failures look like in the log is ``SinkHealth``'s to say: a line when it starts failing,
 /// changes kind or delivers again, a summary every ``summaryInterval`` while it fails, and each
-/// retry at debug level only. Everything mutable is touched only on `queue` (hence
-/// `@unchecked Sendable`).
+/// retry at debug level only. The count of this sink's dead letters in ``SinkStatistics`` is
+/// listed here too, on the queue that buries them, so that a listing and a burial never race.
+/// Everything mutable is touched only on `queue` (hence `@unchecked Sendable`).
 final class AlertSender: @unchecked Sendable {
     /// The most alerts one digest lists; more wait for the next.
     static let digestLimit = 200
@@ -31,8 +33,9 @@ final class AlertSender: @unchecked Sendable {
     private let clock: @Sendable () -> Double
     private let random: @Sendable () -> Double
     private var waiting: [String: OutboxEntry] = [:]
-    /// The ids in `waiting`, oldest first (kept sorted as entries come, never re-sorted whole).
-    private var order: [(createdAt: Double, id: String)] = []
+    /// The ids in `waiting`, oldest age start first (kept sorted as entries come, never re-sorted
+    /// whole).
+    private var order: [(ageStart: Double, id: String)] = []
     /// Monotonic seconds of the last send, for the rate limit (a wall-clock step cannot stall it).
     private var lastSentAt: Double?
     private var timer: DispatchSourceTimer?
@@ -40,24 +43,36 @@ final class AlertSender: @unchecked Sendable {
     private var summaryTimer: DispatchSourceTimer?
     /// Seconds between two summaries of a failing sink in the log.
     private let summaryInterval: Double
+    /// Lists `outbox/dead/` every few seconds (``AlertDispatcher/deadLetterRecountInterval``), so
+    /// that letters removed or moved back by hand (or by `batchgate alert retry` whose signal did
+    /// not arrive) leave the count.
+    private var recountTimer: DispatchSourceTimer?
+    /// Why the last listing of `outbox/dead/` failed, logged once; nil after one that worked.
+    private var deadListingFailure: String?
     private var health: SinkHealth
     private var pumpQueued = false
     private var retired = false
     /// What this sender holds and has done, for the daemon's status line and metrics.
     let statistics: SinkStatisticsBox
 
-    /// What every sender shares: transfer limits, the retry policy and the digest's context.
+    /// What every sender shares: transfer limits, the retry policy, the digest's context, and the
+    /// names of every configured sink (a dead letter's file name tells its sink only among them all:
+    /// `-ops.json` ends `x-team-ops.json` too).
     struct Context: Sendable, Equatable {
         var transfer: DaemonConfig.Alerts
         var policy: RetryPolicy
         var host: String
         var facility: String?
+        var sinkNames: [String] = []
     }
 
     /// A sender for `sink`; while the sink fails, its state is summed up in the log every
-    /// `summaryInterval` seconds.
+    /// `summaryInterval` seconds. Its dead letters are counted at once, then every
+    /// `deadLetterRecountInterval` seconds; `onChange` hears of every change of the count waiting
+    /// or dead (``SinkStatisticsBox``).
     init(sink: DaemonConfig.AlertSink, secrets: SinkSecrets, context: Context, outbox: Outbox, transport: any AlertTransport,
-         log: Logger, clock: @escaping @Sendable () -> Double, random: @escaping @Sendable () -> Double, summaryInterval: Double = 600) {
+         log: Logger, clock: @escaping @Sendable () -> Double, random: @escaping @Sendable () -> Double, summaryInterval: Double = 600,
+         deadLetterRecountInterval: Double = AlertDispatcher.deadLetterRecountInterval, onChange: @escaping @Sendable () -> Void = {}) {
         name = sink.name
         self.summaryInterval = summaryInterval
         health = SinkHealth(sink: sink.name, folder: outbox.folder)
@@ -69,18 +84,27 @@ final class AlertSender: @unchecked Sendable {
         self.log = log
         self.clock = clock
         self.random = random
-        statistics = SinkStatisticsBox(sink: sink.name)
+        statistics = SinkStatisticsBox(sink: sink.name, onChange: onChange)
         queue = DispatchQueue(label: "batchgate.alerts.\(sink.name)")
         let timer = DispatchSource.makeTimerSource(queue: queue)
         timer.setEventHandler { [weak self] in self?.pump() }
         timer.schedule(deadline: .distantFuture)
         timer.resume()
         self.timer = timer
+        // Counted first thing on the queue, before anything handed over after this init.
+        queue.async { [weak self] in self?.countDeadLetters() }
+        let recount = DispatchSource.makeTimerSource(queue: queue)
+        recount.setEventHandler { [weak self] in self?.countDeadLetters() }
+        let interval = DispatchTimeInterval.milliseconds(max(1, Int(deadLetterRecountInterval * 1000)))
+        recount.schedule(deadline: .now() + interval, repeating: interval, leeway: .seconds(1))
+        recount.resume()
+        recountTimer = recount
     }
 
     deinit {
         timer?.cancel()
         summaryTimer?.cancel()
+        recountTimer?.cancel()
     }
 
     /// Takes new or recovered entries (ids already held are ignored) and sends what is due.
@@ -109,16 +133,16 @@ final class AlertSender: @unchecked Sendable {
     }
 
     private func insertInOrder(_ entry: OutboxEntry) {
-        let key = (entry.createdAt, entry.id)
-        if let last = order.last, (last.createdAt, last.id) > key {
+        let key = (entry.ageStart, entry.id)
+        if let last = order.last, (last.ageStart, last.id) > key {
             var low = 0, high = order.count
             while low < high {
                 let middle = (low + high) / 2
-                if (order[middle].createdAt, order[middle].id) < key { low = middle + 1 } else { high = middle }
+                if (order[middle].ageStart, order[middle].id) < key { low = middle + 1 } else { high = middle }
             }
-            order.insert((entry.createdAt, entry.id), at: low)
+            order.insert(key, at: low)
         } else {
-            order.append((entry.createdAt, entry.id))
+            order.append(key)
         }
     }
 
@@ -130,11 +154,39 @@ final class AlertSender: @unchecked Sendable {
 
     /// Publishes how many alerts wait and since when the oldest has (`order` is oldest first).
     private func countWaiting() {
-        let count = waiting.count, oldest = order.first?.createdAt
+        let count = waiting.count, oldest = order.first?.ageStart
         statistics.update {
             $0.waiting = count
             $0.oldestWaitingSince = oldest
         }
+    }
+
+    /// Lists `outbox/dead/` again, on the sender's queue, after whatever was queued before: the
+    /// dispatcher asks it after burying entries under this sink's name, and at a rescan.
+    func recountDeadLetters() {
+        queue.async { [self] in countDeadLetters() }
+    }
+
+    /// Sets the count of this sink's dead letters from what `outbox/dead/` holds now (by name,
+    /// nothing read). On the queue, where alone this sender buries: no burial falls between the
+    /// listing and the count. An unreadable folder leaves the count as it was, with an error in the
+    /// log once for each new reason.
+    private func countDeadLetters() {
+        guard !retired else { return }
+        let sinks = context.sinkNames.contains(name) ? context.sinkNames : context.sinkNames + [name]
+        let count: Int
+        do {
+            count = try outbox.deadLetterCounts(sinks: sinks)[name, default: 0]
+        } catch {
+            let reason = error.description
+            if reason != deadListingFailure {
+                log.error("cannot list the dead letters in \(outbox.deadFolder) to count those of \(name): \(reason); the count shown stays as it was")
+            }
+            deadListingFailure = reason
+            return
+        }
+        deadListingFailure = nil
+        statistics.update { $0.deadLetters = count }
     }
 
     /// New settings for the sink (a reload).
@@ -154,6 +206,7 @@ final class AlertSender: @unchecked Sendable {
         queue.async { [self] in
             retired = true
             timer?.cancel()
+            recountTimer?.cancel()
             summaryTimer?.cancel()
             summaryTimer = nil
             if !waiting.isEmpty {
@@ -397,7 +450,7 @@ final class AlertSender: @unchecked Sendable {
 
     /// The periodic line about a failing sink (on the queue, from the summary timer).
     private func summarize() {
-        guard !retired, let line = health.summary(at: clock(), waiting: waiting.count, oldestWaitingSince: order.first?.createdAt) else { return }
+        guard !retired, let line = health.summary(at: clock(), waiting: waiting.count, oldestWaitingSince: order.first?.ageStart) else { return }
         log.write([(line.level, line.text)])
     }
 

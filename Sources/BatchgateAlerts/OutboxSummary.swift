@@ -15,6 +15,9 @@ public struct OutboxSummary: Sendable, Equatable {
         public var sink: String
         /// Wall-clock seconds since 1970 when the alert was written.
         public var createdAt: Double
+        /// Wall-clock seconds since 1970 when `batchgate alert retry` sent it back from
+        /// `outbox/dead/`; nil for one never sent back.
+        public var retriedAt: Double?
         /// Attempts made so far.
         public var attempts: Int
         /// What the last attempt got (for a dead letter: why it was given up); nil before any.
@@ -23,14 +26,19 @@ public struct OutboxSummary: Sendable, Equatable {
         /// it was given up (a burial writes the file anew).
         public var writtenAt: Double
 
-        init(id: String, sink: String, createdAt: Double, attempts: Int, lastAnswer: String?, writtenAt: Double) {
+        init(id: String, sink: String, createdAt: Double, retriedAt: Double? = nil, attempts: Int, lastAnswer: String?, writtenAt: Double) {
             self.id = id
             self.sink = sink
             self.createdAt = createdAt
+            self.retriedAt = retriedAt
             self.attempts = attempts
             self.lastAnswer = lastAnswer
             self.writtenAt = writtenAt
         }
+
+        /// Since when a waiting alert has waited, the age its `maxAge` limits and every "oldest
+        /// pending" shows: when it was sent back from `outbox/dead/`, else when it was written.
+        public var ageStart: Double { retriedAt ?? createdAt }
     }
 
     /// The folder read.
@@ -70,7 +78,7 @@ public struct OutboxSummary: Sendable, Equatable {
                     return true
                 }
                 let writtenAt = Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9
-                letters.append(Letter(id: entry.id, sink: entry.sink, createdAt: entry.createdAt, attempts: entry.attempts,
+                letters.append(Letter(id: entry.id, sink: entry.sink, createdAt: entry.createdAt, retriedAt: entry.retriedAt, attempts: entry.attempts,
                                       lastAnswer: entry.lastAnswer, writtenAt: writtenAt))
             } catch {
                 unreadable.append(name)

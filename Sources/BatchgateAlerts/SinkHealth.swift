@@ -77,21 +77,3 @@ struct SinkHealth {
         return Line(level: .warning, text: "\(sink) still failing since \(Timestamp.iso8601(failure.since)) (\(ElapsedText.format(now - failure.since))): \(waiting) waiting\(oldest), last answer: \(failure.answer)")
     }
 }
-
-/// A span of time for a person reading the log: `3.4s`, `42s`, `10m 3s`, `2h 5m`, `3d 4h`.
-enum ElapsedText {
-    static func format(_ seconds: Double) -> String {
-        let seconds = max(0, seconds)
-        if seconds < 10 { return NumberText.fixed(seconds, 1) + "s" }
-        let whole = Int(seconds.rounded())
-        func pair(_ big: Int, _ bigUnit: String, _ small: Int, _ smallUnit: String) -> String {
-            small == 0 ? "\(big)\(bigUnit)" : "\(big)\(bigUnit) \(small)\(smallUnit)"
-        }
-        switch whole {
-        case ..<60: return "\(whole)s"
-        case ..<3600: return pair(whole / 60, "m", whole % 60, "s")
-        case ..<86_400: return pair(whole / 3600, "h", whole % 3600 / 60, "m")
-        default: return pair(whole / 86_400, "d", whole % 86_400 / 3600, "h")
-        }
-    }
-}

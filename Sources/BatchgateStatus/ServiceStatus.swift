@@ -64,7 +64,8 @@ public struct SinkQueue: Sendable, Equatable {
     public var type: String?
     /// Alerts waiting for delivery.
     public var pending: Int
-    /// Wall-clock seconds since 1970 when the oldest waiting alert was written.
+    /// Wall-clock seconds since 1970 since when the oldest waiting alert has waited: when it was
+    /// written or, for one `batchgate alert retry` sent back, when it came back.
     public var oldestPendingSince: Double?
     /// Dead letters.
     public var dead: Int

@@ -180,7 +180,7 @@ public struct StatusReader: Sendable {
                     queues[index].lastDeadAnswer = letter.lastAnswer.map(Self.oneLine)
                 } else {
                     queues[index].pending += 1
-                    queues[index].oldestPendingSince = min(queues[index].oldestPendingSince ?? letter.createdAt, letter.createdAt)
+                    queues[index].oldestPendingSince = min(queues[index].oldestPendingSince ?? letter.ageStart, letter.ageStart)
                 }
             }
         }

@@ -101,7 +101,7 @@ public enum StatusText {
         }
         var lines = ["catalog: Metrc \(metrc.server), cache \(metrc.cache)"]
         if let since = metrc.unreachableSince {
-            lines.append("  Metrc unreachable since \(time(since)) (\(duration(status.readAt - since))): \(metrc.unreachableReason ?? "not known")")
+            lines.append("  Metrc unreachable since \(time(since)) (\(ElapsedText.format(status.readAt - since))): \(metrc.unreachableReason ?? "not known")")
         }
         if !metrc.cacheRead {
             lines.append("  no cache read: never synced on this state root, or unreadable (below)")
@@ -131,22 +131,12 @@ public enum StatusText {
 
     /// `3m 20s (2026-11-27T10:01:40Z)`: how old something dated `seconds` is at `now`.
     static func age(_ seconds: Double, at now: Double) -> String {
-        "\(duration(now - seconds)) (\(time(seconds)))"
+        "\(ElapsedText.format(now - seconds)) (\(time(seconds)))"
     }
 
     /// `2026-11-27T10:01:40Z (3m 20s ago)`.
     static func ago(_ seconds: Double, at now: Double) -> String {
-        now >= seconds ? "\(time(seconds)) (\(duration(now - seconds)) ago)" : "\(time(seconds)) (in the future: check the clock)"
-    }
-
-    /// `45s`, `3m 20s`, `2h 5m`, `3d 4h`: two units at most, the larger first.
-    static func duration(_ seconds: Double) -> String {
-        let total = max(0, Int(seconds.rounded(.down)))
-        let (days, hours, minutes, rest) = (total / 86_400, total / 3600 % 24, total / 60 % 60, total % 60)
-        if days > 0 { return "\(days)d \(hours)h" }
-        if hours > 0 { return "\(hours)h \(minutes)m" }
-        if minutes > 0 { return "\(minutes)m \(rest)s" }
-        return "\(rest)s"
+        now >= seconds ? "\(time(seconds)) (\(ElapsedText.format(now - seconds)) ago)" : "\(time(seconds)) (in the future: check the clock)"
     }
 
     // MARK: Layout

@@ -61,10 +61,12 @@ struct AlertSenderTests {
         private(set) var running: AlertDispatcher?
 
         func dispatcher(_ sinks: [DaemonConfig.AlertSink], maxAge: Duration = DaemonConfig.Alerts().maxAge,
-                        summaryInterval: Double = 600) -> AlertDispatcher {
+                        summaryInterval: Double = 600, deadLetterRecountInterval: Double = AlertDispatcher.deadLetterRecountInterval,
+                        onChange: @escaping @Sendable () -> Void = {}) -> AlertDispatcher {
             let config = DaemonConfig(alerts: DaemonConfig.Alerts(maxAge: maxAge, sinks: sinks))
             let dispatcher = AlertDispatcher(outbox: outbox, config: config, secrets: sinks.inlineSecrets, log: log,
-                                             transport: transport, host: "test-host", random: { 0.5 }, summaryInterval: summaryInterval)
+                                             transport: transport, host: "test-host", random: { 0.5 }, summaryInterval: summaryInterval,
+                                             deadLetterRecountInterval: deadLetterRecountInterval, onChange: onChange)
             running = dispatcher
             return dispatcher
         }

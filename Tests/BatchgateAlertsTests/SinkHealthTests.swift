@@ -62,12 +62,6 @@ struct SinkHealthTests {
                                            text: "desk still failing since 2027-01-15T08:00:00.000Z (10m): 3 waiting, oldest 10m 10s, last answer: latest"))
         #expect(health.summary(at: 1_800_000_600, waiting: 0, oldestWaitingSince: nil) == nil, "nothing waits: no attempt, nothing new")
     }
-
-    @Test(arguments: [(0.04, "0.0s"), (3.45, "3.5s"), (42, "42s"), (600, "10m"), (603, "10m 3s"), (7_500, "2h 5m"), (86_400, "1d"),
-                      (277_200, "3d 5h")])
-    func elapsedTimesReadAsAPersonSaysThem(seconds: Double, text: String) {
-        #expect(ElapsedText.format(seconds) == text)
-    }
 }
 
 /// The senders' log while a sink fails: what the state machine says, at the levels it says it.
@@ -129,7 +123,8 @@ extension AlertSenderTests {
         try #require(eventually { fixture.names("outbox") == ["dead"] && fixture.transport.sent.count == 1 })
         // The listing was made before the delivery: as a rescan's, its entries are read again first.
         dispatcher.add(listing, fromListing: true)
-        usleep(300_000)
+        // A barrier: the sender's queue has run the hand-over (a taken entry would wait there now).
+        #expect(dispatcher.waitingCounts == ["desk": 0], "delivered and removed since the listing: not taken again")
         #expect(fixture.transport.sent.count == 1, "delivered and removed since the listing: not sent twice")
         // Handed over as new (the router's way), the same entry would go again.
         dispatcher.add(listing)
@@ -140,11 +135,13 @@ extension AlertSenderTests {
         let fixture = try Fixture()
         let dispatcher = fixture.dispatcher([Self.sink()])
         dispatcher.resume()
+        _ = dispatcher.waitingCounts  // a barrier: the sender has counted at its start
         let entries = try fixture.publish(2, sink: "desk")
         try fixture.outbox.bury(entries[1], reason: "HTTP 500; still failing", cause: .delivery, sync: true)
         #expect(dispatcher.statistics().first?.deadLetters == 0, "counted at start, before the letter died")
         dispatcher.rescan()
         #expect(eventually { fixture.transport.sent.map(\.delivery.id) == [entries[0].id] && fixture.names("outbox") == ["dead"] })
+        _ = dispatcher.waitingCounts
         #expect(dispatcher.statistics().first?.deadLetters == 1)
         #expect(fixture.logText.contains("looked at \(fixture.root.path)/outbox again: 1 alert(s) there"))
     }

@@ -230,8 +230,8 @@ struct MetricsFileTests {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let file = MetricsFile(path: folder.path + "/batchgate.prom")
-        // About 1.5 MB: many pages, so a write in place would be seen in parts.
-        let texts = [text(sinks: 1_500, written: 1), text(sinks: 1_400, written: 2)]
+        // About 300 KB: some seventy pages, so a write in place would be seen in parts.
+        let texts = [text(sinks: 300, written: 1), text(sinks: 280, written: 2)]
         try file.write(texts[0])
         let done = Atomic<Bool>(false)
         let writes = Atomic<Int>(0)
@@ -239,10 +239,13 @@ struct MetricsFileTests {
             while !done.load(ordering: .relaxed) {
                 try? file.write(texts[writes.load(ordering: .relaxed) % 2])
                 writes.add(1, ordering: .relaxed)
+                // Paced, not flat out: each write is flushed to disk, and a disk kept busy for
+                // the whole second would slow the suites running beside this one.
+                usleep(10_000)
             }
         }
         writer.start()
-        let watched = try PrometheusText.watch(file.path, seconds: 4)
+        let watched = try PrometheusText.watch(file.path, seconds: 1)
         done.store(true, ordering: .relaxed)
         #expect(watched.status == 0, "\(watched.output)")
         #expect(writes.load(ordering: .relaxed) >= 2 && !watched.output.hasPrefix("0 read"), "\(watched.output)")

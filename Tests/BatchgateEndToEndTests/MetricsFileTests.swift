@@ -9,21 +9,6 @@ import TestSupport
 struct MetricsFileTests {
     let fileManager = FileManager.default
 
-    /// A loopback port nothing listens on: bound, then closed.
-    func closedPort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard bound else { throw DaemonTestError("cannot bind a loopback port: \(String(cString: strerror(errno)))") }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
     /// A config for `root` writing its metrics to `textfile` every 5 s, with one webhook sink that
     /// hears of needs-batch manifests at `port`.
     func writeConfig(root: URL, textfile: String, port: Int) throws -> String {
@@ -59,7 +44,9 @@ struct MetricsFileTests {
         let exporter = root.appendingPathComponent("node-exporter")
         try fileManager.createDirectory(at: exporter, withIntermediateDirectories: true)
         let textfile = exporter.appendingPathComponent("batchgate.prom").path
-        let config = try writeConfig(root: root, textfile: textfile, port: try closedPort())
+        let refusing = try RefusingPort()
+        defer { withExtendedLifetime(refusing) {} }  // refusing until the test ends
+        let config = try writeConfig(root: root, textfile: textfile, port: Int(refusing.port))
 
         let shown = try Executable.run(["config", "check", "--config", config])
         #expect(shown.standardOutput.contains("\n  metrics:         \(textfile), every 5s\n"), "\(shown.standardOutput)")
@@ -111,21 +98,22 @@ struct MetricsFileTests {
         #expect(try fileManager.contentsOfDirectory(atPath: exporter.path) == ["batchgate.prom"], "no temporary file left")
     }
 
-    @Test func aFolderItCannotWriteToIsLoggedOnceAndNeverStopsTheDaemon() throws {
+    @Test func aFolderItCannotWriteToIsLoggedAndNeverStopsTheDaemon() throws {
+        // That a failure is logged once per change of error, not at every interval, is
+        // MetricsTests' to show without waiting for intervals; here, the daemon's side only.
         let root = try DaemonProcess.temporaryRoot()
         defer { try? fileManager.removeItem(at: root) }
         let textfile = root.appendingPathComponent("missing/batchgate.prom").path
-        let config = try writeConfig(root: root, textfile: textfile, port: try closedPort())
+        let refusing = try RefusingPort()
+        defer { withExtendedLifetime(refusing) {} }  // refusing until the test ends
+        let config = try writeConfig(root: root, textfile: textfile, port: Int(refusing.port))
         let daemon = DaemonProcess(root: root, arguments: ["run", "--config", config])
-        let started = Date()
         try daemon.start()
+        // The first write comes once the daemon is ready: it has failed by the time a manifest routes.
         try drop([("ok-1.json", manifest(1, needsBatch: false))], into: daemon)
         #expect(waitUntil(timeout: 20) { daemon.routedCount == 1 }, "\(daemon.log)")
-        // Past the first interval's write: the same failure again, not logged again.
-        #expect(waitUntil(timeout: 30) { Date().timeIntervalSince(started) > 7 })
         #expect(daemon.process.isRunning)
-        let failures = daemon.log.components(separatedBy: "cannot write the metrics file \(textfile)").count - 1
-        #expect(failures == 1, "\(daemon.log)")
+        #expect(daemon.log.contains("cannot write the metrics file \(textfile)"), "\(daemon.log)")
         #expect(daemon.log.contains("ReadWritePaths=") && daemon.log.contains("batchgate-metrics.conf"))
         #expect(daemon.stop() == 0)
     }

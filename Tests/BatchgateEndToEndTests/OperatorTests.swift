@@ -31,11 +31,11 @@ struct OperatorTests {
 
     // MARK: The journal while sinks are down
 
-    @Test func fourSinksDownForSeventeenSecondsAreOneWarningEach() throws {
-        // A port that was listened on and no longer is: every connection is refused.
-        let gone = try LoopbackHTTPServer()
-        let port = gone.port
-        gone.stop()
+    @Test func fourSinksDownThroughRetriesAreOneWarningEach() throws {
+        // Every connection refused, for as long as the test runs.
+        let refusing = try RefusingPort()
+        defer { withExtendedLifetime(refusing) {} }  // refusing until the test ends
+        let port = refusing.port
         let root = try DaemonProcess.temporaryRoot()
         defer { try? fileManager.removeItem(at: root) }
         let config = try writeConfig(root: root, sinks: """
@@ -60,15 +60,21 @@ struct OperatorTests {
         try drop(1, into: daemon)
         try drop(2, into: daemon)
         #expect(waitUntil(timeout: 20) { daemon.routedCount == 2 })
-        Thread.sleep(forTimeInterval: 17)
-        let waiting = daemon.names(in: "outbox").filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }
-        let attempts = waiting.compactMap { name -> Int? in
-            let data = try? Data(contentsOf: root.appendingPathComponent("outbox/" + name))
-            return (data.flatMap { try? JSONSerialization.jsonObject(with: $0) } as? [String: Any])?["attempts"] as? Int
+        // Until each alert has failed four times (about 8 s of backoff; the issue counted 39
+        // warnings in 17 s), however slowly a loaded machine gets there.
+        func attempts() -> [Int] {
+            daemon.names(in: "outbox").filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }.compactMap { name -> Int? in
+                let data = try? Data(contentsOf: root.appendingPathComponent("outbox/" + name))
+                return (data.flatMap { try? JSONSerialization.jsonObject(with: $0) } as? [String: Any])?["attempts"] as? Int
+            }
         }
-        #expect(waiting.count == 8 && attempts.reduce(0, +) >= 8 * 3, "each alert tried again and again: \(attempts)")
+        #expect(waitUntil(timeout: 120, pollEvery: 0.5) { let tries = attempts(); return tries.count == 8 && tries.allSatisfy { $0 >= 4 } },
+                "each alert tried again and again: \(attempts())\n\(daemon.log)")
         #expect(daemon.stop() == 0)
 
+        // Exactly one each, whatever the timing: a sink warns when it starts failing and when its
+        // failure changes kind (here it never does: every connection is refused), and its summary
+        // comes only every ten minutes.
         let warnings = lines(daemon.log, "warning")
         #expect(warnings.count == 4, "one per sink, not one per retry:\n\(warnings.joined(separator: "\n"))")
         for sink in ["chat", "team", "desk"] {
@@ -90,16 +96,37 @@ struct OperatorTests {
         try drop(1, into: daemon, needsBatch: false)
         #expect(waitUntil(timeout: 10) { daemon.auditLines().count == 1 })
 
-        // logrotate renames the log, then sends SIGUSR1 (postrotate).
+        // logrotate renames the log, then sends SIGUSR1 (postrotate). The daemon also follows the
+        // path on its own (each second, and before each write), and warns when it is that which
+        // finds the file gone: after a SIGUSR1 that reopened nothing, the next check would warn.
+        // A rotation where a check fell between the rename and the signal (a warning before the
+        // notice) proves nothing of SIGUSR1; it is rare (a signal's latency against a one-second
+        // timer), so the rotation is tried again then, up to three times.
         let audit = root.appendingPathComponent("audit.jsonl")
-        try fileManager.moveItem(at: audit, to: root.appendingPathComponent("audit.jsonl.1"))
-        daemon.signal(SIGUSR1)
-        #expect(waitUntil(timeout: 10) { daemon.log.contains("notice: reopened the audit log \(audit.path) (SIGUSR1)") }, "\(daemon.log)")
+        let followed = "was deleted, moved or replaced"
+        let reopened = "notice: reopened the audit log \(audit.path) (SIGUSR1)"
+        var rotations: [URL] = []
+        var raced = true
+        for round in 1...3 where raced {
+            let logBefore = daemon.log.count
+            let rotated = root.appendingPathComponent("audit.jsonl.\(round)")
+            try fileManager.moveItem(at: audit, to: rotated)
+            rotations.append(rotated)
+            daemon.signal(SIGUSR1)
+            #expect(waitUntil(timeout: 10) { daemon.log.components(separatedBy: reopened).count - 1 == round }, "\(daemon.log)")
+            let sinceRename = String(daemon.log.dropFirst(logBefore))
+            let notice = try #require(sinceRename.range(of: reopened))
+            raced = sinceRename[..<notice.lowerBound].contains(followed)
+        }
+        #expect(!raced, "the daemon noticed the rename itself before SIGUSR1, three times:\n\(daemon.log)")
+        // A manifest: its batch checks the path first, so a log SIGUSR1 left unopened is found now.
         try drop(2, into: daemon)
         #expect(waitUntil(timeout: 10) { daemon.routedCount == 2 && daemon.log.contains("routed m-2.json") })
         #expect(daemon.process.isRunning, "SIGUSR1 does not end the daemon")
+        let lastNotice = try #require(daemon.log.range(of: reopened, options: .backwards))
+        #expect(!daemon.log[lastNotice.upperBound...].contains(followed), "SIGUSR1 itself opened the new log:\n\(daemon.log)")
 
-        let rotated = try String(contentsOf: root.appendingPathComponent("audit.jsonl.1"), encoding: .utf8)
+        let rotated = try rotations.map { try String(contentsOf: $0, encoding: .utf8) }.joined()
         let fresh = try String(contentsOf: audit, encoding: .utf8)
         #expect(rotated.contains("m-1.json") && !rotated.contains("m-2.json"))
         #expect(fresh.contains("m-2.json") && !fresh.contains("m-1.json"), "the new line is in a new audit.jsonl")
@@ -130,10 +157,9 @@ struct OperatorTests {
         let id = String(letter.dropLast(".json".count))
         #expect(server.requests.count == 2)
         #expect(waitUntil(timeout: 5) { daemon.log.contains("gave up on alert \(id)") })
-        // One more manifest, accepted (no alert): its status line counts the dead letter.
-        try drop(2, into: daemon, needsBatch: false)
-        let before = socket.receive(until: { $0.contains { $0.contains("routed 2") } }, timeout: 10)
-        #expect(before.last { $0.contains("routed 2") }?.contains("alerts 0 pending, 1 dead") == true, "\(before)")
+        // The status line follows the sender on its own: nothing routed since, no signal.
+        let before = socket.receive(until: { $0.contains { $0.hasPrefix("STATUS=") && $0.contains("alerts 0 pending, 1 dead") } }, timeout: 10)
+        #expect(before.contains { $0.hasPrefix("STATUS=routed 1 ") && $0.hasSuffix("; alerts 0 pending, 1 dead") }, "\(before)")
 
         server.reply(with: .answer(status: 200))
         let retry = try Executable.run(["alert", "retry", "--config", config, "--all"])
@@ -151,8 +177,8 @@ struct OperatorTests {
         #expect(names(state, "outbox/dead").isEmpty)
         #expect(daemon.log.contains("looked at \(state.path)/outbox again: 1 alert(s) there"), "\(daemon.log)")
         #expect(waitUntil(timeout: 5) { daemon.log.contains("delivered alert \(id) to desk") })
-        let after = socket.receive(until: { $0.dropFirst(before.count).contains { $0.contains(", 0 dead") } }, timeout: 10).dropFirst(before.count)
-        #expect(after.contains { $0.hasPrefix("STATUS=") && $0.contains("routed 2") && $0.contains(", 0 dead") }, "recounted: \(after)")
+        let after = socket.receive(until: { $0.dropFirst(before.count).contains { $0.hasSuffix("alerts 0 pending, 0 dead") } }, timeout: 10).dropFirst(before.count)
+        #expect(after.contains { $0.hasPrefix("STATUS=") && $0.contains("routed 1") && $0.hasSuffix("alerts 0 pending, 0 dead") }, "recounted: \(after)")
         #expect(daemon.stop() == 0)
     }
 

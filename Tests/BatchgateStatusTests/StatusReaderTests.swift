@@ -43,9 +43,10 @@ import BatchgateSystem
     }
 
     /// An alert file as the daemon writes it into `folder` (`outbox` or `outbox/dead`).
-    func alert(_ root: StateRoot, in folder: String, route: String, sink: String, createdAt: Double, answer: String? = nil,
-               writtenAt: Double? = nil) throws {
+    func alert(_ root: StateRoot, in folder: String, route: String, sink: String, createdAt: Double, retriedAt: Double? = nil,
+               answer: String? = nil, writtenAt: Double? = nil) throws {
         var entry = OutboxEntry(routeID: route, sink: sink, createdAt: createdAt, alert: "{}")
+        entry.retriedAt = retriedAt
         entry.lastAnswer = answer
         try root.write(folder + "/" + entry.fileName, String(decoding: entry.encoded(), as: UTF8.self), modified: writtenAt)
     }
@@ -94,6 +95,8 @@ import BatchgateSystem
         let now = System.wallClock()
         try alert(root, in: "outbox", route: "r1", sink: "compliance-slack", createdAt: now - 500)
         try alert(root, in: "outbox", route: "r2", sink: "compliance-slack", createdAt: now - 60)
+        // Written long ago, sent back by `alert retry` a moment ago: it has waited since then.
+        try alert(root, in: "outbox", route: "r7", sink: "compliance-slack", createdAt: now - 20_000, retriedAt: now - 30)
         try alert(root, in: "outbox/dead", route: "r0", sink: "compliance-slack", createdAt: now - 9000,
                   answer: "HTTP 500\n  upstream down\n", writtenAt: now - 100)
         try alert(root, in: "outbox/dead", route: "r9", sink: "compliance-slack", createdAt: now - 9500,
@@ -106,7 +109,7 @@ import BatchgateSystem
         try root.write("outbox/dead/r6-mail.json", "{\"id\":")
         let status = try StatusReader(config: try config(root)).read(now: now)
         #expect(status.sinks == [
-            SinkQueue(name: "compliance-slack", type: "slack", pending: 2, oldestPendingSince: now - 500, dead: 2,
+            SinkQueue(name: "compliance-slack", type: "slack", pending: 3, oldestPendingSince: now - 500, dead: 2,
                       lastDeadAt: status.sinks.first?.lastDeadAt, lastDeadAnswer: "HTTP 500 upstream down"),
             SinkQueue(name: "mail", type: "email"),
             SinkQueue(name: "old-hook", type: nil, pending: 1, oldestPendingSince: now - 70),

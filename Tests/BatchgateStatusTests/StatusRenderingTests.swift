@@ -4,18 +4,9 @@ import BatchgateCore
 import BatchgateSystem
 @testable import BatchgateStatus
 
-/// The pure parts: durations, the probe's parsing of /proc, and both renderers
-/// of a status value made by hand.
+/// The pure parts: the probe's parsing of /proc, and both renderers of a status value made by
+/// hand (durations are ElapsedText's, times Timestamp's: BatchgateSystemTests).
 @Suite struct StatusRenderingTests {
-    @Test func durationsUseTwoUnitsAtMost() {
-        #expect(StatusText.duration(0) == "0s")
-        #expect(StatusText.duration(45.9) == "45s")
-        #expect(StatusText.duration(200) == "3m 20s")
-        #expect(StatusText.duration(7500) == "2h 5m")
-        #expect(StatusText.duration(3 * 86_400 + 4 * 3600 + 59) == "3d 4h")
-        #expect(StatusText.duration(-5) == "0s")
-    }
-
     @Test func processStartComesFromBootTimeAndTicks() {
         // A command name with spaces and parentheses must not shift the fields.
         let stat = "4242 (batch gate) (x)) S 1 4242 4242 0 -1 4194560 100 0 0 0 5 3 0 0 20 0 3 0 123450 1000000 200"

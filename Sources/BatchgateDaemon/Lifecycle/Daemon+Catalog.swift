@@ -57,7 +57,7 @@ extension Daemon {
             if post(notice(availableAfter: since)) { catalog?.outageEndAnnounced() }
             if router.waitingCount > 0 { recover() }
         }
-        notifier.notify("STATUS=\(status)")
+        sendStatus()
     }
 
     /// The part of the status about the live catalog: manifests waiting for it, and since when

@@ -60,7 +60,7 @@ extension Daemon {
     func rescanOutbox() {
         guard let alerts, !stopping else { return }
         alerts.rescan()
-        notifier.notify("STATUS=\(status)")
+        sendStatus()
     }
 
     /// Ignores the two signals whose default would end the daemon in the middle of its work:

@@ -85,6 +85,11 @@ public final class Daemon: @unchecked Sendable {
     var lockFD: Int32 = -1
     /// What the metrics file counts, and its writer (`Metrics/`).
     var metrics: DaemonMetrics
+    /// The last `STATUS=` text sent, so that a refresh for the alerts' sake sends only a change.
+    var sentStatus: String?
+    /// Set while a refresh of `STATUS=` for the alerts' sake waits on `queue`: the senders' changes
+    /// in between need no other (``alertCountsChanged()``).
+    let statusRefreshQueued = Atomic<Bool>(false)
 
     let transport: any AlertTransport
 
@@ -128,7 +133,8 @@ public final class Daemon: @unchecked Sendable {
                                 outbox: outbox, alerts: AlertPlanner(config: settings, layout: settings.layout))
             router.quietPeriod = settings.quietPeriod.seconds
             router.catalogSource = catalog
-            alerts = AlertDispatcher(outbox: outbox, config: settings, secrets: secrets.sinks, log: log, transport: transport)
+            alerts = AlertDispatcher(outbox: outbox, config: settings, secrets: secrets.sinks, log: log, transport: transport,
+                                     onChange: { [weak self] in self?.alertCountsChanged() })
         } catch {
             throw StartupError("cannot open the state folders: \(error)")
         }
@@ -150,7 +156,7 @@ public final class Daemon: @unchecked Sendable {
             scheduleRescans()
             scheduleFolderChecks()
             log.notice("watching \(settings.layout.inbox) (state in \(settings.layout.root); rescan every \(settings.rescanInterval == .zero ? "off" : DurationText.format(settings.rescanInterval)), quiet period \(DurationText.format(settings.quietPeriod)), fsync \(settings.fsync ? "on" : "off"))")
-            notifier.notify("READY=1\nSTATUS=\(status)")
+            sendStatus(after: "READY=1")
             // After READY: the watchdog pings from another thread, and READY comes first.
             scheduleWatchdog()
             startMetrics()
@@ -187,7 +193,7 @@ public final class Daemon: @unchecked Sendable {
             scheduleQuietCheck()
         }
         if router.needsRecovery { scheduleRecovery() }
-        notifier.notify("STATUS=\(status)")
+        sendStatus()
         routedSinceTrim += batch.count
         routedSinceScan += result.outcomes.count
         if pending.isEmpty && scanCut {
@@ -229,6 +235,37 @@ public final class Daemon: @unchecked Sendable {
         }
         log.write(lines)
     }
+
+    /// Sends `STATUS=` with the ``status`` as it is now, after `message` (`READY=1`…) when given.
+    func sendStatus(after message: String? = nil) {
+        let text = status
+        sentStatus = text
+        notifier.notify((message.map { $0 + "\n" } ?? "") + "STATUS=" + text)
+    }
+
+    /// Called from the alert senders' queues whenever a sink's count of alerts waiting or dead
+    /// changes: asks `queue` for one refresh of `STATUS=`, a short while later so that a burst of
+    /// changes (thousands of alerts a second) costs one line, not one each. A change while one
+    /// refresh waits is seen by it.
+    func alertCountsChanged() {
+        guard notifier.isActive,
+              statusRefreshQueued.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
+        queue.asyncAfter(deadline: .now() + Self.statusRefreshDelay) { [weak self] in
+            guard let self else { return }
+            statusRefreshQueued.store(false, ordering: .releasing)
+            // Before the start is done (no watcher yet), READY=1 carries the counts as they are then.
+            guard !stopping, watcher != nil else { return }
+            let text = status
+            guard text != sentStatus else { return }
+            sentStatus = text
+            notifier.notify("STATUS=" + text)
+        }
+    }
+
+    /// How long a refresh of `STATUS=` for the alerts' sake waits for more changes: at most about
+    /// four lines a second from the alerts however fast they come and go, and late by no more
+    /// than a person would notice.
+    static let statusRefreshDelay = 0.25
 
     var status: String {
         let total = counts.values.reduce(0, +)
@@ -355,7 +392,7 @@ public final class Daemon: @unchecked Sendable {
 
     func finishReload() {
         reloading = false
-        notifier.notify("READY=1\nSTATUS=\(status)")
+        sendStatus(after: "READY=1")
         if reloadAgain {
             reloadAgain = false
             reload()

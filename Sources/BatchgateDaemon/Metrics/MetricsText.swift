@@ -55,7 +55,7 @@ enum MetricsText {
         let families: [(String, Kind, String, (SinkStatistics) -> Double)] = [
             ("batchgate_alerts_pending", .gauge, "Alerts waiting in the outbox for this sink.", { Double($0.waiting) }),
             ("batchgate_alerts_oldest_pending_age_seconds", .gauge,
-             "Seconds since the oldest alert waiting for this sink was written; 0 when none waits.",
+             "Seconds the oldest alert waiting for this sink has waited (since it was written, or sent back by alert retry); 0 when none waits.",
              { $0.oldestWaitingSince.map { max(0, snapshot.takenAt - $0) } ?? 0 }),
             ("batchgate_alert_deliveries_total", .counter, "Alerts delivered to this sink since the daemon started (a digest counts each alert it carried).",
              { Double($0.delivered) }),
