@@ -62,19 +62,19 @@ public struct SinkQueue: Sendable, Equatable {
     public var name: String
     /// The sink's type (`slack`, `teams`, `webhook`, `email`); nil for a sink the config no longer has.
     public var type: String?
-    /// Alerts waiting for delivery.
-    public var pending: Int
+    /// Alerts waiting for delivery; nil when `outbox/` could not be read (unknown, not none).
+    public var pending: Int?
     /// Wall-clock seconds since 1970 since when the oldest waiting alert has waited: when it was
     /// written or, for one `batchgate alert retry` sent back, when it came back.
     public var oldestPendingSince: Double?
-    /// Dead letters.
-    public var dead: Int
+    /// Dead letters; nil when `outbox/dead/` could not be read (unknown, not none).
+    public var dead: Int?
     /// Wall-clock seconds since 1970 when the last dead letter was given up.
     public var lastDeadAt: Double?
     /// Why the last dead letter was given up (its last answer), on one line.
     public var lastDeadAnswer: String?
 
-    init(name: String, type: String?, pending: Int = 0, oldestPendingSince: Double? = nil, dead: Int = 0,
+    init(name: String, type: String?, pending: Int? = 0, oldestPendingSince: Double? = nil, dead: Int? = 0,
                 lastDeadAt: Double? = nil, lastDeadAnswer: String? = nil) {
         self.name = name
         self.type = type

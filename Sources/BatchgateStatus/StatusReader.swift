@@ -160,6 +160,7 @@ public struct StatusReader: Sendable {
             queues.append(SinkQueue(name: sink, type: nil))
             return queues.count - 1
         }
+        var pendingKnown = true, deadKnown = true
         for (folder, isDead) in [(layout.outbox, false), (layout.outboxDead, true)] {
             let summary: OutboxSummary
             do {
@@ -168,6 +169,7 @@ public struct StatusReader: Sendable {
                 continue  // no alert was ever written: the daemon makes the folders at its start
             } catch {
                 problems.append("cannot read the folder \(folder): \(String(cString: strerror(error.errno)))")
+                if isDead { deadKnown = false } else { pendingKnown = false }
                 continue
             }
             unreadable += summary.unreadable.map { folder + "/" + $0 }
@@ -175,14 +177,19 @@ public struct StatusReader: Sendable {
             for letter in summary.letters {
                 let index = queue(letter.sink)
                 if isDead {
-                    queues[index].dead += 1
+                    queues[index].dead = (queues[index].dead ?? 0) + 1
                     queues[index].lastDeadAt = letter.writtenAt
                     queues[index].lastDeadAnswer = letter.lastAnswer.map(Self.oneLine)
                 } else {
-                    queues[index].pending += 1
+                    queues[index].pending = (queues[index].pending ?? 0) + 1
                     queues[index].oldestPendingSince = min(queues[index].oldestPendingSince ?? letter.ageStart, letter.ageStart)
                 }
             }
+        }
+        // Unknown, not none: a 0 would tell an operator that nothing waits, or nothing died.
+        for index in queues.indices {
+            if !pendingKnown { queues[index].pending = nil }
+            if !deadKnown { queues[index].dead = nil }
         }
         return queues
     }

@@ -75,8 +75,8 @@ public enum StatusText {
         guard !status.sinks.isEmpty || !status.unreadableAlerts.isEmpty else { return ["alerts: no sink configured"] }
         var rows = [["alerts", "type", "pending", "oldest", "dead", "last given up"]]
         for sink in status.sinks {
-            rows.append(["  " + sink.name, sink.type ?? "(not configured)", String(sink.pending),
-                         sink.oldestPendingSince.map { age($0, at: status.readAt) } ?? "-", String(sink.dead),
+            rows.append(["  " + sink.name, sink.type ?? "(not configured)", sink.pending.map(String.init) ?? "?",
+                         sink.oldestPendingSince.map { age($0, at: status.readAt) } ?? "-", sink.dead.map(String.init) ?? "?",
                          sink.lastDeadAt.map { age($0, at: status.readAt) } ?? "-"])
         }
         var lines = table(rows, rightAligned: [2, 4])

@@ -197,12 +197,30 @@ import BatchgateSystem
         #expect(status.problems.contains { $0.contains(root.path + "/outbox/dead") })
         #expect(status.decisions?.lastHour[.accepted] == 1)
         #expect(status.sinks.first { $0.name == "mail" }?.pending == 1)
+        #expect(status.sinks.first { $0.name == "mail" }.map { $0.dead == nil } == true, "unknown, not 0")
 
         // An audit log this user cannot read: no counts rather than zeros.
         chmod(root.path + "/audit.jsonl", 0)
         let unread = try StatusReader(config: try config(root, metrc: false)).read(now: now)
         #expect(unread.decisions == nil)
         #expect(unread.problems.contains { $0.contains(root.path + "/audit.jsonl") })
+    }
+
+    /// A dead-letter folder that cannot be listed (here: a file where the folder should be, which
+    /// even root cannot list) counts as unknown, never as no dead letters.
+    @Test func anOutboxFolderThatCannotBeListedIsUnknownNotZero() throws {
+        let root = try StateRoot()
+        defer { root.remove() }
+        let now = System.wallClock()
+        try alert(root, in: "outbox", route: "r1", sink: "mail", createdAt: now - 5)
+        #expect(rmdir(root.path + "/outbox/dead") == 0)
+        try root.write("outbox/dead", "not a folder")
+        let status = try StatusReader(config: try config(root, metrc: false)).read(now: now)
+        let mail = try #require(status.sinks.first { $0.name == "mail" })
+        #expect(mail.pending == 1 && mail.dead == nil)
+        #expect(status.problems.contains { $0.contains(root.path + "/outbox/dead") })
+        #expect(StatusText.render(status).contains("?"))
+        #expect(StatusJSON.render(status).contains("\"dead\":null"))
     }
 
     @Test func aMissingStateRootIsAnError() throws {
