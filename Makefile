@@ -44,7 +44,7 @@ DEB_ROOT = $(SCRATCH)/deb/root
 DEB_MAINTAINER ?= batchgate maintainers <maintainers@users.noreply.r-seed-50f8a86a.example>
 DEB_HOMEPAGE ?=
 
-.PHONY: build-deps deb-deps test-deps deps bench-deps version-check deb deb-check build run examples test bench bench-daemon bench-metrc bench-all soak crash-rounds fuzz clean release install uninstall systemd-check
+.PHONY: build-deps deb-deps test-deps deps bench-deps version-check deb deb-check build run examples test bench bench-daemon bench-metrc bench-status bench-all soak crash-rounds fuzz clean release install uninstall systemd-check
 
 # What building needs, and nothing more (make build, release, install, deb): libcurl's headers
 # and pkg-config, installed through apt-get when pkg-config cannot find libcurl.
@@ -120,6 +120,11 @@ bench: test-deps
 # Daemon burst, steady latency, memory and idle CPU (about two minutes; see docs/benchmarks.md).
 bench-daemon: test-deps
 	bench/daemon_bench.py
+
+# `batchgate status` on a 1 GB audit.jsonl, read from its end, beside tail (floor) and grep over the
+# whole file (peer), in one run (see docs/benchmarks.md).
+bench-status: build-deps
+	bench/status_audit.py
 
 # The GET rate and concurrency of a catalog sync, as the Metrc-shaped server counts them, beside
 # Metrc's limits and a sequential client (see docs/benchmarks.md).

@@ -6,9 +6,11 @@
 Writes a state root in a temporary folder whose audit.jsonl holds SIZE-MB of lines (as the daemon
 writes them) from the last 90 days, the last DAY-LINES of them within the last day, and an
 audit.jsonl.1 beside it; then runs `batchgate status --root DIR --format json` (release build)
-RUNS times and prints the wall time of each, the file's size and lines, and the counts it gave.
-A reader of the whole file would take seconds; one from the end, a few milliseconds plus the
-day's lines. Removes the folder when done.
+RUNS times and prints the wall time of each, the file's size and lines, and the counts it gave;
+beside them, measured in the same run on the same file, a floor (`tail -n DAY-LINES`: the least
+any reader of the day's lines must do, from the end) and a peer (`grep -c` over the whole file:
+what counting the day by reading the log from its start costs). The counts must equal the lines
+written. Removes the folder when done.
 """
 import argparse
 import datetime
@@ -83,6 +85,18 @@ def main():
             rotated.write(line(now - 100 * 86400, 0))
         size = os.path.getsize(os.path.join(folder, "audit.jsonl"))
         print("audit.jsonl: %.0f MB, %d lines, %d in the last day" % (size / 1e6, lines, args.day_lines))
+        audit = os.path.join(folder, "audit.jsonl")
+
+        def timed(command):
+            began = time.monotonic()
+            subprocess.run(command, stdout=subprocess.DEVNULL, check=False)
+            return time.monotonic() - began
+
+        floor = min(timed(["tail", "-n", str(args.day_lines), audit]) for _ in range(args.runs))
+        peer = min(timed(["grep", "-c", '"decision":"', audit]) for _ in range(args.runs))
+        print("floor, tail -n %d (the day's lines, from the end): %.3f s" % (args.day_lines, floor))
+        print("peer, grep -c over the whole file: %.3f s" % peer)
+        best = None
         for run in range(args.runs):
             began = time.monotonic()
             result = subprocess.run([binary, "status", "--root", folder, "--format", "json"], capture_output=True, text=True)
@@ -92,6 +106,10 @@ def main():
             print("run %d: %.3f s, exit %d, last day %d (%s), files read %s" % (
                 run + 1, seconds, result.returncode, day["total"],
                 ", ".join("%s %d" % (name, day[name]) for name in DECISIONS), status["manifests"]["filesRead"]))
+            if day["total"] != args.day_lines:
+                raise SystemExit("status counted %d lines in the last day, not the %d written" % (day["total"], args.day_lines))
+            best = seconds if best is None else min(best, seconds)
+        print("batchgate status, best of %d: %.3f s (floor %.3f s, peer %.3f s)" % (args.runs, best, floor, peer))
     finally:
         shutil.rmtree(folder)
 
