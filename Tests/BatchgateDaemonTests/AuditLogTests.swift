@@ -43,4 +43,29 @@ struct AuditLogTests {
         #expect(parsed.count == lines.count - 1, "every line is JSON: \(lines.map { String(decoding: $0.prefix(60), as: UTF8.self) })")
         #expect(parsed.compactMap { $0["file"] as? String } == (0...100).map { "m-\($0).json" })
     }
+
+    /// A log a kill -9 left ending in part of a line is cut back to its last whole line when it is
+    /// opened: the next line starts a line of its own, and the fragment's id no longer passes for
+    /// a line written (recovery writes that manifest's line again).
+    @Test func aTornLastLineIsCutWhenTheLogIsOpened() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("batchgate-audit-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("audit.jsonl").path
+        let whole = #"{"time":"2026-12-04T00:00:00.000Z","id":"aaaaaaaaaaaaaaaa","file":"a.json"}"# + "\n"
+        let torn = #"{"time":"2026-12-04T00:00:01.000Z","id":"bbbbbbbbbbbbbbbb","fi"#
+        try (whole + torn).write(toFile: path, atomically: false, encoding: .utf8)
+
+        let log = try AuditLog(path: path)
+        #expect(log.cutAtOpen == torn.utf8.count)
+        #expect(log.recentIDs() == ["aaaaaaaaaaaaaaaa"], "the fragment's id is not taken for a line written")
+        try log.append([Array(#"{"id":"cccccccccccccccc"}"#.utf8)], sync: false)
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == whole + #"{"id":"cccccccccccccccc"}"# + "\n")
+
+        // Whole, or a fragment alone: nothing kept that is not a line, nothing cut that is.
+        #expect(try AuditLog(path: path).cutAtOpen == 0)
+        try torn.write(toFile: path, atomically: false, encoding: .utf8)
+        #expect(try AuditLog(path: path).cutAtOpen == torn.utf8.count)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)).isEmpty)
+    }
 }

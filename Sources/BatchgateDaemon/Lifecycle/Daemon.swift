@@ -128,6 +128,9 @@ public final class Daemon: @unchecked Sendable {
         checker = liveChecker(checker)
         do {
             audit = try AuditLog(path: settings.layout.auditLog)
+            if audit.cutAtOpen > 0 {
+                log.warning("\(audit.path) ended in part of a line (\(audit.cutAtOpen) bytes), left by a stop in the middle of a write; cut it off: recovery writes that manifest's line again")
+            }
             outbox = try Outbox(layout: settings.layout)
             router = try Router(layout: settings.layout, checker: checker, syncToDisk: settings.fsync, log: log, audit: audit,
                                 outbox: outbox, alerts: AlertPlanner(config: settings, layout: settings.layout))

@@ -10,15 +10,52 @@ final class AuditLog {
     let path: String
     private var fd: Int32 = -1
 
+    /// The bytes of a torn last line cut off when the log was opened (0 when it ended whole).
+    private(set) var cutAtOpen = 0
+
+    /// Opens the log at `path`, first cutting a torn last line (``cutTornEnd()``).
     init(path: String) throws(SystemError) {
         self.path = path
         try open()
+        cutAtOpen = try cutTornEnd()
+    }
+
+    /// The most bytes looked back for the last line's start: far more than any line the daemon
+    /// writes (a report's summary and its tags), so a longer run without one is no line of ours.
+    static let longestLine = 1 << 20
+
+    /// Cuts the log back to its last whole line when it ends without a newline. A `kill -9` during
+    /// an append of many lines can leave part of the last one (the kernel stops a multi-page write
+    /// at a page when the process is killed). Left there, the next line would run on from it, so
+    /// that both read as one bad line; and the fragment may hold its manifest's id, which recovery
+    /// would take for a line already written and not write again, losing that manifest's line.
+    /// The fragment was never a whole line, and its manifest's line is written again by recovery.
+    /// Returns the bytes cut.
+    func cutTornEnd() throws(SystemError) -> Int {
+        let size = Int(try System.fileStatus(of: fd, describing: path).st_size)
+        guard size > 0 else { return 0 }
+        let start = max(0, size - Self.longestLine)
+        let tail = try System.read(fd, count: size - start, at: Int64(start), describing: path)
+        guard tail.last != 0x0A else { return 0 }
+        if let newline = tail.lastIndex(of: 0x0A) {
+            let keep = start + newline + 1
+            try System.truncate(fd, to: Int64(keep), describing: path)
+            return size - keep
+        }
+        guard start == 0 else {
+            // No newline in the last megabyte: not a line the daemon wrote; close it off as one bad
+            // line rather than cut what may be someone's.
+            try System.writeAll(fd, [0x0A], describing: path)
+            return 0
+        }
+        try System.truncate(fd, to: 0, describing: path)
+        return size
     }
 
     deinit { if fd >= 0 { System.close(fd) } }
 
     private func open() throws(SystemError) {
-        fd = try System.open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, mode: 0o640)
+        fd = try System.open(path, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, mode: 0o640)
     }
 
     /// Makes sure the lines go to the file at ``path``: when it was deleted, renamed or replaced
