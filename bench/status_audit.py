@@ -42,7 +42,7 @@ def line(seconds, number):
 
 
 def write_audit(path, size, day_lines, now):
-    """Lines evenly spread over 90 days up to a day ago, then DAY-LINES over the last day."""
+    """Lines evenly spread over 90 days up to a day ago, then DAY-LINES over the last 23 hours."""
     sample = len(line(now, 0))
     old_lines = max(0, size // sample - day_lines)
     start, old_end = now - 90 * 86400, now - 86400
@@ -54,8 +54,10 @@ def write_audit(path, size, day_lines, now):
             if len(chunk) == 10000:
                 out.write("".join(chunk))
                 chunk = []
+        # Within the last 23 hours, so that every one is still in `status`'s last day when it runs
+        # a minute or more after this was written.
         for number in range(day_lines):
-            chunk.append(line(old_end + 86000 * (number + 1) / day_lines, old_lines + number))
+            chunk.append(line(old_end + 3600 + 82000 * (number + 1) / day_lines, old_lines + number))
         out.write("".join(chunk))
         count = old_lines + day_lines
     return count
@@ -89,7 +91,9 @@ def main():
 
         def timed(command):
             began = time.monotonic()
-            subprocess.run(command, stdout=subprocess.DEVNULL, check=False)
+            # Into a pipe, not /dev/null: GNU grep stops at its first match when it sees its
+            # output is /dev/null, which would measure nothing.
+            subprocess.run(command, stdout=subprocess.PIPE, check=False)
             return time.monotonic() - began
 
         floor = min(timed(["tail", "-n", str(args.day_lines), audit]) for _ in range(args.runs))

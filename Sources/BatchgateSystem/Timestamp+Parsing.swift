@@ -3,7 +3,11 @@
 /// of audit lines; and the calendar arithmetic every date reader here shares.
 extension Timestamp {
     /// The seconds since 1970 that `text` names: `YYYY-MM-DDTHH:MM:SS`, an optional fraction, then
-    /// `Z` or an offset `±HH:MM`. Nil for anything else, an impossible date included.
+    /// `Z` or an offset `±HH:MM`. Nil for anything else, an impossible date included. Inlinable, so
+    /// that a reader in another module (`batchgate status`, over millions of audit lines) gets it
+    /// specialised for its byte slices rather than through generic calls (`make bench-status`: 0.13 s
+    /// against 0.035 s for a day of 20,000 lines).
+    @inlinable
     public static func seconds<Text: RandomAccessCollection>(iso8601 text: Text) -> Double? where Text.Element == UInt8, Text.Index == Int {
         var index = text.startIndex
         let end = text.endIndex
@@ -72,7 +76,8 @@ extension Timestamp {
         return era * 146_097 + dayOfEra - 719_468
     }
 
-    private static func daysIn(month: Int, year: Int) -> Int {
+    @usableFromInline
+    static func daysIn(month: Int, year: Int) -> Int {
         switch month {
         case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
         case 4, 6, 9, 11: 30
