@@ -159,13 +159,7 @@ struct AlertCommand: ParsableCommand {
         }
 
         func run() throws {
-            let settings: DaemonConfig
-            do {
-                settings = try ConfigFile.loadConfig(path: config)
-            } catch {
-                ProcessEnvironment.writeError("batchgate: \(error)")
-                throw ExitCode(78)
-            }
+            let settings = try ConfigFile.loadConfigOrExit(path: config)
             let sinks = settings.alerts.sinks
             if let sink, !sinks.contains(where: { $0.name == sink }) {
                 let names = sinks.isEmpty ? "it configures none" : "the sinks are " + sinks.map(\.name).joined(separator: ", ")

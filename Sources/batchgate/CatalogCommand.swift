@@ -129,13 +129,7 @@ struct CatalogCommand: ParsableCommand {
         var name: String
 
         func run() throws {
-            let settings: DaemonConfig
-            do {
-                settings = try ConfigFile.loadConfig(path: config)
-            } catch {
-                ProcessEnvironment.writeError("batchgate: \(error)")
-                throw ExitCode(78)
-            }
+            let settings = try ConfigFile.loadConfigOrExit(path: config)
             let path = settings.layout.metrcCache
             let snapshot: MetrcSnapshot
             do {

@@ -1,3 +1,4 @@
+import ArgumentParser
 import BatchgateDaemon
 import BatchgateSystem
 import BatchgateConfig
@@ -33,5 +34,16 @@ enum ConfigFile {
         let config = try ConfigLoader.load(yaml: text, fileName: path, baseDirectory: folder.isEmpty ? "/" : folder)
         try ConfigLoader.checkPlacement(of: config, yaml: text, fileName: path, canonical: System.canonicalPath)
         return config
+    }
+
+    /// ``loadConfig(path:)`` for a command that cannot go on without it: a bad file is written to
+    /// standard error and the command exits 78 (EX_CONFIG), as every command does for its config.
+    static func loadConfigOrExit(path: String) throws(ExitCode) -> DaemonConfig {
+        do {
+            return try loadConfig(path: path)
+        } catch {
+            ProcessEnvironment.writeError("batchgate: \(error)")
+            throw ExitCode(78)
+        }
     }
 }

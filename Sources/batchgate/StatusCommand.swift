@@ -51,16 +51,10 @@ struct StatusCommand: ParsableCommand {
     }
 
     func run() throws {
-        let settings: DaemonConfig
-        do {
-            // Secrets are not read: status needs none, and may run as a user who cannot read them.
-            let path = config ?? (root == nil && access(Self.installedConfig, F_OK) == 0 ? Self.installedConfig : nil)
-            settings = try path.map { try ConfigFile.loadConfig(path: $0) }
-                ?? DaemonConfig.defaults(stateRoot: root ?? DaemonConfig.defaultStateRoot)
-        } catch {
-            ProcessEnvironment.writeError("batchgate: \(error)")
-            throw ExitCode(78)
-        }
+        // Secrets are not read: status needs none, and may run as a user who cannot read them.
+        let path = config ?? (root == nil && access(Self.installedConfig, F_OK) == 0 ? Self.installedConfig : nil)
+        let settings = try path.map { path throws(ExitCode) in try ConfigFile.loadConfigOrExit(path: path) }
+            ?? DaemonConfig.defaults(stateRoot: root ?? DaemonConfig.defaultStateRoot)
         let status: ServiceStatus
         do {
             status = try StatusReader(config: settings).read(now: System.wallClock())
