@@ -22,16 +22,19 @@ public enum LogLevel: String, Sendable, Comparable, CaseIterable, Codable {
 
 import Synchronization
 
-/// One line per event on standard error. Under systemd (`JOURNAL_STREAM` set) each line starts
-/// with its `<N>` syslog priority and no time stamp, since journald adds its own.
+/// One line per event on standard error. When that is the journal's stream (see
+/// ``System/writesToJournal(_:environment:)``) each line starts with its `<N>` syslog priority and
+/// no time stamp, since journald adds its own.
 public final class Logger: Sendable {
     private let minimum: Mutex<LogLevel>
     private let journald: Bool
     private let fd: Int32
 
+    /// A logger writing lines of `level` and above to `fd`, with journald's priority prefixes when
+    /// `environment`'s `JOURNAL_STREAM` names the file `fd` is open on.
     public init(level: LogLevel = .info, fd: Int32 = STDERR_FILENO, environment: [String: String] = [:]) {
         minimum = Mutex(level)
-        journald = environment["JOURNAL_STREAM"] != nil
+        journald = System.writesToJournal(fd, environment: environment)
         self.fd = fd
     }
 

@@ -99,3 +99,22 @@ extension System {
         return parts
     }
 }
+
+extension System {
+    /// The variable systemd sets when a service's standard output or error is connected to the
+    /// journal: that stream's `device:inode`, in decimal (systemd.exec(5)).
+    static let journalStreamVariable = "JOURNAL_STREAM"
+
+    /// Whether `fd` is the journal's stream: `JOURNAL_STREAM` is set in `environment` and names
+    /// the device and inode `fd` is open on, as sd_journal_stream_fd(3) says a program should
+    /// check. The variable alone is not enough: a child of a service inherits it, and a command
+    /// run from a shell there (`systemd-run --shell`, an ExecStartPre= script's terminal) writes to
+    /// another file, where a `<N>` priority prefix is noise, not a priority.
+    public static func writesToJournal(_ fd: Int32, environment: [String: String]) -> Bool {
+        guard let value = environment[journalStreamVariable] else { return false }
+        let fields = value.split(separator: ":", omittingEmptySubsequences: false)
+        guard fields.count == 2, let device = UInt64(fields[0]), let inode = UInt64(fields[1]) else { return false }
+        guard fd >= 0, let info = try? fileStatus(of: fd, describing: "descriptor \(fd)") else { return false }
+        return UInt64(info.st_dev) == device && UInt64(info.st_ino) == inode
+    }
+}

@@ -98,9 +98,19 @@ enum ProcessEnvironment {
         return result
     }
 
+    /// Writes `message` to standard error, each of its lines starting with journald's error
+    /// priority `<3>` when standard error is the journal, so that `journalctl -p err` shows why a
+    /// command failed (a reload's check refusing it, among others).
     static func writeError(_ message: String) {
+        var text = message
+        if errorsGoToJournal {
+            text = message.split(separator: "\n", omittingEmptySubsequences: false).map { "<3>" + $0 }.joined(separator: "\n")
+        }
         var output = FileOutput.standardError
-        output.write(message + "\n")
+        output.write(text + "\n")
         output.flush()
     }
+
+    /// Whether standard error is the journal's stream (the one test ``Logger`` uses too).
+    static let errorsGoToJournal = System.writesToJournal(STDERR_FILENO, environment: current)
 }

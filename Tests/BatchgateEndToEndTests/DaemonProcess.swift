@@ -17,7 +17,10 @@ final class DaemonProcess: @unchecked Sendable {
         return url
     }
 
-    init(root: URL, arguments: [String]? = nil, environment: [String: String] = [:]) {
+    /// A daemon to start with `arguments` (default `run --root ROOT`) and `environment` over this
+    /// process's; with `journal`, `JOURNAL_STREAM` names its standard error as systemd's does when
+    /// that is the journal, so that it writes journald's priority prefixes.
+    init(root: URL, arguments: [String]? = nil, environment: [String: String] = [:], journal: Bool = false) {
         self.root = root
         process.executableURL = Executable.batchgate
         process.arguments = arguments ?? ["run", "--root", root.path]
@@ -25,6 +28,10 @@ final class DaemonProcess: @unchecked Sendable {
         merged.removeValue(forKey: "NOTIFY_SOCKET")
         merged.removeValue(forKey: "JOURNAL_STREAM")
         merged.merge(environment) { $1 }
+        var info = stat()
+        if journal, fstat(errorPipe.fileHandleForWriting.fileDescriptor, &info) == 0 {
+            merged["JOURNAL_STREAM"] = "\(info.st_dev):\(info.st_ino)"
+        }
         process.environment = merged
         process.standardError = errorPipe
         process.standardOutput = FileHandle.nullDevice

@@ -281,7 +281,7 @@ struct DaemonTests {
     @Test func reopensTheAuditLogOnSIGHUPAndTagsLinesForTheJournal() throws {
         let root = try DaemonProcess.temporaryRoot()
         defer { try? fileManager.removeItem(at: root) }
-        let daemon = DaemonProcess(root: root, environment: ["JOURNAL_STREAM": "8:12345"])
+        let daemon = DaemonProcess(root: root, journal: true)
         try daemon.start()
         try manifest(1, needsBatch: false).write(to: daemon.inbox.appendingPathComponent("before.json"))
         expectRouted(daemon, count: 1)
@@ -425,8 +425,7 @@ struct DaemonTests {
         let socket = try NotifySocket(path: root.appendingPathComponent("notify.sock").path)
         environment["NOTIFY_SOCKET"] = socket.path
         environment["WATCHDOG_USEC"] = "30000000"
-        environment["JOURNAL_STREAM"] = "8:1"
-        let daemon = DaemonProcess(root: root.appendingPathComponent("state"), arguments: arguments, environment: environment)
+        let daemon = DaemonProcess(root: root.appendingPathComponent("state"), arguments: arguments, environment: environment, journal: true)
         try daemon.process.run()
         let messages = socket.receive(until: { $0.contains { $0.hasPrefix("READY=1") } }, timeout: 20)
         #expect(messages.contains { $0.hasPrefix("READY=1") }, "\(messages)\n\(daemon.log)")

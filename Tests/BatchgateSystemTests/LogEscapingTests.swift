@@ -12,7 +12,10 @@ struct LogEscapingTests {
         defer { unlink(path) }
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         try #require(fd >= 0)
-        let log = Logger(level: .debug, fd: fd, environment: ["JOURNAL_STREAM": "8:1"])
+        // The file's own device and inode, as journald's stream would have them.
+        var info = stat()
+        try #require(fstat(fd, &info) == 0)
+        let log = Logger(level: .debug, fd: fd, environment: ["JOURNAL_STREAM": "\(info.st_dev):\(info.st_ino)"])
         if oneAtATime {
             for (level, message) in lines {
                 switch level {
