@@ -345,7 +345,9 @@ public enum System {
     public struct DirectoryEntry: Sendable {
         public var bytes: [UInt8]
         public var name: String?
-        var type: UInt8
+        /// `d_type`: `DT_REG`, `DT_DIR`, `DT_LNK`…, or `DT_UNKNOWN` on a filesystem that does not
+        /// say (then `lstat` tells).
+        public var type: UInt8
     }
 
     /// The entries of a directory, without `.` and `..`.

@@ -8,7 +8,7 @@ struct ConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "config",
         abstract: "Work with the configuration file.",
-        subcommands: [Check.self]
+        subcommands: [Check.self, Credentials.self]
     )
 
     /// `batchgate config check`: validates without running.
@@ -22,6 +22,9 @@ struct ConfigCommand: ParsableCommand {
         @Option(help: ArgumentHelp("The YAML configuration file.", valueName: "file"))
         var config: String
 
+        @Flag(help: "Print nothing when the configuration is valid (errors still go to standard error).")
+        var quiet = false
+
         func run() throws {
             let settings: DaemonConfig
             do {
@@ -31,6 +34,8 @@ struct ConfigCommand: ParsableCommand {
                 ProcessEnvironment.writeError("batchgate: \(error)")
                 throw ExitCode(78)
             }
+            // The unit's ExecReload= runs this on every reload: only a refusal is worth a journal line.
+            if quiet { return }
             var output = FileOutput.standardOutput
             output.write("""
                 \(config): valid

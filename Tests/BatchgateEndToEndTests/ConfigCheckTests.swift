@@ -24,6 +24,24 @@ struct ConfigCheckTests {
         #expect(result.standardOutput.contains("\n  same-form steps: Repackage, Split, Combine, Relabel\n"), "\(result.standardOutput)")
     }
 
+    @Test func quietPrintsNothingForAValidConfig() throws {
+        let result = try Executable.run(["config", "check", "--quiet", "--config", "config/batchgate.yaml"])
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(result.standardOutput.isEmpty, "\(result.standardOutput)")
+        #expect(result.standardError.isEmpty, "\(result.standardError)")
+    }
+
+    @Test func quietStillRefusesABadConfigWithItsMessage() throws {
+        let folder = try DaemonProcess.temporaryRoot()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let config = folder.appendingPathComponent("batchgate.yaml")
+        try Data("rules:\n  itemChange: sometimes\n".utf8).write(to: config)
+        let result = try Executable.run(["config", "check", "--quiet", "--config", config.path])
+        #expect(result.status == 78)
+        #expect(result.standardOutput.isEmpty)
+        #expect(result.standardError.contains("batchgate: \(config.path), line 2, rules.itemChange: must be one of"), "\(result.standardError)")
+    }
+
     @Test func aConfigsRuleSettingsAreShown() throws {
         let (result, _) = try configCheck("""
             rules:
