@@ -34,7 +34,7 @@ VERSION := $(shell sed -n 's/^let batchgateVersion = "\([^"]*\)"$$/\1/p' Sources
 # How the repository's files become installed ones, for `make install` and `make deb` alike: the
 # unit and tmpfiles entry name the binary and the config folder where they are installed, and the
 # example config gets the service's state root and no catalog files (those are the examples').
-UNIT_PATHS = s|/usr/local/bin/batchgate|$(1)/batchgate|; s|/etc/batchgate|$(2)/batchgate|g
+UNIT_PATHS = s|/usr/local/bin/batchgate|$(1)/batchgate|g; s|/etc/batchgate|$(2)/batchgate|g
 SERVICE_CONFIG = s|^stateRoot: ./var|stateRoot: /var/lib/batchgate|; s|^  items: catalog/items.json|  items: null|; s|^  packages: catalog/packages.csv|  packages: null|
 
 # The Debian package (make deb), staged under $(SCRATCH)/deb and built by dpkg-deb.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BatchgateConfig
+import BatchgateSystem
 
 extension ConfigCommand {
     /// `batchgate config credentials`: whether the service still runs with the credentials its
@@ -29,6 +30,13 @@ extension ConfigCommand {
         @Option(help: ArgumentHelp("The unit's LoadCredential= value: the credential ID, a colon, the folder.",
                                    valueName: "id:dir"))
         var source: String
+
+        @Option(help: ArgumentHelp("""
+            The service's main process ($MAINPID in the unit): its credentials are read through \
+            /proc/PID/root, since systemd mounts them in the service's own namespace, which a "+" \
+            command does not share.
+            """, valueName: "pid"))
+        var pid: Int32?
 
         func run() throws {
             let credentialSource: CredentialSource
@@ -63,9 +71,22 @@ extension ConfigCommand {
                 output.flush()
                 return
             }
+            // Seen from the service's namespace when its PID is given. systemd mounts the folder
+            // only when it holds a credential: absent there, none were loaded.
+            let seen = pid.map { "/proc/\($0)/root" + directory } ?? directory
+            if let pid {
+                do {
+                    _ = try System.linkStatus("/proc/\(pid)/root")
+                } catch {
+                    ProcessEnvironment.writeError("batchgate: --pid \(pid): \(error); give the service's main process ($MAINPID), as root")
+                    throw ExitCode(78)
+                }
+            }
             let loaded: CredentialFiles
             do {
-                loaded = try CredentialFiles.loaded(in: directory, id: credentialSource.id)
+                loaded = try CredentialFiles.loaded(in: seen, id: credentialSource.id)
+            } catch where pid != nil && error.isMissing(folder: seen) {
+                loaded = CredentialFiles()
             } catch {
                 ProcessEnvironment.writeError("batchgate: \(error)")
                 throw ExitCode(78)

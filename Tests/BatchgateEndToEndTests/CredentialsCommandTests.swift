@@ -90,6 +90,35 @@ struct CredentialsCommandTests {
         #expect(result.standardError.isEmpty)
     }
 
+    /// As the unit runs it: `+` (outside the sandbox) with `--pid $MAINPID`, reading the service's
+    /// credentials through `/proc/PID/root`. Here the "service" is this test process, whose root
+    /// is the machine's: the same files, reached the other way.
+    @Test func theServicesCredentialsAreReadThroughItsProcessRoot() throws {
+        let (base, source, loaded) = try started()
+        defer { try? fileManager.removeItem(at: base) }
+        let pid = String(getpid())
+        let same = try Self.run(["config", "credentials", "--source", "secrets:\(source.path)", "--pid", pid],
+                                environment: ["CREDENTIALS_DIRECTORY": loaded.path])
+        #expect(same.status == 0, "\(same.standardError)")
+        try write("ROTATED-VALUE", "webhook", in: source)
+        let changed = try Self.run(["config", "credentials", "--source", "secrets:\(source.path)", "--pid", pid],
+                                   environment: ["CREDENTIALS_DIRECTORY": loaded.path])
+        #expect(changed.status == 1)
+        #expect(changed.standardError.contains("  changed: secrets_webhook ("), "\(changed.standardError)")
+
+        // systemd mounts no folder when the source held nothing: all the source holds now is added.
+        let none = try Self.run(["config", "credentials", "--source", "secrets:\(source.path)", "--pid", pid],
+                                environment: ["CREDENTIALS_DIRECTORY": base.appendingPathComponent("run/absent.service").path])
+        #expect(none.status == 1)
+        #expect(none.standardError.contains("  added: secrets_webhook ("), "\(none.standardError)")
+
+        // A process that is gone cannot be compared with: said, not taken for "nothing loaded".
+        let gone = try Self.run(["config", "credentials", "--source", "secrets:\(source.path)", "--pid", "999999999"],
+                                environment: ["CREDENTIALS_DIRECTORY": loaded.path])
+        #expect(gone.status == 78)
+        #expect(gone.standardError.hasPrefix("batchgate: --pid 999999999: "), "\(gone.standardError)")
+    }
+
     @Test func changedAddedAndRemovedCredentialsAreNamedAndNeverShown() throws {
         let (base, source, loaded) = try started()
         defer { try? fileManager.removeItem(at: base) }
