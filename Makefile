@@ -44,7 +44,7 @@ DEB_ROOT = $(SCRATCH)/deb/root
 DEB_MAINTAINER ?= batchgate maintainers <maintainers@users.noreply.r-seed-50f8a86a.example>
 DEB_HOMEPAGE ?=
 
-.PHONY: build-deps deb-deps test-deps deps bench-deps version-check deb deb-check build run examples test bench bench-daemon bench-metrc bench-status bench-all soak crash-rounds fuzz clean release install uninstall systemd-check
+.PHONY: build-deps deb-deps test-deps deps bench-deps version-check deb deb-check build run examples test bench bench-daemon bench-metrc bench-status bench-all soak crash-rounds fuzz clean release install uninstall systemd-check live-check
 
 # What building needs, and nothing more (make build, release, install, deb): libcurl's headers
 # and pkg-config, installed through apt-get when pkg-config cannot find libcurl.
@@ -221,6 +221,12 @@ uninstall:
 systemd-check:
 	systemd-analyze verify $(DESTDIR)$(UNITDIR)/batchgate.service
 	systemd-analyze security --offline=true --threshold=15 $(DESTDIR)$(UNITDIR)/batchgate.service
+
+# The package under a real systemd: boots systemd in a systemd-nspawn container on a Debian 12
+# tree (cached in /var/cache/batchgate-live), installs $(DEB) with apt-get and runs the live checks
+# of .ci/live/systemd-live, one PASS or FAIL line each (docs/deployment.md). Needs root.
+live-check: deb
+	.ci/live/systemd-live ./$(DEB)
 
 # Fails when Sources/batchgate/Version.swift, CHANGELOG.md's newest entry and the Debian changelog
 # made from it do not carry one version (packaging/check-version.sh; `make deb` also checks the
