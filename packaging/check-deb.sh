@@ -118,6 +118,10 @@ env -i /usr/bin/batchgate config check --config /etc/batchgate/batchgate.yaml > 
 	{ cat "$work/check-root" >&2; fail "config check as root"; }
 runuser -u batchgate -- env -i /usr/bin/batchgate config check --config /etc/batchgate/batchgate.yaml > "$work/check-user" ||
 	{ cat "$work/check-user" >&2; fail "config check as the user batchgate"; }
+# The check the postinst tells the admin to run, as it prints it.
+expect_said install "batchgate config check --config /etc/batchgate/batchgate.yaml --credentials secrets:/etc/batchgate/credentials"
+env -i /usr/bin/batchgate config check --config /etc/batchgate/batchgate.yaml --credentials secrets:/etc/batchgate/credentials > "$work/check-credentials" 2>&1 ||
+	{ cat "$work/check-credentials" >&2; fail "config check --credentials as root"; }
 man -w batchgate > /dev/null || fail "man batchgate finds no page"
 
 step "the user, folders and modes made by sysusers and tmpfiles"

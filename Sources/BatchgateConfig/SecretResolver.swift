@@ -27,8 +27,18 @@ struct SystemSecretFileReader: SecretFileReader {
     }
 }
 
-/// Turns ``SecretReference``s into ``Secret``s, reading files through a ``SecretFileReader`` and
-/// variables from an environment snapshot.
+/// Where `{credential: NAME}` secrets are read from.
+enum CredentialOrigin: Sendable, Equatable {
+    /// The folder `$CREDENTIALS_DIRECTORY` names, where systemd puts the service's credentials
+    /// when it starts it. The daemon reads only these: what systemd gave it, nothing else.
+    case service
+    /// The files systemd would load from one `LoadCredential=ID:DIR` line, by credential name
+    /// (``CredentialFiles/paths``): how a check outside systemd sees what the service would get.
+    case source(CredentialSource, files: [String: String])
+}
+
+/// Turns ``SecretReference``s into ``Secret``s, reading files through a ``SecretFileReader``,
+/// variables from an environment snapshot and credentials from a ``CredentialOrigin``.
 public struct SecretResolver: Sendable {
     /// The variable systemd sets to the folder holding a service's `LoadCredential=` files.
     static let credentialsDirectoryVariable = "CREDENTIALS_DIRECTORY"
@@ -37,16 +47,32 @@ public struct SecretResolver: Sendable {
     var files: any SecretFileReader
     /// The environment variables `{env: NAME}` and `CREDENTIALS_DIRECTORY` are looked up in.
     var environment: [String: String]
+    /// Where `{credential: NAME}` is read from.
+    var credentials: CredentialOrigin
 
-    /// A resolver reading files with `files` and variables from `environment`.
-    init(files: any SecretFileReader, environment: [String: String]) {
+    /// A resolver reading files with `files`, variables from `environment` and credentials from
+    /// `credentials`.
+    init(files: any SecretFileReader, environment: [String: String], credentials: CredentialOrigin = .service) {
         self.files = files
         self.environment = environment
+        self.credentials = credentials
     }
 
-    /// A resolver reading the file system and this process's environment.
+    /// A resolver reading the file system and this process's environment, credentials from
+    /// `$CREDENTIALS_DIRECTORY`: the daemon's.
     public static func system() -> SecretResolver {
         SecretResolver(files: SystemSecretFileReader(), environment: ProcessInfo.processInfo.environment)
+    }
+
+    /// A resolver like ``system()`` but for credentials, which it reads from the files systemd
+    /// would load from `source` were it to start the service now (``CredentialSource/read()``),
+    /// not from `$CREDENTIALS_DIRECTORY`: for checking a configuration outside systemd.
+    /// - Throws: ``CredentialError``: the folder or a file in it cannot be read, or systemd would
+    ///   refuse to load it (a name it refuses, more than it loads).
+    public static func system(credentialsFrom source: CredentialSource) throws(CredentialError) -> SecretResolver {
+        let loaded = try source.read()
+        return SecretResolver(files: SystemSecretFileReader(), environment: ProcessInfo.processInfo.environment,
+                              credentials: .source(source, files: loaded.paths))
     }
 
     /// The secret `reference` points at. A file's text loses one trailing newline; a value that
@@ -59,16 +85,28 @@ public struct SecretResolver: Sendable {
         case .file(let path):
             value = try text(ofFile: path, for: reference)
         case .credential(let name):
-            guard let directory = environment[Self.credentialsDirectoryVariable], !directory.isEmpty else {
-                throw .credentialsDirectoryUnset(credential: name)
-            }
-            value = try text(ofFile: FilePaths.join(directory, name), for: reference)
+            value = try text(ofFile: credentialFile(name), for: reference)
         case .environment(let name):
             guard let variable = environment[name] else { throw .environmentVariableUnset(name) }
             value = variable
         }
         guard !value.allSatisfy(\.isWhitespace) else { throw .empty(reference) }
         return Secret(value)
+    }
+
+    /// The file the credential `name` is read from. Either way it is then read as any secret
+    /// file is (``files``), so that a credential passes the same checks under systemd and outside.
+    private func credentialFile(_ name: String) throws(SecretError) -> String {
+        switch credentials {
+        case .service:
+            guard let directory = environment[Self.credentialsDirectoryVariable], !directory.isEmpty else {
+                throw .credentialsDirectoryUnset(credential: name)
+            }
+            return FilePaths.join(directory, name)
+        case .source(let source, let files):
+            guard let path = files[name] else { throw .notInSource(credential: name, source: source) }
+            return path
+        }
     }
 
     private func text(ofFile path: String, for reference: SecretReference) throws(SecretError) -> String {
@@ -96,6 +134,8 @@ enum SecretError: Error, Sendable, Equatable, CustomStringConvertible {
     case empty(SecretReference)
     /// A credential was asked for but `CREDENTIALS_DIRECTORY` is not set.
     case credentialsDirectoryUnset(credential: String)
+    /// A credential was asked for that systemd would not load from the folder checked.
+    case notInSource(credential: String, source: CredentialSource)
     /// The environment variable is not set.
     case environmentVariableUnset(String)
 
@@ -110,10 +150,44 @@ enum SecretError: Error, Sendable, Equatable, CustomStringConvertible {
         case .empty(let reference):
             "secret from \(reference): empty"
         case .credentialsDirectoryUnset(let name):
-            "secret from credential \(name): CREDENTIALS_DIRECTORY is not set; run the daemon under systemd with "
-                + "LoadCredential=\(name):/path/to/file, or write {file: /path/to/file} instead"
+            Self.unset(credential: name)
+        case .notInSource(let name, let source):
+            Self.missing(credential: name, from: source)
         case .environmentVariableUnset(let name):
             "secret from environment variable \(name): the variable is not set"
         }
+    }
+
+    /// Why a credential cannot be had without `CREDENTIALS_DIRECTORY`, and how to check it anyway.
+    /// A name `ID_FILE` is what a folder gives (`LoadCredential=ID:DIR`), which
+    /// `config check --credentials` can read as systemd would; any other name comes from a
+    /// single file, which only systemd or a `{file:}` reference can give.
+    private static func unset(credential name: String) -> String {
+        guard let separator = name.firstIndex(of: "_"), separator != name.startIndex else {
+            return "secret from credential \(name): CREDENTIALS_DIRECTORY is not set; run the daemon under systemd with "
+                + "LoadCredential=\(name):/path/to/file, or write {file: /path/to/file} instead"
+        }
+        let id = name[..<separator]
+        return "secret from credential \(name): CREDENTIALS_DIRECTORY is not set (systemd sets it for the service, from "
+            + "its LoadCredential= lines); outside systemd, check with --credentials \(id):/etc/batchgate/credentials "
+            + "(as root), or the folder the unit's LoadCredential=\(id): names"
+    }
+
+    /// The file in `source`'s folder that would give the credential `name`, and why none did.
+    private static func missing(credential name: String, from source: CredentialSource) -> String {
+        let prefix = source.id + "_"
+        guard name.hasPrefix(prefix), name.count > prefix.count else {
+            return "secret from credential \(name): not among the credentials of --credentials \(source.id):\(source.folder), "
+                + "whose names are \(prefix)FILE for a FILE in \(source.folder)"
+        }
+        let file = String(name.dropFirst(prefix.count))
+        // systemd turns each / of a file's path under the folder into _, so a _ may stand for either.
+        let nested = String(file.map { $0 == "_" ? "/" : $0 })
+        var message = "secret from credential \(name): no file \(file) in \(source.folder)"
+        if nested != file { message += " (nor \(nested))" }
+        if nested.split(separator: "/").contains(where: { $0.hasPrefix(".") }) {
+            message += "; systemd loads no file or folder whose name starts with a dot"
+        }
+        return message
     }
 }

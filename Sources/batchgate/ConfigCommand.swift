@@ -1,4 +1,7 @@
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
 import BatchgateCore
 import BatchgateDaemon
 import BatchgateConfig
@@ -16,7 +19,15 @@ struct ConfigCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "check",
             abstract: "Validate a configuration file, the catalog files and the alert secrets it names, without running.",
-            discussion: "Exit status: 0 when valid; 78 with a message naming the key and line when not."
+            discussion: """
+                A secret written {credential: NAME} is read from $CREDENTIALS_DIRECTORY, which only \
+                systemd sets. Outside systemd, --credentials with the unit's LoadCredential= value \
+                reads each from the file systemd would load it from (NAME secrets_X from DIR/X), as \
+                root, who alone can read that folder. Secrets are never printed.
+
+                Exit status: 0 when valid; 78 with a message naming the key and line when not, or \
+                naming the --credentials folder or file that cannot be read or loaded.
+                """
         )
 
         @Option(help: ArgumentHelp("The YAML configuration file.", valueName: "file"))
@@ -25,10 +36,18 @@ struct ConfigCommand: ParsableCommand {
         @Flag(help: "Print nothing when the configuration is valid (errors still go to standard error).")
         var quiet = false
 
+        @Option(help: ArgumentHelp("""
+            Read {credential: NAME} secrets from the files systemd would load from this \
+            LoadCredential= value (the credential ID, a colon, the folder) instead of \
+            $CREDENTIALS_DIRECTORY, to check outside systemd (as root).
+            """, valueName: "id:dir"))
+        var credentials: String?
+
         func run() throws {
+            let resolver = try credentials.map(Self.resolver(loading:)) ?? .system()
             let settings: DaemonConfig
             do {
-                (settings, _) = try ConfigFile.load(path: config)
+                (settings, _) = try ConfigFile.load(path: config, resolver: resolver)
                 _ = try settings.catalog.load()
             } catch {
                 ProcessEnvironment.writeError("batchgate: \(error)")
@@ -54,6 +73,7 @@ struct ConfigCommand: ParsableCommand {
                   alert sinks:     \(settings.alerts.sinks.isEmpty ? "none" : String(settings.alerts.sinks.count))
 
                 """)
+            if let credentials { output.write("  credentials:     as systemd would load them from \(credentials)\n") }
             for sink in settings.alerts.sinks {
                 let decisions = Decision.allCases.filter(sink.decisions.contains).map(\.rawValue).joined(separator: ", ")
                 var line = "    \(sink.name): \(sink.type.rawValue), on \(decisions)"
@@ -63,6 +83,25 @@ struct ConfigCommand: ParsableCommand {
                 output.write(line + "\n")
             }
             output.flush()
+        }
+
+        /// A resolver reading credentials from what systemd would load from `value` (`ID:DIR`),
+        /// or exit 78 naming the option and what is wrong with the value or the folder.
+        static func resolver(loading value: String) throws(ExitCode) -> SecretResolver {
+            do {
+                return try .system(credentialsFrom: CredentialSource(parsing: value))
+            } catch {
+                let message: String
+                switch error {
+                case .badSource(_, let reason): message = reason
+                case .unreadableFolder(let failure) where failure.errno == EACCES: message = "\(error); run the check as root"
+                case .unreadableFile(let failure) where failure.problem == .cannotOpen(errno: EACCES):
+                    message = "\(error); run the check as root"
+                default: message = "\(error)"
+                }
+                ProcessEnvironment.writeError("batchgate: --credentials \(value): \(message)")
+                throw ExitCode(78)
+            }
         }
 
         /// A list setting's entries with commas, or what an empty list means.

@@ -6,10 +6,10 @@ import BatchgateConfig
 /// Reads the YAML configuration file at the edge and hands its text to the pure loader.
 enum ConfigFile {
     /// The configuration in `path`, with relative paths taken from the file's folder, and its
-    /// secrets read (files, systemd credentials, environment variables).
-    static func load(path: String) throws -> (DaemonConfig, ConfigSecrets) {
+    /// secrets read through `resolver` (files, systemd credentials, environment variables).
+    static func load(path: String, resolver: SecretResolver = .system()) throws -> (DaemonConfig, ConfigSecrets) {
         let config = try loadConfig(path: path)
-        return (config, try config.secrets(resolver: .system(), fileName: path))
+        return (config, try config.secrets(resolver: resolver, fileName: path))
     }
 
     /// The largest config file read: 1 MiB. The example with every setting and comment is under

@@ -138,6 +138,17 @@ struct SecretResolutionTests {
         #expect(expected.description == message)
     }
 
+    @Test func aFoldersCredentialWithoutSystemdPointsAtTheCheckOption() {
+        let resolver = SecretResolver(files: Self.files, environment: [:])
+        #expect(throws: SecretError.credentialsDirectoryUnset(credential: "secrets_smtp-password")) {
+            try resolver.resolve(.credential(name: "secrets_smtp-password"))
+        }
+        #expect(SecretError.credentialsDirectoryUnset(credential: "secrets_smtp-password").description
+            == "secret from credential secrets_smtp-password: CREDENTIALS_DIRECTORY is not set (systemd sets it for the "
+            + "service, from its LoadCredential= lines); outside systemd, check with --credentials "
+            + "secrets:/etc/batchgate/credentials (as root), or the folder the unit's LoadCredential=secrets: names")
+    }
+
     @Test func aCredentialWithoutSystemdSaysWhatToDo() {
         let resolver = SecretResolver(files: Self.files, environment: [:])
         #expect(throws: SecretError.credentialsDirectoryUnset(credential: "alert-token")) {
@@ -156,6 +167,132 @@ struct SecretResolutionTests {
             try resolver.resolve(.file(path: "/etc/batchgate/binary"))
         }
         #expect(SecretError.notText(.file(path: "/x")).description == "secret from file /x: not UTF-8 text")
+    }
+}
+
+/// `{credential: NAME}` read as systemd would load it from a `LoadCredential=ID:DIR` folder, as
+/// `config check --credentials` does outside systemd: real folders, read by ``CredentialSource``.
+@Suite("Secrets from a credentials folder")
+struct CredentialFolderSecretTests {
+    /// A fresh credentials folder holding `files` (path under it → text), removed by the caller.
+    private func folder(_ files: [String: String]) throws -> URL {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("batchgate-credentials-\(UUID().uuidString)")
+        for (path, text) in files {
+            let url = folder.appendingPathComponent(path)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Data(text.utf8).write(to: url)
+        }
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        return folder
+    }
+
+    /// A resolver reading credentials from `folder` with the ID `secrets`.
+    private func resolver(_ folder: URL, environment: [String: String] = [:]) throws -> SecretResolver {
+        let source = try CredentialSource(parsing: "secrets:\(folder.path)")
+        var resolver = try SecretResolver.system(credentialsFrom: source)
+        resolver.environment = environment
+        return resolver
+    }
+
+    @Test func aFlatAndANestedFileAreReadByTheirCredentialNames() throws {
+        let folder = try folder(["smtp-password": "FLAT-SECRET\n", "mail/password": "NESTED-SECRET\n\n"])
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let resolver = try resolver(folder)
+        #expect(try resolver.resolve(.credential(name: "secrets_smtp-password")).exposedValue == "FLAT-SECRET")
+        // One trailing newline goes, as from $CREDENTIALS_DIRECTORY: the second stays.
+        #expect(try resolver.resolve(.credential(name: "secrets_mail_password")).exposedValue == "NESTED-SECRET\n")
+    }
+
+    @Test func credentialsDirectoryIsIgnoredWhenAFolderIsGiven() throws {
+        let folder = try folder(["hook": "FROM-FOLDER"])
+        let other = try self.folder(["secrets_hook": "FROM-DIRECTORY"])
+        defer {
+            try? FileManager.default.removeItem(at: folder)
+            try? FileManager.default.removeItem(at: other)
+        }
+        let resolver = try resolver(folder, environment: ["CREDENTIALS_DIRECTORY": other.path])
+        #expect(try resolver.resolve(.credential(name: "secrets_hook")).exposedValue == "FROM-FOLDER")
+        // And the other way round, the daemon's: only $CREDENTIALS_DIRECTORY.
+        let daemon = SecretResolver(files: SystemSecretFileReader(), environment: ["CREDENTIALS_DIRECTORY": other.path])
+        #expect(try daemon.resolve(.credential(name: "secrets_hook")).exposedValue == "FROM-DIRECTORY")
+        #expect(SecretResolver.system().credentials == .service)
+    }
+
+    @Test func aMissingCredentialNamesTheFileItExpected() throws {
+        let folder = try folder(["webhook": "https://hooks.example.com/x"])
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let resolver = try resolver(folder)
+        let source = try CredentialSource(parsing: "secrets:\(folder.path)")
+        #expect(throws: SecretError.notInSource(credential: "secrets_smtp-password", source: source)) {
+            try resolver.resolve(.credential(name: "secrets_smtp-password"))
+        }
+        #expect(SecretError.notInSource(credential: "secrets_smtp-password", source: source).description
+            == "secret from credential secrets_smtp-password: no file smtp-password in \(folder.path)")
+        #expect(SecretError.notInSource(credential: "secrets_mail_password", source: source).description
+            == "secret from credential secrets_mail_password: no file mail_password in \(folder.path) (nor mail/password)")
+        // A name no file of this ID's folder can have.
+        #expect(SecretError.notInSource(credential: "webhook", source: source).description
+            == "secret from credential webhook: not among the credentials of --credentials secrets:\(folder.path), "
+            + "whose names are secrets_FILE for a FILE in \(folder.path)")
+    }
+
+    @Test func dotFilesAndDotFoldersAreNotLoaded() throws {
+        let folder = try folder([".smtp-password": "DOT-SECRET", ".mail/password": "DOT-FOLDER-SECRET", "webhook": "x"])
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let resolver = try resolver(folder)
+        #expect(resolver.credentials == .source(try CredentialSource(parsing: "secrets:\(folder.path)"),
+                                                files: ["secrets_webhook": folder.appendingPathComponent("webhook").path]))
+        do {
+            _ = try resolver.resolve(.credential(name: "secrets_.smtp-password"))
+            Issue.record("a dot file was read")
+        } catch {
+            #expect(error.description == "secret from credential secrets_.smtp-password: no file .smtp-password in \(folder.path); "
+                + "systemd loads no file or folder whose name starts with a dot")
+        }
+        #expect(throws: SecretError.self) { try resolver.resolve(.credential(name: "secrets_.mail_password")) }
+    }
+
+    @Test func aCredentialIsHeldToTheRulesOfASecretFileAndNeverShown() throws {
+        let folder = try folder([
+            "big": String(repeating: "B", count: SystemSecretFileReader.sizeLimit + 1),
+            "exact": String(repeating: "E", count: SystemSecretFileReader.sizeLimit),
+            "blank": " \n",
+            "binary": "",
+        ])
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try Data([0x53, 0x45, 0xFF, 0x0A]).write(to: folder.appendingPathComponent("binary"))
+        let resolver = try resolver(folder)
+        #expect(try resolver.resolve(.credential(name: "secrets_exact")).exposedValue.count == SystemSecretFileReader.sizeLimit)
+        var messages: [String] = []
+        for name in ["secrets_big", "secrets_blank", "secrets_binary"] {
+            do {
+                _ = try resolver.resolve(.credential(name: name))
+                Issue.record("\(name) was read")
+            } catch {
+                messages.append(error.description)
+            }
+        }
+        #expect(messages == [
+            "secret from credential secrets_big: \(folder.path)/big is larger than 64 KiB",
+            "secret from credential secrets_blank: empty",
+            "secret from credential secrets_binary: not UTF-8 text",
+        ])
+        #expect(!messages.joined().contains("BBB"))
+    }
+
+    @Test func aFolderSystemdWouldRefuseIsAnError() throws {
+        let folder = try folder(["host:port": "x"])
+        defer { try? FileManager.default.removeItem(at: folder) }
+        #expect(throws: CredentialError.invalidName(path: folder.appendingPathComponent("host:port").path, name: "secrets_host:port")) {
+            try SecretResolver.system(credentialsFrom: CredentialSource(parsing: "secrets:\(folder.path)"))
+        }
+        let missing = folder.appendingPathComponent("none").path
+        do {
+            _ = try SecretResolver.system(credentialsFrom: CredentialSource(parsing: "secrets:\(missing)"))
+            Issue.record("a missing folder was read")
+        } catch {
+            #expect(error.isMissing(folder: missing))
+        }
     }
 }
 

@@ -79,4 +79,117 @@ struct ConfigCheckTests {
         #expect(result.status == 78)
         #expect(result.standardError.contains("batchgate: \(config), \(message)"), "\(result.standardError)")
     }
+
+    /// A config folder whose alert sinks take their secrets from credentials, as the packaged
+    /// unit gives them (`LoadCredential=secrets:DIR`), and DIR holding both: a flat file and a
+    /// nested one. The caller removes `base`.
+    func credentialsSetup() throws -> (base: URL, config: String, credentials: URL) {
+        let base = try DaemonProcess.temporaryRoot()
+        let credentials = base.appendingPathComponent("credentials")
+        try FileManager.default.createDirectory(at: credentials.appendingPathComponent("mail"), withIntermediateDirectories: true)
+        try Data("https://hooks.example.com/HOOK-SECRET\n".utf8).write(to: credentials.appendingPathComponent("hook"))
+        try Data("MAIL-PASSWORD-SECRET\n".utf8).write(to: credentials.appendingPathComponent("mail/password"))
+        let config = base.appendingPathComponent("batchgate.yaml")
+        try Data("""
+            stateRoot: state
+            alerts:
+              sinks:
+                - {name: desk, type: webhook, url: {credential: secrets_hook}}
+                - name: mail
+                  type: email
+                  url: smtps://mail.example.com
+                  from: batchgate@example.com
+                  to: [desk@example.com]
+                  username: batchgate
+                  password: {credential: secrets_mail_password}
+
+            """.utf8).write(to: config)
+        return (base, config.path, credentials)
+    }
+
+    @Test func credentialsAreReadFromTheFolderGivenAndNeverShown() throws {
+        let (base, config, credentials) = try credentialsSetup()
+        defer { try? FileManager.default.removeItem(at: base) }
+        let result = try CredentialsCommandTests.run(["config", "check", "--config", config, "--credentials", "secrets:\(credentials.path)"])
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(result.standardOutput.contains("\n  credentials:     as systemd would load them from secrets:\(credentials.path)\n"),
+                "\(result.standardOutput)")
+        #expect(result.standardOutput.contains("\n    mail: email, on "), "\(result.standardOutput)")
+        for secret in ["HOOK-SECRET", "MAIL-PASSWORD-SECRET"] {
+            #expect(!result.standardOutput.contains(secret) && !result.standardError.contains(secret), "\(secret) shown")
+        }
+        let quiet = try CredentialsCommandTests.run(["config", "check", "--quiet", "--config", config, "--credentials", "secrets:\(credentials.path)"])
+        #expect(quiet.status == 0 && quiet.standardOutput.isEmpty && quiet.standardError.isEmpty, "\(quiet.standardError)")
+    }
+
+    @Test func withoutTheOptionACredentialPointsAtIt() throws {
+        let (base, config, _) = try credentialsSetup()
+        defer { try? FileManager.default.removeItem(at: base) }
+        let result = try CredentialsCommandTests.run(["config", "check", "--config", config])
+        #expect(result.status == 78)
+        #expect(result.standardError == "batchgate: \(config), alerts.sinks[1].url: secret from credential secrets_hook: "
+            + "CREDENTIALS_DIRECTORY is not set (systemd sets it for the service, from its LoadCredential= lines); outside "
+            + "systemd, check with --credentials secrets:/etc/batchgate/credentials (as root), or the folder the unit's "
+            + "LoadCredential=secrets: names (sink desk)\n", "\(result.standardError)")
+    }
+
+    @Test func aMissingCredentialNamesTheFileItsFolderLacks() throws {
+        let (base, config, credentials) = try credentialsSetup()
+        defer { try? FileManager.default.removeItem(at: base) }
+        try FileManager.default.removeItem(at: credentials.appendingPathComponent("mail/password"))
+        // A dot file is not loaded, by systemd or by the check.
+        try Data("MAIL-PASSWORD-SECRET".utf8).write(to: credentials.appendingPathComponent("mail/.password"))
+        try Data("MAIL-PASSWORD-SECRET".utf8).write(to: credentials.appendingPathComponent(".mail_password"))
+        let result = try CredentialsCommandTests.run(["config", "check", "--config", config, "--credentials", "secrets:\(credentials.path)"])
+        #expect(result.status == 78)
+        #expect(result.standardError == "batchgate: \(config), alerts.sinks[2].password: secret from credential "
+            + "secrets_mail_password: no file mail_password in \(credentials.path) (nor mail/password) (sink mail)\n",
+            "\(result.standardError)")
+        #expect(result.standardOutput.isEmpty)
+        #expect(!result.standardError.contains("SECRET"))
+    }
+
+    @Test func aBadOrUnreadableFolderIsNamedWithTheOption() throws {
+        let (base, config, credentials) = try credentialsSetup()
+        defer { try? FileManager.default.removeItem(at: base) }
+        let bad = try CredentialsCommandTests.run(["config", "check", "--config", config, "--credentials", credentials.path])
+        #expect(bad.status == 78)
+        #expect(bad.standardError.hasPrefix("batchgate: --credentials \(credentials.path): expected ID:DIR"), "\(bad.standardError)")
+
+        let missing = base.appendingPathComponent("none").path
+        let absent = try CredentialsCommandTests.run(["config", "check", "--config", config, "--credentials", "secrets:\(missing)"])
+        #expect(absent.status == 78)
+        #expect(absent.standardError.hasPrefix("batchgate: --credentials secrets:\(missing): "), "\(absent.standardError)")
+        #expect(absent.standardError.contains("\(missing): No such file or directory (errno 2)"), "\(absent.standardError)")
+
+        // A name systemd refuses would fail the service's start: so does the check.
+        try Data("x".utf8).write(to: credentials.appendingPathComponent("host:port"))
+        let refused = try CredentialsCommandTests.run(["config", "check", "--config", config, "--credentials", "secrets:\(credentials.path)"])
+        #expect(refused.status == 78)
+        #expect(refused.standardError.contains("would be the credential secrets_host:port"), "\(refused.standardError)")
+    }
+
+    /// The daemon reads credentials from `$CREDENTIALS_DIRECTORY` only: it has no --credentials,
+    /// and a folder's files are not looked at.
+    @Test func theDaemonReadsOnlyCredentialsDirectory() throws {
+        let (base, config, credentials) = try credentialsSetup()
+        defer { try? FileManager.default.removeItem(at: base) }
+        let option = try CredentialsCommandTests.run(["run", "--config", config, "--credentials", "secrets:\(credentials.path)"])
+        #expect(option.status == 64, "\(option.standardError)")
+
+        // The credentials systemd would have put there, one of them not a URL: read, and refused.
+        let loaded = base.appendingPathComponent("run/batchgate.service")
+        try FileManager.default.createDirectory(at: loaded, withIntermediateDirectories: true)
+        try Data("not a url".utf8).write(to: loaded.appendingPathComponent("secrets_hook"))
+        try Data("pw".utf8).write(to: loaded.appendingPathComponent("secrets_mail_password"))
+        let wrong = try CredentialsCommandTests.run(["run", "--config", config], environment: ["CREDENTIALS_DIRECTORY": loaded.path])
+        #expect(wrong.status == 78)
+        #expect(wrong.standardError.contains("alerts.sinks[1].url: the credential secrets_hook must hold a http:// or https:// URL"),
+                "\(wrong.standardError)")
+
+        let unset = try CredentialsCommandTests.run(["run", "--config", config])
+        #expect(unset.status == 78)
+        #expect(unset.standardError.contains("secret from credential secrets_hook: CREDENTIALS_DIRECTORY is not set"), "\(unset.standardError)")
+        #expect(!FileManager.default.fileExists(atPath: base.appendingPathComponent("state").path))
+    }
 }
