@@ -57,9 +57,9 @@ public struct CredentialFiles: Sendable {
 /// in all make it refuse to start the service.
 public struct CredentialSource: Sendable, Equatable {
     /// The credential ID: the part before the colon.
-    public var id: String
+    public let id: String
     /// The folder, an absolute path.
-    public var folder: String
+    public let folder: String
 
     /// systemd's limit on one credential (`CREDENTIAL_SIZE_MAX`): a larger file fails the start.
     static let sizeLimit = 1 << 20

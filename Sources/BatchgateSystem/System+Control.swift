@@ -113,3 +113,34 @@ extension System {
         try retrying("chown", path) { fchown(fd, owner.st_uid, owner.st_gid) }
     }
 }
+
+/// A running process as `/proc` describes it, enough to tell it is still the same one: its start
+/// time (clock ticks after boot, field 22 of `stat`; a reused pid has another) and its cgroups
+/// (the unit it runs in, under systemd).
+public struct ProcessIdentity: Sendable, Equatable {
+    public var startTime: UInt64
+    public var cgroup: String
+}
+
+extension System {
+    /// The identity of the process `pid`, or nil when it is gone or a zombie (exited, not yet
+    /// reaped: its `/proc/PID/root` no longer leads to its files).
+    public static func identity(of pid: Int32, procRoot: String = "/proc") -> ProcessIdentity? {
+        guard pid > 0,
+              let stat = try? RegularFile.read("\(procRoot)/\(pid)/stat", limit: 4096),
+              let cgroup = try? RegularFile.read("\(procRoot)/\(pid)/cgroup", limit: 64 << 10),
+              let start = startTime(inStat: stat) else { return nil }
+        return ProcessIdentity(startTime: start, cgroup: String(decoding: cgroup, as: UTF8.self))
+    }
+
+    /// The start time in a `/proc/PID/stat` line, nil for a zombie (state Z) or dead (X) process.
+    /// The command name in parentheses may hold spaces and parentheses itself, so the fields are
+    /// counted after the last `)`: state is field 3, the start time field 22.
+    static func startTime(inStat bytes: [UInt8]) -> UInt64? {
+        guard let close = bytes.lastIndex(of: UInt8(ascii: ")")) else { return nil }
+        let fields = bytes[(close + 1)...].split(separator: UInt8(ascii: " "))
+        guard fields.count > 19, let state = fields[0].first,
+              state != UInt8(ascii: "Z"), state != UInt8(ascii: "X") else { return nil }
+        return UInt64(String(decoding: fields[19], as: UTF8.self))
+    }
+}

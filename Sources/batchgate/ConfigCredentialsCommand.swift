@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
 import BatchgateConfig
 import BatchgateSystem
@@ -72,16 +75,12 @@ extension ConfigCommand {
                 return
             }
             // Seen from the service's namespace when its PID is given. systemd mounts the folder
-            // only when it holds a credential: absent there, none were loaded.
+            // only when it holds a credential: absent there, none were loaded; but only if the
+            // process is the service's (in this command's cgroup, which is the unit's under
+            // ExecReload=) and alive from before the read to after it, since the folder of a
+            // process gone or a pid reused says nothing of the service.
             let seen = pid.map { "/proc/\($0)/root" + directory } ?? directory
-            if let pid {
-                do {
-                    _ = try System.linkStatus("/proc/\(pid)/root")
-                } catch {
-                    ProcessEnvironment.writeError("batchgate: --pid \(pid): \(error); give the service's main process ($MAINPID), as root")
-                    throw ExitCode(78)
-                }
-            }
+            let service = try pid.map { pid throws(ExitCode) in try Self.service(pid) }
             let loaded: CredentialFiles
             do {
                 loaded = try CredentialFiles.loaded(in: seen, id: credentialSource.id)
@@ -89,6 +88,10 @@ extension ConfigCommand {
                 loaded = CredentialFiles()
             } catch {
                 ProcessEnvironment.writeError("batchgate: \(error)")
+                throw ExitCode(78)
+            }
+            if let pid, let service, System.identity(of: pid) != service {
+                ProcessEnvironment.writeError("batchgate: --pid \(pid): the process ended while its credentials were read; try the reload again")
                 throw ExitCode(78)
             }
             let changes = CredentialChanges(loaded: loaded.contents, source: current.contents, id: credentialSource.id)
@@ -106,6 +109,21 @@ extension ConfigCommand {
                 + "run `systemctl restart \(unit)` to load them")
             ProcessEnvironment.writeError(lines.joined(separator: "\n"))
             throw ExitCode(1)
+        }
+
+        /// The identity of the service's main process `pid`, refusing (78) a process that is gone,
+        /// a zombie, or in another cgroup than this command (not the unit's main process).
+        static func service(_ pid: Int32) throws(ExitCode) -> ProcessIdentity {
+            let hint = "give the service's main process ($MAINPID) from the unit's ExecReload=, as root"
+            guard let identity = System.identity(of: pid) else {
+                ProcessEnvironment.writeError("batchgate: --pid \(pid): no such process running; \(hint)")
+                throw ExitCode(78)
+            }
+            guard let own = System.identity(of: getpid()), own.cgroup == identity.cgroup else {
+                ProcessEnvironment.writeError("batchgate: --pid \(pid): not a process of this command's unit (another cgroup); \(hint)")
+                throw ExitCode(78)
+            }
+            return identity
         }
 
         /// `1 credential`, `3 credentials`.

@@ -104,7 +104,8 @@ enum ProcessEnvironment {
     static func writeError(_ message: String) {
         var text = message
         if errorsGoToJournal {
-            text = message.split(separator: "\n", omittingEmptySubsequences: false).map { "<3>" + $0 }.joined(separator: "\n")
+            text = message.split(separator: "\n", omittingEmptySubsequences: false)
+                .map { $0.isEmpty ? "" : "<3>" + $0 }.joined(separator: "\n")
         }
         var output = FileOutput.standardError
         output.write(text + "\n")

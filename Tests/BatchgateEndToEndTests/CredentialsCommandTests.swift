@@ -116,7 +116,24 @@ struct CredentialsCommandTests {
         let gone = try Self.run(["config", "credentials", "--source", "secrets:\(source.path)", "--pid", "999999999"],
                                 environment: ["CREDENTIALS_DIRECTORY": loaded.path])
         #expect(gone.status == 78)
-        #expect(gone.standardError.hasPrefix("batchgate: --pid 999999999: "), "\(gone.standardError)")
+        #expect(gone.standardError.hasPrefix("batchgate: --pid 999999999: no such process running"), "\(gone.standardError)")
+
+        // Nor one that has exited but is not yet reaped, whose root no longer leads anywhere.
+        var zombie: pid_t = 0
+        let arguments: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/true"), nil]
+        defer { arguments.forEach { free($0) } }
+        try #require(posix_spawn(&zombie, "/bin/true", nil, nil, arguments, environ) == 0)
+        for _ in 0..<500 {
+            let stat = (try? String(contentsOfFile: "/proc/\(zombie)/stat", encoding: .utf8)) ?? ""
+            if stat.contains(") Z ") { break }
+            usleep(10_000)
+        }
+        let exited = try Self.run(["config", "credentials", "--source", "secrets:\(source.path)", "--pid", String(zombie)],
+                                  environment: ["CREDENTIALS_DIRECTORY": base.appendingPathComponent("run/absent.service").path])
+        var status: Int32 = 0
+        _ = waitpid(zombie, &status, 0)
+        #expect(exited.status == 78)
+        #expect(exited.standardError.hasPrefix("batchgate: --pid \(zombie): no such process running"), "\(exited.standardError)")
     }
 
     @Test func changedAddedAndRemovedCredentialsAreNamedAndNeverShown() throws {
