@@ -10,6 +10,9 @@ public struct ManifestChecker: Sendable {
     /// Whether the catalog is the facility's Metrc catalog, so a source package it lacks is one
     /// Metrc does not have (and refuses) rather than one a file left out.
     public var sourcesMustBeKnown = false
+    /// Today as `YYYY-MM-DD`, the latest date anywhere on Earth, for `date-future`; nil skips that
+    /// check (the core reads no clock: the caller sets it each batch).
+    public var today: String?
 
     public init(catalog: Catalog = Catalog(), settings: RuleSettings = RuleSettings(),
                 maximumSize: Int = TextInput.defaultMaximumSize) {
@@ -70,6 +73,7 @@ public struct ManifestChecker: Sendable {
         var resolver = CategoryResolver(manifest: manifest, catalog: catalog)
         resolver.sourcesMustBeKnown = sourcesMustBeKnown
         let issuesByPackage = Dictionary(grouping: issues.filter { $0.packageIndex != nil }, by: { $0.packageIndex! })
+        var resolvedPackages: [Int: ResolvedPackage] = [:]
         for package in manifest.packages {
             let own = issuesByPackage[package.position.packageIndex] ?? []
             var verdict = PackageVerdict(
@@ -87,12 +91,14 @@ public struct ManifestChecker: Sendable {
                 report.catalogMisses.formUnion(failure.misses)
                 verdict.errors = failure.issues.map(\.message)
             case .success(let resolved):
+                resolvedPackages[package.position.packageIndex] = resolved
                 verdict.item = resolved.item
                 verdict.category = resolved.category
                 judge(&verdict, package, engine.evaluate(resolved))
             }
             report.packages.append(verdict)
         }
+        issues += applyPreflight(to: &report, manifest: manifest, resolved: resolvedPackages)
 
         report.errors = issues.count > Self.maximumListedErrors
             ? Array(issues.prefix(Self.maximumListedErrors))
@@ -104,6 +110,28 @@ public struct ManifestChecker: Sendable {
             report.decision = .needsBatch
         }
         return report
+    }
+
+    /// Runs the pre-flight checks and files what they found: a warning beside the package's
+    /// verdict, an error also as an issue that makes the package invalid (Metrc would refuse it).
+    private func applyPreflight(to report: inout ManifestReport, manifest: Manifest,
+                                resolved: [Int: ResolvedPackage]) -> [ManifestIssue] {
+        let preflight = PreflightChecker(catalog: catalog, settings: engine.settings.checks, today: today,
+                                         catalogIsMetrc: sourcesMustBeKnown)
+        let outcome = preflight.run(manifest, resolved: resolved)
+        var issues: [ManifestIssue] = []
+        for index in report.packages.indices {
+            guard let found = outcome.packages[index], !found.isEmpty else { continue }
+            report.packages[index].checks = found
+            for finding in found where finding.severity == .error {
+                report.packages[index].status = .invalid
+                issues.append(finding.issue(format: manifest.format, tag: report.packages[index].tag))
+            }
+        }
+        report.checks = outcome.manifest
+        issues += outcome.manifest.filter { $0.severity == .error }.map { $0.issue(format: manifest.format, tag: nil) }
+        report.skipped = outcome.skipped
+        return issues
     }
 
     /// Sets status, warnings and fix from the rules that apply and how the request marks the batch.

@@ -36,6 +36,9 @@ public struct PackageVerdict: Sendable, Equatable {
     public var productionBatchNumber: String?
     /// The rules that apply, each with its sentence and evidence.
     public var findings: [RuleFinding]
+    /// The pre-flight checks that failed (what Metrc would refuse, or accept and regret); an error
+    /// among them makes the package invalid.
+    public var checks: [CheckFinding] = []
     /// `ok`, `needs-batch` or `invalid`.
     public var status: PackageStatus
     /// Why the package cannot be evaluated (field errors, unknown categories); empty unless invalid.
@@ -81,10 +84,13 @@ public struct PackageVerdict: Sendable, Equatable {
         status == .needsBatch ? .error : .note
     }
 
-    /// Why: each rule that applies, then errors, warnings and notes.
+    /// Why: each rule that applies, then errors, failed checks with their fixes, warnings and notes.
     public var reasons: [String] {
-        findings.map(\.message) + errors + warnings.map { "Warning: \($0.message)" } + notes
+        findings.map(\.message) + errors + checks.map(\.sentence) + warnings.map { "Warning: \($0.message)" } + notes
     }
+
+    /// The checks that make the package invalid.
+    public var checkErrors: [CheckFinding] { checks.filter { $0.severity == .error } }
 
     /// Every sentence about the package: the reasons, then the fix.
     public var messages: [String] {
@@ -113,6 +119,24 @@ public struct ManifestReport: Sendable, Equatable {
     /// What the catalog lacked for packages it could not resolve (not written in the reports): a
     /// live catalog looks these up and the manifest is evaluated again.
     public var catalogMisses = CatalogMisses()
+    /// Pre-flight checks that failed for the manifest as a whole (`too-many-packages`).
+    public var checks: [CheckFinding] = []
+    /// Pre-flight checks that could not run for want of data, with why.
+    public var skipped: [SkippedCheck] = []
+
+    /// Every failed check at `severity`, of the manifest and of its packages.
+    public func checkFindings(_ severity: Severity) -> [CheckFinding] {
+        (checks + packages.flatMap(\.checks)).filter { $0.severity == severity }
+    }
+
+    /// "; 2 warnings (too-many-packages, source-lab-failed)", or "" when no check warns.
+    private var warningsClause: String {
+        let warnings = checkFindings(.warning)
+        guard !warnings.isEmpty else { return "" }
+        var ids: [CheckID] = []
+        for warning in warnings where !ids.contains(warning.check) { ids.append(warning.check) }
+        return "; \(warnings.count) \(warnings.count == 1 ? "warning" : "warnings") (\(ids.map(\.rawValue).joined(separator: ", ")))"
+    }
 
     /// A report for a file that could not be read or evaluated at all: `rejected`, with `reason`.
     public static func unreadable(file: String, reason: String) -> ManifestReport {
@@ -126,10 +150,10 @@ public struct ManifestReport: Sendable, Equatable {
         let noun = count == 1 ? "package" : "packages"
         switch decision {
         case .accepted:
-            return "accepted: \(count) \(noun), all correct"
+            return "accepted: \(count) \(noun), all correct" + warningsClause
         case .needsBatch:
             let needing = packages.filter { $0.status == .needsBatch }.count
-            return "needs-batch: \(needing) of \(count) \(noun) \(needing == 1 ? "needs" : "need") a production batch"
+            return "needs-batch: \(needing) of \(count) \(noun) \(needing == 1 ? "needs" : "need") a production batch" + warningsClause
         case .rejected:
             let first = errors.first?.message ?? "the manifest could not be evaluated"
             let more = errors.count > 1 ? " (and \(errors.count - 1) more)" : ""

@@ -34,6 +34,33 @@ extension ManifestReport {
             json.endObject()
         }
         json.endArray()
+        json.key("findings")
+        json.beginArray()
+        for finding in checks { finding.write(to: &json) }
+        json.endArray()
+        json.key("skipped")
+        json.beginArray()
+        for skip in skipped {
+            json.beginObject()
+            json.key("rule"); json.string(skip.check.rawValue)
+            json.key("reason"); json.string(skip.reason)
+            json.key("tags"); json.strings(skip.tags)
+            json.endObject()
+        }
+        json.endArray()
+        json.endObject()
+    }
+}
+
+extension CheckFinding {
+    /// `{rule, severity, message, evidence, fix}`: a rule finding's shape, with the fix.
+    func write(to json: inout JSONWriter) {
+        json.beginObject()
+        json.key("rule"); json.string(check.rawValue)
+        json.key("severity"); json.string(severity.rawValue)
+        json.key("message"); json.string(message)
+        json.key("evidence"); evidence.write(to: &json)
+        json.key("fix"); json.string(fix)
         json.endObject()
     }
 }
@@ -56,6 +83,7 @@ extension PackageVerdict {
             writeEntry(to: &json, rule: finding.rule, severity: findingSeverity, message: finding.message,
                        evidence: finding.evidence)
         }
+        for finding in checks { finding.write(to: &json) }
         json.endArray()
         json.key("warnings")
         json.beginArray()

@@ -17,6 +17,7 @@ extension ManifestReport {
                 lines.append("    \(package.findingSeverity.rawValue) [\(finding.rule.rawValue)]: \(finding.message)")
             }
             for error in package.errors { lines.append("    error: \(error)") }
+            for check in package.checks { lines += check.textLines(indent: "    ") }
             for warning in package.warnings { lines.append("    warning: \(warning.message)") }
             for note in package.notes { lines.append("    note: \(note)") }
             if let fix = package.fix { lines.append("    Fix: \(fix)") }
@@ -24,7 +25,20 @@ extension ManifestReport {
         let fileErrors = errors.filter { $0.packageIndex == nil || !packages.indices.contains($0.packageIndex!) }
         if !fileErrors.isEmpty {
             lines.append("")
-            for error in fileErrors { lines.append("  error: \(error.message)") }
+            for error in fileErrors where !checks.contains(where: { $0.issue(format: format ?? .json, tag: nil) == error }) {
+                lines.append("  error: \(error.message)")
+            }
+        }
+        if !checks.isEmpty {
+            lines.append("")
+            for check in checks { lines += check.textLines(indent: "  ") }
+        }
+        if !skipped.isEmpty {
+            lines.append("")
+            for skip in skipped {
+                let tags = skip.tags.isEmpty ? "" : " (\(Self.listed(skip.tags)))"
+                lines.append("  not checked [\(skip.check.rawValue)]\(tags): \(skip.reason)")
+            }
         }
         return lines.map(Self.printable).joined(separator: "\n") + "\n"
     }
@@ -56,8 +70,23 @@ extension ManifestReport {
         switch decision {
         case .accepted: "ACCEPTED — " + summary.dropFirst("accepted: ".count)
         case .needsBatch: "NEEDS BATCH — " + summary.dropFirst("needs-batch: ".count)
+        case .rejected where !checkFindings(.error).isEmpty && errors.count == checkFindings(.error).count:
+            "REJECTED — Metrc would refuse it; fix the errors below"
         case .rejected: "REJECTED — the manifest cannot be evaluated; fix the errors below"
         }
+    }
+
+    /// Up to three tags, then how many more.
+    static func listed(_ tags: [String]) -> String {
+        tags.count <= 3 ? tags.joined(separator: ", ")
+            : tags.prefix(3).joined(separator: ", ") + " and \(tags.count - 3) more"
+    }
+}
+
+extension CheckFinding {
+    /// `error [source-over-used]: …` then its fix on the next line.
+    fileprivate func textLines(indent: String) -> [String] {
+        ["\(indent)\(severity.rawValue) [\(check.rawValue)]: \(message)", "\(indent)  fix: \(fix)"]
     }
 }
 
@@ -72,6 +101,8 @@ extension PackageVerdict {
             "NEEDS BATCH: Production Batch is marked with a blank batch number, which Metrc refuses"
         case .needsBatch:
             "NEEDS BATCH: a production batch is required (\(rules.map(\.rawValue).joined(separator: ", ")))"
+        case .invalid where errors.isEmpty && !checkErrors.isEmpty:
+            "INVALID: Metrc would refuse it (\(checkErrors.map(\.check.rawValue).joined(separator: ", ")))"
         case .invalid:
             "INVALID: cannot be evaluated"
         }

@@ -43,7 +43,7 @@ public struct Evidence: Sendable, Equatable {
 }
 
 /// How much a message weighs, in the report's words.
-enum Severity: String, Sendable {
+public enum Severity: String, Sendable {
     /// Stops the package: it must be fixed before it goes to Metrc.
     case error
     /// Does not stop the package, but someone should look.

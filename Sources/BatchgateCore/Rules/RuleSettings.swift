@@ -22,6 +22,9 @@ public struct RuleSettings: Sendable, Equatable {
     /// case, an ending allowed ("Repackaging" is `Repackage`).
     public var sameFormSteps: [String]
 
+    /// The level of each pre-flight check (docs/rules.md, "Before Metrc").
+    public var checks: CheckSettings
+
     public static let defaultSameFormSteps = ["Repackage", "Split", "Combine", "Relabel"]
     /// Terpenes, flavors, lipids and carrier oils, sweeteners (docs/rules.md, `additive`), and the
     /// trade's own words for the same things: cannabis- and botanical-derived terpenes (CDT, BDT),
@@ -34,7 +37,9 @@ public struct RuleSettings: Sendable, Equatable {
 
     public init(itemChange: ItemChange = .concentrates,
                 additiveWords: [String] = RuleSettings.defaultAdditiveWords,
-                sameFormSteps: [String] = RuleSettings.defaultSameFormSteps) {
+                sameFormSteps: [String] = RuleSettings.defaultSameFormSteps,
+                checks: CheckSettings = CheckSettings()) {
+        self.checks = checks
         self.itemChange = itemChange
         self.additiveWords = additiveWords
         self.sameFormSteps = sameFormSteps
