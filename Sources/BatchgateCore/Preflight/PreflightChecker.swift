@@ -1,6 +1,9 @@
 /// Runs the pre-flight checks (``CheckID``) over a manifest whose packages the rules have judged:
 /// what Metrc would refuse, or accept and regret, read from the catalog and the manifest. Pure:
 /// the catalog and today's date are given.
+///
+/// The checks of source packages live in SourceChecks.swift, those of the request itself in
+/// RequestChecks.swift; this file holds what they share.
 struct PreflightChecker {
     /// What the checks found: per package (by its 0-based index), for the manifest as a whole, and
     /// what they could not check.
@@ -22,6 +25,41 @@ struct PreflightChecker {
     /// Checks `manifest`. `resolved` holds the packages the resolver could resolve, by index; a
     /// package already invalid for its fields is not checked.
     func run(_ manifest: Manifest, resolved: [Int: ResolvedPackage]) -> Outcome {
-        Outcome()
+        var outcome = Outcome()
+        checkSources(manifest, resolved: resolved, into: &outcome)
+        checkRequests(manifest, resolved: resolved, into: &outcome)
+        return outcome
+    }
+
+    /// A finding for `check` at its configured level, or nil when the check is off.
+    func finding(_ check: CheckID, _ message: String, fix: String, evidence: Evidence,
+                 at position: SourcePosition?) -> CheckFinding? {
+        let severity: Severity
+        switch settings.level(check) {
+        case .off: return nil
+        case .error: severity = .error
+        case .warning: severity = .warning
+        }
+        return CheckFinding(check: check, severity: severity, message: message, fix: fix, evidence: evidence,
+                            position: position)
+    }
+}
+
+extension PreflightChecker.Outcome {
+    /// Files `finding` under package `index`, or under the manifest when `index` is nil.
+    mutating func add(_ finding: CheckFinding?, package index: Int?) {
+        guard let finding else { return }
+        if let index { packages[index, default: []].append(finding) } else { manifest.append(finding) }
+    }
+
+    /// Records that `check` could not run for `tag` (nil: for the whole manifest) for `reason`; one
+    /// entry per check and reason, naming every tag.
+    mutating func skip(_ check: CheckID, reason: String, tag: String?, settings: CheckSettings) {
+        guard settings.runs(check) else { return }
+        if let index = skipped.firstIndex(where: { $0.check == check && $0.reason == reason }) {
+            if let tag, !skipped[index].tags.contains(tag) { skipped[index].tags.append(tag) }
+        } else {
+            skipped.append(SkippedCheck(check: check, reason: reason, tags: tag.map { [$0] } ?? []))
+        }
     }
 }
