@@ -26,6 +26,8 @@ extension PreflightChecker {
 
     // MARK: too-many-packages
 
+    /// too-many-packages: the request as a whole, counted in packages (a CSV package spans a row
+    /// per ingredient).
     private func checkPackageCount(_ manifest: Manifest, into outcome: inout Outcome) {
         let count = manifest.packages.count
         guard count > Self.packagesPerRequest else { return }
@@ -55,6 +57,8 @@ extension PreflightChecker {
         var origin: Evidence.Origin
     }
 
+    /// package-unit: the new package's `UnitOfMeasure` against its item's `QuantityType`. The
+    /// evidence is the unit, its origin the catalog that gave the quantity type.
     private func checkPackageUnit(_ package: ResolvedPackage, index: Int, into outcome: inout Outcome) {
         guard settings.runs(.packageUnit), let written = package.request.unitOfMeasure else { return }
         // The readers take any unit name; one Metrc does not know is not ours to judge here.
@@ -113,11 +117,13 @@ extension PreflightChecker {
 
     // MARK: date-future
 
+    /// date-future: each `ActualDate` against today, the latest date anywhere on Earth, so that
+    /// no time zone's correct date is called future.
     private func checkDatesAgainstToday(_ packages: [ResolvedPackage], into outcome: inout Outcome) {
         let dated = packages.filter { $0.request.actualDate != nil }
         guard settings.runs(.dateFuture), !dated.isEmpty else { return }
         guard let today, case .success(let latest) = FieldSyntax.date(today, allowUSForm: false) else {
-            outcome.skip(.dateFuture, reason: "today's date is not known here (batchgate check and the daemon give it for every manifest)",
+            outcome.skip(.dateFuture, reason: "no clock: today's date was not given (batchgate check sets it, and the daemon for each batch)",
                          tag: nil, settings: settings)
             return
         }
@@ -135,6 +141,8 @@ extension PreflightChecker {
 
     // MARK: date-before-source
 
+    /// date-before-source: the package's `ActualDate` against each source record's
+    /// `PackagedDate`, one finding naming every source packaged later.
     private func checkDateAgainstSources(_ package: ResolvedPackage, index: Int, into outcome: inout Outcome) {
         guard settings.runs(.dateBeforeSource), let date = package.request.actualDate else { return }
         guard catalog.packageCount > 0 || catalogIsMetrc else {
@@ -163,7 +171,7 @@ extension PreflightChecker {
         let origin: Evidence.Origin = catalogIsMetrc ? .metrc : .packagesFile
         outcome.add(finding(
             .dateBeforeSource,
-            "ActualDate \(date) of package \(package.tag) is before the PackagedDate of its \(noun) \(Self.wordList(sources, "and")) (\(origin.rawValue)): a package cannot be made before what it is made from.",
+            "ActualDate \(date) of package \(package.tag) is before the PackagedDate the \(origin.rawValue) gives its \(noun) \(Self.wordList(sources, "and")): a package cannot be made before what it is made from.",
             fix: "give the date the package was made (ActualDate), on or after \(later.map(\.packaged).max()!), or check the source tags.",
             evidence: Evidence(field: "ActualDate", value: date, line: package.request.position.line, origin: origin),
             at: package.request.position), package: index)
@@ -171,6 +179,8 @@ extension PreflightChecker {
 
     // MARK: batch-number-unmarked
 
+    /// batch-number-unmarked: a number Metrc will not use, given beside `IsProductionBatch: false`
+    /// on a package no rule requires a batch of.
     private func checkUnmarkedNumber(_ package: ResolvedPackage, index: Int, into outcome: inout Outcome) {
         let request = package.request
         guard request.isProductionBatch == false,
@@ -196,6 +206,9 @@ extension PreflightChecker {
         var origin: Evidence.Origin
     }
 
+    /// batch-number-reused: each package's number (trimmed, any case) against the other packages
+    /// of the manifest and the catalog's; a finding where one is of another item, a skip where an
+    /// item is unknown. The evidence's origin is where the first other package stands.
     private func checkBatchNumbers(_ packages: [(index: Int, package: ResolvedPackage)], into outcome: inout Outcome) {
         guard settings.runs(.batchNumberReused) else { return }
         var numbered: [(index: Int, package: ResolvedPackage, number: String)] = []
