@@ -204,6 +204,13 @@ struct SourceCheckTests {
         #expect(finding.evidence.field == "Ingredients[0].Package")
     }
 
+    @Test func anEmptyFinishedSourceIsInactiveNotAlsoOverUsedUnlessInactiveIsOff() {
+        let report = Self.one(Take(source: Self.source(541), quantity: 5))
+        #expect(Self.failed(report) == [Self.newTag(1): [.sourceInactive]])
+        let off = Self.one(Take(source: Self.source(541), quantity: 5), levels: [.sourceInactive: .off])
+        #expect(Self.failed(off) == [Self.newTag(1): [.sourceOverUsed]])
+    }
+
     @Test func anArchivedSourceIsAnErrorNamingTheDate() throws {
         let report = Self.one(Take(source: Self.source(551), quantity: 1))
         let finding = try #require(report.packages.first?.checks.first)
@@ -254,7 +261,7 @@ struct SourceCheckTests {
         #expect(finding.check == .sourceOverUsed)
         #expect(finding.message.contains("holds 16 Ounces (packages file)"))
         #expect(finding.message.contains("454 Grams (16.014 Ounces) for package \(Self.newTag(1)) (line 3)"))
-        #expect(finding.fix.contains("take 0.014 Ounces less from \(Self.source(511))"))
+        #expect(finding.fix.contains("take 0.014 Ounces (0.408 Grams) less from \(Self.source(511))"))
         #expect(finding.evidence == Evidence(field: "Ingredients[0].Quantity", value: "454 Grams", line: 3))
         #expect(over.errors.contains { $0.message.contains("Packages[0].Ingredients[0].Quantity (line 3): [source-over-used]") })
     }
@@ -268,7 +275,7 @@ struct SourceCheckTests {
         let finding = try #require(over.packages.first?.checks.first, "\(over.text)")
         #expect(finding.check == .sourceOverUsed)
         #expect(finding.message.contains("1001 Milliliters (1.001 Liters)"))
-        #expect(finding.message.contains("0.001 Liters more than it holds"))
+        #expect(finding.message.contains("0.001 Liters (1 Milliliters) more than it holds"))
     }
 
     @Test func onePoundHoldsSixteenOuncesExactlyAndUnitNamesMatchAnyCaseAndSpace() {

@@ -35,10 +35,13 @@ extension PreflightChecker {
                 continue
             }
             let checked = taken.filter { resolved[$0.packageIndex] != nil }
-            // A source only packages that cannot be evaluated take from says nothing to anyone.
+            // Packages that cannot be evaluated are not checked: a source only they take from is left alone.
             guard !checked.isEmpty else { continue }
             checkState(of: record, takenBy: checked, into: &outcome)
-            checkQuantities(of: record, takenBy: taken, resolved: resolved, into: &outcome)
+            // A finished or archived package is as good as empty: taking from it reads as over-use
+            // too, but that it cannot be a source at all is the one thing worth saying.
+            let reportedInactive = Self.isInactive(record) && settings.runs(.sourceInactive)
+            checkQuantities(of: record, takenBy: taken, resolved: resolved, sum: !reportedInactive, into: &outcome)
         }
     }
 
@@ -64,7 +67,7 @@ extension PreflightChecker {
             position.line = package.tagLine ?? position.line
             outcome.add(finding(
                 .tagInUse,
-                "Tag \(tag) is already package \(tag) (\(described.joined(separator: ", "))); Metrc answers \"Tag \(tag) is not available.\"",
+                "Tag \(tag) is already a package of the facility (\(described.joined(separator: ", "))); Metrc answers \"Tag \(tag) is not available.\"",
                 fix: "give the new package an unused tag from the facility's tag inventory.",
                 evidence: Evidence(field: "Tag", value: tag, line: position.line, origin: recordOrigin),
                 at: position), package: index)
@@ -109,7 +112,7 @@ extension PreflightChecker {
         if let date = record.archivedDate {
             findings.append((.sourceInactive, "\(named) is archived since \(date) (ArchivedDate in the \(origin)), and an archived package cannot be a source.",
                              "take the quantity from an active package."))
-        } else if record.isFinished == true || record.finishedDate != nil {
+        } else if Self.isInactive(record) {
             let since = record.finishedDate.map { " since \($0) (FinishedDate in the \(origin))" } ?? " (IsFinished in the \(origin))"
             findings.append((.sourceInactive, "\(named) is finished\(since), and a finished package cannot be a source.",
                              "unfinish \(tag) in Metrc if it was finished by mistake, or take the quantity from an active package."))
@@ -144,16 +147,22 @@ extension PreflightChecker {
         }
     }
 
+    /// Whether the record says the package is finished or archived.
+    static func isInactive(_ record: Catalog.Package) -> Bool {
+        record.archivedDate != nil || record.isFinished == true || record.finishedDate != nil
+    }
+
     /// Metrc's `LabTestingState` values of a package that failed (compared trimmed, any case).
     private static let failedLabStates: Set<String> = ["TestFailed".comparisonKey, "RetestFailed".comparisonKey]
 
     // MARK: ingredient-unit, source-over-used
 
     /// Each ingredient's unit against the source's, and the sum of what the whole manifest takes
-    /// against what the source holds. An ingredient of another quantity type is an ingredient-unit
-    /// finding and left out of the sum; a unit that is not Metrc's leaves both unchecked for the source.
+    /// against what the source holds (unless `sum` is false). An ingredient of another quantity type
+    /// is an ingredient-unit finding and left out of the sum; a unit that is not Metrc's leaves both
+    /// unchecked for the source.
     private func checkQuantities(of record: Catalog.Package, takenBy uses: [SourceUses.Use],
-                                 resolved: [Int: ResolvedPackage], into outcome: inout Outcome) {
+                                 resolved: [Int: ResolvedPackage], sum: Bool, into outcome: inout Outcome) {
         let tag = record.tag
         guard let heldUnitName = record.unitOfMeasure else {
             let reason = "the catalog does not give the unit it is counted in (UnitOfMeasureName)"
@@ -193,7 +202,7 @@ extension PreflightChecker {
             }
             parts.append((use, quantity, unit, quantity * unit.toBase / heldUnit.toBase))
         }
-        guard summable, !parts.isEmpty else { return }
+        guard sum, summable, !parts.isEmpty else { return }
         guard let held = record.quantity else {
             outcome.skip(.sourceOverUsed, reason: "the catalog does not give what it holds (Quantity)", tag: tag, settings: settings)
             return
@@ -212,9 +221,14 @@ extension PreflightChecker {
             if let line = part.use.position.line { text += " (line \(line))" }
             return text
         }
-        let excess = total - held
-        let message = "Source \(tag) holds \(amount(held)) (\(heldFrom)); this manifest takes \(amount(total)) from it: \(Self.listed(listedParts, conjunction: "and")), \(amount(excess)) more than it holds."
-        let fix = "take \(amount(excess)) less from \(tag), or take the rest from another package."
+        var excess = amount(total - held)
+        // Said also in the unit the manifest takes it in, when that is one unit: what to change is there.
+        let takenUnits = Set(parts.map(\.unit.name))
+        if takenUnits.count == 1, let taken = parts.first?.unit, taken.name != heldUnit.name {
+            excess += " (\(Self.quantityText((total - held) * heldUnit.toBase / taken.toBase)) \(taken.name))"
+        }
+        let message = "Source \(tag) holds \(amount(held)) (\(heldFrom)); this manifest takes \(amount(total)) from it: \(Self.listed(listedParts, conjunction: "and")), \(excess) more than it holds."
+        let fix = "take \(excess) less from \(tag), or take the rest from another package."
         var filed = Set<Int>()
         for part in parts where resolved[part.use.packageIndex] != nil && filed.insert(part.use.packageIndex).inserted {
             outcome.add(finding(.sourceOverUsed, message, fix: fix,
