@@ -91,6 +91,9 @@ public struct ManifestChecker: Sendable {
                 report.catalogMisses.formUnion(failure.misses)
                 verdict.errors = failure.issues.map(\.message)
             case .success(let resolved):
+                if sourcesMustBeKnown {
+                    report.catalogMisses.formUnion(CatalogMisses(packages: resolver.unknownSources(of: package)))
+                }
                 resolvedPackages[package.position.packageIndex] = resolved
                 verdict.item = resolved.item
                 verdict.category = resolved.category
