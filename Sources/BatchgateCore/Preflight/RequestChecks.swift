@@ -4,9 +4,6 @@ extension PreflightChecker {
     /// documentation has an "Object Limiting" section; the number itself is second-hand).
     static let packagesPerRequest = 10
 
-    /// Why a check that reads source packages' records cannot run at all.
-    private static let packagesCatalogMissing = "no packages catalog (catalog.packages, --packages or catalog.metrc)"
-
     /// The checks of the request itself: package-unit, date-future, date-before-source,
     /// too-many-packages, batch-number-reused, batch-number-unmarked. `batchRequired` holds the
     /// indexes of the packages a production-batch rule requires a batch of: a number with the
@@ -146,7 +143,7 @@ extension PreflightChecker {
     private func checkDateAgainstSources(_ package: ResolvedPackage, index: Int, into outcome: inout Outcome) {
         guard settings.runs(.dateBeforeSource), let date = package.request.actualDate else { return }
         guard catalog.packageCount > 0 || catalogIsMetrc else {
-            outcome.skip(.dateBeforeSource, reason: Self.packagesCatalogMissing, tag: nil, settings: settings)
+            outcome.skip(.dateBeforeSource, reason: Self.noPackagesCatalog, tag: nil, settings: settings)
             return
         }
         var later: [(tag: String, packaged: String)] = []
