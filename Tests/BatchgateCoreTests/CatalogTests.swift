@@ -16,10 +16,13 @@ struct CatalogTests {
             [{"Id": 1, "Name": "Blue Dream Buds", "ProductCategoryName": "Buds", "ProductCategoryType": "Buds",
               "QuantityType": "WeightBased", "UnitOfMeasureName": "Grams", "StrainName": "Blue Dream"}]
             """)
-        #expect(json == [Catalog.Item(name: "Blue Dream Buds", category: "Buds")])
-        #expect(try items("Name,Category\nBlue Dream Buds,Buds\n") == json)
-        #expect(try items("Item;ProductCategoryName\r\nBlue Dream Buds;Buds\r\n") == json)
-        #expect(try items("{\"Data\": [{\"Name\": \"Blue Dream Buds\", \"ProductCategoryName\": \"Buds\"}], \"Total\": 1}") == json)
+        #expect(json == [Catalog.Item(name: "Blue Dream Buds", category: "Buds", quantityType: .weightBased,
+                                      unitOfMeasure: "Grams")])
+        let bare = [Catalog.Item(name: "Blue Dream Buds", category: "Buds")]
+        #expect(try items("Name,Category\nBlue Dream Buds,Buds\n") == bare)
+        #expect(try items("Item;ProductCategoryName\r\nBlue Dream Buds;Buds\r\n") == bare)
+        #expect(try items("{\"Data\": [{\"Name\": \"Blue Dream Buds\", \"ProductCategoryName\": \"Buds\"}], \"Total\": 1}") == bare)
+        #expect(try items("Name,Category,Quantity Type,Unit of Measure\nBlue Dream Buds,Buds,Weight Based,Grams\n") == json)
     }
 
     @Test func readsPackagesFromMetrcJSONAndCSV() throws {
@@ -28,9 +31,12 @@ struct CatalogTests {
               "PackagedDate": "2025-01-01", "IsProductionBatch": false, "ProductionBatchNumber": null,
               "Item": {"Id": 3, "Name": "Blue Dream Buds", "ProductCategoryName": "Buds", "ProductCategoryType": "Buds"}}]
             """)
-        #expect(json == [Catalog.Package(tag: tag(101), item: "Blue Dream Buds", category: "Buds")])
-        #expect(try packages("Tag,Item,Category\n\(tag(101)),Blue Dream Buds,Buds\n") == json)
-        #expect(try packages("Label,Item Name,Item Category\n\(tag(101)),Blue Dream Buds,Buds\n") == json)
+        #expect(json == [Catalog.Package(tag: tag(101), item: "Blue Dream Buds", category: "Buds", quantity: 100,
+                                         unitOfMeasure: "Grams", packagedDate: "2025-01-01")])
+        let bare = [Catalog.Package(tag: tag(101), item: "Blue Dream Buds", category: "Buds")]
+        #expect(try packages("Tag,Item,Category\n\(tag(101)),Blue Dream Buds,Buds\n") == bare)
+        #expect(try packages("Label,Item Name,Item Category\n\(tag(101)),Blue Dream Buds,Buds\n") == bare)
+        #expect(!bare[0].hasStockOrState && json[0].hasStockOrState)
     }
 
     @Test(arguments: [
@@ -172,5 +178,98 @@ struct CatalogTests {
         let report = check(ingredientOnly, catalog: fromMetrc.overlaid(by: local))
         #expect(report.decision == .needsBatch, Comment(rawValue: report.text))
         #expect(report.packages.first?.rules == [.categoryChange, .formChange])
+    }
+
+    // MARK: The fields the pre-flight checks read
+
+    @Test func readsMetrcsStockStateAndDatesFromJSON() throws {
+        let read = try packages("""
+            {"Data": [{"Id": 7, "Label": "\(tag(101))", "Quantity": 1360.8, "UnitOfMeasureName": "Grams",
+              "PackagedDate": "2018-03-06T00:00:00Z", "IsOnHold": true, "IsFinished": false, "FinishedDate": null,
+              "ArchivedDate": null, "LabTestingState": "TestFailed", "ProductionBatchNumber": "PB-7",
+              "LastModified": "2025-02-25T18:04:31+00:00",
+              "Item": {"Name": "Blue Dream Buds", "ProductCategoryName": "Buds", "QuantityType": "WeightBased"}}]}
+            """)
+        #expect(read == [Catalog.Package(
+            tag: tag(101), item: "Blue Dream Buds", category: "Buds", quantity: 1360.8, unitOfMeasure: "Grams",
+            packagedDate: "2018-03-06", isOnHold: true, isFinished: false, labTestingState: "TestFailed",
+            productionBatchNumber: "PB-7", itemQuantityType: .weightBased, lastModified: "2025-02-25T18:04:31+00:00")])
+    }
+
+    /// Metrc's own answers are not refused over a field of an unexpected type: the field is left
+    /// unknown (its check is skipped) and the record still gives its item and category.
+    @Test func aJSONFieldOfAnotherTypeIsLeftUnknown() throws {
+        let read = try packages("""
+            [{"Label": "\(tag(101))", "Quantity": "lots", "IsOnHold": "maybe", "PackagedDate": "yesterday",
+              "ProductionBatchNumber": "", "Item": {"Name": "Blue Dream Buds", "ProductCategoryName": "Buds", "QuantityType": 0}}]
+            """)
+        #expect(read == [Catalog.Package(tag: tag(101), item: "Blue Dream Buds", category: "Buds")])
+        // A quantity Metrc writes as text is still a quantity.
+        #expect(try packages("[{\"Label\": \"\(tag(101))\", \"Item\": \"X\", \"Quantity\": \"12.5\"}]")[0].quantity == 12.5)
+        #expect(try items("[{\"Name\": \"X\", \"ProductCategoryName\": \"Buds\", \"QuantityType\": 1}]")[0].quantityType == nil)
+    }
+
+    @Test func readsTheSameFieldsFromACSVUnderItsCommonNames() throws {
+        let read = try packages("""
+            Label,Item,Category,Qty,Unit of Measure,Packaged Date,Lab Testing State,On Hold,Finished,P.B. No.
+            \(tag(101)),Blue Dream Buds,Buds,16,Ounces,3/6/2018,TestPassed,no,,PB-7
+            \(tag(102)),Blue Dream Buds,Buds,,,,,,,
+            """)
+        #expect(read[0] == Catalog.Package(
+            tag: tag(101), item: "Blue Dream Buds", category: "Buds", quantity: 16, unitOfMeasure: "Ounces",
+            packagedDate: "2018-03-06", isOnHold: false, labTestingState: "TestPassed", productionBatchNumber: "PB-7"))
+        // A blank cell is unknown, not "no": nobody wrote the state down.
+        #expect(read[1] == Catalog.Package(tag: tag(102), item: "Blue Dream Buds", category: "Buds"))
+    }
+
+    @Test(arguments: [
+        ("Tag,Item,Quantity\n\(tag(101)),X,1\n\(tag(102)),X,a lot\n", "packages.x, line 3: package \(tag(102)): Quantity must be a number, found \"a lot\""),
+        ("Tag,Item,On Hold\n\(tag(101)),X,perhaps\n", "packages.x, line 2: package \(tag(101)): IsOnHold must be yes or no (true/false, y/n, 1/0, x or empty), found \"perhaps\""),
+        ("Tag,Item,Packaged Date\n\(tag(101)),X,2025-02-30\n", "packages.x, line 2: package \(tag(101)): PackagedDate must be a real calendar date, found \"2025-02-30\""),
+        ("Tag,Item,Quantity Type\n\(tag(101)),X,Heavy\n", nil),
+    ])
+    func aCSVValueThatCannotBeReadNamesItsLineAndField(_ text: String, _ message: String?) throws {
+        // `Quantity Type` on a package is the item's: read only as ItemQuantityType, so it is ignored.
+        guard let message else {
+            #expect(try packages(text)[0].itemQuantityType == nil)
+            return
+        }
+        #expect(throws: CatalogError.self) { try packages(text) }
+        do { _ = try packages(text) } catch { #expect(error.description == message) }
+    }
+
+    @Test func anItemsCSVWithAnUnknownQuantityTypeSaysWhich() {
+        do {
+            _ = try items("Name,Category,QuantityType\nBlue Dream Buds,Buds,Heavy\n")
+            Issue.record("read an unknown quantity type")
+        } catch {
+            #expect(error.description == "items.x, line 2: item \"Blue Dream Buds\": QuantityType must be WeightBased, CountBased or VolumeBased, found \"Heavy\"")
+        }
+    }
+
+    @Test func anOverlayWithoutStockKeepsMetrcsStockAndState() {
+        let metrc = Catalog(packages: [Catalog.Package(tag: tag(101), item: "Blue Dream Buds", category: "Buds", quantity: 10,
+                                                       unitOfMeasure: "Grams", isOnHold: true, productionBatchNumber: "PB-1",
+                                                       itemQuantityType: .weightBased)])
+        let sameItem = metrc.overlaid(by: Catalog(packages: [Catalog.Package(tag: tag(101), item: "blue dream buds", category: "Flower")]))
+        #expect(sameItem.package(tagged: tag(101)) == Catalog.Package(
+            tag: tag(101), item: "blue dream buds", category: "Flower", quantity: 10, unitOfMeasure: "Grams", isOnHold: true,
+            productionBatchNumber: "PB-1", itemQuantityType: .weightBased))
+        #expect(sameItem.packages(withBatchNumber: " pb-1 ").map(\.tag) == [tag(101)])
+        // Another item: Metrc's item's quantity type says nothing of it.
+        let otherItem = metrc.overlaid(by: Catalog(packages: [Catalog.Package(tag: tag(101), item: "Gelato", category: "Buds")]))
+        #expect(otherItem.package(tagged: tag(101))?.itemQuantityType == nil)
+        // An overlay that gives stock is taken whole.
+        let whole = Catalog.Package(tag: tag(101), item: "Gelato", category: "Buds", quantity: 3, unitOfMeasure: "Each")
+        #expect(metrc.overlaid(by: Catalog(packages: [whole])).package(tagged: tag(101)) == whole)
+        #expect(metrc.overlaid(by: Catalog(packages: [whole])).packages(withBatchNumber: "PB-1").isEmpty)
+    }
+
+    @Test func insertKeepsTheBatchNumberIndexTrue() {
+        var catalog = Catalog(packages: [Catalog.Package(tag: tag(101), item: "A", category: "Buds", productionBatchNumber: "PB-1")])
+        catalog.insert(Catalog.Package(tag: tag(101), item: "A", category: "Buds", productionBatchNumber: "PB-2"))
+        catalog.insert(Catalog.Package(tag: tag(102), item: "B", category: "Buds", productionBatchNumber: "pb-2"))
+        #expect(catalog.packages(withBatchNumber: "PB-1").isEmpty)
+        #expect(catalog.packages(withBatchNumber: "PB-2").map(\.tag) == [tag(101), tag(102)])
     }
 }

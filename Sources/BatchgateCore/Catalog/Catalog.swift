@@ -4,6 +4,13 @@ public enum QuantityType: String, Sendable, CaseIterable {
     case weightBased = "WeightBased"
     case countBased = "CountBased"
     case volumeBased = "VolumeBased"
+
+    /// The type named `text`, in any case and with spaces ignored (`Weight Based`); nil otherwise.
+    init?(loosely text: String) {
+        let key = String(text.unicodeScalars.filter { $0 != " " }.map(Character.init)).comparisonKey
+        guard let type = Self.allCases.first(where: { $0.rawValue.comparisonKey == key }) else { return nil }
+        self = type
+    }
 }
 
 /// What the facility's Metrc account knows: item name to category (the items file) and package tag

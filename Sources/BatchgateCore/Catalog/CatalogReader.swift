@@ -69,8 +69,8 @@ public enum CatalogReader {
     }
 
     /// The item a record names: `Name` (or `Item`, `ItemName`) and `ProductCategoryName` (or
-    /// `Category`, `ItemCategory`), both required. Other fields (`ProductCategoryType`,
-    /// `QuantityType`, ...) are not read, so their type (text or a number) never matters.
+    /// `Category`, `ItemCategory`), both required; `QuantityType` and `UnitOfMeasureName` where given.
+    /// Other fields (`ProductCategoryType`, ...) are not read, so their type never matters.
     static func item(from row: Row) throws(RecordProblem) -> Catalog.Item {
         guard let name = row.value(["Name", "Item", "ItemName"]) else {
             throw RecordProblem(reason: "an item has no Name")
@@ -78,7 +78,9 @@ public enum CatalogReader {
         guard let category = row.value(["ProductCategoryName", "Category", "ItemCategory"]) else {
             throw RecordProblem(reason: "item \(FieldSyntax.quoted(name)) has no ProductCategoryName (or Category)")
         }
-        return Catalog.Item(name: name, category: category)
+        return Catalog.Item(name: name, category: category,
+                            quantityType: try row.quantityType(Field.quantityType, of: "item \(FieldSyntax.quoted(name))"),
+                            unitOfMeasure: row.value(Field.unitOfMeasure))
     }
 
     /// The package a record names: its `Label` (or `Tag`), and its item and category from the
@@ -101,7 +103,43 @@ public enum CatalogReader {
         if item == nil && category == nil {
             throw RecordProblem(reason: "package \(tag) gives neither its item nor its category")
         }
-        return Catalog.Package(tag: tag, item: item, category: category)
+        let owner = "package \(tag)"
+        // A quantity type Metrc writes in the nested Item as a number is an enum index whose order it
+        // does not document: only the name is read.
+        var itemQuantityType = row.itemValue(Field.quantityType).flatMap(QuantityType.init(loosely:))
+        if itemQuantityType == nil { itemQuantityType = try row.quantityType(Field.itemQuantityType, of: owner) }
+        return Catalog.Package(
+            tag: tag, item: item, category: category,
+            quantity: try row.number(Field.quantity, of: owner),
+            unitOfMeasure: row.value(Field.unitOfMeasure),
+            packagedDate: try row.date(Field.packagedDate, of: owner),
+            isOnHold: try row.flag(Field.isOnHold, of: owner),
+            isFinished: try row.flag(Field.isFinished, of: owner),
+            finishedDate: try row.date(Field.finishedDate, of: owner),
+            archivedDate: try row.date(Field.archivedDate, of: owner),
+            labTestingState: row.value(Field.labTestingState),
+            productionBatchNumber: row.value(Field.productionBatchNumber),
+            itemQuantityType: itemQuantityType,
+            lastModified: row.value(Field.lastModified))
+    }
+
+    /// The names each catalog field is read by: Metrc's JSON name first, then the CSV headers people
+    /// and Metrc's own grid exports write (matched like CSV headers: any case, spaces and
+    /// punctuation ignored, so `Unit of Measure` is `UnitOfMeasure`).
+    enum Field {
+        static let quantityType = ["QuantityType", "Quantity Type"]
+        static let itemQuantityType = ["ItemQuantityType", "Item Quantity Type"]
+        static let unitOfMeasure = ["UnitOfMeasureName", "UnitOfMeasure", "Unit of Measure", "UoM", "Unit"]
+        static let quantity = ["Quantity", "Qty"]
+        static let packagedDate = ["PackagedDate", "Packaged Date"]
+        static let isOnHold = ["IsOnHold", "On Hold", "OnHold"]
+        static let isFinished = ["IsFinished", "Finished"]
+        static let finishedDate = ["FinishedDate", "Finished Date"]
+        static let archivedDate = ["ArchivedDate", "Archived Date"]
+        static let labTestingState = ["LabTestingState", "Lab Testing State", "Lab Testing", "LabTestingStateName"]
+        /// `P.B. No.` is the column of Metrc's own packages grid export.
+        static let productionBatchNumber = ["ProductionBatchNumber", "Production Batch Number", "P.B. No.", "PB No"]
+        static let lastModified = ["LastModified", "Last Modified"]
     }
 
     // MARK: Rows from either format
@@ -112,9 +150,61 @@ public enum CatalogReader {
         var values: [String: String]
         /// The fields of a nested `Item` object (Metrc's packages answer).
         var itemValues: [String: String] = [:]
+        /// A JSON record's numbers and true/false values; a CSV row has only text.
+        var numbers: [String: Double] = [:]
+        var flags: [String: Bool] = [:]
+        /// Whether the record is a CSV row, written by a person or a spreadsheet: a value there that
+        /// cannot be read is an error to fix. In JSON, written by Metrc, a field of an unexpected type
+        /// is left unknown instead, so the record still gives its item and category.
+        var isCSV = false
 
         func value(_ names: [String]) -> String? { Self.lookup(values, names) }
         func itemValue(_ names: [String]) -> String? { Self.lookup(itemValues, names) }
+
+        /// A number: JSON's own, or text written as the manifests write quantities.
+        func number(_ names: [String], of owner: String) throws(RecordProblem) -> Double? {
+            for name in names {
+                if let number = numbers[CSVColumn.normalize(name)], number.isFinite { return number }
+            }
+            guard let text = value(names) else { return nil }
+            if let number = FieldSyntax.decimal(text) { return number }
+            return try unreadable(names[0], of: owner, "must be a number, found \(FieldSyntax.quoted(text))")
+        }
+
+        /// A yes or no: JSON's true/false, or text as CSV manifests write it. A blank cell is
+        /// unknown, not no: a state nobody wrote down is not checked.
+        func flag(_ names: [String], of owner: String) throws(RecordProblem) -> Bool? {
+            for name in names {
+                if let flag = flags[CSVColumn.normalize(name)] { return flag }
+            }
+            guard let text = value(names) else { return nil }
+            if let flag = CSVBoolean.parse(text) { return flag }
+            return try unreadable(names[0], of: owner, CSVBoolean.problem(text))
+        }
+
+        /// A date as `YYYY-MM-DD`: Metrc writes `2014-11-29` and also `2018-03-06T00:00:00Z`; a CSV
+        /// may write `11/29/2014`.
+        func date(_ names: [String], of owner: String) throws(RecordProblem) -> String? {
+            guard let text = value(names) else { return nil }
+            let day = text.utf8.count > 10 && text.utf8.dropFirst(10).first == UInt8(ascii: "T")
+                ? String(text.prefix(10)) : text
+            switch FieldSyntax.date(day, allowUSForm: isCSV) {
+            case .success(let date): return date
+            case .failure(let problem): return try unreadable(names[0], of: owner, problem.text)
+            }
+        }
+
+        /// `WeightBased`, `CountBased` or `VolumeBased` (any case, spaces ignored).
+        func quantityType(_ names: [String], of owner: String) throws(RecordProblem) -> QuantityType? {
+            guard let text = value(names) else { return nil }
+            if let type = QuantityType(loosely: text) { return type }
+            return try unreadable(names[0], of: owner, "must be WeightBased, CountBased or VolumeBased, found \(FieldSyntax.quoted(text))")
+        }
+
+        private func unreadable<T>(_ field: String, of owner: String, _ problem: String) throws(RecordProblem) -> T? {
+            guard isCSV else { return nil }
+            throw RecordProblem(reason: "\(owner): \(field) \(problem)")
+        }
 
         private static func lookup(_ values: [String: String], _ names: [String]) -> String? {
             for name in names {
@@ -172,9 +262,10 @@ public enum CatalogReader {
         return rows
     }
 
-    /// The record an object holds: its text fields (trimmed) and those of a nested `Item` object;
-    /// numbers, true/false, null and other nesting are left out, so a field that Metrc writes
-    /// as a number in one answer and as text in another never makes a record unreadable.
+    /// The record an object holds: its text fields (trimmed), numbers and true/false values, and
+    /// the text fields of a nested `Item` object; null and other nesting are left out, and a field
+    /// read as a type it does not have is left unknown, so a field that Metrc writes as a number in
+    /// one answer and as text in another never makes a record unreadable.
     static func row(from element: JSONElement) -> Row? {
         guard case .object(let members) = element.value else { return nil }
         var row = Row(line: element.line, values: [:])
@@ -182,6 +273,8 @@ public enum CatalogReader {
             let key = CSVColumn.normalize(member.key)
             switch member.value {
             case .string(let text): row.values[key] = text.trimmingWhitespace()
+            case .bool(let flag): row.flags[key] = flag
+            case .number(let number): row.numbers[key] = number
             case .object(let itemMembers) where key == "item":
                 for field in itemMembers {
                     if case .string(let text) = field.value { row.itemValues[CSVColumn.normalize(field.key)] = text.trimmingWhitespace() }
@@ -210,7 +303,7 @@ public enum CatalogReader {
             }
             var values: [String: String] = [:]
             for (name, cell) in zip(names, record.cells) where !name.isEmpty { values[name] = cell.trimmingWhitespace() }
-            rows.append(Row(line: record.line, values: values))
+            rows.append(Row(line: record.line, values: values, isCSV: true))
         }
         return rows
     }

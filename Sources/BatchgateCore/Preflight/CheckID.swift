@@ -31,7 +31,8 @@ public enum CheckID: String, Sendable, CaseIterable, Comparable {
 
     /// How sure batchgate is that Metrc behaves as the check says, which decides its default level.
     public enum Basis: String, Sendable {
-        /// Metrc's documentation or its own error text says so.
+        /// Metrc's documentation, its own error text or its data model says so (every unit and item
+        /// has a quantity type, and quantities convert only within one).
         case documented
         /// Reported by people who use Metrc's API, not by Metrc.
         case reported
@@ -55,9 +56,9 @@ public enum CheckID: String, Sendable, CaseIterable, Comparable {
     /// See ``Basis``.
     public var basis: Basis {
         switch self {
-        case .tagInUse, .sourceNotInFacility, .sourceLabFailed, .batchNumberUnmarked: .documented
-        case .sourceInactive, .sourceOnHold, .sourceOverUsed, .ingredientUnit, .packageUnit, .tooManyPackages: .reported
-        case .dateFuture, .dateBeforeSource, .batchNumberReused: .inferred
+        case .tagInUse, .sourceNotInFacility, .ingredientUnit, .packageUnit: .documented
+        case .sourceInactive, .sourceOnHold, .sourceOverUsed, .tooManyPackages: .reported
+        case .sourceLabFailed, .dateFuture, .dateBeforeSource, .batchNumberReused, .batchNumberUnmarked: .inferred
         }
     }
 

@@ -23,11 +23,12 @@ struct PreflightChecker {
     let catalogIsMetrc: Bool
 
     /// Checks `manifest`. `resolved` holds the packages the resolver could resolve, by index; a
-    /// package already invalid for its fields is not checked.
-    func run(_ manifest: Manifest, resolved: [Int: ResolvedPackage]) -> Outcome {
+    /// package already invalid for its fields is not checked. `batchRequired` holds the indexes of
+    /// the packages a production-batch rule requires a batch of (none by default).
+    func run(_ manifest: Manifest, resolved: [Int: ResolvedPackage], batchRequired: Set<Int> = []) -> Outcome {
         var outcome = Outcome()
         checkSources(manifest, resolved: resolved, into: &outcome)
-        checkRequests(manifest, resolved: resolved, into: &outcome)
+        checkRequests(manifest, resolved: resolved, batchRequired: batchRequired, into: &outcome)
         return outcome
     }
 
