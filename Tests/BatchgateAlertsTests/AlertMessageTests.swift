@@ -157,7 +157,7 @@ struct AlertMessageTests {
         let entries = planner.entries(for: routed, report: report, createdAt: 1)
         #expect(entries.map(\.sink) == ["chat", "everything"])
         #expect(entries.first?.event == "manifest.accepted", "the event stays the decision's")
-        #expect(entries.first?.digestLine.contains("accepted: 2 packages, all correct; 2 warnings (too-many-packages, source-lab-failed)") == true,
+        #expect(entries.first?.digestLine.contains("accepted: 2 packages, 2 warnings (too-many-packages, source-lab-failed)") == true,
                 "\(entries.first?.digestLine ?? "")")
 
         // Without a warning, only the sink that hears of accepted manifests is told.

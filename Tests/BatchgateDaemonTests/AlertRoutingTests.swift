@@ -74,18 +74,12 @@ struct AlertRoutingTests {
         """
     }.joined(separator: ",") + "]"
 
-    /// Whether the core checks `too-many-packages` yet (it is written beside the alerts).
-    static var tooManyPackagesIsChecked: Bool {
-        !ManifestChecker().check(fileName: "m.json", bytes: Array(eleven.utf8)).checkFindings(.warning).isEmpty
-    }
-
     let route = JournalEntry(id: "00000000000000aa", name: "m.json", decision: .needsBatch, finalName: "m.json",
                            receivedAt: "2026-11-27T00:00:00.000Z", routedAt: "2026-11-27T00:00:01.000Z")
 
     /// A warning keeps the manifest accepted, and reaches the sinks that hear of warnings even
     /// though they do not hear of accepted manifests.
-    @Test(.enabled(if: AlertRoutingTests.tooManyPackagesIsChecked, "the too-many-packages check is not in the core yet"))
-    func anAcceptedManifestWithAWarningIsAlertedToTheSinksThatHearOfWarnings() throws {
+    @Test func anAcceptedManifestWithAWarningIsAlertedToTheSinksThatHearOfWarnings() throws {
         let fixture = try Fixture(sinks: [
             DaemonConfig.AlertSink(name: "chat", type: .slack, url: .inline("http://127.0.0.1:9/")),
             DaemonConfig.AlertSink(name: "quiet", type: .teams, url: .inline("http://127.0.0.1:9/"), warnings: false),

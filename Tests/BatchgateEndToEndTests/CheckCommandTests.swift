@@ -245,9 +245,7 @@ struct CheckRuleFlagTests {
     }
 }
 
-/// Manifests a pre-flight check fails for, the rules passing them, and whether the core checks
-/// them yet: the checks are written beside this command, so the tests of how `check` and the
-/// daemon apply their levels run once the check they rest on is there.
+/// Manifests a pre-flight check fails for, the rules passing them.
 enum PreflightManifests {
     /// Eleven packages of buds repackaged into buds, each with `actualDate`: accepted by the
     /// rules, one package more than Metrc is reported to take in one request.
@@ -262,17 +260,6 @@ enum PreflightManifests {
         }
         return "[" + packages.joined(separator: ",\n") + "]"
     }
-
-    /// The checks the core finds in `manifest`, with `today`.
-    static func checks(in manifest: String, today: String? = nil) -> Set<CheckID> {
-        var checker = ManifestChecker()
-        checker.today = today
-        let report = checker.check(fileName: "m.json", bytes: Array(manifest.utf8))
-        return Set((report.checks + report.packages.flatMap(\.checks)).map(\.check))
-    }
-
-    static var tooManyPackagesIsChecked: Bool { checks(in: elevenPackages()).contains(.tooManyPackages) }
-    static var dateFutureIsChecked: Bool { checks(in: elevenPackages(actualDate: "2999-01-01"), today: "2026-12-05").contains(.dateFuture) }
 }
 
 /// `batchgate check --check`: a check's level decides what its failure does to the exit status.
@@ -287,8 +274,7 @@ struct CheckLevelTests {
         return (folder, file.path)
     }
 
-    @Test(.enabled(if: PreflightManifests.tooManyPackagesIsChecked, "the too-many-packages check is not in the core yet"))
-    func aCheckAtErrorRejectsAtWarningReportsAndOffIsSilent() throws {
+    @Test func aCheckAtErrorRejectsAtWarningReportsAndOffIsSilent() throws {
         let (folder, path) = try file(PreflightManifests.elevenPackages())
         defer { try? FileManager.default.removeItem(at: folder) }
         let byDefault = try Executable.run(["check", path])
@@ -304,8 +290,7 @@ struct CheckLevelTests {
 
     /// `check` gives the checker today's date from the clock: a date far ahead is in the future,
     /// one long past is not.
-    @Test(.enabled(if: PreflightManifests.dateFutureIsChecked, "the date-future check is not in the core yet"))
-    func todayComesFromTheClock() throws {
+    @Test func todayComesFromTheClock() throws {
         let (folder, future) = try file(PreflightManifests.elevenPackages(actualDate: "2999-01-01"))
         defer { try? FileManager.default.removeItem(at: folder) }
         let ahead = try Executable.run(["check", "--format", "json", "--check", "too-many-packages=off", future])

@@ -370,8 +370,7 @@ struct DaemonTests {
 
     /// `rules.checks` reaches the daemon's checker, and a reload changes a check's level as it
     /// changes the other rule settings.
-    @Test(.enabled(if: PreflightManifests.tooManyPackagesIsChecked, "the too-many-packages check is not in the core yet"))
-    func reloadedCheckLevelsTakeEffect() throws {
+    @Test func reloadedCheckLevelsTakeEffect() throws {
         let root = try DaemonProcess.temporaryRoot()
         defer { try? fileManager.removeItem(at: root) }
         let config = root.appendingPathComponent("batchgate.yaml")

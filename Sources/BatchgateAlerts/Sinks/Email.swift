@@ -12,6 +12,8 @@ extension Sinks {
             // Every piece from a manifest on one line of its own: a line break in an item name
             // cannot forge a line of ours, nor a bare CR reach the mail.
             var lines = [oneLine(message.title), "", oneLine(message.summary), ""]
+            for check in message.checks { lines += checkLines(check, indent: "") }
+            if !message.checks.isEmpty { lines.append("") }
             for package in message.packagesToFix {
                 let tag = package.tag.map(oneLine) ?? "\(package.position.packageIndex)"
                 lines.append("Package \(tag)  \(oneLine(package.item ?? "")) \(package.category.map { "(\(oneLine($0)))" } ?? "")")
@@ -21,8 +23,6 @@ extension Sinks {
                 for check in package.checks { lines += checkLines(check, indent: "  ") }
                 lines.append("")
             }
-            for check in message.checks { lines += checkLines(check, indent: "") }
-            if !message.checks.isEmpty { lines.append("") }
             for error in message.errors { lines.append("Error: \(oneLine(error))") }
             lines += ["", "Report: \(oneLine(message.reportPath))", "Host: \(oneLine(message.host))   Time: \(message.time)   Alert: \(message.id)"]
             return SinkMessage(body: Array((lines.joined(separator: "\n") + "\n").utf8), subject: subject)

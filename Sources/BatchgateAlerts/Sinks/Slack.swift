@@ -36,7 +36,7 @@ extension Sinks {
         static let digestBodyLimit = 8_000
 
         /// One alert: its title as the header, the summary with the report's path, one section per
-        /// package to fix or file-wide error as long as the limits allow, then "… and N more" pointing
+        /// failed check of the manifest, package to fix or file-wide error as long as the limits allow, then "… and N more" pointing
         /// at the report, and a context line (host, time, alert id).
         static func alert(_ message: AlertMessage) -> SinkMessage {
             let report = oneLine(message.reportPath)
@@ -48,8 +48,10 @@ extension Sinks {
             ]
             let context = SlackBlock.context([.plain("batchgate on \(oneLine(message.host)) · \(message.time) · alert \(message.id)",
                                                      within: 500)])
-            let details = packageSections(of: message)
-                + message.checks.map { SlackBlock.section(.plain(checkLines($0), within: Limit.text)) }
+            // A check of the manifest as a whole first: on a long manifest (too-many-packages) it
+            // would otherwise be among what is left out.
+            let details = message.checks.map { SlackBlock.section(.plain(checkLines($0), within: Limit.text)) }
+                + packageSections(of: message)
                 + message.errors.map { SlackBlock.section(.plain("Error: " + oneLine($0), within: Limit.text)) }
             blocks += fitting(details, after: blocks, before: context) { count in
                 .section(.plain("… and \(count) more in the report: " + fitted(report, within: 1_000), within: 1_100))

@@ -37,7 +37,8 @@ extension Sinks {
         static let pathLimit = 4_096
 
         /// A Teams Workflows message with an Adaptive Card: the title, the summary, the file and the
-        /// report, the facts, then each package to fix and each file-wide error, as many as fit in
+        /// report, the facts, then each failed check of the manifest, each package to fix and each
+        /// file-wide error, as many as fit in
         /// ``bodyLimit``; the rest are counted in a last line that points at the report.
         static func alert(_ message: AlertMessage) -> SinkMessage {
             let packages = message.packagesToFix.map(packageElements)
@@ -45,9 +46,11 @@ extension Sinks {
             let errors = message.errors.map { error in
                 [TeamsCard.Element.paragraph([.bold("Error: "), .plain(TeamsCard.shown(error))], separator: true)]
             }
-            let card = TeamsCard(head: head(of: message), items: packages + checks + errors, tail: []) { omitted, cut in
-                let omittedPackages = omitted.filter { $0 < packages.count }.count
-                let omittedChecks = omitted.filter { $0 >= packages.count && $0 < packages.count + checks.count }.count
+            // A check of the manifest as a whole first: on a long manifest (too-many-packages) it
+            // would otherwise be among what is left out.
+            let card = TeamsCard(head: head(of: message), items: checks + packages + errors, tail: []) { omitted, cut in
+                let omittedChecks = omitted.filter { $0 < checks.count }.count
+                let omittedPackages = omitted.filter { $0 >= checks.count && $0 < checks.count + packages.count }.count
                 return .paragraph([.plain(remainder(packages: omittedPackages, checks: omittedChecks,
                                                     errors: omitted.count - omittedPackages - omittedChecks, cut: cut,
                                                     report: message.reportPath))], separator: true)
@@ -151,7 +154,7 @@ extension Sinks {
         }
 
         /// A failed check: `warning [id]: message`, its level and id in bold, then its fix; with
-        /// `separator`, a line above it (a check of the manifest as a whole, after the packages).
+        /// `separator`, a line above it (a check of the manifest as a whole, before the packages).
         private static func checkElements(_ finding: CheckFinding, separator: Bool) -> [TeamsCard.Element] {
             [.paragraph([.bold("\(finding.severity.rawValue) [\(finding.check.rawValue)]: "), .plain(TeamsCard.shown(finding.message))],
                         separator: separator),
