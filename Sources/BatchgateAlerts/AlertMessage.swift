@@ -16,8 +16,11 @@ public struct AlertMessage: Sendable, Equatable {
     /// Where the text report lies (`<file>.report.txt`), for a person to open.
     public var reportPath: String
     var packages: [PackageVerdict]
-    /// File-wide errors (a rejected manifest that could not be read at all).
+    /// File-wide errors (a rejected manifest that could not be read at all), but for those of
+    /// the failed checks in ``checks``, which are listed there with their fixes.
     var errors: [String]
+    /// The pre-flight checks that failed for the manifest as a whole (`too-many-packages`).
+    var checks: [CheckFinding]
 
     init(id: String, time: String, licenseNumber: String?, facility: String?, host: String, file: String,
                 reportPath: String, report: ManifestReport) {
@@ -31,18 +34,48 @@ public struct AlertMessage: Sendable, Equatable {
         self.summary = report.summary
         self.reportPath = reportPath
         self.packages = report.packages
-        self.errors = report.errors.filter { $0.packageIndex == nil }.map(\.message)
+        self.checks = report.checks
+        // A manifest-level check that is an error is also one of the report's errors, worded
+        // "[id] message Fix: fix": it is shown once, as a check.
+        let checkErrors = Set(report.checks.filter { $0.severity == .error }.map(Self.issueText))
+        self.errors = report.errors.filter { $0.packageIndex == nil && !checkErrors.contains($0.message) }.map(\.message)
     }
 
-    /// The packages a person must act on: those needing a batch or invalid.
-    var packagesToFix: [PackageVerdict] { packages.filter { $0.status != .ok } }
+    /// The text of the report's error that a manifest-level check `finding` makes.
+    private static func issueText(_ finding: CheckFinding) -> String {
+        "[\(finding.check.rawValue)] \(finding.message) Fix: \(finding.fix)"
+    }
+
+    /// The packages a person must act on: those needing a batch or invalid, and those a
+    /// pre-flight check warns about.
+    var packagesToFix: [PackageVerdict] { packages.filter { $0.status != .ok || !$0.checks.isEmpty } }
+
+    /// Whether a pre-flight check warned about the manifest or one of its packages.
+    var hasCheckWarnings: Bool {
+        (checks + packages.flatMap(\.checks)).contains { $0.severity == .warning }
+    }
+
+    /// A failed check as every sink lists it: `warning [too-many-packages]: The manifest holds …`.
+    static func line(_ finding: CheckFinding) -> String {
+        "\(finding.severity.rawValue) [\(finding.check.rawValue)]: \(finding.message)"
+    }
+
+    /// What a package's heading says of it: invalid, needs a production batch, or correct but
+    /// warned about.
+    static func state(of package: PackageVerdict) -> String {
+        switch package.status {
+        case .invalid: "invalid"
+        case .needsBatch: "needs a production batch"
+        case .ok: package.checks.count == 1 ? "correct, with a warning" : "correct, with warnings"
+        }
+    }
 
     /// "Needs a production batch: x.json (North, PR-1)": the decision, the file, and where when
     /// the facility or license is known.
     var title: String {
         let label = switch decision {
-        case .accepted: "Accepted"
-        case .needsBatch: "Needs a production batch"
+        case .accepted: hasCheckWarnings ? "Accepted with warnings" : "Accepted"
+        case .needsBatch: hasCheckWarnings ? "Needs a production batch, with warnings" : "Needs a production batch"
         case .rejected: "Rejected"
         }
         let place = [facility, licenseNumber].compactMap { $0 }.joined(separator: ", ")

@@ -48,9 +48,11 @@ public struct AlertPlanner: Sendable {
                             reportPath: layout.folder(for: manifest.decision) + "/" + ReportNames.text(of: manifest.file), report: named)
     }
 
-    /// One entry per sink that wants this decision; `createdAt` is the wall-clock time.
+    /// One entry per sink that wants this decision, or this manifest's check warnings
+    /// (``DaemonConfig/AlertSink/alertsOn(_:hasCheckWarnings:)``); `createdAt` is the wall-clock time.
     public func entries(for manifest: RoutedManifest, report: ManifestReport, createdAt: Double) -> [OutboxEntry] {
-        let sinks = config.alerts.sinks.filter { $0.alertsOn(manifest.decision) }
+        let warned = !report.checkFindings(.warning).isEmpty
+        let sinks = config.alerts.sinks.filter { $0.alertsOn(manifest.decision, hasCheckWarnings: warned) }
         guard !sinks.isEmpty else { return [] }
         let message = message(for: manifest, report: report)
         return sinks.map { sink in

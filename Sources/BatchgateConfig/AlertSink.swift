@@ -17,6 +17,9 @@ extension DaemonConfig {
         var url: SecretReference
         /// The decisions alerted on, in the order of `Decision.allCases`, each once; never empty.
         public var decisions: [Decision]
+        /// Whether a manifest accepted or needing a batch with pre-flight check warnings is
+        /// alerted even when ``decisions`` leaves its decision out (default true).
+        public var warnings: Bool
         /// The shortest time between two messages to the sink; zero for no limit. Written as a
         /// rate (`1/s`, `30/m`, `10/h`; see ``RateText``).
         public var rateLimit: Duration
@@ -32,6 +35,8 @@ extension DaemonConfig {
 
         /// The decisions alerted on when none are written.
         public static let defaultDecisions: [Decision] = [.needsBatch, .rejected]
+        /// ``warnings`` when none is written: a warning is meant to be seen.
+        public static let defaultWarnings = true
         /// The largest ``digestThreshold`` allowed.
         static let largestDigestThreshold = 1000
 
@@ -42,6 +47,7 @@ extension DaemonConfig {
             type: SinkType,
             url: SecretReference,
             decisions: [Decision] = AlertSink.defaultDecisions,
+            warnings: Bool = AlertSink.defaultWarnings,
             rateLimit: Duration? = nil,
             digestThreshold: Int? = nil,
             headers: [Header] = [],
@@ -52,6 +58,7 @@ extension DaemonConfig {
             self.type = type
             self.url = url
             self.decisions = Decision.allCases.filter(decisions.contains)
+            self.warnings = warnings
             self.rateLimit = rateLimit ?? type.defaultRateLimit
             self.digestThreshold = digestThreshold ?? type.defaultDigestThreshold
             self.headers = headers
@@ -69,6 +76,14 @@ extension DaemonConfig {
         /// Whether a manifest given `decision` is alerted to this sink.
         public func alertsOn(_ decision: Decision) -> Bool {
             decisions.contains(decision)
+        }
+
+        /// Whether a manifest given `decision` is alerted to this sink when its pre-flight checks
+        /// warned (`hasCheckWarnings`): as ``alertsOn(_:)``, and also, with ``warnings``, when it
+        /// was accepted or needs a batch. A rejected manifest is alerted by its decision alone: the
+        /// sink that chose not to hear of rejections is not told of one for a warning.
+        public func alertsOn(_ decision: Decision, hasCheckWarnings: Bool) -> Bool {
+            alertsOn(decision) || (warnings && hasCheckWarnings && decision != .rejected)
         }
 
         /// This sink with every relative secret file path resolved against `baseDirectory`.
@@ -180,7 +195,7 @@ extension DaemonConfig.AlertSink {
 
 extension DaemonConfig.AlertSink {
     public enum CodingKeys: String, CodingKey, CaseIterable {
-        case name, type, url, decisions, rateLimit, digestThreshold, headers, signing, from, to, username, password, starttls
+        case name, type, url, decisions, warnings, rateLimit, digestThreshold, headers, signing, from, to, username, password, starttls
 
         /// The settings of HTTP sinks (webhook, slack, teams) only.
         static let httpOnly: [Self] = [.headers, .signing]
@@ -209,6 +224,7 @@ extension DaemonConfig.AlertSink {
             return url
         }
         decisions = try Self.decisions(in: settings)
+        warnings = try settings.setting(.warnings, .boolean, default: Self.defaultWarnings)
         rateLimit = try settings.setting(.rateLimit, .rateLimit, default: type.defaultRateLimit)
         digestThreshold = type.sendsDigests
             ? try settings.setting(.digestThreshold, .digestThreshold, default: type.defaultDigestThreshold)

@@ -146,23 +146,28 @@ extension DaemonConfig {
         /// Processing steps that do not change a product's form (the whole step, word for word,
         /// any case, an ending allowed). An empty list makes every step a change of form.
         public var sameFormSteps: [String]
+        /// The level of each pre-flight check (`rules.checks`): error, warning or off, each
+        /// check left out at its default (``CheckID/defaultLevel``).
+        public var checks: CheckSettings
 
         /// Rules with the given settings; each left out takes the rules engine's default.
         public init(itemChange: RuleSettings.ItemChange = RuleSettings().itemChange,
                     additiveWords: [String] = RuleSettings.defaultAdditiveWords,
-                    sameFormSteps: [String] = RuleSettings.defaultSameFormSteps) {
+                    sameFormSteps: [String] = RuleSettings.defaultSameFormSteps,
+                    checks: CheckSettings = CheckSettings()) {
             self.itemChange = itemChange
             self.additiveWords = additiveWords
             self.sameFormSteps = sameFormSteps
+            self.checks = checks
         }
 
         /// These settings as the rules engine takes them.
         var ruleSettings: RuleSettings {
-            RuleSettings(itemChange: itemChange, additiveWords: additiveWords, sameFormSteps: sameFormSteps)
+            RuleSettings(itemChange: itemChange, additiveWords: additiveWords, sameFormSteps: sameFormSteps, checks: checks)
         }
 
         enum CodingKeys: String, CodingKey, CaseIterable {
-            case itemChange, additiveWords, sameFormSteps
+            case itemChange, additiveWords, sameFormSteps, checks
         }
 
         /// Reads the settings, each key left out taking its default; see ``DaemonConfig/init(from:)``.
@@ -182,8 +187,39 @@ extension DaemonConfig {
                 expected: "a list of processing step names, such as [Repackage, Split]",
                 default: defaults.sameFormSteps
             )
+            if settings.contains(.checks), try !settings.decodeNil(forKey: .checks) {
+                checks = try Self.checkLevels(from: settings.superDecoder(forKey: .checks))
+            } else {
+                checks = defaults.checks
+            }
         }
 
+        /// `rules.checks`: a mapping of check ids, exactly as reports write them, to a level. The
+        /// keys are the checks' own ids rather than `CodingKeys`, so an unknown one is refused here
+        /// with every valid id (a typo gets the id probably meant as well). A level equal to the
+        /// check's default is not kept as a change: writing out the defaults, as the shipped
+        /// config does, is the same as leaving them out.
+        static func checkLevels(from decoder: any Decoder) throws -> CheckSettings {
+            let ids = CheckID.allCases.map(\.rawValue)
+            guard let mapping = try? decoder.container(keyedBy: AnyCodingKey.self) else {
+                throw ConfigProblem(
+                    at: decoder.codingPath,
+                    "must be a mapping of check ids to error, warning or off, such as {too-many-packages: off}; "
+                        + "found \(decoder.writtenValue().described)")
+            }
+            var levels = CheckSettings()
+            for key in mapping.allKeys {
+                guard let check = CheckID(rawValue: key.stringValue) else {
+                    let valid = ids.joined(separator: ", ")
+                    let reason = UnknownKey.suggestion(for: key.stringValue, among: ids)
+                        .map { "unknown check; did you mean \($0)? The checks are \(valid)" } ?? "unknown check; the checks are \(valid)"
+                    throw ConfigProblem(at: ConfigPath(decoder.codingPath).appending(key: key.stringValue), reason)
+                }
+                let level = try SettingFormat<CheckLevel>.checkLevel.read(from: mapping.superDecoder(forKey: key))
+                if level != check.defaultLevel { levels.set(check, to: level) }
+            }
+            return levels
+        }
     }
 
     /// The facility the daemon runs for, named in alerts.

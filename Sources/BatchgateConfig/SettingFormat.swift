@@ -125,6 +125,11 @@ extension SettingFormat where Value == RuleSettings.ItemChange {
     static var itemChange: Self { oneOfTheNames }
 }
 
+extension SettingFormat where Value == CheckLevel {
+    /// What a failed pre-flight check does: error, warning or off.
+    static var checkLevel: Self { oneOfTheNames }
+}
+
 extension SettingFormat where Value == String {
     /// A word or phrase the rules look for in a note, an item name or a processing step. The rules
     /// engine says what it can look for (``RuleSettings/problem(phrase:)``): a phrase with no

@@ -17,4 +17,14 @@ public enum Timestamp {
     }
 
     public static func now() -> String { iso8601(System.wallClock()) }
+
+    /// How far ahead of UTC the earliest time zone is: UTC+14 (Kiribati's Line Islands).
+    static let earliestZoneOffset = 14.0 * 3600
+
+    /// The latest calendar date anywhere on Earth at `seconds` since 1970, as `YYYY-MM-DD`: the UTC
+    /// date 14 hours on. A date that is today in any time zone is then never later than it, so a
+    /// check of "a date in the future" never refuses a correct one, wherever the facility is.
+    public static func latestDateOnEarth(at seconds: Double) -> String {
+        String(iso8601(seconds + earliestZoneOffset).prefix(10))
+    }
 }

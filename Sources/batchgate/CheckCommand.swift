@@ -21,6 +21,11 @@ struct CheckCommand: ParsableCommand {
             them with -- before the files. The rule options are those of the config file's rules: \
             section (see batchgate(1)).
 
+            --check sets one pre-flight check's level (error rejects: Metrc would refuse it; \
+            warning reports; off skips); give it once per check. The checks, with their default \
+            levels: \(CheckOverride.defaultsList). A date is "in the future" when it is after \
+            today anywhere on Earth (UTC+14).
+
             With --config, the catalog (its files and the Metrc cache in its state root, as the \
             daemon last synced it; no request goes to Metrc), the rules and the size limit come \
             from the configuration file, and the options for those are refused.
@@ -80,6 +85,15 @@ struct CheckCommand: ParsableCommand {
                            valueName: "step"))
     var sameFormSteps: [String] = []
 
+    /// Empty when none is given: every check at its default level.
+    @Option(
+        name: .customLong("check"),
+        help: ArgumentHelp("Set a pre-flight check's level: ID is one of \(CheckID.allCases.map(\.rawValue).joined(separator: ", ")); "
+                               + "LEVEL is error, warning or off. Repeatable.",
+                           valueName: "id=level"),
+        transform: CheckOverride.init(parsing:))
+    var checkLevels: [CheckOverride] = []
+
     @Option(help: ArgumentHelp("Read more manifest paths from a file, one per line ('-' for standard input).",
                                valueName: "list"))
     var filesFrom: String?
@@ -94,8 +108,9 @@ struct CheckCommand: ParsableCommand {
             if items != nil || packages != nil {
                 throw ValidationError("--config names the catalog: give --config or --items/--packages, not both")
             }
-            if maxSize != nil || itemChange != nil || !additiveWords.isEmpty || noAdditiveWords || !sameFormSteps.isEmpty {
-                throw ValidationError("--config gives the rules and the size limit: leave out --max-size, --item-change, --additive-words, --no-additive-words and --same-form-steps, or leave out --config")
+            if maxSize != nil || itemChange != nil || !additiveWords.isEmpty || noAdditiveWords || !sameFormSteps.isEmpty
+                || !checkLevels.isEmpty {
+                throw ValidationError("--config gives the rules and the size limit: leave out --max-size, --item-change, --additive-words, --no-additive-words, --same-form-steps and --check, or leave out --config")
             }
         }
         if noAdditiveWords && !additiveWords.isEmpty {
@@ -116,8 +131,12 @@ struct CheckCommand: ParsableCommand {
     /// The rule settings the flags give; each flag left out keeps the rules engine's default.
     var ruleSettings: RuleSettings {
         let words = noAdditiveWords ? [] : (additiveWords.isEmpty ? RuleSettings.defaultAdditiveWords : additiveWords)
+        var checks = CheckSettings()
+        // Given twice, the last one counts, as for any repeated option.
+        for override in checkLevels { checks.set(override.check, to: override.level) }
         return RuleSettings(itemChange: itemChange ?? RuleSettings().itemChange, additiveWords: words,
-                            sameFormSteps: sameFormSteps.isEmpty ? RuleSettings.defaultSameFormSteps : sameFormSteps)
+                            sameFormSteps: sameFormSteps.isEmpty ? RuleSettings.defaultSameFormSteps : sameFormSteps,
+                            checks: checks)
     }
 
     /// The checker the options describe, or the configuration file's (``configuredChecker(_:)``).
@@ -177,7 +196,8 @@ struct CheckCommand: ParsableCommand {
 
     func run() throws {
         var errorStream = FileOutput.standardError
-        let checker = try makeChecker()
+        var checker = try makeChecker()
+        checker.today = Timestamp.latestDateOnEarth(at: System.wallClock())
         var output = FileOutput.standardOutput
         var worst = Decision.accepted
         var unopened = false
@@ -244,6 +264,48 @@ struct CheckCommand: ParsableCommand {
 /// `--item-change concentrates|always|never`: the rules engine's own names, so that a new case
 /// reaches the flag (and its "one of" message) without a list here.
 extension RuleSettings.ItemChange: ExpressibleByArgument {}
+
+/// `--check ID=LEVEL`: one pre-flight check and the level it runs at, written with the ids and
+/// levels that reports and the config's `rules.checks` use.
+struct CheckOverride: ExpressibleByArgument {
+    var check: CheckID
+    var level: CheckLevel
+
+    /// Why a `--check` value was refused, naming what is valid; ArgumentParser prints it after
+    /// "The value … is invalid for '--check <id=level>'" and exits 64.
+    struct Problem: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// Reads `ID=LEVEL`, or throws a ``Problem`` naming the valid ids or levels. The option reads
+    /// its values with this rather than ``init(argument:)`` so that the message says what to write.
+    init(parsing argument: String) throws(Problem) {
+        let ids = CheckID.allCases.map(\.rawValue).joined(separator: ", ")
+        let levels = CheckLevel.allCases.map(\.rawValue).joined(separator: ", ")
+        guard let equals = argument.firstIndex(of: "=") else {
+            throw Problem(description: "write ID=LEVEL, such as too-many-packages=off")
+        }
+        let id = String(argument[..<equals]), name = String(argument[argument.index(after: equals)...])
+        guard let check = CheckID(rawValue: id) else {
+            throw Problem(description: "\(id.isEmpty ? "no check named" : "unknown check \"\(id)\""); the checks are \(ids)")
+        }
+        guard let level = CheckLevel(rawValue: name) else {
+            throw Problem(description: "\(name.isEmpty ? "no level given" : "unknown level \"\(name)\""); the levels are \(levels)")
+        }
+        self.check = check
+        self.level = level
+    }
+
+    init?(argument: String) {
+        guard let parsed = try? CheckOverride(parsing: argument) else { return nil }
+        self = parsed
+    }
+
+    /// "tag-in-use (error), …": every check with its default level, for the help text.
+    static var defaultsList: String {
+        CheckID.allCases.map { "\($0.rawValue) (\($0.defaultLevel.rawValue))" }.joined(separator: ", ")
+    }
+}
 
 /// A size in bytes as the config's `maxManifestSize` is written (``ByteSizeText``), from 1 byte to
 /// ``DaemonConfig/maxManifestSizeLimit``.

@@ -77,12 +77,29 @@ struct ConfigCommand: ParsableCommand {
             for sink in settings.alerts.sinks {
                 let decisions = Decision.allCases.filter(sink.decisions.contains).map(\.rawValue).joined(separator: ", ")
                 var line = "    \(sink.name): \(sink.type.rawValue), on \(decisions)"
+                if sink.warnings && !(sink.alertsOn(.accepted) && sink.alertsOn(.needsBatch)) { line += " and check warnings" }
                 if sink.isRateLimited { line += ", at most one message every \(DurationText.format(sink.rateLimit))" }
                 if sink.sendsDigests { line += ", a digest when more than \(sink.digestThreshold) wait" }
                 if sink.signing != nil { line += ", signed" }
                 output.write(line + "\n")
             }
+            output.write(Self.checkLevels(settings.rules.checks))
             output.flush()
+        }
+
+        /// The level of every pre-flight check, one a line in the order reports list them, a
+        /// level other than the check's default marked with the default.
+        static func checkLevels(_ checks: CheckSettings) -> String {
+            let width = CheckID.allCases.map(\.rawValue.count).max() ?? 0
+            var text = "  checks:          error rejects, warning reports and alerts, off skips\n"
+            for check in CheckID.allCases {
+                let level = checks.level(check)
+                let padding = String(repeating: " ", count: width - check.rawValue.count)
+                let changed = level == check.defaultLevel ? "" : String(repeating: " ", count: 8 - level.rawValue.count)
+                    + "(changed; default \(check.defaultLevel.rawValue))"
+                text += "    \(check.rawValue)\(padding)  \(level.rawValue)\(changed)\n"
+            }
+            return text
         }
 
         /// A resolver reading credentials from what systemd would load from `value` (`ID:DIR`),

@@ -102,6 +102,14 @@ enum Gallery {
         blocks.append(Block(name: "email-alert", text: try email(delivery(of: [entry(preroll, for: mail)], to: mail), to: mail, at: routedAt)))
         blocks.append(Block(name: "email-digest", text: try email(delivery(of: burst.map { entry($0, for: mail) }, to: mail), to: mail, at: digestAt)))
 
+        // A manifest accepted with check warnings, alerted to the sinks that do not hear of
+        // accepted manifests because they have `warnings: true`.
+        let warned = try warnedMessage()
+        let slack = sink("compliance-slack", .slack)
+        blocks.append(json("slack-alert-warnings", try delivery(of: [entry(warned, for: slack)], to: slack).body))
+        blocks.append(Block(name: "email-alert-warnings", text: try email(delivery(of: [entry(warned, for: mail)], to: mail), to: mail,
+                                                                          at: warnedAt)))
+
         // The minimal versions, as each goes after a refusal of the full alert.
         for (kind, name) in [(DaemonConfig.AlertSink.SinkType.webhook, "webhook"), (.slack, "slack"), (.teams, "teams")] {
             let target = kind == .webhook ? desk : sink("compliance-\(name)", kind)
@@ -154,6 +162,27 @@ enum Gallery {
         let folder = StateLayout(root: stateRoot).folder(for: report.decision)
         return AlertMessage(id: id, time: Timestamp.iso8601(seconds), licenseNumber: license, facility: facility, host: host,
                             file: file, reportPath: folder + "/" + file + ".report.txt", report: report)
+    }
+
+    /// 2026-03-12T10:02:05.125Z, when the repackaging run is routed.
+    static let warnedAt = 1_773_309_725.125
+
+    /// `config/examples/repackage.csv`, accepted, with the warning the lab-testing check gives
+    /// when the source it takes from failed its tests (set here: the gallery shows the alert,
+    /// not the check).
+    static func warnedMessage() throws -> AlertMessage {
+        let bytes = try Array(Data(contentsOf: repository.appendingPathComponent("config/examples/repackage.csv")))
+        var report = ManifestChecker().check(fileName: "repackage.csv", bytes: bytes)
+        for index in report.packages.indices {
+            report.packages[index].checks = [CheckFinding(
+                check: .sourceLabFailed, severity: .warning,
+                message: "Source 1A4FF0100000022000000801 (Blue Dream Buds) has LabTestingState TestFailed (Metrc catalog).",
+                fix: "use it only as your state allows (remediation, extraction); else take the quantity from another package",
+                evidence: Evidence(field: "Ingredients[0].Package", value: "1A4FF0100000022000000801", origin: .metrc))]
+        }
+        let folder = StateLayout(root: stateRoot).folder(for: report.decision)
+        return AlertMessage(id: "3f9c2a71d04be818", time: Timestamp.iso8601(warnedAt), licenseNumber: license, facility: facility,
+                            host: host, file: "repackage.csv", reportPath: folder + "/repackage.csv.report.txt", report: report)
     }
 
     /// Three manifests routed within a minute: the sample, a concentrate run, a torn scan.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import BatchgateCore
+@testable import BatchgateConfig
 @testable import BatchgateAlerts
 
 /// What each kind of sink would show for a routed manifest.
@@ -107,5 +108,118 @@ struct AlertMessageTests {
         #expect(Sinks.Email.alert(alert).text.contains("Error: not valid JSON: line 1, column 3"))
         let body = try object(Sinks.Webhook.alert(alert).body)
         #expect((body["errors"] as? [String])?.first?.hasPrefix("not valid JSON") == true)
+    }
+
+    // MARK: Pre-flight checks
+
+    static let accepted = """
+        {"LicenseNumber": "PR-000123", "Facility": "North", "Packages": [
+         {"Tag": "1A4FF0300000022000000003", "Item": "Buds", "ItemCategory": "Buds", "Quantity": 1, "UnitOfMeasure": "Grams",
+          "Ingredients": [{"Package": "1A4FF0100000022000000003", "Quantity": 1, "UnitOfMeasure": "Grams", "ItemCategory": "Buds"}]},
+         {"Tag": "1A4FF0300000022000000004", "Item": "Buds", "ItemCategory": "Buds", "Quantity": 1, "UnitOfMeasure": "Grams",
+          "Ingredients": [{"Package": "1A4FF0100000022000000004", "Quantity": 1, "UnitOfMeasure": "Grams", "ItemCategory": "Buds"}]}]}
+        """
+    static let labFailed = CheckFinding(
+        check: .sourceLabFailed, severity: .warning, message: "Source 1A4FF0100000022000000003 LabTestingState is TestFailed.",
+        fix: "use it only as your state allows (remediation, extraction); else take another package",
+        evidence: Evidence(field: "Ingredients[0].Package", value: "1A4FF0100000022000000003"))
+    static let tooMany = CheckFinding(
+        check: .tooManyPackages, severity: .warning,
+        message: "The manifest holds 14 packages; Metrc is reported to refuse a request of more than 10 (HTTP 413).",
+        fix: "split it into files of at most 10 packages", evidence: Evidence(field: "Packages", value: "14"))
+
+    /// The accepted manifest with a warning on its first package and one on the whole manifest,
+    /// as the checker files them.
+    func warnedReport() -> ManifestReport {
+        var report = ManifestChecker().check(fileName: "run.json", bytes: Array(Self.accepted.utf8))
+        report.packages[0].checks = [Self.labFailed]
+        report.checks = [Self.tooMany]
+        return report
+    }
+
+    func alert(_ report: ManifestReport) -> AlertMessage {
+        AlertMessage(id: "00000000000000ab", time: "2026-11-27T01:00:00.000Z", licenseNumber: nil, facility: nil,
+                     host: "processor-1", file: "run.json", reportPath: "/var/lib/batchgate/accepted/run.json.report.txt", report: report)
+    }
+
+    @Test func warningsAreAlertedToASinkThatDoesNotHearOfTheDecision() throws {
+        let report = warnedReport()
+        #expect(report.decision == .accepted)
+        let sinks = [
+            DaemonConfig.AlertSink(name: "chat", type: .slack, url: .inline("https://hooks.example.com/a")),
+            DaemonConfig.AlertSink(name: "quiet", type: .teams, url: .inline("https://hooks.example.com/b"), warnings: false),
+            DaemonConfig.AlertSink(name: "everything", type: .webhook, url: .inline("https://hooks.example.com/c"),
+                                   decisions: [.accepted, .needsBatch, .rejected], warnings: false),
+        ]
+        let planner = AlertPlanner(config: DaemonConfig(alerts: DaemonConfig.Alerts(sinks: sinks)),
+                                   layout: StateLayout(root: "/var/lib/batchgate"), host: "processor-1")
+        let routed = RoutedManifest(id: "00000000000000ab", file: "run.json", decision: .accepted, routedAt: "2026-11-27T01:00:00.000Z")
+        let entries = planner.entries(for: routed, report: report, createdAt: 1)
+        #expect(entries.map(\.sink) == ["chat", "everything"])
+        #expect(entries.first?.event == "manifest.accepted", "the event stays the decision's")
+        #expect(entries.first?.digestLine.contains("accepted: 2 packages, 2 warnings (too-many-packages, source-lab-failed)") == true,
+                "\(entries.first?.digestLine ?? "")")
+
+        // Without a warning, only the sink that hears of accepted manifests is told.
+        var clean = report
+        clean.checks = []
+        clean.packages[0].checks = []
+        #expect(planner.entries(for: routed, report: clean, createdAt: 1).map(\.sink) == ["everything"])
+    }
+
+    @Test func everySinkListsTheFailedChecksAndTheirFixes() throws {
+        let message = alert(warnedReport())
+        #expect(message.title == "Accepted with warnings: run.json (North, PR-000123)")
+        #expect(message.packagesToFix.map(\.tag) == ["1A4FF0300000022000000003"], "a package warned about is to fix; a clean one is not")
+        let warning = "warning [source-lab-failed]: Source 1A4FF0100000022000000003 LabTestingState is TestFailed."
+        let manifestWarning = "warning [too-many-packages]: The manifest holds 14 packages"
+
+        let mail = Sinks.Email.alert(message)
+        #expect(mail.subject == "[batchgate] Accepted with warnings: run.json (North, PR-000123)")
+        #expect(mail.text.contains("Package 1A4FF0300000022000000003  Buds (Buds)\n  - \(warning)\n    fix: use it only as your state allows"),
+                "\(mail.text)")
+        #expect(mail.text.contains("\n- \(manifestWarning)"), "\(mail.text)")
+        #expect(mail.text.contains("\n  fix: split it into files of at most 10 packages"), "\(mail.text)")
+        #expect(!mail.text.contains("1A4FF0300000022000000004"))
+
+        let slack = try object(Sinks.Slack.alert(message).body)
+        let texts = try #require(slack["blocks"] as? [[String: Any]]).compactMap { ($0["text"] as? [String: Any])?["text"] as? String }
+        #expect(texts.contains { $0.hasPrefix("1A4FF0300000022000000003 Buds (Buds) — correct, with a warning\n• \(warning)\n  fix: use it") },
+                "\(texts)")
+        #expect(texts.contains { $0.hasPrefix("• \(manifestWarning)") && $0.contains("\n  fix: split it") }, "\(texts)")
+
+        let teams = try object(Sinks.Teams.alert(message).body)
+        let card = try #require(((teams["attachments"] as? [[String: Any]])?.first?["content"]) as? [String: Any])
+        let lines = try #require(card["body"] as? [[String: Any]]).map {
+            ($0["inlines"] as? [[String: Any]] ?? []).compactMap { $0["text"] as? String }.joined()
+        }
+        #expect(lines.first == "Accepted with warnings: run.json (North, PR-000123)")
+        #expect(lines.contains(warning), "\(lines)")
+        #expect(lines.contains { $0.hasPrefix(manifestWarning) }, "\(lines)")
+        #expect(lines.contains("Fix: split it into files of at most 10 packages"), "\(lines)")
+
+        let webhook = try object(Sinks.Webhook.alert(message).body)
+        let packages = try #require(webhook["packages"] as? [[String: Any]])
+        let checks = try #require(packages[0]["checks"] as? [[String: String]])
+        #expect(checks == [["rule": "source-lab-failed", "severity": "warning", "message": Self.labFailed.message, "fix": Self.labFailed.fix]])
+        #expect((packages[1]["checks"] as? [Any])?.isEmpty == true)
+        #expect((webhook["checks"] as? [[String: String]])?.map { $0["rule"] } == ["too-many-packages"])
+    }
+
+    /// A manifest-level check set to error is one of the report's errors too: it is shown once,
+    /// as a check with its fix.
+    @Test func aManifestLevelCheckErrorIsShownOnce() throws {
+        var report = ManifestChecker().check(fileName: "run.json", bytes: Array(Self.accepted.utf8))
+        var error = Self.tooMany
+        error.severity = .error
+        report.checks = [error]
+        report.errors = [ManifestIssue(message: "[too-many-packages] \(error.message) Fix: \(error.fix)")]
+        report.decision = .rejected
+        let message = alert(report)
+        #expect(message.errors.isEmpty)
+        #expect(message.title == "Rejected: run.json (North, PR-000123)")
+        let mail = Sinks.Email.alert(message).text
+        #expect(!mail.contains("Error: [too-many-packages]"), "not as an error as well: \(mail)")
+        #expect(mail.contains("- error [too-many-packages]: The manifest holds 14 packages"), "\(mail)")
     }
 }

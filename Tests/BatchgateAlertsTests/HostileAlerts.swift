@@ -53,7 +53,42 @@ enum HostileAlerts {
         cases.append(("hundreds of invalid packages", message(file: "bad.json", packages: (0..<300).map { index in
             ["Tag": "not a tag \(markup)", "Item": longDecomposed, "Quantity": "many", "Ingredients": "none"]
         })))
+        cases += checkCases()
         return cases
+    }
+
+    /// Alerts whose pre-flight checks failed, their messages and fixes as hostile as the names:
+    /// accepted with warnings, a manifest-level error, and hundreds of packages each with several
+    /// long findings. Reports built directly (the checks' own wording is not what is tried here).
+    static func checkCases() -> [(name: String, message: AlertMessage)] {
+        let longDecomposed = String(repeating: "Cre\(decomposedE)me bru\u{302}le\(decomposedE)e ", count: 12)
+        let buds = { (index: Int) in package(index, item: "Blue Dream Buds", category: "Buds", sources: 1) }
+        var warned = report(file: "warned.json", packages: (0..<3).map(buds))
+        warned.checks = [finding(.tooManyPackages, .warning, "The manifest holds 14 packages \(markup)", fix: "split it \(markup)")]
+        for index in warned.packages.indices {
+            warned.packages[index].checks = [finding(.sourceLabFailed, .warning, "Source \(family) LabTestingState is TestFailed\r\nBcc: x",
+                                                     fix: "use it only as your state allows\u{2028}Fix: none")]
+        }
+        var refused = report(file: "refused.json", packages: [buds(0)])
+        let tooMany = finding(.tooManyPackages, .error, "The manifest holds 11 packages \(markup)", fix: "split it")
+        refused.checks = [tooMany]
+        refused.errors.append(ManifestIssue(message: "[too-many-packages] \(tooMany.message) Fix: \(tooMany.fix)"))
+        refused.decision = .rejected
+        var many = report(file: "checked-300.json", packages: (0..<300).map(buds))
+        for index in many.packages.indices {
+            many.packages[index].status = .invalid
+            many.packages[index].checks = CheckID.allCases.prefix(4).map { check in
+                finding(check, .error, String(repeating: longDecomposed + family, count: 4), fix: String(repeating: markup, count: 6))
+            }
+        }
+        many.decision = .rejected
+        return [("accepted with check warnings", alert(warned)), ("a manifest-level check error", alert(refused)),
+                ("300 packages with long check errors", alert(many))]
+    }
+
+    /// A failed check with `message` and `fix`, its evidence a field of the manifest.
+    static func finding(_ check: CheckID, _ severity: Severity, _ message: String, fix: String) -> CheckFinding {
+        CheckFinding(check: check, severity: severity, message: message, fix: fix, evidence: Evidence(field: "Tag", value: markup))
     }
 
     /// (name, digest) pairs: many members, long and decomposed lines, markup.
@@ -92,7 +127,17 @@ enum HostileAlerts {
     }
 
     static func build(file: String, bytes: [UInt8]) -> AlertMessage {
-        let report = ManifestChecker().check(fileName: file, bytes: bytes)
+        alert(ManifestChecker().check(fileName: file, bytes: bytes))
+    }
+
+    /// The report the real checker gives for `packages` under the name `file`.
+    static func report(file: String, packages: [[String: Any]]) -> ManifestReport {
+        ManifestChecker().check(fileName: file, bytes: Array(try! JSONSerialization.data(withJSONObject: packages)))
+    }
+
+    /// The alert about `report`, as the planner makes it for the report's decision.
+    static func alert(_ report: ManifestReport) -> AlertMessage {
+        let file = report.file
         let folder = switch report.decision {
         case .accepted: "accepted"
         case .needsBatch: "needs-batch"

@@ -29,7 +29,18 @@ struct RandomManifestPayloadTests {
             let packageCount = [0, 1, 2, 5, 40, 300][random.below(6)]
             let packages = (0..<packageCount).map { _ in RandomText.package(&random) }
             let file = RandomText.fileName(&random)
-            messages.append(("seed \(seed) #\(index) (\(packageCount) packages)", HostileAlerts.message(file: file, packages: packages)))
+            var report = HostileAlerts.report(file: file, packages: packages)
+            // Every other alert with failed pre-flight checks of random text, on random packages
+            // and on the manifest.
+            if index % 2 == 1 {
+                for _ in 0..<random.below(3) {
+                    report.checks.append(RandomText.checkFinding(&random))
+                }
+                for position in report.packages.indices where random.below(3) == 0 {
+                    report.packages[position].checks = (0...random.below(3)).map { _ in RandomText.checkFinding(&random) }
+                }
+            }
+            messages.append(("seed \(seed) #\(index) (\(packageCount) packages)", HostileAlerts.alert(report)))
         }
         let lines = messages.map(\.1.digestLine)
         let many = (0..<250).map { _ in RandomText.text(&random, length: random.below(400)) }
@@ -137,6 +148,16 @@ enum RandomText {
             name.append(character)
         }
         return name + ".json"
+    }
+
+    /// A failed check of any id and level whose message and fix are random text.
+    static func checkFinding(_ random: inout SplitMix64) -> CheckFinding {
+        let lengths = [0, 1, 80, 600, 3_000]
+        return CheckFinding(check: CheckID.allCases[random.below(CheckID.allCases.count)],
+                            severity: random.below(2) == 0 ? .error : .warning,
+                            message: text(&random, length: lengths[random.below(lengths.count)]),
+                            fix: text(&random, length: lengths[random.below(lengths.count)]),
+                            evidence: Evidence(field: "Tag", value: text(&random, length: 20)))
     }
 
     /// A Metrc create-package entry of random text, needing a batch or invalid as it happens.

@@ -186,11 +186,11 @@ struct SlackPayloadTests {
     @Test func aLongAlertSaysHowManyMoreAndWhereTheReportIs() throws {
         for (name, message) in HostileAlerts.messages() + Self.extraMessages() {
             let payload = try SlackJSON(Sinks.Slack.alert(message).body)
-            let details = message.packagesToFix.count + message.errors.count
+            let details = message.packagesToFix.count + message.checks.count + message.errors.count
             let sections = payload.blocks.filter { $0["type"] as? String == "section" }.dropFirst()  // the summary first
             let texts = sections.compactMap { ($0["text"] as? [String: Any])?["text"] as? String }
             guard let remainder = texts.last, remainder.hasPrefix("… and ") else {
-                #expect(texts.count == details, "\(name): every package or error is shown when nothing is left out")
+                #expect(texts.count == details, "\(name): every package, check or error is shown when nothing is left out")
                 continue
             }
             let more = try #require(Int(remainder.dropFirst("… and ".count).prefix { $0.isNumber }))

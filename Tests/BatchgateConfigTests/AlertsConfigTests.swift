@@ -119,6 +119,7 @@ struct AlertsConfigValueTests {
                   type: teams
                   url: {env: TEAMS_URL}
                   decisions: [rejected]
+                  warnings: false
                   rateLimit: off
                   digestThreshold: 0
                 - name: desk
@@ -153,7 +154,7 @@ struct AlertsConfigValueTests {
                 Sink(name: "compliance-slack", type: .slack, url: .credential(name: "secrets_slack-webhook"),
                      decisions: [.needsBatch, .rejected], rateLimit: .seconds(2), digestThreshold: 10),
                 Sink(name: "Teams_2", type: .teams, url: .environment(name: "TEAMS_URL"), decisions: [.rejected],
-                     rateLimit: .zero, digestThreshold: 0),
+                     warnings: false, rateLimit: .zero, digestThreshold: 0),
                 Sink(name: "desk", type: .webhook, url: .file(path: "/etc/batchgate/desk-url"),
                      decisions: [.accepted, .needsBatch, .rejected], rateLimit: .seconds(360),
                      headers: [
@@ -213,6 +214,31 @@ struct AlertsConfigValueTests {
         let sink = try #require(try alerts(withSinks(slack + "      decisions: \(text)\n")).sinks.first)
         #expect(sink.decisions == expected)
         #expect(Decision.allCases.filter(sink.alertsOn) == expected)
+    }
+
+    /// `warnings` adds an accepted or needs-batch manifest that a check warned about to the
+    /// decisions alerted on; never a rejected one, which the decisions alone decide.
+    @Test func warningsAreAlertedByDefaultAndCanBeTurnedOff() throws {
+        let byDefault = try #require(try alerts(withSinks(slack + "      decisions: [rejected]\n")).sinks.first)
+        #expect(byDefault.warnings)
+        #expect(byDefault.alertsOn(.accepted, hasCheckWarnings: true))
+        #expect(byDefault.alertsOn(.needsBatch, hasCheckWarnings: true))
+        #expect(!byDefault.alertsOn(.accepted, hasCheckWarnings: false))
+        #expect(byDefault.alertsOn(.rejected, hasCheckWarnings: false))
+
+        let quiet = try #require(try alerts(withSinks(email + "      decisions: [rejected]\n      warnings: false\n")).sinks.first)
+        #expect(!quiet.warnings)
+        #expect(!quiet.alertsOn(.accepted, hasCheckWarnings: true))
+        #expect(!quiet.alertsOn(.needsBatch, hasCheckWarnings: true))
+        #expect(quiet.alertsOn(.rejected, hasCheckWarnings: true))
+
+        let onlyBatches = try #require(try alerts(withSinks(webhook + "      decisions: [needs-batch]\n")).sinks.first)
+        #expect(!onlyBatches.alertsOn(.rejected, hasCheckWarnings: true), "a rejection is alerted by its decision only")
+    }
+
+    @Test func aWarningsSettingMustBeTrueOrFalse() throws {
+        try BadConfig(yaml: withSinks(teams + "      warnings: sometimes\n"), line: 6, key: "alerts.sinks[1].warnings",
+                      reason: "must be true or false; found \"sometimes\"").check()
     }
 
     @Test(arguments: [("0", 0), ("1", 1), ("5", 5), ("1000", 1000), ("007", 7)])
@@ -361,7 +387,7 @@ struct AlertsConfigErrorTests {
         BadConfig(yaml: "alerts:\n  timout: 5s\n", line: 2, key: "alerts.timout", reason: "unknown setting; did you mean timeout?"),
         BadConfig(yaml: "alerts:\n  sink: []\n", line: 2, key: "alerts.sink", reason: "unknown setting; did you mean sinks?"),
         BadConfig(yaml: withSinks(slack + "      verify: false\n"), line: 6, key: "alerts.sinks[1].verify",
-                  reason: "unknown setting; the settings here are name, type, url, decisions, rateLimit, digestThreshold, "
+                  reason: "unknown setting; the settings here are name, type, url, decisions, warnings, rateLimit, digestThreshold, "
                       + "headers, signing, from, to, username, password, starttls"),
         BadConfig(yaml: withSinks(slack + webhook + "      decision: [rejected]\n"), line: 9, key: "alerts.sinks[2].decision",
                   reason: "unknown setting; did you mean decisions?"),
@@ -403,7 +429,7 @@ struct AlertsConfigErrorTests {
         BadConfig(yaml: "alerts:\n  sinks:\n    name: chat\n", line: 2, key: "alerts.sinks",
                   reason: "must be a list of sinks, each a mapping with a name, type and url; found a mapping"),
         BadConfig(yaml: withSinks(slack + "    - slack\n"), line: 6, key: "alerts.sinks",
-                  reason: "entry 2: must be a mapping of settings (name, type, url, decisions, rateLimit, digestThreshold, "
+                  reason: "entry 2: must be a mapping of settings (name, type, url, decisions, warnings, rateLimit, digestThreshold, "
                       + "headers, signing, from, to, username, password, starttls); found \"slack\""),
     ])
     func badSectionValues(bad: BadConfig) throws {

@@ -191,6 +191,50 @@ struct ConfigValueTests {
         #expect(try config.makeChecker().engine.settings == expected)
     }
 
+    @Test func everyCheckKeepsItsDefaultLevelUnlessGiven() throws {
+        let config = try load("rules:\n  checks:\n    source-lab-failed: error\n    too-many-packages: off\n")
+        for check in CheckID.allCases {
+            let expected: CheckLevel = switch check {
+            case .sourceLabFailed: .error
+            case .tooManyPackages: .off
+            default: check.defaultLevel
+            }
+            #expect(config.rules.checks.level(check) == expected, "\(check.rawValue)")
+        }
+        let settings = try config.makeChecker().engine.settings
+        #expect(settings.checks.level(.sourceLabFailed) == .error)
+        #expect(!settings.checks.runs(.tooManyPackages))
+        #expect(settings.itemChange == .concentrates, "the other rule settings keep their defaults")
+    }
+
+    /// A config that writes every check at its default (the shipped one does) is the default.
+    @Test func checksWrittenAtTheirDefaultsAreTheDefaults() throws {
+        let written = CheckID.allCases.map { "    \($0.rawValue): \($0.defaultLevel.rawValue)\n" }.joined()
+        #expect(try load("rules:\n  checks:\n" + written).rules == DaemonConfig.Rules())
+        #expect(try load("rules:\n  checks:\n").rules.checks == CheckSettings())
+        #expect(try load("rules:\n  checks: {}\n").rules.checks == CheckSettings())
+        // A level away from the default is kept, and one given back is the default again.
+        #expect(try load("rules:\n  checks: {date-future: error}\n").rules.checks == CheckSettings([.dateFuture: .error]))
+        #expect(try load("rules:\n  checks: {tag-in-use: warning}\n").rules != DaemonConfig.Rules())
+    }
+
+    @Test(arguments: [
+        BadConfig(yaml: "rules:\n  checks:\n    tag-in-uze: error\n", line: 3, key: "rules.checks.tag-in-uze",
+                  reason: "unknown check; did you mean tag-in-use? The checks are "
+                      + CheckID.allCases.map(\.rawValue).joined(separator: ", ")),
+        BadConfig(yaml: "rules:\n  checks:\n    metrc-likes-it: off\n", line: 3, key: "rules.checks.metrc-likes-it",
+                  reason: "unknown check; the checks are " + CheckID.allCases.map(\.rawValue).joined(separator: ", ")),
+        BadConfig(yaml: "rules:\n  checks:\n    date-future: warn\n", line: 3, key: "rules.checks.date-future",
+                  reason: "must be one of error, warning, off; found \"warn\""),
+        BadConfig(yaml: "rules:\n  checks:\n    date-future: false\n", line: 3, key: "rules.checks.date-future",
+                  reason: "must be one of error, warning, off; found \"false\""),
+        BadConfig(yaml: "rules:\n  checks: [tag-in-use]\n", line: 2, key: "rules.checks",
+                  reason: "must be a mapping of check ids to error, warning or off, such as {too-many-packages: off}; found a list"),
+    ])
+    func aBadCheckLevelIsRefusedWithItsPath(bad: BadConfig) throws {
+        try bad.check()
+    }
+
     @Test func anEmptySameFormStepListMeansEveryStepChangesForm() throws {
         let config = try load("rules:\n  sameFormSteps: []")
         #expect(config.rules.sameFormSteps.isEmpty)
@@ -265,7 +309,7 @@ struct ConfigErrorTests {
         BadConfig(yaml: "rules:\n  itemchange: always\n", line: 2, key: "rules.itemchange",
                   reason: "unknown setting; did you mean itemChange?"),
         BadConfig(yaml: "rules:\n  productionBatch: always\n", line: 2, key: "rules.productionBatch",
-                  reason: "unknown setting; the settings here are itemChange, additiveWords, sameFormSteps"),
+                  reason: "unknown setting; the settings here are itemChange, additiveWords, sameFormSteps, checks"),
         BadConfig(yaml: "facility:\n  license: X\n", line: 2, key: "facility.license",
                   reason: "unknown setting; the settings here are licenseNumber, name"),
     ])
@@ -278,7 +322,7 @@ struct ConfigErrorTests {
         BadConfig(yaml: "fsync: yes", line: 1, key: "fsync", reason: "must be true or false; found \"yes\""),
         BadConfig(yaml: "fsync: [true]", line: 1, key: "fsync", reason: "must be true or false; found a list"),
         BadConfig(yaml: "rules: 5", line: 1, key: "rules",
-                  reason: "must be a mapping of settings (itemChange, additiveWords, sameFormSteps); found \"5\""),
+                  reason: "must be a mapping of settings (itemChange, additiveWords, sameFormSteps, checks); found \"5\""),
         BadConfig(yaml: "catalog: [items.json]", line: 1, key: "catalog",
                   reason: "must be a mapping of settings (items, packages, metrc); found a list"),
         BadConfig(yaml: "rules:\n  sameFormSteps: Repackage\n", line: 2, key: "rules.sameFormSteps",
@@ -471,6 +515,11 @@ struct ConfigKeyTests {
             + DaemonConfig.Alerts.CodingKeys.allCases.map(\.stringValue)
         for key in nested {
             #expect(yaml.contains("\n  \(key):"), "config/batchgate.yaml does not show \(key)")
+        }
+        // Every pre-flight check, one a line at its default level with a comment.
+        for check in CheckID.allCases {
+            #expect(yaml.range(of: "\n    \(check.rawValue): \(check.defaultLevel.rawValue) +# ", options: .regularExpression) != nil,
+                    "config/batchgate.yaml does not show rules.checks.\(check.rawValue) at its default")
         }
         // A sink's settings are shown in the commented-out example sinks.
         let exampleLines = yaml.split(separator: "\n").filter { $0.hasPrefix("  #   ") }.map { line in

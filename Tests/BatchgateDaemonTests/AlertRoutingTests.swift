@@ -65,8 +65,33 @@ struct AlertRoutingTests {
           "Ingredients": [{"Package": "1A4FF0100000022000000002", "Quantity": 1, "UnitOfMeasure": "Grams", "ItemCategory": "Buds"}]}]
         """
 
+    /// Eleven packages of buds repackaged: accepted by the rules, one more than Metrc is reported
+    /// to take in one request (the `too-many-packages` check warns by default).
+    static let eleven = "[" + (11...21).map { number in
+        """
+        {"Tag": "1A4FF03000000220000000\(number)", "Item": "Buds", "ItemCategory": "Buds", "Quantity": 1, "UnitOfMeasure": "Grams",
+         "Ingredients": [{"Package": "1A4FF01000000220000000\(number)", "Quantity": 1, "UnitOfMeasure": "Grams", "ItemCategory": "Buds"}]}
+        """
+    }.joined(separator: ",") + "]"
+
     let route = JournalEntry(id: "00000000000000aa", name: "m.json", decision: .needsBatch, finalName: "m.json",
                            receivedAt: "2026-11-27T00:00:00.000Z", routedAt: "2026-11-27T00:00:01.000Z")
+
+    /// A warning keeps the manifest accepted, and reaches the sinks that hear of warnings even
+    /// though they do not hear of accepted manifests.
+    @Test func anAcceptedManifestWithAWarningIsAlertedToTheSinksThatHearOfWarnings() throws {
+        let fixture = try Fixture(sinks: [
+            DaemonConfig.AlertSink(name: "chat", type: .slack, url: .inline("http://127.0.0.1:9/")),
+            DaemonConfig.AlertSink(name: "quiet", type: .teams, url: .inline("http://127.0.0.1:9/"), warnings: false),
+        ])
+        try fixture.drop("eleven.json", Self.eleven, into: "inbox")
+        let outcome = try #require(fixture.router.route(["eleven.json"]).outcomes.first)
+        #expect(outcome.entry.decision == .accepted)
+        #expect(fixture.names("accepted").contains("eleven.json"))
+        #expect(outcome.alerts.map(\.sink) == ["chat"])
+        #expect(outcome.alerts.first?.alert.contains("Accepted with warnings: eleven.json") == true)
+        #expect(outcome.alerts.first?.alert.contains("warning [too-many-packages]") == true)
+    }
 
     @Test func eachSinkThatWantsTheDecisionGetsOneAlertRenderedForItsKind() throws {
         let fixture = try Fixture()

@@ -64,6 +64,28 @@ struct RouterTests {
                    receivedAt: "2026-11-27T00:00:00.000Z", routedAt: "2026-11-27T00:00:01.000Z")
     }
 
+    /// Each batch, and each recovery, evaluates with today read from the router's clock: the
+    /// latest date on Earth, which turns at 10:00 UTC.
+    @Test func eachBatchTakesTodayFromTheClock() throws {
+        let fixture = try Fixture()
+        var now = try #require(Timestamp.seconds(iso8601: "2026-12-05T09:59:59Z"))
+        fixture.router.wallClock = { now }
+        #expect(fixture.router.checker.today == nil, "no batch yet")
+        try fixture.drop("m.json", good)
+        #expect(fixture.router.route(["m.json"]).outcomes.count == 1)
+        #expect(fixture.router.checker.today == "2026-12-05")
+
+        now = try #require(Timestamp.seconds(iso8601: "2026-12-05T10:00:00Z"))
+        _ = fixture.router.recover()
+        #expect(fixture.router.checker.today == "2026-12-06")
+        // A reload's new checker has no date until the next batch gives it one.
+        fixture.router.checker = ManifestChecker()
+        now = try #require(Timestamp.seconds(iso8601: "2026-12-31T23:00:00Z"))
+        try fixture.drop("n.json", good)
+        #expect(fixture.router.route(["n.json"]).outcomes.count == 1)
+        #expect(fixture.router.checker.today == "2027-01-01")
+    }
+
     @Test func routesABatchAndNamesClashesWithASuffix() throws {
         let fixture = try Fixture()
         try fixture.drop("m.json", good)

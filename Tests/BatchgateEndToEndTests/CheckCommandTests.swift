@@ -177,6 +177,38 @@ struct CheckRuleFlagTests {
         #expect(settings.sameFormSteps == RuleSettings.defaultSameFormSteps)
     }
 
+    @Test func checkLevelsReachTheRuleSettingsTheLastOneCounting() throws {
+        let settings = try ruleSettings(["--check", "too-many-packages=off", "--check", "source-lab-failed=error",
+                                         "--check", "date-future=error", "--check", "date-future=off"])
+        #expect(settings.checks == CheckSettings([.tooManyPackages: .off, .sourceLabFailed: .error, .dateFuture: .off]))
+        #expect(settings.itemChange == RuleSettings().itemChange, "the other rules keep their defaults")
+        #expect(try ruleSettings([]).checks == CheckSettings())
+        for check in CheckID.allCases {
+            for level in CheckLevel.allCases {
+                #expect(try ruleSettings(["--check", "\(check.rawValue)=\(level.rawValue)"]).checks.level(check) == level)
+            }
+        }
+    }
+
+    /// `--check` is a rule setting: refused with `--config`, which gives the rules.
+    @Test func checkLevelsAreRefusedWithAConfig() throws {
+        let result = try Executable.run(["check", "--config", "config/batchgate.yaml", "--check", "too-many-packages=off", manifest])
+        #expect(result.status == 64)
+        #expect(result.standardError.contains("--same-form-steps and --check, or leave out --config"), "\(result.standardError)")
+        #expect(result.standardOutput.isEmpty)
+    }
+
+    /// `--help` names every check, with its default, so that no one has to guess an id.
+    @Test func helpListsEveryCheckAndItsDefault() throws {
+        let help = try Executable.run(["check", "--help"])
+        #expect(help.status == 0)
+        let text = help.standardOutput.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        for check in CheckID.allCases {
+            #expect(text.contains("\(check.rawValue) (\(check.defaultLevel.rawValue))"), "--help lacks \(check.rawValue)")
+        }
+        #expect(text.contains("--check <id=level>"))
+    }
+
     /// The binary takes each value: whatever it decides, it is not a usage error.
     @Test(arguments: [
         ["--item-change", "concentrates"], ["--item-change", "always"], ["--item-change", "never"],
@@ -196,11 +228,76 @@ struct CheckRuleFlagTests {
         (["--additive-words"], "Missing value for '--additive-words <word>'"),
         (["--no-additive-words", "--additive-words", "MCT"], "give either --additive-words or --no-additive-words, not both"),
         (["--same-form-steps", "Split", "**"], "--same-form-steps: \"**\" has no letter or digit to look for"),
+        (["--check", "tag-in-uze=off"], "The value 'tag-in-uze=off' is invalid for '--check <id=level>': unknown check \"tag-in-uze\"; "
+            + "the checks are " + CheckID.allCases.map(\.rawValue).joined(separator: ", ")),
+        (["--check", "tag-in-use=warn"], "'tag-in-use=warn' is invalid for '--check <id=level>': unknown level \"warn\"; "
+            + "the levels are error, warning, off"),
+        (["--check", "tag-in-use"], "'tag-in-use' is invalid for '--check <id=level>': write ID=LEVEL, such as too-many-packages=off"),
+        (["--check", "=off"], "no check named; the checks are tag-in-use, "),
+        (["--check", "tag-in-use="], "no level given; the levels are error, warning, off"),
+        (["--check", "Tag-In-Use=off"], "unknown check \"Tag-In-Use\""),
     ])
     func badValuesAreUsageErrorsNamingTheFlag(flags: [String], message: String) throws {
         let result = try Executable.run(["check"] + flags + ["--", manifest])
         #expect(result.status == 64)
         #expect(result.standardError.contains(message), "\(result.standardError)")
         #expect(result.standardOutput.isEmpty, "nothing is checked")
+    }
+}
+
+/// Manifests a pre-flight check fails for, the rules passing them.
+enum PreflightManifests {
+    /// Eleven packages of buds repackaged into buds, each with `actualDate`: accepted by the
+    /// rules, one package more than Metrc is reported to take in one request.
+    static func elevenPackages(actualDate: String = "2026-03-12") -> String {
+        let packages = (1...11).map { number in
+            let suffix = String(repeating: "0", count: 6 - String(number).count) + String(number)
+            return """
+                {"Tag": "1A4FF0300000022000\(suffix)", "Item": "Buds", "ItemCategory": "Buds", "Quantity": 1,
+                 "UnitOfMeasure": "Grams", "ActualDate": "\(actualDate)",
+                 "Ingredients": [{"Package": "1A4FF0100000022000\(suffix)", "Quantity": 1, "UnitOfMeasure": "Grams", "ItemCategory": "Buds"}]}
+                """
+        }
+        return "[" + packages.joined(separator: ",\n") + "]"
+    }
+}
+
+/// `batchgate check --check`: a check's level decides what its failure does to the exit status.
+@Suite("batchgate check --check")
+struct CheckLevelTests {
+    /// A manifest file holding `contents`, in a folder the caller removes.
+    func file(_ contents: String) throws -> (folder: URL, path: String) {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("batchgate-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let file = folder.appendingPathComponent("eleven.json")
+        try Data(contents.utf8).write(to: file)
+        return (folder, file.path)
+    }
+
+    @Test func aCheckAtErrorRejectsAtWarningReportsAndOffIsSilent() throws {
+        let (folder, path) = try file(PreflightManifests.elevenPackages())
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let byDefault = try Executable.run(["check", path])
+        #expect(byDefault.status == 0, "a warning keeps the decision: \(byDefault.standardOutput)")
+        #expect(byDefault.standardOutput.contains("warning [too-many-packages]"), "\(byDefault.standardOutput)")
+        let error = try Executable.run(["check", "--check", "too-many-packages=error", path])
+        #expect(error.status == 2, "\(error.standardOutput)")
+        #expect(error.standardOutput.contains("error [too-many-packages]"), "\(error.standardOutput)")
+        let off = try Executable.run(["check", "--check", "too-many-packages=off", path])
+        #expect(off.status == 0)
+        #expect(!off.standardOutput.contains("too-many-packages"), "\(off.standardOutput)")
+    }
+
+    /// `check` gives the checker today's date from the clock: a date far ahead is in the future,
+    /// one long past is not.
+    @Test func todayComesFromTheClock() throws {
+        let (folder, future) = try file(PreflightManifests.elevenPackages(actualDate: "2999-01-01"))
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let ahead = try Executable.run(["check", "--format", "json", "--check", "too-many-packages=off", future])
+        #expect(ahead.standardOutput.contains("\"rule\":\"date-future\""), "\(ahead.standardOutput)")
+        try Data(PreflightManifests.elevenPackages(actualDate: "2001-01-01").utf8).write(to: URL(fileURLWithPath: future))
+        let past = try Executable.run(["check", "--format", "json", "--check", "too-many-packages=off", future])
+        #expect(past.status == 0)
+        #expect(!past.standardOutput.contains("date-future"), "\(past.standardOutput)")
     }
 }

@@ -24,6 +24,41 @@ struct ConfigCheckTests {
         #expect(result.standardOutput.contains("\n  same-form steps: Repackage, Split, Combine, Relabel\n"), "\(result.standardOutput)")
     }
 
+    @Test func everyCheckIsShownAtItsLevelTheChangedOnesMarked() throws {
+        let example = try Executable.run(["config", "check", "--config", "config/batchgate.yaml"])
+        #expect(example.status == 0, "\(example.standardError)")
+        #expect(example.standardOutput.contains("\n  checks:          error rejects, warning reports and alerts, off skips\n"))
+        #expect(!example.standardOutput.contains("changed"), "the shipped config writes the defaults: \(example.standardOutput)")
+        let (result, _) = try configCheck("rules:\n  checks:\n    source-lab-failed: error\n    too-many-packages: off\n")
+        #expect(result.status == 0, "\(result.standardError)")
+        // One a line, the levels in one column, a changed one followed by its default.
+        let width = CheckID.allCases.map(\.rawValue.count).max()!
+        for check in CheckID.allCases {
+            let name = "    " + check.rawValue + String(repeating: " ", count: width - check.rawValue.count) + "  "
+            let line = switch check {
+            case .sourceLabFailed: name + "error   (changed; default warning)"
+            case .tooManyPackages: name + "off     (changed; default warning)"
+            default: name + check.defaultLevel.rawValue
+            }
+            #expect(result.standardOutput.contains("\n" + line + "\n"), "lacks \(line): \(result.standardOutput)")
+        }
+    }
+
+    /// A sink hears of check warnings beyond its decisions unless it says `warnings: false`.
+    @Test func aSinksLineSaysWhetherItHearsOfWarnings() throws {
+        let (result, _) = try configCheck("""
+            alerts:
+              sinks:
+                - {name: chat, type: slack, url: https://hooks.example.com/a}
+                - {name: quiet, type: slack, url: https://hooks.example.com/b, warnings: false}
+                - {name: all, type: webhook, url: https://hooks.example.com/c, decisions: [accepted, needs-batch, rejected]}
+            """)
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(result.standardOutput.contains("\n    chat: slack, on needs-batch, rejected and check warnings, at most"), "\(result.standardOutput)")
+        #expect(result.standardOutput.contains("\n    quiet: slack, on needs-batch, rejected, at most"), "\(result.standardOutput)")
+        #expect(result.standardOutput.contains("\n    all: webhook, on accepted, needs-batch, rejected\n"), "\(result.standardOutput)")
+    }
+
     @Test func quietPrintsNothingForAValidConfig() throws {
         let result = try Executable.run(["config", "check", "--quiet", "--config", "config/batchgate.yaml"])
         #expect(result.status == 0, "\(result.standardError)")
@@ -73,6 +108,8 @@ struct ConfigCheckTests {
         ("rules:\n  additiveWords:\n    - MCT\n    - \"--\"\n",
          "line 4, rules.additiveWords: entry 2: must be a word or phrase with a letter or digit, such as terpene or coconut oil; found \"--\""),
         ("rules:\n  itemchange: always\n", "line 2, rules.itemchange: unknown setting; did you mean itemChange?"),
+        ("rules:\n  checks:\n    tag-in-uze: off\n", "line 3, rules.checks.tag-in-uze: unknown check; did you mean tag-in-use? The checks are tag-in-use, "),
+        ("rules:\n  checks:\n    date-future: loud\n", "line 3, rules.checks.date-future: must be one of error, warning, off; found \"loud\""),
     ])
     func aBadRuleSettingIsRefusedWithItsLineAndKey(yaml: String, message: String) throws {
         let (result, config) = try configCheck(yaml)

@@ -368,6 +368,30 @@ struct DaemonTests {
         #expect(daemon.stop() == 0)
     }
 
+    /// `rules.checks` reaches the daemon's checker, and a reload changes a check's level as it
+    /// changes the other rule settings.
+    @Test func reloadedCheckLevelsTakeEffect() throws {
+        let root = try DaemonProcess.temporaryRoot()
+        defer { try? fileManager.removeItem(at: root) }
+        let config = root.appendingPathComponent("batchgate.yaml")
+        try Data("stateRoot: state\nrescanInterval: 0\nrules:\n  checks:\n    too-many-packages: error\n".utf8).write(to: config)
+        let daemon = DaemonProcess(root: root.appendingPathComponent("state"), arguments: ["run", "--config", config.path])
+        try daemon.start()
+        try Data(PreflightManifests.elevenPackages().utf8).write(to: daemon.inbox.appendingPathComponent("before.json"))
+        expectRouted(daemon, count: 1)
+        #expect(daemon.manifests(in: "rejected") == ["before.json"])
+
+        try Data("stateRoot: state\nrescanInterval: 0\nrules:\n  checks: {too-many-packages: off}\n".utf8).write(to: config)
+        daemon.signal(SIGHUP)
+        #expect(waitUntil(timeout: 5) { daemon.log.contains("reloaded the configuration and catalog") })
+        try Data(PreflightManifests.elevenPackages().utf8).write(to: daemon.inbox.appendingPathComponent("after.json"))
+        expectRouted(daemon, count: 2)
+        #expect(daemon.manifests(in: "accepted") == ["after.json"])
+        let report = try String(contentsOf: root.appendingPathComponent("state/accepted/after.json.report.txt"), encoding: .utf8)
+        #expect(!report.contains("too-many-packages"), "off: not run, not listed as skipped: \(report)")
+        #expect(daemon.stop() == 0)
+    }
+
     @Test func refusesAnInboxOnAnotherFilesystemAndABadConfig() throws {
         let root = try DaemonProcess.temporaryRoot()
         defer { try? fileManager.removeItem(at: root) }

@@ -20,4 +20,15 @@ import Testing
             #expect(back.map { abs($0 - seconds) < 0.0015 } == true, "\(Timestamp.iso8601(seconds))")
         }
     }
+
+    /// At UTC 09:59:59 on 5 December it is still the 5th in UTC+14; at 10:00 the 6th begins there.
+    @Test func theLatestDateOnEarthTurnsAtTenUTC() throws {
+        let before = try #require(Timestamp.seconds(iso8601: "2026-12-05T09:59:59.999Z"))
+        let at = try #require(Timestamp.seconds(iso8601: "2026-12-05T10:00:00Z"))
+        #expect(Timestamp.latestDateOnEarth(at: before) == "2026-12-05")
+        #expect(Timestamp.latestDateOnEarth(at: at) == "2026-12-06")
+        // Across a year's end and a leap day.
+        #expect(Timestamp.latestDateOnEarth(at: try #require(Timestamp.seconds(iso8601: "2026-12-31T10:00:00Z"))) == "2027-01-01")
+        #expect(Timestamp.latestDateOnEarth(at: try #require(Timestamp.seconds(iso8601: "2028-02-28T23:00:00Z"))) == "2028-02-29")
+    }
 }

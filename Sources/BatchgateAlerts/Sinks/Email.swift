@@ -12,17 +12,25 @@ extension Sinks {
             // Every piece from a manifest on one line of its own: a line break in an item name
             // cannot forge a line of ours, nor a bare CR reach the mail.
             var lines = [oneLine(message.title), "", oneLine(message.summary), ""]
+            for check in message.checks { lines += checkLines(check, indent: "") }
+            if !message.checks.isEmpty { lines.append("") }
             for package in message.packagesToFix {
                 let tag = package.tag.map(oneLine) ?? "\(package.position.packageIndex)"
                 lines.append("Package \(tag)  \(oneLine(package.item ?? "")) \(package.category.map { "(\(oneLine($0)))" } ?? "")")
                 for finding in package.findings { lines.append("  - \(oneLine(finding.message))") }
                 if package.status == .invalid { for error in package.errors { lines.append("  - \(oneLine(error))") } }
                 if let fix = package.fix { lines.append("  Fix: \(oneLine(fix))") }
+                for check in package.checks { lines += checkLines(check, indent: "  ") }
                 lines.append("")
             }
             for error in message.errors { lines.append("Error: \(oneLine(error))") }
             lines += ["", "Report: \(oneLine(message.reportPath))", "Host: \(oneLine(message.host))   Time: \(message.time)   Alert: \(message.id)"]
             return SinkMessage(body: Array((lines.joined(separator: "\n") + "\n").utf8), subject: subject)
+        }
+
+        /// A failed check as two lines: `- warning [id]: message`, then its fix.
+        private static func checkLines(_ finding: CheckFinding, indent: String) -> [String] {
+            ["\(indent)- \(oneLine(AlertMessage.line(finding)))", "\(indent)  fix: \(oneLine(finding.fix))"]
         }
 
         /// The subject of ``alert(_:)`` and a body of the title, the counts and where the report is.

@@ -36,7 +36,7 @@ extension Sinks {
         static let digestBodyLimit = 8_000
 
         /// One alert: its title as the header, the summary with the report's path, one section per
-        /// package to fix or file-wide error as long as the limits allow, then "… and N more" pointing
+        /// failed check of the manifest, package to fix or file-wide error as long as the limits allow, then "… and N more" pointing
         /// at the report, and a context line (host, time, alert id).
         static func alert(_ message: AlertMessage) -> SinkMessage {
             let report = oneLine(message.reportPath)
@@ -48,7 +48,10 @@ extension Sinks {
             ]
             let context = SlackBlock.context([.plain("batchgate on \(oneLine(message.host)) · \(message.time) · alert \(message.id)",
                                                      within: 500)])
-            let details = packageSections(of: message)
+            // A check of the manifest as a whole first: on a long manifest (too-many-packages) it
+            // would otherwise be among what is left out.
+            let details = message.checks.map { SlackBlock.section(.plain(checkLines($0), within: Limit.text)) }
+                + packageSections(of: message)
                 + message.errors.map { SlackBlock.section(.plain("Error: " + oneLine($0), within: Limit.text)) }
             blocks += fitting(details, after: blocks, before: context) { count in
                 .section(.plain("… and \(count) more in the report: " + fitted(report, within: 1_000), within: 1_100))
@@ -112,19 +115,27 @@ extension Sinks {
             return SinkMessage(body: slackMessage(text: text, blocks: nil))
         }
 
-        /// A section per package to fix: what it is and why, and the fix under a bold label.
+        /// A section per package to fix: what it is and why (its failed checks with their fixes
+        /// among the reasons), and the fix under a bold label.
         private static func packageSections(of message: AlertMessage) -> [SlackBlock] {
             message.packagesToFix.map { package in
                 var lines = [[package.tag ?? "package \(package.position.packageIndex)",
                               package.item.map { fitted(oneLine($0), within: 300) },
                               package.category.map { "(" + fitted(oneLine($0), within: 150) + ")" }]
                     .compactMap { $0 }.joined(separator: " ")
-                    + (package.status == .invalid ? " — invalid" : " — needs a production batch")]
+                    + " — " + AlertMessage.state(of: package)]
                 lines += package.findings.map { "• " + fitted(oneLine($0.message), within: 600) }
                 if package.status == .invalid { lines += package.errors.map { "• " + fitted(oneLine($0), within: 600) } }
+                lines += package.checks.map(checkLines)
                 let fields = package.fix.map { [SlackText.mrkdwn("*Fix*"), .plain(oneLine($0), within: 600)] } ?? []
                 return .section(.plain(lines.joined(separator: "\n"), within: Limit.text), fields: fields)
             }
+        }
+
+        /// A failed check as a bullet, `• warning [id]: message`, and its fix on the next line,
+        /// each cut on its own so that the fix always shows.
+        private static func checkLines(_ finding: CheckFinding) -> String {
+            "• " + fitted(oneLine(AlertMessage.line(finding)), within: 800) + "\n  fix: " + fitted(oneLine(finding.fix), within: 400)
         }
 
         /// A header, the lines in sections of up to 40 lines each, as many as the limits allow, then

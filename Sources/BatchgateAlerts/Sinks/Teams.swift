@@ -37,16 +37,22 @@ extension Sinks {
         static let pathLimit = 4_096
 
         /// A Teams Workflows message with an Adaptive Card: the title, the summary, the file and the
-        /// report, the facts, then each package to fix and each file-wide error, as many as fit in
+        /// report, the facts, then each failed check of the manifest, each package to fix and each
+        /// file-wide error, as many as fit in
         /// ``bodyLimit``; the rest are counted in a last line that points at the report.
         static func alert(_ message: AlertMessage) -> SinkMessage {
             let packages = message.packagesToFix.map(packageElements)
+            let checks = message.checks.map { checkElements($0, separator: true) }
             let errors = message.errors.map { error in
                 [TeamsCard.Element.paragraph([.bold("Error: "), .plain(TeamsCard.shown(error))], separator: true)]
             }
-            let card = TeamsCard(head: head(of: message), items: packages + errors, tail: []) { omitted, cut in
-                let omittedPackages = omitted.filter { $0 < packages.count }.count
-                return .paragraph([.plain(remainder(packages: omittedPackages, errors: omitted.count - omittedPackages, cut: cut,
+            // A check of the manifest as a whole first: on a long manifest (too-many-packages) it
+            // would otherwise be among what is left out.
+            let card = TeamsCard(head: head(of: message), items: checks + packages + errors, tail: []) { omitted, cut in
+                let omittedChecks = omitted.filter { $0 < checks.count }.count
+                let omittedPackages = omitted.filter { $0 >= checks.count && $0 < checks.count + packages.count }.count
+                return .paragraph([.plain(remainder(packages: omittedPackages, checks: omittedChecks,
+                                                    errors: omitted.count - omittedPackages - omittedChecks, cut: cut,
                                                     report: message.reportPath))], separator: true)
             }
             return SinkMessage(body: card.bytes(within: bodyLimit))
@@ -133,7 +139,7 @@ extension Sinks {
         }
 
         /// One package to fix: its tag, item and category, a line per finding (and per error when
-        /// it is invalid), and the fix.
+        /// it is invalid), the fix, then each failed check with its own fix.
         private static func packageElements(_ package: PackageVerdict) -> [TeamsCard.Element] {
             var heading: [TeamsCard.Run] = [.bold(TeamsCard.shown(package.tag ?? "package \(package.position.packageIndex)"))]
             var named = ""
@@ -144,15 +150,25 @@ extension Sinks {
             elements += package.findings.map { .paragraph([.plain("• " + TeamsCard.shown($0.message))]) }
             if package.status == .invalid { elements += package.errors.map { .paragraph([.plain("• " + TeamsCard.shown($0))]) } }
             if let fix = package.fix { elements.append(.paragraph([.bold("Fix: "), .plain(TeamsCard.shown(fix))])) }
-            return elements
+            return elements + package.checks.flatMap { checkElements($0, separator: false) }
+        }
+
+        /// A failed check: `warning [id]: message`, its level and id in bold, then its fix; with
+        /// `separator`, a line above it (a check of the manifest as a whole, before the packages).
+        private static func checkElements(_ finding: CheckFinding, separator: Bool) -> [TeamsCard.Element] {
+            [.paragraph([.bold("\(finding.severity.rawValue) [\(finding.check.rawValue)]: "), .plain(TeamsCard.shown(finding.message))],
+                        separator: separator),
+             .paragraph([.bold("Fix: "), .plain(TeamsCard.shown(finding.fix))])]
         }
 
         /// "… and 12 more packages: see the report /var/…/x.json.report.txt": what the card left
-        /// out; `cut` when the one package shown is itself shown in part.
-        private static func remainder(packages: Int, errors: Int, cut: Bool, report: String) -> String {
+        /// out (packages, the manifest's failed checks, its errors); `cut` when the one package
+        /// shown is itself shown in part.
+        private static func remainder(packages: Int, checks: Int, errors: Int, cut: Bool, report: String) -> String {
             var parts: [String] = []
             if cut { parts.append("the rest of this package") }
             if packages > 0 { parts.append("\(packages) more \(packages == 1 ? "package" : "packages")") }
+            if checks > 0 { parts.append("\(checks) more failed \(checks == 1 ? "check" : "checks")") }
             if errors > 0 { parts.append("\(errors) more \(errors == 1 ? "error" : "errors")") }
             return "… and \(parts.joined(separator: " and ")): see the report \(TeamsCard.shown(report, limit: pathLimit))"
         }

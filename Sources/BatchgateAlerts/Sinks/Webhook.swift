@@ -24,12 +24,29 @@ extension Sinks {
                 json.key("rules"); json.strings(package.rules.map(\.rawValue))
                 json.key("messages"); json.strings(package.reasons)
                 json.key("fix"); json.string(package.fix)
+                json.key("checks"); writeChecks(package.checks, to: &json)
                 json.endObject()
             }
             json.endArray()
+            json.key("checks"); writeChecks(message.checks, to: &json)
             json.key("errors"); json.strings(message.errors)
             json.endObject()
             return SinkMessage(body: json.bytes)
+        }
+
+        /// Failed checks as `[{"rule", "severity", "message", "fix"}]`, as the report's `findings`
+        /// name them (without the evidence, which the report has).
+        private static func writeChecks(_ checks: [CheckFinding], to json: inout JSONWriter) {
+            json.beginArray()
+            for check in checks {
+                json.beginObject()
+                json.key("rule"); json.string(check.check.rawValue)
+                json.key("severity"); json.string(check.severity.rawValue)
+                json.key("message"); json.string(check.message)
+                json.key("fix"); json.string(check.fix)
+                json.endObject()
+            }
+            json.endArray()
         }
 
         /// The facts of ``alert(_:)`` without its packages and errors, `"minimal": true` saying so.

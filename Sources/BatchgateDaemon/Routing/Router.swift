@@ -54,6 +54,9 @@ final class Router {
     let layout: StateLayout
     /// Replaced on reload (new catalog or rules).
     var checker: ManifestChecker
+    /// Seconds since 1970 now: the day `date-future` compares with is read from it once per
+    /// batch (``prepareChecker()``). Tests set a fixed one.
+    var wallClock: () -> Double = System.wallClock
     /// The live catalog (Metrc's), when there is one: read before each batch, and asked for what
     /// a manifest needed and it lacked before the manifest is decided.
     var catalogSource: (any CatalogSource)?
@@ -135,7 +138,7 @@ final class Router {
     /// Claims and routes these inbox names as one batch. Names already gone are skipped.
     func route(_ names: [String]) -> BatchResult {
         var result = BatchResult()
-        takeCurrentCatalog()
+        prepareChecker()
         var seen = Set<String>()
         let unique = names.filter { seen.insert($0).inserted }
         // A crash while these are read and evaluated is pinned on them at the next start.
@@ -268,8 +271,11 @@ final class Router {
 
     // MARK: The live catalog
 
-    /// Takes the live catalog as it stands now (a sync may have learned since the last batch).
-    private func takeCurrentCatalog() {
+    /// Readies the checker for a batch: today (the latest date anywhere on Earth, for
+    /// `date-future`), and the live catalog as it stands now (a sync may have learned since the
+    /// last batch). A reload replaces the checker between batches, so both are set at each.
+    private func prepareChecker() {
+        checker.today = Timestamp.latestDateOnEarth(at: wallClock())
         guard let catalogSource else { return }
         checker.catalog = catalogSource.current
     }
@@ -510,7 +516,7 @@ final class Router {
             return []
         }
         needsRecovery = false
-        takeCurrentCatalog()
+        prepareChecker()
         // A waiting manifest taken out of processing/ by hand waits no more.
         let present = Set(entries)
         waitingForCatalog = waitingForCatalog.filter { present.contains($0.key) }
