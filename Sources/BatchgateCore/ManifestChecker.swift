@@ -91,6 +91,9 @@ public struct ManifestChecker: Sendable {
                 report.catalogMisses.formUnion(failure.misses)
                 verdict.errors = failure.issues.map(\.message)
             case .success(let resolved):
+                if sourcesMustBeKnown {
+                    report.catalogMisses.formUnion(CatalogMisses(packages: resolver.unknownSources(of: package)))
+                }
                 resolvedPackages[package.position.packageIndex] = resolved
                 verdict.item = resolved.item
                 verdict.category = resolved.category
@@ -118,7 +121,8 @@ public struct ManifestChecker: Sendable {
                                 resolved: [Int: ResolvedPackage]) -> [ManifestIssue] {
         let preflight = PreflightChecker(catalog: catalog, settings: engine.settings.checks, today: today,
                                          catalogIsMetrc: sourcesMustBeKnown)
-        let outcome = preflight.run(manifest, resolved: resolved)
+        let batchRequired = Set(report.packages.filter(\.productionBatchRequired).map(\.position.packageIndex))
+        let outcome = preflight.run(manifest, resolved: resolved, batchRequired: batchRequired)
         var issues: [ManifestIssue] = []
         for index in report.packages.indices {
             guard let found = outcome.packages[index], !found.isEmpty else { continue }
@@ -168,11 +172,9 @@ public struct ManifestChecker: Sendable {
                     : "Production Batch is ticked but no rule requires it. In Metrc the new package's lab testing starts over and earlier test results can be lost; untick it unless this really is a new production batch.",
                 evidence: Evidence(field: request.isProductionBatch == nil ? "ProductionBatchNumber" : "IsProductionBatch",
                                    value: request.isProductionBatch == nil ? number : "true", line: request.position.line)))
-        } else if unmarkedNumber {
-            verdict.warnings.append(PackageWarning(
-                message: "A production batch number (\(number)) is given with IsProductionBatch false, so Metrc will not mark it; no rule requires a batch, so leave the number empty.",
-                evidence: Evidence(field: "ProductionBatchNumber", value: number, line: request.position.line)))
         }
+        // A number with the indicator off where no rule requires a batch is the pre-flight check
+        // batch-number-unmarked's (a warning a facility may turn off), not a warning of the rules.
     }
 
     /// Two packages with one tag, or a package made from itself.

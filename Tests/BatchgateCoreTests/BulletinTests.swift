@@ -41,6 +41,17 @@ struct BulletinTests {
         var status: PackageStatus
         var findings: [Finding] = []
         var warnings: [Warned] = []
+        /// The pre-flight checks that fail for the package, each with the evidence it names.
+        var checks: [Checked] = []
+    }
+
+    /// A pre-flight check expected to fail, with the evidence it should name.
+    struct Checked: Sendable, Equatable, CustomStringConvertible {
+        var check: CheckID
+        var field: String
+        var value: String
+
+        var description: String { "\(check.rawValue) <- \(field) \"\(value)\"" }
     }
 
     /// One fixture file, read with the catalog and settings given, and its expected outcome.
@@ -203,10 +214,12 @@ struct BulletinTests {
     // MARK: Warnings
 
     static let warnings: [Case] = [
-        // A number beside IsProductionBatch false where no rule asks: Metrc will not mark it.
+        // A number beside IsProductionBatch false where no rule asks: Metrc will not mark it
+        // (the pre-flight check batch-number-unmarked).
         Case(file: "warning-number-with-false.json", decision: .accepted,
              packages: [Package(tag: tag(4501), status: .ok,
-                                warnings: [Warned(field: "ProductionBatchNumber", value: "PB-2025-0320-BDE")])]),
+                                checks: [Checked(check: .batchNumberUnmarked, field: "ProductionBatchNumber",
+                                                 value: "PB-2025-0320-BDE")])]),
         // Marked where no rule asks: the lab testing starts over.
         Case(file: "warning-marked-no-rule.json", decision: .accepted,
              packages: [Package(tag: tag(4501), status: .ok, warnings: [Warned(field: "IsProductionBatch", value: "true")])]),
@@ -304,6 +317,8 @@ struct BulletinTests {
             }
             let warned = verdict.warnings.map { Warned(field: $0.evidence?.field ?? "-", value: $0.evidence?.value ?? "-") }
             #expect(warned == want.warnings, "\(want.tag)")
+            let checked = verdict.checks.map { Checked(check: $0.check, field: $0.evidence.field, value: $0.evidence.value) }
+            #expect(checked == want.checks, "\(want.tag)")
             // A package that needs a batch says what to do in Metrc; one that is ok has nothing to fix.
             #expect((verdict.fix != nil) == (want.status == .needsBatch), "\(want.tag): fix \(verdict.fix ?? "none")")
         }
@@ -320,7 +335,17 @@ struct BulletinTests {
             let package = try #require(packages.first { $0["tag"] as? String == want.tag })
             #expect(package["status"] as? String == want.status.rawValue)
             #expect(package["rules"] as? [String] == want.findings.map(\.rule.rawValue))
-            let findings = try #require(package["findings"] as? [[String: Any]])
+            let all = try #require(package["findings"] as? [[String: Any]])
+            // The same array holds the failed pre-flight checks, each with its fix.
+            let isCheck = { (finding: [String: Any]) in (finding["rule"] as? String).flatMap(CheckID.init(rawValue:)) != nil }
+            let findings = all.filter { !isCheck($0) }
+            let checked = all.filter(isCheck).map { finding -> Checked? in
+                guard let check = (finding["rule"] as? String).flatMap(CheckID.init(rawValue:)),
+                      let evidence = finding["evidence"] as? [String: Any], finding["fix"] is String,
+                      let field = evidence["field"] as? String, let value = evidence["value"] as? String else { return nil }
+                return Checked(check: check, field: field, value: value)
+            }
+            #expect(checked == want.checks.map(Optional.some), "\(want.tag): JSON checks \(all)")
             let found = findings.map { finding -> Finding? in
                 guard let rule = (finding["rule"] as? String).flatMap(RuleID.init(rawValue:)),
                       let evidence = finding["evidence"] as? [String: Any],

@@ -625,13 +625,14 @@ extension RulesEngineTests {
     }
 
     @Test func aNumberWithTheIndicatorFalseIsNotMarked() throws {
-        // Not required: a warning, not a needs-batch.
+        // Not required: the pre-flight check batch-number-unmarked warns; not a needs-batch.
         let notRequired = try judged(budsRepack(extra: "\"IsProductionBatch\": false, \"ProductionBatchNumber\": \"PB-7\""))
         #expect(notRequired.status == .ok)
         #expect(!notRequired.isMarked)
-        #expect(notRequired.warnings.count == 1)
-        #expect(notRequired.warnings.first?.message.contains("Metrc will not mark it") == true)
-        #expect(notRequired.warnings.first?.evidence == Evidence(field: "ProductionBatchNumber", value: "PB-7", line: 1))
+        #expect(notRequired.warnings.isEmpty)
+        #expect(notRequired.checks.map(\.check) == [.batchNumberUnmarked])
+        #expect(notRequired.checks.first?.message.contains("Metrc will not mark it") == true)
+        #expect(notRequired.checks.first?.evidence == Evidence(field: "ProductionBatchNumber", value: "PB-7", line: 1))
         // Required: needs-batch, and the fix says why the number is not enough.
         let required = try judged(packageJSON(extra: "\"IsProductionBatch\": false, \"ProductionBatchNumber\": \"PB-7\""))
         #expect(required.status == .needsBatch)

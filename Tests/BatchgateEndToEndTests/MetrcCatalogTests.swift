@@ -13,8 +13,9 @@ struct MetrcCatalogTests {
     static let resin = MetrcItem(id: 2, name: "Blue Dream Live Resin", categoryName: "Concentrate",
                                  lastModified: Date().addingTimeInterval(-3_600))
     static let sourceTag = "1A4FF0100000022000000801"
-    /// A package made this morning, as Metrc lists it.
-    static let source = MetrcPackage(id: 801, label: sourceTag, item: flower, lastModified: Date().addingTimeInterval(-1_800))
+    /// A package made this morning, as Metrc lists it, holding more than the 453.6 g each request
+    /// here takes from it (less would be source-over-used).
+    static let source = MetrcPackage(id: 801, label: sourceTag, item: flower, quantity: 1360.8, lastModified: Date().addingTimeInterval(-1_800))
     /// A fixed day long past, for `PackagedDate`s that must come before any manifest's `ActualDate`.
     static let november = Date(timeIntervalSince1970: 1_793_491_200)  // 2026-11-01
 
@@ -57,13 +58,14 @@ struct MetrcCatalogTests {
     }
 
     /// A Metrc-shaped create request: one new package of `item` from `sourceTag`, nothing but
-    /// the tag naming the source (as real requests do). It takes less than a test package holds
-    /// (10 grams), so that only the rules decide it.
-    func request(tag: String, item: String, from sourceTag: String) -> Data {
+    /// the tag naming the source (as real requests do).
+    func request(tag: String, item: String, from sourceTag: String, sourceItem: String? = nil) -> Data {
+        var ingredient: [String: Any] = ["Package": sourceTag, "Quantity": 453.6, "UnitOfMeasure": "Grams"]
+        if let sourceItem { ingredient["Item"] = sourceItem }
         let body: [[String: Any]] = [[
             "Tag": tag, "Item": item, "Quantity": 28.5, "UnitOfMeasure": "Grams", "IsProductionBatch": false,
             "ActualDate": "2026-12-04",
-            "Ingredients": [["Package": sourceTag, "Quantity": 4.5, "UnitOfMeasure": "Grams"]],
+            "Ingredients": [ingredient],
         ]]
         return try! JSONSerialization.data(withJSONObject: body)
     }
@@ -112,18 +114,26 @@ struct MetrcCatalogTests {
         #expect(waitUntil(timeout: 30) { daemon.log.contains("synced the catalog from Metrc") }, "\(daemon.log)")
         // Made in Metrc after the sync; the next sync is five minutes away.
         let newTag = "1A4FF0100000022000000999"
-        let fresh = MetrcPackage(id: 999, label: newTag, item: Self.resin, lastModified: Date())
+        let fresh = MetrcPackage(id: 999, label: newTag, item: Self.resin, quantity: 1360.8, lastModified: Date())
         try metrc.write(items: [Self.flower, Self.resin], packages: [Self.source, fresh])
         try drop(request(tag: "1A4FF0300000022000009003", item: "Blue Dream Live Resin", from: newTag), as: "fresh.json", into: daemon)
         let unknownTag = "1A4FF0100000022000000404"
         try drop(request(tag: "1A4FF0300000022000009004", item: "Blue Dream Live Resin", from: unknownTag), as: "unknown.json", into: daemon)
-        #expect(waitUntil(timeout: 30) { daemon.routedCount == 2 }, "\(daemon.log)")
+        // The manifest names the source's item, so its category is known: whether Metrc has the
+        // package is source-not-in-facility's to say, after the look-up.
+        let namedTag = "1A4FF0100000022000000405"
+        try drop(request(tag: "1A4FF0300000022000009010", item: "Blue Dream Live Resin", from: namedTag, sourceItem: "Blue Dream Buds"),
+                 as: "named.json", into: daemon)
+        #expect(waitUntil(timeout: 30) { daemon.routedCount == 3 }, "\(daemon.log)")
         // Concentrate to the same concentrate item: a repackage, accepted with the looked-up source.
         #expect(daemon.manifests(in: "accepted") == ["fresh.json"], "\(report("fresh.json", in: "rejected", of: daemon))")
         #expect(try labelLookUps(metrc, newTag) == 1)
-        #expect(daemon.manifests(in: "rejected") == ["unknown.json"])
+        #expect(daemon.manifests(in: "rejected").sorted() == ["named.json", "unknown.json"])
         let rejection = report("unknown.json", in: "rejected", of: daemon)
         #expect(rejection.contains(unknownTag) && rejection.contains("not in the facility's Metrc catalog"), "\(rejection)")
+        let named = report("named.json", in: "rejected", of: daemon)
+        #expect(named.contains("[source-not-in-facility]") && named.contains("Package \(namedTag) does not exist in the current Facility."), "\(named)")
+        #expect(try labelLookUps(metrc, namedTag) == 1)
         #expect(daemon.stop() == 0)
         // The looked-up package is in the cache, with where it came from.
         let shown = try Executable.run(["catalog", "show", "--config", root.appendingPathComponent("batchgate.yaml").path, newTag])
@@ -154,7 +164,7 @@ struct MetrcCatalogTests {
         // A source made after the last sync cannot be looked up: its manifest waits.
         let newTag = "1A4FF0100000022000000777"
         try metrc.write(items: [Self.flower, Self.resin],
-                        packages: [Self.source, MetrcPackage(id: 777, label: newTag, item: Self.flower, lastModified: Date())])
+                        packages: [Self.source, MetrcPackage(id: 777, label: newTag, item: Self.flower, quantity: 1360.8, lastModified: Date())])
         try drop(request(tag: "1A4FF0300000022000009006", item: "Blue Dream Live Resin", from: newTag), as: "waits.json", into: second)
         #expect(waitUntil(timeout: 60) { second.log.contains("wait in processing/ because they need Metrc") }, "\(second.log)")
         #expect(waitUntil(timeout: 60) { second.log.contains("Metrc does not answer") }, "\(second.log)")

@@ -23,11 +23,12 @@ struct PreflightChecker {
     let catalogIsMetrc: Bool
 
     /// Checks `manifest`. `resolved` holds the packages the resolver could resolve, by index; a
-    /// package already invalid for its fields is not checked.
-    func run(_ manifest: Manifest, resolved: [Int: ResolvedPackage]) -> Outcome {
+    /// package already invalid for its fields is not checked. `batchRequired` holds the indexes of
+    /// the packages a production-batch rule requires a batch of (none by default).
+    func run(_ manifest: Manifest, resolved: [Int: ResolvedPackage], batchRequired: Set<Int> = []) -> Outcome {
         var outcome = Outcome()
         checkSources(manifest, resolved: resolved, into: &outcome)
-        checkRequests(manifest, resolved: resolved, into: &outcome)
+        checkRequests(manifest, resolved: resolved, batchRequired: batchRequired, into: &outcome)
         return outcome
     }
 
@@ -62,4 +63,27 @@ extension PreflightChecker.Outcome {
             skipped.append(SkippedCheck(check: check, reason: reason, tags: tag.map { [$0] } ?? []))
         }
     }
+}
+
+extension PreflightChecker {
+    /// A quantity as a message shows it: at most 3 decimals, no trailing zeros (`453.592`, `16`,
+    /// `0.408`); a quantity so small that 3 decimals would show 0 gets up to 6.
+    static func quantityText(_ value: Double) -> String {
+        guard value.isFinite, abs(value) < 1e15 else { return String(value) }
+        for places in [3, 6] {
+            var scale: Int64 = 1
+            for _ in 0..<places { scale *= 10 }
+            let scaled = Int64((abs(value) * Double(scale)).rounded())
+            guard scaled != 0 || value == 0 || places == 6 else { continue }
+            let sign = value < 0 && scaled != 0 ? "-" : ""
+            var fraction = String(scaled % scale)
+            fraction = String(repeating: "0", count: places - fraction.count) + fraction
+            while fraction.hasSuffix("0") { fraction.removeLast() }
+            return sign + String(scaled / scale) + (fraction.isEmpty ? "" : "." + fraction)
+        }
+        return String(value)
+    }
+
+    /// Where a catalog record came from, for evidence.
+    var recordOrigin: Evidence.Origin { catalogIsMetrc ? .metrc : .packagesFile }
 }

@@ -129,7 +129,8 @@ public struct ManifestReport: Sendable, Equatable {
         (checks + packages.flatMap(\.checks)).filter { $0.severity == severity }
     }
 
-    /// "; 2 warnings (too-many-packages, source-lab-failed)", or "" when no check warns.
+    /// "; 2 warnings (too-many-packages, source-lab-failed)", or "" when no check warns. The
+    /// summary carries it so that a log line or an alert title says a warning is there.
     private var warningsClause: String {
         let warnings = checkFindings(.warning)
         guard !warnings.isEmpty else { return "" }
@@ -150,7 +151,8 @@ public struct ManifestReport: Sendable, Equatable {
         let noun = count == 1 ? "package" : "packages"
         switch decision {
         case .accepted:
-            return "accepted: \(count) \(noun), all correct" + warningsClause
+            // "All correct" would contradict the warnings that follow it.
+            return "accepted: \(count) \(noun), " + (warningsClause.isEmpty ? "all correct" : String(warningsClause.dropFirst(2)))
         case .needsBatch:
             let needing = packages.filter { $0.status == .needsBatch }.count
             return "needs-batch: \(needing) of \(count) \(noun) \(needing == 1 ? "needs" : "need") a production batch" + warningsClause

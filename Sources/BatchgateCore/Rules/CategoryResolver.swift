@@ -52,8 +52,9 @@ public struct ResolvedPackage: Sendable, Equatable {
 /// add it to.
 struct CategoryResolver {
     let catalog: Catalog
-    /// Whether every source package must be in the catalog (it is Metrc's own): a source Metrc does
-    /// not have is refused by Metrc, whatever categories the manifest gives.
+    /// Whether the catalog is Metrc's own: its record of a package or item wins over what the
+    /// manifest says, and a source it lacks is an issue when the manifest does not give its category
+    /// either (whether Metrc has the source at all is the source-not-in-facility check's to say).
     var sourcesMustBeKnown = false
     /// Item name (comparison key) to the category the manifest itself gives it.
     private var manifestCategories: [String: String] = [:]
@@ -78,6 +79,14 @@ struct CategoryResolver {
         if manifestCategories[key] == nil { manifestCategories[key] = category.trimmingWhitespace() }
     }
 
+    /// The source tags of `package` that the catalog does not hold, each once: on Metrc's catalog
+    /// the caller looks them up before the pre-flight checks decide whether Metrc has them, also
+    /// when the manifest gives every category.
+    func unknownSources(of package: PackageRequest) -> [String] {
+        var seen = Set<String>()
+        return package.ingredients.compactMap(\.package).filter { catalog.package(tagged: $0) == nil && seen.insert($0).inserted }
+    }
+
     /// The package with every category known, or the issues saying which are not.
     func resolve(_ package: PackageRequest, tag: String, format: ManifestFormat) -> Result<ResolvedPackage, ResolutionFailure> {
         var issues: [ManifestIssue] = []
@@ -91,11 +100,6 @@ struct CategoryResolver {
             // form rules need it, and a real request names its sources by tag alone.
             let known = catalog.package(tagged: source)
             if known == nil { missingPackages.append(source) }
-            if known == nil && sourcesMustBeKnown {
-                issues.append(.field("Package", "ingredient \(source): package \(source) is not in the facility's Metrc catalog, and Metrc refuses a source package it does not have: check the tag",
-                                     at: ingredient.position, format: format, tag: tag))
-                continue
-            }
             var item = ingredient.item ?? known?.item
             var categoryOrigin = Evidence.Origin.manifest
             var category = ingredient.itemCategory?.trimmingWhitespace()
@@ -110,6 +114,13 @@ struct CategoryResolver {
                 (category, categoryOrigin) = (found, .packagesFile)
             }
             guard let category else {
+                if known == nil && sourcesMustBeKnown {
+                    // Whether Metrc has it is the source-not-in-facility check's to say; here the
+                    // package cannot be evaluated at all, and must not pass for want of a category.
+                    issues.append(.field("Package", "ingredient \(source): package \(source) is not in the facility's Metrc catalog, and Metrc refuses a source package it does not have: check the tag",
+                                         at: ingredient.position, format: format, tag: tag))
+                    continue
+                }
                 if let item { missingItems.append(item) }
                 let advice = item.map {
                     sourcesMustBeKnown
