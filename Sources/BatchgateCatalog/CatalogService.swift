@@ -153,11 +153,17 @@ public final class CatalogService: CatalogSource, Sendable {
         self.wallClock = wallClock
         client = MetrcClient(api: settings.api, transport: transport, retry: Self.retry, clock: clock)
         var snapshot = MetrcSnapshot(server: settings.api.server, licenseNumber: settings.api.licenseNumber)
+        var olderVersion = false
         do {
-            if let cached = try MetrcCacheFile.load(settings.cachePath) {
+            if let contents = try MetrcCacheFile.read(settings.cachePath) {
+                let cached = contents.snapshot
                 if cached.server == settings.api.server && cached.licenseNumber == settings.api.licenseNumber {
                     snapshot = cached
                     log.notice("read the Metrc catalog cache \(settings.cachePath): \(cached.itemCount) items, \(cached.packageCount) packages")
+                    if contents.isOlderVersion {
+                        olderVersion = true
+                        log.notice("the Metrc catalog cache \(settings.cachePath) is a cache of version \(contents.version): kept for categories; a full sync refills quantities and states")
+                    }
                 } else {
                     log.notice("the Metrc catalog cache \(settings.cachePath) is of \(cached.server) licence \(cached.licenseNumber), not the configured \(settings.api.server) licence \(settings.api.licenseNumber): it is replaced by a full sync")
                 }
@@ -166,6 +172,9 @@ public final class CatalogService: CatalogSource, Sendable {
             log.error("cannot use the Metrc catalog cache: \(error); a full sync replaces it")
         }
         var initial = State(snapshot: snapshot, overlay: overlay, current: snapshot.catalog.overlaid(by: overlay))
+        // Saved in this version after the first sync even if it learns nothing: the next start
+        // then reads the parts that sync marked rather than syncing everything again.
+        initial.unsaved = olderVersion
         if let outage = OutageMarker.read(OutageMarker.path(besides: settings.cachePath)) {
             // Announced by an earlier run: not again, but its end is, once Metrc answers.
             initial.availability = .unavailable(since: outage.since, reason: outage.reason)
@@ -511,7 +520,11 @@ public final class CatalogService: CatalogSource, Sendable {
             for record in records {
                 state.snapshot.learn(packages: [record], from: nil, at: now)
                 if state.syncing { state.learnedDuringSync.append((record, now)) }
-                if state.overlay.package(tagged: record.entry.tag) == nil { state.current.insert(record.entry) }
+                // As the snapshot's catalog holds it, its LastModified in the entry.
+                if state.overlay.package(tagged: record.entry.tag) == nil,
+                   let learned = state.snapshot.package(tagged: record.entry.tag) {
+                    state.current.insert(learned.catalogEntry)
+                }
             }
             state.unsaved = true
         }

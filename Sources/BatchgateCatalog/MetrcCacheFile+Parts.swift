@@ -12,8 +12,10 @@ extension MetrcCacheFile {
     /// The cache's facility and each part's state (``MetrcSnapshot/parts``) without its records:
     /// what `batchgate status` shows. The parts come before the records in the file, so only its
     /// start is read: a facility's 100,000 packages cost a second to decode, and a status must
-    /// answer at once. A file whose start is not laid out as this version writes it is read whole,
-    /// so its error is the one ``load(_:)`` gives. Nil when there is no file.
+    /// answer at once. The parts of a file of an older version are left out, as ``load(_:)``
+    /// leaves them out: the daemon syncs every part afresh. A file whose start is not laid out as
+    /// batchgate writes it is read whole, so its error is the one ``load(_:)`` gives. Nil when
+    /// there is no file.
     /// - Throws: ``MetrcCacheError`` as ``load(_:)`` does.
     public static func loadParts(_ path: String) throws(MetrcCacheError) -> MetrcSnapshot? {
         let head: [UInt8]?
@@ -28,20 +30,17 @@ extension MetrcCacheFile {
             throw MetrcCacheError(path: path, problem: .cannotRead(error.description))
         }
         // The records begin at `"itemFields":`, which no text before it can hold: a quote inside
-        // a JSON text is escaped.
+        // a JSON text is escaped. Every version writes the same start.
         let marker = Array(",\"itemFields\":".utf8)
         // Not a regular file: load's message says what it is.
         guard let head, let start = head.firstRange(of: marker)?.lowerBound else { return try load(path) }
-        var writer = JSONWriter()
-        writer.beginObject()
-        writer.key("itemFields"); writer.strings(itemFields)
-        writer.key("items"); writer.beginArray(); writer.endArray()
-        writer.key("packageFields"); writer.strings(packageFields)
-        writer.key("packages"); writer.beginArray(); writer.endArray()
-        writer.endObject()
-        // The start up to the records, then the field lists with no record: a cache of the same
-        // facility and parts that decode checks as it checks any.
-        let records = writer.bytes.dropFirst()
-        return try decode(Array(head[..<start]) + [UInt8(ascii: ",")] + records, path: path)
+        // The start up to the records, closed: an object of the version, facility and parts.
+        let top: Fields
+        do {
+            top = try topLevel(Array(head[..<start]) + [UInt8(ascii: "}")], path: path)
+        } catch {
+            return try load(path)
+        }
+        return try decodeHead(top, path: path).0
     }
 }

@@ -7,32 +7,64 @@ import BatchgateSystem
 /// The cache file in the state root: `<stateRoot>/catalog/metrc.json` (the caller makes the folder
 /// and passes the path). It lets a restart while Metrc is down still know the catalog it had.
 ///
-/// JSON, `"version": 1`: the facility, each part's state, then the items and the packages, each
+/// JSON, `"version": 2`: the facility, each part's state, then the items and the packages, each
 /// a list of its fields in the order `itemFields` and `packageFields` name them (null for one
-/// absent). Lists rather than objects: a facility's 100,000 packages would otherwise repeat six
-/// names each, a third of the file, and reading them back would cost as much again.
+/// absent; flags as `true`/`false`, quantities as numbers). Lists rather than objects: a
+/// facility's 100,000 packages would otherwise repeat sixteen names each, more than half the
+/// file, and reading them back would cost as much again.
 ///
-///     {"version":1,"server":"https://api-wv.metrc.com","licenseNumber":"…",
+///     {"version":2,"server":"https://api-wv.metrc.com","licenseNumber":"…",
 ///      "parts":{"items":{"syncedUntil":…,"syncedAt":…,"count":…},…},
-///      "itemFields":["name","category","lastModified","learnedAt"],
-///      "items":[["Blue Dream Buds","Buds","2026-12-01T10:00:00+00:00",1796083300.5],…],
-///      "packageFields":["tag","item","category","part","lastModified","learnedAt"],
-///      "packages":[["1A4FF0100000022000000001","Blue Dream Buds","Buds","packages.active",null,1796083300.5],…]}
+///      "itemFields":["name","category","quantityType","unitOfMeasure","lastModified","learnedAt"],
+///      "items":[["Blue Dream Buds","Buds","WeightBased","Grams","2026-12-01T10:00:00+00:00",1796083300.5],…],
+///      "packageFields":["tag","item","category","itemQuantityType","quantity","unitOfMeasure","packagedDate",
+///                       "isOnHold","isFinished","finishedDate","archivedDate","labTestingState",
+///                       "productionBatchNumber","part","lastModified","learnedAt"],
+///      "packages":[["1A4FF0100000022000000001","Blue Dream Buds","Buds",null,1360.8,"Grams","2026-11-30",
+///                   false,false,null,null,"TestPassed",null,"packages.active","2026-12-01T10:00:00+00:00",1796083300.5],…]}
 ///
 /// `itemFields` and `packageFields` are written for a person reading the file; the reader checks
-/// them, so a file whose fields are in another order is not misread.
+/// them, so a file whose fields are in another order is not misread. A package's record is kept
+/// as Metrc gave it: what its part says of its state is added when the catalog is built
+/// (``MetrcSnapshot/Package/catalogEntry``), not stored.
+///
+/// A file of version 1 (before quantities and states were kept: items of name, category,
+/// lastModified, learnedAt; packages of tag, item, category, part, lastModified, learnedAt) is
+/// still read, its new fields nil and its parts marked never synced: its records keep serving
+/// categories while the next sync, a first one, refills every record with its quantity and state.
 public enum MetrcCacheFile {
-    /// The version this batchgate writes and reads.
-    static let version = 1
-    /// The largest file read: far above 100,000 packages (about 12 MB), and below what would
+    /// The version this batchgate writes, and the newest it reads.
+    static let version = 2
+    /// The oldest version it reads.
+    static let oldestVersion = 1
+    /// The largest file read: far above 100,000 packages (about 20 MB), and below what would
     /// exhaust the memory of a small machine if something else took the name.
     static let largestFile = 1 << 30
 
+    /// A cache as read: its snapshot, and the version of the file it was read from.
+    public struct Contents: Sendable {
+        public var snapshot: MetrcSnapshot
+        /// The file's version: below ``MetrcCacheFile/version`` when it was written by an older
+        /// batchgate, whose records lack fields (the snapshot's parts are then never synced).
+        public var version: Int
+
+        /// Whether the file was of an older version: kept for its categories, its parts to be
+        /// synced again from the start.
+        public var isOlderVersion: Bool { version < MetrcCacheFile.version }
+    }
+
     /// The snapshot the file at `path` holds; nil when there is no file.
     /// - Throws: ``MetrcCacheError`` naming the path and what is wrong, for a file that cannot be
-    ///   read or is not a cache of this version (cut short, garbage, another version). The caller
-    ///   logs it and starts afresh; nothing here ends the process.
+    ///   read or is not a cache of a version this batchgate reads (cut short, garbage, a newer
+    ///   version). The caller logs it and starts afresh; nothing here ends the process.
     public static func load(_ path: String) throws(MetrcCacheError) -> MetrcSnapshot? {
+        try read(path)?.snapshot
+    }
+
+    /// The cache at `path` with the version of its file (``load(_:)`` for a caller that says
+    /// when an older version is upgraded); nil when there is no file.
+    /// - Throws: ``MetrcCacheError`` as ``load(_:)`` does.
+    public static func read(_ path: String) throws(MetrcCacheError) -> Contents? {
         let bytes: [UInt8]
         do {
             bytes = try RegularFile.read(path, limit: largestFile)
@@ -40,7 +72,7 @@ public enum MetrcCacheFile {
             if error.problem == .cannotOpen(errno: ENOENT) { return nil }
             throw MetrcCacheError(path: path, problem: .cannotRead(error.described(as: "the file")))
         }
-        return try decode(bytes, path: path)
+        return try decodeContents(bytes, path: path)
     }
 
     /// Writes `snapshot` to `path` atomically: a temporary file in the same folder, flushed to
@@ -124,12 +156,54 @@ public enum MetrcCacheFile {
         return (folder.isEmpty ? "/" : folder, String(path[path.index(after: slash)...]))
     }
 
-    /// The fields of an item's list and of a package's, in order.
-    static let itemFields = ["name", "category", "lastModified", "learnedAt"]
-    static let packageFields = ["tag", "item", "category", "part", "lastModified", "learnedAt"]
+    // MARK: The records' fields
+
+    /// A field of an item's list, by the name `itemFields` writes.
+    enum ItemField: Int, CaseIterable, CacheField {
+        case name, category, quantityType, unitOfMeasure, lastModified, learnedAt
+    }
+
+    /// A field of a package's list, by the name `packageFields` writes.
+    enum PackageField: Int, CaseIterable, CacheField {
+        case tag, item, category, itemQuantityType, quantity, unitOfMeasure, packagedDate, isOnHold, isFinished,
+             finishedDate, archivedDate, labTestingState, productionBatchNumber, part, lastModified, learnedAt
+    }
+
+    /// Where each field sits in one version's lists.
+    struct Layout<Field: CacheField>: Sendable {
+        /// The fields in the order the file's lists hold them.
+        let fields: [Field]
+        /// The position in a list of each field, by its raw value; nil for a field this version lacks.
+        let positions: [Int?]
+
+        init(_ fields: [Field]) {
+            self.fields = fields
+            var positions = [Int?](repeating: nil, count: Field.allCases.count)
+            for (position, field) in fields.enumerated() { positions[field.rawValue] = position }
+            self.positions = positions
+        }
+
+        /// The names the file writes for these fields (`itemFields`, `packageFields`).
+        var names: [String] { fields.map(\.name) }
+    }
+
+    /// The lists of the version written: every field, in the order the fields are declared.
+    static let itemLayout = Layout(ItemField.allCases)
+    static let packageLayout = Layout(PackageField.allCases)
+
+    /// The lists of each older version read.
+    static let olderItemLayouts: [Int: Layout<ItemField>] = [1: Layout([.name, .category, .lastModified, .learnedAt])]
+    static let olderPackageLayouts: [Int: Layout<PackageField>] = [1: Layout([.tag, .item, .category, .part, .lastModified, .learnedAt])]
+
+    /// The field names of an item's list and of a package's, in order.
+    static var itemFields: [String] { itemLayout.names }
+    static var packageFields: [String] { packageLayout.names }
+
+    // MARK: Encoding
 
     /// The file's bytes. Records are in no particular order: sorting 100,000 tags costs more than
-    /// the rest of a save, for a file only batchgate reads.
+    /// the rest of a save, for a file only batchgate reads. Each record is written field by field
+    /// in the order ``ItemField`` and ``PackageField`` declare (the round-trip tests hold them to it).
     static func encode(_ snapshot: MetrcSnapshot) -> [UInt8] {
         var json = JSONWriter()
         json.beginObject()
@@ -152,9 +226,12 @@ public enum MetrcCacheFile {
         json.key("items")
         json.beginArray()
         for item in snapshot.items {
+            let entry = item.entry
             json.beginArray()
-            json.string(item.name)
-            json.string(item.category)
+            json.string(entry.name)
+            json.string(entry.category)
+            json.string(entry.quantityType?.rawValue)
+            json.string(entry.unitOfMeasure)
             json.string(item.lastModified)
             json.number(item.learnedAt)
             json.endArray()
@@ -164,10 +241,22 @@ public enum MetrcCacheFile {
         json.key("packages")
         json.beginArray()
         for package in snapshot.packages {
+            let entry = package.entry
             json.beginArray()
-            json.string(package.tag)
-            json.string(package.item)
-            json.string(package.category)
+            json.string(entry.tag)
+            json.string(entry.item)
+            json.string(entry.category)
+            json.string(entry.itemQuantityType?.rawValue)
+            // The shortest text that reads back as the same Double: a quantity round-trips exactly.
+            json.number(entry.quantity)
+            json.string(entry.unitOfMeasure)
+            json.string(entry.packagedDate)
+            json.flag(entry.isOnHold)
+            json.flag(entry.isFinished)
+            json.string(entry.finishedDate)
+            json.string(entry.archivedDate)
+            json.string(entry.labTestingState)
+            json.string(entry.productionBatchNumber)
             json.string(package.part?.rawValue)
             json.string(package.lastModified)
             json.number(package.learnedAt)
@@ -178,16 +267,62 @@ public enum MetrcCacheFile {
         return json.bytes + [0x0A]
     }
 
-    // MARK: Reading
+    // MARK: Decoding
 
     /// The snapshot `bytes` hold; `path` names the file in errors.
     static func decode(_ bytes: [UInt8], path: String) throws(MetrcCacheError) -> MetrcSnapshot {
+        try decodeContents(bytes, path: path).snapshot
+    }
+
+    /// The snapshot `bytes` hold, with the file's version; `path` names the file in errors.
+    static func decodeContents(_ bytes: [UInt8], path: String) throws(MetrcCacheError) -> Contents {
+        let top = try topLevel(bytes, path: path)
+        var (snapshot, version) = try decodeHead(top, path: path)
         func notACache(_ reason: String) -> MetrcCacheError { MetrcCacheError(path: path, problem: .notACache(reason)) }
+
+        // decodeHead accepts only the versions these tables hold.
+        let itemLayout = version == Self.version ? Self.itemLayout : olderItemLayouts[version]!
+        let packageLayout = version == Self.version ? Self.packageLayout : olderPackageLayouts[version]!
+        guard texts(top["itemFields"]) == itemLayout.names, texts(top["packageFields"]) == packageLayout.names else {
+            throw notACache("a cache of version \(version) lists itemFields \(itemLayout.names) and packageFields \(packageLayout.names)")
+        }
+        for (index, element) in try list("items", in: top, path: path).enumerated() {
+            let record = try Record(element, layout: itemLayout, place: "items[\(index)]", path: path)
+            let entry = Catalog.Item(name: try record.requiredText(.name), category: try record.requiredText(.category),
+                                     quantityType: try record.quantityType(.quantityType),
+                                     unitOfMeasure: try record.text(.unitOfMeasure))
+            snapshot.insert(MetrcSnapshot.Item(entry: entry, lastModified: try record.text(.lastModified),
+                                               learnedAt: try record.requiredNumber(.learnedAt)))
+        }
+        for (index, element) in try list("packages", in: top, path: path).enumerated() {
+            let record = try Record(element, layout: packageLayout, place: "packages[\(index)]", path: path)
+            var part: CatalogPart?
+            if let name = try record.text(.part) {
+                guard let known = CatalogPart(rawValue: name) else { throw notACache("packages[\(index)]: \(name) is no part of the catalog") }
+                part = known
+            }
+            let entry = Catalog.Package(
+                tag: try record.requiredText(.tag), item: try record.text(.item), category: try record.text(.category),
+                quantity: try record.number(.quantity), unitOfMeasure: try record.text(.unitOfMeasure),
+                packagedDate: try record.text(.packagedDate), isOnHold: try record.flag(.isOnHold),
+                isFinished: try record.flag(.isFinished), finishedDate: try record.text(.finishedDate),
+                archivedDate: try record.text(.archivedDate), labTestingState: try record.text(.labTestingState),
+                productionBatchNumber: try record.text(.productionBatchNumber),
+                itemQuantityType: try record.quantityType(.itemQuantityType))
+            snapshot.insert(MetrcSnapshot.Package(entry: entry, part: part, lastModified: try record.text(.lastModified),
+                                                  learnedAt: try record.requiredNumber(.learnedAt)))
+        }
+        snapshot.rebuildCatalog()
+        return Contents(snapshot: snapshot, version: version)
+    }
+
+    /// The members of the file's top-level object.
+    static func topLevel(_ bytes: [UInt8], path: String) throws(MetrcCacheError) -> Fields {
         let text: ArraySlice<UInt8>
         do {
             text = try TextInput.validate(bytes, maximumSize: largestFile)
         } catch {
-            throw notACache(error == .empty ? "it is empty" : "it is not UTF-8 text (\(error))")
+            throw MetrcCacheError(path: path, problem: .notACache(error == .empty ? "it is empty" : "it is not UTF-8 text (\(error))"))
         }
         let root: JSONElement
         do {
@@ -195,17 +330,26 @@ public enum MetrcCacheFile {
         } catch {
             throw MetrcCacheError(path: path, problem: .notJSON(line: error.line, column: error.column, reason: error.reason))
         }
-        guard case .object(let members) = root.value else { throw notACache("expected an object, found \(root.value.kindDescription)") }
-        let top = Fields(members)
+        guard case .object(let members) = root.value else {
+            throw MetrcCacheError(path: path, problem: .notACache("expected an object, found \(root.value.kindDescription)"))
+        }
+        return Fields(members)
+    }
+
+    /// The facility and the parts' states the top-level members name, and the file's version: a
+    /// snapshot without records. The parts of an older version are left out, so that the next
+    /// sync is a first one and refills the fields that version did not keep.
+    static func decodeHead(_ top: Fields, path: String) throws(MetrcCacheError) -> (MetrcSnapshot, version: Int) {
+        func notACache(_ reason: String) -> MetrcCacheError { MetrcCacheError(path: path, problem: .notACache(reason)) }
         guard let versionValue = top["version"] else { throw notACache("it has no version") }
-        guard case .number(let version) = versionValue, version == Double(Self.version) else {
+        guard case .number(let number) = versionValue, let version = Int(exactly: number),
+              (oldestVersion...Self.version).contains(version) else {
             throw MetrcCacheError(path: path, problem: .unsupportedVersion(found: describe(versionValue)))
         }
         guard let server = top.text("server"), let licence = top.text("licenseNumber") else {
             throw notACache("it has no server or licenseNumber")
         }
         var snapshot = MetrcSnapshot(server: server, licenseNumber: licence)
-
         guard case .object(let partMembers)? = top["parts"] else { throw notACache("parts must be an object") }
         for member in partMembers {
             guard let part = CatalogPart(rawValue: member.key) else { throw notACache("parts: \(member.key) is no part of the catalog") }
@@ -214,36 +358,9 @@ public enum MetrcCacheFile {
                   let whole = Int(exactly: count) else {
                 throw notACache("parts.\(member.key) needs syncedUntil, syncedAt and count as numbers")
             }
-            snapshot.restore(part, MetrcSnapshot.PartState(syncedUntil: until, syncedAt: at, count: whole))
+            if version == Self.version { snapshot.restore(part, MetrcSnapshot.PartState(syncedUntil: until, syncedAt: at, count: whole)) }
         }
-
-        guard texts(top["itemFields"]) == itemFields, texts(top["packageFields"]) == packageFields else {
-            throw notACache("itemFields must be \(itemFields) and packageFields \(packageFields)")
-        }
-        for (index, element) in try list("items", in: top, path: path).enumerated() {
-            let fields = Record(element)
-            guard fields.count == itemFields.count, let name = fields.text(0), let category = fields.text(1), fields.isTextOrNull(2),
-                  let learnedAt = fields.number(3) else {
-                throw notACache("items[\(index)] must be a list of \(itemFields.joined(separator: ", ")) (name and category as text)")
-            }
-            snapshot.insert(MetrcSnapshot.Item(name: name, category: category, lastModified: fields.text(2), learnedAt: learnedAt))
-        }
-        for (index, element) in try list("packages", in: top, path: path).enumerated() {
-            let fields = Record(element)
-            guard fields.count == packageFields.count, let tag = fields.text(0), fields.isTextOrNull(1), fields.isTextOrNull(2),
-                  fields.isTextOrNull(3), fields.isTextOrNull(4), let learnedAt = fields.number(5) else {
-                throw notACache("packages[\(index)] must be a list of \(packageFields.joined(separator: ", ")) (the tag as text)")
-            }
-            var part: CatalogPart?
-            if let name = fields.text(3) {
-                guard let known = CatalogPart(rawValue: name) else { throw notACache("packages[\(index)]: \(name) is no part of the catalog") }
-                part = known
-            }
-            snapshot.insert(MetrcSnapshot.Package(tag: tag, item: fields.text(1), category: fields.text(2), part: part,
-                                                  lastModified: fields.text(4), learnedAt: learnedAt))
-        }
-        snapshot.rebuildCatalog()
-        return snapshot
+        return (snapshot, version)
     }
 
     /// The list under `key`.
@@ -266,7 +383,7 @@ public enum MetrcCacheFile {
     }
 
     /// A value for a message: the text itself when it is text, else its kind.
-    private static func describe(_ value: JSONValue) -> String {
+    static func describe(_ value: JSONValue) -> String {
         switch value {
         case .string(let text): "\"\(text)\""
         case .number(let number): Int(exactly: number).map(String.init) ?? String(number)
@@ -274,36 +391,87 @@ public enum MetrcCacheFile {
         }
     }
 
-    /// One record's list of fields (empty when it is not a list).
-    private struct Record {
+    /// One record's list of fields, read by field and checked for the field's type: a value of
+    /// another type is an error naming the record and the field.
+    private struct Record<Field: CacheField> {
         let values: [JSONElement]
+        let layout: Layout<Field>
+        /// The record in messages: `packages[12]`.
+        let place: String
+        let path: String
 
-        init(_ element: JSONElement) {
-            if case .array(let values) = element.value { self.values = values } else { values = [] }
-        }
-
-        var count: Int { values.count }
-
-        func text(_ index: Int) -> String? {
-            if case .string(let value) = values[index].value { return value }
-            return nil
-        }
-
-        func number(_ index: Int) -> Double? {
-            if case .number(let value) = values[index].value { return value }
-            return nil
-        }
-
-        func isTextOrNull(_ index: Int) -> Bool {
-            switch values[index].value {
-            case .string, .null: true
-            default: false
+        /// - Throws: when `element` is not a list of one value per field of `layout`.
+        init(_ element: JSONElement, layout: Layout<Field>, place: String, path: String) throws(MetrcCacheError) {
+            guard case .array(let values) = element.value else {
+                throw MetrcCacheError(path: path, problem: .notACache("\(place) must be a list of \(layout.names.joined(separator: ", ")), found \(element.value.kindDescription)"))
             }
+            guard values.count == layout.fields.count else {
+                throw MetrcCacheError(path: path, problem: .notACache("\(place) must be a list of \(layout.names.joined(separator: ", ")), found \(values.count) values"))
+            }
+            self.values = values
+            self.layout = layout
+            self.place = place
+            self.path = path
+        }
+
+        /// The field's value; nil when this version has no such field.
+        private func value(_ field: Field) -> JSONValue? {
+            layout.positions[field.rawValue].map { values[$0].value }
+        }
+
+        private func wrong(_ field: Field, _ value: JSONValue, _ expected: String) -> MetrcCacheError {
+            MetrcCacheError(path: path, problem: .notACache("\(place): \(field.name) must be \(expected), found \(MetrcCacheFile.describe(value))"))
+        }
+
+        /// Text, or nil for null or a field the version lacks.
+        func text(_ field: Field) throws(MetrcCacheError) -> String? {
+            switch value(field) {
+            case .string(let text)?: return text
+            case .null?, nil: return nil
+            case let other?: throw wrong(field, other, "text or null")
+            }
+        }
+
+        func requiredText(_ field: Field) throws(MetrcCacheError) -> String {
+            guard case .string(let text)? = value(field) else { throw wrong(field, value(field) ?? .null, "text") }
+            return text
+        }
+
+        /// A number, or nil for null or a field the version lacks.
+        func number(_ field: Field) throws(MetrcCacheError) -> Double? {
+            switch value(field) {
+            case .number(let number)?: return number
+            case .null?, nil: return nil
+            case let other?: throw wrong(field, other, "a number or null")
+            }
+        }
+
+        func requiredNumber(_ field: Field) throws(MetrcCacheError) -> Double {
+            guard case .number(let number)? = value(field) else { throw wrong(field, value(field) ?? .null, "a number") }
+            return number
+        }
+
+        /// true or false, or nil for null or a field the version lacks.
+        func flag(_ field: Field) throws(MetrcCacheError) -> Bool? {
+            switch value(field) {
+            case .bool(let flag)?: return flag
+            case .null?, nil: return nil
+            case let other?: throw wrong(field, other, "true, false or null")
+            }
+        }
+
+        /// One of Metrc's quantity types, or nil for null or a field the version lacks.
+        func quantityType(_ field: Field) throws(MetrcCacheError) -> QuantityType? {
+            guard let name = try text(field) else { return nil }
+            guard let type = QuantityType(rawValue: name) else {
+                throw wrong(field, .string(name), QuantityType.allCases.map(\.rawValue).joined(separator: ", ") + " or null")
+            }
+            return type
         }
     }
 
     /// An object's members by key; the few a record has are searched in order.
-    private struct Fields {
+    struct Fields {
         let members: [JSONMember]
 
         init(_ members: [JSONMember]) { self.members = members }
@@ -319,6 +487,22 @@ public enum MetrcCacheFile {
             if case .number(let value)? = self[key] { return value }
             return nil
         }
+    }
+}
+
+/// A field of a cache record: its position among the fields of its kind (the raw value) and
+/// the name the file's field lists write.
+protocol CacheField: RawRepresentable<Int>, CaseIterable, Sendable {}
+
+extension CacheField {
+    /// The name the field lists write: the case's own name.
+    var name: String { String(describing: self) }
+}
+
+extension JSONWriter {
+    /// Writes `true`, `false` or `null`.
+    fileprivate mutating func flag(_ value: Bool?) {
+        if let value { bool(value) } else { string(nil) }
     }
 }
 
@@ -356,7 +540,7 @@ public struct MetrcCacheError: Error, Sendable, Equatable, CustomStringConvertib
         case .notACache(let reason):
             "the Metrc catalog cache \(path) is not a cache: \(reason)"
         case .unsupportedVersion(let found):
-            "the Metrc catalog cache \(path) is of version \(found); this batchgate reads version \(MetrcCacheFile.version) only"
+            "the Metrc catalog cache \(path) is of version \(found); this batchgate reads versions \(MetrcCacheFile.oldestVersion) to \(MetrcCacheFile.version) only"
         case .cannotWrite(let reason):
             "cannot save the Metrc catalog cache \(path): \(reason); the file there is as it was"
         }

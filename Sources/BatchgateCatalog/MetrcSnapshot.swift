@@ -17,16 +17,15 @@ public struct MetrcSnapshot: Sendable, Equatable {
 
     /// An item as Metrc last gave it.
     public struct Item: Sendable, Equatable {
-        public var name: String
-        public var category: String
+        /// The item as the catalog holds it: every field the reader took from Metrc's record.
+        public var entry: Catalog.Item
         /// The record's `LastModified` as Metrc wrote it, when it had one.
         public var lastModified: String?
         /// When batchgate learned it: wall-clock seconds since 1970.
         public var learnedAt: Double
 
-        public init(name: String, category: String, lastModified: String?, learnedAt: Double) {
-            self.name = name
-            self.category = category
+        public init(entry: Catalog.Item, lastModified: String?, learnedAt: Double) {
+            self.entry = entry
             self.lastModified = lastModified
             self.learnedAt = learnedAt
         }
@@ -34,24 +33,48 @@ public struct MetrcSnapshot: Sendable, Equatable {
 
     /// A package as Metrc last gave it.
     public struct Package: Sendable, Equatable {
-        /// The tag, upper case as the reader gives it.
-        public var tag: String
-        public var item: String?
-        public var category: String?
+        /// The package as Metrc's record gave it (the tag upper case as the reader gives it),
+        /// nothing inferred: what the cache keeps.
+        public var entry: Catalog.Package
         /// The part of the catalog it was synced in; nil when it was learned by a look-up of its label.
         public var part: CatalogPart?
-        /// The record's `LastModified` as Metrc wrote it, when it had one.
-        public var lastModified: String?
         /// When batchgate learned it: wall-clock seconds since 1970.
         public var learnedAt: Double
 
-        public init(tag: String, item: String?, category: String?, part: CatalogPart?, lastModified: String?, learnedAt: Double) {
-            self.tag = tag
-            self.item = item
-            self.category = category
+        /// A package of `entry`, its `LastModified` put in the entry (the checker's messages say
+        /// "as of" it) unless nil, when the entry's own is kept.
+        public init(entry: Catalog.Package, part: CatalogPart?, lastModified: String?, learnedAt: Double) {
+            self.entry = entry
             self.part = part
-            self.lastModified = lastModified
             self.learnedAt = learnedAt
+            if let lastModified { self.entry.lastModified = lastModified }
+        }
+
+        /// The record's `LastModified` as Metrc wrote it, when it had one; kept in ``entry``,
+        /// so that it is held in one place only.
+        public var lastModified: String? {
+            get { entry.lastModified }
+            set { entry.lastModified = newValue }
+        }
+
+        /// The package as the checker's catalog holds it: ``entry`` with what the part it was
+        /// listed in says of its state where the record itself is silent. Each part is Metrc's
+        /// own list of the packages in that state, so this is Metrc's word, not a guess: a
+        /// package of the on-hold list is on hold, one of the inactive list is finished (unless
+        /// the record gives its finished or archived date), one of the active list is not on hold.
+        public var catalogEntry: Catalog.Package {
+            var entry = entry
+            switch part {
+            case .onHoldPackages:
+                if entry.isOnHold == nil { entry.isOnHold = true }
+            case .inactivePackages:
+                if entry.isFinished == nil && entry.finishedDate == nil && entry.archivedDate == nil { entry.isFinished = true }
+            case .activePackages:
+                if entry.isOnHold == nil { entry.isOnHold = false }
+            case .items, nil:
+                break
+            }
+            return entry
         }
     }
 
@@ -80,7 +103,8 @@ public struct MetrcSnapshot: Sendable, Equatable {
     private var packagesByTag: [String: Package] = [:]
     /// How many packages each part holds now, kept as packages are learned (for ``PartState/count``).
     private var packageCounts: [CatalogPart: Int] = [:]
-    /// What the checker uses: the items and packages without their times, in step with them.
+    /// What the checker uses: the items and packages as ``Package/catalogEntry`` gives them, in
+    /// step with them.
     public private(set) var catalog = Catalog()
 
     /// An empty snapshot of this facility: nothing learned, no part synced.
@@ -118,7 +142,7 @@ public struct MetrcSnapshot: Sendable, Equatable {
     public mutating func learn(items: [MetrcRecord<Catalog.Item>], at: Double) {
         guard !items.isEmpty else { return }
         for record in items {
-            insert(Item(name: record.entry.name, category: record.entry.category, lastModified: record.lastModified, learnedAt: at))
+            insert(Item(entry: record.entry, lastModified: record.lastModified, learnedAt: at))
         }
         // Catalog keeps the first of a repeated name, the snapshot the last: reversed, they agree.
         catalog = catalog.overlaid(by: Catalog(items: items.reversed().map(\.entry)))
@@ -127,12 +151,13 @@ public struct MetrcSnapshot: Sendable, Equatable {
     /// Learns these packages, read at `at` from `part` (nil: a look-up by label); each replaces
     /// one of the same tag, and a later one in the list replaces an earlier one.
     public mutating func learn(packages: [MetrcRecord<Catalog.Package>], from part: CatalogPart?, at: Double) {
-        guard !packages.isEmpty else { return }
         for record in packages {
-            insert(Package(tag: record.entry.tag, item: record.entry.item, category: record.entry.category, part: part,
-                           lastModified: record.lastModified, learnedAt: at))
+            let package = Package(entry: record.entry, part: part, lastModified: record.lastModified, learnedAt: at)
+            insert(package)
+            // Replaced whole, in place: an overlay would keep the stock and state of the record it
+            // replaces when the new one says nothing of them, and would copy the whole catalog.
+            catalog.insert(package.catalogEntry)
         }
-        catalog = catalog.overlaid(by: Catalog(packages: packages.reversed().map(\.entry)))
     }
 
     /// Records that every window of `part` is read up to `until`, by a sync that ended at `at`.
@@ -144,12 +169,12 @@ public struct MetrcSnapshot: Sendable, Equatable {
 
     /// Adds an item as it is, without touching ``catalog`` (``rebuildCatalog()`` follows).
     mutating func insert(_ item: Item) {
-        itemsByKey[Catalog.itemKey(item.name)] = item
+        itemsByKey[Catalog.itemKey(item.entry.name)] = item
     }
 
     /// Adds a package as it is, without touching ``catalog`` (``rebuildCatalog()`` follows).
     mutating func insert(_ package: Package) {
-        if let replaced = packagesByTag.updateValue(package, forKey: package.tag)?.part { packageCounts[replaced, default: 0] -= 1 }
+        if let replaced = packagesByTag.updateValue(package, forKey: package.entry.tag)?.part { packageCounts[replaced, default: 0] -= 1 }
         if let part = package.part { packageCounts[part, default: 0] += 1 }
     }
 
@@ -160,8 +185,7 @@ public struct MetrcSnapshot: Sendable, Equatable {
 
     /// Builds ``catalog`` from the items and packages held, once they are all inserted.
     mutating func rebuildCatalog() {
-        catalog = Catalog(items: itemsByKey.values.map { Catalog.Item(name: $0.name, category: $0.category) },
-                          packages: packagesByTag.values.map { Catalog.Package(tag: $0.tag, item: $0.item, category: $0.category) })
+        catalog = Catalog(items: itemsByKey.values.map(\.entry), packages: packagesByTag.values.map(\.catalogEntry))
     }
 
     /// The snapshots hold the same facility, records and states (``catalog`` follows from them).

@@ -148,10 +148,13 @@ struct CatalogCommand: ParsableCommand {
             if let package = snapshot.package(tagged: tag) {
                 found = true
                 let origin = package.part.map { "the sync of \($0.rawValue)" } ?? "a look-up by its label"
+                let entry = package.catalogEntry
                 output.write("""
-                    package \(package.tag)
-                      item:          \(package.item ?? "unknown")
-                      category:      \(package.category ?? "unknown")
+                    package \(entry.tag)
+                      item:          \(entry.item ?? "unknown")
+                      category:      \(entry.category ?? "unknown")
+                      holds:         \(Self.quantity(entry))
+                      state:         \(Self.state(entry))
                       learned:       \(Timestamp.iso8601(package.learnedAt)) from \(origin)
                       last modified: \(package.lastModified ?? "not given by Metrc")
 
@@ -160,8 +163,9 @@ struct CatalogCommand: ParsableCommand {
             if let item = snapshot.item(named: name) {
                 found = true
                 output.write("""
-                    item \(item.name)
-                      category:      \(item.category)
+                    item \(item.entry.name)
+                      category:      \(item.entry.category)
+                      counted:       \(item.entry.quantityType?.rawValue ?? "quantity type not given by Metrc")\(item.entry.unitOfMeasure.map { ", in \($0)" } ?? "")
                       learned:       \(Timestamp.iso8601(item.learnedAt)) from the sync of items
                       last modified: \(item.lastModified ?? "not given by Metrc")
 
@@ -178,6 +182,30 @@ struct CatalogCommand: ParsableCommand {
                 throw ExitCode(1)
             }
         }
+    }
+}
+
+extension CatalogCommand.Show {
+    /// What a package holds, as Metrc last said: `1360.8 Grams`.
+    static func quantity(_ package: Catalog.Package) -> String {
+        guard let quantity = package.quantity else { return "not given by Metrc" }
+        // Whole quantities without a fraction, others as the shortest text that reads back the same.
+        let text = quantity == quantity.rounded() && abs(quantity) < 1e15 ? String(Int64(quantity)) : String(quantity)
+        return text + (package.unitOfMeasure.map { " " + $0 } ?? "")
+    }
+
+    /// A package's state as Metrc's fields (or the list it was synced from) say:
+    /// `finished 2026-03-01; lab testing TestPassed; packaged 2026-02-10; production batch PB-7`.
+    static func state(_ package: Catalog.Package) -> String {
+        var words: [String] = []
+        if let archived = package.archivedDate { words.append("archived \(archived)") }
+        if let finished = package.finishedDate { words.append("finished \(finished)") } else if package.isFinished == true { words.append("finished") }
+        if package.isOnHold == true { words.append("on hold") }
+        if words.isEmpty && (package.isFinished == false || package.isOnHold == false) { words.append("active") }
+        if let lab = package.labTestingState { words.append("lab testing \(lab)") }
+        if let packaged = package.packagedDate { words.append("packaged \(packaged)") }
+        if let batch = package.productionBatchNumber { words.append("production batch \(batch)") }
+        return words.isEmpty ? "not given by Metrc" : words.joined(separator: "; ")
     }
 }
 

@@ -158,20 +158,59 @@ struct CatalogServiceTests {
         #expect(service.availability == .unknown, "nothing asked yet")
         let current = service.current
         #expect(current.category(ofItem: "blue dream buds") == "Buds" && current.package(tagged: tag(1))?.category == "Buds")
-        // The files name what is local to the facility: their entry wins, whole, for the same name or tag.
+        // The files name what is local to the facility: their entry wins, whole, for the same name or
+        // tag; one that says nothing of stock or state keeps what Metrc says of them.
         #expect(current.category(ofItem: "Sour Diesel Trim") == "Concentrate")
-        #expect(current.package(tagged: tag(2)) == Catalog.Package(tag: tag(2), item: "House Blend", category: "Concentrate"))
+        #expect(current.package(tagged: tag(2)) == Catalog.Package(tag: tag(2), item: "House Blend", category: "Concentrate", isOnHold: false,
+                                                                   lastModified: "2026-12-01T10:00:00+00:00"))
         #expect(service.lookUp(CatalogMisses(packages: [tag(1)])) == .answered(current), "a tag the cache holds is not looked up")
 
         // A reload's files replace the old ones: nothing of them is left.
         service.setOverlay(Catalog(packages: [Catalog.Package(tag: tag(1), item: "Blue Dream Pre-Roll", category: "Pre-Roll")]))
         let reloaded = service.current
-        #expect(reloaded.package(tagged: tag(1)) == Catalog.Package(tag: tag(1), item: "Blue Dream Pre-Roll", category: "Pre-Roll"))
+        #expect(reloaded.package(tagged: tag(1)) == Catalog.Package(tag: tag(1), item: "Blue Dream Pre-Roll", category: "Pre-Roll", isOnHold: false,
+                                                                    lastModified: "2026-12-01T10:00:00+00:00"))
         #expect(reloaded.package(tagged: tag(2))?.category == "Shake/Trim" && reloaded.category(ofItem: "Sour Diesel Trim") == "Shake/Trim")
         #expect(service.snapshot == cached, "the files are laid over the cache, never written into it")
 
         #expect(transport.urls.isEmpty && events.all.isEmpty)
         #expect(harness.logText.contains("read the Metrc catalog cache \(harness.cachePath): 2 items, 2 packages"))
+    }
+
+    @Test func aCacheOfVersion1IsKeptForCategoriesAndEveryPartIsSyncedAfresh() throws {
+        let harness = try ServiceHarness()
+        try harness.folder.write(#"{"version":1,"server":"\#(Self.server)","licenseNumber":"\#(Self.licence)","#
+            + #""parts":{"items":{"syncedUntil":1796083000,"syncedAt":1796083200,"count":1}},"#
+            + #""itemFields":["name","category","lastModified","learnedAt"],"items":[["Blue Dream Buds","Buds",null,1796083200]],"#
+            + #""packageFields":["tag","item","category","part","lastModified","learnedAt"],"#
+            + #""packages":[["\#(tag(1))","Blue Dream Buds","Buds","packages.onhold",null,1796083200]]}"#, to: "metrc.json")
+        let service = harness.service(MetrcAPI(server: Self.server, licenseNumber: Self.licence, vendorKey: "v", userKey: "u"),
+                                      transport: Self.unasked(), events: EventLog())
+        #expect(harness.logText.contains("read the Metrc catalog cache \(harness.cachePath): 1 items, 1 packages"), "\(harness.logText)")
+        #expect(harness.logText.contains("the Metrc catalog cache \(harness.cachePath) is a cache of version 1: kept for categories; "
+                                         + "a full sync refills quantities and states"), "\(harness.logText)")
+        #expect(service.snapshot.parts.isEmpty && service.syncedAt == nil, "the next sync is a first one")
+        #expect(service.current.category(ofItem: "blue dream buds") == "Buds")
+        #expect(service.current.package(tagged: tag(1)) == Catalog.Package(tag: tag(1), item: "Blue Dream Buds", category: "Buds", isOnHold: true))
+    }
+
+    @Test func aCacheOfVersion1IsSavedInThisVersionAfterTheFirstSyncThoughItLearnedNothing() throws {
+        // Metrc lists nothing in the history read: no part learns a record, so no part saves.
+        let server = try MetrcTestServer()
+        let harness = try ServiceHarness()
+        try harness.folder.write(#"{"version":1,"server":"\#(server.url)","licenseNumber":"\#(server.licenseNumber)","parts":{},"#
+            + #""itemFields":["name","category","lastModified","learnedAt"],"items":[["Blue Dream Buds","Buds",null,1796083200]],"#
+            + #""packageFields":["tag","item","category","part","lastModified","learnedAt"],"packages":[]}"#, to: "metrc.json")
+        let events = EventLog()
+        let service = harness.service(server, events: events)
+        service.start()
+        defer { service.stop() }
+        #expect(eventually(60) { !events.syncs.isEmpty }, "no sync reported: \(harness.logText)")
+        #expect(events.syncs.first?.parts.allSatisfy { $0.records == 0 } == true)
+        // The next start reads the parts this sync marked, rather than syncing everything again.
+        #expect(eventually(30) { (try? MetrcCacheFile.read(harness.cachePath))??.version == 2 }, "\(harness.logText)")
+        let saved = try #require(try MetrcCacheFile.read(harness.cachePath))
+        #expect(Set(saved.snapshot.parts.keys) == Set(CatalogPart.allCases) && saved.snapshot.item(named: "Blue Dream Buds") != nil)
     }
 
     @Test(arguments: [("https://api-ca.metrc.com", licence), (server, "SF-SBX-WV-1-9999")])
@@ -226,9 +265,15 @@ struct CatalogServiceTests {
 
         let current = service.current
         #expect(current.category(ofItem: "Sour Diesel Trim") == "Shake/Trim")
-        #expect(current.package(tagged: tag(1)) == Catalog.Package(tag: tag(1), item: "Blue Dream Buds", category: "Buds"))
-        #expect(current.package(tagged: tag(2))?.category == "Shake/Trim", "on hold")
+        let synced = packages[0]
+        #expect(current.package(tagged: tag(1)) == Catalog.Package(
+            tag: tag(1), item: "Blue Dream Buds", category: "Buds", quantity: 10, unitOfMeasure: "Grams",
+            packagedDate: MetrcTestServer.day(synced.lastModified), isOnHold: false, isFinished: false, labTestingState: "TestPassed",
+            lastModified: MetrcTestServer.timestamp(synced.lastModified)), "every field Metrc gives; its nested QuantityType, an integer, unread")
+        #expect(current.package(tagged: tag(2))?.category == "Shake/Trim" && current.package(tagged: tag(2))?.isOnHold == true, "on hold")
         #expect(current.package(tagged: tag(3))?.category == "Concentrate", "the files still win over what the sync learned")
+        #expect(current.package(tagged: tag(3))?.isFinished == true && current.package(tagged: tag(3))?.quantity == 10,
+                "the files' entry names no stock or state: Metrc's are kept")
         #expect(service.snapshot.package(tagged: tag(3))?.part == .inactivePackages)
         #expect(Set(service.snapshot.parts.keys) == Set(CatalogPart.allCases))
         // The catalog is as current as its stalest part.
@@ -355,7 +400,10 @@ struct CatalogServiceTests {
 
         let outcome = service.lookUp(CatalogMisses(packages: [new.label, unknown]))
         guard case .answered(let catalog) = outcome else { Issue.record("\(outcome)"); return }
-        #expect(catalog.package(tagged: new.label) == Catalog.Package(tag: new.label, item: "Gelato Cart", category: "Vape Cartridge"))
+        #expect(catalog.package(tagged: new.label) == Catalog.Package(
+            tag: new.label, item: "Gelato Cart", category: "Vape Cartridge", quantity: 10, unitOfMeasure: "Grams",
+            packagedDate: MetrcTestServer.day(new.lastModified), isOnHold: false, isFinished: false, labTestingState: "TestPassed",
+            lastModified: MetrcTestServer.timestamp(new.lastModified)))
         #expect(catalog.package(tagged: unknown) == nil, "Metrc answered 404: the manifest is rejected naming it")
         let requests = try server.requests
         #expect(requests.map(\.path).sorted() == ["/packages/v2/\(new.label)", "/packages/v2/\(unknown)"].sorted())

@@ -93,7 +93,7 @@ struct CatalogSyncTests {
             case .inactive: .inactivePackages
             }
             // The nested item's ProductCategoryType is the integer 0: the category is read all the same.
-            #expect(learned?.item == package.item.name && learned?.category == package.item.categoryName && learned?.part == part)
+            #expect(learned?.entry.item == package.item.name && learned?.entry.category == package.item.categoryName && learned?.part == part)
         }
         #expect(snapshot.catalog.category(ofItem: "item 7") == items[7].categoryName)
         for part in CatalogPart.allCases {
@@ -134,7 +134,7 @@ struct CatalogSyncTests {
         let second = try server.requests.dropFirst(firstCount)
         #expect(second.count == 4, "one window of one page per part")
         #expect(second.allSatisfy { $0.query["lastModifiedStart"] == Self.text(Self.now - 300) && $0.query["lastModifiedEnd"] == Self.text(Self.now + 3_600) })
-        #expect(snapshot.package(tagged: new.label)?.category == items[1].categoryName)
+        #expect(snapshot.package(tagged: new.label)?.entry.category == items[1].categoryName)
         #expect(report.parts.map(\.records) == [0, 1, 0, 0] && saves == 1, "saved once: only active packages learned something")
         #expect(snapshot.parts.values.allSatisfy { $0.syncedUntil == Self.now + 3_600 })
     }

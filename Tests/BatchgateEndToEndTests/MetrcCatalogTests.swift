@@ -16,6 +16,8 @@ struct MetrcCatalogTests {
     /// A package made this morning, as Metrc lists it, holding more than the 453.6 g each request
     /// here takes from it (less would be source-over-used).
     static let source = MetrcPackage(id: 801, label: sourceTag, item: flower, quantity: 1360.8, lastModified: Date().addingTimeInterval(-1_800))
+    /// A fixed day long past, for `PackagedDate`s that must come before any manifest's `ActualDate`.
+    static let november = Date(timeIntervalSince1970: 1_793_491_200)  // 2026-11-01
 
     /// A config with only `catalog.metrc` (two days of history: a handful of GETs), and a webhook
     /// sink when a receiver is given.
@@ -232,6 +234,114 @@ struct MetrcCatalogTests {
         #expect(last.stop() == 0)
         let shown = try Executable.run(["catalog", "show", "--config", config, packages[100].label])
         #expect(shown.status == 0, "\(shown)")
+    }
+
+    /// The cache file as JSON text, and its package record (a list) for `tag` as written.
+    func cacheRecord(_ root: URL, _ tag: String) throws -> (text: String, record: String?) {
+        let text = try String(contentsOf: root.appendingPathComponent("catalog/metrc.json"), encoding: .utf8)
+        guard let start = text.range(of: "[\"\(tag)\",") else { return (text, nil) }
+        let end = try #require(text[start.upperBound...].firstIndex(of: "]"))
+        return (text, String(text[start.lowerBound...end]))
+    }
+
+    @Test func aSyncFillsTheCacheWithEachPackagesQuantityAndState() throws {
+        let anHourAgo = Date().addingTimeInterval(-3_600)
+        let preRoll = MetrcItem(id: 3, name: "Blue Dream Pre-Roll", categoryName: "Pre-Roll", quantityType: "CountBased", unit: "Each",
+                                lastModified: anHourAgo)
+        let held = "1A4FF0100000022000000802"
+        let finished = "1A4FF0100000022000000803"
+        let packages = [
+            // Metrc's own lists: the nested item's QuantityType as a name here, an integer (its examples) below.
+            MetrcPackage(id: 801, label: Self.sourceTag, item: Self.flower, quantity: 1360.8, productionBatchNumber: "PB-2026-11-01",
+                         labTestingState: "TestFailed", lastModified: anHourAgo, packagedDate: Self.november, itemQuantityType: .name),
+            // On hold, the record silent on it: the list that answers it says so.
+            MetrcPackage(id: 802, label: held, item: preRoll, quantity: 24, state: .onHold, lastModified: anHourAgo,
+                         packagedDate: Self.november, statesInRecord: false),
+            MetrcPackage(id: 803, label: finished, item: Self.resin, quantity: 0, state: .inactive, lastModified: anHourAgo,
+                         packagedDate: Self.november),
+        ]
+        let metrc = try MetrcTestServer(items: [Self.flower, Self.resin, preRoll], packages: packages)
+        let root = try DaemonProcess.temporaryRoot()
+        defer { try? fileManager.removeItem(at: root) }
+        let config = try writeConfig(root: root, metrc: metrc)
+        let synced = try Executable.run(["catalog", "sync", "--config", config])
+        #expect(synced.status == 0 && synced.standardOutput.contains("3 items, 3 packages"), "\(synced)")
+
+        // Every field in the cache, in the order its field lists name them, as Metrc gave it.
+        let modified = MetrcTestServer.timestamp(anHourAgo)
+        let (text, source) = try cacheRecord(root, Self.sourceTag)
+        #expect(text.hasPrefix(#"{"version":2,"#))
+        #expect(text.contains(#""packageFields":["tag","item","category","itemQuantityType","quantity","unitOfMeasure","packagedDate","isOnHold","isFinished","finishedDate","archivedDate","labTestingState","productionBatchNumber","part","lastModified","learnedAt"]"#))
+        #expect(source?.hasPrefix(#"["\#(Self.sourceTag)","Blue Dream Buds","Buds","WeightBased",1360.8,"Grams","2026-11-01",false,false,null,null,"TestFailed","PB-2026-11-01","packages.active","\#(modified)","#) == true,
+                "\(String(describing: source))")
+        let onHold = try cacheRecord(root, held).record
+        #expect(onHold?.hasPrefix(#"["\#(held)","Blue Dream Pre-Roll","Pre-Roll",null,24,"Each","2026-11-01",null,null,null,null,"TestPassed",null,"packages.onhold","#) == true,
+                "the record kept as Metrc gave it (its nested QuantityType an integer, not read): \(String(describing: onHold))")
+        let inactive = try cacheRecord(root, finished).record
+        #expect(inactive?.hasPrefix(#"["\#(finished)","Blue Dream Live Resin","Concentrate",null,0,"Grams","2026-11-01",false,true,"\#(MetrcTestServer.day(anHourAgo))",null,"#) == true,
+                "\(String(describing: inactive))")
+        #expect(text.contains(#"["Blue Dream Pre-Roll","Pre-Roll","CountBased","Each","\#(MetrcTestServer.timestamp(anHourAgo))","#), "items keep their quantity type and unit")
+
+        let shown = try Executable.run(["catalog", "show", "--config", config, Self.sourceTag])
+        #expect(shown.status == 0, "\(shown)")
+        for line in ["holds:         1360.8 Grams", "state:         active; lab testing TestFailed; packaged 2026-11-01; production batch PB-2026-11-01"] {
+            #expect(shown.standardOutput.contains(line), "\(line) in \(shown.standardOutput)")
+        }
+        let heldShown = try Executable.run(["catalog", "show", "--config", config, held])
+        #expect(heldShown.standardOutput.contains("holds:         24 Each") && heldShown.standardOutput.contains("state:         on hold;"),
+                "the on-hold list's word: \(heldShown)")
+        let item = try Executable.run(["catalog", "show", "--config", config, "Blue Dream Pre-Roll"])
+        #expect(item.standardOutput.contains("counted:       CountBased, in Each"), "\(item)")
+    }
+
+    @Test func aCacheOfVersion1ServesItsCategoriesAndAFullSyncRefillsIt() throws {
+        let now = Date()
+        // Outside the two days of history the first sync reads: only the old cache knows it.
+        let old = MetrcPackage(id: 804, label: "1A4FF0100000022000000804", item: Self.flower, quantity: 50,
+                               lastModified: now.addingTimeInterval(-10 * 86_400), packagedDate: Self.november)
+        let source = MetrcPackage(id: 801, label: Self.sourceTag, item: Self.flower, quantity: 1360.8, lastModified: now.addingTimeInterval(-1_800),
+                                  packagedDate: Self.november)
+        let metrc = try MetrcTestServer(items: [Self.flower, Self.resin], packages: [source, old])
+        let root = try DaemonProcess.temporaryRoot()
+        defer { try? fileManager.removeItem(at: root) }
+        let config = try writeConfig(root: root, metrc: metrc)
+        // As an earlier batchgate left it: every part synced a minute ago, so that a sync resuming
+        // from there would not read the source again (modified half an hour ago).
+        let synced = now.timeIntervalSince1970 - 60
+        let parts = ["items", "packages.active", "packages.onhold", "packages.inactive"]
+            .map { #""\#($0)":{"syncedUntil":\#(synced),"syncedAt":\#(synced),"count":1}"# }.joined(separator: ",")
+        let version1 = #"{"version":1,"server":"\#(metrc.url)","licenseNumber":"\#(metrc.licenseNumber)","parts":{\#(parts)},"#
+            + #""itemFields":["name","category","lastModified","learnedAt"],"#
+            + #""items":[["Blue Dream Buds","Buds",null,\#(synced)],["Blue Dream Live Resin","Concentrate",null,\#(synced)]],"#
+            + #""packageFields":["tag","item","category","part","lastModified","learnedAt"],"#
+            + #""packages":[["\#(Self.sourceTag)","Blue Dream Buds","Buds","packages.active",null,\#(synced)],"#
+            + #"["\#(old.label)","Blue Dream Buds","Buds","packages.active",null,\#(synced)]]}"#
+        try fileManager.createDirectory(at: root.appendingPathComponent("catalog"), withIntermediateDirectories: true)
+        try version1.write(to: root.appendingPathComponent("catalog/metrc.json"), atomically: true, encoding: .utf8)
+
+        let daemon = DaemonProcess(root: root, arguments: ["run", "--config", config])
+        try daemon.start()
+        #expect(waitUntil(timeout: 30) { daemon.log.contains("synced the catalog from Metrc") }, "\(daemon.log)")
+        #expect(daemon.log.contains("read the Metrc catalog cache") && !daemon.log.contains("cannot use the Metrc catalog cache"), "\(daemon.log)")
+        #expect(daemon.log.contains("is a cache of version 1: kept for categories; a full sync refills quantities and states"), "\(daemon.log)")
+        // The old package is known by the old cache alone: its category decides, with no look-up.
+        try drop(request(tag: "1A4FF0300000022000009010", item: "Blue Dream Live Resin", from: old.label), as: "old.json", into: daemon)
+        #expect(waitUntil(timeout: 30) { daemon.routedCount == 1 }, "\(daemon.log)")
+        #expect(daemon.manifests(in: "needs-batch") == ["old.json"], "\(report("old.json", in: "rejected", of: daemon))")
+        #expect(try labelLookUps(metrc, old.label) == 0)
+        #expect(daemon.stop() == 0)
+
+        // A first sync: back over the whole history, not from the old parts' minute ago.
+        let windows = try metrc.requests.filter { $0.path == "/packages/v2/active" }.compactMap { $0.query["lastModifiedStart"] }
+        let earliest = try #require(windows.min())
+        #expect(earliest <= MetrcTestServer.timestamp(now.addingTimeInterval(-2 * 86_400 + 600)), "\(windows)")
+        let (text, refilled) = try cacheRecord(root, Self.sourceTag)
+        #expect(text.hasPrefix(#"{"version":2,"#))
+        #expect(refilled?.contains(#",1360.8,"Grams","2026-11-01",false,false,null,null,"TestPassed",null,"packages.active","#) == true,
+                "\(String(describing: refilled))")
+        let kept = try cacheRecord(root, old.label).record
+        #expect(kept?.hasPrefix(#"["\#(old.label)","Blue Dream Buds","Buds",null,null,null,null,null,null,null,null,null,null,"packages.active",null,"#) == true,
+                "kept for its category, its quantity unknown until Metrc lists it again: \(String(describing: kept))")
     }
 
     @Test func aWrongLicenceIsReportedAsSuchAndRejectsNothing() throws {

@@ -293,6 +293,9 @@ struct MetrcPullTests {
         let answer = try client.get(.package(label: label))
         #expect(answer.status == 200)
         let page = try CatalogReader.readPackagePage(answer.body, endpoint: "/packages/v2/\(label)")
-        #expect(page.entries == [Catalog.Package(tag: label, item: items[1].name, category: items[1].categoryName)])
+        #expect(page.entries == [Catalog.Package(tag: label, item: items[1].name, category: items[1].categoryName, quantity: 10,
+                                                 unitOfMeasure: "Grams", packagedDate: MetrcTestServer.day(new.lastModified),
+                                                 isOnHold: false, isFinished: false, labTestingState: "TestPassed",
+                                                 lastModified: MetrcTestServer.timestamp(new.lastModified))])
     }
 }

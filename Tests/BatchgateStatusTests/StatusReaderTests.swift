@@ -171,6 +171,17 @@ import BatchgateSystem
         metrc = try #require(status.catalog.metrc)
         #expect(metrc.unreachableSince == now - 3720 && metrc.unreachableReason == "could not connect to 127.0.0.1")
 
+        // A cache an older batchgate wrote (version 1) is read; its parts show as never synced,
+        // since the daemon syncs them all afresh to fill the fields that version lacks.
+        try root.write("catalog/metrc.json", #"{"version":1,"server":"http://127.0.0.1:9","licenseNumber":"403R-X0001","#
+            + #""parts":{"items":{"syncedUntil":\#(now - 400),"syncedAt":\#(now - 300),"count":1}},"#
+            + #""itemFields":["name","category","lastModified","learnedAt"],"items":[["Item 1","Buds",null,\#(now - 300)]],"#
+            + #""packageFields":["tag","item","category","part","lastModified","learnedAt"],"packages":[]}"#)
+        status = try StatusReader(config: try config(root)).read(now: now)
+        metrc = try #require(status.catalog.metrc)
+        #expect(metrc.cacheRead && status.problems.isEmpty, "\(status.problems)")
+        #expect(metrc.parts.map(\.syncedAt) == [nil, nil, nil, nil] && metrc.parts.map(\.records) == [nil, nil, nil, nil])
+
         // A cache cut short is named, and the rest is still read.
         try root.write("catalog/metrc.json", "{\"version\":1,")
         status = try StatusReader(config: try config(root)).read(now: now)

@@ -168,7 +168,7 @@ public final class MetrcTestServer: @unchecked Sendable {
     }
 
     /// A date as Metrc writes `PackagedDate`, `2026-03-02`.
-    static func day(_ date: Date) -> String {
+    public static func day(_ date: Date) -> String {
         String(timestamp(date).prefix(10))
     }
 }
@@ -214,11 +214,26 @@ public struct MetrcItem: Sendable {
     }
 }
 
-/// A package record with Metrc-like defaults (10 grams, tested, active).
+/// A package record with Metrc-like defaults (10 grams, tested, active), carrying the fields of
+/// stock and state Metrc's package endpoints answer with (`Quantity`, `UnitOfMeasureName`,
+/// `PackagedDate`, `IsOnHold`, `IsFinished`, `FinishedDate`, `ArchivedDate`, `LabTestingState`,
+/// `ProductionBatchNumber`, `LastModified`, the nested `Item`).
 public struct MetrcPackage: Sendable {
     /// Which list endpoint answers it (`/packages/v2/active`, `…/inactive`, `…/onhold`).
     public enum State: String, Sendable {
         case active, inactive, onHold = "onhold"
+    }
+
+    /// How the nested item's `QuantityType` is written: Metrc's package examples write an
+    /// integer (`0`) where the items endpoint writes a name; which number stands for which name
+    /// is not documented.
+    public enum NestedQuantityType: Sendable {
+        /// An integer, as in Metrc's package examples.
+        case code(Int)
+        /// The item's own name for it (`WeightBased`), as the items endpoint writes it.
+        case name
+        /// Left out of the nested item.
+        case absent
     }
 
     public var id: Int
@@ -233,17 +248,25 @@ public struct MetrcPackage: Sendable {
     public var productionBatchNumber: String?
     public var labTestingState: String
     public var lastModified: Date
+    /// `PackagedDate`; the day it was last modified unless told.
+    public var packagedDate: Date?
+    /// `ArchivedDate`; none unless told.
+    public var archivedDate: Date?
+    /// Whether the record says its state itself (`IsOnHold`, `IsFinished`, `FinishedDate`, from
+    /// ``state``); false leaves them out, so that only the list that answers it tells the state.
+    public var statesInRecord: Bool
     /// The nested item's `ProductCategoryType`: an integer in Metrc's package examples (`0`),
     /// where the items endpoint gives a name. Which number stands for which name is not
     /// documented, so it is set apart from the item's.
     public var itemCategoryTypeCode: Int
-    /// The nested item's `QuantityType`, an integer in the same examples.
-    public var itemQuantityTypeCode: Int
+    /// The nested item's `QuantityType`.
+    public var itemQuantityType: NestedQuantityType
 
-    /// A package of `item`, packaged on the day it was last modified.
+    /// A package of `item`, packaged on the day it was last modified unless told.
     public init(id: Int, label: String, item: MetrcItem, quantity: Double = 10, unit: String? = nil, state: State = .active,
                 sourcePackageLabels: [String] = [], productionBatchNumber: String? = nil, labTestingState: String = "TestPassed",
-                lastModified: Date, itemCategoryTypeCode: Int = 0, itemQuantityTypeCode: Int = 0) {
+                lastModified: Date, packagedDate: Date? = nil, archivedDate: Date? = nil, statesInRecord: Bool = true,
+                itemCategoryTypeCode: Int = 0, itemQuantityType: NestedQuantityType = .code(0)) {
         self.id = id
         self.label = label
         self.item = item
@@ -254,28 +277,41 @@ public struct MetrcPackage: Sendable {
         self.productionBatchNumber = productionBatchNumber
         self.labTestingState = labTestingState
         self.lastModified = lastModified
+        self.packagedDate = packagedDate
+        self.archivedDate = archivedDate
+        self.statesInRecord = statesInRecord
         self.itemCategoryTypeCode = itemCategoryTypeCode
-        self.itemQuantityTypeCode = itemQuantityTypeCode
+        self.itemQuantityType = itemQuantityType
     }
 
     /// The record as `/packages/v2/{label}` answers it.
     public var record: [String: Any] {
-        let nestedItem: [String: Any] = [
+        var nestedItem: [String: Any] = [
             "Id": item.id, "Name": item.name, "ProductCategoryName": item.categoryName,
-            "ProductCategoryType": itemCategoryTypeCode, "QuantityType": itemQuantityTypeCode,
+            "ProductCategoryType": itemCategoryTypeCode,
             "UnitOfMeasureName": item.unit, "StrainName": item.strainName ?? NSNull(),
         ]
-        return [
+        switch itemQuantityType {
+        case .code(let code): nestedItem["QuantityType"] = code
+        case .name: nestedItem["QuantityType"] = item.quantityType
+        case .absent: break
+        }
+        var record: [String: Any] = [
             "Id": id, "Label": label, "PackageType": "Product", "Quantity": quantity, "UnitOfMeasureName": unit,
-            "PackagedDate": MetrcTestServer.day(lastModified), "LabTestingState": labTestingState,
+            "PackagedDate": MetrcTestServer.day(packagedDate ?? lastModified), "LabTestingState": labTestingState,
             "IsProductionBatch": !(productionBatchNumber ?? "").isEmpty, "ProductionBatchNumber": productionBatchNumber ?? NSNull(),
             // One label per record in the public examples; how Metrc separates several is not in
             // the spec, a comma and a space is a guess.
             "SourcePackageLabels": sourcePackageLabels.joined(separator: ", "),
-            "IsOnHold": state == .onHold, "IsFinished": state == .inactive,
-            "FinishedDate": state == .inactive ? MetrcTestServer.day(lastModified) : NSNull(), "ArchivedDate": NSNull(),
+            "ArchivedDate": archivedDate.map(MetrcTestServer.day) ?? NSNull(),
             "LastModified": MetrcTestServer.timestamp(lastModified), "Item": nestedItem,
         ]
+        if statesInRecord {
+            record["IsOnHold"] = state == .onHold
+            record["IsFinished"] = state == .inactive
+            record["FinishedDate"] = state == .inactive ? MetrcTestServer.day(lastModified) : NSNull()
+        }
+        return record
     }
 
     /// The record with the data file's own `state`, which the server takes out before answering.

@@ -22,7 +22,14 @@ The facility comes from --data FILE, read again on every request so that a test 
 the server runs (replace it by rename, so that no request reads half a file):
   {"licenseNumber": "...", "items": [item records],
    "packages": [package records, each with an extra "state": "active" | "inactive" | "onhold"]}
-The records are answered as they are written, the "state" taken out.
+The records are answered as they are written, the "state" taken out. The tests write them as
+Metrc's endpoints do (MetrcTestServer.swift builds them): an item with Id, Name,
+ProductCategoryName, ProductCategoryType, QuantityType (a name), UnitOfMeasureName, StrainName,
+LastModified; a package with Id, Label, Quantity (a number), UnitOfMeasureName, PackagedDate,
+LabTestingState, IsProductionBatch, ProductionBatchNumber (null when none), SourcePackageLabels,
+IsOnHold, IsFinished (booleans), FinishedDate, ArchivedDate, LastModified, and the item nested as
+"Item" with ProductCategoryType and QuantityType as integers, as Metrc's package examples write them
+(or QuantityType as a name, or without it, as a test chooses).
 
 Options:
   --vendor-key K --user-key K   the Basic credentials taken

@@ -108,8 +108,9 @@ public struct Catalog: Sendable, Equatable {
 
     private var itemsByName: [String: Item] = [:]
     private var packagesByTag: [String: Package] = [:]
-    /// Batch number (comparison key) to the tags of the packages that carry it.
-    private var tagsByBatchNumber: [String: [String]] = [:]
+    /// Batch number (comparison key) to the tags of the packages that carry it. A set: two
+    /// catalogs of the same packages must compare equal whatever order they were added in.
+    private var tagsByBatchNumber: [String: Set<String>] = [:]
 
     /// A catalog of these items and packages; the first entry wins where a name or tag repeats.
     /// `Catalog()` is empty: every category must then come from the manifest itself.
@@ -127,7 +128,7 @@ public struct Catalog: Sendable, Equatable {
         tagsByBatchNumber = [:]
         for package in packagesByTag.values {
             guard let number = package.productionBatchNumber, !number.comparisonKey.isEmpty else { continue }
-            tagsByBatchNumber[number.comparisonKey, default: []].append(package.tag)
+            tagsByBatchNumber[number.comparisonKey, default: []].insert(package.tag)
         }
     }
 
@@ -161,12 +162,12 @@ public struct Catalog: Sendable, Equatable {
     /// Adds `package`, replacing the one with the same tag (a look-up learned it just now).
     public mutating func insert(_ package: Package) {
         if let old = packagesByTag[package.tag]?.productionBatchNumber?.comparisonKey {
-            tagsByBatchNumber[old]?.removeAll { $0 == package.tag }
+            tagsByBatchNumber[old]?.remove(package.tag)
             if tagsByBatchNumber[old]?.isEmpty == true { tagsByBatchNumber[old] = nil }
         }
         packagesByTag[package.tag] = package
         if let number = package.productionBatchNumber?.comparisonKey, !number.isEmpty {
-            tagsByBatchNumber[number, default: []].append(package.tag)
+            tagsByBatchNumber[number, default: []].insert(package.tag)
         }
     }
 
