@@ -3,4 +3,4 @@
 /// CHANGELOG.md's newest entry (from which packaging/deb/changelog.sh makes the Debian changelog)
 /// and the man pages' headers must carry the same version: `make version-check` fails when they do
 /// not.
-let batchgateVersion = "1.1.0"
+let batchgateVersion = "1.2.0"
