@@ -140,7 +140,7 @@ struct SourceCheckTests {
         let skippedSourceChecks = report.skipped.filter { sourceChecks.contains($0.check) }
         #expect(Set(skippedSourceChecks.map(\.check)) == Set(sourceChecks))
         #expect(skippedSourceChecks.allSatisfy { $0.reason == PreflightChecker.noPackagesCatalog && $0.tags.isEmpty })
-        #expect(report.text.contains("not checked [source-over-used]: no packages catalog"))
+        #expect(report.text.contains("source-over-used, ingredient-unit, date-before-source]: no packages catalog"), "\(report.text)")
     }
 
     // MARK: source-not-in-facility

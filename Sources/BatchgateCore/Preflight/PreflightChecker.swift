@@ -29,6 +29,7 @@ struct PreflightChecker {
         var outcome = Outcome()
         checkSources(manifest, resolved: resolved, into: &outcome)
         checkRequests(manifest, resolved: resolved, batchRequired: batchRequired, into: &outcome)
+        outcome.foldSkipsOfBareRecords(in: catalog)
         return outcome
     }
 
@@ -86,4 +87,37 @@ extension PreflightChecker {
 
     /// Where a catalog record came from, for evidence.
     var recordOrigin: Evidence.Origin { catalogIsMetrc ? .metrc : .packagesFile }
+}
+
+extension PreflightChecker.Outcome {
+    /// The checks that read a source package's stock, state or dates.
+    private static let recordChecks: Set<CheckID> = [
+        .sourceInactive, .sourceOnHold, .sourceLabFailed, .ingredientUnit, .sourceOverUsed, .dateBeforeSource,
+    ]
+    static let bareRecord = "the packages catalog gives only its item and category (no quantity, unit, state or dates)"
+
+    /// A source whose record names only its item and category (a packages file of `Tag,Item,Category`)
+    /// lacks every field these checks read: one reason for all of them, so that the report says it
+    /// once for those tags rather than once per check and field.
+    mutating func foldSkipsOfBareRecords(in catalog: Catalog) {
+        var folded: [SkippedCheck] = []
+        func add(_ check: CheckID, _ reason: String, _ tags: [String]) {
+            guard !tags.isEmpty else { return }
+            if let index = folded.firstIndex(where: { $0.check == check && $0.reason == reason }) {
+                folded[index].tags += tags.filter { !folded[index].tags.contains($0) }
+            } else {
+                folded.append(SkippedCheck(check: check, reason: reason, tags: tags))
+            }
+        }
+        for skip in skipped {
+            guard Self.recordChecks.contains(skip.check), !skip.tags.isEmpty else {
+                folded.append(skip)
+                continue
+            }
+            let bare = skip.tags.filter { catalog.package(tagged: $0).map { !$0.hasStockOrState } ?? false }
+            add(skip.check, skip.reason, skip.tags.filter { !bare.contains($0) })
+            add(skip.check, Self.bareRecord, bare)
+        }
+        skipped = folded
+    }
 }

@@ -35,9 +35,18 @@ extension ManifestReport {
         }
         if !skipped.isEmpty {
             lines.append("")
+            // Checks skipped for one reason and the same tags share a line.
+            var groups: [(checks: [CheckID], reason: String, tags: [String])] = []
             for skip in skipped {
-                let tags = skip.tags.isEmpty ? "" : " (\(Self.listed(skip.tags)))"
-                lines.append("  not checked [\(skip.check.rawValue)]\(tags): \(skip.reason)")
+                if let index = groups.firstIndex(where: { $0.reason == skip.reason && $0.tags == skip.tags }) {
+                    groups[index].checks.append(skip.check)
+                } else {
+                    groups.append(([skip.check], skip.reason, skip.tags))
+                }
+            }
+            for group in groups {
+                let tags = group.tags.isEmpty ? "" : " (\(Self.listed(group.tags)))"
+                lines.append("  not checked [\(group.checks.map(\.rawValue).joined(separator: ", "))]\(tags): \(group.reason)")
             }
         }
         return lines.map(Self.printable).joined(separator: "\n") + "\n"
