@@ -35,15 +35,9 @@ public struct AlertMessage: Sendable, Equatable {
         self.reportPath = reportPath
         self.packages = report.packages
         self.checks = report.checks
-        // A manifest-level check that is an error is also one of the report's errors, worded
-        // "[id] message Fix: fix": it is shown once, as a check.
-        let checkErrors = Set(report.checks.filter { $0.severity == .error }.map(Self.issueText))
-        self.errors = report.errors.filter { $0.packageIndex == nil && !checkErrors.contains($0.message) }.map(\.message)
-    }
-
-    /// The text of the report's error that a manifest-level check `finding` makes.
-    private static func issueText(_ finding: CheckFinding) -> String {
-        "[\(finding.check.rawValue)] \(finding.message) Fix: \(finding.fix)"
+        // A manifest-level check that is an error is also one of the report's errors: it is
+        // shown once, as a check.
+        self.errors = report.errors.filter { $0.packageIndex == nil && $0.check == nil }.map(\.message)
     }
 
     /// The packages a person must act on: those needing a batch or invalid, and those a

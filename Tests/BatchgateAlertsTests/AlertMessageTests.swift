@@ -209,12 +209,14 @@ struct AlertMessageTests {
     /// A manifest-level check set to error is one of the report's errors too: it is shown once,
     /// as a check with its fix.
     @Test func aManifestLevelCheckErrorIsShownOnce() throws {
-        var report = ManifestChecker().check(fileName: "run.json", bytes: Array(Self.accepted.utf8))
-        var error = Self.tooMany
-        error.severity = .error
-        report.checks = [error]
-        report.errors = [ManifestIssue(message: "[too-many-packages] \(error.message) Fix: \(error.fix)")]
-        report.decision = .rejected
+        // The checker's own report, so that the error is worded and tagged as the checker does.
+        let packages = (0..<14).map { index in
+            #"{"Tag": "1A4FF03000000220000091\#(10 + index)", "Item": "Blue Dream Buds", "ItemCategory": "Buds", "Quantity": 1, "UnitOfMeasure": "Grams", "Ingredients": [{"Package": "1A4FF0100000022000000801", "Item": "Blue Dream Buds", "ItemCategory": "Buds", "Quantity": 1, "UnitOfMeasure": "Grams"}]}"#
+        }
+        let manifest = #"{"LicenseNumber": "PR-000123", "Facility": "North", "Packages": ["# + packages.joined(separator: ",") + "]}"
+        let checker = ManifestChecker(settings: RuleSettings(checks: CheckSettings([.tooManyPackages: .error])))
+        let report = checker.check(fileName: "run.json", bytes: Array(manifest.utf8))
+        #expect(report.decision == .rejected && report.errors.count == 1, "\(report.text)")
         let message = alert(report)
         #expect(message.errors.isEmpty)
         #expect(message.title == "Rejected: run.json (North, PR-000123)")

@@ -272,4 +272,14 @@ struct CatalogTests {
         #expect(catalog.packages(withBatchNumber: "PB-1").isEmpty)
         #expect(catalog.packages(withBatchNumber: "PB-2").map(\.tag) == [tag(101), tag(102)])
     }
+
+    @Test func anItemsOverlayWithoutQuantityTypeKeepsMetrcs() {
+        let metrc = Catalog(items: [Catalog.Item(name: "Blue Dream Buds", category: "Buds", quantityType: .weightBased,
+                                                 unitOfMeasure: "Grams")])
+        let named = metrc.overlaid(by: Catalog(items: [Catalog.Item(name: "blue dream buds", category: "Flower")]))
+        #expect(named.item(named: "Blue Dream Buds") == Catalog.Item(name: "blue dream buds", category: "Flower",
+                                                                     quantityType: .weightBased, unitOfMeasure: "Grams"))
+        let counted = Catalog.Item(name: "Blue Dream Buds", category: "Buds", quantityType: .countBased, unitOfMeasure: "Each")
+        #expect(metrc.overlaid(by: Catalog(items: [counted])).item(named: "Blue Dream Buds") == counted)
+    }
 }

@@ -177,11 +177,19 @@ public struct Catalog: Sendable, Equatable {
     /// The catalog read from Metrc is overlaid by the config's files, which name what is local to
     /// the facility. An overlay entry replaces Metrc's entry as a whole rather than field by field,
     /// so a package never combines the overlay's item with a category Metrc gave another item. The
-    /// one exception: an overlay package that says nothing of stock or state keeps Metrc's quantity,
-    /// unit, dates and state, which cannot contradict the item and category it names.
+    /// exceptions: an overlay package that says nothing of stock or state keeps Metrc's quantity,
+    /// unit, dates and state, and an overlay item with no quantity type keeps Metrc's type and
+    /// unit; neither can contradict the names and categories the overlay gives.
     public func overlaid(by overlay: Catalog) -> Catalog {
         var merged = self
-        merged.itemsByName.merge(overlay.itemsByName) { _, local in local }
+        merged.itemsByName.merge(overlay.itemsByName) { metrc, local in
+            // An items file of name and category says nothing of how the item is counted.
+            var item = local
+            if item.quantityType == nil && item.unitOfMeasure == nil {
+                (item.quantityType, item.unitOfMeasure) = (metrc.quantityType, metrc.unitOfMeasure)
+            }
+            return item
+        }
         merged.packagesByTag.merge(overlay.packagesByTag) { metrc, local in
             local.hasStockOrState ? local : local.withStockAndState(of: metrc)
         }

@@ -10,6 +10,9 @@ public struct ManifestIssue: Error, Sendable, Equatable, CustomStringConvertible
     public var field: String?
     /// The 0-based package index the issue belongs to; `nil` for the file as a whole.
     public var packageIndex: Int?
+    /// The pre-flight check whose error this is, if one is: the report shows that check's finding,
+    /// so a reader of the errors can tell it from a problem of the file itself.
+    public var check: CheckID?
 
     public init(message: String, line: Int? = nil, field: String? = nil, packageIndex: Int? = nil) {
         self.message = message

@@ -33,12 +33,18 @@ public struct CheckFinding: Sendable, Equatable {
     /// Ingredients[0].Quantity (line 14): [source-over-used] …`).
     func issue(format: ManifestFormat, tag: String?) -> ManifestIssue {
         let text = "[\(check.rawValue)] \(message) Fix: \(fix)"
-        guard let position else { return ManifestIssue(message: text, line: evidence.line) }
-        // Evidence names an ingredient's field as Metrc's JSON does (`Ingredients[0].Quantity`);
-        // the issue's place names the ingredient from the position.
-        let field = position.ingredientIndex == nil ? evidence.field
-            : String(evidence.field.split(separator: ".").last ?? Substring(evidence.field))
-        return .field(field, text, at: position, format: format, tag: tag)
+        var issue: ManifestIssue
+        if let position {
+            // Evidence names an ingredient's field as Metrc's JSON does (`Ingredients[0].Quantity`);
+            // the issue's place names the ingredient from the position.
+            let field = position.ingredientIndex == nil ? evidence.field
+                : String(evidence.field.split(separator: ".").last ?? Substring(evidence.field))
+            issue = .field(field, text, at: position, format: format, tag: tag)
+        } else {
+            issue = ManifestIssue(message: text, line: evidence.line)
+        }
+        issue.check = check
+        return issue
     }
 }
 

@@ -22,10 +22,11 @@ extension ManifestReport {
             for note in package.notes { lines.append("    note: \(note)") }
             if let fix = package.fix { lines.append("    Fix: \(fix)") }
         }
-        let fileErrors = errors.filter { $0.packageIndex == nil || !packages.indices.contains($0.packageIndex!) }
+        // A manifest-level check's error is shown as its finding, below.
+        let fileErrors = errors.filter { ($0.packageIndex == nil || !packages.indices.contains($0.packageIndex!)) && $0.check == nil }
         if !fileErrors.isEmpty {
             lines.append("")
-            for error in fileErrors where !checks.contains(where: { $0.issue(format: format ?? .json, tag: nil) == error }) {
+            for error in fileErrors {
                 lines.append("  error: \(error.message)")
             }
         }
