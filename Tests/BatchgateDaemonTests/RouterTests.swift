@@ -86,6 +86,29 @@ struct RouterTests {
         #expect(fixture.router.checker.today == "2027-01-01")
     }
 
+    /// What date-future says is decided by the router's clock, batch by batch, as the routed
+    /// report shows: an ActualDate of tomorrow in UTC is future until 10:00 UTC (today is then
+    /// still today anywhere on Earth), and no longer from 10:00 UTC (it is tomorrow somewhere).
+    @Test func dateFutureInTheRoutedReportFollowsTheClock() throws {
+        let fixture = try Fixture()
+        let dated = good.replacingOccurrences(of: "\"Item\": \"Resin\",", with: "\"Item\": \"Resin\", \"ActualDate\": \"2026-12-06\",")
+        #expect(dated != good)
+        var now = try #require(Timestamp.seconds(iso8601: "2026-12-05T09:59:59Z"))
+        fixture.router.wallClock = { now }
+        try fixture.drop("before.json", dated)
+        let before = fixture.router.route(["before.json"]).outcomes
+        #expect(before.map(\.report.summary) == ["needs-batch: 1 of 1 package needs a production batch; 1 warning (date-future)"])
+        let early = try String(contentsOf: fixture.root.appendingPathComponent("needs-batch/before.json.report.txt"), encoding: .utf8)
+        #expect(early.contains("warning [date-future]: ActualDate 2026-12-06 of package 1A4FF0300000022000000001 is later than today's date anywhere on Earth (2026-12-05)."), "\(early)")
+
+        now = try #require(Timestamp.seconds(iso8601: "2026-12-05T10:00:00Z"))
+        try fixture.drop("after.json", dated)
+        let after = fixture.router.route(["after.json"]).outcomes
+        #expect(after.map(\.report.summary) == ["needs-batch: 1 of 1 package needs a production batch"])
+        let late = try String(contentsOf: fixture.root.appendingPathComponent("needs-batch/after.json.report.txt"), encoding: .utf8)
+        #expect(!late.contains("date-future"), "\(late)")
+    }
+
     @Test func routesABatchAndNamesClashesWithASuffix() throws {
         let fixture = try Fixture()
         try fixture.drop("m.json", good)
@@ -295,6 +318,39 @@ struct RouterTests {
         #expect(fixture.auditCount() == 1)
         #expect(fixture.names("processing").isEmpty)
         #expect(fixture.names("needs-batch").count == 3)
+    }
+
+    @Test func reportsRecreatedForAMovedManifestKeepItsFolderAndSayWhenItReadsOtherwise() throws {
+        // Both moved before the crash, their reports lost (a power cut without fsync). m.json
+        // still reads as journaled; n.json was routed to accepted/ with what the catalog held then
+        // and reads as needs-batch now: it stays in accepted/, and its new reports say both.
+        let fixture = try Fixture()
+        let moved = entry()
+        let otherwise = JournalEntry(id: "00000000000000ad", name: "n.json", decision: .accepted, finalName: "n.json",
+                                     receivedAt: "2026-11-27T00:00:00.000Z", routedAt: "2026-11-27T00:00:02.000Z")
+        try Data((moved.journalLine() + [0x0A] + otherwise.journalLine() + [0x0A]))
+            .write(to: fixture.root.appendingPathComponent("processing/.journal-1-1.jsonl"))
+        try fixture.drop("m.json", good, into: "needs-batch")
+        try fixture.drop("n.json", good, into: "accepted")
+        let outcomes = fixture.router.recover()
+        #expect(outcomes.map(\.entry.decision) == [.needsBatch, .accepted], "the moves stand")
+        #expect(fixture.names("accepted") == ["n.json", "n.json.report.json", "n.json.report.txt"])
+        #expect(fixture.names("needs-batch") == ["m.json", "m.json.report.json", "m.json.report.txt"])
+        #expect(fixture.names("processing").isEmpty)
+
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: fixture.root.appendingPathComponent("accepted/n.json.report.json"))) as? [String: Any]
+        #expect(json?["decision"] as? String == "needs-batch")
+        let note = try #require(json?["recovery"] as? String)
+        #expect(note == "written at recovery: the manifest was routed to accepted/ at 2026-11-27T00:00:02.000Z and stays there; read again with the catalog and rules in force now, it reads as needs-batch, as this report says")
+        let text = try String(contentsOf: fixture.root.appendingPathComponent("accepted/n.json.report.txt"), encoding: .utf8)
+        #expect(text.hasPrefix("received: 2026-11-27T00:00:00.000Z as n.json\nrouted:   2026-11-27T00:00:02.000Z to accepted/\nrecovery: \(note)\n\n"), "\(text)")
+        // Still recognised as the route's own, should recovery meet it again.
+        #expect(ReportFiles.states(of: otherwise, in: try HeldFolder(fixture.layout.accepted)) == [.ours, .ours])
+
+        let same = try JSONSerialization.jsonObject(with: Data(contentsOf: fixture.root.appendingPathComponent("needs-batch/m.json.report.json"))) as? [String: Any]
+        #expect(same?["decision"] as? String == "needs-batch" && same?["recovery"] == nil)
+        let sameText = try String(contentsOf: fixture.root.appendingPathComponent("needs-batch/m.json.report.txt"), encoding: .utf8)
+        #expect(!sameText.contains("recovery:"))
     }
 
     @Test func crashAfterTheAuditBeforeTheJournalWasRemoved() throws {

@@ -35,13 +35,26 @@ enum ReportFiles {
         case foreign
     }
 
-    /// The JSON and text reports of a route, in the order of ``heads(_:)``.
+    /// The JSON and text reports of a route, in the order of ``heads(_:)``. Each starts with its
+    /// head; a report whose decision is not the route's folder adds why (``recoveryNote(_:_:)``)
+    /// after it.
     static func files(_ entry: JournalEntry, _ report: ManifestReport) -> [File] {
         var report = report
         report.file = entry.finalName
-        let json = report.jsonLine(extra: extras(entry)) + [0x0A]
-        let text = Array((textHeader(entry) + "\n" + report.text).utf8)
+        let note = recoveryNote(entry, report)
+        let json = report.jsonLine(extra: extras(entry) + (note.map { [("recovery", $0)] } ?? [])) + [0x0A]
+        let text = Array((textHeader(entry) + (note.map { "recovery: \($0)\n" } ?? "") + "\n" + report.text).utf8)
         return [File(name: entry.reportJSONName, bytes: json), File(name: entry.reportTextName, bytes: text)]
+    }
+
+    /// Why a report sits in another folder than its decision, or nil when it does not. Only
+    /// recovery writes such a report: for a manifest moved before a crash whose reports were
+    /// missing, read again with the catalog and rules in force then. The move stands (the
+    /// alerts sent were the journaled decision's), so the report says both.
+    static func recoveryNote(_ entry: JournalEntry, _ report: ManifestReport) -> String? {
+        guard report.decision != entry.decision else { return nil }
+        return "written at recovery: the manifest was routed to \(entry.decision.rawValue)/ at \(entry.routedAt) and stays there; "
+            + "read again with the catalog and rules in force now, it reads as \(report.decision.rawValue), as this report says"
     }
 
     /// What every report of a route starts with, by file name: made only of its journal entry

@@ -517,9 +517,7 @@ final class Router {
         }
         needsRecovery = false
         prepareChecker()
-        // A waiting manifest taken out of processing/ by hand waits no more.
         let present = Set(entries)
-        waitingForCatalog = waitingForCatalog.filter { present.contains($0.key) }
         var outcomes: [Outcome] = []
         var journaled = Set<String>()
         for replacement in entries where replacement.hasPrefix(Journal.replacementPrefix + Journal.namePrefix) {
@@ -543,6 +541,9 @@ final class Router {
             journaled.formUnion(names)
             outcomes += replayed.done
         }
+        // A waiting manifest taken out of processing/ by hand waits no more. (A journaled route
+        // may wait with its manifest moved already: its journal still names it.)
+        waitingForCatalog = waitingForCatalog.filter { present.contains($0.key) || journaled.contains($0.key) }
         var leftovers: [String] = []
         for name in entries where !name.hasPrefix(".") && !journaled.contains(name) {
             if folders.sameFile(folders.inbox, name, folders.processing, name) {
@@ -685,15 +686,12 @@ final class Router {
         }
         log.notice("replaying the journal \(journal): \(unfinished.count) manifest(s) were being routed when the last run stopped")
 
-        var routes: [PendingRoute] = []
-        // Routes skipped this time (a second name that could not be removed): still owed, so a
-        // rewritten journal keeps them, or their files would be taken for leftovers next time.
+        // Routes skipped this time (a second name that could not be removed, a look-up Metrc did
+        // not answer): still owed, so a rewritten journal keeps them, or their files would be
+        // taken for leftovers next time.
         var undone: [JournalEntry] = []
-        var renamed = false
-        // New names are chosen around every name this journal already holds.
-        var reserved: [Decision: Set<String>] = [:]
-        for entry in unfinished { reserved[entry.decision, default: []].formUnion(folders.reservedNames(entry.finalName)) }
-        for var entry in unfinished {
+        var rereads: [Reread] = []
+        for entry in unfinished {
             let observation = observe(entry)
             let place = RecoveryPlan.place(of: observation)
             switch place {
@@ -712,28 +710,29 @@ final class Router {
             case .moved, .waiting:
                 break
             }
-            // Read again: from processing/ while it waits there, else the moved file (its
-            // reports may have to be created again).
-            let source = place == .waiting ? folders.processing : folders.outcome(entry.decision)
-            let evaluation: Evaluation
-            if place == .waiting, let report = setAside(entry.name, suspects: suspects) {
-                evaluation = .read(report, nil)
-            } else {
-                evaluating.begin([entry.name], attempt: (suspects[entry.name] ?? 0) + 1)
-                evaluation = Evaluation.of(place == .waiting ? entry.name : entry.finalName, in: source, checker: checker)
-                evaluating.end()
-            }
-            progress.advance()
-            guard case .read(var report, let stamp) = evaluation else {
-                changing.insert(entry.name)
-                log.notice("\(entry.name) kept changing while it was read; \(journal) is replayed once it has been left alone")
-                return ([], names, false)
-            }
-            report.file = entry.name
-            let plan = RecoveryPlan(observation, journaled: entry.decision, readAs: report.decision)
+            guard let reread = readAgain(entry, observation, suspects: suspects, journal: journal) else { return ([], names, false) }
+            rereads.append(reread)
+        }
+        guard let lookedUp = lookUpMisses(of: rereads, suspects: suspects, journal: journal) else { return ([], names, false) }
+        undone += lookedUp.waiting
+
+        var routes: [PendingRoute] = []
+        var renamed = false
+        // New names are chosen around every name this journal already holds.
+        var reserved: [Decision: Set<String>] = [:]
+        for entry in unfinished { reserved[entry.decision, default: []].formUnion(folders.reservedNames(entry.finalName)) }
+        for reread in lookedUp.decided {
+            var entry = reread.entry
+            let report = reread.report
+            let plan = RecoveryPlan(reread.observation, journaled: entry.decision, readAs: report.decision)
             if !plan.renaming.isEmpty {
                 takeNewName(&entry, as: plan, reserved: &reserved)
                 renamed = true
+            }
+            if !plan.moves && report.decision != entry.decision {
+                // Moved, it stays where it was routed; read again now (the catalog or the rules
+                // changed since), it reads otherwise, and a report written now says both.
+                log.warning("\(entry.name) was routed to \(entry.decision.rawValue)/ as \(entry.finalName) before the last run stopped; read again at recovery it reads as \(report.decision.rawValue) (the catalog or the rules changed since): it stays in \(entry.decision.rawValue)/\(plan.reports == .createMissing ? ", and the reports written again for it say so" : "")")
             }
             let alerts: [OutboxEntry]
             do {
@@ -743,7 +742,7 @@ final class Router {
                 log.error("cannot read the alerts of \(entry.name) in \(outbox?.folder ?? layout.outbox): \(error); \(journal) is replayed at the next try")
                 return ([], names, false)
             }
-            routes.append(PendingRoute(outcome: Outcome(entry: entry, report: report, alerts: alerts, stamp: plan.moves ? stamp : nil),
+            routes.append(PendingRoute(outcome: Outcome(entry: entry, report: report, alerts: alerts, stamp: plan.moves ? reread.stamp : nil),
                                        reports: plan.reports, moves: plan.moves))
         }
         if renamed {
@@ -759,6 +758,78 @@ final class Router {
         }
         let finished = finish(routes, journal: journal, replaying: true, audited: &audited, leftUndone: undone.count)
         return (finished.done, names, finished.finished)
+    }
+
+    /// A journaled route whose manifest is read again at recovery.
+    private struct Reread {
+        var entry: JournalEntry
+        var observation: Observation
+        /// What the manifest reads as now.
+        var report: ManifestReport
+        /// The manifest as it was read, when it is a regular file.
+        var stamp: FileStamp?
+    }
+
+    /// Reads a journaled route's manifest again: from `processing/` while it waits there (or
+    /// rejects it unread when it was being evaluated the last two times the daemon died), else
+    /// the moved file (its reports may have to be created again). Nil (logged) when it kept
+    /// changing while it was read: the journal then waits.
+    private func readAgain(_ entry: JournalEntry, _ observation: Observation, suspects: [String: Int], journal: String) -> Reread? {
+        let waiting = RecoveryPlan.place(of: observation) == .waiting
+        let evaluation: Evaluation
+        if waiting, let report = setAside(entry.name, suspects: suspects) {
+            evaluation = .read(report, nil)
+        } else {
+            evaluating.begin([entry.name], attempt: (suspects[entry.name] ?? 0) + 1)
+            evaluation = waiting
+                ? Evaluation.of(entry.name, in: folders.processing, checker: checker)
+                : Evaluation.of(entry.finalName, in: folders.outcome(entry.decision), checker: checker)
+            evaluating.end()
+        }
+        progress.advance()
+        guard case .read(var report, let stamp) = evaluation else {
+            changing.insert(entry.name)
+            log.notice("\(entry.name) kept changing while it was read; \(journal) is replayed once it has been left alone")
+            return nil
+        }
+        report.file = entry.name
+        return Reread(entry: entry, observation: observation, report: report, stamp: stamp)
+    }
+
+    /// The journaled routes whose manifests needed what the live catalog lacks, looked up once
+    /// for all of them and read again, as a batch does (``lookUpMisses(_:)``): the decision was
+    /// journaled with what Metrc answered then, and a crash may have come before the catalog kept
+    /// it. When Metrc does not answer, those routes wait (``waitingForCatalog``; their journal is
+    /// kept), never decided from a catalog that lacks what they need. Nil when a manifest kept
+    /// changing while it was read again: the journal then waits.
+    private func lookUpMisses(of rereads: [Reread], suspects: [String: Int], journal: String)
+        -> (decided: [Reread], waiting: [JournalEntry])? {
+        // Those that waited already are logged once, when they began to.
+        let waitedBefore = Set(rereads.map(\.entry.name).filter { waitingForCatalog[$0] != nil })
+        for reread in rereads { waitingForCatalog[reread.entry.name] = nil }
+        let lacking = rereads.filter { !$0.report.catalogMisses.isEmpty }
+        guard let catalogSource, !lacking.isEmpty else { return (rereads, []) }
+        var misses = CatalogMisses()
+        for reread in lacking { misses.formUnion(reread.report.catalogMisses) }
+        let decided = rereads.filter { $0.report.catalogMisses.isEmpty }
+        switch lookUpReportingProgress(catalogSource, misses) {
+        case .answered(let catalog):
+            checker.catalog = catalog
+            var again: [Reread] = []
+            for reread in lacking {
+                guard let read = readAgain(reread.entry, reread.observation, suspects: suspects, journal: journal) else { return nil }
+                again.append(read)
+            }
+            return (decided + again, [])
+        case .unavailable(let reason):
+            for reread in lacking { waitingForCatalog[reread.entry.name] = reason }
+            let fresh = lacking.filter { !waitedBefore.contains($0.entry.name) }
+            if !fresh.isEmpty {
+                let named = fresh.prefix(5).map(\.entry.name).joined(separator: ", ") + (fresh.count > 5 ? " and \(fresh.count - 5) more" : "")
+                log.warning("\(fresh.count) manifest(s) of \(journal) wait because they need Metrc, which does not answer (\(reason)): \(named); they are decided once it answers, never rejected for it")
+            }
+            return (decided, lacking.map(\.entry))
+        }
     }
 
     /// Gives a waiting route the new final name its plan calls for, in the folder the plan says,
