@@ -168,18 +168,26 @@ enum Gallery {
     static let warnedAt = 1_773_309_725.125
 
     /// `config/examples/repackage.csv`, accepted, with the warning the lab-testing check gives
-    /// when the source it takes from failed its tests (set here: the gallery shows the alert,
-    /// not the check).
+    /// when the source it takes from failed its tests: checked as the daemon checks it with
+    /// Metrc's catalog, here the sample catalog (config/catalog) whose record of that source says
+    /// `TestFailed`, on the day it is routed.
     static func warnedMessage() throws -> AlertMessage {
         let bytes = try Array(Data(contentsOf: repository.appendingPathComponent("config/examples/repackage.csv")))
-        var report = ManifestChecker().check(fileName: "repackage.csv", bytes: bytes)
-        for index in report.packages.indices {
-            report.packages[index].checks = [CheckFinding(
-                check: .sourceLabFailed, severity: .warning,
-                message: "Source 1A4FF0100000022000000801 (Blue Dream Buds) has LabTestingState TestFailed (Metrc catalog).",
-                fix: "use it only as your state allows (remediation, extraction); else take the quantity from another package",
-                evidence: Evidence(field: "Ingredients[0].Package", value: "1A4FF0100000022000000801", origin: .metrc))]
-        }
+        let catalogFolder = repository.appendingPathComponent("config/catalog")
+        let items = try CatalogReader.readItems(Array(Data(contentsOf: catalogFolder.appendingPathComponent("items.json"))),
+                                                fileName: "items.json")
+        var packages = try CatalogReader.readPackages(Array(Data(contentsOf: catalogFolder.appendingPathComponent("packages.csv"))),
+                                                      fileName: "packages.csv")
+        let source = try #require(packages.firstIndex { $0.tag == "1A4FF0100000022000000801" })
+        packages[source].labTestingState = "TestFailed"
+        var checker = ManifestChecker(catalog: Catalog(items: items, packages: packages))
+        checker.sourcesMustBeKnown = true
+        checker.today = "2026-03-12"
+        let report = checker.check(fileName: "repackage.csv", bytes: bytes)
+        // The gallery shows this warning and nothing else: another finding would be a change of
+        // the checks or of the sample catalog to look at, not to copy into the docs.
+        #expect(report.decision == .accepted && report.skipped.isEmpty
+                    && report.checkFindings(.warning).map(\.check) == [.sourceLabFailed, .sourceLabFailed], "\(report.text)")
         let folder = StateLayout(root: stateRoot).folder(for: report.decision)
         return AlertMessage(id: "3f9c2a71d04be818", time: Timestamp.iso8601(warnedAt), licenseNumber: license, facility: facility,
                             host: host, file: "repackage.csv", reportPath: folder + "/repackage.csv.report.txt", report: report)
