@@ -383,7 +383,7 @@ struct DaemonTests {
 
         try Data("stateRoot: state\nrescanInterval: 0\nrules:\n  checks: {too-many-packages: off}\n".utf8).write(to: config)
         daemon.signal(SIGHUP)
-        #expect(waitUntil(timeout: 5) { daemon.log.contains("reloaded the configuration and catalog") })
+        #expect(waitUntil(timeout: 30) { daemon.log.contains("reloaded the configuration and catalog") })
         try Data(PreflightManifests.elevenPackages().utf8).write(to: daemon.inbox.appendingPathComponent("after.json"))
         expectRouted(daemon, count: 2)
         #expect(daemon.manifests(in: "accepted") == ["after.json"])
