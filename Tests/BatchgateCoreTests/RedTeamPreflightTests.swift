@@ -159,6 +159,18 @@ struct RedTeamPreflightTests {
         #expect(gelato.evidence.origin == .manifest)
     }
 
+    // MARK: Reports
+
+    /// too-many-packages set to error: the text report shows it once, with its fix, after one
+    /// blank line (its issue, left out of the file's errors above it, left two).
+    @Test func aManifestLevelCheckErrorLeavesNoEmptyErrorBlock() {
+        let report = RequestCheckTests.report((1...11).map { RequestCheckTests.Request(tag: tag($0)) },
+                                              levels: [.tooManyPackages: .error])
+        #expect(report.decision == .rejected)
+        #expect(!report.text.contains("\n\n\n"), "\(report.text)")
+        #expect(report.text.components(separatedBy: "[too-many-packages]").count == 2, "\(report.text)")
+    }
+
     // MARK: Skips
 
     /// A check skipped for very many tags: each tag is recorded once, in a pass over them, not by

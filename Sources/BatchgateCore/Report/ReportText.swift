@@ -22,12 +22,14 @@ extension ManifestReport {
             for note in package.notes { lines.append("    note: \(note)") }
             if let fix = package.fix { lines.append("    Fix: \(fix)") }
         }
-        let fileErrors = errors.filter { $0.packageIndex == nil || !packages.indices.contains($0.packageIndex!) }
+        // A manifest-level check's error is shown below with its fix, not here as well.
+        let fileErrors = errors.filter { error in
+            (error.packageIndex == nil || !packages.indices.contains(error.packageIndex!))
+                && !checks.contains(where: { $0.issue(format: format ?? .json, tag: nil) == error })
+        }
         if !fileErrors.isEmpty {
             lines.append("")
-            for error in fileErrors where !checks.contains(where: { $0.issue(format: format ?? .json, tag: nil) == error }) {
-                lines.append("  error: \(error.message)")
-            }
+            for error in fileErrors { lines.append("  error: \(error.message)") }
         }
         if !checks.isEmpty {
             lines.append("")
