@@ -41,7 +41,8 @@ public enum MetrcUnit {
         guard let source = named(from), let target = named(to), source.quantityType == target.quantityType
         else { return nil }
         if source.name == target.name { return quantity }
-        return quantity * source.toBase / target.toBase
+        // The ratio first: a quantity near Double's largest times a factor would overflow.
+        return quantity * (source.toBase / target.toBase)
     }
 
     /// The units of one quantity type, for a fix: "Grams, Milligrams, Kilograms, Ounces or Pounds".

@@ -10,7 +10,20 @@ struct PreflightChecker {
     struct Outcome: Equatable {
         var packages: [Int: [CheckFinding]] = [:]
         var manifest: [CheckFinding] = []
-        var skipped: [SkippedCheck] = []
+        private(set) var skipped: [SkippedCheck] = []
+        /// Where each check and reason is in `skipped`, and the tags each entry names, so that a
+        /// skip for one more of many tags is not a search through all of them.
+        private var skipIndex: [SkipKey: (entry: Int, tags: Set<String>)] = [:]
+
+        /// One entry of `skipped`: a check and the reason it was skipped for.
+        private struct SkipKey: Hashable {
+            var check: CheckID
+            var reason: String
+        }
+
+        static func == (lhs: Outcome, rhs: Outcome) -> Bool {
+            lhs.packages == rhs.packages && lhs.manifest == rhs.manifest && lhs.skipped == rhs.skipped
+        }
     }
 
     let catalog: Catalog
@@ -58,20 +71,27 @@ extension PreflightChecker.Outcome {
     /// entry per check and reason, naming every tag.
     mutating func skip(_ check: CheckID, reason: String, tag: String?, settings: CheckSettings) {
         guard settings.runs(check) else { return }
-        if let index = skipped.firstIndex(where: { $0.check == check && $0.reason == reason }) {
-            if let tag, !skipped[index].tags.contains(tag) { skipped[index].tags.append(tag) }
-        } else {
+        let key = SkipKey(check: check, reason: reason)
+        // Only the entry's position is copied out: a copy of its set would make the insert copy it.
+        guard let entry = skipIndex[key]?.entry else {
+            skipIndex[key] = (skipped.count, tag.map { [$0] } ?? [])
             skipped.append(SkippedCheck(check: check, reason: reason, tags: tag.map { [$0] } ?? []))
+            return
         }
+        guard let tag, skipIndex[key]!.tags.insert(tag).inserted else { return }
+        skipped[entry].tags.append(tag)
     }
 }
 
 extension PreflightChecker {
-    /// A quantity as a message shows it: at most 3 decimals, no trailing zeros (`453.592`, `16`,
-    /// `0.408`); a quantity so small that 3 decimals would show 0 gets up to 6.
-    static func quantityText(_ value: Double) -> String {
+    /// A quantity as a message shows it: at most `places` decimals (3 unless more are asked for, at
+    /// most 6), no trailing zeros (`453.592`, `16`, `0.408`); a quantity so small that they would
+    /// show 0 gets up to 6.
+    static func quantityText(_ value: Double, places: Int = 3) -> String {
         guard value.isFinite, abs(value) < 1e15 else { return String(value) }
-        for places in [3, 6] {
+        // Scaled to 6 decimals, a quantity of 10^13 would pass Int64's range.
+        let places = abs(value) < 1e12 ? min(places, 6) : min(places, 3)
+        for places in places < 6 ? [places, 6] : [6] {
             var scale: Int64 = 1
             for _ in 0..<places { scale *= 10 }
             let scaled = Int64((abs(value) * Double(scale)).rounded())

@@ -39,8 +39,9 @@ extension PreflightChecker {
             guard !checked.isEmpty else { continue }
             checkState(of: record, takenBy: checked, into: &outcome)
             // A finished or archived package is as good as empty: taking from it reads as over-use
-            // too, but that it cannot be a source at all is the one thing worth saying.
-            let reportedInactive = Self.isInactive(record) && settings.runs(.sourceInactive)
+            // too, but that it cannot be a source at all is the one thing worth saying, when that
+            // rejects it. A facility that made source-inactive a warning still gets over-use's error.
+            let reportedInactive = Self.isInactive(record) && settings.level(.sourceInactive) == .error
             checkQuantities(of: record, takenBy: taken, resolved: resolved, sum: !reportedInactive, into: &outcome)
         }
     }
@@ -159,8 +160,9 @@ extension PreflightChecker {
 
     /// Each ingredient's unit against the source's, and the sum of what the whole manifest takes
     /// against what the source holds (unless `sum` is false). An ingredient of another quantity type
-    /// is an ingredient-unit finding and left out of the sum; a unit that is not Metrc's leaves both
-    /// unchecked for the source.
+    /// is an ingredient-unit finding and left out of the sum; a unit that is not Metrc's leaves the
+    /// unit check unchecked for the source, and over-use too unless what the other ingredients take
+    /// already passes what the source holds (quantities are positive: the rest can only add to it).
     private func checkQuantities(of record: Catalog.Package, takenBy uses: [SourceUses.Use],
                                  resolved: [Int: ResolvedPackage], sum: Bool, into outcome: inout Outcome) {
         let tag = record.tag
@@ -178,14 +180,13 @@ extension PreflightChecker {
         }
         let origin = recordOrigin.rawValue
         var parts: [(use: SourceUses.Use, amount: Double, unit: MetrcUnit.Unit, converted: Double)] = []
-        var summable = true
+        // Ingredients in units Metrc does not use, by the name written: not counted.
+        var uncounted: [String] = []
         for use in uses {
             guard let quantity = use.quantity, let unitName = use.unit else { continue }
             guard let unit = MetrcUnit.named(unitName) else {
-                let reason = Self.unknownUnit(unitName)
-                outcome.skip(.ingredientUnit, reason: reason, tag: tag, settings: settings)
-                outcome.skip(.sourceOverUsed, reason: reason, tag: tag, settings: settings)
-                summable = false
+                outcome.skip(.ingredientUnit, reason: Self.unknownUnit(unitName), tag: tag, settings: settings)
+                uncounted.append(unitName.trimmingWhitespace())
                 continue
             }
             guard unit.quantityType == heldUnit.quantityType else {
@@ -200,34 +201,61 @@ extension PreflightChecker {
                 }
                 continue
             }
-            parts.append((use, quantity, unit, quantity * unit.toBase / heldUnit.toBase))
+            // The ratio first: a quantity near Double's largest times a factor would overflow.
+            parts.append((use, quantity, unit, quantity * (unit.toBase / heldUnit.toBase)))
         }
-        guard sum, summable, !parts.isEmpty else { return }
+        guard sum, !parts.isEmpty || !uncounted.isEmpty else { return }
+        let skipReason = uncounted.first.map(Self.unknownUnit)
         guard let held = record.quantity else {
-            outcome.skip(.sourceOverUsed, reason: "the catalog does not give what it holds (Quantity)", tag: tag, settings: settings)
+            outcome.skip(.sourceOverUsed, reason: skipReason ?? "the catalog does not give what it holds (Quantity)", tag: tag, settings: settings)
             return
         }
         let total = parts.reduce(0) { $0 + $1.converted }
-        guard total > held * (1 + MetrcUnit.tolerance) else { return }
+        // The tolerance covers what a conversion rounds; in the source's own unit only the sum's
+        // binary rounding is forgiven, so 0.1 Grams over a Grams package is over.
+        let converted = parts.reduce(0) { $0 + ($1.unit.name == heldUnit.name ? 0 : $1.converted) }
+        guard total > held + converted * MetrcUnit.tolerance + held * Self.summingSlack else {
+            if let skipReason { outcome.skip(.sourceOverUsed, reason: skipReason, tag: tag, settings: settings) }
+            return
+        }
 
         func amount(_ value: Double) -> String { "\(Self.quantityText(value)) \(heldUnit.name)" }
+        // A total that shows as what is held would read as no over-use: more digits then.
+        func totalText(_ value: Double) -> String {
+            Self.quantityText(value) == Self.quantityText(held) ? Self.quantityText(value, places: 6) : Self.quantityText(value)
+        }
         let heldFrom = catalogIsMetrc
             ? "Metrc catalog" + (record.lastModified.map { ", last modified \($0)" } ?? "")
             : "packages file"
-        let listedParts = parts.map { part -> String in
+        // A few takers by name; each package's own part is in its finding's evidence. Naming every
+        // one in every finding made the report grow with the square of the packages.
+        var listedParts = parts.prefix(Self.partsNamed).map { part -> String in
             var text = "\(Self.quantityText(part.amount)) \(part.unit.name)"
-            if part.unit.name != heldUnit.name { text += " (\(amount(part.converted)))" }
+            if part.unit.name != heldUnit.name { text += " (\(totalText(part.converted)) \(heldUnit.name))" }
             text += " for package \(part.use.packageName)"
             if let line = part.use.position.line { text += " (line \(line))" }
             return text
+        }
+        if parts.count > Self.partsNamed {
+            let rest = parts.dropFirst(Self.partsNamed).reduce(0) { $0 + $1.converted }
+            listedParts.append("\(parts.count - Self.partsNamed) more ingredients (\(amount(rest)))")
         }
         var excess = amount(total - held)
         // Said also in the unit the manifest takes it in, when that is one unit: what to change is there.
         let takenUnits = Set(parts.map(\.unit.name))
         if takenUnits.count == 1, let taken = parts.first?.unit, taken.name != heldUnit.name {
-            excess += " (\(Self.quantityText((total - held) * heldUnit.toBase / taken.toBase)) \(taken.name))"
+            excess += " (\(Self.quantityText((total - held) * (heldUnit.toBase / taken.toBase))) \(taken.name))"
         }
-        let message = "Source \(tag) holds \(amount(held)) (\(heldFrom)); this manifest takes \(amount(total)) from it: \(Self.listed(listedParts, conjunction: "and")), \(excess) more than it holds."
+        let atLeast = uncounted.isEmpty ? "" : "at least "
+        var message = "Source \(tag) holds \(amount(held)) (\(heldFrom)); this manifest takes \(atLeast)\(totalText(total)) \(heldUnit.name) from it: \(Self.listed(listedParts, conjunction: "and")), \(atLeast)\(excess) more than it holds"
+        if !uncounted.isEmpty {
+            let distinct = Array(Set(uncounted)).sorted()
+            let names = Self.listed(distinct.prefix(3).map(FieldSyntax.quoted)
+                                    + (distinct.count > 3 ? ["\(distinct.count - 3) more"] : []), conjunction: "and")
+            let noun = uncounted.count == 1 ? "ingredient" : "ingredients"
+            message += " (\(uncounted.count) \(noun) in a unit Metrc does not use (\(names)) not counted)"
+        }
+        message += "."
         let fix = "take \(excess) less from \(tag), or take the rest from another package."
         var filed = Set<Int>()
         for part in parts where resolved[part.use.packageIndex] != nil && filed.insert(part.use.packageIndex).inserted {
@@ -236,6 +264,12 @@ extension PreflightChecker {
                                 at: part.use.position), package: part.use.packageIndex)
         }
     }
+
+    /// How many of the ingredients that take from one over-used source its message names.
+    static let partsNamed = 10
+    /// The relative error a sum of many quantities may gather in binary (three times 453.6 is a
+    /// hair more than 1360.8): far below any amount Metrc records.
+    static let summingSlack = 1e-9
 
     /// The reason a unit check is skipped for a unit name Metrc does not use.
     static func unknownUnit(_ name: String) -> String {
