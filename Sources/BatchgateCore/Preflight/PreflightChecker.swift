@@ -121,22 +121,30 @@ extension PreflightChecker.Outcome {
     /// once for those tags rather than once per check and field.
     mutating func foldSkipsOfBareRecords(in catalog: Catalog) {
         var folded: [SkippedCheck] = []
-        func add(_ check: CheckID, _ reason: String, _ tags: [String]) {
-            guard !tags.isEmpty else { return }
-            if let index = folded.firstIndex(where: { $0.check == check && $0.reason == reason }) {
-                folded[index].tags += tags.filter { !folded[index].tags.contains($0) }
-            } else {
-                folded.append(SkippedCheck(check: check, reason: reason, tags: tags))
-            }
-        }
+        // Where each check's bare-record entry is, and the tags it names: a big manifest may skip
+        // thousands of tags, so nothing here searches a list.
+        var bareEntries: [CheckID: (entry: Int, tags: Set<String>)] = [:]
         for skip in skipped {
             guard Self.recordChecks.contains(skip.check), !skip.tags.isEmpty else {
                 folded.append(skip)
                 continue
             }
-            let bare = skip.tags.filter { catalog.package(tagged: $0).map { !$0.hasStockOrState } ?? false }
-            add(skip.check, skip.reason, skip.tags.filter { !bare.contains($0) })
-            add(skip.check, Self.bareRecord, bare)
+            var kept = skip
+            kept.tags = []
+            for tag in skip.tags {
+                guard let record = catalog.package(tagged: tag), !record.hasStockOrState else {
+                    kept.tags.append(tag)
+                    continue
+                }
+                if var bare = bareEntries[skip.check] {
+                    if bare.tags.insert(tag).inserted { folded[bare.entry].tags.append(tag) }
+                    bareEntries[skip.check] = bare
+                } else {
+                    bareEntries[skip.check] = (folded.count, [tag])
+                    folded.append(SkippedCheck(check: skip.check, reason: Self.bareRecord, tags: [tag]))
+                }
+            }
+            if !kept.tags.isEmpty { folded.append(kept) }
         }
         skipped = folded
     }
