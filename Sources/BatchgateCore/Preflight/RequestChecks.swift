@@ -60,7 +60,7 @@ extension PreflightChecker {
         guard settings.runs(.packageUnit), let written = package.request.unitOfMeasure else { return }
         // The readers take any unit name; one Metrc does not know is not ours to judge here.
         guard let unit = MetrcUnit.named(written) else {
-            outcome.skip(.packageUnit, reason: "unit \(FieldSyntax.quoted(written)) is not one of Metrc's unit names (\(Self.wordList(MetrcUnit.all.map(\.name), "or")))",
+            outcome.skip(.packageUnit, reason: Self.unknownUnit(written),
                          tag: package.tag, settings: settings)
             return
         }
@@ -72,13 +72,13 @@ extension PreflightChecker {
             return
         }
         guard unit.quantityType != known.type else { return }
-        let amount = package.request.quantity.map { "\(FieldSyntax.formatNumber($0)) \(unit.name)" } ?? "in \(unit.name)"
+        let amount = package.request.quantity.map { "\(Self.quantityText($0)) \(unit.name)" } ?? "in \(unit.name)"
         let item = package.item.map { "its item \(FieldSyntax.quoted($0))" } ?? "its item"
         let units = MetrcUnit.names(of: known.type)
         outcome.add(finding(
             .packageUnit,
             "Package \(package.tag) is \(amount) but \(item) is \(known.type.rawValue) (\(known.place)).",
-            fix: "use \(Self.wordList(units, "or")) (the units of a \(known.type.rawValue) item), or the item of the right quantity type.",
+            fix: "use \(Self.listed(units, conjunction: "or")) (the units of a \(known.type.rawValue) item), or the item of the right quantity type.",
             evidence: Evidence(field: "UnitOfMeasure", value: written, line: package.request.position.line,
                                origin: known.origin),
             at: package.request.position), package: index)
@@ -98,7 +98,7 @@ extension PreflightChecker {
             if let first = types.first, let type = first, types.allSatisfy({ $0 == type }) {
                 let place = catalogIsMetrc ? "Metrc catalog" : "packages file"
                 return .known(QuantityTypeSource(
-                    type: type, place: "\(place), the item of source \(Self.wordList(sources, "and"))",
+                    type: type, place: "\(place), the item of source \(Self.listed(sources, conjunction: "and"))",
                     origin: catalogIsMetrc ? .metrc : .packagesFile))
             }
             return .unknown(types.contains(nil)
@@ -168,7 +168,7 @@ extension PreflightChecker {
         let origin: Evidence.Origin = catalogIsMetrc ? .metrc : .packagesFile
         outcome.add(finding(
             .dateBeforeSource,
-            "ActualDate \(date) of package \(package.tag) is before the PackagedDate the \(origin.rawValue) gives its \(noun) \(Self.wordList(sources, "and")): a package cannot be made before what it is made from.",
+            "ActualDate \(date) of package \(package.tag) is before the PackagedDate the \(origin.rawValue) gives its \(noun) \(Self.listed(sources, conjunction: "and")): a package cannot be made before what it is made from.",
             fix: "give the date the package was made (ActualDate), on or after \(later.map(\.packaged).max()!), or check the source tags.",
             evidence: Evidence(field: "ActualDate", value: date, line: package.request.position.line, origin: origin),
             at: package.request.position), package: index)
@@ -287,7 +287,7 @@ extension PreflightChecker {
             } + (clashes.count > 3 ? ["\(clashes.count - 3) more"] : [])
             outcome.add(finding(
                 .batchNumberReused,
-                "Batch number \(number) of package \(package.tag) (item \(FieldSyntax.quoted(item))) is also on \(Self.wordList(named, "and")); a production batch is of one item.",
+                "Batch number \(number) of package \(package.tag) (item \(FieldSyntax.quoted(item))) is also on \(Self.listed(named, conjunction: "and")); a production batch is of one item.",
                 fix: "give each production batch its own number.",
                 evidence: Evidence(field: "ProductionBatchNumber", value: number, line: package.request.position.line,
                                    origin: clashes.first[0].origin),
@@ -296,12 +296,6 @@ extension PreflightChecker {
     }
 
     // MARK: Words
-
-    /// "A", "A or B", "A, B or C" (with `conjunction` "or").
-    private static func wordList(_ items: [String], _ conjunction: String) -> String {
-        guard items.count > 1 else { return items.first ?? "" }
-        return items.dropLast().joined(separator: ", ") + " \(conjunction) " + items.last!
-    }
 
     /// `items` in their order, each once.
     private static func eachOnce(_ items: [String]) -> [String] {

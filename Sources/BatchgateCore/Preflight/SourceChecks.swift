@@ -149,8 +149,9 @@ extension PreflightChecker {
     }
 
     /// Whether the record says the package is finished or archived.
+    /// A finished date under `IsFinished: false` is a package unfinished since: the flag decides.
     static func isInactive(_ record: Catalog.Package) -> Bool {
-        record.archivedDate != nil || record.isFinished == true || record.finishedDate != nil
+        record.archivedDate != nil || (record.isFinished ?? (record.finishedDate != nil))
     }
 
     /// Metrc's `LabTestingState` values of a package that failed (compared trimmed, any case).
@@ -273,7 +274,7 @@ extension PreflightChecker {
 
     /// The reason a unit check is skipped for a unit name Metrc does not use.
     static func unknownUnit(_ name: String) -> String {
-        "unit \"\(name.trimmingWhitespace())\" is not one of Metrc's unit names (\(MetrcUnit.all.map(\.name).joined(separator: ", ")))"
+        "unit \(FieldSyntax.quoted(name.trimmingWhitespace())) is not one of Metrc's unit names (\(listed(MetrcUnit.all.map(\.name), conjunction: "or")))"
     }
 
     /// `a`, `a or b`, `a, b or c`.

@@ -117,8 +117,13 @@ struct CategoryResolver {
                 if known == nil && sourcesMustBeKnown {
                     // Whether Metrc has it is the source-not-in-facility check's to say; here the
                     // package cannot be evaluated at all, and must not pass for want of a category.
-                    issues.append(.field("Package", "ingredient \(source): package \(source) is not in the facility's Metrc catalog, and Metrc refuses a source package it does not have: check the tag",
-                                         at: ingredient.position, format: format, tag: tag))
+                    // Rejected whatever source-not-in-facility's level: without its category the
+                    // package cannot be judged. Tagged with the check and worded as Metrc answers.
+                    var issue = ManifestIssue.field(
+                        "Package", "[\(CheckID.sourceNotInFacility.rawValue)] ingredient \(source): package \(source) is not in the facility's Metrc catalog, and Metrc answers \"Package \(source) does not exist in the current Facility.\" Fix: check the tag.",
+                        at: ingredient.position, format: format, tag: tag)
+                    issue.check = .sourceNotInFacility
+                    issues.append(issue)
                     continue
                 }
                 if let item { missingItems.append(item) }
