@@ -10,6 +10,10 @@ public struct ManifestChecker: Sendable {
     /// Whether the catalog is the facility's Metrc catalog, so a source package it lacks is one
     /// Metrc does not have (and refuses) rather than one a file left out.
     public var sourcesMustBeKnown = false
+    /// Whether the catalog holds Metrc's own records, as a cache read offline does, although a
+    /// source it lacks was not looked up: reports name Metrc's catalog as their origin, and
+    /// `source-not-in-facility` is skipped rather than guessed. Implied by ``sourcesMustBeKnown``.
+    public var catalogIsMetrc = false
     /// Today as `YYYY-MM-DD`, the latest date anywhere on Earth, for `date-future`; nil skips that
     /// check (the core reads no clock: the caller sets it each batch).
     public var today: String?
@@ -119,8 +123,9 @@ public struct ManifestChecker: Sendable {
     /// verdict, an error also as an issue that makes the package invalid (Metrc would refuse it).
     private func applyPreflight(to report: inout ManifestReport, manifest: Manifest,
                                 resolved: [Int: ResolvedPackage]) -> [ManifestIssue] {
-        let preflight = PreflightChecker(catalog: catalog, settings: engine.settings.checks, today: today,
-                                         catalogIsMetrc: sourcesMustBeKnown)
+        var preflight = PreflightChecker(catalog: catalog, settings: engine.settings.checks, today: today,
+                                         catalogIsMetrc: catalogIsMetrc || sourcesMustBeKnown)
+        preflight.sourcesWereLookedUp = sourcesMustBeKnown
         let batchRequired = Set(report.packages.filter(\.productionBatchRequired).map(\.position.packageIndex))
         let outcome = preflight.run(manifest, resolved: resolved, batchRequired: batchRequired)
         var issues: [ManifestIssue] = []

@@ -184,6 +184,7 @@ struct CheckCommand: ParsableCommand {
                 let synced = cached.parts.values.map(\.syncedAt).max().map(Timestamp.iso8601) ?? "never"
                 errorStream.write("batchgate: catalog: the Metrc cache (\(cached.itemCount) items, \(cached.packageCount) packages, last synced \(synced)) with the catalog files laid over it\n")
                 checker.catalog = cached.catalog.overlaid(by: checker.catalog)
+                checker.catalogIsMetrc = true
             }
             errorStream.flush()
         } catch {

@@ -56,4 +56,32 @@ struct SkippedCheckTests {
         }
         #expect(entries.count == report.skipped.count)
     }
+
+    /// `batchgate check --config` reads Metrc's cache without asking Metrc: its records are named
+    /// as Metrc's, and a source it lacks is not called missing from the facility, since the cache
+    /// may predate it.
+    @Test func metrcsCacheReadOfflineIsNamedAsMetrcsAndLooksNothingUp() {
+        let catalog = Catalog(
+            items: [.init(name: "Blue Dream Buds", category: "Buds", quantityType: .weightBased)],
+            packages: [Catalog.Package(tag: Self.stocked, item: "Blue Dream Buds", category: "Buds", quantity: 100,
+                                       unitOfMeasure: "Grams", packagedDate: "2025-01-01", isOnHold: false,
+                                       isFinished: false, labTestingState: "TestPassed",
+                                       lastModified: "2025-02-25T18:04:31+00:00")])
+        var checker = ManifestChecker(catalog: catalog)
+        checker.catalogIsMetrc = true
+        let manifest = """
+            [{"Tag": "1A4FF0300000022000008001", "Item": "Blue Dream Buds", "Quantity": 10, "UnitOfMeasure": "Grams",
+              "Ingredients": [
+                {"Package": "\(Self.stocked)", "Quantity": 150, "UnitOfMeasure": "Grams"},
+                {"Package": "1A4FF0100000022000000999", "Item": "Blue Dream Buds", "ItemCategory": "Buds", "Quantity": 5, "UnitOfMeasure": "Grams"}]}]
+            """
+        let report = checker.check(fileName: "m.json", bytes: Array(manifest.utf8))
+        #expect(report.decision == .rejected, "\(report.text)")
+        let overUse = report.packages.first?.checks.first { $0.check == .sourceOverUsed }
+        #expect(overUse?.message.contains("(Metrc catalog, last modified 2025-02-25T18:04:31+00:00)") == true, "\(report.text)")
+        #expect(overUse?.evidence.origin == .manifest)
+        #expect(!report.packages.flatMap(\.checks).contains { $0.check == .sourceNotInFacility })
+        #expect(report.skipped.contains { $0.check == .sourceNotInFacility && $0.reason == PreflightChecker.cacheNotAsked })
+        #expect(report.catalogMisses.isEmpty, "nothing is looked up offline")
+    }
 }

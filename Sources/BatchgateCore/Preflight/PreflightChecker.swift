@@ -31,9 +31,13 @@ struct PreflightChecker {
     /// Today as `YYYY-MM-DD`, the latest date anywhere on Earth; nil when the caller has no clock
     /// (then `date-future` is skipped).
     let today: String?
-    /// Whether the catalog is the facility's Metrc catalog, so that a source it lacks after a
-    /// look-up is one Metrc does not have.
+    /// Whether the catalog holds Metrc's own records (its cache, with any files laid over it): what
+    /// messages and evidence name as their origin.
     let catalogIsMetrc: Bool
+    /// Whether a source the catalog lacked was looked up by label before this run (the daemon), so
+    /// that a source still missing is one Metrc does not have. Offline, Metrc's cache may simply
+    /// predate the tag.
+    var sourcesWereLookedUp: Bool = false
 
     /// Checks `manifest`. `resolved` holds the packages the resolver could resolve, by index; a
     /// package already invalid for its fields is not checked. `batchRequired` holds the indexes of

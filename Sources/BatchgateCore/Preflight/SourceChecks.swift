@@ -20,17 +20,19 @@ extension PreflightChecker {
             return
         }
         checkNewTags(manifest, resolved: resolved, into: &outcome)
-        if !catalogIsMetrc && !uses.tags.isEmpty {
-            outcome.skip(.sourceNotInFacility, reason: Self.filesAreNotMetrc, tag: nil, settings: settings)
+        let notLookedUp = catalogIsMetrc ? Self.cacheNotAsked : Self.filesAreNotMetrc
+        if !sourcesWereLookedUp && !uses.tags.isEmpty {
+            outcome.skip(.sourceNotInFacility, reason: notLookedUp, tag: nil, settings: settings)
         }
         for tag in uses.tags {
             let taken = uses.byTag[tag] ?? []
             guard let record = catalog.package(tagged: tag) else {
-                if catalogIsMetrc {
+                if sourcesWereLookedUp {
                     reportNotInFacility(tag, taken.filter { resolved[$0.packageIndex] != nil }, into: &outcome)
                 } else {
-                    // Files name what the facility chose to list; a tag they lack may be in Metrc.
-                    outcome.skip(.sourceNotInFacility, reason: Self.filesAreNotMetrc, tag: tag, settings: settings)
+                    // Files name what the facility chose to list, and a cache read offline is as old
+                    // as its last sync: a tag they lack may be in Metrc.
+                    outcome.skip(.sourceNotInFacility, reason: notLookedUp, tag: tag, settings: settings)
                 }
                 continue
             }
@@ -50,6 +52,8 @@ extension PreflightChecker {
     static let noPackagesCatalog = "no packages catalog (catalog.packages, --packages or catalog.metrc)"
     /// Why source-not-in-facility cannot run on files.
     static let filesAreNotMetrc = "the catalog is files, not Metrc's: a tag it lacks may still exist"
+    /// Why source-not-in-facility is skipped against Metrc's cache read offline (`check --config`).
+    static let cacheNotAsked = "Metrc's cache, read without asking Metrc, may predate a tag it lacks (the daemon looks such a tag up)"
 
     // MARK: tag-in-use
 
