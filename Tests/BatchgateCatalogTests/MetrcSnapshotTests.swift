@@ -1,5 +1,5 @@
 import Testing
-import BatchgateCore
+@testable import BatchgateCore
 import BatchgateMetrc
 @testable import BatchgateCatalog
 

@@ -88,7 +88,7 @@ public struct Catalog: Sendable, Equatable {
 
         /// Whether the record says anything of the package's stock or state: a record of only tag,
         /// item and category may be a packages file naming a new tag's category, not a package in use.
-        public var hasStockOrState: Bool {
+        var hasStockOrState: Bool {
             quantity != nil || unitOfMeasure != nil || packagedDate != nil || isOnHold != nil || isFinished != nil
                 || finishedDate != nil || archivedDate != nil || labTestingState != nil || lastModified != nil
         }
@@ -150,7 +150,7 @@ public struct Catalog: Sendable, Equatable {
     }
 
     /// The packages whose production batch number is `number` (trimmed, any case), by tag.
-    public func packages(withBatchNumber number: String) -> [Package] {
+    func packages(withBatchNumber number: String) -> [Package] {
         (tagsByBatchNumber[number.comparisonKey] ?? []).sorted().compactMap { packagesByTag[$0] }
     }
 

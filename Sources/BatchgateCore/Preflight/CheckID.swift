@@ -30,7 +30,7 @@ public enum CheckID: String, Sendable, CaseIterable, Comparable {
     case batchNumberUnmarked = "batch-number-unmarked"
 
     /// How sure batchgate is that Metrc behaves as the check says, which decides its default level.
-    public enum Basis: String, Sendable {
+    enum Basis: String, Sendable {
         /// Metrc's documentation, its own error text or its data model says so (every unit and item
         /// has a quantity type, and quantities convert only within one).
         case documented
@@ -54,7 +54,7 @@ public enum CheckID: String, Sendable, CaseIterable, Comparable {
     }
 
     /// See ``Basis``.
-    public var basis: Basis {
+    var basis: Basis {
         switch self {
         case .tagInUse, .sourceNotInFacility, .ingredientUnit, .packageUnit: .documented
         case .sourceInactive, .sourceOnHold, .sourceOverUsed, .tooManyPackages: .reported

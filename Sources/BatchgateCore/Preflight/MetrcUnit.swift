@@ -1,17 +1,17 @@
 /// Metrc's units of measure, named as its JSON writes them (`GET /unitsofmeasure/v2/active`), with
 /// the factor to their quantity type's base unit. Metrc converts a quantity only within its type:
 /// grams to ounces, never grams to each.
-public enum MetrcUnit {
+enum MetrcUnit {
     /// One unit: its quantity type and how many base units (grams, milliliters, each) it holds.
-    public struct Unit: Sendable, Equatable {
-        public var name: String
-        public var quantityType: QuantityType
-        public var toBase: Double
+    struct Unit: Sendable, Equatable {
+        var name: String
+        var quantityType: QuantityType
+        var toBase: Double
     }
 
     /// Every unit batchgate converts. The imperial factors are the exact legal definitions
     /// (avoirdupois ounce and pound, US fluid ounce); Metrc does not publish its own.
-    public static let all: [Unit] = [
+    static let all: [Unit] = [
         Unit(name: "Milligrams", quantityType: .weightBased, toBase: 0.001),
         Unit(name: "Grams", quantityType: .weightBased, toBase: 1),
         Unit(name: "Kilograms", quantityType: .weightBased, toBase: 1000),
@@ -25,19 +25,19 @@ public enum MetrcUnit {
 
     /// How far a converted total may pass what a package holds and still fit: 1 part in 10,000,
     /// so that 453.6 Grams taken from 16 Ounces (453.59 g) is not called over-use over a rounding.
-    public static let tolerance = 1e-4
+    static let tolerance = 1e-4
 
     private static let byKey: [String: Unit] = Dictionary(
         all.map { ($0.name.comparisonKey, $0) }, uniquingKeysWith: { first, _ in first })
 
     /// The unit with this name (trimmed, any case), or nil for a name Metrc does not use.
-    public static func named(_ name: String) -> Unit? {
+    static func named(_ name: String) -> Unit? {
         byKey[name.comparisonKey]
     }
 
     /// `quantity` of unit `from` in unit `to`; nil when either is unknown or they are of different
     /// quantity types.
-    public static func convert(_ quantity: Double, from: String, to: String) -> Double? {
+    static func convert(_ quantity: Double, from: String, to: String) -> Double? {
         guard let source = named(from), let target = named(to), source.quantityType == target.quantityType
         else { return nil }
         if source.name == target.name { return quantity }
@@ -46,7 +46,7 @@ public enum MetrcUnit {
     }
 
     /// The units of one quantity type, for a fix: "Grams, Milligrams, Kilograms, Ounces or Pounds".
-    public static func names(of type: QuantityType) -> [String] {
+    static func names(of type: QuantityType) -> [String] {
         all.filter { $0.quantityType == type }.map(\.name)
     }
 }

@@ -90,7 +90,7 @@ public struct PackageVerdict: Sendable, Equatable {
     }
 
     /// The checks that make the package invalid.
-    public var checkErrors: [CheckFinding] { checks.filter { $0.severity == .error } }
+    var checkErrors: [CheckFinding] { checks.filter { $0.severity == .error } }
 
     /// Every sentence about the package: the reasons, then the fix.
     public var messages: [String] {
