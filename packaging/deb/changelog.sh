@@ -2,9 +2,10 @@
 # Writes the Debian changelog (the format of deb-changelog(5), read by dpkg-parsechangelog) from
 # CHANGELOG.md, so that the package's changelog and the project's say the same without being kept
 # twice. Every released entry, "## [X.Y.Z] - YYYY-MM-DD", becomes one Debian entry of that version
-# and date (an "Unreleased" entry is left out); its opening paragraph and each list item become a
-# "*" line, prefixed with the section it is under ("Added: ..."), wrapped at 78 columns, with
-# Markdown links, emphasis and code marks taken off.
+# and date (an "Unreleased" entry is left out; releases of one day are a minute apart, the newest
+# at 23:59); its opening paragraph and each list item become a "*" line, prefixed with the section
+# it is under ("Added: ..."), wrapped at 78 columns, with Markdown links, emphasis and code marks
+# taken off.
 # Usage: packaging/deb/changelog.sh CHANGELOG.md "Name <address>"
 set -eu
 [ $# -eq 2 ] || { echo "usage: $0 CHANGELOG.md 'Name <address>'" >&2; exit 64; }
@@ -42,10 +43,13 @@ function flush() {
     if (item != "") body = body wrap((section != "" ? section ": " : "") plain(item))
     item = ""
 }
-function finish(    command, stamp) {
+function finish(    command, stamp, minute) {
     flush()
     if (version == "") return
-    command = "date -u -d " date " \"+%a, %d %b %Y 00:00:00 +0000\""
+    # Releases made on one day must still be dated in order (dpkg and lintian compare the times):
+    # the newest of a day is 23:59, each older one a minute earlier.
+    minute = 59 - sameDay[date]++
+    command = "date -u -d " date " \"+%a, %d %b %Y 23:" sprintf("%02d", minute) ":00 +0000\""
     if ((command | getline stamp) <= 0) { print "changelog.sh: bad date " date " for " version > "/dev/stderr"; exit 65 }
     close(command)
     printf "%sbatchgate (%s) unstable; urgency=medium\n\n%s\n -- %s  %s\n", (printed++ ? "\n" : ""), version, body, maintainer, stamp
