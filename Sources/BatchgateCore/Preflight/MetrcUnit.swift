@@ -7,6 +7,12 @@ enum MetrcUnit {
         var name: String
         var quantityType: QuantityType
         var toBase: Double
+
+        /// `quantity` of this unit in `target`, of the same quantity type. The ratio is taken
+        /// first: a quantity near Double's largest times a factor would overflow.
+        func convert(_ quantity: Double, to target: Unit) -> Double {
+            name == target.name ? quantity : quantity * (toBase / target.toBase)
+        }
     }
 
     /// Every unit batchgate converts. The imperial factors are the exact legal definitions
@@ -40,9 +46,7 @@ enum MetrcUnit {
     static func convert(_ quantity: Double, from: String, to: String) -> Double? {
         guard let source = named(from), let target = named(to), source.quantityType == target.quantityType
         else { return nil }
-        if source.name == target.name { return quantity }
-        // The ratio first: a quantity near Double's largest times a factor would overflow.
-        return quantity * (source.toBase / target.toBase)
+        return source.convert(quantity, to: target)
     }
 
     /// The units of one quantity type, for a fix: "Grams, Milligrams, Kilograms, Ounces or Pounds".

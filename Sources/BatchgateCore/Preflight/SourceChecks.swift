@@ -206,8 +206,7 @@ extension PreflightChecker {
                 }
                 continue
             }
-            // The ratio first: a quantity near Double's largest times a factor would overflow.
-            parts.append((use, quantity, unit, quantity * (unit.toBase / heldUnit.toBase)))
+            parts.append((use, quantity, unit, unit.convert(quantity, to: heldUnit)))
         }
         guard sum, !parts.isEmpty || !uncounted.isEmpty else { return }
         let skipReason = uncounted.first.map(Self.unknownUnit)
@@ -249,7 +248,7 @@ extension PreflightChecker {
         // Said also in the unit the manifest takes it in, when that is one unit: what to change is there.
         let takenUnits = Set(parts.map(\.unit.name))
         if takenUnits.count == 1, let taken = parts.first?.unit, taken.name != heldUnit.name {
-            excess += " (\(Self.quantityText((total - held) * (heldUnit.toBase / taken.toBase))) \(taken.name))"
+            excess += " (\(Self.quantityText(heldUnit.convert(total - held, to: taken))) \(taken.name))"
         }
         let atLeast = uncounted.isEmpty ? "" : "at least "
         var message = "Source \(tag) holds \(amount(held)) (\(heldFrom)); this manifest takes \(atLeast)\(totalText(total)) \(heldUnit.name) from it: \(Self.listed(listedParts, conjunction: "and")), \(atLeast)\(excess) more than it holds"
