@@ -18,9 +18,10 @@ more run of check, whose output is compared with the peer's (of its first round)
 decision and every package's status and rules must agree. Last it runs `batchgate-bench parsers`,
 which compares JSON parsers and times the pipeline in memory.
 
-Targets: check at least 5 times as fast as the rules peer, at most 2 times its own parse-only
-pass, under 50 MB peak memory, at least 5,000 manifests per second on one core; and agreement on
-every file. Exit status 1 when one is missed.
+Targets: check at least 5 times as fast as the rules peer and at most 2 times its own parse-only
+pass, both in CPU time (see `ratios`; wall times are printed beside), under 50 MB peak memory, at
+least 5,000 manifests per second on one core; and agreement on every file. Exit status 1 when one
+is missed.
 """
 import argparse
 import os
@@ -37,7 +38,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PEER = os.path.join(ROOT, "bench", "check_peer.py")
 GNU_TIME = "/usr/bin/time"
 
-# The targets of the figures `measure` returns (issue 19; the rate is the first benchmark's).
+# The targets of the figures `measure` returns (docs/benchmarks.md).
 PEER_RATIO_TARGET = 5.0  # rules peer time / check time, at least
 PARSE_RATIO_TARGET = 2.0  # check time / parse-only time, at most
 PEAK_TARGET_MB = 50.0
@@ -152,15 +153,24 @@ def measure(count=10_000, rounds=3, cpu=0):
     return result
 
 
+def ratios(m, a, b):
+    """(wall, CPU): how many times b's time a's is. The targets are judged on CPU time: each command
+    runs alone on its pinned core, so its CPU time is its own work, while its wall time also holds
+    whatever else the shared machine ran on that core meanwhile (on an idle machine they agree)."""
+    return m[a] / m[b], m[a + "_cpu"] / m[b + "_cpu"]
+
+
 def verdicts(m):
     """(target, description with the figure, met) of each target, from the figures of `measure`;
     the targets are "peer", "parse", "memory", "rate" and "agreement"."""
-    peer_ratio, parse_ratio, peak_mb = m["peer_rules"] / m["check"], m["check"] / m["parse"], m["check_peak_kib"] / 1024
+    peer_wall, peer_cpu = ratios(m, "peer_rules", "check")
+    parse_wall, parse_cpu = ratios(m, "check", "parse")
+    peak_mb = m["check_peak_kib"] / 1024
     return [
-        ("peer", "check at least %g times the rules peer (peer time / check time %.2f)" % (PEER_RATIO_TARGET, peer_ratio),
-         peer_ratio >= PEER_RATIO_TARGET),
-        ("parse", "check within %g times its parse-only pass (check time / parse time %.2f)"
-         % (PARSE_RATIO_TARGET, parse_ratio), parse_ratio <= PARSE_RATIO_TARGET),
+        ("peer", "check at least %g times the rules peer (peer / check in CPU time %.2f, wall %.2f)"
+         % (PEER_RATIO_TARGET, peer_cpu, peer_wall), peer_cpu >= PEER_RATIO_TARGET),
+        ("parse", "check within %g times its parse-only pass (check / parse in CPU time %.2f, wall %.2f)"
+         % (PARSE_RATIO_TARGET, parse_cpu, parse_wall), parse_cpu <= PARSE_RATIO_TARGET),
         ("memory", "check peak memory under %g MB (%.1f MB)" % (PEAK_TARGET_MB, peak_mb), peak_mb < PEAK_TARGET_MB),
         ("rate", "check at least %d manifests/s on one core (%.0f/s)" % (RATE_TARGET, m["count"] / m["check"]),
          m["count"] / m["check"] >= RATE_TARGET),
@@ -193,10 +203,9 @@ def main():
         print("  %-42s %7.3f s  %8.0f files/s  %6.1f us CPU/file  %6.1f MB peak" % (
             label + ":", m[name], args.count / m[name], m[name + "_cpu"] / args.count * 1e6,
             m[name + "_peak_kib"] / 1024))
-    print("  check / floor time:        %6.2fx" % (m["check"] / m["floor"]))
-    print("  check / parse-only time:   %6.2fx  (target <= %g)" % (m["check"] / m["parse"], PARSE_RATIO_TARGET))
-    print("  rules peer / check time:   %6.2fx  (target >= %g)" % (m["peer_rules"] / m["check"], PEER_RATIO_TARGET))
-    print("  parse peer / check time:   %6.2fx" % (m["peer_parse"] / m["check"]))
+    for a, b, target in (("check", "floor", ""), ("check", "parse", "  (target <= %g)" % PARSE_RATIO_TARGET),
+                         ("peer_rules", "check", "  (target >= %g)" % PEER_RATIO_TARGET), ("peer_parse", "check", "")):
+        print("  %-10s / %-6s  wall %6.2fx  CPU %6.2fx%s" % ((a.replace("_", " "), b) + ratios(m, a, b) + (target,)))
     print()
     results = verdicts(m)
     for _, description, ok in results:

@@ -185,6 +185,10 @@ def table(results):
     verdicts += [(description, ok) for _, description, ok in check_verdicts]
     met = {target: verdict(ok) for target, _, ok in check_verdicts}
 
+    def cpu_and_wall(a, b):
+        wall, cpu = check_throughput.ratios(c, a, b)
+        return "%s (CPU; wall %s)" % (ratio(cpu), ratio(wall))
+
     def rate(name):
         return "%s/s, %.2f s; CPU %s µs/file" % (num(c["count"] / c[name]), c[name],
                                                  num(c[name + "_cpu"] / c["count"] * 1e6))
@@ -192,12 +196,13 @@ def table(results):
                  rate("check"), "%s files/s (cat)" % num(c["count"] / c["floor"]),
                  "%s (Python, the contract's rules: bench/check_peer.py); agrees on %s of %s files"
                  % (rate("peer_rules"), num(c["count"] - c["disagreements"]), num(c["count"])),
-                 ratio(c["check"] / c["floor"]), ratio(c["peer_rules"] / c["check"]),
+                 ratio(c["check"] / c["floor"]), cpu_and_wall("peer_rules", "check"),
                  "≥ 5× peer %s; agreement %s; ≥ 5,000/s %s" % (met["peer"], met["agreement"], met["rate"])))
     rows.append(("(a) check beside parsing alone, %s manifests, 1 core" % num(c["count"]), rate("check"),
                  "%s (batchgate's parse-only pass)" % rate("parse"),
                  "%s (Python json/csv parse, no rules)" % rate("peer_parse"),
-                 ratio(c["check"] / c["parse"]), ratio(c["peer_parse"] / c["check"]),
+                 cpu_and_wall("check", "parse"),
+                 ratio(c["peer_parse"] / c["check"]),
                  "≤ 2× parse-only %s" % met["parse"]))
     for size, runs in results["bursts"].items():
         floor, peer = runs["floor"], runs["peer"]
