@@ -88,10 +88,11 @@ let package = Package(
             ]
         ),
 
-        // Compares JSON parsers and times read + evaluate + report (run by bench/).
+        // check's own parse-only pass, JSON parsers compared, read + evaluate + report in memory
+        // (run by bench/). BatchgateSystem: it lists and reads the files as check does.
         .executableTarget(
             name: "batchgate-bench",
-            dependencies: ["BatchgateCore"],
+            dependencies: ["BatchgateCore", "BatchgateSystem"],
             path: "Sources/BatchgateBench"
         ),
 
