@@ -146,7 +146,7 @@ private struct PackageAssembler {
                                         line: record.line, field: "Tag"))
             return
         }
-        let index = group(for: rawTag.uppercased(), line: record.line)
+        let index = group(for: rawTag.uppercasedIfNeeded(), line: record.line)
         let key = groups[index].key
         for column in CSVColumn.packageLevel {
             // Blank means false in a boolean column, so it takes part in the comparison there.

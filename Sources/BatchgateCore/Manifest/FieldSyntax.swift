@@ -152,6 +152,12 @@ extension String {
         return String(self[first...last])
     }
 
+    /// `uppercased()`, but the string itself when it is ASCII without a lower-case letter (a tag as
+    /// Metrc prints it), where `uppercased()` would build a copy.
+    func uppercasedIfNeeded() -> String {
+        utf8.allSatisfy { $0 < 0x80 && !($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z")) } ? self : uppercased()
+    }
+
     /// The key used to compare names case-insensitively, ignoring surrounding white space.
     var comparisonKey: String {
         let trimmed = trimmingWhitespace()
