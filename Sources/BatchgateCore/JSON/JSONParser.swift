@@ -65,6 +65,14 @@ private let quote = UInt8(ascii: "\"")
 private let backslash = UInt8(ascii: "\\")
 private let newline = UInt8(ascii: "\n")
 
+/// `byte` in each of the eight bytes of a word.
+private func everyByte(_ byte: UInt8) -> UInt64 { 0x0101_0101_0101_0101 &* UInt64(byte) }
+
+/// Whether any of the eight bytes of `word` is below `limit` (at most 0x80).
+private func hasByte(_ word: UInt64, below limit: UInt8) -> Bool {
+    (word &- everyByte(limit)) & ~word & everyByte(0x80) != 0
+}
+
 /// The grammar, one value at a time, appending an entry for each value and property name.
 private struct Cursor {
     let buffer: UnsafeBufferPointer<UInt8>
@@ -279,6 +287,14 @@ private struct Cursor {
         let startLine = line
         index += 1  // opening quote
         let start = index
+        // Eight bytes at a time while none is a quote, a backslash or a control character: texts
+        // are most of a manifest's bytes.
+        while index + 8 <= buffer.count {
+            let word = UnsafeRawPointer(buffer.baseAddress! + index).loadUnaligned(as: UInt64.self)
+            if hasByte(word ^ everyByte(quote), below: 1) || hasByte(word ^ everyByte(backslash), below: 1)
+                || hasByte(word, below: 0x20) { break }
+            index += 8
+        }
         // Fast path: no escapes.
         while index < buffer.count {
             let byte = buffer[index]

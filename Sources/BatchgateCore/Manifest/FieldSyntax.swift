@@ -3,7 +3,9 @@
 enum FieldSyntax {
     /// A Metrc tag: 24 characters A-Z and 0-9, compared upper-cased.
     static func tag(_ raw: String) -> Result<String, FieldProblem> {
-        if raw.utf8.count == 24, raw.utf8.allSatisfy({ isTagByte($0) }) { return .success(raw) }
+        if raw.utf8.withContiguousStorageIfAvailable({ $0.count == 24 && $0.allSatisfy(isTagByte) }) == true {
+            return .success(raw)
+        }
         let trimmed = raw.trimmingWhitespace()
         // Upper-case ASCII only: Unicode case mapping would turn "ﬀ" into "FF" and "ſ" into "S".
         let upper = String(decoding: trimmed.utf8.map { $0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z") ? $0 & ~0x20 : $0 },
@@ -155,7 +157,10 @@ extension String {
     /// `uppercased()`, but the string itself when it is ASCII without a lower-case letter (a tag as
     /// Metrc prints it), where `uppercased()` would build a copy.
     func uppercasedIfNeeded() -> String {
-        utf8.allSatisfy { $0 < 0x80 && !($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z")) } ? self : uppercased()
+        let upper = utf8.withContiguousStorageIfAvailable { bytes in
+            bytes.allSatisfy { $0 < 0x80 && !($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z")) }
+        }
+        return upper == true ? self : uppercased()
     }
 
     /// The key used to compare names case-insensitively, ignoring surrounding white space.

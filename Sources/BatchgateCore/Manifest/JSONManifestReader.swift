@@ -104,9 +104,11 @@ struct JSONProperty {
 /// The members of one JSON object, looked up case-insensitively; repeated names are reported.
 struct ObjectFields {
     private let document: JSONDocument
-    /// The name entry of each member, a repeated name kept once, with a hash of the name folded
-    /// to lower case, so most comparisons end without looking at the names.
-    private var distinct: [(name: Int, hash: UInt64)] = []
+    /// The name entry of each member, a repeated name kept once, in a hash table by the name folded
+    /// to lower case (open addressing; -1 marks an empty slot): a name is found in one or two
+    /// probes, where searching a list of 26 compared half of it.
+    private var table: [(name: Int, hash: UInt64)]
+    private let mask: Int
     private(set) var duplicateIssues: [ManifestIssue] = []
     let line: Int
 
@@ -116,19 +118,31 @@ struct ObjectFields {
         self.document = document
         self.line = line
         let count = document.count(object)
-        distinct.reserveCapacity(count)
-        // Small objects (every real package) are searched linearly; a hostile object with
-        // thousands of properties goes through a dictionary so the check stays linear.
+        var capacity = 8
+        while capacity < 2 * count { capacity <<= 1 }
+        table = Array(repeating: (-1, 0), count: capacity)
+        mask = capacity - 1
+        // Small objects (every real package) are compared byte by byte; a hostile object with
+        // thousands of properties goes through a dictionary of its names, as it always has.
         var seen: [String: Int]? = count > 32 ? [:] : nil
         for name in document.members(of: object) {
             let hash = document.withBytes(of: name, foldedHash)
+            var slot = Int(truncatingIfNeeded: hash) & mask
+            var sameNameEarlier: Int?
+            while table[slot].name >= 0 {
+                if table[slot].hash == hash && sameName(table[slot].name, name) {
+                    sameNameEarlier = table[slot].name
+                    break
+                }
+                slot = (slot + 1) & mask
+            }
             let earlier: Int?
             if seen != nil {
                 let folded = document.string(name).asciiLowercased
                 earlier = seen![folded]
                 if earlier == nil { seen![folded] = name }
             } else {
-                earlier = distinct.first { $0.hash == hash && sameName($0.name, name) }?.name
+                earlier = sameNameEarlier
             }
             if let earlier {
                 let key = document.string(name)
@@ -137,7 +151,8 @@ struct ObjectFields {
                                                      field: document.string(earlier),
                                                      packageIndex: position?.packageIndex))
             } else {
-                distinct.append((name, hash))
+                // No equal name was in the table, so the probe stopped at an empty slot.
+                table[slot] = (name, hash)
             }
         }
     }
@@ -151,10 +166,15 @@ struct ObjectFields {
         var name = name
         return name.withUTF8 { wanted in
             let hash = foldedHash(wanted)
-            guard let member = distinct.first(where: {
-                $0.hash == hash && document.withBytes(of: $0.name) { equalIgnoringASCIICase($0, wanted) }
-            }) else { return nil }
-            return JSONProperty(value: member.name + 1, line: document.line(member.name + 1))
+            var slot = Int(truncatingIfNeeded: hash) & mask
+            while table[slot].name >= 0 {
+                let entry = table[slot]
+                if entry.hash == hash && document.withBytes(of: entry.name, { equalIgnoringASCIICase($0, wanted) }) {
+                    return JSONProperty(value: entry.name + 1, line: document.line(entry.name + 1))
+                }
+                slot = (slot + 1) & mask
+            }
+            return nil
         }
     }
 
