@@ -171,6 +171,8 @@ private struct RecordReader {
     }
 
     mutating func readAll() throws(CSVSyntaxError) -> [CSVRecord] {
+        // Local copies: read through `self` they would be loaded again on every byte.
+        let buffer = buffer, delimiter = delimiter
         var index = 0
         let end = buffer.count
         while index < end {

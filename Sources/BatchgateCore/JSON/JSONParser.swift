@@ -102,15 +102,21 @@ private struct Cursor {
         JSONSyntaxError(reason: reason, line: line, column: (position ?? index) - lineStart + 1)
     }
 
+    // The loops over bytes below work on local copies of the cursor's fields: through `self`, the
+    // compiler loads and stores them on every byte, which doubled the cost of parsing.
+
     mutating func skipWhitespace() {
-        while index < buffer.count {
-            switch buffer[index] {
+        let buffer = buffer
+        var position = index
+        defer { index = position }
+        while position < buffer.count {
+            switch buffer[position] {
             case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"):
-                index += 1
+                position += 1
             case newline:
-                index += 1
+                position += 1
                 line += 1
-                lineStart = index
+                lineStart = position
             default:
                 return
             }
@@ -287,26 +293,32 @@ private struct Cursor {
         let startLine = line
         index += 1  // opening quote
         let start = index
+        let buffer = buffer
+        var position = index
         // Eight bytes at a time while none is a quote, a backslash or a control character: texts
         // are most of a manifest's bytes.
-        while index + 8 <= buffer.count {
-            let word = UnsafeRawPointer(buffer.baseAddress! + index).loadUnaligned(as: UInt64.self)
+        while position + 8 <= buffer.count {
+            let word = UnsafeRawPointer(buffer.baseAddress! + position).loadUnaligned(as: UInt64.self)
             if hasByte(word ^ everyByte(quote), below: 1) || hasByte(word ^ everyByte(backslash), below: 1)
                 || hasByte(word, below: 0x20) { break }
-            index += 8
+            position += 8
         }
         // Fast path: no escapes.
-        while index < buffer.count {
-            let byte = buffer[index]
+        while position < buffer.count {
+            let byte = buffer[position]
             if byte == quote {
-                append(.string, line: startLine, UInt32(truncatingIfNeeded: start), UInt32(truncatingIfNeeded: index))
-                index += 1
+                append(.string, line: startLine, UInt32(truncatingIfNeeded: start), UInt32(truncatingIfNeeded: position))
+                index = position + 1
                 return
             }
             if byte == backslash { break }
-            if byte < 0x20 { throw controlCharacterError(byte) }
-            index += 1
+            if byte < 0x20 {
+                index = position
+                throw controlCharacterError(byte)
+            }
+            position += 1
         }
+        index = position
         guard index < buffer.count else {
             throw error("the text ends inside a string that starts here", at: openAt)
         }
