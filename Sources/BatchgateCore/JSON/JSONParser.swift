@@ -283,7 +283,10 @@ private struct Cursor {
 
     /// The text of a string entry already parsed, for error messages.
     func string(_ entry: Int) -> String {
-        JSONDocument(text: ArraySlice(buffer), entries: entries, unescaped: unescaped).string(entry)
+        let name = entries[entry]
+        let range = Int(name.first)..<Int(name.second)
+        if name.isEscaped { return String(decoding: unescaped[range], as: UTF8.self) }
+        return String(decoding: UnsafeBufferPointer(rebasing: buffer[range]), as: UTF8.self)
     }
 
     /// Appends a string entry: the text's place in the buffer when it has no escapes (nearly every
