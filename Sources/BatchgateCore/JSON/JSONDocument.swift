@@ -120,21 +120,29 @@ struct JSONDocument {
     }
 
     private func value(_ index: Int) -> JSONValue {
-        switch kind(index) {
+        let entry = entries[index]
+        let contentsEnd = Int(entry.second)
+        switch entry.kind {
         case .null: return .null
-        case .bool: return .bool(bool(index))
+        case .bool: return .bool(entry.first != 0)
         case .number: return .number(number(index))
         case .string: return .string(string(index))
         case .array:
             var elements: [JSONElement] = []
-            elements.reserveCapacity(count(index))
-            for element in self.elements(of: index) { elements.append(self.element(element)) }
+            elements.reserveCapacity(Int(entry.first))
+            var element = index + 1
+            while element < contentsEnd {
+                elements.append(self.element(element))
+                element = end(of: element)
+            }
             return .array(elements)
         case .object:
             var members: [JSONMember] = []
-            members.reserveCapacity(count(index))
-            for name in self.members(of: index) {
+            members.reserveCapacity(Int(entry.first))
+            var name = index + 1
+            while name < contentsEnd {
                 members.append(JSONMember(key: string(name), value: value(name + 1), line: line(name + 1)))
+                name = end(of: name + 1)
             }
             return .object(members)
         }
