@@ -27,18 +27,32 @@ public enum JSONParser {
         _ bytes: ArraySlice<UInt8>, maximumDepth: Int = defaultMaximumDepth,
         maximumValues: Int = .max, maximumMembers: Int = .max
     ) throws(JSONSyntaxError) -> JSONElement {
-        let result: Result<JSONElement, JSONSyntaxError> = bytes.withUnsafeBufferPointer { buffer in
+        try document(bytes, maximumDepth: maximumDepth, maximumValues: maximumValues, maximumMembers: maximumMembers)
+            .element(0)
+    }
+
+    /// Parses one JSON document into entries that point into `bytes` (see ``JSONDocument``), with
+    /// the same checks and errors as ``parse(_:maximumDepth:maximumValues:maximumMembers:)``.
+    static func document(
+        _ bytes: ArraySlice<UInt8>, maximumDepth: Int = defaultMaximumDepth,
+        maximumValues: Int = .max, maximumMembers: Int = .max
+    ) throws(JSONSyntaxError) -> JSONDocument {
+        // Entries keep offsets and lines in 32 bits; no caller reads anywhere near 4 GiB.
+        guard bytes.count < Int(UInt32.max) else {
+            throw JSONSyntaxError(reason: "the text is larger than 4 GiB", line: 1, column: 1, exceedsLimit: true)
+        }
+        let result: Result<JSONDocument, JSONSyntaxError> = bytes.withUnsafeBufferPointer { buffer in
             var cursor = Cursor(buffer: buffer, maximumDepth: maximumDepth, maximumValues: maximumValues,
                                 maximumMembers: maximumMembers)
             do throws(JSONSyntaxError) {
                 cursor.skipWhitespace()
                 guard !cursor.atEnd else { throw cursor.error("the text is empty: no JSON value") }
-                let value = try cursor.parseValue(depth: 0)
+                try cursor.parseValue(depth: 0)
                 cursor.skipWhitespace()
                 if !cursor.atEnd {
                     throw cursor.error("unexpected text after the end of the JSON value")
                 }
-                return .success(value)
+                return .success(JSONDocument(text: bytes, entries: cursor.entries, unescaped: cursor.unescaped))
             } catch {
                 return .failure(error)
             }
@@ -51,6 +65,15 @@ private let quote = UInt8(ascii: "\"")
 private let backslash = UInt8(ascii: "\\")
 private let newline = UInt8(ascii: "\n")
 
+/// `byte` in each of the eight bytes of a word.
+private func everyByte(_ byte: UInt8) -> UInt64 { 0x0101_0101_0101_0101 &* UInt64(byte) }
+
+/// Whether any of the eight bytes of `word` is below `limit` (at most 0x80).
+private func hasByte(_ word: UInt64, below limit: UInt8) -> Bool {
+    (word &- everyByte(limit)) & ~word & everyByte(0x80) != 0
+}
+
+/// The grammar, one value at a time, appending an entry for each value and property name.
 private struct Cursor {
     let buffer: UnsafeBufferPointer<UInt8>
     let maximumDepth: Int
@@ -61,12 +84,16 @@ private struct Cursor {
     var lineStart = 0
     /// Values begun so far, counted before each is built.
     var values = 0
+    var entries: [JSONDocument.Entry] = []
+    var unescaped: [UInt8] = []
 
     init(buffer: UnsafeBufferPointer<UInt8>, maximumDepth: Int, maximumValues: Int, maximumMembers: Int) {
         self.buffer = buffer
         self.maximumDepth = maximumDepth
         self.maximumValues = maximumValues
         self.maximumMembers = maximumMembers
+        // A manifest writes about one value or name every 8 bytes; growing past that is rare.
+        entries.reserveCapacity(min(buffer.count / 8 + 4, 1 << 20))
     }
 
     var atEnd: Bool { index >= buffer.count }
@@ -75,22 +102,32 @@ private struct Cursor {
         JSONSyntaxError(reason: reason, line: line, column: (position ?? index) - lineStart + 1)
     }
 
+    // The loops over bytes below work on local copies of the cursor's fields: through `self`, the
+    // compiler loads and stores them on every byte, which doubled the cost of parsing.
+
     mutating func skipWhitespace() {
-        while index < buffer.count {
-            switch buffer[index] {
+        let buffer = buffer
+        var position = index
+        defer { index = position }
+        while position < buffer.count {
+            switch buffer[position] {
             case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"):
-                index += 1
+                position += 1
             case newline:
-                index += 1
+                position += 1
                 line += 1
-                lineStart = index
+                lineStart = position
             default:
                 return
             }
         }
     }
 
-    mutating func parseValue(depth: Int) throws(JSONSyntaxError) -> JSONElement {
+    mutating func append(_ kind: JSONDocument.Kind, line: Int, _ first: UInt32 = 0, _ second: UInt32 = 0) {
+        entries.append(JSONDocument.Entry(kind: kind, line: UInt32(truncatingIfNeeded: line), first: first, second: second))
+    }
+
+    mutating func parseValue(depth: Int) throws(JSONSyntaxError) {
         let startLine = line
         guard index < buffer.count else { throw error("the text ends where a value was expected") }
         values += 1
@@ -101,35 +138,36 @@ private struct Cursor {
         }
         switch buffer[index] {
         case UInt8(ascii: "{"):
-            return JSONElement(try parseObject(depth: depth + 1), line: startLine)
+            try parseObject(depth: depth + 1)
         case UInt8(ascii: "["):
-            return JSONElement(try parseArray(depth: depth + 1), line: startLine)
+            try parseArray(depth: depth + 1)
         case quote:
-            return JSONElement(.string(try parseString()), line: startLine)
+            try parseString()
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-            return JSONElement(.number(try parseNumber()), line: startLine)
+            let bits = try parseNumber().bitPattern
+            append(.number, line: startLine, UInt32(truncatingIfNeeded: bits), UInt32(truncatingIfNeeded: bits >> 32))
         default:
-            return JSONElement(try parseWord(), line: startLine)
+            try parseWord()
         }
     }
 
-    mutating func parseWord() throws(JSONSyntaxError) -> JSONValue {
+    /// `true`, `false` or `null`, compared as bytes; anything else is an error naming the word.
+    mutating func parseWord() throws(JSONSyntaxError) {
         let start = index
         while index < buffer.count, isWordByte(buffer[index]) { index += 1 }
-        let word = String(decoding: UnsafeBufferPointer(rebasing: buffer[start..<index]), as: UTF8.self)
-        switch word {
-        case "true": return .bool(true)
-        case "false": return .bool(false)
-        case "null": return .null
-        case "":
+        let word = UnsafeBufferPointer(rebasing: buffer[start..<index])
+        if word.elementsEqual("true".utf8) { return append(.bool, line: line, 1) }
+        if word.elementsEqual("false".utf8) { return append(.bool, line: line, 0) }
+        if word.elementsEqual("null".utf8) { return append(.null, line: line) }
+        if word.isEmpty {
             let found = describeByte(buffer[start])
             throw error("unexpected \(found) where a value was expected", at: start)
-        default:
-            let shown = word.count > 40 ? String(word.prefix(40)) + "…" : word
-            throw error(
-                "'\(shown)' is not a JSON value (numbers are written in digits, text in double quotes)",
-                at: start)
         }
+        let text = String(decoding: word, as: UTF8.self)
+        let shown = text.count > 40 ? String(text.prefix(40)) + "…" : text
+        throw error(
+            "'\(shown)' is not a JSON value (numbers are written in digits, text in double quotes)",
+            at: start)
     }
 
     func isWordByte(_ byte: UInt8) -> Bool {
@@ -154,21 +192,30 @@ private struct Cursor {
         }
     }
 
-    mutating func parseArray(depth: Int) throws(JSONSyntaxError) -> JSONValue {
+    /// Sets the count and end of the list or object begun at `entry`, now that its contents are in.
+    mutating func close(_ entry: Int, count: Int) {
+        entries[entry].first = UInt32(truncatingIfNeeded: count)
+        entries[entry].second = UInt32(truncatingIfNeeded: entries.count)
+    }
+
+    mutating func parseArray(depth: Int) throws(JSONSyntaxError) {
         try enter(depth)
+        let entry = entries.count
+        append(.array, line: line)
         index += 1  // [
-        var elements: [JSONElement] = []
+        var count = 0
         skipWhitespace()
         if index < buffer.count, buffer[index] == UInt8(ascii: "]") {
             index += 1
-            return .array(elements)
+            return close(entry, count: count)
         }
         while true {
             skipWhitespace()
             if index < buffer.count, buffer[index] == UInt8(ascii: "]") {
                 throw error("a trailing comma before ']' is not allowed in JSON")
             }
-            elements.append(try parseValue(depth: depth))
+            try parseValue(depth: depth)
+            count += 1
             skipWhitespace()
             guard index < buffer.count else { throw error("the text ends inside a list: ']' is missing") }
             switch buffer[index] {
@@ -176,21 +223,23 @@ private struct Cursor {
                 index += 1
             case UInt8(ascii: "]"):
                 index += 1
-                return .array(elements)
+                return close(entry, count: count)
             default:
                 throw error("expected ',' or ']' in a list but found \(describeByte(buffer[index]))")
             }
         }
     }
 
-    mutating func parseObject(depth: Int) throws(JSONSyntaxError) -> JSONValue {
+    mutating func parseObject(depth: Int) throws(JSONSyntaxError) {
         try enter(depth)
+        let entry = entries.count
+        append(.object, line: line)
         index += 1  // {
-        var members: [JSONMember] = []
+        var count = 0
         skipWhitespace()
         if index < buffer.count, buffer[index] == UInt8(ascii: "}") {
             index += 1
-            return .object(members)
+            return close(entry, count: count)
         }
         while true {
             skipWhitespace()
@@ -202,21 +251,22 @@ private struct Cursor {
                 throw error("expected a property name in double quotes but found \(describeByte(buffer[index]))")
             }
             let keyAt = index
-            let key = try parseString()
+            let key = entries.count
+            try parseString()
             skipWhitespace()
             guard index < buffer.count, buffer[index] == UInt8(ascii: ":") else {
-                throw error("expected ':' after the property name \"\(key)\"")
+                throw error("expected ':' after the property name \"\(string(key))\"")
             }
             index += 1
             skipWhitespace()
-            if members.count == maximumMembers {
+            if count == maximumMembers {
                 var tooMany = error(
                     "an object holds more than \(ManifestLimits.grouped(maximumMembers)) properties", at: keyAt)
                 tooMany.exceedsLimit = true
                 throw tooMany
             }
-            let value = try parseValue(depth: depth)
-            members.append(JSONMember(key: key, value: value.value, line: value.line))
+            try parseValue(depth: depth)
+            count += 1
             skipWhitespace()
             guard index < buffer.count else { throw error("the text ends inside an object: '}' is missing") }
             switch buffer[index] {
@@ -224,47 +274,76 @@ private struct Cursor {
                 index += 1
             case UInt8(ascii: "}"):
                 index += 1
-                return .object(members)
+                return close(entry, count: count)
             default:
-                throw error("expected ',' or '}' after the value of \"\(key)\" but found \(describeByte(buffer[index]))")
+                throw error("expected ',' or '}' after the value of \"\(string(key))\" but found \(describeByte(buffer[index]))")
             }
         }
     }
 
-    mutating func parseString() throws(JSONSyntaxError) -> String {
+    /// The text of a string entry already parsed, for error messages.
+    func string(_ entry: Int) -> String {
+        let name = entries[entry]
+        let range = Int(name.first)..<Int(name.second)
+        if name.isEscaped { return String(decoding: unescaped[range], as: UTF8.self) }
+        return String(decoding: UnsafeBufferPointer(rebasing: buffer[range]), as: UTF8.self)
+    }
+
+    /// Appends a string entry: the text's place in the buffer when it has no escapes (nearly every
+    /// text), else its decoded bytes' place in `unescaped`.
+    mutating func parseString() throws(JSONSyntaxError) {
         let openAt = index
+        let startLine = line
         index += 1  // opening quote
         let start = index
+        let buffer = buffer
+        var position = index
+        // Eight bytes at a time while none is a quote, a backslash or a control character: texts
+        // are most of a manifest's bytes.
+        while position + 8 <= buffer.count {
+            let word = UnsafeRawPointer(buffer.baseAddress! + position).loadUnaligned(as: UInt64.self)
+            if hasByte(word ^ everyByte(quote), below: 1) || hasByte(word ^ everyByte(backslash), below: 1)
+                || hasByte(word, below: 0x20) { break }
+            position += 8
+        }
         // Fast path: no escapes.
-        while index < buffer.count {
-            let byte = buffer[index]
+        while position < buffer.count {
+            let byte = buffer[position]
             if byte == quote {
-                let text = String(decoding: UnsafeBufferPointer(rebasing: buffer[start..<index]), as: UTF8.self)
-                index += 1
-                return text
+                append(.string, line: startLine, UInt32(truncatingIfNeeded: start), UInt32(truncatingIfNeeded: position))
+                index = position + 1
+                return
             }
             if byte == backslash { break }
-            if byte < 0x20 { throw controlCharacterError(byte) }
-            index += 1
+            if byte < 0x20 {
+                index = position
+                throw controlCharacterError(byte)
+            }
+            position += 1
         }
+        index = position
         guard index < buffer.count else {
             throw error("the text ends inside a string that starts here", at: openAt)
         }
-        var bytes = Array(UnsafeBufferPointer(rebasing: buffer[start..<index]))
+        let decodedStart = unescaped.count
+        unescaped.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[start..<index]))
         while index < buffer.count {
             let byte = buffer[index]
             switch byte {
             case quote:
                 index += 1
-                return String(decoding: bytes, as: UTF8.self)
+                entries.append(JSONDocument.Entry(
+                    kind: .string, isEscaped: true, line: UInt32(truncatingIfNeeded: startLine),
+                    first: UInt32(truncatingIfNeeded: decodedStart), second: UInt32(truncatingIfNeeded: unescaped.count)))
+                return
             case backslash:
                 index += 1
                 guard index < buffer.count else { break }
-                try appendEscape(into: &bytes)
+                try appendEscape()
             case 0..<0x20:
                 throw controlCharacterError(byte)
             default:
-                bytes.append(byte)
+                unescaped.append(byte)
                 index += 1
             }
         }
@@ -278,18 +357,18 @@ private struct Cursor {
         return error("control character 0x\(String(byte, radix: 16)) inside a string must be escaped")
     }
 
-    mutating func appendEscape(into bytes: inout [UInt8]) throws(JSONSyntaxError) {
+    mutating func appendEscape() throws(JSONSyntaxError) {
         let escape = buffer[index]
         index += 1
         switch escape {
-        case quote: bytes.append(quote)
-        case backslash: bytes.append(backslash)
-        case UInt8(ascii: "/"): bytes.append(UInt8(ascii: "/"))
-        case UInt8(ascii: "b"): bytes.append(0x08)
-        case UInt8(ascii: "f"): bytes.append(0x0C)
-        case UInt8(ascii: "n"): bytes.append(0x0A)
-        case UInt8(ascii: "r"): bytes.append(0x0D)
-        case UInt8(ascii: "t"): bytes.append(0x09)
+        case quote: unescaped.append(quote)
+        case backslash: unescaped.append(backslash)
+        case UInt8(ascii: "/"): unescaped.append(UInt8(ascii: "/"))
+        case UInt8(ascii: "b"): unescaped.append(0x08)
+        case UInt8(ascii: "f"): unescaped.append(0x0C)
+        case UInt8(ascii: "n"): unescaped.append(0x0A)
+        case UInt8(ascii: "r"): unescaped.append(0x0D)
+        case UInt8(ascii: "t"): unescaped.append(0x09)
         case UInt8(ascii: "u"):
             var scalar = try readHex4()
             if (0xD800...0xDBFF).contains(scalar) {
@@ -305,7 +384,7 @@ private struct Cursor {
                 throw error("a \\u escape holds half of a surrogate pair without the other half")
             }
             guard let unicode = Unicode.Scalar(scalar) else { throw error("invalid \\u escape") }
-            bytes.append(contentsOf: String(Character(unicode)).utf8)
+            unescaped.append(contentsOf: String(Character(unicode)).utf8)
         default:
             throw error("'\\\(Character(Unicode.Scalar(escape)))' is not a JSON escape", at: index - 2)
         }
@@ -335,32 +414,32 @@ private struct Cursor {
         guard index < buffer.count, isDigit(buffer[index]) else {
             throw error("'-' must be followed by digits", at: start)
         }
-        var integer: Int64 = 0
-        var simple = true
+        // The digits, point aside, as one integer while it stays exact (up to 15 digits).
+        var digits = DecimalDigits()
         if buffer[index] == UInt8(ascii: "0") {
             index += 1
             if index < buffer.count, isDigit(buffer[index]) {
                 throw error("numbers must not start with a leading zero", at: start)
             }
         } else {
-            var digits = 0
             while index < buffer.count, isDigit(buffer[index]) {
-                integer = integer &* 10 &+ Int64(buffer[index] - UInt8(ascii: "0"))
-                digits += 1
+                digits.append(buffer[index], inFraction: false)
                 index += 1
             }
-            if digits > 15 { simple = false }
         }
         if index < buffer.count, buffer[index] == UInt8(ascii: ".") {
-            simple = false
             index += 1
             guard index < buffer.count, isDigit(buffer[index]) else {
                 throw error("a decimal point must be followed by digits")
             }
-            while index < buffer.count, isDigit(buffer[index]) { index += 1 }
+            while index < buffer.count, isDigit(buffer[index]) {
+                digits.append(buffer[index], inFraction: true)
+                index += 1
+            }
         }
+        var hasExponent = false
         if index < buffer.count, buffer[index] == UInt8(ascii: "e") || buffer[index] == UInt8(ascii: "E") {
-            simple = false
+            hasExponent = true
             index += 1
             if index < buffer.count, buffer[index] == UInt8(ascii: "+") || buffer[index] == UInt8(ascii: "-") {
                 index += 1
@@ -372,10 +451,10 @@ private struct Cursor {
         }
         if index < buffer.count, isWordByte(buffer[index]) {
             index = start
-            _ = try parseWord()  // reports the whole word, e.g. "12abc"
+            try parseWord()  // reports the whole word, e.g. "12abc"
         }
-        if simple {
-            return buffer[start] == UInt8(ascii: "-") ? -Double(integer) : Double(integer)
+        if !hasExponent, let magnitude = digits.exactValue {
+            return buffer[start] == UInt8(ascii: "-") ? -magnitude : magnitude
         }
         let text = String(decoding: UnsafeBufferPointer(rebasing: buffer[start..<index]), as: UTF8.self)
         guard let value = Double(text), value.isFinite else {

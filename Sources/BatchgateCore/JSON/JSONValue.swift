@@ -10,14 +10,15 @@ public enum JSONValue: Sendable, Equatable {
 
     /// A short name of the value's kind for error messages ("text", "a number", ...).
     public var kindDescription: String {
-        switch self {
-        case .null: "null"
-        case .bool: "true/false"
-        case .number: "a number"
-        case .string: "text"
-        case .array: "a list"
-        case .object: "an object"
+        let kind: JSONDocument.Kind = switch self {
+        case .null: .null
+        case .bool: .bool
+        case .number: .number
+        case .string: .string
+        case .array: .array
+        case .object: .object
         }
+        return kind.description
     }
 }
 

@@ -114,6 +114,9 @@ private struct PackageAssembler {
     /// Packages in order of first appearance, and where each tag's package is.
     var groups: [Group] = []
     var indexOfTag: [String: Int] = [:]
+    /// The package of the row before: a package's rows usually follow each other, and comparing
+    /// the tag with it is cheaper than hashing the tag.
+    var lastGroup: (key: String, index: Int)?
     var issues: [ManifestIssue] = []
 
     struct Group {
@@ -146,7 +149,7 @@ private struct PackageAssembler {
                                         line: record.line, field: "Tag"))
             return
         }
-        let index = group(for: rawTag.uppercased(), line: record.line)
+        let index = group(for: rawTag.uppercasedIfNeeded(), line: record.line)
         let key = groups[index].key
         for column in CSVColumn.packageLevel {
             // Blank means false in a boolean column, so it takes part in the comparison there.
@@ -168,10 +171,16 @@ private struct PackageAssembler {
 
     /// The index of the package with this tag, created at `line` if it is new.
     mutating func group(for key: String, line: Int) -> Int {
-        if let existing = indexOfTag[key] { return existing }
-        let index = groups.count
-        indexOfTag[key] = index
-        groups.append(Group(key: key, index: index, firstLine: line))
+        if let lastGroup, lastGroup.key == key { return lastGroup.index }
+        let index: Int
+        if let existing = indexOfTag[key] {
+            index = existing
+        } else {
+            index = groups.count
+            indexOfTag[key] = index
+            groups.append(Group(key: key, index: index, firstLine: line))
+        }
+        lastGroup = (key, index)
         return index
     }
 

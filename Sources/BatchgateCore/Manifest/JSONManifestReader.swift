@@ -17,13 +17,17 @@ public struct ManifestReading: Sendable, Equatable {
 
 /// Reads a JSON manifest: Metrc's create-package array, one package object, or an envelope with
 /// `Packages`. Property names match case-insensitively; unknown properties are ignored.
+///
+/// It reads the parser's entries (``JSONDocument``) rather than a ``JSONValue`` tree: names are
+/// compared as bytes and a `String` is made only for a text the manifest keeps, which took reading
+/// a manifest from about 1.4 million instructions to a fraction of that (docs/benchmarks.md).
 public enum JSONManifestReader {
     /// Reads UTF-8 text already checked by ``TextInput``; every problem becomes an issue, nothing throws.
     public static func read(_ text: ArraySlice<UInt8>) -> ManifestReading {
-        let root: JSONElement
+        let document: JSONDocument
         do {
-            root = try JSONParser.parse(text, maximumValues: ManifestLimits.maximumJSONValues,
-                                        maximumMembers: ManifestLimits.maximumJSONMembers)
+            document = try JSONParser.document(text, maximumValues: ManifestLimits.maximumJSONValues,
+                                               maximumMembers: ManifestLimits.maximumJSONMembers)
         } catch where error.exceedsLimit {
             return .unreadable(.json, ManifestIssue(
                 message: "\(error.reason) (at line \(error.line), column \(error.column)); batchgate reads no more in one manifest, far more than \(ManifestLimits.grouped(ManifestLimits.maximumPackages)) packages need: split it into smaller manifests",
@@ -31,52 +35,58 @@ public enum JSONManifestReader {
         } catch {
             return .unreadable(.json, ManifestIssue(message: "not valid JSON: \(error)", line: error.line))
         }
+        let root = 0
         var manifest = Manifest(format: .json)
         var issues: [ManifestIssue] = []
-        let packageElements: [JSONElement]
-        switch root.value {
-        case .array(let elements):
-            packageElements = elements
-        case .object(let members):
-            var envelope = ObjectFields(members, owner: "the top-level object", line: root.line)
+        /// The entry of the list of packages; nil when the document is one package object.
+        let packageList: Int?
+        switch document.kind(root) {
+        case .array:
+            packageList = root
+        case .object:
+            let envelope = ObjectFields(document, object: root, owner: "the top-level object", line: document.line(root))
             if let packages = envelope.take("Packages") {
-                guard case .array(let elements) = packages.value else {
+                guard document.kind(packages.value) == .array else {
                     return .unreadable(.json, ManifestIssue(
-                        message: "Packages (line \(packages.line)) must be a list of package objects, found \(packages.value.kindDescription)",
+                        message: "Packages (line \(packages.line)) must be a list of package objects, found \(document.kind(packages.value).description)",
                         line: packages.line, field: "Packages"))
                 }
-                packageElements = elements
+                packageList = packages.value
                 manifest.licenseNumber = envelope.text("LicenseNumber", issues: &issues)
                 manifest.facility = envelope.text("Facility", issues: &issues)
                 manifest.source = envelope.text("Source", issues: &issues)
                 issues += envelope.duplicateIssues
             } else {
-                packageElements = [root]
+                packageList = nil
             }
         default:
             return .unreadable(.json, ManifestIssue(
-                message: "line \(root.line): a manifest must be a list of packages or an object, found \(root.value.kindDescription)",
-                line: root.line))
+                message: "line \(document.line(root)): a manifest must be a list of packages or an object, found \(document.kind(root).description)",
+                line: document.line(root)))
         }
         // Counted before any package is built: building 8,000,000 of them to count them took 4 GB.
-        if packageElements.count > ManifestLimits.maximumPackages {
-            return .unreadable(.json, ManifestLimits.tooManyPackages(packageElements.count))
+        let packageCount = packageList.map(document.count) ?? 1
+        if packageCount > ManifestLimits.maximumPackages {
+            return .unreadable(.json, ManifestLimits.tooManyPackages(packageCount))
         }
+        let packageElements = packageList.map { Array(document.elements(of: $0)) } ?? [root]
+        manifest.packages.reserveCapacity(packageCount)
         var ingredientCount = 0
         for (index, element) in packageElements.enumerated() {
-            let position = SourcePosition(line: element.line, packageIndex: index)
-            if case .object(let members) = element.value {
-                var reader = PackageObjectReader(position: position, ingredientsBefore: ingredientCount,
-                                                 issuesBefore: issues.count)
-                let package = reader.readPackage(members)
+            let line = document.line(element)
+            let position = SourcePosition(line: line, packageIndex: index)
+            if document.kind(element) == .object {
+                var reader = PackageObjectReader(document: document, position: position,
+                                                 ingredientsBefore: ingredientCount, issuesBefore: issues.count)
+                let package = reader.readPackage(element)
                 if let stop = reader.tooManyIngredients { return .unreadable(.json, stop) }
                 ingredientCount += package.ingredients.count
                 manifest.packages.append(package)
                 issues += reader.issues
             } else {
                 issues.append(ManifestIssue(
-                    message: "Packages[\(index)] (line \(element.line)) must be a package object, found \(element.value.kindDescription)",
-                    line: element.line, packageIndex: index))
+                    message: "Packages[\(index)] (line \(line)) must be a package object, found \(document.kind(element).description)",
+                    line: line, packageIndex: index))
                 manifest.packages.append(PackageRequest(position: position))
             }
             if issues.count > ManifestLimits.maximumIssues { return ManifestLimits.tooManyIssues(.json, issues) }
@@ -85,77 +95,117 @@ public enum JSONManifestReader {
     }
 }
 
+/// One property of an object: the entry of its value and the line the value starts on.
+struct JSONProperty {
+    let value: Int
+    let line: Int
+}
+
 /// The members of one JSON object, looked up case-insensitively; repeated names are reported.
 struct ObjectFields {
-    private let list: [JSONMember]
-    /// Indices into `list` of the members not yet taken (a repeated name is kept once).
-    private var remaining: [Int] = []
-    /// A cheap fingerprint of each member's name (length and folded first and last bytes), so most
-    /// comparisons end without looking at the names.
-    private var signatures: [Int] = []
+    private let document: JSONDocument
+    /// The name entry of each member, a repeated name kept once, in a hash table by the name folded
+    /// to lower case (open addressing; -1 marks an empty slot): a name is found in one or two
+    /// probes, where searching a list of 26 compared half of it.
+    private var table: [(name: Int, hash: UInt64)]
+    private let mask: Int
     private(set) var duplicateIssues: [ManifestIssue] = []
     let line: Int
 
-    init(_ list: [JSONMember], owner: String, line: Int, position: SourcePosition? = nil) {
+    /// `owner` names the object in a repeated-name issue; it is built only for such an issue.
+    init(_ document: JSONDocument, object: Int, owner: @autoclosure () -> String, line: Int,
+         position: SourcePosition? = nil) {
+        self.document = document
         self.line = line
-        self.list = list
-        remaining.reserveCapacity(list.count)
-        signatures = list.map { Self.signature($0.key) }
-        // Small objects (every real package) are searched linearly; a hostile object with
-        // thousands of properties goes through a dictionary so the check stays linear.
-        var seen: [String: Int]? = list.count > 32 ? [:] : nil
-        for (index, member) in list.enumerated() {
-            let earlier: JSONMember?
+        let count = document.count(object)
+        var capacity = 8
+        while capacity < 2 * count { capacity <<= 1 }
+        table = Array(repeating: (-1, 0), count: capacity)
+        mask = capacity - 1
+        // Small objects (every real package) are compared byte by byte; a hostile object with
+        // thousands of properties goes through a dictionary of its names, as it always has.
+        var seen: [String: Int]? = count > 32 ? [:] : nil
+        for name in document.members(of: object) {
+            let hash = document.withBytes(of: name, foldedHash)
+            var slot = Int(truncatingIfNeeded: hash) & mask
+            var sameNameEarlier: Int?
+            while table[slot].name >= 0 {
+                if table[slot].hash == hash && sameName(table[slot].name, name) {
+                    sameNameEarlier = table[slot].name
+                    break
+                }
+                slot = (slot + 1) & mask
+            }
+            let earlier: Int?
             if seen != nil {
-                let folded = member.key.asciiLowercased
-                earlier = seen![folded].map { list[$0] }
-                if earlier == nil { seen![folded] = index }
+                let folded = document.string(name).asciiLowercased
+                earlier = seen![folded]
+                if earlier == nil { seen![folded] = name }
             } else {
-                earlier = remaining.first { signatures[$0] == signatures[index] && list[$0].key.equalsIgnoringASCIICase(member.key) }
-                    .map { list[$0] }
+                earlier = sameNameEarlier
             }
             if let earlier {
-                let message = "\(owner) (line \(line)) has the property \"\(member.key)\" twice (lines \(earlier.line) and \(member.line)); property names match regardless of case, so keep one"
-                duplicateIssues.append(ManifestIssue(message: message, line: member.line, field: earlier.key,
+                let key = document.string(name)
+                let message = "\(owner()) (line \(line)) has the property \"\(key)\" twice (lines \(document.line(earlier + 1)) and \(document.line(name + 1))); property names match regardless of case, so keep one"
+                duplicateIssues.append(ManifestIssue(message: message, line: document.line(name + 1),
+                                                     field: document.string(earlier),
                                                      packageIndex: position?.packageIndex))
             } else {
-                remaining.append(index)
+                // No equal name was in the table, so the probe stopped at an empty slot.
+                table[slot] = (name, hash)
             }
         }
     }
 
-    /// The member named `name` (any case), removed so it is read once.
-    mutating func take(_ name: String) -> JSONMember? {
-        let signature = Self.signature(name)
-        guard let position = remaining.firstIndex(where: {
-            signatures[$0] == signature && list[$0].key.equalsIgnoringASCIICase(name)
-        }) else { return nil }
-        return list[remaining.remove(at: position)]
+    private func sameName(_ a: Int, _ b: Int) -> Bool {
+        document.withBytes(of: a) { x in document.withBytes(of: b) { y in equalIgnoringASCIICase(x, y) } }
     }
 
-    private static func signature(_ name: String) -> Int {
-        let bytes = name.utf8
-        guard let first = bytes.first else { return 0 }
-        let last = bytes[bytes.index(before: bytes.endIndex)]
-        return bytes.count << 16 | Int(first | 0x20) << 8 | Int(last | 0x20)
+    /// The member named `name` (any case). The readers take each name once.
+    func take(_ name: String) -> JSONProperty? {
+        var name = name
+        return name.withUTF8 { wanted in
+            let hash = foldedHash(wanted)
+            var slot = Int(truncatingIfNeeded: hash) & mask
+            while table[slot].name >= 0 {
+                let entry = table[slot]
+                if entry.hash == hash && document.withBytes(of: entry.name, { equalIgnoringASCIICase($0, wanted) }) {
+                    return JSONProperty(value: entry.name + 1, line: document.line(entry.name + 1))
+                }
+                slot = (slot + 1) & mask
+            }
+            return nil
+        }
     }
 
     /// Text or null; anything else is an issue. Envelope fields only.
-    mutating func text(_ name: String, issues: inout [ManifestIssue]) -> String? {
+    func text(_ name: String, issues: inout [ManifestIssue]) -> String? {
         guard let member = take(name) else { return nil }
-        switch member.value {
-        case .string(let value): return value
+        switch document.kind(member.value) {
+        case .string: return document.string(member.value)
         case .null: return nil
-        default:
-            issues.append(ManifestIssue(message: "\(name) (line \(member.line)) must be text, found \(member.value.kindDescription)",
+        case let kind:
+            issues.append(ManifestIssue(message: "\(name) (line \(member.line)) must be text, found \(kind.description)",
                                         line: member.line, field: name))
             return nil
         }
     }
 }
 
+/// A hash of a name with ASCII letters folded to lower case (FNV-1a): equal for names that
+/// ``equalIgnoringASCIICase(_:_:)`` finds equal.
+private func foldedHash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+    for byte in bytes {
+        let folded = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+        hash = (hash ^ UInt64(folded)) &* 0x100_0000_01b3
+    }
+    return hash
+}
+
 /// Reads one package object (and its ingredients), collecting every field problem.
 private struct PackageObjectReader {
+    let document: JSONDocument
     let position: SourcePosition
     var issues: [ManifestIssue] = []
     /// Ingredients and issues of the packages read before this one, for the file's caps.
@@ -164,7 +214,8 @@ private struct PackageObjectReader {
     /// Set when this package's ingredients take the file past ``ManifestLimits/maximumIngredients``.
     var tooManyIngredients: ManifestIssue?
 
-    init(position: SourcePosition, ingredientsBefore: Int = 0, issuesBefore: Int = 0) {
+    init(document: JSONDocument, position: SourcePosition, ingredientsBefore: Int = 0, issuesBefore: Int = 0) {
+        self.document = document
         self.position = position
         self.ingredientsBefore = ingredientsBefore
         self.issuesBefore = issuesBefore
@@ -175,9 +226,9 @@ private struct PackageObjectReader {
     /// stops the file after this package.
     var issuesFull: Bool { issuesBefore + issues.count > ManifestLimits.maximumIssues }
 
-    mutating func readPackage(_ members: [JSONMember]) -> PackageRequest {
-        var fields = ObjectFields(members, owner: "Packages[\(position.packageIndex)]", line: position.line ?? 0,
-                                  position: position)
+    mutating func readPackage(_ object: Int) -> PackageRequest {
+        let fields = ObjectFields(document, object: object, owner: "Packages[\(position.packageIndex)]",
+                                  line: position.line ?? 0, position: position)
         issues += fields.duplicateIssues
         var package = PackageRequest(position: position)
 
@@ -217,41 +268,45 @@ private struct PackageObjectReader {
 
     // MARK: Ingredients
 
-    mutating func ingredients(_ member: JSONMember?) -> [Ingredient] {
+    mutating func ingredients(_ member: JSONProperty?) -> [Ingredient] {
         guard let member else {
             fail("Ingredients", "is missing: a new package is made from at least one ingredient package",
                  line: position.line)
             return []
         }
-        guard case .array(let elements) = member.value else {
-            fail("Ingredients", "must be a list of ingredient objects, found \(member.value.kindDescription)",
+        guard document.kind(member.value) == .array else {
+            fail("Ingredients", "must be a list of ingredient objects, found \(document.kind(member.value).description)",
                  line: member.line)
             return []
         }
-        if elements.isEmpty {
+        let count = document.count(member.value)
+        if count == 0 {
             fail("Ingredients", "is empty: a new package is made from at least one ingredient package", line: member.line)
         }
-        if ingredientsBefore + elements.count > ManifestLimits.maximumIngredients {
+        if ingredientsBefore + count > ManifestLimits.maximumIngredients {
             let limit = ManifestLimits.grouped(ManifestLimits.maximumIngredients)
             tooManyIngredients = ManifestIssue(
-                message: "Packages[\(position.packageIndex)].Ingredients (line \(member.line)) brings the file to \(ManifestLimits.grouped(ingredientsBefore + elements.count)) ingredients; batchgate reads at most \(limit) in one manifest (10 a package at the \(ManifestLimits.grouped(ManifestLimits.maximumPackages))-package limit): split it into smaller manifests",
+                message: "Packages[\(position.packageIndex)].Ingredients (line \(member.line)) brings the file to \(ManifestLimits.grouped(ingredientsBefore + count)) ingredients; batchgate reads at most \(limit) in one manifest (10 a package at the \(ManifestLimits.grouped(ManifestLimits.maximumPackages))-package limit): split it into smaller manifests",
                 line: member.line, field: "Ingredients")
             return []
         }
         var result: [Ingredient] = []
-        for (index, element) in elements.enumerated() {
+        result.reserveCapacity(count)
+        for (index, element) in document.elements(of: member.value).enumerated() {
             if issuesFull { break }
-            let at = SourcePosition(line: element.line, packageIndex: position.packageIndex, ingredientIndex: index)
+            let line = document.line(element)
+            let at = SourcePosition(line: line, packageIndex: position.packageIndex, ingredientIndex: index)
             var ingredient = Ingredient(position: at)
-            guard case .object(let members) = element.value else {
+            guard document.kind(element) == .object else {
                 issues.append(ManifestIssue(
-                    message: "Packages[\(position.packageIndex)].Ingredients[\(index)] (line \(element.line)) must be an ingredient object {Package, Quantity, UnitOfMeasure}, found \(element.value.kindDescription)",
-                    line: element.line, field: "Ingredients", packageIndex: position.packageIndex))
+                    message: "Packages[\(position.packageIndex)].Ingredients[\(index)] (line \(line)) must be an ingredient object {Package, Quantity, UnitOfMeasure}, found \(document.kind(element).description)",
+                    line: line, field: "Ingredients", packageIndex: position.packageIndex))
                 result.append(ingredient)
                 continue
             }
-            var fields = ObjectFields(members, owner: "Packages[\(position.packageIndex)].Ingredients[\(index)]",
-                                      line: element.line, position: position)
+            let fields = ObjectFields(document, object: element,
+                                      owner: "Packages[\(position.packageIndex)].Ingredients[\(index)]",
+                                      line: line, position: position)
             issues += fields.duplicateIssues
             if let tagMember = fields.take("Package") {
                 if let raw = string(tagMember, "Package", at: at, required: true) {
@@ -273,29 +328,33 @@ private struct PackageObjectReader {
 
     /// The additives listed; nil when `Additives` is absent or null, which says nothing (the rules
     /// then read the note and the item name), while `[]` says nothing was added.
-    mutating func additives(_ member: JSONMember?) -> [Additive]? {
+    mutating func additives(_ member: JSONProperty?) -> [Additive]? {
         guard let member else { return nil }
-        switch member.value {
+        switch document.kind(member.value) {
         case .null: return nil
-        case .array(let elements):
+        case .array:
             var result: [Additive] = []
-            for (index, element) in elements.enumerated() {
+            for (index, element) in document.elements(of: member.value).enumerated() {
                 if issuesFull { break }
-                switch element.value {
-                case .string(let name):
+                let line = document.line(element)
+                switch document.kind(element) {
+                case .string:
+                    let name = document.string(element)
                     if name.trimmingWhitespace().isEmpty {
-                        fail("Additives", "entry \(index) is empty text", line: element.line)
+                        fail("Additives", "entry \(index) is empty text", line: line)
                     } else {
                         result.append(Additive(name: name.trimmingWhitespace()))
                     }
-                case .object(let members):
-                    var fields = ObjectFields(members, owner: "Additives[\(index)]", line: element.line, position: position)
+                case .object:
+                    let fields = ObjectFields(document, object: element, owner: "Additives[\(index)]", line: line,
+                                              position: position)
                     issues += fields.duplicateIssues
                     let name = fields.take("Name").flatMap { string($0, "Additives", at: position, required: true) }?
                         .trimmingWhitespace()
                     let kindMember = fields.take("Kind")
                     var kind = Additive.Kind.additive
-                    if let kindMember, case .string(let word) = kindMember.value {
+                    if let kindMember, document.kind(kindMember.value) == .string {
+                        let word = document.string(kindMember.value)
                         if let parsed = FieldSyntax.additiveKind(word) {
                             kind = parsed
                         } else {
@@ -304,24 +363,24 @@ private struct PackageObjectReader {
                                  line: kindMember.line)
                             continue
                         }
-                    } else if let kindMember, kindMember.value != .null {
-                        fail("Additives", "entry \(index) Kind must be text, found \(kindMember.value.kindDescription)",
+                    } else if let kindMember, document.kind(kindMember.value) != .null {
+                        fail("Additives", "entry \(index) Kind must be text, found \(document.kind(kindMember.value).description)",
                              line: kindMember.line)
                         continue
                     }
                     if let name, !name.isEmpty {
                         result.append(Additive(name: name, kind: kind))
                     } else {
-                        fail("Additives", "entry \(index) needs a Name", line: element.line)
+                        fail("Additives", "entry \(index) needs a Name", line: line)
                     }
-                default:
-                    fail("Additives", "entry \(index) must be text or an object {Name, Kind}, found \(element.value.kindDescription)",
-                         line: element.line)
+                case let kind:
+                    fail("Additives", "entry \(index) must be text or an object {Name, Kind}, found \(kind.description)",
+                         line: line)
                 }
             }
             return result
-        default:
-            fail("Additives", "must be a list of additives, found \(member.value.kindDescription)", line: member.line)
+        case let kind:
+            fail("Additives", "must be a list of additives, found \(kind.description)", line: member.line)
             return []
         }
     }
@@ -339,11 +398,12 @@ private struct PackageObjectReader {
     }
 
     /// Required (or optional) text; null counts as missing.
-    mutating func string(_ member: JSONMember, _ field: String, at: SourcePosition, required: Bool) -> String? {
+    mutating func string(_ member: JSONProperty, _ field: String, at: SourcePosition, required: Bool) -> String? {
         var where_ = at
         where_.line = member.line
-        switch member.value {
-        case .string(let value):
+        switch document.kind(member.value) {
+        case .string:
+            let value = document.string(member.value)
             if required && value.trimmingWhitespace().isEmpty {
                 fail(field, "is empty", at: where_)
                 return nil
@@ -352,41 +412,44 @@ private struct PackageObjectReader {
         case .null:
             if required { fail(field, "is null: a value is required", at: where_) }
             return nil
-        default:
-            fail(field, "must be text, found \(member.value.kindDescription)", at: where_)
+        case let kind:
+            fail(field, "must be text, found \(kind.description)", at: where_)
             return nil
         }
     }
 
-    mutating func optionalString(_ member: JSONMember?, _ field: String, at: SourcePosition? = nil) -> String? {
+    mutating func optionalString(_ member: JSONProperty?, _ field: String, at: SourcePosition? = nil) -> String? {
         guard let member else { return nil }
         let value = string(member, field, at: at ?? position, required: false)
         return value.flatMap { $0.trimmingWhitespace().isEmpty ? nil : $0 }
     }
 
     /// Metrc fields we only carry into the report: text is kept, anything else is ignored.
-    func lenientString(_ member: JSONMember?) -> String? {
-        if let member, case .string(let value) = member.value, !value.isEmpty { return value }
+    func lenientString(_ member: JSONProperty?) -> String? {
+        if let member, document.kind(member.value) == .string {
+            let value = document.string(member.value)
+            if !value.isEmpty { return value }
+        }
         return nil
     }
 
-    mutating func bool(_ member: JSONMember?, _ field: String) -> Bool {
+    mutating func bool(_ member: JSONProperty?, _ field: String) -> Bool {
         optionalBool(member, field) ?? false
     }
 
     /// A boolean that may be left out: nil when absent or null (or not a boolean, with an issue).
-    mutating func optionalBool(_ member: JSONMember?, _ field: String) -> Bool? {
+    mutating func optionalBool(_ member: JSONProperty?, _ field: String) -> Bool? {
         guard let member else { return nil }
-        switch member.value {
-        case .bool(let value): return value
+        switch document.kind(member.value) {
+        case .bool: return document.bool(member.value)
         case .null: return nil
-        default:
-            fail(field, "must be true or false, found \(member.value.kindDescription)\(shown(member.value))", line: member.line)
+        case let kind:
+            fail(field, "must be true or false, found \(kind.description)\(shown(member.value))", line: member.line)
             return nil
         }
     }
 
-    mutating func tag(_ raw: String, _ field: String, _ member: JSONMember, at: SourcePosition) -> String? {
+    mutating func tag(_ raw: String, _ field: String, _ member: JSONProperty, at: SourcePosition) -> String? {
         switch FieldSyntax.tag(raw) {
         case .success(let tag): return tag
         case .failure(let problem):
@@ -397,17 +460,18 @@ private struct PackageObjectReader {
         }
     }
 
-    mutating func quantity(_ member: JSONMember?, at: SourcePosition) -> Double? {
+    mutating func quantity(_ member: JSONProperty?, at: SourcePosition) -> Double? {
         guard let member else {
             fail("Quantity", "is missing: a number greater than 0 is required", at: at)
             return nil
         }
         var where_ = at
         where_.line = member.line
-        guard case .number(let value) = member.value else {
-            fail("Quantity", "must be a number greater than 0, found \(member.value.kindDescription)\(shown(member.value))", at: where_)
+        guard document.kind(member.value) == .number else {
+            fail("Quantity", "must be a number greater than 0, found \(document.kind(member.value).description)\(shown(member.value))", at: where_)
             return nil
         }
+        let value = document.number(member.value)
         if let problem = FieldSyntax.positiveQuantity(value) {
             fail("Quantity", problem.text, at: where_)
             return nil
@@ -415,7 +479,7 @@ private struct PackageObjectReader {
         return value
     }
 
-    mutating func unit(_ member: JSONMember?, at: SourcePosition) -> String? {
+    mutating func unit(_ member: JSONProperty?, at: SourcePosition) -> String? {
         guard let member else {
             fail("UnitOfMeasure", "is missing: name the unit (Grams, Ounces, Each, ...)", at: at)
             return nil
@@ -423,8 +487,8 @@ private struct PackageObjectReader {
         return string(member, "UnitOfMeasure", at: at, required: true)?.trimmingWhitespace()
     }
 
-    func shown(_ value: JSONValue) -> String {
-        if case .string(let text) = value { return " \(FieldSyntax.quoted(text))" }
-        return ""
+    /// The text of a wrong value, for the message, when it is text.
+    func shown(_ value: Int) -> String {
+        document.kind(value) == .string ? " \(FieldSyntax.quoted(document.string(value)))" : ""
     }
 }
