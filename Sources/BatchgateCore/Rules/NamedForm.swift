@@ -59,6 +59,11 @@ enum NamedForm: String, CaseIterable {
         return allCases.compactMap { form in first.first { $0.form == form }.map { (form, item.text(of: $0.range)) } }
     }
 
+    /// False when the item name states no form, found without splitting it into words.
+    static func mayBeNamed(in item: String) -> Bool {
+        itemPhrases.mayOccur(in: item)
+    }
+
     /// Every form a category name holds.
     static func held(byCategory category: Words) -> Set<NamedForm> {
         Set(categoryPhrases.occurrences(in: category).map(\.tag))

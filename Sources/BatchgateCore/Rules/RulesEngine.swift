@@ -64,12 +64,10 @@ public struct RulesEngine: Sendable {
         let categories = grouped(sources, by: { $0.category })
         let changed = categories.filter { !$0.name.isSameName(as: target) }
         if let first = changed.first.map({ sources[$0.members[0]] }) {
-            var message = describe(changed, of: sources)
-            message += " and the new package is "
-            message += target
-            message += ", so the product changes category."
             outcome.findings.append(RuleFinding(
-                rule: .categoryChange, message: message,
+                rule: .categoryChange,
+                message: String(concatenating: describe(changed, of: sources), " and the new package is ", target,
+                                ", so the product changes category."),
                 evidence: first.evidence("ItemCategory", first.category, from: first.categoryOrigin)))
         }
 
@@ -119,7 +117,7 @@ public struct RulesEngine: Sendable {
         var sourceItems: [Words]?
         let places: [(field: String, text: String?)] = [("Note", request.note), ("Item", package.item)]
         for place in places {
-            guard let text = place.text else { continue }
+            guard let text = place.text, additiveWords.mayOccur(in: text) else { continue }
             let words = Words(text)
             let occurrences = additiveWords.occurrences(in: words)
             guard !occurrences.isEmpty else { continue }
@@ -271,7 +269,7 @@ public struct RulesEngine: Sendable {
 
     /// Form change (d): the item name states a form that neither the category nor any ingredient has.
     private func namedForm(_ package: ResolvedPackage, targetForm: ProductForm?, categories: [NameGroup]) -> RuleFinding? {
-        guard let item = package.item else { return nil }
+        guard let item = package.item, NamedForm.mayBeNamed(in: item) else { return nil }
         // Infused forms are read only where they can be filed (an infused category, or one of no
         // known form): "Grape Soda" flower or live resin, "Chocolate Thai" buds are strains. And in
         // an infused category "joint" beside an infused form is a "Joint Relief Balm".
@@ -335,22 +333,22 @@ public struct RulesEngine: Sendable {
     /// "Ingredient X is Buds" or "Ingredients X and Y are Buds, ingredient Z is Kief": `groups` of
     /// `sources` by category, written into one string.
     private func describe(_ groups: [NameGroup], of sources: [ResolvedPackage.Source]) -> String {
-        var text = ""
-        text.reserveCapacity(64 * groups.count + 32 * sources.count)
+        var parts: [String] = []
+        parts.reserveCapacity(5 * groups.count)
         for (number, group) in groups.enumerated() {
-            text += number == 0 ? "Ingredient" : ", ingredient"
+            parts.append(number == 0 ? "Ingredient" : ", ingredient")
             if group.members.count == 1 {
-                text += " "
-                text += sources[group.members[0]].tag
-                text += " is "
+                parts.append(" ")
+                parts.append(sources[group.members[0]].tag)
+                parts.append(" is ")
             } else {
-                text += "s "
-                text += shortList(group.members.map { sources[$0].tag })
-                text += " are "
+                parts.append("s ")
+                parts.append(shortList(group.members.map { sources[$0].tag }))
+                parts.append(" are ")
             }
-            text += group.name
+            parts.append(group.name)
         }
-        return text
+        return String(concatenating: parts)
     }
 
     /// A name (category or item) as first written, and the positions of the ingredients that bear it.
@@ -393,16 +391,19 @@ public struct RulesEngine: Sendable {
     /// Like `list`, naming at most three: a package made from thousands of ingredients still gets
     /// a sentence a person reads.
     private func shortList(_ items: [String], joiner: String? = nil) -> String {
-        guard items.count > 3 else { return joiner.map { items.joined(separator: $0) } ?? list(items) }
+        guard items.count > 3 else { return list(items, separator: joiner ?? ", ", last: joiner ?? " and ") }
         return String(concatenating: items[0], ", ", items[1], ", ", items[2], " and ", String(items.count - 3), " more")
     }
 
-    private func list(_ items: [String]) -> String {
-        switch items.count {
-        case 0: ""
-        case 1: items[0]
-        case 2: String(concatenating: items[0], " and ", items[1])
-        default: String(concatenating: items.dropLast().joined(separator: ", "), " and ", items.last!)
+    /// `items` between separators, the last two between `last`: "a", "a and b", "a, b and c".
+    private func list(_ items: [String], separator: String, last: String) -> String {
+        guard items.count > 1 else { return items.first ?? "" }
+        var parts: [String] = []
+        parts.reserveCapacity(2 * items.count)
+        for (index, item) in items.enumerated() {
+            if index > 0 { parts.append(index == items.count - 1 ? last : separator) }
+            parts.append(item)
         }
+        return String(concatenating: parts)
     }
 }
