@@ -11,10 +11,14 @@ struct PreflightChecker {
         var packages: [Int: [CheckFinding]] = [:]
         var manifest: [CheckFinding] = []
         private(set) var skipped: [SkippedCheck] = []
-        /// Where each check and reason is in `skipped`, and the tags each entry names (by entry),
-        /// so that a skip for one more of many tags is not a search through all of them.
-        private var skipIndex: [SkipKey: Int] = [:]
+        /// The tags each entry of `skipped` names, so that a skip for one more of many tags is not
+        /// a search through all of them; and, once there are more than `scannedSkips` entries,
+        /// where each check and reason is.
         private var skippedTags: [Set<String>] = []
+        private var skipIndex: [SkipKey: Int] = [:]
+        /// Most skips recur once per package (package-unit without an items catalog): while the
+        /// entries are few, finding one among them costs less than hashing its reason, a sentence.
+        private static let scannedSkips = 16
 
         /// One entry of `skipped`: a check and the reason it was skipped for.
         private struct SkipKey: Hashable {
@@ -77,20 +81,25 @@ extension PreflightChecker.Outcome {
     mutating func skip(_ check: CheckID, reason: String, tag: String?, settings: CheckSettings) {
         guard settings.runs(check) else { return }
         guard let entry = entry(check, reason) else {
-            skipIndex[SkipKey(check: check, reason: reason)] = skipped.count
             skippedTags.append(tag.map { [$0] } ?? [])
             skipped.append(SkippedCheck(check: check, reason: reason, tags: tag.map { [$0] } ?? []))
+            if skipped.count > Self.scannedSkips {
+                for (entry, skip) in skipped.enumerated().dropFirst(skipIndex.count) {
+                    skipIndex[SkipKey(check: skip.check, reason: skip.reason)] = entry
+                }
+            }
             return
         }
         guard let tag, skippedTags[entry].insert(tag).inserted else { return }
         skipped[entry].tags.append(tag)
     }
 
-    /// The position in `skipped` of the entry for `check` and `reason`. Most skips recur once per
-    /// package (package-unit without an items catalog): while the entries are few, finding one
-    /// among them costs less than hashing its reason, a sentence.
+    /// The position in `skipped` of the entry for `check` and `reason`.
     private func entry(_ check: CheckID, _ reason: String) -> Int? {
-        guard skipped.count > 16 else { return skipped.firstIndex { $0.check == check && $0.reason == reason } }
+        guard skipped.count > Self.scannedSkips else {
+            // By position, so that no entry (with its list of tags) is copied to be compared.
+            return skipped.indices.first { skipped[$0].check == check && skipped[$0].reason == reason }
+        }
         return skipIndex[SkipKey(check: check, reason: reason)]
     }
 }

@@ -13,19 +13,25 @@ struct RuleOutcome: Sendable, Equatable {
 public struct RulesEngine: Sendable {
     public let settings: RuleSettings
     private let additiveWords: PhraseIndex<Void>
-    private let sameFormSteps: [WordPhrase]
+    /// The same-form steps of one word, in every form they take (a step is most often one word:
+    /// one look-up), and those of more words.
+    private let oneWordSameFormSteps: Set<String>
+    private let longerSameFormSteps: [WordPhrase]
 
     public init(settings: RuleSettings = RuleSettings()) {
         self.settings = settings
         additiveWords = PhraseIndex(settings.additiveWords.compactMap(WordPhrase.init).map { (phrase: $0, tag: ()) })
-        sameFormSteps = settings.sameFormSteps.compactMap(WordPhrase.init)
+        let sameFormSteps = settings.sameFormSteps.compactMap(WordPhrase.init)
+        oneWordSameFormSteps = sameFormSteps.filter { $0.words.count == 1 }.reduce(into: []) { $0.formUnion($1.firstWordForms) }
+        longerSameFormSteps = sameFormSteps.filter { $0.words.count > 1 }
     }
 
     /// True unless the step is one of the same-form steps, in any case and with an ending
     /// ("Repackaging" and "repackaged" are `Repackage`).
     private func changesForm(step: String) -> Bool {
         let words = Words(step)
-        return !sameFormSteps.contains { words.isExactly($0) }
+        if words.words.count == 1 { return !oneWordSameFormSteps.contains(words.words[0].key) }
+        return !longerSameFormSteps.contains { words.isExactly($0) }
     }
 
     /// Entries that say there is no additive at all: `"Additives": ["None"]` means `[]`.
@@ -57,6 +63,7 @@ public struct RulesEngine: Sendable {
     /// Every rule that applies, with its sentence and evidence, and the warnings.
     func evaluate(_ package: ResolvedPackage) -> RuleOutcome {
         var outcome = RuleOutcome()
+        outcome.findings.reserveCapacity(RuleID.allCases.count)
         let target = package.category
         let sources = package.ingredients
         // The ingredients by category, worked out once for the three rules that read them. A
@@ -379,7 +386,9 @@ public struct RulesEngine: Sendable {
         }
         for (index, source) in sources.enumerated() {
             guard let value = name(source) else { continue }
-            if let group = groups.firstIndex(where: { $0.name.isSameName(as: value) }) {
+            // By position, so that no group is copied to be compared; a name written alike (as most
+            // are) is the same without trimming and folding the case of both.
+            if let group = groups.indices.first(where: { groups[$0].name == value || groups[$0].name.isSameName(as: value) }) {
                 groups[group].members.append(index)
             } else {
                 groups.append(NameGroup(name: value, members: [index]))
