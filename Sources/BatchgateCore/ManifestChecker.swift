@@ -78,6 +78,7 @@ public struct ManifestChecker: Sendable {
         resolver.sourcesMustBeKnown = sourcesMustBeKnown
         let issuesByPackage = Dictionary(grouping: issues.filter { $0.packageIndex != nil }, by: { $0.packageIndex! })
         var resolvedPackages: [Int: ResolvedPackage] = [:]
+        resolvedPackages.reserveCapacity(manifest.packages.count)
         for package in manifest.packages {
             let own = issuesByPackage[package.position.packageIndex] ?? []
             var verdict = PackageVerdict(
@@ -126,7 +127,7 @@ public struct ManifestChecker: Sendable {
         var preflight = PreflightChecker(catalog: catalog, settings: engine.settings.checks, today: today,
                                          catalogIsMetrc: catalogIsMetrc || sourcesMustBeKnown)
         preflight.sourcesWereLookedUp = sourcesMustBeKnown
-        let batchRequired = Set(report.packages.filter(\.productionBatchRequired).map(\.position.packageIndex))
+        let batchRequired = Set(report.packages.compactMap { $0.productionBatchRequired ? $0.position.packageIndex : nil })
         let outcome = preflight.run(manifest, resolved: resolved, batchRequired: batchRequired)
         var issues: [ManifestIssue] = []
         for index in report.packages.indices {
@@ -167,9 +168,10 @@ public struct ManifestChecker: Sendable {
             verdict.status = .needsBatch
             verdict.fix = unmarkedNumber
                 ? "package \(tag) gives batch number \(number) but IsProductionBatch is false, so Metrc will not mark it: set IsProductionBatch to true (tick Production Batch)."
-                : "tick Production Batch (IsProductionBatch) for package \(tag) and give it a production batch number (ProductionBatchNumber)."
+                : String(concatenating: "tick Production Batch (IsProductionBatch) for package ", tag,
+                         " and give it a production batch number (ProductionBatchNumber).")
         } else if verdict.productionBatchRequired {
-            verdict.notes.append("Marked as production batch \(number), as required.")
+            verdict.notes.append(String(concatenating: "Marked as production batch ", number, ", as required."))
         } else if request.isMarked {
             verdict.warnings.append(PackageWarning(
                 message: request.isProductionBatch == nil
@@ -185,10 +187,14 @@ public struct ManifestChecker: Sendable {
     /// Two packages with one tag, or a package made from itself.
     private func tagConflicts(in manifest: Manifest) -> [ManifestIssue] {
         var issues: [ManifestIssue] = []
-        var firstUse: [String: PackageRequest] = [:]
-        for package in manifest.packages {
+        // Where each tag is first used: a position, not a copy of the package, which would copy
+        // every field of it.
+        var firstUse: [String: Int] = [:]
+        firstUse.reserveCapacity(manifest.packages.count)
+        for (index, package) in manifest.packages.enumerated() {
             guard let tag = package.tag else { continue }
-            if let earlier = firstUse[tag] {
+            if let earlierIndex = firstUse[tag] {
+                let earlier = manifest.packages[earlierIndex]
                 let earlierLine = earlier.tagLine ?? earlier.position.line
                 let earlierPlace = "package \(earlier.position.packageIndex)" + (earlierLine.map { " (line \($0))" } ?? "")
                 var at = package.position
@@ -196,7 +202,7 @@ public struct ManifestChecker: Sendable {
                 issues.append(.field("Tag", "\(tag) is also the tag of \(earlierPlace); every new package needs its own tag",
                                      at: at, format: manifest.format, tag: tag))
             } else {
-                firstUse[tag] = package
+                firstUse[tag] = index
             }
             for ingredient in package.ingredients where ingredient.package == tag {
                 issues.append(.field("Package", "is \(tag), the new package's own tag; a package cannot be made from itself",

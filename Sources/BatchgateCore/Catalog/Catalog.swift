@@ -141,17 +141,22 @@ public struct Catalog: Sendable, Equatable {
 
     /// The category of the item with this name (trimmed, any case).
     public func category(ofItem name: String) -> String? {
-        itemsByName[name.comparisonKey]?.category
+        item(named: name)?.category
     }
 
     /// The item with this name (trimmed, any case).
     public func item(named name: String) -> Item? {
-        itemsByName[name.comparisonKey]
+        // Without an items catalog (the common case) the name's key is not worth building.
+        itemsByName.isEmpty ? nil : itemsByName[name.comparisonKey]
     }
+
+    /// Whether any package carries a production batch number.
+    var hasBatchNumbers: Bool { !tagsByBatchNumber.isEmpty }
 
     /// The packages whose production batch number is `number` (trimmed, any case), by tag.
     func packages(withBatchNumber number: String) -> [Package] {
-        (tagsByBatchNumber[number.comparisonKey] ?? []).sorted().compactMap { packagesByTag[$0] }
+        guard hasBatchNumbers else { return [] }
+        return (tagsByBatchNumber[number.comparisonKey] ?? []).sorted().compactMap { packagesByTag[$0] }
     }
 
     /// The package with this tag (upper-cased).

@@ -38,7 +38,9 @@ enum MetrcUnit {
 
     /// The unit with this name (trimmed, any case), or nil for a name Metrc does not use.
     static func named(_ name: String) -> Unit? {
-        byKey[name.comparisonKey]
+        // Most files write Metrc's own spelling: comparing with the nine names costs less than
+        // building the key and hashing it.
+        all.first { $0.name == name } ?? byKey[name.comparisonKey]
     }
 
     /// `quantity` of unit `from` in unit `to`; nil when either is unknown or they are of different

@@ -11,9 +11,14 @@ struct PreflightChecker {
         var packages: [Int: [CheckFinding]] = [:]
         var manifest: [CheckFinding] = []
         private(set) var skipped: [SkippedCheck] = []
-        /// Where each check and reason is in `skipped`, and the tags each entry names, so that a
-        /// skip for one more of many tags is not a search through all of them.
-        private var skipIndex: [SkipKey: (entry: Int, tags: Set<String>)] = [:]
+        /// The tags each entry of `skipped` names, so that a skip for one more of many tags is not
+        /// a search through all of them; and, once there are more than `scannedSkips` entries,
+        /// where each check and reason is.
+        private var skippedTags: [Set<String>] = []
+        private var skipIndex: [SkipKey: Int] = [:]
+        /// Most skips recur once per package (package-unit without an items catalog): while the
+        /// entries are few, finding one among them costs less than hashing its reason, a sentence.
+        private static let scannedSkips = 16
 
         /// One entry of `skipped`: a check and the reason it was skipped for.
         private struct SkipKey: Hashable {
@@ -75,15 +80,27 @@ extension PreflightChecker.Outcome {
     /// entry per check and reason, naming every tag.
     mutating func skip(_ check: CheckID, reason: String, tag: String?, settings: CheckSettings) {
         guard settings.runs(check) else { return }
-        let key = SkipKey(check: check, reason: reason)
-        // Only the entry's position is copied out: a copy of its set would make the insert copy it.
-        guard let entry = skipIndex[key]?.entry else {
-            skipIndex[key] = (skipped.count, tag.map { [$0] } ?? [])
+        guard let entry = entry(check, reason) else {
+            skippedTags.append(tag.map { [$0] } ?? [])
             skipped.append(SkippedCheck(check: check, reason: reason, tags: tag.map { [$0] } ?? []))
+            if skipped.count > Self.scannedSkips {
+                for (entry, skip) in skipped.enumerated().dropFirst(skipIndex.count) {
+                    skipIndex[SkipKey(check: skip.check, reason: skip.reason)] = entry
+                }
+            }
             return
         }
-        guard let tag, skipIndex[key]!.tags.insert(tag).inserted else { return }
+        guard let tag, skippedTags[entry].insert(tag).inserted else { return }
         skipped[entry].tags.append(tag)
+    }
+
+    /// The position in `skipped` of the entry for `check` and `reason`.
+    private func entry(_ check: CheckID, _ reason: String) -> Int? {
+        guard skipped.count > Self.scannedSkips else {
+            // By position, so that no entry (with its list of tags) is copied to be compared.
+            return skipped.indices.first { skipped[$0].check == check && skipped[$0].reason == reason }
+        }
+        return skipIndex[SkipKey(check: check, reason: reason)]
     }
 }
 
@@ -124,6 +141,8 @@ extension PreflightChecker.Outcome {
     /// lacks every field these checks read: one reason for all of them, so that the report says it
     /// once for those tags rather than once per check and field.
     mutating func foldSkipsOfBareRecords(in catalog: Catalog) {
+        // Without a packages catalog no tag has a record, bare or not.
+        guard catalog.packageCount > 0 else { return }
         var folded: [SkippedCheck] = []
         // Where each check's bare-record entry is, and the tags it names: a big manifest may skip
         // thousands of tags, so nothing here searches a list.

@@ -12,7 +12,7 @@ extension PreflightChecker {
                        into outcome: inout Outcome) {
         checkPackageCount(manifest, into: &outcome)
         let packages = resolved.keys.sorted().map { (index: $0, package: resolved[$0]!) }
-        checkDatesAgainstToday(packages.map(\.package), into: &outcome)
+        checkDatesAgainstToday(packages, into: &outcome)
         for (index, package) in packages {
             checkPackageUnit(package, index: index, into: &outcome)
             checkDateAgainstSources(package, index: index, into: &outcome)
@@ -116,15 +116,14 @@ extension PreflightChecker {
 
     /// date-future: each `ActualDate` against today, the latest date anywhere on Earth, so that
     /// no time zone's correct date is called future.
-    private func checkDatesAgainstToday(_ packages: [ResolvedPackage], into outcome: inout Outcome) {
-        let dated = packages.filter { $0.request.actualDate != nil }
-        guard settings.runs(.dateFuture), !dated.isEmpty else { return }
+    private func checkDatesAgainstToday(_ packages: [(index: Int, package: ResolvedPackage)], into outcome: inout Outcome) {
+        guard settings.runs(.dateFuture), packages.contains(where: { $0.package.request.actualDate != nil }) else { return }
         guard let today, case .success(let latest) = FieldSyntax.date(today, allowUSForm: false) else {
             outcome.skip(.dateFuture, reason: "no clock: today's date was not given (batchgate check sets it, and the daemon for each batch)",
                          tag: nil, settings: settings)
             return
         }
-        for package in dated {
+        for (_, package) in packages {
             // Both are YYYY-MM-DD (the readers write ActualDate so), which sort as the dates do.
             guard let date = package.request.actualDate, date > latest else { continue }
             outcome.add(finding(
@@ -198,9 +197,14 @@ extension PreflightChecker {
         /// The item's comparison key; nil when unknown.
         var itemKey: String?
         var item: String?
-        /// "this manifest, line 20", "Metrc catalog", "packages file".
-        var place: String
+        /// The line of a package of this manifest, where known.
+        var line: Int?
         var origin: Evidence.Origin
+
+        /// "this manifest, line 20", "Metrc catalog", "packages file".
+        var place: String {
+            origin == .manifest ? "this manifest" + (line.map { ", line \($0)" } ?? "") : origin.rawValue
+        }
     }
 
     /// The packages that carry one batch number, in order (the manifest's, then the catalog's),
@@ -240,35 +244,49 @@ extension PreflightChecker {
     /// item is unknown. The evidence's origin is where the first other package stands.
     private func checkBatchNumbers(_ packages: [(index: Int, package: ResolvedPackage)], into outcome: inout Outcome) {
         guard settings.runs(.batchNumberReused) else { return }
-        var numbered: [(index: Int, package: ResolvedPackage, number: String)] = []
-        for (index, package) in packages {
-            if let number = package.request.productionBatchNumber?.trimmingWhitespace(), !number.isEmpty {
-                numbered.append((index, package, number))
-            }
-        }
-        // Each number's packages, gathered once: comparing each package with every other one took
-        // minutes on a file of 10,000 packages of one batch.
-        var groups: [String: NumberGroup] = [:]
-        for (_, package, number) in numbered {
-            let line = package.request.tagLine ?? package.request.position.line
-            groups[number.comparisonKey, default: NumberGroup()].add(NumberedPackage(
-                tag: package.tag, itemKey: package.item?.comparisonKey, item: package.item,
-                place: "this manifest" + (line.map { ", line \($0)" } ?? ""), origin: .manifest))
+        // Each package's number, and the numbered packages by number (trimmed, any case), gathered
+        // once: comparing each package with every other one took minutes on a file of 10,000
+        // packages of one batch.
+        var numbered: [(index: Int, package: Int, number: String, key: String)] = []
+        var withNumber: [String: [Int]] = [:]
+        for (position, (index, package)) in packages.enumerated() {
+            guard let number = package.request.productionBatchNumber?.trimmingWhitespace(), !number.isEmpty else { continue }
+            let key = number.comparisonKey
+            withNumber[key, default: []].append(numbered.count)
+            numbered.append((index, position, number, key))
         }
         // A catalog record of a tag this manifest creates (a file checked again after Metrc took
         // it) is that package, already compared as the manifest writes it.
-        let newTags = Set(packages.map(\.package.tag))
-        let catalogOrigin: Evidence.Origin = catalogIsMetrc ? .metrc : .packagesFile
-        for key in groups.keys {
-            for record in catalog.packages(withBatchNumber: key) where !newTags.contains(record.tag) {
-                groups[key]!.add(NumberedPackage(tag: record.tag, itemKey: record.item?.comparisonKey, item: record.item,
-                                                 place: catalogOrigin.rawValue, origin: catalogOrigin))
+        var recordsWithNumber: [String: [Catalog.Package]] = [:]
+        if catalog.hasBatchNumbers {
+            let newTags = Set(packages.map(\.package.tag))
+            for key in withNumber.keys {
+                recordsWithNumber[key] = catalog.packages(withBatchNumber: key).filter { !newTags.contains($0.tag) }
             }
         }
-        for (index, package, number) in numbered {
-            let group = groups[number.comparisonKey]!
+        // A number's group is counted by item only when the package is not alone with it, as most are.
+        var groups: [String: NumberGroup] = [:]
+        func group(_ key: String) -> NumberGroup {
+            if let group = groups[key] { return group }
+            var group = NumberGroup()
+            for member in withNumber[key]! {
+                let package = packages[numbered[member].package].package
+                group.add(NumberedPackage(tag: package.tag, itemKey: package.item?.comparisonKey, item: package.item,
+                                          line: package.request.tagLine ?? package.request.position.line, origin: .manifest))
+            }
+            let catalogOrigin: Evidence.Origin = catalogIsMetrc ? .metrc : .packagesFile
+            for record in recordsWithNumber[key] ?? [] {
+                group.add(NumberedPackage(tag: record.tag, itemKey: record.item?.comparisonKey, item: record.item,
+                                          origin: catalogOrigin))
+            }
+            groups[key] = group
+            return group
+        }
+        for (index, position, number, key) in numbered {
             // The group holds the package itself.
-            guard group.members.count > 1 else { continue }
+            guard withNumber[key]!.count + (recordsWithNumber[key]?.count ?? 0) > 1 else { continue }
+            let package = packages[position].package
+            let group = group(key)
             guard let item = package.item else {
                 outcome.skip(.batchNumberReused, reason: "the package's item is not known", tag: package.tag, settings: settings)
                 continue

@@ -7,10 +7,11 @@ extension PreflightChecker {
     /// with what every package of the manifest takes from it, since Metrc takes it all in one request.
     func checkSources(_ manifest: Manifest, resolved: [Int: ResolvedPackage], into outcome: inout Outcome) {
         guard !resolved.isEmpty else { return }
-        let uses = SourceUses(manifest)
         if !catalogIsMetrc && catalog.packageCount == 0 {
+            // Nothing to check a source against: whether any ingredient names one is all that
+            // matters, not what each takes.
             var unchecked: [CheckID] = [.tagInUse]
-            if !uses.tags.isEmpty {
+            if manifest.packages.contains(where: { $0.ingredients.contains { $0.package != nil } }) {
                 unchecked += [.sourceNotInFacility, .sourceInactive, .sourceOnHold, .sourceLabFailed,
                               .sourceOverUsed, .ingredientUnit]
             }
@@ -19,6 +20,7 @@ extension PreflightChecker {
             }
             return
         }
+        let uses = SourceUses(manifest)
         checkNewTags(manifest, resolved: resolved, into: &outcome)
         let notLookedUp = catalogIsMetrc ? Self.cacheNotAsked : Self.filesAreNotMetrc
         if !sourcesWereLookedUp && !uses.tags.isEmpty {

@@ -22,7 +22,7 @@ public struct ResolvedPackage: Sendable, Equatable {
 
         /// Evidence naming one of this ingredient's fields.
         func evidence(_ field: String, _ value: String, from origin: Evidence.Origin) -> Evidence {
-            Evidence(field: "Ingredients[\(index)].\(field)", value: value, line: line, origin: origin)
+            Evidence(field: String(concatenating: "Ingredients[", String(index), "].", field), value: value, line: line, origin: origin)
         }
     }
 
@@ -90,16 +90,16 @@ struct CategoryResolver {
     /// The package with every category known, or the issues saying which are not.
     func resolve(_ package: PackageRequest, tag: String, format: ManifestFormat) -> Result<ResolvedPackage, ResolutionFailure> {
         var issues: [ManifestIssue] = []
-        // What the catalog lacks, for a caller that can look it up: every source tag it does not
-        // hold, and the items whose category was needed and not found.
-        var missingPackages: [String] = [], missingItems: [String] = []
+        // What the catalog lacks, for a caller that can look it up: the items whose category was
+        // needed and not found (and, listed on failure, every source tag it does not hold).
+        var missingItems: [String] = []
         var sources: [ResolvedPackage.Source] = []
+        sources.reserveCapacity(package.ingredients.count)
         for (index, ingredient) in package.ingredients.enumerated() {
             guard let source = ingredient.package else { continue }
             // The item is looked up by tag even when the category is given: the item-change and
             // form rules need it, and a real request names its sources by tag alone.
             let known = catalog.package(tagged: source)
-            if known == nil { missingPackages.append(source) }
             var item = ingredient.item ?? known?.item
             var categoryOrigin = Evidence.Origin.manifest
             var category = ingredient.itemCategory?.trimmingWhitespace()
@@ -180,6 +180,7 @@ struct CategoryResolver {
             issues.append(.field("ItemCategory", problem, at: package.position, format: format, tag: tag))
         }
         guard issues.isEmpty, let category else {
+            let missingPackages = package.ingredients.compactMap(\.package).filter { catalog.package(tagged: $0) == nil }
             return .failure(ResolutionFailure(issues: issues, misses: CatalogMisses(packages: missingPackages, items: missingItems)))
         }
         return .success(ResolvedPackage(request: package, tag: tag, item: item, category: category,

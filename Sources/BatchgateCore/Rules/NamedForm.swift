@@ -51,11 +51,17 @@ enum NamedForm: String, CaseIterable {
     /// Every form the item name states, each with the first words that state it, in the order of
     /// the cases.
     static func named(in item: Words) -> [(form: NamedForm, words: Substring)] {
-        var first: [NamedForm: Range<Int>] = [:]
-        for occurrence in itemPhrases.occurrences(in: item) where first[occurrence.tag] == nil {
-            first[occurrence.tag] = occurrence.range
+        // An item name states a form or two: a list of them costs less than a dictionary.
+        var first: [(form: NamedForm, range: Range<Int>)] = []
+        for occurrence in itemPhrases.occurrences(in: item) where !first.contains(where: { $0.form == occurrence.tag }) {
+            first.append((occurrence.tag, occurrence.range))
         }
-        return allCases.compactMap { form in first[form].map { (form, item.text(of: $0)) } }
+        return allCases.compactMap { form in first.first { $0.form == form }.map { (form, item.text(of: $0.range)) } }
+    }
+
+    /// False when the item name states no form, found without splitting it into words.
+    static func mayBeNamed(in item: String) -> Bool {
+        itemPhrases.mayOccur(in: item)
     }
 
     /// Every form a category name holds.

@@ -9,22 +9,12 @@ public enum ProductForm: String, Sendable, CaseIterable {
     /// The form of a category name, by the first matching word list (pre-roll before infused, so
     /// an infused pre-roll is a pre-roll; infused before concentrate, so an infused oil is infused).
     public static func of(category: String) -> ProductForm? {
-        let name = category.asciiLowercasedBytes
-        for (form, words) in vocabularyBytes where words.contains(where: { contains(name, $0) }) {
-            return form
-        }
-        return nil
+        // The rules ask this of every ingredient's category: one pass over the name.
+        let found = vocabularyFinder.lists(in: category)
+        return found == 0 ? nil : vocabulary[found.trailingZeroBitCount].0
     }
 
-    private static func contains(_ text: [UInt8], _ word: [UInt8]) -> Bool {
-        guard text.count >= word.count else { return false }
-        for start in 0...(text.count - word.count) where text[start] == word[0] {
-            if text[start..<(start + word.count)].elementsEqual(word) { return true }
-        }
-        return false
-    }
-
-    private static let vocabularyBytes: [(ProductForm, [[UInt8]])] = vocabulary.map { ($0.0, $0.1.map { Array($0.utf8) }) }
+    private static let vocabularyFinder = InfixFinder(vocabulary.map(\.1))
 
     private static let vocabulary: [(ProductForm, [String])] = [
         (.preRoll, ["pre-roll", "preroll", "pre roll"]),

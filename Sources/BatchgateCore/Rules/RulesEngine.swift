@@ -13,19 +13,25 @@ struct RuleOutcome: Sendable, Equatable {
 public struct RulesEngine: Sendable {
     public let settings: RuleSettings
     private let additiveWords: PhraseIndex<Void>
-    private let sameFormSteps: [WordPhrase]
+    /// The same-form steps of one word, in every form they take (a step is most often one word:
+    /// one look-up), and those of more words.
+    private let oneWordSameFormSteps: Set<String>
+    private let longerSameFormSteps: [WordPhrase]
 
     public init(settings: RuleSettings = RuleSettings()) {
         self.settings = settings
         additiveWords = PhraseIndex(settings.additiveWords.compactMap(WordPhrase.init).map { (phrase: $0, tag: ()) })
-        sameFormSteps = settings.sameFormSteps.compactMap(WordPhrase.init)
+        let sameFormSteps = settings.sameFormSteps.compactMap(WordPhrase.init)
+        oneWordSameFormSteps = sameFormSteps.filter { $0.words.count == 1 }.reduce(into: []) { $0.formUnion($1.firstWordForms) }
+        longerSameFormSteps = sameFormSteps.filter { $0.words.count > 1 }
     }
 
     /// True unless the step is one of the same-form steps, in any case and with an ending
     /// ("Repackaging" and "repackaged" are `Repackage`).
     private func changesForm(step: String) -> Bool {
         let words = Words(step)
-        return !sameFormSteps.contains { words.isExactly($0) }
+        if words.words.count == 1 { return !oneWordSameFormSteps.contains(words.words[0].key) }
+        return !longerSameFormSteps.contains { words.isExactly($0) }
     }
 
     /// Entries that say there is no additive at all: `"Additives": ["None"]` means `[]`.
@@ -57,29 +63,39 @@ public struct RulesEngine: Sendable {
     /// Every rule that applies, with its sentence and evidence, and the warnings.
     func evaluate(_ package: ResolvedPackage) -> RuleOutcome {
         var outcome = RuleOutcome()
+        outcome.findings.reserveCapacity(RuleID.allCases.count)
         let target = package.category
-        let changed = package.ingredients.filter { !$0.category.isSameName(as: target) }
-        if let first = changed.first {
+        let sources = package.ingredients
+        // The ingredients by category, worked out once for the three rules that read them. A
+        // category differs from the package's for all of its group or none (names compare alike).
+        let categories = grouped(sources, by: { $0.category })
+        let changed = categories.filter { !$0.name.isSameName(as: target) }
+        if let first = changed.first.map({ sources[$0.members[0]] }) {
             outcome.findings.append(RuleFinding(
                 rule: .categoryChange,
-                message: "\(describe(changed)) and the new package is \(target), so the product changes category.",
+                message: String(concatenating: describe(changed, of: sources), " and the new package is ", target,
+                                ", so the product changes category."),
                 evidence: first.evidence("ItemCategory", first.category, from: first.categoryOrigin)))
         }
 
-        let groups = grouped(package.ingredients, by: \.category)
-        if groups.count >= 2 {
-            let parts = groups.map { "\($0.name) (\(shortList($0.sources.map(\.tag), joiner: ", ")))" }
-            let second = groups[1].sources[0]
+        if categories.count >= 2 {
+            let parts = categories.map {
+                String(concatenating: $0.name, " (", shortList($0.members.map { sources[$0].tag }, joiner: ", "), ")")
+            }
+            let second = sources[categories[1].members[0]]
             outcome.findings.append(RuleFinding(
                 rule: .multipleCategories,
-                message: "The ingredients combine \(groups.count) categories, \(shortList(parts)), so multiple categories are combined.",
+                message: String(concatenating: "The ingredients combine ", String(categories.count), " categories, ",
+                                shortList(parts), ", so multiple categories are combined."),
                 evidence: second.evidence("ItemCategory", second.category, from: second.categoryOrigin)))
         }
 
         if let finding = additive(package) { outcome.findings.append(finding) }
 
         var pending: PackageWarning?
-        if let finding = formChange(package, changed: changed, unchecked: &pending) { outcome.findings.append(finding) }
+        if let finding = formChange(package, categories: categories, changed: changed, unchecked: &pending) {
+            outcome.findings.append(finding)
+        }
         // An item that could not be compared matters only where nothing else asks for a batch.
         if outcome.findings.isEmpty, let pending { outcome.warnings.append(pending) }
         return outcome
@@ -100,14 +116,15 @@ public struct RulesEngine: Sendable {
             let verb = listed.count == 1 ? "is" : "are"
             return RuleFinding(
                 rule: .additive,
-                message: "\(shortList(names)) \(verb) added to package \(package.tag) (\(package.category)), so a non-cannabis ingredient is added.",
+                message: String(concatenating: shortList(names), " ", verb, " added to package ", package.tag, " (",
+                                package.category, "), so a non-cannabis ingredient is added."),
                 evidence: Evidence(field: "Additives", value: first.name, line: request.position.line))
         }
         // The ingredients' item names are split only once a word turns up: most notes have none.
         var sourceItems: [Words]?
         let places: [(field: String, text: String?)] = [("Note", request.note), ("Item", package.item)]
         for place in places {
-            guard let text = place.text else { continue }
+            guard let text = place.text, additiveWords.mayOccur(in: text) else { continue }
             let words = Words(text)
             let occurrences = additiveWords.occurrences(in: words)
             guard !occurrences.isEmpty else { continue }
@@ -138,33 +155,40 @@ public struct RulesEngine: Sendable {
     /// form; a category of another form; a concentrate made from concentrates of other items (by
     /// `itemChange`); an item name stating a form that nothing else has. `unchecked` receives a
     /// warning when an item the rule needed is unknown.
-    private func formChange(_ package: ResolvedPackage, changed: [ResolvedPackage.Source],
+    private func formChange(_ package: ResolvedPackage, categories: [NameGroup], changed: [NameGroup],
                             unchecked: inout PackageWarning?) -> RuleFinding? {
         let target = package.category
         let request = package.request
         if let step = request.processingStep?.trimmingWhitespace(), !step.isEmpty, changesForm(step: step) {
-            let sources = grouped(package.ingredients, by: \.category).map { "\($0.name) (\(shortList($0.sources.map(\.tag))))" }
+            let sources = categories.map {
+                String(concatenating: $0.name, " (", shortList($0.members.map { package.ingredients[$0].tag }), ")")
+            }
             return RuleFinding(
                 rule: .formChange,
-                message: "Package \(package.tag) (\(target)) is made from \(shortList(sources)) by \(step), a processing step that changes the product's form.",
+                message: String(concatenating: "Package ", package.tag, " (", target, ") is made from ", shortList(sources),
+                                " by ", step, ", a processing step that changes the product's form."),
                 evidence: Evidence(field: "ProcessingStep", value: step, line: request.position.line))
         }
         let targetForm = ProductForm.of(category: target)
         if let targetForm {
-            // Only an ingredient of another category can be of another form.
-            let reshaped = changed.compactMap { source in
-                ProductForm.of(category: source.category).flatMap { $0 != targetForm ? (source, $0) : nil }
+            // Only an ingredient of another category can be of another form; the first in the
+            // ingredients' order is named.
+            let reshaped = changed.flatMap(\.members).sorted().compactMap { index in
+                let source = package.ingredients[index]
+                return ProductForm.of(category: source.category).flatMap { $0 != targetForm ? (source, $0) : nil }
             }
             if let (first, form) = reshaped.first {
                 let others = reshaped.count > 1 ? " (and \(reshaped.count - 1) more)" : ""
                 return RuleFinding(
                     rule: .formChange,
-                    message: "Ingredient \(first.tag)\(others) is \(form.withArticle) (\(first.category)) and the new package is \(targetForm.withArticle) (\(target)), so the product changes form.",
+                    message: String(concatenating: "Ingredient ", first.tag, others, " is ", form.withArticle, " (", first.category,
+                                    ") and the new package is ", targetForm.withArticle, " (", target,
+                                    "), so the product changes form."),
                     evidence: Evidence(field: "ItemCategory", value: target, line: request.position.line, origin: package.categoryOrigin))
             }
         }
         if let finding = itemChange(package, targetForm: targetForm, unchecked: &unchecked) { return finding }
-        return namedForm(package)
+        return namedForm(package, targetForm: targetForm, categories: categories)
     }
 
     /// Form change (c): a new item where `itemChange` says that is a production batch.
@@ -179,10 +203,10 @@ public struct RulesEngine: Sendable {
             return nil
         case .concentrates:
             // A blend of two concentrate items is a new concentrate whatever it is called.
-            let distinctItems = Set(sources.compactMap { $0.item?.comparisonKey })
             guard targetForm == .concentrate,
-                  sources.allSatisfy({ ProductForm.of(category: $0.category) == .concentrate }),
-                  distinctItems.count > 1 || !sources.contains(where: { $0.item?.isSameName(as: item) == true }),
+                  sources.allSatisfy({ ProductForm.of(category: $0.category) == .concentrate }) else { return nil }
+            let distinctItems = Set(sources.compactMap { $0.item?.comparisonKey })
+            guard distinctItems.count > 1 || !sources.contains(where: { $0.item?.isSameName(as: item) == true }),
                   !isFinishedRepack(package, item: item, sources: sources) else { return nil }
             guard unknown.isEmpty else {
                 unchecked = unknownItem(unknown, question: "concentrate \(FieldSyntax.quoted(item)) is made from a concentrate of another item")
@@ -191,12 +215,15 @@ public struct RulesEngine: Sendable {
             if distinctItems.count > 1, sources.contains(where: { $0.item?.isSameName(as: item) == true }) {
                 return RuleFinding(
                     rule: .formChange,
-                    message: "Item \(FieldSyntax.quoted(item)) (\(package.category)) blends \(describeItems(sources)), concentrates of \(distinctItems.count) items, so a new concentrate is made: a production batch, whatever the step is called. If the lots really are one item, give them that item.",
+                    message: String(concatenating: "Item ", FieldSyntax.quoted(item), " (", package.category, ") blends ",
+                                    describeItems(sources), ", concentrates of ", String(distinctItems.count),
+                                    " items, so a new concentrate is made: a production batch, whatever the step is called. If the lots really are one item, give them that item."),
                     evidence: evidence)
             }
             return RuleFinding(
                 rule: .formChange,
-                message: "Item \(FieldSyntax.quoted(item)) (\(package.category)) is made from \(describeItems(sources)), so bulk concentrate is processed into another concentrate: a production batch, whatever the step is called. If the item really is the same, keep it (UseSameItem, or the ingredient's item name).",
+                message: String(concatenating: "Item ", FieldSyntax.quoted(item), " (", package.category, ") is made from ",
+                                describeItems(sources), ", so bulk concentrate is processed into another concentrate: a production batch, whatever the step is called. If the item really is the same, keep it (UseSameItem, or the ingredient's item name)."),
                 evidence: evidence)
         case .always:
             let differing = sources.filter { $0.item.map { !$0.isSameName(as: item) } ?? false }
@@ -208,7 +235,8 @@ public struct RulesEngine: Sendable {
             }
             return RuleFinding(
                 rule: .formChange,
-                message: "Item \(FieldSyntax.quoted(item)) is made from \(describeItems(differing)), and with rules.itemChange set to always (Oklahoma's reading) every change of item is a production batch.",
+                message: String(concatenating: "Item ", FieldSyntax.quoted(item), " is made from ", describeItems(differing),
+                                ", and with rules.itemChange set to always (Oklahoma's reading) every change of item is a production batch."),
                 evidence: evidence)
         }
     }
@@ -247,9 +275,8 @@ public struct RulesEngine: Sendable {
     }
 
     /// Form change (d): the item name states a form that neither the category nor any ingredient has.
-    private func namedForm(_ package: ResolvedPackage) -> RuleFinding? {
-        guard let item = package.item else { return nil }
-        let targetForm = ProductForm.of(category: package.category)
+    private func namedForm(_ package: ResolvedPackage, targetForm: ProductForm?, categories: [NameGroup]) -> RuleFinding? {
+        guard let item = package.item, NamedForm.mayBeNamed(in: item) else { return nil }
         // Infused forms are read only where they can be filed (an infused category, or one of no
         // known form): "Grape Soda" flower or live resin, "Chocolate Thai" buds are strains. And in
         // an infused category "joint" beside an infused form is a "Joint Relief Balm".
@@ -263,8 +290,8 @@ public struct RulesEngine: Sendable {
         // Every form something else has, each name read once.
         var held = NamedForm.held(byCategory: Words(package.category))
         var namedBySources: Set<NamedForm> = []
-        for category in Set(package.ingredients.map(\.category.comparisonKey)) {
-            held.formUnion(NamedForm.held(byCategory: Words(category)))
+        for category in categories {
+            held.formUnion(NamedForm.held(byCategory: Words(category.name.comparisonKey)))
         }
         for item in Set(package.ingredients.compactMap { $0.item?.comparisonKey }) {
             namedBySources.formUnion(NamedForm.named(byItem: Words(item)))
@@ -281,7 +308,10 @@ public struct RulesEngine: Sendable {
             }
             return RuleFinding(
                 rule: .formChange,
-                message: "Item \(FieldSyntax.quoted(item)) says \(FieldSyntax.quoted(String(said))), \(form.withArticle), which neither its category (\(package.category)) nor any ingredient (\(shortList(Array(Set(sources)).sorted()))) is, so the product changes form. If the ingredients already are \(form.rawValue)s, name their items (the ingredient's Item, or the packages file).",
+                message: String(concatenating: "Item ", FieldSyntax.quoted(item), " says ", FieldSyntax.quoted(String(said)), ", ",
+                                form.withArticle, ", which neither its category (", package.category, ") nor any ingredient (",
+                                shortList(Array(Set(sources)).sorted()), ") is, so the product changes form. If the ingredients already are ",
+                                form.rawValue, "s, name their items (the ingredient's Item, or the packages file)."),
                 evidence: Evidence(field: "Item", value: String(said), line: package.request.position.line))
         }
         return nil
@@ -300,48 +330,68 @@ public struct RulesEngine: Sendable {
 
     /// "\"Hybrid Crude Oil\" (ingredient X)" or "\"A\" (ingredient X) and \"B\" (ingredients Y and Z)".
     private func describeItems(_ sources: [ResolvedPackage.Source]) -> String {
-        shortList(grouped(sources, by: \.item).map { group in
-            let tags = group.sources.map(\.tag)
-            return "\(FieldSyntax.quoted(group.name)) (ingredient\(tags.count == 1 ? "" : "s") \(shortList(tags)))"
+        shortList(grouped(sources, by: { $0.item }).map { group in
+            let tags = group.members.map { sources[$0].tag }
+            return String(concatenating: FieldSyntax.quoted(group.name), tags.count == 1 ? " (ingredient " : " (ingredients ",
+                          shortList(tags), ")")
         })
     }
 
-    /// "Ingredient X is Buds" or "Ingredients X and Y are Buds, ingredient Z is Kief".
-    private func describe(_ sources: [ResolvedPackage.Source]) -> String {
-        let parts = grouped(sources, by: \.category).map { group in
-            let tags = group.sources.map(\.tag)
-            return tags.count == 1 ? "ingredient \(tags[0]) is \(group.name)" : "ingredients \(shortList(tags)) are \(group.name)"
+    /// "Ingredient X is Buds" or "Ingredients X and Y are Buds, ingredient Z is Kief": `groups` of
+    /// `sources` by category, written into one string.
+    private func describe(_ groups: [NameGroup], of sources: [ResolvedPackage.Source]) -> String {
+        var parts: [String] = []
+        parts.reserveCapacity(5 * groups.count)
+        for (number, group) in groups.enumerated() {
+            parts.append(number == 0 ? "Ingredient" : ", ingredient")
+            if group.members.count == 1 {
+                parts.append(" ")
+                parts.append(sources[group.members[0]].tag)
+                parts.append(" is ")
+            } else {
+                parts.append("s ")
+                parts.append(shortList(group.members.map { sources[$0].tag }))
+                parts.append(" are ")
+            }
+            parts.append(group.name)
         }
-        let text = parts.joined(separator: ", ")
-        return text.prefix(1).uppercased() + text.dropFirst()
+        return String(concatenating: parts)
+    }
+
+    /// A name (category or item) as first written, and the positions of the ingredients that bear it.
+    struct NameGroup {
+        var name: String
+        var members: [Int]
     }
 
     /// The ingredients grouped by a name (category or item), compared trimmed and in any case, in
     /// order of first appearance; ingredients without the name are left out.
-    private func grouped(_ sources: [ResolvedPackage.Source],
-                         by name: (ResolvedPackage.Source) -> String?) -> [(name: String, sources: [ResolvedPackage.Source])] {
-        var groups: [(name: String, sources: [ResolvedPackage.Source])] = []
+    private func grouped(_ sources: [ResolvedPackage.Source], by name: (ResolvedPackage.Source) -> String?) -> [NameGroup] {
+        var groups: [NameGroup] = []
+        groups.reserveCapacity(sources.count)
         if sources.count > 16 {
             // Many ingredients: group through a dictionary so the work stays linear.
             var indexOfKey: [String: Int] = [:]
-            for source in sources {
+            for (index, source) in sources.enumerated() {
                 guard let value = name(source) else { continue }
                 let key = value.comparisonKey
-                if let index = indexOfKey[key] {
-                    groups[index].sources.append(source)
+                if let group = indexOfKey[key] {
+                    groups[group].members.append(index)
                 } else {
                     indexOfKey[key] = groups.count
-                    groups.append((value, [source]))
+                    groups.append(NameGroup(name: value, members: [index]))
                 }
             }
             return groups
         }
-        for source in sources {
+        for (index, source) in sources.enumerated() {
             guard let value = name(source) else { continue }
-            if let index = groups.firstIndex(where: { $0.name.isSameName(as: value) }) {
-                groups[index].sources.append(source)
+            // By position, so that no group is copied to be compared; a name written alike (as most
+            // are) is the same without trimming and folding the case of both.
+            if let group = groups.indices.first(where: { groups[$0].name == value || groups[$0].name.isSameName(as: value) }) {
+                groups[group].members.append(index)
             } else {
-                groups.append((value, [source]))
+                groups.append(NameGroup(name: value, members: [index]))
             }
         }
         return groups
@@ -350,16 +400,19 @@ public struct RulesEngine: Sendable {
     /// Like `list`, naming at most three: a package made from thousands of ingredients still gets
     /// a sentence a person reads.
     private func shortList(_ items: [String], joiner: String? = nil) -> String {
-        guard items.count > 3 else { return joiner.map { items.joined(separator: $0) } ?? list(items) }
-        return items.prefix(3).joined(separator: ", ") + " and \(items.count - 3) more"
+        guard items.count > 3 else { return list(items, separator: joiner ?? ", ", last: joiner ?? " and ") }
+        return String(concatenating: items[0], ", ", items[1], ", ", items[2], " and ", String(items.count - 3), " more")
     }
 
-    private func list(_ items: [String]) -> String {
-        switch items.count {
-        case 0: ""
-        case 1: items[0]
-        case 2: "\(items[0]) and \(items[1])"
-        default: items.dropLast().joined(separator: ", ") + " and " + items.last!
+    /// `items` between separators, the last two between `last`: "a", "a and b", "a, b and c".
+    private func list(_ items: [String], separator: String, last: String) -> String {
+        guard items.count > 1 else { return items.first ?? "" }
+        var parts: [String] = []
+        parts.reserveCapacity(2 * items.count)
+        for (index, item) in items.enumerated() {
+            if index > 0 { parts.append(index == items.count - 1 ? last : separator) }
+            parts.append(item)
         }
+        return String(concatenating: parts)
     }
 }

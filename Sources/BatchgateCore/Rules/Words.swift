@@ -23,22 +23,36 @@ struct Words {
                 words.append(Word(key: key, range: range))
             }
         }
-        if text.utf8.allSatisfy({ $0 < 0x80 }) {
-            // Most names and notes are ASCII: walk the bytes, not the grapheme clusters, which
-            // costs several times less on a manifest of thousands of packages.
-            let bytes = text.utf8
-            var index = bytes.startIndex
-            while index < bytes.endIndex {
-                guard Self.isASCIIWordByte(bytes[index]) else {
-                    index = bytes.index(after: index)
+        let utf8 = text.utf8
+        let walkedASCII = utf8.withContiguousStorageIfAvailable { bytes -> Bool in
+            guard !bytes.contains(where: { $0 >= 0x80 }) else { return false }
+            // Most names and notes are ASCII: walk the bytes, not the grapheme clusters, and write
+            // each key lower-cased straight from them (a key of up to 15 bytes is then stored
+            // inline, with no allocation), which costs several times less on a manifest of
+            // thousands of packages.
+            // At most one word in two bytes: room for them all at once, rather than growing as they come.
+            words.reserveCapacity((bytes.count + 1) / 2)
+            var start = 0
+            while start < bytes.count {
+                guard Self.isASCIIWordByte(bytes[start]) else {
+                    start += 1
                     continue
                 }
-                var end = bytes.index(after: index)
-                while end < bytes.endIndex, Self.isASCIIWordByte(bytes[end]) { end = bytes.index(after: end) }
-                append(String(text[index..<end]).asciiLowercased, index..<end)
-                index = end
+                var end = start + 1
+                while end < bytes.count, Self.isASCIIWordByte(bytes[end]) { end += 1 }
+                let key = String(unsafeUninitializedCapacity: end - start) { key in
+                    for offset in 0..<(end - start) {
+                        let byte = bytes[start + offset]
+                        key[offset] = byte <= UInt8(ascii: "Z") && byte >= UInt8(ascii: "A") ? byte | 0x20 : byte
+                    }
+                    return end - start
+                }
+                append(key, utf8.index(utf8.startIndex, offsetBy: start)..<utf8.index(utf8.startIndex, offsetBy: end))
+                start = end
             }
-        } else {
+            return true
+        }
+        if walkedASCII != true {
             var index = text.startIndex
             while index < text.endIndex {
                 guard Self.isWordCharacter(text[index]) else {
