@@ -200,6 +200,8 @@ struct CheckCommand: ParsableCommand {
         var checker = try makeChecker()
         checker.today = Timestamp.latestDateOnEarth(at: System.wallClock())
         var output = FileOutput.standardOutput
+        // One writer for every report, so that its memory is allocated once.
+        var json = JSONWriter()
         var worst = Decision.accepted
         var unopened = false
         var paths: [String] = []
@@ -225,11 +227,13 @@ struct CheckCommand: ParsableCommand {
             worst = max(worst, report.decision)
             switch format {
             case .json:
-                output.write(report.jsonLine())
+                json.removeAll()
+                report.write(to: &json)
+                json.withUnsafeBytes { output.write($0) }
                 output.write("\n")
             case .text:
                 if index > 0 { output.write("\n") }
-                output.write(report.text)
+                output.write(report.textUTF8)
             }
         }
         output.flush()

@@ -68,10 +68,13 @@ enum FileBytes {
             throw ReadError(path: path, operation: "list the folder", errno: error.errno)
         }
         let prefix = path.hasSuffix("/") ? path : path + "/"
-        // Regular files only: sub-folders, links, FIFOs and devices are left alone.
-        return entries.compactMap(\.name).filter { name in
+        // Regular files only: sub-folders, links, FIFOs and devices are left alone. The entry's
+        // type says which, without an lstat per file, unless the filesystem does not record it.
+        return entries.compactMap { entry in
+            guard let name = entry.name else { return nil }
+            if entry.type != UInt8(DT_UNKNOWN) { return entry.type == UInt8(DT_REG) ? name : nil }
             var entryInfo = stat()
-            return lstat(prefix + name, &entryInfo) == 0 && (entryInfo.st_mode & S_IFMT) == S_IFREG
+            return lstat(prefix + name, &entryInfo) == 0 && (entryInfo.st_mode & S_IFMT) == S_IFREG ? name : nil
         }
     }
 }

@@ -6,32 +6,48 @@ import BatchgateSystem
 import Darwin
 #endif
 
-/// Buffered writes to a file descriptor (standard output or error), flushed in large blocks.
+/// Buffered writes to a file descriptor (standard output or error), flushed in blocks of 64 KiB.
 struct FileOutput {
     let fd: Int32
-    private var buffer: [UInt8] = []
+    /// Always 64 KiB long: the bytes before `pending` are waiting to be written.
+    private var buffer = [UInt8](repeating: 0, count: 1 << 16)
+    private var pending = 0
 
     init(fd: Int32) {
         self.fd = fd
-        buffer.reserveCapacity(1 << 16)
     }
 
     static var standardOutput: FileOutput { FileOutput(fd: STDOUT_FILENO) }
     static var standardError: FileOutput { FileOutput(fd: STDERR_FILENO) }
 
     mutating func write(_ bytes: [UInt8]) {
-        buffer.append(contentsOf: bytes)
-        if buffer.count >= 1 << 16 { flush() }
+        bytes.withUnsafeBufferPointer { write($0) }
     }
 
     mutating func write(_ text: String) {
-        buffer.append(contentsOf: text.utf8)
-        if buffer.count >= 1 << 16 { flush() }
+        var text = text
+        text.withUTF8 { write($0) }
+    }
+
+    /// Copies `bytes` into the buffer, writing it out each time it fills.
+    mutating func write(_ bytes: UnsafeBufferPointer<UInt8>) {
+        var rest = bytes
+        while let source = rest.baseAddress, !rest.isEmpty {
+            let taken = min(rest.count, buffer.count - pending)
+            let offset = pending
+            buffer.withUnsafeMutableBufferPointer { room in
+                (room.baseAddress! + offset).update(from: source, count: taken)
+            }
+            pending += taken
+            rest = UnsafeBufferPointer(rebasing: rest[taken...])
+            if pending == buffer.count { flush() }
+        }
     }
 
     mutating func flush() {
+        guard pending > 0 else { return }
         // A closed pipe (the reader went away) leaves nothing more to say.
-        try? System.writeAll(fd, buffer, describing: "output")
-        buffer.removeAll(keepingCapacity: true)
+        try? System.writeAll(fd, Array(buffer[..<pending]), describing: "output")
+        pending = 0
     }
 }

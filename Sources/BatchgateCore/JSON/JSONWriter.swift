@@ -1,55 +1,71 @@
 /// Builds compact JSON text by appending, without an intermediate tree: fast enough to write a
 /// report per manifest at thousands of manifests a second.
 public struct JSONWriter: Sendable {
-    /// The UTF-8 text written so far.
-    public private(set) var bytes: [UInt8] = []
-    private var needsComma: [Bool] = [false]
+    private var buffer = ByteBuffer()
+    /// Whether the next value or key follows another in its container and so needs a comma first.
+    /// One flag is enough: an opened container, a key and a new line clear it; any value, closed
+    /// containers included, sets it.
+    private var needsComma = false
 
     public init() {}
 
+    /// The UTF-8 text written so far.
+    public var bytes: [UInt8] { buffer.bytes }
+
     /// The text written so far as a string.
-    public var text: String { String(decoding: bytes, as: UTF8.self) }
+    public var text: String { buffer.withUnsafeBytes { String(decoding: $0, as: UTF8.self) } }
+
+    /// Calls `body` with the UTF-8 text written so far, without copying it.
+    public func withUnsafeBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+        try buffer.withUnsafeBytes(body)
+    }
+
+    /// Forgets what was written, keeping the memory for the next document.
+    public mutating func removeAll() {
+        buffer.removeAll()
+        needsComma = false
+    }
 
     /// Opens an object; write `key(_:)` and a value for each member, then `endObject()`.
-    public mutating func beginObject() { separate(); bytes.append(UInt8(ascii: "{")); needsComma.append(false) }
+    public mutating func beginObject() { separate(); buffer.append(UInt8(ascii: "{")); needsComma = false }
     /// Closes the innermost object.
-    public mutating func endObject() { needsComma.removeLast(); bytes.append(UInt8(ascii: "}")) }
+    public mutating func endObject() { buffer.append(UInt8(ascii: "}")); needsComma = true }
     /// Opens an array; write its values, then `endArray()`.
-    public mutating func beginArray() { separate(); bytes.append(UInt8(ascii: "[")); needsComma.append(false) }
+    public mutating func beginArray() { separate(); buffer.append(UInt8(ascii: "[")); needsComma = false }
     /// Closes the innermost array.
-    public mutating func endArray() { needsComma.removeLast(); bytes.append(UInt8(ascii: "]")) }
+    public mutating func endArray() { buffer.append(UInt8(ascii: "]")); needsComma = true }
 
     /// Writes a property name; the next value written is its value.
     public mutating func key(_ name: String) {
-        separate()
-        appendQuoted(name)
-        bytes.append(UInt8(ascii: ":"))
-        needsComma[needsComma.count - 1] = false
+        appendQuoted(name, then: UInt8(ascii: ":"))
+        needsComma = false
     }
 
     /// Writes text, escaped, or `null`.
     public mutating func string(_ value: String?) {
-        separate()
-        if let value { appendQuoted(value) } else { bytes.append(contentsOf: "null".utf8) }
+        guard let value else { separate(); buffer.append("null"); return }
+        appendQuoted(value, then: nil)
     }
 
     /// Writes `true` or `false`.
     public mutating func bool(_ value: Bool) {
         separate()
-        bytes.append(contentsOf: (value ? "true" : "false").utf8)
+        buffer.append(value ? "true" : "false")
     }
 
     /// Writes a whole number or `null`.
     public mutating func int(_ value: Int?) {
         separate()
-        if let value { bytes.append(contentsOf: String(value).utf8) } else { bytes.append(contentsOf: "null".utf8) }
+        guard let value else { buffer.append("null"); return }
+        if value < 0 { buffer.append(UInt8(ascii: "-")) }
+        appendDigits(of: value.magnitude)
     }
 
     /// Writes a finite number; integral values are written without a fraction.
     public mutating func number(_ value: Double?) {
         separate()
-        guard let value, value.isFinite else { bytes.append(contentsOf: "null".utf8); return }
-        bytes.append(contentsOf: FieldSyntax.formatNumber(value).utf8)
+        guard let value, value.isFinite else { buffer.append("null"); return }
+        buffer.append(FieldSyntax.formatNumber(value))
     }
 
     /// Writes an array of text values.
@@ -60,37 +76,58 @@ public struct JSONWriter: Sendable {
     }
 
     private mutating func separate() {
-        if needsComma[needsComma.count - 1] { bytes.append(UInt8(ascii: ",")) }
-        needsComma[needsComma.count - 1] = true
+        if needsComma { buffer.append(UInt8(ascii: ",")) }
+        needsComma = true
     }
 
-    private mutating func appendQuoted(_ value: String) {
-        bytes.append(UInt8(ascii: "\""))
-        let plain = value.utf8.withContiguousStorageIfAvailable { buffer in
-            for byte in buffer where byte < 0x20 || byte == 0x7F || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
-                return false
+    /// Decimal digits without `String(value)`, which allocates: reports write a line number per
+    /// package, finding and error.
+    private mutating func appendDigits(of value: UInt) {
+        if value >= 10 { appendDigits(of: value / 10) }
+        buffer.append(UInt8(ascii: "0") + UInt8(value % 10))
+    }
+
+    /// The bytes a JSON string cannot hold as they are: control characters, `"`, `\` and DEL.
+    private static let escaped = StopBytes(below: 0x20, a: UInt8(ascii: "\""), b: UInt8(ascii: "\\"), c: 0x7F)
+
+    /// Writes the comma if one is due, `value` quoted and escaped, then `suffix` (a key's colon).
+    private mutating func appendQuoted(_ value: String, then suffix: UInt8?) {
+        let comma = needsComma
+        needsComma = true
+        value.withUTF8Bytes { utf8 in
+            // Nearly every value has nothing to escape: the quoted value is then copied in one step;
+            // otherwise the plain run is, and the rest goes byte by byte.
+            let plain = Self.escaped.plainPrefixLength(of: utf8)
+            let plainRun = UnsafeBufferPointer(rebasing: utf8[..<plain])
+            let whole = plain == utf8.count
+            buffer.append(atMost: plain + 4) { out in
+                if comma { out.put(UInt8(ascii: ",")) }
+                out.put(UInt8(ascii: "\""))
+                out.put(plainRun)
+                guard whole else { return }
+                out.put(UInt8(ascii: "\""))
+                if let suffix { out.put(suffix) }
             }
-            bytes.append(contentsOf: buffer)
-            return true
+            guard !whole else { return }
+            for byte in utf8[plain...] { appendEscaped(byte) }
+            buffer.append(UInt8(ascii: "\""))
+            if let suffix { buffer.append(suffix) }
         }
-        if plain == true {
-            bytes.append(UInt8(ascii: "\""))
-            return
+    }
+
+    private mutating func appendEscaped(_ byte: UInt8) {
+        switch byte {
+        case UInt8(ascii: "\""): buffer.append("\\\"")
+        case UInt8(ascii: "\\"): buffer.append("\\\\")
+        case 0x0A: buffer.append("\\n")
+        case 0x0D: buffer.append("\\r")
+        case 0x09: buffer.append("\\t")
+        case 0..<0x20, 0x7F:
+            let hex: StaticString = "0123456789abcdef"
+            buffer.append("\\u00")
+            buffer.append(hex.utf8Start[Int(byte >> 4)])
+            buffer.append(hex.utf8Start[Int(byte & 0xF)])
+        default: buffer.append(byte)
         }
-        for byte in value.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
-            case UInt8(ascii: "\\"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
-            case 0x0A: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
-            case 0x0D: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
-            case 0x09: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
-            case 0..<0x20, 0x7F:
-                let hex = Array("0123456789abcdef".utf8)
-                bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
-                                          hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
-            default: bytes.append(byte)
-            }
-        }
-        bytes.append(UInt8(ascii: "\""))
     }
 }

@@ -86,7 +86,9 @@ public struct PackageVerdict: Sendable, Equatable {
 
     /// Why: each rule that applies, then errors, failed checks with their fixes, warnings and notes.
     public var reasons: [String] {
-        findings.map(\.message) + errors + checks.map(\.sentence) + warnings.map { "Warning: \($0.message)" } + notes
+        var reasons: [String] = []
+        forEachMessage(includingFix: false) { reasons.append($0) }
+        return reasons
     }
 
     /// The checks that make the package invalid.
@@ -94,7 +96,20 @@ public struct PackageVerdict: Sendable, Equatable {
 
     /// Every sentence about the package: the reasons, then the fix.
     public var messages: [String] {
-        reasons + (fix.map { ["Fix: \($0)"] } ?? [])
+        var messages: [String] = []
+        forEachMessage(includingFix: true) { messages.append($0) }
+        return messages
+    }
+
+    /// Calls `body` with each of the ``reasons`` in turn, then with the fix if `includingFix`: a
+    /// report writes them without building the arrays.
+    func forEachMessage(includingFix: Bool, _ body: (String) -> Void) {
+        for finding in findings { body(finding.message) }
+        for error in errors { body(error) }
+        for check in checks { body(check.sentence) }
+        for warning in warnings { body("Warning: " + warning.message) }
+        for note in notes { body(note) }
+        if includingFix, let fix { body("Fix: " + fix) }
     }
 }
 
@@ -126,17 +141,33 @@ public struct ManifestReport: Sendable, Equatable {
 
     /// Every failed check at `severity`, of the manifest and of its packages.
     public func checkFindings(_ severity: Severity) -> [CheckFinding] {
-        (checks + packages.flatMap(\.checks)).filter { $0.severity == severity }
+        var found: [CheckFinding] = []
+        forEachCheckFinding { if $0.severity == severity { found.append($0) } }
+        return found
+    }
+
+    /// Calls `body` with each failed check, of the manifest then of its packages, without
+    /// gathering them into an array first (every report's summary counts its warnings).
+    private func forEachCheckFinding(_ body: (CheckFinding) -> Void) {
+        for finding in checks { body(finding) }
+        // By index: a `for package in packages` loop copies each verdict whole.
+        for index in packages.indices {
+            for finding in packages[index].checks { body(finding) }
+        }
     }
 
     /// "; 2 warnings (too-many-packages, source-lab-failed)", or "" when no check warns. The
     /// summary carries it so that a log line or an alert title says a warning is there.
     private var warningsClause: String {
-        let warnings = checkFindings(.warning)
-        guard !warnings.isEmpty else { return "" }
+        var count = 0
         var ids: [CheckID] = []
-        for warning in warnings where !ids.contains(warning.check) { ids.append(warning.check) }
-        return "; \(warnings.count) \(warnings.count == 1 ? "warning" : "warnings") (\(ids.map(\.rawValue).joined(separator: ", ")))"
+        forEachCheckFinding { finding in
+            guard finding.severity == .warning else { return }
+            count += 1
+            if !ids.contains(finding.check) { ids.append(finding.check) }
+        }
+        guard count > 0 else { return "" }
+        return "; \(count) \(count == 1 ? "warning" : "warnings") (\(ids.map(\.rawValue).joined(separator: ", ")))"
     }
 
     /// A report for a file that could not be read or evaluated at all: `rejected`, with `reason`.
@@ -154,7 +185,7 @@ public struct ManifestReport: Sendable, Equatable {
             // "All correct" would contradict the warnings that follow it.
             return "accepted: \(count) \(noun), " + (warningsClause.isEmpty ? "all correct" : String(warningsClause.dropFirst(2)))
         case .needsBatch:
-            let needing = packages.filter { $0.status == .needsBatch }.count
+            let needing = packages.count { $0.status == .needsBatch }
             return "needs-batch: \(needing) of \(count) \(noun) \(needing == 1 ? "needs" : "need") a production batch" + warningsClause
         case .rejected:
             let first = errors.first?.message ?? "the manifest could not be evaluated"

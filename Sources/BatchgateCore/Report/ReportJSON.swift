@@ -76,7 +76,10 @@ extension PackageVerdict {
         json.key("productionBatchNumber"); json.string(productionBatchNumber)
         json.key("rules"); json.strings(rules.map(\.rawValue))
         json.key("status"); json.string(status.rawValue)
-        json.key("messages"); json.strings(messages)
+        json.key("messages")
+        json.beginArray()
+        forEachMessage(includingFix: true) { json.string($0) }
+        json.endArray()
         json.key("findings")
         json.beginArray()
         for finding in findings {

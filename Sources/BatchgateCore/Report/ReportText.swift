@@ -1,41 +1,52 @@
 extension ManifestReport {
     /// The report for a person: a headline, then one block per package with its verdict, the
     /// reasons and the fix, then any errors.
-    public var text: String {
-        var lines: [String] = []
-        lines.append("\(file): \(headline)")
-        if let source { lines.append("  source: \(source)") }
+    public var text: String { String(decoding: textUTF8, as: UTF8.self) }
+
+    /// ``text`` as UTF-8, for writing it out without making a string of it first.
+    public var textUTF8: [UInt8] {
+        var lines = TextLines()
+        writeText(to: &lines)
+        return lines.buffer.bytes
+    }
+
+    private func writeText(to lines: inout TextLines) {
+        lines.line(file, ": ", headline)
+        if let source { lines.line("  source: ", source) }
         for package in packages {
-            lines.append("")
-            var title = "  \(package.tag ?? "package \(package.position.packageIndex)")"
-            if let item = package.item { title += "  \(item)" }
-            if let category = package.category { title += " (\(category))" }
-            lines.append(title)
-            lines.append("    \(package.verdictLine)")
+            lines.line()
+            lines.append("  ")
+            if let tag = package.tag { lines.append(tag) } else { lines.append("package \(package.position.packageIndex)") }
+            if let item = package.item { lines.append("  "); lines.append(item) }
+            if let category = package.category { lines.append(" ("); lines.append(category); lines.append(")") }
+            lines.line()
+            lines.append("    ")
+            package.writeVerdict(to: &lines)
+            lines.line()
             // One word for each weight, the same everywhere: error, warning, note.
             for finding in package.findings {
-                lines.append("    \(package.findingSeverity.rawValue) [\(finding.rule.rawValue)]: \(finding.message)")
+                lines.line("    ", package.findingSeverity.rawValue, " [", finding.rule.rawValue, "]: ", finding.message)
             }
-            for error in package.errors { lines.append("    error: \(error)") }
-            for check in package.checks { lines += check.textLines(indent: "    ") }
-            for warning in package.warnings { lines.append("    warning: \(warning.message)") }
-            for note in package.notes { lines.append("    note: \(note)") }
-            if let fix = package.fix { lines.append("    Fix: \(fix)") }
+            for error in package.errors { lines.line("    error: ", error) }
+            for check in package.checks { check.writeText(to: &lines, indent: "    ") }
+            for warning in package.warnings { lines.line("    warning: ", warning.message) }
+            for note in package.notes { lines.line("    note: ", note) }
+            if let fix = package.fix { lines.line("    Fix: ", fix) }
         }
         // A manifest-level check's error is shown as its finding, below.
         let fileErrors = errors.filter { ($0.packageIndex == nil || !packages.indices.contains($0.packageIndex!)) && $0.check == nil }
         if !fileErrors.isEmpty {
-            lines.append("")
+            lines.line()
             for error in fileErrors {
-                lines.append("  error: \(error.message)")
+                lines.line("  error: ", error.message)
             }
         }
         if !checks.isEmpty {
-            lines.append("")
-            for check in checks { lines += check.textLines(indent: "  ") }
+            lines.line()
+            for check in checks { check.writeText(to: &lines, indent: "  ") }
         }
         if !skipped.isEmpty {
-            lines.append("")
+            lines.line()
             // Checks skipped for one reason and the same tags share a line.
             var groups: [(checks: [CheckID], reason: String, tags: [String])] = []
             for skip in skipped {
@@ -47,10 +58,9 @@ extension ManifestReport {
             }
             for group in groups {
                 let tags = group.tags.isEmpty ? "" : " (\(Self.listed(group.tags)))"
-                lines.append("  not checked [\(group.checks.map(\.rawValue).joined(separator: ", "))]\(tags): \(group.reason)")
+                lines.line("  not checked [\(group.checks.map(\.rawValue).joined(separator: ", "))]\(tags): \(group.reason)")
             }
         }
-        return lines.map(Self.printable).joined(separator: "\n") + "\n"
     }
 
     /// A line with its control characters shown as escapes (`\x1B`, `\n`): a value from a manifest
@@ -93,28 +103,63 @@ extension ManifestReport {
     }
 }
 
+/// The text report as it is written: lines of pieces, each piece shown ``ManifestReport/printable(_:)``.
+/// Escaping piece by piece gives the same line as escaping it whole, since a piece is whole
+/// characters; it saves building each line as a string first.
+private struct TextLines {
+    var buffer = ByteBuffer()
+
+    /// The bytes that may start a control character: C0, DEL, and 0xC2, which leads U+0080 to
+    /// U+00BF in UTF-8 (the C1 controls among them).
+    private static let controls = StopBytes(below: 0x20, a: 0x7F, b: 0xC2, c: 0x7F)
+
+    /// Appends `pieces` and ends the line. A parameter pack rather than `String...`, which would
+    /// allocate an array for every line.
+    mutating func line<each Piece: StringProtocol>(_ pieces: repeat each Piece) {
+        for piece in repeat each pieces { append(String(piece)) }
+        buffer.append(UInt8(ascii: "\n"))
+    }
+
+    /// Appends one piece of the current line.
+    mutating func append(_ piece: String) {
+        let plain = piece.withUTF8Bytes { utf8 in
+            guard Self.controls.plainPrefixLength(of: utf8) == utf8.count else { return false }
+            buffer.append(utf8)
+            return true
+        }
+        if !plain { buffer.append(ManifestReport.printable(piece)) }
+    }
+}
+
 extension CheckFinding {
     /// `error [source-over-used]: …` then its fix on the next line.
-    fileprivate func textLines(indent: String) -> [String] {
-        ["\(indent)\(severity.rawValue) [\(check.rawValue)]: \(message)", "\(indent)  fix: \(fix)"]
+    fileprivate func writeText(to lines: inout TextLines, indent: String) {
+        lines.line(indent, severity.rawValue, " [", check.rawValue, "]: ", message)
+        lines.line(indent, "  fix: ", fix)
     }
 }
 
 extension PackageVerdict {
-    fileprivate var verdictLine: String {
+    /// "OK: …", "NEEDS BATCH: …" or "INVALID: …", with the rules or checks that decide it.
+    fileprivate func writeVerdict(to lines: inout TextLines) {
         switch status {
         case .ok:
-            productionBatchRequired
+            lines.append(productionBatchRequired
                 ? "OK: a production batch, and marked as one"
-                : "OK: no production batch needed"
-        case .needsBatch where rules.isEmpty:
-            "NEEDS BATCH: Production Batch is marked with a blank batch number, which Metrc refuses"
+                : "OK: no production batch needed")
+        case .needsBatch where findings.isEmpty:
+            lines.append("NEEDS BATCH: Production Batch is marked with a blank batch number, which Metrc refuses")
         case .needsBatch:
-            "NEEDS BATCH: a production batch is required (\(rules.map(\.rawValue).joined(separator: ", ")))"
+            lines.append("NEEDS BATCH: a production batch is required (")
+            for (index, finding) in findings.enumerated() {
+                if index > 0 { lines.append(", ") }
+                lines.append(finding.rule.rawValue)
+            }
+            lines.append(")")
         case .invalid where errors.isEmpty && !checkErrors.isEmpty:
-            "INVALID: Metrc would refuse it (\(checkErrors.map(\.check.rawValue).joined(separator: ", ")))"
+            lines.append("INVALID: Metrc would refuse it (\(checkErrors.map(\.check.rawValue).joined(separator: ", ")))")
         case .invalid:
-            "INVALID: cannot be evaluated"
+            lines.append("INVALID: cannot be evaluated")
         }
     }
 }

@@ -1,0 +1,139 @@
+/// A growing run of bytes for the writers of documents (``JSONWriter``, the text report): each
+/// append is a check of room and a copy.
+///
+/// Why not a plain `[UInt8]`: its `append(contentsOf:)` costs about a hundred instructions a call
+/// in its generic path, and a report is made of thousands of short appends (keys, tags,
+/// sentences). Here the storage is always full length, the bytes from ``count`` on being room to
+/// write into.
+struct ByteBuffer: Sendable {
+    private var storage: [UInt8] = []
+    /// How many bytes have been written.
+    private(set) var count = 0
+
+    /// The bytes written, as an array of their own.
+    var bytes: [UInt8] { withUnsafeBytes { Array($0) } }
+
+    /// Forgets what was written, keeping the room for the next document.
+    mutating func removeAll() { count = 0 }
+
+    // Inlined, as are the appends below: they are called for every key, value and quote of a report.
+    @inline(__always)
+    mutating func append(_ byte: UInt8) {
+        append(atMost: 1) { $0.put(byte) }
+    }
+
+    @inline(__always)
+    mutating func append(_ span: UnsafeBufferPointer<UInt8>) {
+        append(atMost: span.count) { $0.put(span) }
+    }
+
+    @inline(__always)
+    mutating func append(_ text: StaticString) {
+        text.withUTF8Buffer { append($0) }
+    }
+
+    /// Appends a string's UTF-8 as it is.
+    @inline(__always)
+    mutating func append(_ text: String) {
+        text.withUTF8Bytes { append($0) }
+    }
+
+    /// Appends what `body` puts through the cursor, at most `maximum` bytes, with one check of
+    /// room for them all: the way to write a run of several small pieces, such as a key with its
+    /// comma, quotes and colon.
+    @inline(__always)
+    mutating func append(atMost maximum: Int, _ body: (inout Cursor) -> Void) {
+        if count + maximum > storage.count { grow(toAtLeast: count + maximum) }
+        let offset = count
+        count = storage.withUnsafeMutableBufferPointer { room in
+            var cursor = Cursor(next: room.baseAddress! + offset)
+            body(&cursor)
+            return cursor.next - room.baseAddress!
+        }
+    }
+
+    /// Where the next byte goes, inside room already made.
+    struct Cursor {
+        fileprivate var next: UnsafeMutablePointer<UInt8>
+
+        @inline(__always)
+        mutating func put(_ byte: UInt8) {
+            next.initialize(to: byte)
+            next += 1
+        }
+
+        @inline(__always)
+        mutating func put(_ span: UnsafeBufferPointer<UInt8>) {
+            guard let source = span.baseAddress else { return }
+            next.update(from: source, count: span.count)
+            next += span.count
+        }
+    }
+
+    /// Calls `body` with the bytes written.
+    func withUnsafeBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+        try storage.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[..<count])) }
+    }
+
+    private mutating func grow(toAtLeast minimum: Int) {
+        let capacity = Swift.max(minimum, storage.count * 2, 1 << 12)
+        let written = count
+        storage = storage.withUnsafeBufferPointer { old in
+            [UInt8](unsafeUninitializedCapacity: capacity) { room, initialized in
+                if let source = old.baseAddress, written > 0 { room.baseAddress!.initialize(from: source, count: written) }
+                (room.baseAddress! + written).initialize(repeating: 0, count: capacity - written)
+                initialized = capacity
+            }
+        }
+    }
+}
+
+extension String {
+    /// Calls `body` with the string's UTF-8, copying it out only for a small string, which has no
+    /// storage to point into (`withUTF8` would copy every string, being mutating).
+    @inline(__always)
+    func withUTF8Bytes<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        if let result = utf8.withContiguousStorageIfAvailable(body) { return result }
+        var copy = self
+        return copy.withUTF8(body)
+    }
+}
+
+/// The bytes a scan of text stops at: every byte below `below`, and the three bytes `a`, `b` and
+/// `c` (repeat one to name fewer).
+struct StopBytes: Sendable {
+    var below: UInt8
+    var a: UInt8
+    var b: UInt8
+    var c: UInt8
+
+    /// How many bytes at the start of `span` are none of these. Sixteen bytes are tested at a time
+    /// (one SIMD comparison each), since nearly every value a report writes has nothing to escape
+    /// and is then copied whole.
+    @inline(__always)
+    func plainPrefixLength(of span: UnsafeBufferPointer<UInt8>) -> Int {
+        guard let base = span.baseAddress else { return 0 }
+        let count = span.count
+        var index = 0
+        if count >= 16 {
+            let belows = SIMD16<UInt8>(repeating: below), aa = SIMD16<UInt8>(repeating: a)
+            let bb = SIMD16<UInt8>(repeating: b), cc = SIMD16<UInt8>(repeating: c)
+            let raw = UnsafeRawPointer(base)
+            while true {
+                // The last chunk ends at the last byte, overlapping the one before it.
+                let start = Swift.min(index, count - 16)
+                let chunk = raw.loadUnaligned(fromByteOffset: start, as: SIMD16<UInt8>.self)
+                if any((chunk .< belows) .| (chunk .== aa) .| (chunk .== bb) .| (chunk .== cc)) { index = start; break }
+                if start == count - 16 { return count }
+                index += 16
+            }
+        }
+        // Fewer than 16 bytes, or the chunk that holds the first stop.
+        while index < count {
+            let byte = base[index]
+            if byte < below || byte == a || byte == b || byte == c { return index }
+            index += 1
+        }
+        return count
+    }
+}
