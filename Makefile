@@ -117,7 +117,8 @@ test: test-deps
 bench: test-deps
 	bench/check_throughput.py
 
-# Daemon burst, steady latency, memory and idle CPU (about two minutes; see docs/benchmarks.md).
+# Daemon burst (on an idle machine and with a core kept busy), steady and drop-to-alert latency,
+# memory and idle CPU (about three minutes; see docs/benchmarks.md).
 bench-daemon: test-deps
 	bench/daemon_bench.py
 
@@ -148,18 +149,20 @@ SECONDS ?= 600
 fuzz:
 	bench/fuzz.sh $(SECONDS)
 
-# What bench-all needs besides test-deps: inotifywait (inotify-tools), the peer it measures against.
-# Not part of test-deps: neither the tests nor CI need it.
+# What bench-all needs besides test-deps: inotifywait (inotify-tools), the peer it measures against,
+# and curl, with which that peer posts its alerts. Not part of test-deps: neither the tests nor CI
+# need them.
 bench-deps: test-deps
-	@command -v inotifywait >/dev/null 2>&1 || { \
-		echo "batchgate: installing inotify-tools for the benchmark's peer (apt-get)"; \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq inotify-tools || \
-		{ $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq inotify-tools; }; }
+	@{ command -v inotifywait >/dev/null 2>&1 && command -v curl >/dev/null 2>&1; } || { \
+		echo "batchgate: installing inotify-tools and curl for the benchmark's peer (apt-get)"; \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq inotify-tools curl || \
+		{ $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq inotify-tools curl; }; }
 
-# Every benchmark at once: check, bursts of 10,000 and 50,000, steady latency, memory and idle
-# CPU, each beside a rename floor and an inotifywait peer, in one run of about 5 minutes, plus up to
-# 5 minutes' wait after an earlier benchmark on ext4 without a journal (see docs/benchmarks.md).
-# BENCH_ARGS=--quick for a smoke test of about 1.5 minutes.
+# Every benchmark at once: check, bursts of 10,000 and 50,000 (10,000 again with a core kept
+# busy), steady latency, drop-to-alert latency, memory and idle CPU, each beside a rename floor and
+# an inotifywait peer, in one run of about 6 minutes, plus up to 5 minutes' wait after an earlier
+# benchmark on ext4 without a journal (see docs/benchmarks.md).
+# BENCH_ARGS=--quick for a smoke test of about 2 minutes.
 bench-all: bench-deps
 	bench/run_all.py $(BENCH_ARGS)
 

@@ -1,26 +1,34 @@
 #!/usr/bin/env python3
-"""Daemon benchmark: burst throughput beside a rename floor, steady latency, memory, idle CPU.
+"""Daemon benchmark: burst throughput beside a rename floor, on an idle and on a busy machine,
+steady latency, drop-to-alert latency, memory, idle CPU.
 
     bench/daemon_bench.py [--burst 10000] [--rate 100] [--steady-seconds 20] [--idle-seconds 60]
-                          [--no-build] [--no-fsync]
+                          [--alert-rate 10] [--alert-seconds 20] [--no-build] [--no-fsync]
 
 One run, on this machine, of the release build of `batchgate run --config FILE`:
   floor   a Python loop that only renames the same files from a staging folder into another
           folder on the same filesystem: what moving the files costs at all;
   burst   the same number of manifests renamed into the inbox at once; time from the first
           rename until the last manifest sits in its outcome folder (seen through inotify);
+  busy    the floor and the burst again while another process keeps one core busy (BusyCore);
   steady  one manifest every 1/RATE s; latency from the rename into the inbox to the manifest's
           arrival in its outcome folder, p50 / p99 / max;
+  alert   a daemon with a webhook sink posting to a loopback receiver (WebhookReceiver); one
+          needs-batch manifest every 1/ALERT_RATE s renamed into the inbox; latency from the
+          rename to the POST naming it, p50 / p99 / max (a renamed file waits no quiet period);
   memory  the daemon's resident set (VmRSS) and peak (VmHWM) after the burst;
   idle    CPU time the daemon uses over IDLE seconds with nothing to do.
 Targets (docs/benchmarks.md): >= 2,000 manifests/s in a burst with fsync on; p99 < 50 ms at
-100/s; < 40 MB resident; no measurable CPU when idle.
+100/s; drop to alert p99 < 50 ms beyond the quiet period; < 40 MB resident; no measurable CPU
+when idle.
 
 This file is also the engine of bench/run_all.py: the pieces below (staging, the floor,
 the daemon, the inotifywait peer, the arrival watcher, bursts, steady runs) are shared by both.
 """
 import argparse
 import ctypes
+import http.server
+import json
 import os
 import select
 import shutil
@@ -54,12 +62,13 @@ def manifest(number):
             '"ItemCategory": "Buds"}]}]' % (tag, number, category)).encode()
 
 
-def stage(folder, names, first=0):
-    """Writes one manifest per name into folder (a staging folder on the inbox's filesystem)."""
+def stage(folder, names, first=0, step=1):
+    """Writes one manifest per name into folder (a staging folder on the inbox's filesystem): the
+    n-th is manifest(first + n * step), so an even first and step 2 stage only needs-batch ones."""
     os.makedirs(folder, exist_ok=True)
     for n, name in enumerate(names):
         with open(os.path.join(folder, name), "wb") as f:
-            f.write(manifest(first + n))
+            f.write(manifest(first + n * step))
 
 
 def loadavg():
@@ -70,6 +79,13 @@ def loadavg():
 def percentile(values, fraction):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def latency_figures(latencies):
+    """p50, p99 and max of latencies in ms, as a dict (empty when there are none)."""
+    if not latencies:
+        return {}
+    return {"p50": percentile(latencies, 0.5), "p99": percentile(latencies, 0.99), "max": max(latencies)}
 
 
 def manifests_in(folder):
@@ -225,18 +241,25 @@ def release_binary(build=True):
 
 
 class Daemon:
-    """`batchgate run --config FILE` on a fresh state root under folder, logging to folder/daemon.log."""
+    """`batchgate run --config FILE` on a fresh state root under folder, logging to folder/daemon.log;
+    with `webhook` (a URL), alerts go to one webhook sink there."""
 
     label = "batchgate"
     # The daemon's default quietPeriod: a file written in place is taken this long after its close.
     quiet_period = 2.0
+    # A file renamed into the inbox is whole when it arrives (the writer contract) and is taken at
+    # once, without the quiet period (IntakeTracker, `movedIn`): drop-to-alert subtracts nothing.
+    rename_waits_quiet_period = False
 
-    def __init__(self, binary, folder, fsync):
+    def __init__(self, binary, folder, fsync, webhook=None):
         self.state = os.path.join(folder, "state")
         self.log_path = os.path.join(folder, "daemon.log")
         config = os.path.join(folder, "batchgate.yaml")
         with open(config, "w") as f:
             f.write("stateRoot: %s\nfsync: %s\n" % (self.state, "true" if fsync else "false"))
+            if webhook:
+                # The sink's defaults: decisions needs-batch and rejected, no rate limit, no digest.
+                f.write("alerts:\n  sinks:\n    - name: bench-webhook\n      type: webhook\n      url: %s\n" % webhook)
         self.fsync = fsync
         self.log = open(self.log_path, "w")
         self.process = subprocess.Popen([binary, "run", "--config", config], stdin=subprocess.DEVNULL,
@@ -286,21 +309,25 @@ class Daemon:
 
 # The usual hand-made drop folder: inotifywait piped into a shell loop moving each file.
 PEER_LOOP = 'inotifywait -m -q -e close_write,moved_to --format \'%f\' "$1" | while read -r f; do mv -- "$1/$f" "$2"/; done'
+# The same loop alerting too: after each move, curl posts {"file": NAME} to the URL in $3.
+PEER_ALERT_LOOP = PEER_LOOP.replace(
+    '"$2"/;', '"$2"/ && curl -s -o /dev/null -H \'Content-Type: application/json\' --data-binary "{\\"file\\": \\"$f\\"}" "$3";')
 
 
 class Peer:
-    """PEER_LOOP on folder/inbox moving into folder/out, in its own process group."""
+    """PEER_LOOP (or `loop`, given `extra` arguments after the two folders) on folder/inbox moving
+    into folder/out, in its own process group."""
 
     label = "peer"
 
-    def __init__(self, folder):
+    def __init__(self, folder, loop=PEER_LOOP, extra=()):
         self.inbox = os.path.join(folder, "inbox")
         self.out = os.path.join(folder, "out")
         os.makedirs(self.inbox)
         os.makedirs(self.out)
         self.outcome_folders = [self.out]
         self.errors = open(os.path.join(folder, "peer.err"), "w")
-        self.process = subprocess.Popen(["bash", "-c", PEER_LOOP, "peer", self.inbox, self.out], stdin=subprocess.DEVNULL,
+        self.process = subprocess.Popen(["bash", "-c", loop, "peer", self.inbox, self.out, *extra], stdin=subprocess.DEVNULL,
                                         stdout=subprocess.DEVNULL, stderr=self.errors, start_new_session=True)
         self.pid = self.process.pid
         # With -q inotifywait says nothing once its watch is set: a probe file, written and closed
@@ -439,6 +466,37 @@ def burst(system, folder, names, stall, paused=False):
             "rss_kib": rss, "hwm_kib": hwm, "hwm_before_kib": hwm_before, "timing": method}
 
 
+def paced_drops(staging, target, names, rate, in_place=False):
+    """Drops one staged name every 1/rate s into target; returns {name: monotonic time of its drop}:
+    just before its rename, or with in_place, when it was written into target (open, write, close,
+    as cp does) and closed."""
+    drops = {}
+    start = now()
+    for n, name in enumerate(names):
+        delay = start + n / rate - now()
+        if delay > 0:
+            time.sleep(delay)
+        if in_place:
+            with open(os.path.join(staging, name), "rb") as f:
+                body = f.read()
+            with open(os.path.join(target, name), "wb") as f:
+                f.write(body)
+            drops[name] = now()
+        else:
+            drops[name] = now()
+            os.rename(os.path.join(staging, name), os.path.join(target, name))
+    return drops
+
+
+def wait_until_all(count, expected, stall, broken=lambda: False):
+    """Waits until count() reaches expected, nothing new came for stall seconds, or broken()."""
+    seen, changed = -1, time.time()
+    while count() < expected and time.time() - changed < stall and not broken():
+        if count() != seen:
+            seen, changed = count(), time.time()
+        time.sleep(0.01)
+
+
 def steady(system, folder, rate, seconds, first=100_000, in_place=False, prefix="steady"):
     """One staged manifest every 1/rate s into system's inbox; latency from just before each rename
     to its arrival in an outcome folder. system None is the floor: renames straight into a watched
@@ -457,32 +515,128 @@ def steady(system, folder, rate, seconds, first=100_000, in_place=False, prefix=
         target, folders = system.inbox, system.outcome_folders
     os.sync()
     watcher = ArrivalWatcher(folders, record_names=True)
-    drops = {}
-    start = now()
-    for n, name in enumerate(names):
-        delay = start + n / rate - now()
-        if delay > 0:
-            time.sleep(delay)
-        if in_place:
-            with open(os.path.join(staging, name), "rb") as f:
-                body = f.read()
-            with open(os.path.join(target, name), "wb") as f:
-                f.write(body)
-            drops[name] = now()
-        else:
-            drops[name] = now()
-            os.rename(os.path.join(staging, name), os.path.join(target, name))
-    seen, changed = -1, time.time()
-    while watcher.count() < count and time.time() - changed < 10 and not watcher.overflowed:
-        if watcher.count() != seen:
-            seen, changed = watcher.count(), time.time()
-        time.sleep(0.01)
+    drops = paced_drops(staging, target, names, rate, in_place)
+    wait_until_all(watcher.count, count, 10, lambda: watcher.overflowed)
     watcher.close()
     latencies = [(watcher.when(name) - drops[name]) * 1000 for name in names if watcher.when(name) is not None]
-    result = {"count": count, "arrived": len(latencies), "rate": rate, "seconds": seconds}
-    if latencies:
-        result.update(p50=percentile(latencies, 0.5), p99=percentile(latencies, 0.99), max=max(latencies))
-    return result
+    return dict(latency_figures(latencies), count=count, arrived=len(latencies), rate=rate, seconds=seconds)
+
+
+class WebhookReceiver:
+    """A loopback HTTP receiver of alerts: notes when each POST's body has been read (CLOCK_MONOTONIC)
+    under the manifest its `file` names (the webhook's member; the peer posts the same), answers
+    200, and counts every POST, so that a repeat shows."""
+
+    def __init__(self):
+        self.arrivals = {}
+        self.posts = 0
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                at = now()
+                try:
+                    name = os.path.basename(json.loads(body).get("file") or "")
+                except (ValueError, AttributeError):
+                    name = ""
+                with receiver.lock:
+                    receiver.posts += 1
+                    if name:
+                        receiver.arrivals.setdefault(name, at)
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *_):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d/alerts" % self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def when(self, name):
+        with self.lock:
+            return self.arrivals.get(name)
+
+    def count(self, names):
+        with self.lock:
+            return sum(name in self.arrivals for name in names)
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def drop_to_alert(make_system, folder, rate, seconds, prefix="alert"):
+    """One needs-batch manifest every 1/rate s renamed into the inbox of make_system(folder, url), a
+    daemon or peer alerting to a fresh WebhookReceiver; latency from just before each rename to the
+    arrival of the POST naming it. Only needs-batch manifests are dropped, so that a sink with the
+    default decisions (needs-batch, rejected) alerts each one. Returns the figures in ms, and how
+    many alerts arrived and how many POSTs came (more than the alerts: a repeat)."""
+    count = int(rate * seconds)
+    names = ["%s-%05d.json" % (prefix, n) for n in range(count)]
+    staging = os.path.join(folder, prefix + "-staging")
+    stage(staging, names, first=300_000, step=2)
+    receiver = WebhookReceiver()
+    try:
+        system = make_system(folder, receiver.url)
+        try:
+            os.sync()
+            posts_before = receiver.posts  # a peer's start-up probe
+            drops = paced_drops(staging, system.inbox, names, rate)
+            wait_until_all(lambda: receiver.count(names), count, 10)
+            rss_kib, hwm_kib = system.memory()
+        finally:
+            system.stop()
+        latencies = [(receiver.when(name) - drops[name]) * 1000 for name in names if receiver.when(name) is not None]
+        posts = receiver.posts - posts_before
+    finally:
+        receiver.close()
+    return dict(latency_figures(latencies), count=count, arrived=len(latencies), posts=posts, rate=rate,
+                seconds=seconds, rss_kib=rss_kib, hwm_kib=hwm_kib)
+
+
+class BusyCore:
+    """Another process keeping one core busy while the runs inside `with` go: a Python loop pinned
+    with taskset to the last core. `share()` is the part of a core it got (near 1.0: it was busy)."""
+
+    def __init__(self, core=None):
+        self.core = os.cpu_count() - 1 if core is None else core
+
+    def __enter__(self):
+        self.process = subprocess.Popen(["taskset", "-c", str(self.core), sys.executable, "-c", "while True: pass"],
+                                        stdin=subprocess.DEVNULL)
+        time.sleep(0.2)  # past the interpreter's start
+        self.started, self.cpu = now(), read_proc(self.process.pid)[1]
+        return self
+
+    def share(self):
+        return (read_proc(self.process.pid)[1] - self.cpu) / (now() - self.started)
+
+    def __exit__(self, *_):
+        self.process.terminate()
+        self.process.wait()
+
+
+def busy_burst(binary, folder, names, fsync=False):
+    """The floor and a fresh daemon's burst of the same names, both while BusyCore keeps one core
+    busy. Returns (floor, burst with the daemon's overflow lines, the share of its core the busy
+    process got over both)."""
+    daemon_folder = os.path.join(folder, "daemon")
+    stage(os.path.join(daemon_folder, "staging"), names)
+    with BusyCore() as busy:
+        floor = floor_burst(os.path.join(folder, "floor"), names)
+        daemon = Daemon(binary, daemon_folder, fsync)
+        try:
+            run = burst(daemon, daemon_folder, names, stall=60)
+            run["overflows"] = daemon.overflows()
+        finally:
+            daemon.stop()
+        share = busy.share()
+    return floor, run, share
 
 
 def idle(systems, seconds):
@@ -499,6 +653,8 @@ def main():
     parser.add_argument("--rate", type=float, default=100)
     parser.add_argument("--steady-seconds", type=float, default=20)
     parser.add_argument("--idle-seconds", type=float, default=60)
+    parser.add_argument("--alert-rate", type=float, default=10)
+    parser.add_argument("--alert-seconds", type=float, default=20)
     parser.add_argument("--no-build", action="store_true")
     parser.add_argument("--no-fsync", action="store_true")
     parser.add_argument("--no-wait", action="store_true", help="do not wait after an earlier benchmark's clean-up")
@@ -524,6 +680,10 @@ def main():
             rss_after, _ = daemon.memory()
         finally:
             daemon.stop()
+        busy_floor, busy, share = busy_burst(binary, os.path.join(work, "busy"), names, fsync)
+        alert_floor = steady(None, os.path.join(work, "alert-floor"), args.alert_rate, args.alert_seconds)
+        a = drop_to_alert(lambda f, url: Daemon(binary, f, fsync, webhook=url), os.path.join(work, "alert"),
+                          args.alert_rate, args.alert_seconds)
 
         print()
         print("batchgate daemon benchmark (release build, fsync %s, %d cores)" % ("on" if fsync else "off", os.cpu_count()))
@@ -531,7 +691,13 @@ def main():
               % (args.burst, floor["seconds"], floor["rate"]))
         print("  burst  %d manifests routed:             %7.3f s  %9.0f manifests/s  (target >= 2000; drop took %.3f s)"
               % (b["routed"], b["seconds"], b["rate"], b["drop_seconds"]))
-        print("  burst / floor time ratio:                %7.1fx" % (b["seconds"] / floor["seconds"]))
+        print("  burst / floor time ratio:                %7.1fx  (target <= 3x with fsync off); CPU %.0f us/file, "
+              "the floor's %.0f us/file" % (b["seconds"] / floor["seconds"], b["cpu"] / args.burst * 1e6,
+                                            floor["cpu"] / args.burst * 1e6))
+        print("  busy: another process kept %.0f%% of a core: floor %.3f s, burst %.3f s, ratio %.1fx  (target <= 5x "
+              "with fsync off); CPU %.0f us/file, the floor's %.0f us/file"
+              % (share * 100, busy_floor["seconds"], busy["seconds"], busy["seconds"] / busy_floor["seconds"],
+                 busy["cpu"] / args.burst * 1e6, busy_floor["cpu"] / args.burst * 1e6))
         print("  steady %d/s for %.0f s: %d of %d routed; latency p50 %.1f ms, p99 %.1f ms, max %.1f ms  (target p99 < 50)"
               % (args.rate, args.steady_seconds, s["arrived"], s["count"], s.get("p50", float("nan")),
                  s.get("p99", float("nan")), s.get("max", float("nan"))))
@@ -539,11 +705,19 @@ def main():
         print("  written in place 10/s for %.0f s: %d of %d routed; latency beyond the %.0f ms quiet period p50 %.1f ms, p99 %.1f ms, max %.1f ms  (target p99 < 50)"
               % (args.steady_seconds, w["arrived"], w["count"], quiet, w.get("p50", float("nan")) - quiet,
                  w.get("p99", float("nan")) - quiet, w.get("max", float("nan")) - quiet))
+        print("  drop to alert %g/s for %.0f s (webhook on loopback; a renamed file waits no quiet period): %d of %d "
+              "alerts arrived (%d POSTs); p50 %.1f ms, p99 %.1f ms, max %.1f ms  (target p99 < 50); floor (rename "
+              "into a watched folder) p50 %.2f ms, p99 %.2f ms"
+              % (args.alert_rate, args.alert_seconds, a["arrived"], a["count"], a["posts"], a.get("p50", float("nan")),
+                 a.get("p99", float("nan")), a.get("max", float("nan")), alert_floor["p50"], alert_floor["p99"]))
         print("  memory after the burst: VmRSS %.1f MB, VmHWM %.1f MB; after the steady run: VmRSS %.1f MB  (target < 40 MB)"
               % (b["rss_kib"] / 1024, b["hwm_kib"] / 1024, rss_after / 1024))
         print("  idle CPU over %.0f s: %.3f s  (target: none measurable)" % (args.idle_seconds, cpu))
-        if not b["exact"] or b["left"] or s["arrived"] != s["count"] or w["arrived"] != w["count"]:
+        if (not b["exact"] or b["left"] or not busy["exact"] or busy["left"] or s["arrived"] != s["count"]
+                or w["arrived"] != w["count"]):
             sys.exit("not every file was routed")
+        if a["arrived"] != a["count"]:
+            sys.exit("not every alert arrived")
     finally:
         cleanup(work)
 
