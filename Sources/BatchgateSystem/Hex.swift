@@ -2,13 +2,19 @@
 /// digest ids, the marks on shortened names, `%XX` and `\xXX` escapes. (The core writes its own
 /// JSON and report escapes: it depends on nothing.)
 public enum Hex {
-    private static let lower = Array("0123456789abcdef".utf8)
+    @usableFromInline static let lower = Array("0123456789abcdef".utf8)
     private static let upper = Array("0123456789ABCDEF".utf8)
 
-    /// Two lower-case digits per byte: `sha256=<hex>`, ids.
+    /// Two lower-case digits per byte: `sha256=<hex>`, ids. Inlinable, so that each caller's
+    /// sequence type is known where it is compiled: the router writes an id per manifest.
+    @inlinable
     public static func string(_ bytes: some Sequence<UInt8>) -> String {
         var output: [UInt8] = []
-        for byte in bytes { output += [lower[Int(byte >> 4)], lower[Int(byte & 0xF)]] }
+        output.reserveCapacity(bytes.underestimatedCount * 2)
+        for byte in bytes {
+            output.append(lower[Int(byte >> 4)])
+            output.append(lower[Int(byte & 0xF)])
+        }
         return String(decoding: output, as: UTF8.self)
     }
 

@@ -53,12 +53,13 @@ public final class Logger: Sendable {
         let minimum = minimum.withLock { $0 }
         var buffer: [UInt8] = []
         for (level, message) in lines where level >= minimum {
-            let line = format(level, message)
-            if !buffer.isEmpty && buffer.count + line.count > Self.atomicWrite {
-                try? System.writeAll(fd, buffer, describing: "standard error")
-                buffer.removeAll(keepingCapacity: true)
+            let start = buffer.count
+            append(level, message, to: &buffer)
+            if start > 0 && buffer.count > Self.atomicWrite {
+                // The line does not fit: the lines before it go now, and it starts the next write.
+                try? System.writeAll(fd, Array(buffer[..<start]), describing: "standard error")
+                buffer.removeFirst(start)
             }
-            buffer += line
         }
         if !buffer.isEmpty { try? System.writeAll(fd, buffer, describing: "standard error") }
     }
@@ -70,19 +71,18 @@ public final class Logger: Sendable {
     private func write(_ level: LogLevel, _ message: () -> String) {
         guard level >= minimum.withLock({ $0 }) else { return }
         // One write(2) per line, so lines from several threads never interleave.
-        try? System.writeAll(fd, format(level, message()), describing: "standard error")
+        var line: [UInt8] = []
+        append(level, message(), to: &line)
+        try? System.writeAll(fd, line, describing: "standard error")
     }
 
-    /// One line: its `<N>` priority under journald, else a time stamp and the level name, then
-    /// the message with its control characters escaped (see ``appendEscaped(_:to:)``).
-    private func format(_ level: LogLevel, _ message: String) -> [UInt8] {
+    /// Appends one line: its `<N>` priority under journald, else a time stamp and the level name,
+    /// then the message with its control characters escaped (see ``appendEscaped(_:to:)``).
+    private func append(_ level: LogLevel, _ message: String, to line: inout [UInt8]) {
         let head = journald ? "<\(level.priority)>" : "\(Timestamp.now()) \(level.rawValue): "
-        var line: [UInt8] = []
-        line.reserveCapacity(head.utf8.count + message.utf8.count + 1)
         line += head.utf8
         Self.appendEscaped(message, to: &line)
         line.append(UInt8(ascii: "\n"))
-        return line
     }
 
     /// Appends `message`'s UTF-8 with every character that could disguise a line written as an

@@ -41,24 +41,42 @@ extension System {
         case unknown(errno: Int32)
     }
 
-    /// Whether some process holds the regular file `name` open for writing, asked with a read
-    /// lease: `F_SETLEASE` with `F_RDLCK` fails with EAGAIN exactly when the file is open for
-    /// writing anywhere, and is released at once when granted. This sees writers that opened the
-    /// file before the inotify watch began, which inotify never reported.
+    /// Opens the regular file `name` to read it and asks whether some process holds it open for
+    /// writing, with a read lease: `F_SETLEASE` with `F_RDLCK` fails with EAGAIN exactly when the
+    /// file is open for writing anywhere, and is released at once when granted. This sees writers
+    /// that opened the file before the inotify watch began, which inotify never reported.
+    ///
+    /// The descriptor (read-only, never following a link, never blocking) is kept whenever the
+    /// file may be read: a regular file that no process holds open for writing, or of which the
+    /// kernel would not say. The caller reads the file through it, or closes it, instead of
+    /// opening the file a second time. `fd` is nil when the file could not be opened, is not a
+    /// regular file, or is held.
     ///
     /// SIGIO must be ignored: a writer opening the file in the instant the lease is held breaks
     /// it, and the kernel then signals the holder (SIGIO, which would end the process).
-    public static func writers(in directory: Int32, _ name: String) -> WriterCheck {
+    public static func openAskingWriters(in directory: Int32, _ name: String) -> (check: WriterCheck, fd: Int32?) {
         let fd = openat(directory, name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC)
-        guard fd >= 0 else { return .unknown(errno: errno) }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return .unknown(errno: EINVAL) }
+        guard fd >= 0 else { return (.unknown(errno: errno), nil) }
+        // A lease is granted on a regular file only: granted, or refused as held, the file is
+        // one, with no `fstat` to ask. The kernel refuses a lease for want of permission before it
+        // looks at the type, so only then is the type asked.
         if batchgate_take_read_lease(fd) == 0 {
             _ = batchgate_release_lease(fd)
-            return .free
+            return (.free, fd)
         }
-        return errno == EAGAIN ? .held : .unknown(errno: errno)
+        let refusal = errno
+        if refusal == EAGAIN {
+            close(fd)
+            return (.held, nil)
+        }
+        if refusal == EACCES || refusal == EPERM {
+            var info = stat()
+            if fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG { return (.unknown(errno: refusal), fd) }
+            close(fd)
+            return (.unknown(errno: EINVAL), nil)  // not a regular file: what a lease would have said
+        }
+        close(fd)
+        return (.unknown(errno: refusal), nil)
     }
 
     /// Whether leases tell the truth on the filesystem of `fd`: only on local filesystems. On

@@ -149,11 +149,6 @@ public enum System {
         try retrying("lock", path) { flock(fd, LOCK_EX | LOCK_NB) }
     }
 
-    /// Moves the offset of `fd` to `offset` bytes from the start.
-    public static func seek(_ fd: Int32, to offset: Int64, describing path: String) throws(SystemError) {
-        try retrying("seek", path) { lseek(fd, off_t(offset), SEEK_SET) }
-    }
-
     /// Cuts (or extends) the file of `fd` to `size` bytes.
     public static func truncate(_ fd: Int32, to size: Int64, describing path: String) throws(SystemError) {
         try retrying("truncate", path) { ftruncate(fd, off_t(size)) }
@@ -172,6 +167,32 @@ public enum System {
             done += read
         }
         return Array(bytes[..<done])
+    }
+
+    /// Up to `count` bytes of the regular file `fd` from its start, in one `pread` (its offset
+    /// untouched), for a caller that knows the file's size and compares it again afterwards. Fewer
+    /// bytes than asked mean the end of the file, so no second read is made to see the end (as
+    /// ``read(_:count:at:describing:)`` makes): ask for one byte more than the size to notice a
+    /// file that grew. A read cut short otherwise (never seen on a local regular file) looks to
+    /// that caller like a file that changed, which it reads again.
+    public static func readStart(of fd: Int32, count: Int, describing path: String) throws(SystemError) -> [UInt8] {
+        guard count > 0 else { return [] }
+        var failure: Int32 = 0
+        let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            while true {
+                let read = pread(fd, buffer.baseAddress!, count, 0)
+                if read >= 0 {
+                    initialized = read
+                    return
+                }
+                if errno != EINTR {
+                    failure = errno
+                    return
+                }
+            }
+        }
+        if failure != 0 { throw SystemError("read", path, errno: failure) }
+        return bytes
     }
 
     /// Writes all of `bytes` at `offset` of `fd`, without moving its offset.

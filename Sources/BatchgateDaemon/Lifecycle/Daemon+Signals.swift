@@ -65,8 +65,9 @@ extension Daemon {
 
     /// Ignores the two signals whose default would end the daemon in the middle of its work:
     /// SIGPIPE, raised by a write to a connection the other end closed (an alert sink), and
-    /// SIGIO: a lease taken to see whether a writer holds a file (``System/writers(in:_:)``) is
-    /// broken by a writer opening it in that instant, and the kernel then sends SIGIO.
+    /// SIGIO: a lease taken to see whether a writer holds a file
+    /// (``System/openAskingWriters(in:_:)``) is broken by a writer opening it in that instant, and
+    /// the kernel then sends SIGIO.
     static func ignoreSignalsThatWouldEndTheProcess() {
         System.ignoreSignal(SIGPIPE)
         System.ignoreSignal(SIGIO)

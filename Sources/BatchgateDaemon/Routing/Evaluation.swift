@@ -43,6 +43,21 @@ enum Evaluation {
             return .read(.unreadable(file: name, reason: "the file could not be opened: \(String(cString: strerror(error.errno))) (check the permissions of \(path))"), nil)
         }
         defer { System.close(fd) }
+        return read(fd, name, path: path, checker: checker)
+    }
+
+    /// ``of(_:in:checker:)`` for a file opened already, under the same name in another folder,
+    /// and moved into `folder` since: the inbox file opened to ask whether a writer holds it
+    /// (``System/openAskingWriters(in:_:)``) before its claim, read through that descriptor
+    /// instead of being opened again (the claim moves the name, not the file). Closes `fd`.
+    static func of(opened fd: Int32, _ name: String, in folder: HeldFolder, checker: ManifestChecker) -> Evaluation {
+        defer { System.close(fd) }
+        return read(fd, name, path: folder.path + "/" + name, checker: checker)
+    }
+
+    /// Reads and checks the file open as `fd` (opened never following a link and never blocking)
+    /// when it is a regular file of one name that stays the same while it is read.
+    private static func read(_ fd: Int32, _ name: String, path: String, checker: ManifestChecker) -> Evaluation {
         guard var opened = try? System.fileStatus(of: fd, describing: path), (opened.st_mode & S_IFMT) == S_IFREG else {
             return .read(.unreadable(file: name, reason: "the file is not a regular file"), nil)
         }
@@ -55,8 +70,9 @@ enum Evaluation {
             let before = FileStamp(opened)
             let bytes: [UInt8]
             do {
-                try System.seek(fd, to: 0, describing: path)
-                bytes = try System.readAll(fd, limit: checker.maximumSize, sizeHint: Int(opened.st_size), describing: path)
+                // One byte more than the size (or the limit), so a file that grew reads as changed
+                // and one over the limit reads as such.
+                bytes = try System.readStart(of: fd, count: min(Int(opened.st_size), checker.maximumSize) + 1, describing: path)
                 opened = try System.fileStatus(of: fd, describing: path)
             } catch {
                 return .read(.unreadable(file: name, reason: "the file could not be read: \(String(cString: strerror(error.errno)))"), nil)

@@ -42,8 +42,13 @@ enum ReportFiles {
         var report = report
         report.file = entry.finalName
         let note = recoveryNote(entry, report)
-        let json = report.jsonLine(extra: extras(entry) + (note.map { [("recovery", $0)] } ?? [])) + [0x0A]
-        let text = Array((textHeader(entry) + (note.map { "recovery: \($0)\n" } ?? "") + "\n" + report.text).utf8)
+        // Appended in place rather than joined: each join would copy the whole report again.
+        var json = report.jsonLine(extra: extras(entry) + (note.map { [("recovery", $0)] } ?? []))
+        json.append(0x0A)
+        var text = Array(textHeader(entry).utf8)
+        if let note { text += "recovery: \(note)\n".utf8 }
+        text.append(0x0A)
+        text += report.text.utf8
         return [File(name: entry.reportJSONName, bytes: json), File(name: entry.reportTextName, bytes: text)]
     }
 

@@ -10,6 +10,8 @@ let longestRoutedName = 255 - ".".utf8.count - ".report.json.tmp".utf8.count
 /// Names over `limit` bytes are shortened (the stem cut, marked with `~` and 8 hex digits of
 /// the name's SHA-256; the extension and number kept).
 func suffixedName(_ name: String, _ number: Int, limit: Int = longestRoutedName) -> String {
+    // The name itself, which nearly every manifest keeps: asked for each one routed.
+    if number == 1 && name.utf8.count <= limit { return name }
     var stem = name
     var ext = ""
     if let dot = name.lastIndex(of: "."), dot != name.startIndex {

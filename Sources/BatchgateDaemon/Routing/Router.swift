@@ -197,39 +197,52 @@ final class Router {
     /// Step 1 and 2 for one file: renames it from the inbox into `processing/` and evaluates it,
     /// unless a process still holds it open for writing. Safe to run for several files at once.
     private func claim(_ name: String) -> ClaimResult {
-        if writers(of: name) == .held { return .held }
+        // The descriptor the lease was asked through is the one the file is read through.
+        let asked = openAskingWriters(name)
+        if asked.check == .held { return .held }
         do {
             try folders.claim(name)
-        } catch where error.errno == ENOENT {
-            return .gone
         } catch {
-            return .failed(error)
+            if let fd = asked.fd { System.close(fd) }
+            return error.errno == ENOENT ? .gone : .failed(error)
         }
-        guard let claim = claimed(name, receivedAt: Timestamp.now()) else { return .changing }
+        guard let claim = claimed(name, receivedAt: Timestamp.now(), opened: asked.fd) else { return .changing }
         return .claimed(claim)
     }
 
     /// Whether a process holds the inbox file `name` open for writing, as far as the kernel says
-    /// (``System/writers(in:_:)``); unknown on filesystems where leases mean something else.
+    /// (``System/openAskingWriters(in:_:)``); unknown on filesystems where leases mean something else.
     func writers(of name: String) -> System.WriterCheck {
-        guard leasesWork else { return .unknown(errno: EOPNOTSUPP) }
-        let check = System.writers(in: folders.inbox.fd, name)
-        if case .unknown(let error) = check, error == EACCES || error == EPERM,
+        let asked = openAskingWriters(name)
+        if let fd = asked.fd { System.close(fd) }
+        return asked.check
+    }
+
+    /// Opens the inbox file `name` and asks the kernel about its writers
+    /// (``System/openAskingWriters(in:_:)``); the first refusal for want of permission is logged.
+    /// Without leases (a network filesystem) nothing is opened: the answer is unknown.
+    private func openAskingWriters(_ name: String) -> (check: System.WriterCheck, fd: Int32?) {
+        guard leasesWork else { return (.unknown(errno: EOPNOTSUPP), nil) }
+        let asked = System.openAskingWriters(in: folders.inbox.fd, name)
+        if case .unknown(let error) = asked.check, error == EACCES || error == EPERM,
            leaseRefusalLogged.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged {
             log.warning("cannot ask the kernel whether a writer still holds \(name) open: \(String(cString: strerror(error))) (the service is not its owner and lacks CAP_LEASE); files of other users are judged by the quiet period alone")
         }
-        return check
+        return asked
     }
 
-    /// A claimed file evaluated; nil when it kept changing while it was read. Safe to run for
-    /// several files at once.
-    private func claimed(_ name: String, receivedAt: String, report given: ManifestReport? = nil) -> Claim? {
+    /// A claimed file evaluated; nil when it kept changing while it was read. `opened` is a
+    /// descriptor of it opened before the claim, read instead of opening it again (and closed);
+    /// `given` a report decided without reading it. Safe to run for several files at once.
+    private func claimed(_ name: String, receivedAt: String, opened: Int32? = nil, report given: ManifestReport? = nil) -> Claim? {
         let report: ManifestReport
         var stamp: FileStamp?
         if let given {
             report = given
         } else {
-            guard case .read(let read, let readStamp) = Evaluation.of(name, in: folders.processing, checker: checker) else { return nil }
+            let evaluation = opened.map { Evaluation.of(opened: $0, name, in: folders.processing, checker: checker) }
+                ?? Evaluation.of(name, in: folders.processing, checker: checker)
+            guard case .read(let read, let readStamp) = evaluation else { return nil }
             report = read
             stamp = readStamp
         }
@@ -358,50 +371,51 @@ final class Router {
                 log.error("cannot \(step) of \(route.outcome.entry.name): \(error); it stays in processing/ and is tried again")
             }
         }
-        // Step 4: the reports on several cores (each file its own), then the alert drafts.
-        let reports = ParallelMap.map(routes.count) { index in
-            Result { () throws(SystemError) in
-                let route = routes[index]
-                try ReportFiles.write(route.reports, route.outcome.entry, route.outcome.report,
-                                      in: folders.outcome(route.outcome.entry.decision))
-            }
+        // Step 4 for each route on several cores (each file its own): its reports, and the alert
+        // drafts of a manifest that moves. With fsync on, step 5 flushes what all of them wrote
+        // before any manifest moves, so step 6 waits for every route. With fsync off nothing is
+        // flushed, and what a crash of the process can see (the page cache outlives it) is each
+        // route's own order, reports and drafts before the move: so each route is moved by the
+        // worker that wrote its reports, right after. The kernel takes one lock for the whole
+        // filesystem in every rename between folders; moved in a step of their own, the workers
+        // would mostly wait for one another there, while this way one worker's move overlaps
+        // another's writing.
+        let movesWithReports = !syncToDisk
+        let steps = ParallelMap.map(routes.count) { index in
+            let route = routes[index]
+            let failure = writeReportsAndDrafts(route)
+            return (failure: failure, move: movesWithReports && failure == nil ? move(route) : nil)
         }
-        var written: [PendingRoute] = []
-        for (route, created) in zip(routes, reports) {
-            let entry = route.outcome.entry
-            do {
-                try created.get()
-            } catch where error.errno == EEXIST && route.reports == .create {
+        var written: [(route: PendingRoute, move: MoveResult?)] = []
+        for (route, step) in zip(routes, steps) {
+            switch step.failure {
+            case nil:
+                written.append((route, step.move))
+            case .reportNameTaken?:
+                let entry = route.outcome.entry
                 log.warning("a file took a report name of \(entry.finalName) in \(entry.decision.rawValue)/ while it was being routed; \(entry.name) stays in processing/ and takes another name when processing/ is next recovered (at the next rescan or start)")
-                continue
-            } catch {
+            case .reports(let error)?:
                 failed(route, "write the reports", error)
-                continue
+            case .alerts(let error)?:
+                failed(route, "write the alerts", error)
             }
-            if route.moves {
-                do {
-                    try writeAlertDrafts(route.outcome.alerts)
-                } catch {
-                    failed(route, "write the alerts", error)
-                    continue
-                }
-            }
-            written.append(route)
         }
         progress.advance()
-        // Step 5: one flush makes every report and draft durable before any manifest moves.
-        if written.contains(where: { $0.reports != .keep || ($0.moves && !$0.outcome.alerts.isEmpty) }) {
-            guard flushFilesystem(keeping: written.filter(\.moves).count) else { return ([], false) }
+        if !movesWithReports {
+            // Step 5: one flush makes every report and draft durable before any manifest moves.
+            if written.contains(where: { $0.route.reports != .keep || ($0.route.moves && !$0.route.outcome.alerts.isEmpty) }) {
+                guard flushFilesystem(keeping: written.filter(\.route.moves).count) else { return ([], false) }
+            }
+            // Step 6: the moves.
+            let moves = ParallelMap.map(written.count) { index in move(written[index].route) }
+            for index in written.indices { written[index].move = moves[index] }
         }
-        // Step 6: the moves, then the alerts of each moved manifest published.
-        let moves = ParallelMap.map(written.count) { index in
-            written[index].moves ? moveIfUnchanged(written[index].outcome) : .moved
-        }
+        // Step 6, then: the alerts of each moved manifest published.
         var done: [Outcome] = []
         var allPublished = true
-        for (route, move) in zip(written, moves) {
+        for (route, move) in written {
             let entry = route.outcome.entry
-            switch move {
+            switch move! {
             case .moved:
                 break
             case .changed:
@@ -443,10 +457,44 @@ final class Router {
         return (done, complete && audits)
     }
 
+    /// Why step 4 left a route out.
+    private enum ReportFailure: Equatable {
+        /// A file took a report's name since the route was named.
+        case reportNameTaken
+        case reports(SystemError)
+        case alerts(SystemError)
+    }
+
+    /// Step 4 for one route: its reports, then the alert drafts of a manifest that moves. Safe to
+    /// run for several routes at once.
+    private func writeReportsAndDrafts(_ route: PendingRoute) -> ReportFailure? {
+        let entry = route.outcome.entry
+        do {
+            try ReportFiles.write(route.reports, entry, route.outcome.report, in: folders.outcome(entry.decision))
+        } catch where error.errno == EEXIST && route.reports == .create {
+            return .reportNameTaken
+        } catch {
+            return .reports(error)
+        }
+        guard route.moves else { return nil }
+        do {
+            try writeAlertDrafts(route.outcome.alerts)
+        } catch {
+            return .alerts(error)
+        }
+        return nil
+    }
+
     private enum MoveResult {
         case moved
         case changed
         case failed(SystemError)
+    }
+
+    /// Step 6 for one route: its manifest moved into its outcome folder, unless a crash left it
+    /// moved already. Safe to run for several routes at once.
+    private func move(_ route: PendingRoute) -> MoveResult {
+        route.moves ? moveIfUnchanged(route.outcome) : .moved
     }
 
     /// Moves a manifest into its outcome folder, unless it is no longer the file that was read.

@@ -62,7 +62,7 @@ final class RoutingFolders {
 
     /// The names a route under `finalName` takes in its folder: the manifest's and its reports'.
     /// A batch reserves all three, so that no manifest of it is named like another one's report.
-    func reservedNames(_ finalName: String) -> Set<String> {
+    func reservedNames(_ finalName: String) -> [String] {
         [finalName, ReportNames.json(of: finalName), ReportNames.text(of: finalName)]
     }
 
@@ -79,9 +79,10 @@ final class RoutingFolders {
         var number = 1
         while true {
             let candidate = suffixedName(name, number)
-            if reserved.isDisjoint(with: reservedNames(candidate)),
+            let names = reservedNames(candidate)
+            if reserved.isDisjoint(with: names),
                (number == 1 ? ownNameFree : nil) ?? isFree(candidate, in: decision) {
-                reserved.formUnion(reservedNames(candidate))
+                reserved.formUnion(names)
                 return candidate
             }
             number += 1
