@@ -61,7 +61,6 @@ extension Daemon {
         guard checkFolders() else { return }
         let recovered = router.recover()
         record(recovered)
-        alerts.add(recovered.flatMap(\.alerts))
         if router.needsRecovery {
             scheduleRecovery()
         } else {

@@ -148,6 +148,8 @@ public final class Daemon: @unchecked Sendable {
             if router.needsRecovery { scheduleRecovery() }
             // After recovery, which may have published alerts: the outbox as a whole is the list.
             alerts.resume()
+            // From now on the router hands over what each batch publishes, as soon as it is durable.
+            router.alertsPublished = { [unowned self] in self.alerts.add($0) }
             do {
                 watcher = try watchInbox()
             } catch {
@@ -185,7 +187,6 @@ public final class Daemon: @unchecked Sendable {
         let result = router.route(batch)
         record(result.outcomes)
         metrics.arrivals.claimed(Set(batch).subtracting(result.deferred).subtracting(result.held))
-        alerts.add(result.outcomes.flatMap(\.alerts))
         // Deferred (processing/ holds the same name) or held open by a writer the watcher never
         // saw open it (it opened it before batchgate started): each waits a quiet period again,
         // like a file being written, and is logged once.

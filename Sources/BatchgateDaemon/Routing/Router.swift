@@ -68,6 +68,11 @@ final class Router {
     let syncToDisk: Bool
     /// Which sinks hear about what; nil or empty when no alert is configured. Replaced on reload.
     var alerts: AlertPlanner?
+    /// Takes each batch's published alerts as soon as they are durable in the outbox (the
+    /// folder flush after the moves), before the audit line and the journal's removal: a file's
+    /// alert leaves without waiting for the bookkeeping of its batch. Nil until the senders run;
+    /// until then, a listing of the outbox hands them what was published.
+    var alertsPublished: (([OutboxEntry]) -> Void)?
     private let outbox: Outbox?
     private let log: Logger
     private let audit: AuditLog
@@ -441,6 +446,7 @@ final class Router {
         }
         progress.advance()
         flushFolders(Set(done.map(\.entry.decision)), outbox: done.contains { !$0.alerts.isEmpty })
+        alertsPublished?(done.flatMap(\.alerts))
         // Step 7: the journal goes only once everything it names is done, audit line included; a
         // kept journal records which of its routes are audited, so a later replay never audits
         // one twice.
