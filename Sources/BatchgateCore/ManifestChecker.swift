@@ -77,7 +77,9 @@ public struct ManifestChecker: Sendable {
         var resolver = CategoryResolver(manifest: manifest, catalog: catalog)
         resolver.sourcesMustBeKnown = sourcesMustBeKnown
         let issuesByPackage = Dictionary(grouping: issues.filter { $0.packageIndex != nil }, by: { $0.packageIndex! })
-        var resolvedPackages: [Int: ResolvedPackage] = [:]
+        // In the order of the packages, which is that of their indexes: the pre-flight checks read
+        // them in that order, and a list costs less than a dictionary to fill and to read.
+        var resolvedPackages: [(index: Int, package: ResolvedPackage)] = []
         resolvedPackages.reserveCapacity(manifest.packages.count)
         for package in manifest.packages {
             let own = issuesByPackage[package.position.packageIndex] ?? []
@@ -99,7 +101,7 @@ public struct ManifestChecker: Sendable {
                 if sourcesMustBeKnown {
                     report.catalogMisses.formUnion(CatalogMisses(packages: resolver.unknownSources(of: package)))
                 }
-                resolvedPackages[package.position.packageIndex] = resolved
+                resolvedPackages.append((package.position.packageIndex, resolved))
                 verdict.item = resolved.item
                 verdict.category = resolved.category
                 judge(&verdict, package, engine.evaluate(resolved))
@@ -112,9 +114,10 @@ public struct ManifestChecker: Sendable {
             ? Array(issues.prefix(Self.maximumListedErrors))
                 + [ManifestIssue(message: "… and \(issues.count - Self.maximumListedErrors) more errors, not listed: fix the first ones and check the file again")]
             : issues
-        if !issues.isEmpty || report.packages.contains(where: { $0.status == .invalid }) {
+        // Each verdict's status read in place: `contains(where:)` copies every verdict it passes.
+        if !issues.isEmpty || report.packages.indices.contains(where: { report.packages[$0].status == .invalid }) {
             report.decision = .rejected
-        } else if report.packages.contains(where: { $0.status == .needsBatch }) {
+        } else if report.packages.indices.contains(where: { report.packages[$0].status == .needsBatch }) {
             report.decision = .needsBatch
         }
         return report
@@ -123,11 +126,13 @@ public struct ManifestChecker: Sendable {
     /// Runs the pre-flight checks and files what they found: a warning beside the package's
     /// verdict, an error also as an issue that makes the package invalid (Metrc would refuse it).
     private func applyPreflight(to report: inout ManifestReport, manifest: Manifest,
-                                resolved: [Int: ResolvedPackage]) -> [ManifestIssue] {
+                                resolved: [(index: Int, package: ResolvedPackage)]) -> [ManifestIssue] {
         var preflight = PreflightChecker(catalog: catalog, settings: engine.settings.checks, today: today,
                                          catalogIsMetrc: catalogIsMetrc || sourcesMustBeKnown)
         preflight.sourcesWereLookedUp = sourcesMustBeKnown
-        let batchRequired = Set(report.packages.compactMap { $0.productionBatchRequired ? $0.position.packageIndex : nil })
+        let batchRequired = Set(report.packages.indices.compactMap { index in
+            report.packages[index].productionBatchRequired ? report.packages[index].position.packageIndex : nil
+        })
         let outcome = preflight.run(manifest, resolved: resolved, batchRequired: batchRequired)
         var issues: [ManifestIssue] = []
         for index in report.packages.indices {
@@ -191,22 +196,26 @@ public struct ManifestChecker: Sendable {
         // every field of it.
         var firstUse: [String: Int] = [:]
         firstUse.reserveCapacity(manifest.packages.count)
-        for (index, package) in manifest.packages.enumerated() {
-            guard let tag = package.tag else { continue }
+        // Packages and ingredients read in place, by position: a copy of either retains each of
+        // its fields.
+        let packages = manifest.packages
+        for index in packages.indices {
+            guard let tag = packages[index].tag else { continue }
             if let earlierIndex = firstUse[tag] {
-                let earlier = manifest.packages[earlierIndex]
+                let earlier = packages[earlierIndex]
                 let earlierLine = earlier.tagLine ?? earlier.position.line
                 let earlierPlace = "package \(earlier.position.packageIndex)" + (earlierLine.map { " (line \($0))" } ?? "")
-                var at = package.position
-                at.line = package.tagLine ?? at.line
+                var at = packages[index].position
+                at.line = packages[index].tagLine ?? at.line
                 issues.append(.field("Tag", "\(tag) is also the tag of \(earlierPlace); every new package needs its own tag",
                                      at: at, format: manifest.format, tag: tag))
             } else {
                 firstUse[tag] = index
             }
-            for ingredient in package.ingredients where ingredient.package == tag {
+            let ingredients = packages[index].ingredients
+            for ingredient in ingredients.indices where ingredients[ingredient].package == tag {
                 issues.append(.field("Package", "is \(tag), the new package's own tag; a package cannot be made from itself",
-                                     at: ingredient.position, format: manifest.format, tag: tag))
+                                     at: ingredients[ingredient].position, format: manifest.format, tag: tag))
             }
         }
         return issues

@@ -11,14 +11,17 @@ struct PreflightChecker {
         var packages: [Int: [CheckFinding]] = [:]
         var manifest: [CheckFinding] = []
         private(set) var skipped: [SkippedCheck] = []
-        /// The tags each entry of `skipped` names, so that a skip for one more of many tags is not
-        /// a search through all of them; and, once there are more than `scannedSkips` entries,
-        /// where each check and reason is.
+        /// The tags each entry of `skipped` names once it names `scannedTags` of them, so that a
+        /// skip for one more of many tags is not a search through all of them; and, once there
+        /// are more than `scannedSkips` entries, where each check and reason is.
         private var skippedTags: [Set<String>] = []
         private var skipIndex: [SkipKey: Int] = [:]
         /// Most skips recur once per package (package-unit without an items catalog): while the
         /// entries are few, finding one among them costs less than hashing its reason, a sentence.
         private static let scannedSkips = 16
+        /// And most entries name a manifest's few packages: while the tags are few, comparing a tag
+        /// with each costs less than hashing it into a set that grows as they come.
+        private static let scannedTags = 16
 
         /// One entry of `skipped`: a check and the reason it was skipped for.
         private struct SkipKey: Hashable {
@@ -44,10 +47,11 @@ struct PreflightChecker {
     /// predate the tag.
     var sourcesWereLookedUp: Bool = false
 
-    /// Checks `manifest`. `resolved` holds the packages the resolver could resolve, by index; a
-    /// package already invalid for its fields is not checked. `batchRequired` holds the indexes of
-    /// the packages a production-batch rule requires a batch of (none by default).
-    func run(_ manifest: Manifest, resolved: [Int: ResolvedPackage], batchRequired: Set<Int> = []) -> Outcome {
+    /// Checks `manifest`. `resolved` holds the packages the resolver could resolve, each with its
+    /// index, in the order of the indexes; a package already invalid for its fields is not checked.
+    /// `batchRequired` holds the indexes of the packages a production-batch rule requires a batch
+    /// of (none by default).
+    func run(_ manifest: Manifest, resolved: [(index: Int, package: ResolvedPackage)], batchRequired: Set<Int> = []) -> Outcome {
         var outcome = Outcome()
         checkSources(manifest, resolved: resolved, into: &outcome)
         checkRequests(manifest, resolved: resolved, batchRequired: batchRequired, into: &outcome)
@@ -81,7 +85,7 @@ extension PreflightChecker.Outcome {
     mutating func skip(_ check: CheckID, reason: String, tag: String?, settings: CheckSettings) {
         guard settings.runs(check) else { return }
         guard let entry = entry(check, reason) else {
-            skippedTags.append(tag.map { [$0] } ?? [])
+            skippedTags.append([])
             skipped.append(SkippedCheck(check: check, reason: reason, tags: tag.map { [$0] } ?? []))
             if skipped.count > Self.scannedSkips {
                 for (entry, skip) in skipped.enumerated().dropFirst(skipIndex.count) {
@@ -90,7 +94,14 @@ extension PreflightChecker.Outcome {
             }
             return
         }
-        guard let tag, skippedTags[entry].insert(tag).inserted else { return }
+        guard let tag else { return }
+        if skipped[entry].tags.count < Self.scannedTags {
+            guard !skipped[entry].tags.contains(tag) else { return }
+            skipped[entry].tags.append(tag)
+            if skipped[entry].tags.count == Self.scannedTags { skippedTags[entry] = Set(skipped[entry].tags) }
+            return
+        }
+        guard skippedTags[entry].insert(tag).inserted else { return }
         skipped[entry].tags.append(tag)
     }
 

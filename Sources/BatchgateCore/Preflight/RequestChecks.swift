@@ -8,10 +8,9 @@ extension PreflightChecker {
     /// too-many-packages, batch-number-reused, batch-number-unmarked. `batchRequired` holds the
     /// indexes of the packages a production-batch rule requires a batch of: a number with the
     /// indicator off is their rules' business (needs-batch), not batch-number-unmarked's.
-    func checkRequests(_ manifest: Manifest, resolved: [Int: ResolvedPackage], batchRequired: Set<Int>,
-                       into outcome: inout Outcome) {
+    func checkRequests(_ manifest: Manifest, resolved packages: [(index: Int, package: ResolvedPackage)],
+                       batchRequired: Set<Int>, into outcome: inout Outcome) {
         checkPackageCount(manifest, into: &outcome)
-        let packages = resolved.keys.sorted().map { (index: $0, package: resolved[$0]!) }
         checkDatesAgainstToday(packages, into: &outcome)
         for (index, package) in packages {
             checkPackageUnit(package, index: index, into: &outcome)

@@ -5,8 +5,9 @@ extension PreflightChecker {
     ///
     /// Findings go to the packages the resolver could resolve; what a source holds is compared
     /// with what every package of the manifest takes from it, since Metrc takes it all in one request.
-    func checkSources(_ manifest: Manifest, resolved: [Int: ResolvedPackage], into outcome: inout Outcome) {
-        guard !resolved.isEmpty else { return }
+    func checkSources(_ manifest: Manifest, resolved resolvedPackages: [(index: Int, package: ResolvedPackage)],
+                      into outcome: inout Outcome) {
+        guard !resolvedPackages.isEmpty else { return }
         if !catalogIsMetrc && catalog.packageCount == 0 {
             // Nothing to check a source against: whether any ingredient names one is all that
             // matters, not what each takes.
@@ -20,6 +21,7 @@ extension PreflightChecker {
             }
             return
         }
+        let resolved = Set(resolvedPackages.map(\.index))
         let uses = SourceUses(manifest)
         checkNewTags(manifest, resolved: resolved, into: &outcome)
         let notLookedUp = catalogIsMetrc ? Self.cacheNotAsked : Self.filesAreNotMetrc
@@ -30,7 +32,7 @@ extension PreflightChecker {
             let taken = uses.byTag[tag] ?? []
             guard let record = catalog.package(tagged: tag) else {
                 if sourcesWereLookedUp {
-                    reportNotInFacility(tag, taken.filter { resolved[$0.packageIndex] != nil }, into: &outcome)
+                    reportNotInFacility(tag, taken.filter { resolved.contains($0.packageIndex) }, into: &outcome)
                 } else {
                     // Files name what the facility chose to list, and a cache read offline is as old
                     // as its last sync: a tag they lack may be in Metrc.
@@ -38,7 +40,7 @@ extension PreflightChecker {
                 }
                 continue
             }
-            let checked = taken.filter { resolved[$0.packageIndex] != nil }
+            let checked = taken.filter { resolved.contains($0.packageIndex) }
             // Packages that cannot be evaluated are not checked: a source only they take from is left alone.
             guard !checked.isEmpty else { continue }
             checkState(of: record, takenBy: checked, into: &outcome)
@@ -61,9 +63,9 @@ extension PreflightChecker {
 
     /// A new package's tag that the catalog knows as a package. A record that says nothing of stock
     /// or state is skipped: a packages file may name a new tag only to give its category.
-    private func checkNewTags(_ manifest: Manifest, resolved: [Int: ResolvedPackage], into outcome: inout Outcome) {
+    private func checkNewTags(_ manifest: Manifest, resolved: Set<Int>, into outcome: inout Outcome) {
         for (index, package) in manifest.packages.enumerated() {
-            guard resolved[index] != nil, let tag = package.tag, let record = catalog.package(tagged: tag) else { continue }
+            guard resolved.contains(index), let tag = package.tag, let record = catalog.package(tagged: tag) else { continue }
             guard record.hasStockOrState else {
                 outcome.skip(.tagInUse, reason: "the catalog's record names only its item and category, as a packages file does to give a new tag's category: not evidence that the tag is in use",
                              tag: tag, settings: settings)
@@ -171,7 +173,7 @@ extension PreflightChecker {
     /// unit check unchecked for the source, and over-use too unless what the other ingredients take
     /// already passes what the source holds (quantities are positive: the rest can only add to it).
     private func checkQuantities(of record: Catalog.Package, takenBy uses: [SourceUses.Use],
-                                 resolved: [Int: ResolvedPackage], sum: Bool, into outcome: inout Outcome) {
+                                 resolved: Set<Int>, sum: Bool, into outcome: inout Outcome) {
         let tag = record.tag
         guard let heldUnitName = record.unitOfMeasure else {
             let reason = "the catalog does not give the unit it is counted in (UnitOfMeasureName)"
@@ -197,7 +199,7 @@ extension PreflightChecker {
                 continue
             }
             guard unit.quantityType == heldUnit.quantityType else {
-                if resolved[use.packageIndex] != nil {
+                if resolved.contains(use.packageIndex) {
                     let choices = Self.listed(MetrcUnit.names(of: heldUnit.quantityType), conjunction: "or")
                     outcome.add(finding(
                         .ingredientUnit,
@@ -264,7 +266,7 @@ extension PreflightChecker {
         message += "."
         let fix = "take \(excess) less from \(tag), or take the rest from another package."
         var filed = Set<Int>()
-        for part in parts where resolved[part.use.packageIndex] != nil && filed.insert(part.use.packageIndex).inserted {
+        for part in parts where resolved.contains(part.use.packageIndex) && filed.insert(part.use.packageIndex).inserted {
             outcome.add(finding(.sourceOverUsed, message, fix: fix,
                                 evidence: part.use.evidence("Quantity", "\(Self.quantityText(part.amount)) \(part.unit.name)", origin: .manifest),
                                 at: part.use.position), package: part.use.packageIndex)

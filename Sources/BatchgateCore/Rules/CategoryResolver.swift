@@ -95,14 +95,16 @@ struct CategoryResolver {
         var missingItems: [String] = []
         var sources: [ResolvedPackage.Source] = []
         sources.reserveCapacity(package.ingredients.count)
-        for (index, ingredient) in package.ingredients.enumerated() {
-            guard let source = ingredient.package else { continue }
+        // Each ingredient's fields read in place, by position: a copy of it retains every one.
+        let ingredients = package.ingredients
+        for index in ingredients.indices {
+            guard let source = ingredients[index].package else { continue }
             // The item is looked up by tag even when the category is given: the item-change and
             // form rules need it, and a real request names its sources by tag alone.
             let known = catalog.package(tagged: source)
-            var item = ingredient.item ?? known?.item
+            var item = ingredients[index].item ?? known?.item
             var categoryOrigin = Evidence.Origin.manifest
-            var category = ingredient.itemCategory?.trimmingWhitespace()
+            var category = ingredients[index].itemCategory?.trimmingWhitespace()
                 ?? item.flatMap { manifestCategories[$0.comparisonKey] }
             if sourcesMustBeKnown, let known, let recorded = known.category ?? known.item.flatMap({ catalog.category(ofItem: $0) }) {
                 // Metrc's record of an existing package is the fact; what a manifest says of it can
@@ -121,7 +123,7 @@ struct CategoryResolver {
                     // package cannot be judged. Tagged with the check and worded as Metrc answers.
                     var issue = ManifestIssue.field(
                         "Package", "[\(CheckID.sourceNotInFacility.rawValue)] ingredient \(source): package \(source) is not in the facility's Metrc catalog, and Metrc answers \"Package \(source) does not exist in the current Facility.\" Fix: check the tag.",
-                        at: ingredient.position, format: format, tag: tag)
+                        at: ingredients[index].position, format: format, tag: tag)
                     issue.check = .sourceNotInFacility
                     issues.append(issue)
                     continue
@@ -132,11 +134,11 @@ struct CategoryResolver {
                         ? "its item \(FieldSyntax.quoted($0)) is not among the facility's items in Metrc: check the name, or give the ingredient an ItemCategory"
                         : "its item \(FieldSyntax.quoted($0)) has no known category: add the item to the items file, or give the ingredient an ItemCategory"
                 } ?? "its item and category are unknown: add tag \(source) to the packages file, or give the ingredient Item and ItemCategory"
-                issues.append(.field("ItemCategory", "ingredient \(source): \(advice)", at: ingredient.position,
+                issues.append(.field("ItemCategory", "ingredient \(source): \(advice)", at: ingredients[index].position,
                                      format: format, tag: tag))
                 continue
             }
-            sources.append(.init(tag: source, item: item, category: category, index: index, line: ingredient.position.line,
+            sources.append(.init(tag: source, item: item, category: category, index: index, line: ingredients[index].position.line,
                                  categoryOrigin: categoryOrigin))
         }
 
