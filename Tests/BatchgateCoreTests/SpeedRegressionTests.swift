@@ -1,0 +1,82 @@
+import Testing
+@testable import BatchgateCore
+
+/// The fast paths of issue 19 against what they replaced: numbers read without strtod, texts and
+/// input scanned eight or sixteen bytes at a time, reports escaped piece by piece. Each must give
+/// the very bytes the plain way gives, so each is compared with it on the inputs where a shortcut
+/// could differ (a differential fuzz of the old and new binaries found no difference; these keep
+/// the cases it leaned on).
+@Suite("Speed-up regressions")
+struct SpeedRegressionTests {
+    /// Numbers where gathering the digits into an integer could round differently from strtod: the
+    /// 15-digit edge, fractions, zeros, signs and exponents.
+    static let numberTexts = [
+        "0", "-0", "-0.0", "0.0", "0.5", "-0.5", "0.1", "0.2", "0.3", "0.30000000000000004", "1.10", "408.72",
+        "123456789012345", "1234567890123456", "12345678901234567890", "999999999999999", "9999999999999999",
+        "0.123456789012345", "0.1234567890123456", "123456789.123456", "12345678.1234567", "0.000000000000001",
+        "0.0000000000000001", "9007199254740993", "4503599627370497.5", "99999.995", "1e3", "1E+2", "1.5e-7", "1e308",
+        "4.9e-324", "2.2250738585072014e-308", "0e0", "1.7976931348623157e308",
+    ]
+
+    @Test(arguments: numberTexts)
+    func jsonNumbersReadAsStrtodReadsThem(text: String) throws {
+        guard case .number(let value) = try JSONParser.parse(Array(text.utf8)[...]).value else {
+            Issue.record("\(text) is not read as a number")
+            return
+        }
+        #expect(value.bitPattern == Double(text)!.bitPattern, "\(text)")
+    }
+
+    @Test(arguments: numberTexts.filter { !$0.contains("e") && !$0.contains("E") } + ["+5", ".5", "5.", "007.50", " 300 "])
+    func csvDecimalsReadAsStrtodReadsThem(text: String) throws {
+        let value = try #require(FieldSyntax.decimal(text))
+        #expect(value.bitPattern == Double(text.trimmingWhitespace())!.bitPattern, "\(text)")
+    }
+
+    /// A byte the eight-at-a-time string scan must stop at, at every offset from the opening quote.
+    @Test(arguments: 0..<20)
+    func jsonStringScanStopsAtEveryOffset(offset: Int) throws {
+        let plain = String(repeating: "x", count: offset)
+        #expect(try JSONParser.parse(Array("\"\(plain)\\n\"".utf8)[...]).value == .string(plain + "\n"))
+        #expect(try JSONParser.parse(Array("\"\(plain)\\u00e9\\\"é\"".utf8)[...]).value == .string(plain + "é\"é"))
+        #expect(try JSONParser.parse(Array("\"\(plain)\" ".utf8)[...]).value == .string(plain))
+        #expect(throws: JSONSyntaxError.self) { try JSONParser.parse(Array("\"\(plain)\u{1}\"".utf8)[...]) }
+        #expect(throws: JSONSyntaxError.self) { try JSONParser.parse(Array("\"\(plain)".utf8)[...]) }
+    }
+
+    /// A NUL or a non-ASCII byte the eight-at-a-time input check must see, at every offset.
+    @Test(arguments: 0..<20)
+    func textInputSeesEveryOffset(offset: Int) throws {
+        let plain = Array(String(repeating: "a", count: offset).utf8)
+        #expect(throws: TextInput.Problem.binary(line: 1)) { try TextInput.validate(plain + [0] + Array("bcdefghij".utf8)) }
+        #expect(throws: TextInput.Problem.invalidUTF8(line: 1, column: offset + 1)) {
+            try TextInput.validate(plain + [0xFF] + Array("bcdefghij".utf8))
+        }
+        #expect(Array(try TextInput.validate(plain + Array("é\nbcdefghij".utf8))) == plain + Array("é\nbcdefghij".utf8))
+    }
+
+    /// The writer copies the plain run of a text whole, sixteen bytes tested at a time: a byte to
+    /// escape at any offset is still escaped.
+    @Test(arguments: 0..<40)
+    func jsonWriterEscapesAtEveryOffset(offset: Int) {
+        let plain = String(repeating: "x", count: offset)
+        for (byte, escaped) in [("\"", "\\\""), ("\\", "\\\\"), ("\n", "\\n"), ("\u{7}", "\\u0007"), ("\u{7F}", "\\u007f")] {
+            var writer = JSONWriter()
+            writer.beginObject()
+            writer.key(plain + byte)
+            writer.string(byte + plain)
+            writer.endObject()
+            #expect(writer.text == "{\"\(plain)\(escaped)\":\"\(escaped)\(plain)\"}")
+        }
+    }
+
+    /// Piece by piece, the text report escapes a control character (C0, DEL, C1) wherever it stands,
+    /// as the old report escaped each whole line (its lines here, from the binary before issue 19).
+    @Test func textReportEscapesControlsInEveryPiece() {
+        let json = #"[{"Tag":"1A4FF0300000022000001091","Item":"Buds\u0007 \u0085 Bell","ItemCategory":"Bu\u001bds","Quantity":1,"UnitOfMeasure":"Grams","ActualDate":"2025-03-24","ProcessingStep":"Cure\tand\rsplit","Ingredients":[{"Package":"1A4FF0100000022000000211","Quantity":1,"UnitOfMeasure":"Grams","ItemCategory":"Ki\u009bef"}]}]"#
+        let text = ManifestChecker().check(fileName: "t.json", bytes: Array(json.utf8)).text
+        #expect(text.contains("\n  1A4FF0300000022000001091  Buds\\x07 \\x85 Bell (Bu\\x1Bds)\n"))
+        #expect(text.contains(
+            "\n    error [form-change]: Package 1A4FF0300000022000001091 (Bu\\x1Bds) is made from Ki\\x9Bef (1A4FF0100000022000000211) by Cure\\tand\\rsplit, a processing step that changes the product's form.\n"))
+    }
+}
