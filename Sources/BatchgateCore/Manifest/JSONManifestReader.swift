@@ -106,11 +106,19 @@ struct ObjectFields {
     private let document: JSONDocument
     /// The name entry of each member, a repeated name kept once, in a hash table by the name folded
     /// to lower case (open addressing; -1 marks an empty slot): a name is found in one or two
-    /// probes, where searching a list of 26 compared half of it.
+    /// probes, where searching a list of 26 compared half of it. Small objects only (every real
+    /// package): its hash is not seeded, so names chosen to collide would make each insertion probe
+    /// every slot taken before it.
     private var table: [(name: Int, hash: UInt64)]
     private let mask: Int
+    /// A larger (hostile or broken) object's names, folded to lower case, in Swift's seeded
+    /// dictionary instead of the table.
+    private var large: [String: Int]?
     private(set) var duplicateIssues: [ManifestIssue] = []
     let line: Int
+
+    /// Objects with more members than this go through ``large``.
+    private static let tableLimit = 32
 
     /// `owner` names the object in a repeated-name issue; it is built only for such an issue.
     init(_ document: JSONDocument, object: Int, owner: @autoclosure () -> String, line: Int,
@@ -118,31 +126,32 @@ struct ObjectFields {
         self.document = document
         self.line = line
         let count = document.count(object)
+        let usesTable = count <= Self.tableLimit
         var capacity = 8
-        while capacity < 2 * count { capacity <<= 1 }
-        table = Array(repeating: (-1, 0), count: capacity)
+        while usesTable && capacity < 2 * count { capacity <<= 1 }
+        table = Array(repeating: (-1, 0), count: usesTable ? capacity : 0)
         mask = capacity - 1
-        // Small objects (every real package) are compared byte by byte; a hostile object with
-        // thousands of properties goes through a dictionary of its names, as it always has.
-        var seen: [String: Int]? = count > 32 ? [:] : nil
+        if !usesTable { large = [:] }
         for name in document.members(of: object) {
-            let hash = document.withBytes(of: name, foldedHash)
-            var slot = Int(truncatingIfNeeded: hash) & mask
-            var sameNameEarlier: Int?
-            while table[slot].name >= 0 {
-                if table[slot].hash == hash && sameName(table[slot].name, name) {
-                    sameNameEarlier = table[slot].name
-                    break
-                }
-                slot = (slot + 1) & mask
-            }
+            var slot = 0
+            var hash: UInt64 = 0
             let earlier: Int?
-            if seen != nil {
-                let folded = document.string(name).asciiLowercased
-                earlier = seen![folded]
-                if earlier == nil { seen![folded] = name }
-            } else {
+            if usesTable {
+                hash = document.withBytes(of: name, foldedHash)
+                slot = Int(truncatingIfNeeded: hash) & mask
+                var sameNameEarlier: Int?
+                while table[slot].name >= 0 {
+                    if table[slot].hash == hash && sameName(table[slot].name, name) {
+                        sameNameEarlier = table[slot].name
+                        break
+                    }
+                    slot = (slot + 1) & mask
+                }
                 earlier = sameNameEarlier
+            } else {
+                let folded = document.string(name).asciiLowercased
+                earlier = large![folded]
+                if earlier == nil { large![folded] = name }
             }
             if let earlier {
                 let key = document.string(name)
@@ -150,7 +159,7 @@ struct ObjectFields {
                 duplicateIssues.append(ManifestIssue(message: message, line: document.line(name + 1),
                                                      field: document.string(earlier),
                                                      packageIndex: position?.packageIndex))
-            } else {
+            } else if usesTable {
                 // No equal name was in the table, so the probe stopped at an empty slot.
                 table[slot] = (name, hash)
             }
@@ -163,6 +172,9 @@ struct ObjectFields {
 
     /// The member named `name` (any case). The readers take each name once.
     func take(_ name: String) -> JSONProperty? {
+        if let large {
+            return large[name.asciiLowercased].map { JSONProperty(value: $0 + 1, line: document.line($0 + 1)) }
+        }
         var name = name
         return name.withUTF8 { wanted in
             let hash = foldedHash(wanted)

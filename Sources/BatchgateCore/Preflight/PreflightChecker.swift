@@ -181,5 +181,12 @@ extension PreflightChecker.Outcome {
             if !kept.tags.isEmpty { folded.append(kept) }
         }
         skipped = folded
+        // The entries moved: the look-ups by position are rebuilt from the folded list, so a skip
+        // recorded after the fold still finds its own entry.
+        skippedTags = skipped.map { $0.tags.count >= Self.scannedTags ? Set($0.tags) : [] }
+        skipIndex = [:]
+        if skipped.count > Self.scannedSkips {
+            for (entry, skip) in skipped.enumerated() { skipIndex[SkipKey(check: skip.check, reason: skip.reason)] = entry }
+        }
     }
 }

@@ -68,9 +68,9 @@ final class Router {
     let syncToDisk: Bool
     /// Which sinks hear about what; nil or empty when no alert is configured. Replaced on reload.
     var alerts: AlertPlanner?
-    /// Takes each batch's published alerts as soon as they are durable in the outbox (the
-    /// folder flush after the moves), before the audit line and the journal's removal: a file's
-    /// alert leaves without waiting for the bookkeeping of its batch. Nil until the senders run;
+    /// Takes each batch's published alerts right after the outbox folder is flushed (step 6),
+    /// before the audit line and the journal's removal: a file's alert leaves without waiting for
+    /// the bookkeeping of its batch. Nil until the senders run;
     /// until then, a listing of the outbox hands them what was published.
     var alertsPublished: (([OutboxEntry]) -> Void)?
     private let outbox: Outbox?
@@ -211,8 +211,26 @@ final class Router {
             if let fd = asked.fd { System.close(fd) }
             return error.errno == ENOENT ? .gone : .failed(error)
         }
-        guard let claim = claimed(name, receivedAt: Timestamp.now(), opened: asked.fd) else { return .changing }
+        guard let claim = claimed(name, receivedAt: Timestamp.now(), opened: stillClaimed(asked.fd, name)) else {
+            return .changing
+        }
         return .claimed(claim)
+    }
+
+    /// The descriptor opened in the inbox when it is the file now in `processing/` under `name`,
+    /// else nil (closed): a writer that put another file under the name between the lease check and
+    /// the claim would otherwise have one file read and another moved, and a read that ends without
+    /// a stamp (hard links, a read error) is not compared again before the move. Nil makes the
+    /// caller read the claimed file by name, as it does when no lease was asked.
+    private func stillClaimed(_ fd: Int32?, _ name: String) -> Int32? {
+        guard let fd else { return nil }
+        if let opened = try? System.fileStatus(of: fd, describing: name),
+           let claimed = try? System.lstatAt(folders.processing.fd, name, in: folders.processing.path),
+           opened.st_dev == claimed.st_dev, opened.st_ino == claimed.st_ino {
+            return fd
+        }
+        System.close(fd)
+        return nil
     }
 
     /// Whether a process holds the inbox file `name` open for writing, as far as the kernel says
