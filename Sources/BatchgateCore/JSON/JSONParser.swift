@@ -415,7 +415,7 @@ private struct Cursor {
             throw error("'-' must be followed by digits", at: start)
         }
         // The digits, point aside, as one integer while it stays exact (up to 15 digits).
-        var digits = DecimalDigits()
+        var digits = ExactDecimal()
         if buffer[index] == UInt8(ascii: "0") {
             index += 1
             if index < buffer.count, isDigit(buffer[index]) {

@@ -71,7 +71,7 @@ enum FieldSyntax {
     static func decimal(_ raw: String) -> Double? {
         let text = raw.trimmingWhitespace()
         var sawDigit = false, sawPoint = false, negative = false
-        var digits = DecimalDigits()
+        var digits = ExactDecimal()
         for (offset, byte) in text.utf8.enumerated() {
             switch byte {
             case UInt8(ascii: "0")...UInt8(ascii: "9"): sawDigit = true; digits.append(byte, inFraction: sawPoint)

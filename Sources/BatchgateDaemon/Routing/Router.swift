@@ -381,7 +381,8 @@ final class Router {
     }
 
     /// Steps 4 to 7 for the routes of one journal, in this order: reports and alert drafts;
-    /// one flush of the filesystem; the moves, the alerts published and the folders flushed; the
+    /// one flush of the filesystem (with fsync off, none: each route moves right after its own
+    /// reports and drafts); the moves, the alerts published and the folders flushed; the
     /// audit lines (for routes not in `audited`, which gains them) and the journal removed, or
     /// kept with the routes it saw audited when any route is not done or `leftUndone` routes
     /// were left out. Returns the routes done, and whether the journal is finished.
@@ -409,11 +410,13 @@ final class Router {
             let failure = writeReportsAndDrafts(route)
             return (failure: failure, move: movesWithReports && failure == nil ? move(route) : nil)
         }
-        var written: [(route: PendingRoute, move: MoveResult?)] = []
+        var written: [PendingRoute] = []
+        var movedWithReports: [MoveResult] = []
         for (route, step) in zip(routes, steps) {
             switch step.failure {
             case nil:
-                written.append((route, step.move))
+                written.append(route)
+                if let move = step.move { movedWithReports.append(move) }
             case .reportNameTaken?:
                 let entry = route.outcome.entry
                 log.warning("a file took a report name of \(entry.finalName) in \(entry.decision.rawValue)/ while it was being routed; \(entry.name) stays in processing/ and takes another name when processing/ is next recovered (at the next rescan or start)")
@@ -424,21 +427,23 @@ final class Router {
             }
         }
         progress.advance()
-        if !movesWithReports {
+        let moves: [MoveResult]
+        if movesWithReports {
+            moves = movedWithReports
+        } else {
             // Step 5: one flush makes every report and draft durable before any manifest moves.
-            if written.contains(where: { $0.route.reports != .keep || ($0.route.moves && !$0.route.outcome.alerts.isEmpty) }) {
-                guard flushFilesystem(keeping: written.filter(\.route.moves).count) else { return ([], false) }
+            if written.contains(where: { $0.reports != .keep || ($0.moves && !$0.outcome.alerts.isEmpty) }) {
+                guard flushFilesystem(keeping: written.filter(\.moves).count) else { return ([], false) }
             }
             // Step 6: the moves.
-            let moves = ParallelMap.map(written.count) { index in move(written[index].route) }
-            for index in written.indices { written[index].move = moves[index] }
+            moves = ParallelMap.map(written.count) { index in move(written[index]) }
         }
         // Step 6, then: the alerts of each moved manifest published.
         var done: [Outcome] = []
         var allPublished = true
-        for (route, move) in written {
+        for (route, move) in zip(written, moves) {
             let entry = route.outcome.entry
-            switch move! {
+            switch move {
             case .moved:
                 break
             case .changed:
@@ -482,7 +487,7 @@ final class Router {
     }
 
     /// Why step 4 left a route out.
-    private enum ReportFailure: Equatable {
+    private enum ReportFailure {
         /// A file took a report's name since the route was named.
         case reportNameTaken
         case reports(SystemError)

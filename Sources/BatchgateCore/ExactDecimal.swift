@@ -1,7 +1,7 @@
 /// The digits of a decimal number written without an exponent, gathered into one integer, so that
 /// the common number (`408.72`) is read without making a `String` for `Double.init` (strtod), which
 /// cost more than the rest of parsing the number.
-struct DecimalDigits {
+struct ExactDecimal {
     private var significand: UInt64 = 0
     private var count = 0
     private var fractionCount = 0
