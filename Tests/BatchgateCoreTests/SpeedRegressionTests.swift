@@ -80,3 +80,32 @@ struct SpeedRegressionTests {
             "\n    error [form-change]: Package 1A4FF0300000022000001091 (Bu\\x1Bds) is made from Ki\\x9Bef (1A4FF0100000022000000211) by Cure\\tand\\rsplit, a processing step that changes the product's form.\n"))
     }
 }
+
+/// The sentence writer lists as the rules always have (`shortList`): the sentences of every
+/// finding depend on it, and the golden outputs hold few lists longer than three.
+@Suite struct SentenceWriterTests {
+    private func listed(_ items: [String], joiner: StaticString? = nil) -> String {
+        String(writing: { sentence in
+            sentence.append("[")
+            sentence.appendShortList(items.count, joiner: joiner) { index, sentence in sentence.append(items[index]) }
+            sentence.append("]")
+        })
+    }
+
+    @Test func listsLikeTheRules() {
+        #expect(listed([]) == "[]")
+        #expect(listed(["a"]) == "[a]")
+        #expect(listed(["a", "b"]) == "[a and b]")
+        #expect(listed(["a", "b", "c"]) == "[a, b and c]")
+        #expect(listed(["a", "b", "c", "d"]) == "[a, b, c and 1 more]")
+        #expect(listed(["a", "b", "c", "d", "e", "f"]) == "[a, b, c and 3 more]")
+        #expect(listed(["a", "b"], joiner: ", ") == "[a, b]")
+        #expect(listed(["a", "b", "c"], joiner: ", ") == "[a, b, c]")
+        #expect(listed(["a", "b", "c", "d", "e"], joiner: ", ") == "[a, b, c and 2 more]")
+    }
+
+    @Test func writesNothingAsAnEmptyStringAndKeepsUnicode() {
+        #expect(String(writing: { _ in }) == "")
+        #expect(String(writing: { $0.append("Ingrédient "); $0.append(12); $0.append(" 🌿") }) == "Ingrédient 12 🌿")
+    }
+}

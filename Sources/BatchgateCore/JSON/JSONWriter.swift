@@ -35,8 +35,27 @@ public struct JSONWriter: Sendable {
     /// Closes the innermost array.
     public mutating func endArray() { buffer.append(UInt8(ascii: "]")); needsComma = true }
 
-    /// Writes a property name; the next value written is its value.
-    public mutating func key(_ name: String) {
+    /// Writes a property name given in the code; the next value written is its value. Such names
+    /// are plain ASCII, so they go in as they are, with their comma, quotes and colon in one copy:
+    /// a report writes a dozen of them per package, and scanning each for bytes to escape was a
+    /// third of writing it.
+    public mutating func key(_ name: StaticString) {
+        let comma = needsComma
+        name.withUTF8Buffer { utf8 in
+            assert(Self.escaped.plainPrefixLength(of: utf8) == utf8.count, "a key in the code needs no escape")
+            buffer.append(atMost: utf8.count + 4) { out in
+                if comma { out.put(UInt8(ascii: ",")) }
+                out.put(UInt8(ascii: "\""))
+                out.put(utf8)
+                out.put(UInt8(ascii: "\""))
+                out.put(UInt8(ascii: ":"))
+            }
+        }
+        needsComma = false
+    }
+
+    /// Writes a property name read from data, escaped as a value is; the next value written is its value.
+    public mutating func key(text name: String) {
         appendQuoted(name, then: UInt8(ascii: ":"))
         needsComma = false
     }
@@ -45,6 +64,12 @@ public struct JSONWriter: Sendable {
     public mutating func string(_ value: String?) {
         guard let value else { separate(); buffer.append("null"); return }
         appendQuoted(value, then: nil)
+    }
+
+    /// Writes `label` and `value` as one string, escaped; the label is plain text given in the code
+    /// ("Fix: "), written as it is.
+    public mutating func string(_ value: String, after label: StaticString) {
+        appendQuoted(value, after: label, then: nil)
     }
 
     /// Writes `true` or `false`.
@@ -91,7 +116,7 @@ public struct JSONWriter: Sendable {
     private static let escaped = StopBytes(below: 0x20, a: UInt8(ascii: "\""), b: UInt8(ascii: "\\"), c: 0x7F)
 
     /// Writes the comma if one is due, `value` quoted and escaped, then `suffix` (a key's colon).
-    private mutating func appendQuoted(_ value: String, then suffix: UInt8?) {
+    private mutating func appendQuoted(_ value: String, after label: StaticString = "", then suffix: UInt8?) {
         let comma = needsComma
         needsComma = true
         value.withUTF8Bytes { utf8 in
@@ -100,9 +125,12 @@ public struct JSONWriter: Sendable {
             let plain = Self.escaped.plainPrefixLength(of: utf8)
             let plainRun = UnsafeBufferPointer(rebasing: utf8[..<plain])
             let whole = plain == utf8.count
-            buffer.append(atMost: plain + 4) { out in
+            let labelBytes = UnsafeBufferPointer(start: label.utf8Start, count: label.utf8CodeUnitCount)
+            assert(Self.escaped.plainPrefixLength(of: labelBytes) == labelBytes.count, "a label in the code needs no escape")
+            buffer.append(atMost: plain + labelBytes.count + 4) { out in
                 if comma { out.put(UInt8(ascii: ",")) }
                 out.put(UInt8(ascii: "\""))
+                out.put(labelBytes)
                 out.put(plainRun)
                 guard whole else { return }
                 out.put(UInt8(ascii: "\""))

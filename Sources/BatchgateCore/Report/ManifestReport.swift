@@ -87,7 +87,7 @@ public struct PackageVerdict: Sendable, Equatable {
     /// Why: each rule that applies, then errors, failed checks with their fixes, warnings and notes.
     public var reasons: [String] {
         var reasons: [String] = []
-        forEachMessage(includingFix: false) { reasons.append($0) }
+        forEachMessage(includingFix: false) { reasons.append(Self.message($0, $1)) }
         return reasons
     }
 
@@ -97,19 +97,26 @@ public struct PackageVerdict: Sendable, Equatable {
     /// Every sentence about the package: the reasons, then the fix.
     public var messages: [String] {
         var messages: [String] = []
-        forEachMessage(includingFix: true) { messages.append($0) }
+        forEachMessage(includingFix: true) { messages.append(Self.message($0, $1)) }
         return messages
     }
 
     /// Calls `body` with each of the ``reasons`` in turn, then with the fix if `includingFix`: a
     /// report writes them without building the arrays.
-    func forEachMessage(includingFix: Bool, _ body: (String) -> Void) {
-        for finding in findings { body(finding.message) }
-        for error in errors { body(error) }
-        for check in checks { body(check.sentence) }
-        for warning in warnings { body("Warning: " + warning.message) }
-        for note in notes { body(note) }
-        if includingFix, let fix { body("Fix: " + fix) }
+    /// Each message comes as a label and its text (the label empty but for warnings and the fix),
+    /// so that the JSON writer copies both without joining them first.
+    func forEachMessage(includingFix: Bool, _ body: (_ label: StaticString, _ text: String) -> Void) {
+        for finding in findings { body("", finding.message) }
+        for error in errors { body("", error) }
+        for check in checks { body("", check.sentence) }
+        for warning in warnings { body("Warning: ", warning.message) }
+        for note in notes { body("", note) }
+        if includingFix, let fix { body("Fix: ", fix) }
+    }
+
+    /// A message's label and text as one string.
+    private static func message(_ label: StaticString, _ text: String) -> String {
+        label.utf8CodeUnitCount == 0 ? text : label.description + text
     }
 }
 

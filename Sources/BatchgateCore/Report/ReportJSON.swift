@@ -12,7 +12,7 @@ extension ManifestReport {
         json.beginObject()
         json.key("file"); json.string(file)
         for field in extra {
-            json.key(field.key); json.string(field.value)
+            json.key(text: field.key); json.string(field.value)
         }
         json.key("decision"); json.string(decision.rawValue)
         json.key("summary"); json.string(summary)
@@ -74,11 +74,14 @@ extension PackageVerdict {
         json.key("productionBatchRequired"); json.bool(productionBatchRequired)
         json.key("isProductionBatch"); json.bool(isMarked)
         json.key("productionBatchNumber"); json.string(productionBatchNumber)
-        json.key("rules"); json.strings(rules.map(\.rawValue))
+        json.key("rules")
+        json.beginArray()
+        for finding in findings { json.string(finding.rule.rawValue) }
+        json.endArray()
         json.key("status"); json.string(status.rawValue)
         json.key("messages")
         json.beginArray()
-        forEachMessage(includingFix: true) { json.string($0) }
+        forEachMessage(includingFix: true) { json.string($1, after: $0) }
         json.endArray()
         json.key("findings")
         json.beginArray()

@@ -74,6 +74,16 @@ enum NamedForm: String, CaseIterable {
         Set(itemPhrases.occurrences(in: item).map(\.tag))
     }
 
+    /// Every form a category name holds; a name that cannot hold one is not split into words.
+    static func held(byCategory category: String) -> Set<NamedForm> {
+        categoryPhrases.mayOccur(in: category) ? held(byCategory: Words(category)) : []
+    }
+
+    /// Every form an item name states; a name that cannot state one is not split into words.
+    static func named(byItem item: String) -> Set<NamedForm> {
+        itemPhrases.mayOccur(in: item) ? named(byItem: Words(item)) : []
+    }
+
 
     /// True for the forms of infused products (edibles, drinks, tinctures, topicals, capsules).
     var isInfused: Bool {

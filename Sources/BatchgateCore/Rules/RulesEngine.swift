@@ -73,20 +73,34 @@ public struct RulesEngine: Sendable {
         if let first = changed.first.map({ sources[$0.members[0]] }) {
             outcome.findings.append(RuleFinding(
                 rule: .categoryChange,
-                message: String(concatenating: describe(changed, of: sources), " and the new package is ", target,
-                                ", so the product changes category."),
+                message: String(writing: { sentence in
+                    describe(changed, of: sources, into: &sentence)
+                    sentence.append(" and the new package is ")
+                    sentence.append(target)
+                    sentence.append(", so the product changes category.")
+                }),
                 evidence: first.evidence("ItemCategory", first.category, from: first.categoryOrigin)))
         }
 
         if categories.count >= 2 {
-            let parts = categories.map {
-                String(concatenating: $0.name, " (", shortList($0.members.map { sources[$0].tag }, joiner: ", "), ")")
-            }
             let second = sources[categories[1].members[0]]
             outcome.findings.append(RuleFinding(
                 rule: .multipleCategories,
-                message: String(concatenating: "The ingredients combine ", String(categories.count), " categories, ",
-                                shortList(parts), ", so multiple categories are combined."),
+                message: String(writing: { sentence in
+                    sentence.append("The ingredients combine ")
+                    sentence.append(categories.count)
+                    sentence.append(" categories, ")
+                    sentence.appendShortList(categories.count) { index, sentence in
+                        let group = categories[index]
+                        sentence.append(group.name)
+                        sentence.append(" (")
+                        sentence.appendShortList(group.members.count, joiner: ", ") { member, sentence in
+                            sentence.append(sources[group.members[member]].tag)
+                        }
+                        sentence.append(")")
+                    }
+                    sentence.append(", so multiple categories are combined.")
+                }),
                 evidence: second.evidence("ItemCategory", second.category, from: second.categoryOrigin)))
         }
 
@@ -160,13 +174,27 @@ public struct RulesEngine: Sendable {
         let target = package.category
         let request = package.request
         if let step = request.processingStep?.trimmingWhitespace(), !step.isEmpty, changesForm(step: step) {
-            let sources = categories.map {
-                String(concatenating: $0.name, " (", shortList($0.members.map { package.ingredients[$0].tag }), ")")
-            }
             return RuleFinding(
                 rule: .formChange,
-                message: String(concatenating: "Package ", package.tag, " (", target, ") is made from ", shortList(sources),
-                                " by ", step, ", a processing step that changes the product's form."),
+                message: String(writing: { sentence in
+                    sentence.append("Package ")
+                    sentence.append(package.tag)
+                    sentence.append(" (")
+                    sentence.append(target)
+                    sentence.append(") is made from ")
+                    sentence.appendShortList(categories.count) { index, sentence in
+                        let group = categories[index]
+                        sentence.append(group.name)
+                        sentence.append(" (")
+                        sentence.appendShortList(group.members.count) { member, sentence in
+                            sentence.append(package.ingredients[group.members[member]].tag)
+                        }
+                        sentence.append(")")
+                    }
+                    sentence.append(" by ")
+                    sentence.append(step)
+                    sentence.append(", a processing step that changes the product's form.")
+                }),
                 evidence: Evidence(field: "ProcessingStep", value: step, line: request.position.line))
         }
         let targetForm = ProductForm.of(category: target)
@@ -288,13 +316,13 @@ public struct RulesEngine: Sendable {
         }
         guard !named.isEmpty else { return nil }
         // Every form something else has, each name read once.
-        var held = NamedForm.held(byCategory: Words(package.category))
+        var held = NamedForm.held(byCategory: package.category)
         var namedBySources: Set<NamedForm> = []
         for category in categories {
-            held.formUnion(NamedForm.held(byCategory: Words(category.name.comparisonKey)))
+            held.formUnion(NamedForm.held(byCategory: category.name.comparisonKey))
         }
         for item in Set(package.ingredients.compactMap { $0.item?.comparisonKey }) {
-            namedBySources.formUnion(NamedForm.named(byItem: Words(item)))
+            namedBySources.formUnion(NamedForm.named(byItem: item))
         }
         held.formUnion(namedBySources)
         // An infused category holds every infused form ("Infused Edible" is where a state files
@@ -338,24 +366,23 @@ public struct RulesEngine: Sendable {
     }
 
     /// "Ingredient X is Buds" or "Ingredients X and Y are Buds, ingredient Z is Kief": `groups` of
-    /// `sources` by category, written into one string.
-    private func describe(_ groups: [NameGroup], of sources: [ResolvedPackage.Source]) -> String {
-        var parts: [String] = []
-        parts.reserveCapacity(5 * groups.count)
+    /// `sources` by category.
+    private func describe(_ groups: [NameGroup], of sources: [ResolvedPackage.Source], into sentence: inout SentenceWriter) {
         for (number, group) in groups.enumerated() {
-            parts.append(number == 0 ? "Ingredient" : ", ingredient")
+            sentence.append(number == 0 ? "Ingredient" : ", ingredient")
             if group.members.count == 1 {
-                parts.append(" ")
-                parts.append(sources[group.members[0]].tag)
-                parts.append(" is ")
+                sentence.append(" ")
+                sentence.append(sources[group.members[0]].tag)
+                sentence.append(" is ")
             } else {
-                parts.append("s ")
-                parts.append(shortList(group.members.map { sources[$0].tag }))
-                parts.append(" are ")
+                sentence.append("s ")
+                sentence.appendShortList(group.members.count) { member, sentence in
+                    sentence.append(sources[group.members[member]].tag)
+                }
+                sentence.append(" are ")
             }
-            parts.append(group.name)
+            sentence.append(group.name)
         }
-        return String(concatenating: parts)
     }
 
     /// A name (category or item) as first written, and the positions of the ingredients that bear it.
