@@ -81,32 +81,32 @@ public struct ManifestChecker: Sendable {
         // them in that order, and a list costs less than a dictionary to fill and to read.
         var resolvedPackages: [(index: Int, package: ResolvedPackage)] = []
         resolvedPackages.reserveCapacity(manifest.packages.count)
+        // Each verdict is filled in place in the report: one built aside and then appended was
+        // copied whole, with all its strings, twice per package.
+        report.packages.reserveCapacity(manifest.packages.count)
         for package in manifest.packages {
-            let own = issuesByPackage[package.position.packageIndex] ?? []
-            var verdict = PackageVerdict(
+            let own = issuesByPackage.isEmpty ? [] : issuesByPackage[package.position.packageIndex] ?? []
+            report.packages.append(PackageVerdict(
                 tag: package.tag, item: package.item, category: package.itemCategory,
                 isMarked: package.isMarked, productionBatchNumber: package.productionBatchNumber,
                 status: .invalid, errors: own.map(\.message), location: package.location, note: package.note,
-                position: package.position)
-            guard own.isEmpty, let tag = package.tag else {
-                report.packages.append(verdict)
-                continue
-            }
+                position: package.position))
+            let slot = report.packages.count - 1
+            guard own.isEmpty, let tag = package.tag else { continue }
             switch resolver.resolve(package, tag: tag, format: manifest.format) {
             case .failure(let failure):
                 issues += failure.issues
                 report.catalogMisses.formUnion(failure.misses)
-                verdict.errors = failure.issues.map(\.message)
+                report.packages[slot].errors = failure.issues.map(\.message)
             case .success(let resolved):
                 if sourcesMustBeKnown {
                     report.catalogMisses.formUnion(CatalogMisses(packages: resolver.unknownSources(of: package)))
                 }
+                report.packages[slot].item = resolved.item
+                report.packages[slot].category = resolved.category
+                judge(&report.packages[slot], package, engine.evaluate(resolved))
                 resolvedPackages.append((package.position.packageIndex, resolved))
-                verdict.item = resolved.item
-                verdict.category = resolved.category
-                judge(&verdict, package, engine.evaluate(resolved))
             }
-            report.packages.append(verdict)
         }
         issues += applyPreflight(to: &report, manifest: manifest, resolved: resolvedPackages)
 

@@ -12,10 +12,12 @@ extension PreflightChecker {
                        batchRequired: Set<Int>, into outcome: inout Outcome) {
         checkPackageCount(manifest, into: &outcome)
         checkDatesAgainstToday(packages, into: &outcome)
-        for (index, package) in packages {
-            checkPackageUnit(package, index: index, into: &outcome)
-            checkDateAgainstSources(package, index: index, into: &outcome)
-            if !batchRequired.contains(index) { checkUnmarkedNumber(package, index: index, into: &outcome) }
+        // By position: a `for (index, package)` loop copies every package, with its request.
+        for position in packages.indices {
+            let index = packages[position].index
+            checkPackageUnit(packages[position].package, index: index, into: &outcome)
+            checkDateAgainstSources(packages[position].package, index: index, into: &outcome)
+            if !batchRequired.contains(index) { checkUnmarkedNumber(packages[position].package, index: index, into: &outcome) }
         }
         checkBatchNumbers(packages, into: &outcome)
     }
@@ -122,9 +124,10 @@ extension PreflightChecker {
                          tag: nil, settings: settings)
             return
         }
-        for (_, package) in packages {
+        for position in packages.indices {
             // Both are YYYY-MM-DD (the readers write ActualDate so), which sort as the dates do.
-            guard let date = package.request.actualDate, date > latest else { continue }
+            guard let date = packages[position].package.request.actualDate, date > latest else { continue }
+            let package = packages[position].package
             outcome.add(finding(
                 .dateFuture,
                 "ActualDate \(date) of package \(package.tag) is later than today's date anywhere on Earth (\(latest)).",
@@ -248,11 +251,12 @@ extension PreflightChecker {
         // packages of one batch.
         var numbered: [(index: Int, package: Int, number: String, key: String)] = []
         var withNumber: [String: [Int]] = [:]
-        for (position, (index, package)) in packages.enumerated() {
-            guard let number = package.request.productionBatchNumber?.trimmingWhitespace(), !number.isEmpty else { continue }
+        for position in packages.indices {
+            guard let number = packages[position].package.request.productionBatchNumber?.trimmingWhitespace(),
+                  !number.isEmpty else { continue }
             let key = number.comparisonKey
             withNumber[key, default: []].append(numbered.count)
-            numbered.append((index, position, number, key))
+            numbered.append((packages[position].index, position, number, key))
         }
         // A catalog record of a tag this manifest creates (a file checked again after Metrc took
         // it) is that package, already compared as the manifest writes it.

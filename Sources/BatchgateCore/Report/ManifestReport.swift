@@ -192,7 +192,8 @@ public struct ManifestReport: Sendable, Equatable {
             // "All correct" would contradict the warnings that follow it.
             return "accepted: \(count) \(noun), " + (warningsClause.isEmpty ? "all correct" : String(warningsClause.dropFirst(2)))
         case .needsBatch:
-            let needing = packages.count { $0.status == .needsBatch }
+            // By position: `packages.count(where:)` copies every verdict it passes.
+            let needing = packages.indices.count { packages[$0].status == .needsBatch }
             return "needs-batch: \(needing) of \(count) \(noun) \(needing == 1 ? "needs" : "need") a production batch" + warningsClause
         case .rejected:
             let first = errors.first?.message ?? "the manifest could not be evaluated"

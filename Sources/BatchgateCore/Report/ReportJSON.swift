@@ -22,7 +22,8 @@ extension ManifestReport {
         if let source { json.key("source"); json.string(source) }
         json.key("packages")
         json.beginArray()
-        for package in packages { package.write(to: &json) }
+        // By position, here and below: a `for package in packages` loop copies each verdict.
+        for index in packages.indices { packages[index].write(to: &json) }
         json.endArray()
         json.key("errors")
         json.beginArray()
@@ -85,9 +86,10 @@ extension PackageVerdict {
         json.endArray()
         json.key("findings")
         json.beginArray()
-        for finding in findings {
-            writeEntry(to: &json, rule: finding.rule, severity: findingSeverity, message: finding.message,
-                       evidence: finding.evidence)
+        let severity = findingSeverity
+        for index in findings.indices {
+            writeEntry(to: &json, rule: findings[index].rule, severity: severity, message: findings[index].message,
+                       evidence: findings[index].evidence)
         }
         for finding in checks { finding.write(to: &json) }
         json.endArray()

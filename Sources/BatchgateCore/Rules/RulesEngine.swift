@@ -173,12 +173,15 @@ public struct RulesEngine: Sendable {
                             unchecked: inout PackageWarning?) -> RuleFinding? {
         let target = package.category
         let request = package.request
+        // Named apart from the package: a closure that reads `package` copies all of it.
+        let ingredients = package.ingredients
+        let tag = package.tag
         if let step = request.processingStep?.trimmingWhitespace(), !step.isEmpty, changesForm(step: step) {
             return RuleFinding(
                 rule: .formChange,
                 message: String(writing: { sentence in
                     sentence.append("Package ")
-                    sentence.append(package.tag)
+                    sentence.append(tag)
                     sentence.append(" (")
                     sentence.append(target)
                     sentence.append(") is made from ")
@@ -187,7 +190,7 @@ public struct RulesEngine: Sendable {
                         sentence.append(group.name)
                         sentence.append(" (")
                         sentence.appendShortList(group.members.count) { member, sentence in
-                            sentence.append(package.ingredients[group.members[member]].tag)
+                            sentence.append(ingredients[group.members[member]].tag)
                         }
                         sentence.append(")")
                     }
@@ -202,7 +205,7 @@ public struct RulesEngine: Sendable {
             // Only an ingredient of another category can be of another form; the first in the
             // ingredients' order is named.
             let reshaped = changed.flatMap(\.members).sorted().compactMap { index in
-                let source = package.ingredients[index]
+                let source = ingredients[index]
                 return ProductForm.of(category: source.category).flatMap { $0 != targetForm ? (source, $0) : nil }
             }
             if let (first, form) = reshaped.first {
