@@ -29,6 +29,11 @@ public struct RulesEngine: Sendable {
     /// True unless the step is one of the same-form steps, in any case and with an ending
     /// ("Repackaging" and "repackaged" are `Repackage`).
     private func changesForm(step: String) -> Bool {
+        // Most steps are one ASCII word ("Extraction", "Repackaging"): looked up without being split.
+        let oneWord = step.withUTF8Bytes { bytes in
+            !bytes.isEmpty && bytes.allSatisfy { ($0 | 0x20) >= UInt8(ascii: "a") && ($0 | 0x20) <= UInt8(ascii: "z") }
+        }
+        if oneWord { return !oneWordSameFormSteps.contains(step.asciiLowercased) }
         let words = Words(step)
         if words.words.count == 1 { return !oneWordSameFormSteps.contains(words.words[0].key) }
         return !longerSameFormSteps.contains { words.isExactly($0) }
@@ -319,11 +324,16 @@ public struct RulesEngine: Sendable {
         }
         guard !named.isEmpty else { return nil }
         // Every form something else has, each name read once.
+        // Each step below stops once every form the item names is held: most items name one their
+        // own category holds ("… Pre-Roll" filed as a pre-roll), and reading the ingredients'
+        // items costs more than the rest.
         var held = NamedForm.held(byCategory: package.category)
+        if named.allSatisfy({ held.contains($0.form) }) { return nil }
         var namedBySources: Set<NamedForm> = []
         for category in categories {
             held.formUnion(NamedForm.held(byCategory: category.name.comparisonKey))
         }
+        if named.allSatisfy({ held.contains($0.form) }) { return nil }
         for item in Set(package.ingredients.compactMap { $0.item?.comparisonKey }) {
             namedBySources.formUnion(NamedForm.named(byItem: item))
         }
