@@ -22,7 +22,13 @@ public struct ResolvedPackage: Sendable, Equatable {
 
         /// Evidence naming one of this ingredient's fields.
         func evidence(_ field: String, _ value: String, from origin: Evidence.Origin) -> Evidence {
-            Evidence(field: String(concatenating: "Ingredients[", String(index), "].", field), value: value, line: line, origin: origin)
+            let index = index
+            return Evidence(field: String(writing: { path in
+                path.append("Ingredients[")
+                path.append(index)
+                path.append("].")
+                path.append(field)
+            }), value: value, line: line, origin: origin)
         }
     }
 
