@@ -214,7 +214,7 @@ public enum MetrcCacheFile {
         json.beginObject()
         for part in CatalogPart.allCases {
             guard let state = snapshot.parts[part] else { continue }
-            json.key(text: part.rawValue)
+            json.key(part.rawValue)
             json.beginObject()
             json.key("syncedUntil"); json.number(state.syncedUntil)
             json.key("syncedAt"); json.number(state.syncedAt)

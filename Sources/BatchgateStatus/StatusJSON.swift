@@ -126,7 +126,7 @@ public enum StatusJSON {
         json.key("since"); json.string(Timestamp.iso8601(window.since))
         json.key("complete"); json.bool(window.complete)
         for decision in Decision.allCases {
-            json.key(text: decision.rawValue); json.int(window[decision])
+            json.key(decision.rawValue); json.int(window[decision])
         }
         json.key("total"); json.int(window.total)
         json.endObject()

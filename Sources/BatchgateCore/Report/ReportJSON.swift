@@ -12,7 +12,7 @@ extension ManifestReport {
         json.beginObject()
         json.key("file"); json.string(file)
         for field in extra {
-            json.key(text: field.key); json.string(field.value)
+            json.key(field.key); json.string(field.value)
         }
         json.key("decision"); json.string(decision.rawValue)
         json.key("summary"); json.string(summary)

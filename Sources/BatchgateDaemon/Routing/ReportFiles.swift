@@ -69,7 +69,7 @@ enum ReportFiles {
         var json = JSONWriter()
         json.beginObject()
         json.key("file"); json.string(entry.finalName)
-        for field in extras(entry) { json.key(text: field.key); json.string(field.value) }
+        for field in extras(entry) { json.key(field.key); json.string(field.value) }
         return [(entry.reportJSONName, json.bytes), (entry.reportTextName, Array(textHeader(entry).utf8))]
     }
 
