@@ -18,9 +18,13 @@ import Glibc
 /// read, which the caller prints so that no reading is optimised away.
 func parseOnly(_ directory: String) throws -> Int {
     let prefix = directory.hasSuffix("/") ? directory : directory + "/"
-    let names = try System.listDirectory(directory).compactMap(\.name).filter { name in
+    // Regular files by the entry's type, as check lists them (an lstat only where the filesystem
+    // does not record the type).
+    let names = try System.listDirectory(directory).compactMap { entry -> String? in
+        guard let name = entry.name, !DropFolderNames.isIgnored(name) else { return nil }
+        if entry.type != UInt8(DT_UNKNOWN) { return entry.type == UInt8(DT_REG) ? name : nil }
         var info = stat()
-        return !DropFolderNames.isIgnored(name) && lstat(prefix + name, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
+        return lstat(prefix + name, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG ? name : nil
     }.sorted()
     let limit = TextInput.defaultMaximumSize
     var read = 0

@@ -12,12 +12,18 @@ extension PreflightChecker {
                        batchRequired: Set<Int>, into outcome: inout Outcome) {
         checkPackageCount(manifest, into: &outcome)
         checkDatesAgainstToday(packages, into: &outcome)
-        // By position: a `for (index, package)` loop copies every package, with its request.
-        for position in packages.indices {
-            let index = packages[position].index
-            checkPackageUnit(packages[position].package, index: index, into: &outcome)
-            checkDateAgainstSources(packages[position].package, index: index, into: &outcome)
-            if !batchRequired.contains(index) { checkUnmarkedNumber(packages[position].package, index: index, into: &outcome) }
+        // Each package borrowed where it stands: a `for (index, package)` loop, and an element of
+        // the array passed on (`packages[position].package`), copied the whole package with its
+        // request, twice per package.
+        packages.withUnsafeBufferPointer { packages in
+            for position in packages.indices {
+                withUnsafePointer(to: packages[position].package) { package in
+                    let index = packages[position].index
+                    checkPackageUnit(package.pointee, index: index, into: &outcome)
+                    checkDateAgainstSources(package.pointee, index: index, into: &outcome)
+                    if !batchRequired.contains(index) { checkUnmarkedNumber(package.pointee, index: index, into: &outcome) }
+                }
+            }
         }
         checkBatchNumbers(packages, into: &outcome)
     }
@@ -180,15 +186,14 @@ extension PreflightChecker {
     /// batch-number-unmarked: a number Metrc will not use, given beside `IsProductionBatch: false`
     /// on a package no rule requires a batch of.
     private func checkUnmarkedNumber(_ package: ResolvedPackage, index: Int, into outcome: inout Outcome) {
-        let request = package.request
-        guard request.isProductionBatch == false,
-              let number = request.productionBatchNumber?.trimmingWhitespace(), !number.isEmpty else { return }
+        guard package.request.isProductionBatch == false,
+              let number = package.request.productionBatchNumber?.trimmingWhitespace(), !number.isEmpty else { return }
         outcome.add(finding(
             .batchNumberUnmarked,
             "A production batch number (\(number)) is given with IsProductionBatch false, so Metrc will not mark it; no rule requires a batch.",
             fix: "leave the number empty.",
-            evidence: Evidence(field: "ProductionBatchNumber", value: number, line: request.position.line, origin: .manifest),
-            at: request.position), package: index)
+            evidence: Evidence(field: "ProductionBatchNumber", value: number, line: package.request.position.line, origin: .manifest),
+            at: package.request.position), package: index)
     }
 
     // MARK: batch-number-reused

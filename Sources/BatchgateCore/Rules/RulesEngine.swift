@@ -125,8 +125,9 @@ public struct RulesEngine: Sendable {
     /// Rule `additive`: what `Additives` lists, every kind; or, where the request does not say,
     /// an additive word in the note or the item name that no ingredient's item name has.
     private func additive(_ package: ResolvedPackage) -> RuleFinding? {
-        let request = package.request
-        if let declared = request.additives {
+        // The request's fields read where they are: `let request = package.request` copies it whole.
+        let line = package.request.position.line
+        if let declared = package.request.additives {
             // `[]` states that nothing was added, and so does a list of just "None".
             // Only a plain entry: `{"Name": "None", "Kind": "terpene"}` names a terpene, oddly.
             let listed = declared.filter { $0.kind != .additive || !Self.noAdditive.contains($0.name.comparisonKey) }
@@ -137,12 +138,13 @@ public struct RulesEngine: Sendable {
                 rule: .additive,
                 message: String(concatenating: shortList(names), " ", verb, " added to package ", package.tag, " (",
                                 package.category, "), so a non-cannabis ingredient is added."),
-                evidence: Evidence(field: "Additives", value: first.name, line: request.position.line))
+                evidence: Evidence(field: "Additives", value: first.name, line: line))
         }
         // The ingredients' item names are split only once a word turns up: most notes have none.
         var sourceItems: [Words]?
-        let places: [(field: String, text: String?)] = [("Note", request.note), ("Item", package.item)]
-        for place in places {
+        // The note, then the item name (a list of the two was an array allocated per package).
+        for second in [false, true] {
+            let place: (field: String, text: String?) = second ? ("Item", package.item) : ("Note", package.request.note)
             guard let text = place.text, additiveWords.mayOccur(in: text) else { continue }
             let words = Words(text)
             let occurrences = additiveWords.occurrences(in: words)
@@ -162,7 +164,7 @@ public struct RulesEngine: Sendable {
                 return RuleFinding(
                     rule: .additive,
                     message: "\(said) and \(items), so something non-cannabis is added (a terpene, flavor, oil or sweetener). If nothing was added, say so: \"Additives\": [] in JSON, or an empty cell in an Additives column in CSV.",
-                    evidence: Evidence(field: place.field, value: String(found), line: request.position.line))
+                    evidence: Evidence(field: place.field, value: String(found), line: line))
             }
         }
         return nil
@@ -177,11 +179,12 @@ public struct RulesEngine: Sendable {
     private func formChange(_ package: ResolvedPackage, categories: [NameGroup], changed: [NameGroup],
                             unchecked: inout PackageWarning?) -> RuleFinding? {
         let target = package.category
-        let request = package.request
-        // Named apart from the package: a closure that reads `package` copies all of it.
+        let line = package.request.position.line
+        // Named apart from the package: a closure that reads `package` copies all of it, and
+        // `let request = package.request` copies the request.
         let ingredients = package.ingredients
         let tag = package.tag
-        if let step = request.processingStep?.trimmingWhitespace(), !step.isEmpty, changesForm(step: step) {
+        if let step = package.request.processingStep?.trimmingWhitespace(), !step.isEmpty, changesForm(step: step) {
             return RuleFinding(
                 rule: .formChange,
                 message: String(writing: { sentence in
@@ -203,7 +206,7 @@ public struct RulesEngine: Sendable {
                     sentence.append(step)
                     sentence.append(", a processing step that changes the product's form.")
                 }),
-                evidence: Evidence(field: "ProcessingStep", value: step, line: request.position.line))
+                evidence: Evidence(field: "ProcessingStep", value: step, line: line))
         }
         let targetForm = ProductForm.of(category: target)
         if let targetForm {
@@ -220,7 +223,7 @@ public struct RulesEngine: Sendable {
                     message: String(concatenating: "Ingredient ", first.tag, others, " is ", form.withArticle, " (", first.category,
                                     ") and the new package is ", targetForm.withArticle, " (", target,
                                     "), so the product changes form."),
-                    evidence: Evidence(field: "ItemCategory", value: target, line: request.position.line, origin: package.categoryOrigin))
+                    evidence: Evidence(field: "ItemCategory", value: target, line: line, origin: package.categoryOrigin))
             }
         }
         if let finding = itemChange(package, targetForm: targetForm, unchecked: &unchecked) { return finding }
@@ -412,8 +415,8 @@ public struct RulesEngine: Sendable {
         if sources.count > 16 {
             // Many ingredients: group through a dictionary so the work stays linear.
             var indexOfKey: [String: Int] = [:]
-            for (index, source) in sources.enumerated() {
-                guard let value = name(source) else { continue }
+            for index in sources.indices {
+                guard let value = name(sources[index]) else { continue }
                 let key = value.comparisonKey
                 if let group = indexOfKey[key] {
                     groups[group].members.append(index)
@@ -424,8 +427,8 @@ public struct RulesEngine: Sendable {
             }
             return groups
         }
-        for (index, source) in sources.enumerated() {
-            guard let value = name(source) else { continue }
+        for index in sources.indices {
+            guard let value = name(sources[index]) else { continue }
             // By position, so that no group is copied to be compared; a name written alike (as most
             // are) is the same without trimming and folding the case of both.
             if let group = groups.indices.first(where: { groups[$0].name == value || groups[$0].name.isSameName(as: value) }) {
