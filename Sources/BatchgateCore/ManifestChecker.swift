@@ -195,13 +195,17 @@ public struct ManifestChecker: Sendable {
         // Where each tag is first used: a position, not a copy of the package, which would copy
         // every field of it.
         var firstUse: [String: Int] = [:]
-        firstUse.reserveCapacity(manifest.packages.count)
+        // A manifest of a few packages is searched instead: hashing every tag cost more than
+        // comparing it with the few before it.
+        let searched = manifest.packages.count <= 16
+        if !searched { firstUse.reserveCapacity(manifest.packages.count) }
         // Packages and ingredients read in place, by position: a copy of either retains each of
         // its fields.
         let packages = manifest.packages
         for index in packages.indices {
             guard let tag = packages[index].tag else { continue }
-            if let earlierIndex = firstUse[tag] {
+            let earlierUse = searched ? packages.indices[..<index].first { packages[$0].tag == tag } : firstUse[tag]
+            if let earlierIndex = earlierUse {
                 let earlier = packages[earlierIndex]
                 let earlierLine = earlier.tagLine ?? earlier.position.line
                 let earlierPlace = "package \(earlier.position.packageIndex)" + (earlierLine.map { " (line \($0))" } ?? "")
@@ -209,7 +213,7 @@ public struct ManifestChecker: Sendable {
                 at.line = packages[index].tagLine ?? at.line
                 issues.append(.field("Tag", "\(tag) is also the tag of \(earlierPlace); every new package needs its own tag",
                                      at: at, format: manifest.format, tag: tag))
-            } else {
+            } else if !searched {
                 firstUse[tag] = index
             }
             let ingredients = packages[index].ingredients
