@@ -2,19 +2,64 @@
 /// `preroll` in "Prerolls"), each with the number of its list. One pass over the text looks up
 /// the words that start at each byte: a fraction of the cost of searching the text once per word,
 /// or of splitting it into ``Words`` first.
+///
+/// The rules ask it of every category, item and note, so the words are kept flat: their bytes in
+/// one array, the words that start with each byte as one run of entries, and a bit per pair of
+/// bytes that starts a word, so that most places in a text are passed over with one test. (Nearly
+/// every letter starts some word, so a bit per first byte let most places through; and a list of
+/// words per first byte, each an array of its own, was retained and released at every byte.)
 struct InfixFinder: Sendable {
-    /// The words by their first byte (ASCII lower-cased), each with its list's number.
-    private var byFirstByte = [[(list: Int, word: [UInt8])]](repeating: [], count: 128)
+    /// One word: its list's number and where its bytes (ASCII lower-cased) stand in `bytes`.
+    private struct Entry: Sendable {
+        var list: Int
+        var start: Int
+        var count: Int
+    }
+
+    /// Every word's bytes, one after the other.
+    private let bytes: [UInt8]
+    /// The words, by their first byte (ASCII lower-cased).
+    private let entries: [Entry]
+    /// For each byte value below 128, the run of `entries` of the words that start with it.
+    private let runs: [Range<Int>]
+    /// Bit `128 * a + b`: some word starts with the bytes `a` and `b` (ASCII lower-cased).
+    private let pairs: [UInt64]
+    /// Bit `a` of `singles.0` (bytes 0-63) or `singles.1` (64-127): a word is the one byte `a`.
+    private let singles: (UInt64, UInt64)
 
     /// `lists[i]` is list `i`; each word is ASCII and non-empty. At most 64 lists.
     init(_ lists: [[String]]) {
         precondition(lists.count <= Int.bitWidth)
+        var byFirstByte = [[(list: Int, word: [UInt8])]](repeating: [], count: 128)
         for (list, words) in lists.enumerated() {
             for word in words {
-                let bytes = word.utf8.map(Self.lowercased)
-                byFirstByte[Int(bytes[0])].append((list, bytes))
+                let lowered = word.utf8.map(Self.lowercased)
+                byFirstByte[Int(lowered[0])].append((list, lowered))
             }
         }
+        var bytes: [UInt8] = []
+        var entries: [Entry] = []
+        var runs: [Range<Int>] = []
+        var pairs = [UInt64](repeating: 0, count: 128 * 128 / 64)
+        var singles: (UInt64, UInt64) = (0, 0)
+        for (first, words) in byFirstByte.enumerated() {
+            runs.append(entries.count..<(entries.count + words.count))
+            for (list, word) in words {
+                entries.append(Entry(list: list, start: bytes.count, count: word.count))
+                bytes += word
+                if word.count == 1 {
+                    if first < 64 { singles.0 |= 1 << UInt64(first) } else { singles.1 |= 1 << UInt64(first - 64) }
+                } else {
+                    let pair = 128 * first + Int(word[1])
+                    pairs[pair >> 6] |= 1 << UInt64(pair & 63)
+                }
+            }
+        }
+        self.bytes = bytes
+        self.entries = entries
+        self.runs = runs
+        self.pairs = pairs
+        self.singles = singles
     }
 
     /// Bit `i` set when a word of list `i` occurs in `text`.
@@ -23,15 +68,37 @@ struct InfixFinder: Sendable {
     }
 
     private func lists(in text: UnsafeBufferPointer<UInt8>) -> Int {
-        var found = 0
-        for start in text.indices {
-            let first = Self.lowercased(text[start])
-            guard first < 0x80 else { continue }
-            for (list, word) in byFirstByte[Int(first)] where text.count - start >= word.count {
-                if (1..<word.count).allSatisfy({ Self.lowercased(text[start + $0]) == word[$0] }) { found |= 1 << list }
+        bytes.withUnsafeBufferPointer { bytes in
+            entries.withUnsafeBufferPointer { entries in
+                runs.withUnsafeBufferPointer { runs in
+                    pairs.withUnsafeBufferPointer { pairs in
+                        var found = 0
+                        for start in text.indices {
+                            let first = Self.lowercased(text[start])
+                            guard first < 0x80 else { continue }
+                            let single = (first < 64 ? singles.0 >> UInt64(first) : singles.1 >> UInt64(first - 64)) & 1 != 0
+                            if !single {
+                                guard start + 1 < text.count else { continue }
+                                let second = Self.lowercased(text[start + 1])
+                                guard second < 0x80 else { continue }
+                                let pair = 128 * Int(first) + Int(second)
+                                guard (pairs[pair >> 6] >> UInt64(pair & 63)) & 1 != 0 else { continue }
+                            }
+                            let left = text.count - start
+                            for entry in entries[runs[Int(first)]] where left >= entry.count {
+                                var offset = 1
+                                while offset < entry.count,
+                                      Self.lowercased(text[start + offset]) == bytes[entry.start + offset] {
+                                    offset += 1
+                                }
+                                if offset == entry.count { found |= 1 << entry.list }
+                            }
+                        }
+                        return found
+                    }
+                }
             }
         }
-        return found
     }
 
     private static func lowercased(_ byte: UInt8) -> UInt8 {
