@@ -122,6 +122,33 @@ struct RouterTests {
         #expect(fixture.auditCount() == 2)
     }
 
+    /// A scanner that always writes `m.json`: each new one goes in after the number the last one
+    /// took, without looking up every earlier copy; a number someone took meanwhile is skipped,
+    /// and once the folder is emptied (archived) the names start again from `m.json`.
+    @Test func aNameRoutedOverAndOverGoesOnFromTheNumberItTookLast() throws {
+        let fixture = try Fixture()
+        for number in 1...30 {
+            try fixture.drop(number == 1 ? "m.json" : "m.\(number).json", "an earlier copy", into: "needs-batch")
+        }
+        func routeOne() throws -> String? {
+            try fixture.drop("m.json", good)
+            return fixture.router.route(["m.json"]).outcomes.first?.entry.finalName
+        }
+        #expect(try routeOne() == "m.31.json")
+        // A copy taken below the last number is not looked for again; one above it is skipped.
+        try FileManager.default.removeItem(at: fixture.root.appendingPathComponent("needs-batch/m.7.json"))
+        try fixture.drop("m.32.json.report.txt", "someone's notes", into: "needs-batch")
+        #expect(try routeOne() == "m.33.json")
+        #expect(try routeOne() == "m.34.json")
+        // Archived: the folder emptied, the next copies are named from the start again.
+        let needsBatch = fixture.root.appendingPathComponent("needs-batch")
+        for name in fixture.names("needs-batch") { try FileManager.default.removeItem(at: needsBatch.appendingPathComponent(name)) }
+        #expect(try routeOne() == "m.json")
+        #expect(try routeOne() == "m.2.json")
+        #expect(fixture.names("processing").isEmpty)
+        #expect(fixture.auditCount() == 5)
+    }
+
     @Test func aNameTakenOnlyByAReportIsTakenToo() throws {
         let fixture = try Fixture()
         try fixture.drop("m.json.report.txt", "someone's notes", into: "needs-batch")
