@@ -51,10 +51,12 @@ public final class Logger: Sendable {
     /// and at most ``atomicWrite`` bytes (unless one line is longer).
     public func write(_ lines: [(LogLevel, String)]) {
         let minimum = minimum.withLock { $0 }
+        // Written together, the lines are stamped together: the time is read and formatted once.
+        let time = journald ? "" : Timestamp.now()
         var buffer: [UInt8] = []
         for (level, message) in lines where level >= minimum {
             let start = buffer.count
-            append(level, message, to: &buffer)
+            append(level, message, at: time, to: &buffer)
             if start > 0 && buffer.count > Self.atomicWrite {
                 // The line does not fit: the lines before it go now, and it starts the next write.
                 try? System.writeAll(fd, Array(buffer[..<start]), describing: "standard error")
@@ -72,15 +74,22 @@ public final class Logger: Sendable {
         guard level >= minimum.withLock({ $0 }) else { return }
         // One write(2) per line, so lines from several threads never interleave.
         var line: [UInt8] = []
-        append(level, message(), to: &line)
+        append(level, message(), at: journald ? "" : Timestamp.now(), to: &line)
         try? System.writeAll(fd, line, describing: "standard error")
     }
 
-    /// Appends one line: its `<N>` priority under journald, else a time stamp and the level name,
-    /// then the message with its control characters escaped (see ``appendEscaped(_:to:)``).
-    private func append(_ level: LogLevel, _ message: String, to line: inout [UInt8]) {
-        let head = journald ? "<\(level.priority)>" : "\(Timestamp.now()) \(level.rawValue): "
-        line += head.utf8
+    /// Appends one line: its `<N>` priority under journald, else the time stamp `time` and the
+    /// level name, then the message with its control characters escaped (see
+    /// ``appendEscaped(_:to:)``).
+    private func append(_ level: LogLevel, _ message: String, at time: String, to line: inout [UInt8]) {
+        if journald {
+            line += "<\(level.priority)>".utf8
+        } else {
+            line += time.utf8
+            line.append(UInt8(ascii: " "))
+            line += level.rawValue.utf8
+            line += ": ".utf8
+        }
         Self.appendEscaped(message, to: &line)
         line.append(UInt8(ascii: "\n"))
     }

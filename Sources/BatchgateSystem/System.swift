@@ -144,6 +144,20 @@ public enum System {
         try retrying("access", path) { access(path, mode) }
     }
 
+    /// `count` random bytes from the kernel's generator (`getrandom(2)`), in one call for up to
+    /// 256 bytes (larger requests may come back in parts, each asked again until all are there):
+    /// a batch draws the ids of all its routes at once instead of making a call for each.
+    public static func randomBytes(_ count: Int) throws(SystemError) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var done = 0
+        while done < count {
+            done += try retrying("getrandom", "the kernel's random generator") {
+                bytes.withUnsafeMutableBytes { raw in batchgate_random_bytes(raw.baseAddress! + done, UInt(count - done)) }
+            }
+        }
+        return bytes
+    }
+
     /// Takes an exclusive `flock` on `fd` without waiting: EWOULDBLOCK when another holds it.
     public static func lockExclusively(_ fd: Int32, describing path: String) throws(SystemError) {
         try retrying("lock", path) { flock(fd, LOCK_EX | LOCK_NB) }

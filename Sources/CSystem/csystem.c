@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <malloc.h>
 #include <stdio.h>
+#include <sys/random.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 #include "csystem.h"
@@ -31,4 +32,8 @@ int batchgate_filesystem_type(int fd, unsigned long long *type) {
     int result = fstatfs(fd, &info);
     if (result == 0) *type = (unsigned long long)info.f_type;
     return result;
+}
+
+long batchgate_random_bytes(void *buffer, unsigned long length) {
+    return getrandom(buffer, length, 0);
 }

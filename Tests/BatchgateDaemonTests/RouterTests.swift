@@ -122,6 +122,33 @@ struct RouterTests {
         #expect(fixture.auditCount() == 2)
     }
 
+    /// A scanner that always writes `m.json`: each new one goes in after the number the last one
+    /// took, without looking up every earlier copy; a number someone took meanwhile is skipped,
+    /// and once the folder is emptied (archived) the names start again from `m.json`.
+    @Test func aNameRoutedOverAndOverGoesOnFromTheNumberItTookLast() throws {
+        let fixture = try Fixture()
+        for number in 1...30 {
+            try fixture.drop(number == 1 ? "m.json" : "m.\(number).json", "an earlier copy", into: "needs-batch")
+        }
+        func routeOne() throws -> String? {
+            try fixture.drop("m.json", good)
+            return fixture.router.route(["m.json"]).outcomes.first?.entry.finalName
+        }
+        #expect(try routeOne() == "m.31.json")
+        // A copy taken below the last number is not looked for again; one above it is skipped.
+        try FileManager.default.removeItem(at: fixture.root.appendingPathComponent("needs-batch/m.7.json"))
+        try fixture.drop("m.32.json.report.txt", "someone's notes", into: "needs-batch")
+        #expect(try routeOne() == "m.33.json")
+        #expect(try routeOne() == "m.34.json")
+        // Archived: the folder emptied, the next copies are named from the start again.
+        let needsBatch = fixture.root.appendingPathComponent("needs-batch")
+        for name in fixture.names("needs-batch") { try FileManager.default.removeItem(at: needsBatch.appendingPathComponent(name)) }
+        #expect(try routeOne() == "m.json")
+        #expect(try routeOne() == "m.2.json")
+        #expect(fixture.names("processing").isEmpty)
+        #expect(fixture.auditCount() == 5)
+    }
+
     @Test func aNameTakenOnlyByAReportIsTakenToo() throws {
         let fixture = try Fixture()
         try fixture.drop("m.json.report.txt", "someone's notes", into: "needs-batch")
@@ -513,6 +540,53 @@ struct RouterTests {
         #expect(throws: HeldFolder.Problem.self) { try fixture.router.checkFolders() }
         try FileManager.default.createSymbolicLink(at: accepted, withDestinationURL: fixture.root.appendingPathComponent("accepted-2026-11"))
         #expect(throws: HeldFolder.Problem.self) { try fixture.router.checkFolders() }
+    }
+
+    /// The inbox file opened for the lease is read after the claim through that descriptor; a
+    /// writer that put another file under the name in between must not have one file read and
+    /// the other moved. Read whole, the stamp names the file read, which the move compares with
+    /// the file claimed; read without a stamp (hard links), the claimed file is read by name.
+    @Test func aFileSwappedBetweenTheLeaseAndTheClaimIsNeverMovedWithTheOthersReport() throws {
+        let fixture = try Fixture()
+        let processing = try HeldFolder(fixture.layout.processing)
+        let inbox = fixture.root.appendingPathComponent("inbox")
+        func openInInbox(_ name: String) -> Int32 { open(inbox.appendingPathComponent(name).path, O_RDONLY | O_CLOEXEC) }
+        func claimedStamp(_ name: String) throws -> FileStamp {
+            FileStamp(try System.lstatAt(processing.fd, name))
+        }
+
+        // Read whole: the stamp is that of the file opened, not of the one in processing/.
+        try fixture.drop("a.json", good)
+        let openedA = openInInbox("a.json")
+        try fixture.drop("a.json", "not a manifest", into: "processing")
+        guard case .read(let reportA, let stampA?) = Evaluation.of(opened: openedA, "a.json", in: processing, checker: ManifestChecker()) else {
+            Issue.record("a regular file of one name read whole has a stamp")
+            return
+        }
+        #expect(reportA.decision == .needsBatch)
+        #expect(stampA != (try claimedStamp("a.json")))
+
+        // Read without a stamp (the file opened has a second name): the claimed file is read.
+        try fixture.drop("b.json", good)
+        try FileManager.default.linkItem(at: inbox.appendingPathComponent("b.json"), to: fixture.root.appendingPathComponent("b-link.json"))
+        let openedB = openInInbox("b.json")
+        try fixture.drop("b.json", good, into: "processing")
+        guard case .read(let reportB, let stampB?) = Evaluation.of(opened: openedB, "b.json", in: processing, checker: ManifestChecker()) else {
+            Issue.record("the claimed file, read by name, is a regular file of one name read whole")
+            return
+        }
+        #expect(reportB.decision == .needsBatch)
+        #expect(stampB == (try claimedStamp("b.json")))
+
+        // The same file (the usual case): read through the descriptor, the stamp is the claimed file's.
+        try fixture.drop("c.json", good)
+        let openedC = openInInbox("c.json")
+        try FileManager.default.moveItem(at: inbox.appendingPathComponent("c.json"), to: fixture.root.appendingPathComponent("processing/c.json"))
+        guard case .read(_, let stampC?) = Evaluation.of(opened: openedC, "c.json", in: processing, checker: ManifestChecker()) else {
+            Issue.record("a regular file of one name read whole has a stamp")
+            return
+        }
+        #expect(stampC == (try claimedStamp("c.json")))
     }
 
     @Test func aTornJournalLineIsSkipped() throws {

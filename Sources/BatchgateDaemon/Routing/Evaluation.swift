@@ -50,9 +50,33 @@ enum Evaluation {
     /// and moved into `folder` since: the inbox file opened to ask whether a writer holds it
     /// (``System/openAskingWriters(in:_:)``) before its claim, read through that descriptor
     /// instead of being opened again (the claim moves the name, not the file). Closes `fd`.
+    ///
+    /// A writer may have put another file under the name between that open and the claim, so
+    /// that the file read is not the one claimed. A read that ends with a stamp needs no look
+    /// now: the stamp holds the device and inode read, and the router compares it with the file
+    /// under `name` just before the move, which a file that is not the one read never passes
+    /// (it waits in `folder` and is read again, as a file that changed). A read that ends without
+    /// one (hard links, a read error) is compared now, and when the file under `name` is not the
+    /// one opened, that file is read by name instead.
     static func of(opened fd: Int32, _ name: String, in folder: HeldFolder, checker: ManifestChecker) -> Evaluation {
-        defer { System.close(fd) }
-        return read(fd, name, path: folder.path + "/" + name, checker: checker)
+        let path = folder.path + "/" + name
+        let evaluation = read(fd, name, path: path, checker: checker)
+        let readTheClaimedFile: Bool
+        if case .read(_, nil) = evaluation {
+            readTheClaimedFile = isSameFile(fd, name, in: folder)
+        } else {
+            readTheClaimedFile = true
+        }
+        System.close(fd)
+        return readTheClaimedFile ? evaluation : of(name, in: folder, checker: checker)
+    }
+
+    /// Whether `fd` is open on the file `folder` holds under `name` (same device and inode); false
+    /// when either cannot be looked at.
+    private static func isSameFile(_ fd: Int32, _ name: String, in folder: HeldFolder) -> Bool {
+        guard let opened = try? System.fileStatus(of: fd, describing: folder.path + "/" + name),
+              let named = try? System.lstatAt(folder.fd, name, in: folder.path + "/") else { return false }
+        return opened.st_dev == named.st_dev && opened.st_ino == named.st_ino
     }
 
     /// Reads and checks the file open as `fd` (opened never following a link and never blocking)

@@ -48,7 +48,7 @@ enum ReportFiles {
         var text = Array(textHeader(entry).utf8)
         if let note { text += "recovery: \(note)\n".utf8 }
         text.append(0x0A)
-        text += report.text.utf8
+        text += report.textUTF8
         return [File(name: entry.reportJSONName, bytes: json), File(name: entry.reportTextName, bytes: text)]
     }
 

@@ -180,7 +180,8 @@ final class Router {
         var receivedAt: String
         var report: ManifestReport
         /// The file as it was read (nil when it was not a regular file read whole): checked again
-        /// just before the move, so a file that changed meanwhile is not moved with a stale report.
+        /// just before the move, so a file that changed meanwhile, or another file put under its
+        /// name before the claim, is not moved with a stale report.
         var stamp: FileStamp?
         /// Whether the file's own name (and its reports' names) were free in its outcome folder
         /// when it was read: looked up on the worker, so that naming the batch mostly need not.
@@ -211,26 +212,13 @@ final class Router {
             if let fd = asked.fd { System.close(fd) }
             return error.errno == ENOENT ? .gone : .failed(error)
         }
-        guard let claim = claimed(name, receivedAt: Timestamp.now(), opened: stillClaimed(asked.fd, name)) else {
+        // Read through the descriptor the lease was asked on, though a writer may have put another
+        // file under the name before the claim: the read's stamp tells (see
+        // ``Evaluation/of(opened:_:in:checker:)``), so no look at both files is made for each claim.
+        guard let claim = claimed(name, receivedAt: Timestamp.now(), opened: asked.fd) else {
             return .changing
         }
         return .claimed(claim)
-    }
-
-    /// The descriptor opened in the inbox when it is the file now in `processing/` under `name`,
-    /// else nil (closed): a writer that put another file under the name between the lease check and
-    /// the claim would otherwise have one file read and another moved, and a read that ends without
-    /// a stamp (hard links, a read error) is not compared again before the move. Nil makes the
-    /// caller read the claimed file by name, as it does when no lease was asked.
-    private func stillClaimed(_ fd: Int32?, _ name: String) -> Int32? {
-        guard let fd else { return nil }
-        if let opened = try? System.fileStatus(of: fd, describing: name),
-           let claimed = try? System.lstatAt(folders.processing.fd, name, in: folders.processing.path),
-           opened.st_dev == claimed.st_dev, opened.st_ino == claimed.st_ino {
-            return fd
-        }
-        System.close(fd)
-        return nil
     }
 
     /// Whether a process holds the inbox file `name` open for writing, as far as the kernel says
@@ -282,11 +270,14 @@ final class Router {
         guard !claimed.isEmpty else { return [] }
         var reserved: [Decision: Set<String>] = [:]
         var routes: [PendingRoute] = []
-        for claim in claimed {
+        // The routes of a batch are journaled, and so routed, at one instant, with ids drawn at once.
+        let ids = JournalEntry.newIDs(claimed.count)
+        let routedAt = Timestamp.now()
+        for (claim, id) in zip(claimed, ids) {
             let decision = claim.report.decision
             let finalName = folders.freeName(claim.name, in: decision, reserved: &reserved[decision, default: []], ownNameFree: claim.ownNameFree)
-            let entry = JournalEntry(id: JournalEntry.newID(), name: claim.name, decision: decision, finalName: finalName,
-                                     receivedAt: claim.receivedAt, routedAt: Timestamp.now())
+            let entry = JournalEntry(id: id, name: claim.name, decision: decision, finalName: finalName,
+                                     receivedAt: claim.receivedAt, routedAt: routedAt)
             let outcome = Outcome(entry: entry, report: claim.report, alerts: alertEntries(entry, claim.report), stamp: claim.stamp)
             routes.append(PendingRoute(outcome: outcome, reports: .create, moves: true))
         }

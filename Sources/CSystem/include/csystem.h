@@ -25,4 +25,8 @@ int batchgate_release_lease(int fd);
 /// fstatfs(2)'s f_type (the filesystem's magic number) into `type`; returns what fstatfs returns.
 int batchgate_filesystem_type(int fd, unsigned long long *type);
 
+/// getrandom(2) with no flags: up to `length` random bytes into `buffer` (all of them for up to
+/// 256 bytes); returns how many, or -1.
+long batchgate_random_bytes(void *buffer, unsigned long length);
+
 #endif
