@@ -70,6 +70,18 @@ struct SpeedRegressionTests {
         }
     }
 
+    /// A label goes in before its value as it is, a one-character label too (stored as a character,
+    /// not a pointer), and the value after it is escaped.
+    @Test func jsonWriterWritesALabelBeforeTheValue() {
+        var writer = JSONWriter()
+        writer.beginArray()
+        writer.string("say \"hi\"\n", after: "-")
+        writer.string("ok", after: "Fix: ")
+        writer.string("", after: "")
+        writer.endArray()
+        #expect(writer.text == #"["-say \"hi\"\n","Fix: ok",""]"#)
+    }
+
     /// Piece by piece, the text report escapes a control character (C0, DEL, C1) wherever it stands,
     /// as the old report escaped each whole line (its lines here, from the binary before issue 19).
     @Test func textReportEscapesControlsInEveryPiece() {

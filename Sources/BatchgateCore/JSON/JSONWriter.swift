@@ -126,16 +126,18 @@ public struct JSONWriter: Sendable {
             let plain = Self.escaped.plainPrefixLength(of: utf8)
             let plainRun = UnsafeBufferPointer(rebasing: utf8[..<plain])
             let whole = plain == utf8.count
-            let labelBytes = UnsafeBufferPointer(start: label.utf8Start, count: label.utf8CodeUnitCount)
-            assert(Self.escaped.plainPrefixLength(of: labelBytes) == labelBytes.count, "a label in the code needs no escape")
-            buffer.append(atMost: plain + labelBytes.count + 4) { out in
-                if comma { out.put(UInt8(ascii: ",")) }
-                out.put(UInt8(ascii: "\""))
-                out.put(labelBytes)
-                out.put(plainRun)
-                guard whole else { return }
-                out.put(UInt8(ascii: "\""))
-                if let suffix { out.put(suffix) }
+            // Through `withUTF8Buffer`: a one-character label is stored as a character, not a pointer.
+            label.withUTF8Buffer { labelBytes in
+                assert(Self.escaped.plainPrefixLength(of: labelBytes) == labelBytes.count, "a label in the code needs no escape")
+                buffer.append(atMost: plain + labelBytes.count + 4) { out in
+                    if comma { out.put(UInt8(ascii: ",")) }
+                    out.put(UInt8(ascii: "\""))
+                    out.put(labelBytes)
+                    out.put(plainRun)
+                    guard whole else { return }
+                    out.put(UInt8(ascii: "\""))
+                    if let suffix { out.put(suffix) }
+                }
             }
             guard !whole else { return }
             // The rest, in room made once for the worst case (six bytes for one): each byte to

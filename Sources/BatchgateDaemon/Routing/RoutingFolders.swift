@@ -100,8 +100,11 @@ final class RoutingFolders {
         var step = 1
         while !isAvailable(next) {
             taken = next
+            // The steps stop doubling at a million, so that a folder whose every look-up fails
+            // (`exists` counts an error as taken) walks on in steps, as the search from .2 used to,
+            // instead of overflowing and stopping the process.
             next += step
-            step *= 2
+            step = min(2 * step, 1 << 20)
         }
         var free = next
         while free - taken > 1 {
