@@ -96,13 +96,7 @@ public struct RulesEngine: Sendable {
                     sentence.append(categories.count)
                     sentence.append(" categories, ")
                     sentence.appendShortList(categories.count) { index, sentence in
-                        let group = categories[index]
-                        sentence.append(group.name)
-                        sentence.append(" (")
-                        sentence.appendShortList(group.members.count, joiner: ", ") { member, sentence in
-                            sentence.append(sources[group.members[member]].tag)
-                        }
-                        sentence.append(")")
+                        writeGroup(categories[index], of: sources, joiner: ", ", into: &sentence)
                     }
                     sentence.append(", so multiple categories are combined.")
                 }),
@@ -194,13 +188,7 @@ public struct RulesEngine: Sendable {
                     sentence.append(target)
                     sentence.append(") is made from ")
                     sentence.appendShortList(categories.count) { index, sentence in
-                        let group = categories[index]
-                        sentence.append(group.name)
-                        sentence.append(" (")
-                        sentence.appendShortList(group.members.count) { member, sentence in
-                            sentence.append(ingredients[group.members[member]].tag)
-                        }
-                        sentence.append(")")
+                        writeGroup(categories[index], of: ingredients, into: &sentence)
                     }
                     sentence.append(" by ")
                     sentence.append(step)
@@ -399,6 +387,18 @@ public struct RulesEngine: Sendable {
             }
             sentence.append(group.name)
         }
+    }
+
+    /// "Buds (A and B)": a group's name, then the tags of its ingredients, listed with `joiner`
+    /// between them when given (as ``SentenceWriter/appendShortList(_:joiner:_:)`` lists).
+    private func writeGroup(_ group: NameGroup, of sources: [ResolvedPackage.Source], joiner: StaticString? = nil,
+                            into sentence: inout SentenceWriter) {
+        sentence.append(group.name)
+        sentence.append(" (")
+        sentence.appendShortList(group.members.count, joiner: joiner) { member, sentence in
+            sentence.append(sources[group.members[member]].tag)
+        }
+        sentence.append(")")
     }
 
     /// A name (category or item) as first written, and the positions of the ingredients that bear it.
