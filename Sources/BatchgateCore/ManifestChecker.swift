@@ -202,9 +202,11 @@ public struct ManifestChecker: Sendable {
         // Packages and ingredients read in place, by position: a copy of either retains each of
         // its fields.
         let packages = manifest.packages
+        // The tags taken out once: the search below compares each with those before it.
+        let tags = packages.map(\.tag)
         for index in packages.indices {
-            guard let tag = packages[index].tag else { continue }
-            let earlierUse = searched ? packages.indices[..<index].first { packages[$0].tag == tag } : firstUse[tag]
+            guard let tag = tags[index] else { continue }
+            let earlierUse = searched ? tags.indices[..<index].first { tags[$0] == tag } : firstUse[tag]
             if let earlierIndex = earlierUse {
                 let earlier = packages[earlierIndex]
                 let earlierLine = earlier.tagLine ?? earlier.position.line

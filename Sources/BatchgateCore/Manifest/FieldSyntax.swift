@@ -183,6 +183,17 @@ extension String {
     /// True when two names are the same, trimmed and in any case (what `comparisonKey` compares),
     /// without building the keys in the common ASCII case.
     func isSameName(as other: String) -> Bool {
+        // Most names are ASCII: compared in place, their bytes trimmed of ASCII white space (the
+        // only white space ASCII has), without the two trimmed copies and their retains. The rules
+        // compare categories and items a few times per package.
+        let ascii: Bool? = withUTF8Bytes { a in
+            other.withUTF8Bytes { b in
+                let x = trimmedOfASCIISpace(a), y = trimmedOfASCIISpace(b)
+                guard x.allSatisfy({ $0 < 0x80 }), y.allSatisfy({ $0 < 0x80 }) else { return nil }
+                return equalIgnoringASCIICase(x, y)
+            }
+        }
+        if let ascii { return ascii }
         let a = trimmingWhitespace(), b = other.trimmingWhitespace()
         if a.utf8.allSatisfy({ $0 < 0x80 }) && b.utf8.allSatisfy({ $0 < 0x80 }) { return a.equalsIgnoringASCIICase(b) }
         return a.lowercased() == b.lowercased()
@@ -213,6 +224,14 @@ func equalIgnoringASCIICase(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPo
 }
 
 @inline(__always)
+/// `bytes` without the ASCII white space at either end.
+private func trimmedOfASCIISpace(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
+    var start = 0, end = bytes.count
+    while start < end, isASCIISpace(bytes[start]) { start += 1 }
+    while end > start, isASCIISpace(bytes[end - 1]) { end -= 1 }
+    return UnsafeBufferPointer(rebasing: bytes[start..<end])
+}
+
 private func isASCIISpace(_ byte: UInt8) -> Bool {
     byte == 0x20 || (byte >= 0x09 && byte <= 0x0D)
 }

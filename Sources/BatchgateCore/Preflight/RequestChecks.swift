@@ -256,6 +256,9 @@ extension PreflightChecker {
         // packages of one batch.
         var numbered: [(index: Int, package: Int, number: String, key: String)] = []
         var withNumber: [String: [Int]] = [:]
+        // Room made once: grown package by package, the table was rehashed several times a manifest.
+        numbered.reserveCapacity(packages.count)
+        withNumber.reserveCapacity(packages.count)
         for position in packages.indices {
             guard let number = packages[position].package.request.productionBatchNumber?.trimmingWhitespace(),
                   !number.isEmpty else { continue }

@@ -21,59 +21,135 @@ public enum PackageStatus: String, Sendable {
 
 /// What batchgate concluded about one package, and why.
 public struct PackageVerdict: Sendable, Equatable {
+    /// The fields, in a ``SharedFields`` box: the checker fills a verdict in place and the report
+    /// writers read it through arrays, where a copy of its strings and arrays was a dozen atomic
+    /// retains and releases.
+    private struct Fields: Equatable, Sendable {
+        var tag: String?
+        var item: String?
+        var category: String?
+        var productionBatchRequired: Bool
+        var isMarked: Bool
+        var productionBatchNumber: String?
+        var findings: [RuleFinding]
+        var checks: [CheckFinding] = []
+        var status: PackageStatus
+        var errors: [String]
+        var warnings: [PackageWarning]
+        var notes: [String]
+        var fix: String?
+        var location: String?
+        var note: String?
+        var position: SourcePosition
+    }
+
+    private var fields: SharedFields<Fields>
+
     /// The new package's tag; nil when it is missing or malformed.
-    public var tag: String?
+    public var tag: String? {
+        get { fields.value.tag }
+        _modify { yield &fields.value.tag }
+    }
+
     /// The item, from the manifest or its ingredients (`UseSameItem`).
-    public var item: String?
+    public var item: String? {
+        get { fields.value.item }
+        _modify { yield &fields.value.item }
+    }
+
     /// The item's category, from the manifest or the catalog.
-    public var category: String?
+    public var category: String? {
+        get { fields.value.category }
+        _modify { yield &fields.value.category }
+    }
+
     /// True when any rule applies.
-    public var productionBatchRequired: Bool
+    public var productionBatchRequired: Bool {
+        get { fields.value.productionBatchRequired }
+        _modify { yield &fields.value.productionBatchRequired }
+    }
+
     /// Whether the request marks a production batch (``PackageRequest/isMarked``): the report's
     /// `isProductionBatch`, as Metrc will read the request.
-    public var isMarked: Bool
+    public var isMarked: Bool {
+        get { fields.value.isMarked }
+        _modify { yield &fields.value.isMarked }
+    }
+
     /// The batch number the manifest gives, if any.
-    public var productionBatchNumber: String?
+    public var productionBatchNumber: String? {
+        get { fields.value.productionBatchNumber }
+        _modify { yield &fields.value.productionBatchNumber }
+    }
+
     /// The rules that apply, each with its sentence and evidence.
-    public var findings: [RuleFinding]
+    public var findings: [RuleFinding] {
+        get { fields.value.findings }
+        _modify { yield &fields.value.findings }
+    }
+
     /// The pre-flight checks that failed (what Metrc would refuse, or accept and regret); an error
     /// among them makes the package invalid.
-    public var checks: [CheckFinding] = []
+    public var checks: [CheckFinding] {
+        get { fields.value.checks }
+        _modify { yield &fields.value.checks }
+    }
+
     /// `ok`, `needs-batch` or `invalid`.
-    public var status: PackageStatus
+    public var status: PackageStatus {
+        get { fields.value.status }
+        _modify { yield &fields.value.status }
+    }
+
     /// Why the package cannot be evaluated (field errors, unknown categories); empty unless invalid.
-    public var errors: [String]
+    public var errors: [String] {
+        get { fields.value.errors }
+        _modify { yield &fields.value.errors }
+    }
+
     /// What someone should look at although it does not stop the package.
-    public var warnings: [PackageWarning]
+    public var warnings: [PackageWarning] {
+        get { fields.value.warnings }
+        _modify { yield &fields.value.warnings }
+    }
+
     /// For the record ("Marked as production batch PB-1, as required.").
-    public var notes: [String]
+    public var notes: [String] {
+        get { fields.value.notes }
+        _modify { yield &fields.value.notes }
+    }
+
     /// What to change in Metrc, for a package that needs a batch.
-    public var fix: String?
+    public var fix: String? {
+        get { fields.value.fix }
+        _modify { yield &fields.value.fix }
+    }
+
     /// Metrc's `Location`, carried into the report.
-    public var location: String?
+    public var location: String? {
+        get { fields.value.location }
+        _modify { yield &fields.value.location }
+    }
+
     /// Metrc's `Note`, carried into the report.
-    public var note: String?
+    public var note: String? {
+        get { fields.value.note }
+        _modify { yield &fields.value.note }
+    }
+
     /// Where the package stands in its file.
-    public var position: SourcePosition
+    public var position: SourcePosition {
+        get { fields.value.position }
+        _modify { yield &fields.value.position }
+    }
 
     init(tag: String?, item: String?, category: String?, isMarked: Bool, productionBatchNumber: String?,
                 status: PackageStatus, errors: [String] = [], location: String? = nil, note: String? = nil,
                 position: SourcePosition) {
-        self.tag = tag
-        self.item = item
-        self.category = category
-        self.productionBatchRequired = false
-        self.isMarked = isMarked
-        self.productionBatchNumber = productionBatchNumber
-        self.findings = []
-        self.status = status
-        self.errors = errors
-        self.warnings = []
-        self.notes = []
-        self.fix = nil
-        self.location = location
-        self.note = note
-        self.position = position
+        fields = SharedFields(Fields(
+            tag: tag, item: item, category: category, productionBatchRequired: false, isMarked: isMarked,
+            productionBatchNumber: productionBatchNumber, findings: [], status: status, errors: errors,
+            warnings: [], notes: [], fix: nil, location: location, note: note, position: position))
     }
 
     /// The ids of the rules that apply.
@@ -106,7 +182,10 @@ public struct PackageVerdict: Sendable, Equatable {
     /// Each message comes as a label and its text (the label empty but for warnings and the fix),
     /// so that the JSON writer copies both without joining them first.
     func forEachMessage(includingFix: Bool, _ body: (_ label: StaticString, _ text: String) -> Void) {
-        for finding in findings { body("", finding.message) }
+        // Findings borrowed where they stand: a `for finding in findings` loop copies each whole.
+        findings.withUnsafeBufferPointer { findings in
+            for index in findings.indices { body("", findings[index].message) }
+        }
         for error in errors { body("", error) }
         for check in checks { body("", check.sentence) }
         for warning in warnings { body("Warning: ", warning.message) }

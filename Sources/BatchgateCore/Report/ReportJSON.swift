@@ -77,7 +77,9 @@ extension PackageVerdict {
         json.key("productionBatchNumber"); json.string(productionBatchNumber)
         json.key("rules")
         json.beginArray()
-        for finding in findings { json.string(finding.rule.rawValue) }
+        findings.withUnsafeBufferPointer { findings in
+            for index in findings.indices { json.string(findings[index].rule.rawValue) }
+        }
         json.endArray()
         json.key("status"); json.string(status.rawValue)
         json.key("messages")
@@ -87,9 +89,13 @@ extension PackageVerdict {
         json.key("findings")
         json.beginArray()
         let severity = findingSeverity
-        for index in findings.indices {
-            writeEntry(to: &json, rule: findings[index].rule, severity: severity, message: findings[index].message,
-                       evidence: findings[index].evidence)
+        // Each finding borrowed where it stands: read through the array's subscript, it was copied
+        // whole, with its strings, for every field taken from it.
+        findings.withUnsafeBufferPointer { findings in
+            for index in findings.indices {
+                writeEntry(to: &json, rule: findings[index].rule, severity: severity, message: findings[index].message,
+                           evidence: findings[index].evidence)
+            }
         }
         for finding in checks { finding.write(to: &json) }
         json.endArray()

@@ -16,6 +16,9 @@ public struct RulesEngine: Sendable {
     /// The same-form steps of one word, in every form they take (a step is most often one word:
     /// one look-up), and those of more words.
     private let oneWordSameFormSteps: Set<String>
+    /// The same forms as lower-case bytes, for a step of one ASCII word: compared by length and
+    /// bytes, where hashing the step's lower-cased copy into the set cost more than the rule.
+    private let oneWordSameFormStepBytes: [[UInt8]]
     private let longerSameFormSteps: [WordPhrase]
 
     public init(settings: RuleSettings = RuleSettings()) {
@@ -23,6 +26,7 @@ public struct RulesEngine: Sendable {
         additiveWords = PhraseIndex(settings.additiveWords.compactMap(WordPhrase.init).map { (phrase: $0, tag: ()) })
         let sameFormSteps = settings.sameFormSteps.compactMap(WordPhrase.init)
         oneWordSameFormSteps = sameFormSteps.filter { $0.words.count == 1 }.reduce(into: []) { $0.formUnion($1.firstWordForms) }
+        oneWordSameFormStepBytes = oneWordSameFormSteps.map { Array($0.utf8) }
         longerSameFormSteps = sameFormSteps.filter { $0.words.count > 1 }
     }
 
@@ -30,10 +34,15 @@ public struct RulesEngine: Sendable {
     /// ("Repackaging" and "repackaged" are `Repackage`).
     private func changesForm(step: String) -> Bool {
         // Most steps are one ASCII word ("Extraction", "Repackaging"): looked up without being split.
-        let oneWord = step.withUTF8Bytes { bytes in
-            !bytes.isEmpty && bytes.allSatisfy { ($0 | 0x20) >= UInt8(ascii: "a") && ($0 | 0x20) <= UInt8(ascii: "z") }
+        let oneWord: Bool? = step.withUTF8Bytes { bytes in
+            guard !bytes.isEmpty, bytes.allSatisfy({ ($0 | 0x20) >= UInt8(ascii: "a") && ($0 | 0x20) <= UInt8(ascii: "z") }) else {
+                return nil
+            }
+            return !oneWordSameFormStepBytes.contains { form in
+                form.count == bytes.count && form.withUnsafeBufferPointer { equalIgnoringASCIICase($0, bytes) }
+            }
         }
-        if oneWord { return !oneWordSameFormSteps.contains(step.asciiLowercased) }
+        if let oneWord { return oneWord }
         let words = Words(step)
         if words.words.count == 1 { return !oneWordSameFormSteps.contains(words.words[0].key) }
         return !longerSameFormSteps.contains { words.isExactly($0) }
@@ -79,12 +88,12 @@ public struct RulesEngine: Sendable {
             outcome.findings.append(RuleFinding(
                 rule: .categoryChange,
                 message: String(writing: { sentence in
-                    describe(changed, of: sources, into: &sentence)
+                    Self.describe(changed, of: sources, into: &sentence)
                     sentence.append(" and the new package is ")
                     sentence.append(target)
                     sentence.append(", so the product changes category.")
                 }),
-                evidence: first.evidence("ItemCategory", first.category, from: first.categoryOrigin)))
+                evidence: first.categoryEvidence()))
         }
 
         if categories.count >= 2 {
@@ -96,11 +105,11 @@ public struct RulesEngine: Sendable {
                     sentence.append(categories.count)
                     sentence.append(" categories, ")
                     sentence.appendShortList(categories.count) { index, sentence in
-                        writeGroup(categories[index], of: sources, joiner: ", ", into: &sentence)
+                        Self.writeGroup(categories[index], of: sources, joiner: ", ", into: &sentence)
                     }
                     sentence.append(", so multiple categories are combined.")
                 }),
-                evidence: second.evidence("ItemCategory", second.category, from: second.categoryOrigin)))
+                evidence: second.categoryEvidence()))
         }
 
         if let finding = additive(package) { outcome.findings.append(finding) }
@@ -188,7 +197,7 @@ public struct RulesEngine: Sendable {
                     sentence.append(target)
                     sentence.append(") is made from ")
                     sentence.appendShortList(categories.count) { index, sentence in
-                        writeGroup(categories[index], of: ingredients, into: &sentence)
+                        Self.writeGroup(categories[index], of: ingredients, into: &sentence)
                     }
                     sentence.append(" by ")
                     sentence.append(step)
@@ -200,15 +209,23 @@ public struct RulesEngine: Sendable {
         if let targetForm {
             // Only an ingredient of another category can be of another form; the first in the
             // ingredients' order is named.
-            let reshaped = changed.flatMap(\.members).sorted().compactMap { index in
-                let source = ingredients[index]
-                return ProductForm.of(category: source.category).flatMap { $0 != targetForm ? (source, $0) : nil }
+            // Counted in place, without gathering, sorting and filtering the changed ingredients
+            // into arrays: three allocations per package whose category changes.
+            var earliest: (index: Int, form: ProductForm)?
+            var reshapedCount = 0
+            for group in changed {
+                for index in group.members {
+                    guard let form = ProductForm.of(category: ingredients[index].category), form != targetForm else { continue }
+                    reshapedCount += 1
+                    if earliest.map({ index < $0.index }) ?? true { earliest = (index, form) }
+                }
             }
-            if let (first, form) = reshaped.first {
-                let others = reshaped.count > 1 ? " (and \(reshaped.count - 1) more)" : ""
+            if let (index, form) = earliest {
+                let source = ingredients[index]
+                let others = reshapedCount > 1 ? " (and \(reshapedCount - 1) more)" : ""
                 return RuleFinding(
                     rule: .formChange,
-                    message: String(concatenating: "Ingredient ", first.tag, others, " is ", form.withArticle, " (", first.category,
+                    message: String(concatenating: "Ingredient ", source.tag, others, " is ", form.withArticle, " (", source.category,
                                     ") and the new package is ", targetForm.withArticle, " (", target,
                                     "), so the product changes form."),
                     evidence: Evidence(field: "ItemCategory", value: target, line: line, origin: package.categoryOrigin))
@@ -371,7 +388,7 @@ public struct RulesEngine: Sendable {
 
     /// "Ingredient X is Buds" or "Ingredients X and Y are Buds, ingredient Z is Kief": `groups` of
     /// `sources` by category.
-    private func describe(_ groups: [NameGroup], of sources: [ResolvedPackage.Source], into sentence: inout SentenceWriter) {
+    private static func describe(_ groups: [NameGroup], of sources: [ResolvedPackage.Source], into sentence: inout SentenceWriter) {
         for (number, group) in groups.enumerated() {
             sentence.append(number == 0 ? "Ingredient" : ", ingredient")
             if group.members.count == 1 {
@@ -391,7 +408,7 @@ public struct RulesEngine: Sendable {
 
     /// "Buds (A and B)": a group's name, then the tags of its ingredients, listed with `joiner`
     /// between them when given (as ``SentenceWriter/appendShortList(_:joiner:_:)`` lists).
-    private func writeGroup(_ group: NameGroup, of sources: [ResolvedPackage.Source], joiner: StaticString? = nil,
+    private static func writeGroup(_ group: NameGroup, of sources: [ResolvedPackage.Source], joiner: StaticString? = nil,
                             into sentence: inout SentenceWriter) {
         sentence.append(group.name)
         sentence.append(" (")
