@@ -82,6 +82,47 @@ struct SpeedRegressionTests {
         #expect(writer.text == #"["-say \"hi\"\n","Fix: ok",""]"#)
     }
 
+    /// A package request and a verdict share their fields' box between copies: changing a copy,
+    /// an array inside it too, must leave the original as it was, and equality still compares the
+    /// fields.
+    @Test func sharedFieldsAreCopiedOnWrite() {
+        var request = PackageRequest(position: SourcePosition(line: 3, packageIndex: 0))
+        request.tag = "1A4FF0300000022000001091"
+        request.ingredients.append(Ingredient(position: SourcePosition(line: 4, packageIndex: 0, ingredientIndex: 0)))
+        let original = request
+        var copy = request
+        #expect(copy == original)
+        copy.tag = "1A4FF0300000022000001092"
+        copy.ingredients[0].package = "1A4FF0100000022000000211"
+        copy.ingredients.append(Ingredient(position: SourcePosition(line: 5, packageIndex: 0, ingredientIndex: 1)))
+        #expect(original.tag == "1A4FF0300000022000001091")
+        #expect(original.ingredients.count == 1 && original.ingredients[0].package == nil)
+        #expect(copy.ingredients.count == 2 && copy != original)
+        var same = PackageRequest(position: SourcePosition(line: 3, packageIndex: 0))
+        same.tag = "1A4FF0300000022000001091"
+        same.ingredients = original.ingredients
+        #expect(same == original)
+
+        let report = ManifestChecker().check(fileName: "m.json", bytes: Array(#"[{"Tag":"1A4FF0300000022000001091","Item":"Kief","ItemCategory":"Kief","Quantity":1,"UnitOfMeasure":"Grams","ActualDate":"2025-03-24","ProcessingStep":"Rolling","Ingredients":[{"Package":"1A4FF0100000022000000211","Quantity":1,"UnitOfMeasure":"Grams","ItemCategory":"Buds"}]}]"#.utf8))
+        let verdict = report.packages[0]
+        var changed = verdict
+        changed.findings.removeAll()
+        changed.notes.append("changed")
+        #expect(report.packages[0].findings.count == verdict.findings.count && !verdict.findings.isEmpty)
+        #expect(verdict.notes.isEmpty && changed != verdict)
+    }
+
+    /// Names compared in place, trimmed of ASCII white space and in any ASCII case, agree with the
+    /// comparison keys; beyond ASCII (a no-break space, an accent, the Kelvin sign) they still do.
+    @Test(arguments: [
+        ("Buds", "buds"), (" Buds\t", "BUDS"), ("Buds", "Bud"), ("", "  "), ("Kief", "Kief "), ("Vape\r\n", "vape"),
+        ("Buds\u{A0}", "buds"), ("Café", "CAFÉ"), ("Café", "cafe\u{301}"), ("\u{212A}ief", "kief"), ("Pre-Roll", "pre roll"),
+    ])
+    func namesCompareAsTheirKeys(a: String, b: String) {
+        #expect(a.isSameName(as: b) == (a.comparisonKey == b.comparisonKey), "\(a.debugDescription) vs \(b.debugDescription)")
+        #expect(b.isSameName(as: a) == a.isSameName(as: b))
+    }
+
     /// Piece by piece, the text report escapes a control character (C0, DEL, C1) wherever it stands,
     /// as the old report escaped each whole line (its lines here, from the binary before issue 19).
     @Test func textReportEscapesControlsInEveryPiece() {
