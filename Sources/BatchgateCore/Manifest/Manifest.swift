@@ -51,99 +51,51 @@ public struct PackageRequest: Sendable, Equatable {
     }
 
     /// Where the package stands in its file.
-    public var position: SourcePosition {
-        get { fields.value.position }
-        _modify { yield &fields.value.position }
-    }
+    public var position: SourcePosition { get { fields.value.position } _modify { yield &fields.value.position } }
 
     /// The new package's tag, upper-cased; `nil` if missing or malformed.
-    public var tag: String? {
-        get { fields.value.tag }
-        _modify { yield &fields.value.tag }
-    }
+    public var tag: String? { get { fields.value.tag } _modify { yield &fields.value.tag } }
 
     /// The line the tag is written on, where known.
-    public var tagLine: Int? {
-        get { fields.value.tagLine }
-        _modify { yield &fields.value.tagLine }
-    }
+    public var tagLine: Int? { get { fields.value.tagLine } _modify { yield &fields.value.tagLine } }
 
     /// The item name; nil when absent (allowed with `UseSameItem`).
-    public var item: String? {
-        get { fields.value.item }
-        _modify { yield &fields.value.item }
-    }
+    public var item: String? { get { fields.value.item } _modify { yield &fields.value.item } }
 
     /// batchgate's extension: the item's category.
-    public var itemCategory: String? {
-        get { fields.value.itemCategory }
-        _modify { yield &fields.value.itemCategory }
-    }
+    public var itemCategory: String? { get { fields.value.itemCategory } _modify { yield &fields.value.itemCategory } }
 
     /// The new package's quantity, greater than 0.
-    public var quantity: Double? {
-        get { fields.value.quantity }
-        _modify { yield &fields.value.quantity }
-    }
+    public var quantity: Double? { get { fields.value.quantity } _modify { yield &fields.value.quantity } }
 
-    public var unitOfMeasure: String? {
-        get { fields.value.unitOfMeasure }
-        _modify { yield &fields.value.unitOfMeasure }
-    }
+    public var unitOfMeasure: String? { get { fields.value.unitOfMeasure } _modify { yield &fields.value.unitOfMeasure } }
 
     /// The Production Batch indicator; nil when the request leaves it out (Metrc's web form and
     /// the Track & Trace Tools template send only a batch number). See ``isMarked``.
-    public var isProductionBatch: Bool? {
-        get { fields.value.isProductionBatch }
-        _modify { yield &fields.value.isProductionBatch }
-    }
+    public var isProductionBatch: Bool? { get { fields.value.isProductionBatch } _modify { yield &fields.value.isProductionBatch } }
 
     /// The production batch number, if given.
-    public var productionBatchNumber: String? {
-        get { fields.value.productionBatchNumber }
-        _modify { yield &fields.value.productionBatchNumber }
-    }
+    public var productionBatchNumber: String? { get { fields.value.productionBatchNumber } _modify { yield &fields.value.productionBatchNumber } }
 
     /// True when the new package keeps its ingredients' item.
-    public var useSameItem: Bool {
-        get { fields.value.useSameItem }
-        _modify { yield &fields.value.useSameItem }
-    }
+    public var useSameItem: Bool { get { fields.value.useSameItem } _modify { yield &fields.value.useSameItem } }
 
     /// `YYYY-MM-DD`.
-    public var actualDate: String? {
-        get { fields.value.actualDate }
-        _modify { yield &fields.value.actualDate }
-    }
+    public var actualDate: String? { get { fields.value.actualDate } _modify { yield &fields.value.actualDate } }
 
-    public var location: String? {
-        get { fields.value.location }
-        _modify { yield &fields.value.location }
-    }
+    public var location: String? { get { fields.value.location } _modify { yield &fields.value.location } }
 
-    public var note: String? {
-        get { fields.value.note }
-        _modify { yield &fields.value.note }
-    }
+    public var note: String? { get { fields.value.note } _modify { yield &fields.value.note } }
 
     /// batchgate's extension: what is added besides the ingredients. Nil when the request does not
     /// say; empty when it says nothing was added.
-    public var additives: [Additive]? {
-        get { fields.value.additives }
-        _modify { yield &fields.value.additives }
-    }
+    public var additives: [Additive]? { get { fields.value.additives } _modify { yield &fields.value.additives } }
 
     /// batchgate's extension: the step that makes the package (`Extraction`, `Repackage`, ...).
-    public var processingStep: String? {
-        get { fields.value.processingStep }
-        _modify { yield &fields.value.processingStep }
-    }
+    public var processingStep: String? { get { fields.value.processingStep } _modify { yield &fields.value.processingStep } }
 
     /// The packages it is made from.
-    public var ingredients: [Ingredient] {
-        get { fields.value.ingredients }
-        _modify { yield &fields.value.ingredients }
-    }
+    public var ingredients: [Ingredient] { get { fields.value.ingredients } _modify { yield &fields.value.ingredients } }
 
     /// Whether the request marks a production batch: `IsProductionBatch`, or where that is left
     /// out, a batch number that is not blank (what Metrc's own web form sends).

@@ -46,102 +46,54 @@ public struct PackageVerdict: Sendable, Equatable {
     private var fields: SharedFields<Fields>
 
     /// The new package's tag; nil when it is missing or malformed.
-    public var tag: String? {
-        get { fields.value.tag }
-        _modify { yield &fields.value.tag }
-    }
+    public var tag: String? { get { fields.value.tag } _modify { yield &fields.value.tag } }
 
     /// The item, from the manifest or its ingredients (`UseSameItem`).
-    public var item: String? {
-        get { fields.value.item }
-        _modify { yield &fields.value.item }
-    }
+    public var item: String? { get { fields.value.item } _modify { yield &fields.value.item } }
 
     /// The item's category, from the manifest or the catalog.
-    public var category: String? {
-        get { fields.value.category }
-        _modify { yield &fields.value.category }
-    }
+    public var category: String? { get { fields.value.category } _modify { yield &fields.value.category } }
 
     /// True when any rule applies.
-    public var productionBatchRequired: Bool {
-        get { fields.value.productionBatchRequired }
-        _modify { yield &fields.value.productionBatchRequired }
-    }
+    public var productionBatchRequired: Bool { get { fields.value.productionBatchRequired } _modify { yield &fields.value.productionBatchRequired } }
 
     /// Whether the request marks a production batch (``PackageRequest/isMarked``): the report's
     /// `isProductionBatch`, as Metrc will read the request.
-    public var isMarked: Bool {
-        get { fields.value.isMarked }
-        _modify { yield &fields.value.isMarked }
-    }
+    public var isMarked: Bool { get { fields.value.isMarked } _modify { yield &fields.value.isMarked } }
 
     /// The batch number the manifest gives, if any.
-    public var productionBatchNumber: String? {
-        get { fields.value.productionBatchNumber }
-        _modify { yield &fields.value.productionBatchNumber }
-    }
+    public var productionBatchNumber: String? { get { fields.value.productionBatchNumber } _modify { yield &fields.value.productionBatchNumber } }
 
     /// The rules that apply, each with its sentence and evidence.
-    public var findings: [RuleFinding] {
-        get { fields.value.findings }
-        _modify { yield &fields.value.findings }
-    }
+    public var findings: [RuleFinding] { get { fields.value.findings } _modify { yield &fields.value.findings } }
 
     /// The pre-flight checks that failed (what Metrc would refuse, or accept and regret); an error
     /// among them makes the package invalid.
-    public var checks: [CheckFinding] {
-        get { fields.value.checks }
-        _modify { yield &fields.value.checks }
-    }
+    public var checks: [CheckFinding] { get { fields.value.checks } _modify { yield &fields.value.checks } }
 
     /// `ok`, `needs-batch` or `invalid`.
-    public var status: PackageStatus {
-        get { fields.value.status }
-        _modify { yield &fields.value.status }
-    }
+    public var status: PackageStatus { get { fields.value.status } _modify { yield &fields.value.status } }
 
     /// Why the package cannot be evaluated (field errors, unknown categories); empty unless invalid.
-    public var errors: [String] {
-        get { fields.value.errors }
-        _modify { yield &fields.value.errors }
-    }
+    public var errors: [String] { get { fields.value.errors } _modify { yield &fields.value.errors } }
 
     /// What someone should look at although it does not stop the package.
-    public var warnings: [PackageWarning] {
-        get { fields.value.warnings }
-        _modify { yield &fields.value.warnings }
-    }
+    public var warnings: [PackageWarning] { get { fields.value.warnings } _modify { yield &fields.value.warnings } }
 
     /// For the record ("Marked as production batch PB-1, as required.").
-    public var notes: [String] {
-        get { fields.value.notes }
-        _modify { yield &fields.value.notes }
-    }
+    public var notes: [String] { get { fields.value.notes } _modify { yield &fields.value.notes } }
 
     /// What to change in Metrc, for a package that needs a batch.
-    public var fix: String? {
-        get { fields.value.fix }
-        _modify { yield &fields.value.fix }
-    }
+    public var fix: String? { get { fields.value.fix } _modify { yield &fields.value.fix } }
 
     /// Metrc's `Location`, carried into the report.
-    public var location: String? {
-        get { fields.value.location }
-        _modify { yield &fields.value.location }
-    }
+    public var location: String? { get { fields.value.location } _modify { yield &fields.value.location } }
 
     /// Metrc's `Note`, carried into the report.
-    public var note: String? {
-        get { fields.value.note }
-        _modify { yield &fields.value.note }
-    }
+    public var note: String? { get { fields.value.note } _modify { yield &fields.value.note } }
 
     /// Where the package stands in its file.
-    public var position: SourcePosition {
-        get { fields.value.position }
-        _modify { yield &fields.value.position }
-    }
+    public var position: SourcePosition { get { fields.value.position } _modify { yield &fields.value.position } }
 
     init(tag: String?, item: String?, category: String?, isMarked: Bool, productionBatchNumber: String?,
                 status: PackageStatus, errors: [String] = [], location: String? = nil, note: String? = nil,
