@@ -5,7 +5,9 @@
 /// subscripts), and those atomic counts were a tenth of `check`'s time; a copy of the box is one.
 ///
 /// Unchecked `Sendable`: the box is only changed through `value`'s `_modify`, after making it
-/// unique, so a box another copy (or thread) can see is never written.
+/// unique, so a box another copy (or thread) can see is never written. The public fields of a
+/// boxed value are computed properties: writing two of one value at once (`swap(&r.tag, &r.item)`)
+/// is an overlapping access the compiler refuses, where the plain struct allowed it.
 struct SharedFields<Fields: Equatable & Sendable>: @unchecked Sendable, Equatable {
     private final class Box {
         /// Unchecked: a class's stored property is otherwise checked for exclusive access at run
@@ -29,7 +31,13 @@ struct SharedFields<Fields: Equatable & Sendable>: @unchecked Sendable, Equatabl
         }
     }
 
+    /// The fields compared, also for copies that share a box: a request whose quantity is NaN is
+    /// not equal to itself, as it was not before the box.
     static func == (lhs: SharedFields, rhs: SharedFields) -> Bool {
-        lhs.box === rhs.box || lhs.box.fields == rhs.box.fields
+        lhs.box.fields == rhs.box.fields
     }
+
+    /// The fields as a mirror shows them, so that `dump`, `print` and a failed expectation show a
+    /// request's or a verdict's fields, not the box.
+    var mirror: Mirror { Mirror(reflecting: box.fields) }
 }

@@ -117,10 +117,37 @@ struct SpeedRegressionTests {
     @Test(arguments: [
         ("Buds", "buds"), (" Buds\t", "BUDS"), ("Buds", "Bud"), ("", "  "), ("Kief", "Kief "), ("Vape\r\n", "vape"),
         ("Buds\u{A0}", "buds"), ("Café", "CAFÉ"), ("Café", "cafe\u{301}"), ("\u{212A}ief", "kief"), ("Pre-Roll", "pre roll"),
+        ("\u{1C}Buds", "buds"), ("Buds\u{1F}", "BUDS\u{1F}"), ("\u{0}Kief", "\u{0}kief"), ("Kief\u{7F}", "kief"), ("@", "`"),
     ])
     func namesCompareAsTheirKeys(a: String, b: String) {
         #expect(a.isSameName(as: b) == (a.comparisonKey == b.comparisonKey), "\(a.debugDescription) vs \(b.debugDescription)")
         #expect(b.isSameName(as: a) == a.isSameName(as: b))
+    }
+
+    /// A request whose quantity is not a number equals no copy of itself, as before the box (the
+    /// readers refuse such a number; the library's callers may not).
+    @Test func equalityComparesFieldsEvenOfOneBox() {
+        var request = PackageRequest(position: SourcePosition(line: 1, packageIndex: 0))
+        request.quantity = .nan
+        let copy = request
+        #expect(copy != request)
+        #expect(String(describing: request).contains("quantity: Optional(nan)"), "\(request)")
+    }
+
+    /// Past the sixteen ingredient paths made in advance, evidence still names its ingredient; and
+    /// a form change by more than one ingredient names the first and counts the others.
+    @Test func ingredientsPastTheFirstSixteenAreNamedAndCounted() {
+        func tag(_ number: Int) -> String { "1A4FF010000002200000" + String(number + 1000) }
+        let categories = Array(repeating: "Concentrate", count: 16) + ["Buds", "Shake"]
+        let ingredients = categories.enumerated().map { index, category in
+            #"{"Package":"\#(tag(index))","Quantity":1,"UnitOfMeasure":"Grams","ItemCategory":"\#(category)"}"#
+        }
+        let json = #"[{"Tag":"1A4FF0300000022000001091","Item":"House Concentrate","ItemCategory":"Concentrate","Quantity":1,"UnitOfMeasure":"Grams","ActualDate":"2025-03-24","Ingredients":["# + ingredients.joined(separator: ",") + "]}]"
+        let findings = ManifestChecker().check(fileName: "m.json", bytes: Array(json.utf8)).packages[0].findings
+        #expect(findings.first { $0.rule == .categoryChange }?.evidence.field == "Ingredients[16].ItemCategory")
+        #expect(findings.first { $0.rule == .multipleCategories }?.evidence.field == "Ingredients[16].ItemCategory")
+        #expect(findings.first { $0.rule == .formChange }?.message
+                    == "Ingredient \(tag(16)) (and 1 more) is plant material (Buds) and the new package is a concentrate (Concentrate), so the product changes form.")
     }
 
     /// Piece by piece, the text report escapes a control character (C0, DEL, C1) wherever it stands,

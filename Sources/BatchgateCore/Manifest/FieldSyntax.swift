@@ -223,7 +223,6 @@ func equalIgnoringASCIICase(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPo
     return true
 }
 
-@inline(__always)
 /// `bytes` without the ASCII white space at either end.
 private func trimmedOfASCIISpace(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
     var start = 0, end = bytes.count
@@ -232,6 +231,7 @@ private func trimmedOfASCIISpace(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeB
     return UnsafeBufferPointer(rebasing: bytes[start..<end])
 }
 
+@inline(__always)
 private func isASCIISpace(_ byte: UInt8) -> Bool {
     byte == 0x20 || (byte >= 0x09 && byte <= 0x0D)
 }

@@ -109,6 +109,11 @@ public struct PackageRequest: Sendable, Equatable {
     }
 }
 
+extension PackageRequest: CustomReflectable {
+    /// Its fields, as a plain struct's mirror shows them (not the box they are kept in).
+    public var customMirror: Mirror { Mirror(self, children: fields.mirror.children, displayStyle: .struct) }
+}
+
 /// One ingredient: a quantity taken from an existing package.
 public struct Ingredient: Sendable, Equatable {
     public var position: SourcePosition

@@ -256,12 +256,15 @@ extension PreflightChecker {
         // packages of one batch.
         var numbered: [(index: Int, package: Int, number: String, key: String)] = []
         var withNumber: [String: [Int]] = [:]
-        // Room made once: grown package by package, the table was rehashed several times a manifest.
-        numbered.reserveCapacity(packages.count)
-        withNumber.reserveCapacity(packages.count)
         for position in packages.indices {
             guard let number = packages[position].package.request.productionBatchNumber?.trimmingWhitespace(),
                   !number.isEmpty else { continue }
+            if numbered.isEmpty {
+                // Room made once, at the first number: grown package by package, the table was
+                // rehashed several times a manifest; a manifest without numbers allocates nothing.
+                numbered.reserveCapacity(packages.count - position)
+                withNumber.reserveCapacity(packages.count - position)
+            }
             let key = number.comparisonKey
             withNumber[key, default: []].append(numbered.count)
             numbered.append((packages[position].index, position, number, key))

@@ -151,6 +151,11 @@ public struct PackageVerdict: Sendable, Equatable {
     }
 }
 
+extension PackageVerdict: CustomReflectable {
+    /// Its fields, as a plain struct's mirror shows them (not the box they are kept in).
+    public var customMirror: Mirror { Mirror(self, children: fields.mirror.children, displayStyle: .struct) }
+}
+
 /// The outcome of checking one manifest file.
 public struct ManifestReport: Sendable, Equatable {
     /// The file's name as given to the checker.

@@ -23,7 +23,7 @@ public struct ResolvedPackage: Sendable, Equatable {
         /// Evidence naming this ingredient's category, `Ingredients[1].ItemCategory`, where it came from.
         func categoryEvidence() -> Evidence {
             let index = index
-            let field = index < Self.categoryPaths.count ? Self.categoryPaths[index] : String(writing: { path in
+            let field = Self.categoryPaths.indices.contains(index) ? Self.categoryPaths[index] : String(writing: { path in
                 path.append("Ingredients[")
                 path.append(index)
                 path.append("].ItemCategory")
