@@ -56,9 +56,18 @@ enum FileBytes {
         }
     }
 
-    /// The names of the regular files directly in `path` if it is a directory, or nil if it is not
-    /// one (or does not exist, which the later read reports).
-    static func directoryEntries(_ path: String) throws(ReadError) -> [String]? {
+    /// The regular files directly in a directory.
+    struct Listing {
+        /// Their names.
+        var names: [String] = []
+        /// Those whose names are not UTF-8, each byte of an invalid sequence written as `%XX`: a
+        /// path cannot be built from such a name, so the caller reports them instead of checking.
+        var misnamed: [String] = []
+    }
+
+    /// The regular files directly in `path` if it is a directory, or nil if it is not one (or does
+    /// not exist, which the later read reports).
+    static func directoryEntries(_ path: String) throws(ReadError) -> Listing? {
         var info = stat()
         guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else { return nil }
         let entries: [System.DirectoryEntry]
@@ -68,13 +77,27 @@ enum FileBytes {
             throw ReadError(path: path, operation: "list the folder", errno: error.errno)
         }
         let prefix = path.hasSuffix("/") ? path : path + "/"
+        var listing = Listing()
         // Regular files only: sub-folders, links, FIFOs and devices are left alone. The entry's
         // type says which, without an lstat per file, unless the filesystem does not record it.
-        return entries.compactMap { entry in
-            guard let name = entry.name else { return nil }
-            if entry.type != UInt8(DT_UNKNOWN) { return entry.type == UInt8(DT_REG) ? name : nil }
-            var entryInfo = stat()
-            return lstat(prefix + name, &entryInfo) == 0 && (entryInfo.st_mode & S_IFMT) == S_IFREG ? name : nil
+        for entry in entries {
+            let isRegular: Bool
+            if entry.type != UInt8(DT_UNKNOWN) {
+                isRegular = entry.type == UInt8(DT_REG)
+            } else {
+                var entryInfo = stat()
+                let raw = Array(prefix.utf8) + entry.bytes + [0]
+                isRegular = raw.withUnsafeBufferPointer { buffer in
+                    buffer.withMemoryRebound(to: CChar.self) { lstat($0.baseAddress!, &entryInfo) }
+                } == 0 && (entryInfo.st_mode & S_IFMT) == S_IFREG
+            }
+            guard isRegular else { continue }
+            if let name = entry.name {
+                listing.names.append(name)
+            } else {
+                listing.misnamed.append(percentEncodingInvalidUTF8(entry.bytes))
+            }
         }
+        return listing
     }
 }

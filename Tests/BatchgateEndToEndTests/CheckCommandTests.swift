@@ -34,6 +34,30 @@ struct CheckCommandTests {
         #expect(result.standardOutput.contains("\"decision\":\"accepted\""))
     }
 
+    @Test func aFileInAFolderWhoseNameIsNotUTF8IsNamedNotSkipped() throws {
+        // A Latin-1 "é" from an old scanner or an SMB client: no Swift string holds the name, and
+        // it used to be left out of the listing without a word, as if checked.
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("batchgate-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let good = try Data(contentsOf: Executable.packageRoot.appendingPathComponent(examples + "repackage.csv"))
+        try good.write(to: folder.appendingPathComponent("a.csv"))
+        for name in [Array("caf".utf8) + [0xE9] + Array(" 100%.csv".utf8), [UInt8(ascii: ".")] + [0xFF] + Array("hidden.csv".utf8)] {
+            let path = Array(folder.path.utf8) + [UInt8(ascii: "/")] + name + [0]
+            let fd = path.withUnsafeBufferPointer { $0.withMemoryRebound(to: CChar.self) { open($0.baseAddress!, O_WRONLY | O_CREAT | O_EXCL, 0o644) } }
+            try #require(fd >= 0)
+            _ = good.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            close(fd)
+        }
+        let result = try Executable.run(["check", "--format", "json", folder.path])
+        #expect(result.status == 66, "a file that was not checked is not a pass")
+        #expect(result.standardError.contains("cannot check \(folder.path)/caf%E9 100%25.csv: its name is not UTF-8"),
+                "\(result.standardError)")
+        #expect(!result.standardError.contains("hidden"), "a dot-file is left alone, whatever its name's bytes")
+        #expect(result.standardOutput.split(separator: "\n").count == 1, "the other file is still checked")
+        #expect(result.standardOutput.contains("\"decision\":\"accepted\""))
+    }
+
     @Test func aDirectoryStandsForItsFilesAndFilesFromAddsMore() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("batchgate-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder.appendingPathComponent("sub"), withIntermediateDirectories: true)

@@ -90,8 +90,13 @@ struct DaemonTests {
         let daemon = DaemonProcess(root: root, arguments: ["run", "--root", root.path])
         try daemon.start()
         // Some writers create the file, close it empty, then open it again to fill it.
+        // Created and closed in place with open(2) and close(2): `FileManager.createFile` writes a
+        // temporary file and renames it in before closing it, so the daemon saw a whole file moved
+        // in and could take it at once, empty (the test failed now and then).
         let path = daemon.inbox.appendingPathComponent("refilled.json").path
-        #expect(fileManager.createFile(atPath: path, contents: nil))
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+        #expect(fd >= 0)
+        close(fd)
         usleep(500_000)
         #expect(daemon.routedCount == 0, "an empty file is not taken at once")
         let handle = try #require(FileHandle(forWritingAtPath: path))

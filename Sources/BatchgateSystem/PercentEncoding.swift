@@ -1,8 +1,7 @@
-import BatchgateSystem
-
 /// The bytes as UTF-8 text, each byte of an invalid sequence written as `%XX` (and `%` as `%25`,
-/// so the encoding cannot be confused with a name that already held such text).
-func percentEncodingInvalidUTF8(_ bytes: [UInt8]) -> String {
+/// so the encoding cannot be confused with a name that already held such text): how the daemon
+/// renames, and `check` names, a file whose name is not UTF-8.
+public func percentEncodingInvalidUTF8(_ bytes: [UInt8]) -> String {
     var output: [UInt8] = []
     var index = 0
     while index < bytes.count {
