@@ -11,10 +11,18 @@ public func percentEncodingInvalidUTF8(_ bytes: [UInt8]) -> String {
             index += 1
             continue
         }
-        // The longest valid sequence starting here, if any.
-        var length = 0
-        for candidate in [4, 3, 2] where index + candidate <= bytes.count {
-            if String(validating: bytes[index..<(index + candidate)], as: UTF8.self) != nil { length = candidate; break }
+        // One character, as long as its first byte says, if those bytes are valid. (Trying the
+        // longest valid run of up to four bytes instead took an ASCII byte after a two-byte
+        // character with it, so a `%` there was copied as it was, not as `%25`.)
+        var length = switch byte {
+        case 0xC2...0xDF: 2
+        case 0xE0...0xEF: 3
+        case 0xF0...0xF4: 4
+        default: 0
+        }
+        if length > 0, index + length > bytes.count
+            || String(validating: bytes[index..<(index + length)], as: UTF8.self) == nil {
+            length = 0
         }
         if length > 0 {
             output += bytes[index..<(index + length)]

@@ -204,7 +204,7 @@ struct CheckCommand: ParsableCommand {
         var json = JSONWriter()
         var worst = Decision.accepted
         var unopened = false
-        var misnamed: [String] = []
+        var misnamed: [(folder: String, name: [UInt8])] = []
         var paths: [String] = []
         do {
             (paths, misnamed) = try expandedPaths()
@@ -214,8 +214,8 @@ struct CheckCommand: ParsableCommand {
             throw ExitCode(66)
         }
         // Named, not skipped: a file left out of the output without a word looks checked.
-        for path in misnamed {
-            errorStream.write("batchgate: cannot check \(path): its name is not UTF-8 (each such byte is shown as %XX); rename it (the daemon renames such a file in its inbox to the name shown)\n")
+        for file in misnamed {
+            errorStream.write("batchgate: cannot check \(Self.shellQuoted(file.folder, file.name)): its name is not UTF-8; rename it (the daemon renames such a file in its inbox to \(percentEncodingInvalidUTF8(file.name)), or a numbered variant of that if it is taken)\n")
             unopened = true
         }
         errorStream.flush()
@@ -254,7 +254,7 @@ struct CheckCommand: ParsableCommand {
 
     /// The files named on the command line and in --files-from, with directories expanded, and
     /// the files in those directories whose names are not UTF-8 (see ``FileBytes/Listing``).
-    private func expandedPaths() throws(FileBytes.ReadError) -> (paths: [String], misnamed: [String]) {
+    private func expandedPaths() throws(FileBytes.ReadError) -> (paths: [String], misnamed: [(folder: String, name: [UInt8])]) {
         var named = files
         if let filesFrom {
             let bytes = filesFrom == "-" ? try FileBytes.readStandardInput() : try FileBytes.read(filesFrom, limit: 1 << 30).bytes
@@ -262,19 +262,39 @@ struct CheckCommand: ParsableCommand {
                 .filter { !$0.isEmpty }
         }
         var paths: [String] = []
-        var misnamed: [String] = []
+        var misnamed: [(folder: String, name: [UInt8])] = []
         for path in named {
             if let listing = try FileBytes.directoryEntries(path) {
                 let prefix = path.hasSuffix("/") ? path : path + "/"
                 paths += listing.names.filter { !DropFolderNames.isIgnored($0) }.sorted().map { prefix + $0 }
                 // Left out as the daemon leaves them out: a leading dot, a partial-file ending.
-                misnamed += listing.misnamed.filter { !DropFolderNames.isIgnored($0) }.sorted().map { prefix + $0 }
+                misnamed += listing.misnamed.filter { !DropFolderNames.isIgnored(String(decoding: $0, as: UTF8.self)) }
+                    .sorted { $0.lexicographicallyPrecedes($1) }.map { (prefix, $0) }
             } else {
                 paths.append(path)
             }
         }
         return (paths, misnamed)
     }
+
+    /// `folder` and `name` as a shell reads them back (`$'d/caf\xe9.csv'`), so that the message
+    /// names the file a person can then rename: every byte but printable ASCII is written `\xHH`,
+    /// and a control character cannot start a line of its own in the message.
+    static func shellQuoted(_ folder: String, _ name: [UInt8]) -> String {
+        var quoted = "$'"
+        for byte in Array(folder.utf8) + name {
+            if byte >= 0x20 && byte < 0x7F && byte != UInt8(ascii: "'") && byte != UInt8(ascii: "\\") {
+                quoted.unicodeScalars.append(Unicode.Scalar(byte))
+            } else {
+                quoted += "\\x" + String(byte, radix: 16, uppercase: false).leftPadded(to: 2)
+            }
+        }
+        return quoted + "'"
+    }
+}
+
+private extension String {
+    func leftPadded(to width: Int) -> String { count >= width ? self : String(repeating: "0", count: width - count) + self }
 }
 
 /// `--item-change concentrates|always|never`: the rules engine's own names, so that a new case

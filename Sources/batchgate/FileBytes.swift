@@ -60,9 +60,9 @@ enum FileBytes {
     struct Listing {
         /// Their names.
         var names: [String] = []
-        /// Those whose names are not UTF-8, each byte of an invalid sequence written as `%XX`: a
-        /// path cannot be built from such a name, so the caller reports them instead of checking.
-        var misnamed: [String] = []
+        /// The names, as bytes, of those whose names are not UTF-8: `check` opens files by a
+        /// string path, which cannot hold such a name, so the caller reports them instead.
+        var misnamed: [[UInt8]] = []
     }
 
     /// The regular files directly in `path` if it is a directory, or nil if it is not one (or does
@@ -95,7 +95,7 @@ enum FileBytes {
             if let name = entry.name {
                 listing.names.append(name)
             } else {
-                listing.misnamed.append(percentEncodingInvalidUTF8(entry.bytes))
+                listing.misnamed.append(entry.bytes)
             }
         }
         return listing

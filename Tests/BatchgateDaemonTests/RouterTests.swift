@@ -643,6 +643,13 @@ struct DaemonPieceTests {
         #expect(percentEncodingInvalidUTF8(Array("café 🌿.json".utf8)) == "café 🌿.json")
         #expect(percentEncodingInvalidUTF8(Array("caf".utf8) + [0xE9] + Array("%.csv".utf8)) == "caf%E9%25.csv")
         #expect(percentEncodingInvalidUTF8([0xC3, 0x28, 0xFF]) == "%C3(%FF")
+        // A `%` right after a character of two or three bytes is still written `%25`: otherwise
+        // "é%FF" and "é" followed by the byte FF would come out as the same name.
+        #expect(percentEncodingInvalidUTF8([0xC3, 0xA9, 0x25, 0x46, 0x46, 0xFF]) == "é%25FF%FF")
+        #expect(percentEncodingInvalidUTF8([0xC3, 0xA9, 0xFF, 0xFF]) == "é%FF%FF")
+        #expect(percentEncodingInvalidUTF8([0xE2, 0x82, 0xAC, 0x25, 0xFE]) == "€%25%FE")
+        #expect(percentEncodingInvalidUTF8([0xF0, 0x9F, 0x8C, 0xBF, 0x25]) == "🌿%25")
+        #expect(percentEncodingInvalidUTF8([0xE2, 0x82]) == "%E2%82", "a character cut short at the end")
     }
 
     @Test func journalLinesRoundTrip() throws {

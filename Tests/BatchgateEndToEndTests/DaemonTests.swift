@@ -95,7 +95,7 @@ struct DaemonTests {
         // in and could take it at once, empty (the test failed now and then).
         let path = daemon.inbox.appendingPathComponent("refilled.json").path
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o644)
-        #expect(fd >= 0)
+        try #require(fd >= 0)
         close(fd)
         usleep(500_000)
         #expect(daemon.routedCount == 0, "an empty file is not taken at once")
