@@ -215,7 +215,11 @@ struct CheckCommand: ParsableCommand {
         }
         // Named, not skipped: a file left out of the output without a word looks checked.
         for file in misnamed {
-            errorStream.write("batchgate: cannot check \(Self.shellQuoted(file.folder, file.name)): its name is not UTF-8; rename it (the daemon renames such a file in its inbox to \(percentEncodingInvalidUTF8(file.name)), or a numbered variant of that if it is taken)\n")
+            let renamed = percentEncodingInvalidUTF8(file.name)
+            // Quoted as well when it holds a control character or more than ASCII, for the same reason.
+            let plain = renamed.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F }
+            let shown = plain ? renamed : Self.shellQuoted("", Array(renamed.utf8))
+            errorStream.write("batchgate: cannot check \(Self.shellQuoted(file.folder, file.name)): its name is not UTF-8; rename it (the daemon renames such a file in its inbox to \(shown), or a numbered variant of that if it is taken)\n")
             unopened = true
         }
         errorStream.flush()
