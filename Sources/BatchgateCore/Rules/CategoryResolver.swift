@@ -36,24 +36,39 @@ public struct ResolvedPackage: Sendable, Equatable {
         private static let categoryPaths = (0..<16).map { "Ingredients[\($0)].ItemCategory" }
     }
 
+    private struct Fields: Equatable, Sendable {
+        var request: PackageRequest
+        var tag: String
+        var item: String?
+        var category: String
+        var categoryOrigin: Evidence.Origin
+        var ingredients: [Source]
+    }
+
+    /// In one ``SharedFields`` box, as a request's: the checker keeps each resolved package in a
+    /// list for the pre-flight checks, which walk it package by package, and a copy of the plain
+    /// struct retained and released each of its strings and lists.
+    private var fields: SharedFields<Fields>
+
     /// The package as read (note, additives and processing step come from here).
-    public var request: PackageRequest
-    public var tag: String
-    public var item: String?
-    public var category: String
+    public var request: PackageRequest { get { fields.value.request } _modify { yield &fields.value.request } }
+    public var tag: String { get { fields.value.tag } _modify { yield &fields.value.tag } }
+    public var item: String? { get { fields.value.item } _modify { yield &fields.value.item } }
+    public var category: String { get { fields.value.category } _modify { yield &fields.value.category } }
     /// Where the category came from.
-    public var categoryOrigin: Evidence.Origin
-    public var ingredients: [Source]
+    public var categoryOrigin: Evidence.Origin { get { fields.value.categoryOrigin } _modify { yield &fields.value.categoryOrigin } }
+    public var ingredients: [Source] { get { fields.value.ingredients } _modify { yield &fields.value.ingredients } }
 
     public init(request: PackageRequest, tag: String, item: String?, category: String,
                 categoryOrigin: Evidence.Origin = .manifest, ingredients: [Source]) {
-        self.request = request
-        self.tag = tag
-        self.item = item
-        self.category = category
-        self.categoryOrigin = categoryOrigin
-        self.ingredients = ingredients
+        fields = SharedFields(Fields(request: request, tag: tag, item: item, category: category,
+                                     categoryOrigin: categoryOrigin, ingredients: ingredients))
     }
+}
+
+extension ResolvedPackage: CustomReflectable {
+    /// Its fields, as a plain struct's mirror shows them (not the box they are kept in).
+    public var customMirror: Mirror { Mirror(self, children: fields.mirror.children, displayStyle: .struct) }
 }
 
 /// Fills in the categories a manifest leaves out, in the order of docs/manifests.md §7: an

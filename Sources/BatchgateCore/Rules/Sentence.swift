@@ -24,20 +24,25 @@ extension String {
     }
 }
 
-/// Puts a sentence together from its parts, lists included, straight into the string that holds
-/// it (``Swift/String/init(writing:)``): the code that writes it runs twice, once to count the bytes
-/// and once to copy them into a string allocated at its full length. The rules' sentences name
-/// lists of lists ("Buds (A and B) and Kief (C)"): built as strings, each list and each item of it
-/// was a string and an array of its own, allocated and freed per package.
+/// Puts a sentence together from its parts, lists included, for ``Swift/String/init(writing:)``:
+/// into room on the stack, then copied into the string once. The rules' sentences name lists of
+/// lists ("Buds (A and B) and Kief (C)"): built as strings, each list and each item of it was a
+/// string and an array of its own, allocated and freed per package.
 struct SentenceWriter {
-    /// Where the bytes go; nil while counting.
+    /// Where the bytes go; nil while only counting.
     private let base: UnsafeMutablePointer<UInt8>?
+    /// How many bytes fit at `base`: past that, the writer only counts.
+    private let capacity: Int
     /// Bytes written (or counted) so far.
     private(set) var count = 0
 
-    fileprivate init(base: UnsafeMutablePointer<UInt8>?) {
+    fileprivate init(base: UnsafeMutablePointer<UInt8>?, capacity: Int) {
         self.base = base
+        self.capacity = capacity
     }
+
+    /// Whether every byte counted was also written.
+    fileprivate var isWhole: Bool { count <= capacity }
 
     mutating func append(_ part: String) {
         part.withUTF8Bytes { append($0) }
@@ -52,7 +57,7 @@ struct SentenceWriter {
     }
 
     private mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) {
-        if let base, let source = bytes.baseAddress {
+        if let base, let source = bytes.baseAddress, count + bytes.count <= capacity {
             (base + count).update(from: source, count: bytes.count)
         }
         count += bytes.count
@@ -83,17 +88,29 @@ struct SentenceWriter {
 }
 
 extension String {
-    /// The sentence `body` writes, in a string allocated once at its full length (see
-    /// ``SentenceWriter``). `body` must write the same parts each time it is called.
+    /// Room on the stack for a sentence: the rules' sentences name at most three items of a list,
+    /// so nearly all fit; a longer one (long names) is written again into a string of its length.
+    private static let sentenceRoom = 1024
+
+    /// The sentence `body` writes (see ``SentenceWriter``), written once into room on the stack
+    /// and copied into the string: counting it first, to allocate the string at its length and
+    /// write into that, ran the sentence's code twice. `body` must write the same parts each time
+    /// it is called.
     init(writing body: (inout SentenceWriter) -> Void) {
-        var counter = SentenceWriter(base: nil)
-        body(&counter)
-        guard counter.count > 0 else {
-            self = ""
+        let written: String? = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Self.sentenceRoom) { room in
+            var writer = SentenceWriter(base: room.baseAddress, capacity: room.count)
+            body(&writer)
+            guard writer.isWhole else { return nil }
+            return String(decoding: UnsafeBufferPointer(rebasing: room[..<writer.count]), as: UTF8.self)
+        }
+        if let written {
+            self = written
             return
         }
+        var counter = SentenceWriter(base: nil, capacity: 0)
+        body(&counter)
         self.init(unsafeUninitializedCapacity: counter.count) { buffer in
-            var writer = SentenceWriter(base: buffer.baseAddress)
+            var writer = SentenceWriter(base: buffer.baseAddress, capacity: buffer.count)
             body(&writer)
             precondition(writer.count == counter.count, "a sentence wrote other parts the second time")
             return writer.count
