@@ -173,10 +173,18 @@ public struct ManifestChecker: Sendable {
             verdict.status = .needsBatch
             verdict.fix = unmarkedNumber
                 ? "package \(tag) gives batch number \(number) but IsProductionBatch is false, so Metrc will not mark it: set IsProductionBatch to true (tick Production Batch)."
-                : String(concatenating: "tick Production Batch (IsProductionBatch) for package ", tag,
-                         " and give it a production batch number (ProductionBatchNumber).")
+                : String(writing: { fix in
+                    fix.append("tick Production Batch (IsProductionBatch) for package ")
+                    fix.append(tag)
+                    fix.append(" and give it a production batch number (ProductionBatchNumber).")
+                })
         } else if verdict.productionBatchRequired {
-            verdict.notes.append(String(concatenating: "Marked as production batch ", number, ", as required."))
+            // Written, not concatenated: a variadic list of parts is an array allocated per package.
+            verdict.notes.append(String(writing: { note in
+                note.append("Marked as production batch ")
+                note.append(number)
+                note.append(", as required.")
+            }))
         } else if request.isMarked {
             verdict.warnings.append(PackageWarning(
                 message: request.isProductionBatch == nil

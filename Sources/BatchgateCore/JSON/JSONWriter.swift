@@ -68,10 +68,30 @@ public struct JSONWriter: Sendable {
         appendQuoted(value, then: nil)
     }
 
+    /// Writes a member whose name is given in the code and whose value is text, escaped, or
+    /// `null`: ``key(_:)`` and ``string(_:)`` in one step, with one check of room for the name and
+    /// the value's plain run. A report writes a few dozen such members per package.
+    public mutating func member(_ name: StaticString, _ value: String?) {
+        guard let value else { key(name); buffer.append("null"); needsComma = true; return }
+        appendQuoted(value, key: name, then: nil)
+    }
+
     /// Writes `label` and `value` as one string, escaped; the label is plain text given in the code
     /// ("Fix: "), written as it is.
     public mutating func string(_ value: String, after label: StaticString) {
         appendQuoted(value, after: label, then: nil)
+    }
+
+    /// Writes a member whose name is given in the code and whose value is `true` or `false`.
+    public mutating func member(_ name: StaticString, _ value: Bool) {
+        key(name)
+        bool(value)
+    }
+
+    /// Writes a member whose name is given in the code and whose value is a whole number or `null`.
+    public mutating func member(_ name: StaticString, _ value: Int?) {
+        key(name)
+        int(value)
     }
 
     /// Writes `true` or `false`.
@@ -117,8 +137,10 @@ public struct JSONWriter: Sendable {
     /// The bytes a JSON string cannot hold as they are: control characters, `"`, `\` and DEL.
     private static let escaped = StopBytes(below: 0x20, a: UInt8(ascii: "\""), b: UInt8(ascii: "\\"), c: 0x7F)
 
-    /// Writes the comma if one is due, `value` quoted and escaped, then `suffix` (a key's colon).
-    private mutating func appendQuoted(_ value: String, after label: StaticString = "", then suffix: UInt8?) {
+    /// Writes the comma if one is due, the member name `key` if given (`"key":`), `value` quoted
+    /// and escaped, then `suffix` (a key's colon).
+    private mutating func appendQuoted(_ value: String, after label: StaticString = "", key: StaticString? = nil,
+                                       then suffix: UInt8?) {
         let comma = needsComma
         needsComma = true
         value.withUTF8Bytes { utf8 in
@@ -129,14 +151,23 @@ public struct JSONWriter: Sendable {
             // Through `withUTF8Buffer`: a one-character label is stored as a character, not a pointer.
             label.withUTF8Buffer { labelBytes in
                 assert(Self.escaped.plainPrefixLength(of: labelBytes) == labelBytes.count, "a label in the code needs no escape")
-                buffer.append(atMost: plain + labelBytes.count + 4) { out in
-                    if comma { out.put(UInt8(ascii: ",")) }
-                    out.put(UInt8(ascii: "\""))
-                    out.put(labelBytes)
-                    out.put(plainRun)
-                    guard whole else { return }
-                    out.put(UInt8(ascii: "\""))
-                    if let suffix { out.put(suffix) }
+                (key ?? "").withUTF8Buffer { keyBytes in
+                    assert(Self.escaped.plainPrefixLength(of: keyBytes) == keyBytes.count, "a key in the code needs no escape")
+                    buffer.append(atMost: plain + labelBytes.count + keyBytes.count + 7) { out in
+                        if comma { out.put(UInt8(ascii: ",")) }
+                        if key != nil {
+                            out.put(UInt8(ascii: "\""))
+                            out.put(keyBytes)
+                            out.put(UInt8(ascii: "\""))
+                            out.put(UInt8(ascii: ":"))
+                        }
+                        out.put(UInt8(ascii: "\""))
+                        out.put(labelBytes)
+                        out.put(plainRun)
+                        guard whole else { return }
+                        out.put(UInt8(ascii: "\""))
+                        if let suffix { out.put(suffix) }
+                    }
                 }
             }
             guard !whole else { return }

@@ -10,16 +10,16 @@ extension ManifestReport {
     /// Writes the report object into a writer that is building a larger document.
     public func write(to json: inout JSONWriter, extra: [(key: String, value: String)] = []) {
         json.beginObject()
-        json.key("file"); json.string(file)
+        json.member("file", file)
         for field in extra {
             json.key(field.key); json.string(field.value)
         }
-        json.key("decision"); json.string(decision.rawValue)
-        json.key("summary"); json.string(summary)
-        if let format { json.key("format"); json.string(format.rawValue) }
-        if let licenseNumber { json.key("licenseNumber"); json.string(licenseNumber) }
-        if let facility { json.key("facility"); json.string(facility) }
-        if let source { json.key("source"); json.string(source) }
+        json.member("decision", decision.rawValue)
+        json.member("summary", summary)
+        if let format { json.member("format", format.rawValue) }
+        if let licenseNumber { json.member("licenseNumber", licenseNumber) }
+        if let facility { json.member("facility", facility) }
+        if let source { json.member("source", source) }
         json.key("packages")
         json.beginArray()
         // By position, here and below: a `for package in packages` loop copies each verdict.
@@ -29,9 +29,9 @@ extension ManifestReport {
         json.beginArray()
         for error in errors {
             json.beginObject()
-            json.key("message"); json.string(error.message)
-            json.key("line"); json.int(error.line)
-            json.key("field"); json.string(error.field)
+            json.member("message", error.message)
+            json.member("line", error.line)
+            json.member("field", error.field)
             json.endObject()
         }
         json.endArray()
@@ -43,8 +43,8 @@ extension ManifestReport {
         json.beginArray()
         for skip in skipped {
             json.beginObject()
-            json.key("rule"); json.string(skip.check.rawValue)
-            json.key("reason"); json.string(skip.reason)
+            json.member("rule", skip.check.rawValue)
+            json.member("reason", skip.reason)
             json.key("tags"); json.strings(skip.tags)
             json.endObject()
         }
@@ -57,11 +57,11 @@ extension CheckFinding {
     /// `{rule, severity, message, evidence, fix}`: a rule finding's shape, with the fix.
     func write(to json: inout JSONWriter) {
         json.beginObject()
-        json.key("rule"); json.string(check.rawValue)
-        json.key("severity"); json.string(severity.rawValue)
-        json.key("message"); json.string(message)
+        json.member("rule", check.rawValue)
+        json.member("severity", severity.rawValue)
+        json.member("message", message)
         json.key("evidence"); evidence.write(to: &json)
-        json.key("fix"); json.string(fix)
+        json.member("fix", fix)
         json.endObject()
     }
 }
@@ -69,19 +69,19 @@ extension CheckFinding {
 extension PackageVerdict {
     func write(to json: inout JSONWriter) {
         json.beginObject()
-        json.key("tag"); json.string(tag)
-        json.key("item"); json.string(item)
-        json.key("category"); json.string(category)
-        json.key("productionBatchRequired"); json.bool(productionBatchRequired)
-        json.key("isProductionBatch"); json.bool(isMarked)
-        json.key("productionBatchNumber"); json.string(productionBatchNumber)
+        json.member("tag", tag)
+        json.member("item", item)
+        json.member("category", category)
+        json.member("productionBatchRequired", productionBatchRequired)
+        json.member("isProductionBatch", isMarked)
+        json.member("productionBatchNumber", productionBatchNumber)
         json.key("rules")
         json.beginArray()
         findings.withUnsafeBufferPointer { findings in
             for index in findings.indices { json.string(findings[index].rule.rawValue) }
         }
         json.endArray()
-        json.key("status"); json.string(status.rawValue)
+        json.member("status", status.rawValue)
         json.key("messages")
         json.beginArray()
         forEachMessage(includingFix: true) { json.string($1, after: $0) }
@@ -105,10 +105,10 @@ extension PackageVerdict {
             writeEntry(to: &json, rule: nil, severity: .warning, message: warning.message, evidence: warning.evidence)
         }
         json.endArray()
-        json.key("fix"); json.string(fix)
-        json.key("location"); json.string(location)
-        json.key("note"); json.string(note)
-        json.key("line"); json.int(position.line)
+        json.member("fix", fix)
+        json.member("location", location)
+        json.member("note", note)
+        json.member("line", position.line)
         json.endObject()
     }
 }
@@ -118,9 +118,9 @@ extension PackageVerdict {
     private func writeEntry(to json: inout JSONWriter, rule: RuleID?, severity: Severity, message: String,
                             evidence: Evidence?) {
         json.beginObject()
-        if let rule { json.key("rule"); json.string(rule.rawValue) }
-        json.key("severity"); json.string(severity.rawValue)
-        json.key("message"); json.string(message)
+        if let rule { json.member("rule", rule.rawValue) }
+        json.member("severity", severity.rawValue)
+        json.member("message", message)
         json.key("evidence")
         if let evidence { evidence.write(to: &json) } else { json.string(nil) }
         json.endObject()
@@ -130,10 +130,10 @@ extension PackageVerdict {
 extension Evidence {
     func write(to json: inout JSONWriter) {
         json.beginObject()
-        json.key("field"); json.string(field)
-        json.key("value"); json.string(value)
-        json.key("line"); json.int(line)
-        json.key("origin"); json.string(origin.rawValue)
+        json.member("field", field)
+        json.member("value", value)
+        json.member("line", line)
+        json.member("origin", origin.rawValue)
         json.endObject()
     }
 }
