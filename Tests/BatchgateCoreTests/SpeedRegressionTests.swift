@@ -189,41 +189,43 @@ struct SpeedRegressionTests {
         #expect(String(writing: { $0.append("Ingrédient "); $0.append(12); $0.append(" 🌿") }) == "Ingrédient 12 🌿")
     }
 
-    /// A sentence is written into room on the stack; one longer than that room (long names) is
-    /// written again into a string of its length: whole either way, at the edge too.
-    @Test(arguments: [1, 1023, 1024, 1025, 5000])
+    /// A sentence is written into room on the stack (1,024 bytes); one longer than that room (long
+    /// names) is written again into a string of its length: whole either way, at the edge too, and
+    /// with a two-byte character across the edge.
+    @Test(arguments: [17, 1023, 1024, 1025, 5000])
     func aSentenceLongerThanItsRoomIsWrittenWhole(length: Int) {
-        let name = String(repeating: "é", count: length / 2) + String(repeating: "x", count: length % 2)
-        let sentence = String(writing: { $0.append("Item \""); $0.append(name); $0.append("\" says so.") })
-        #expect(sentence == "Item \"" + name + "\" says so.")
-        #expect(sentence.utf8.count == length + 16)
+        // `Item "` and `" says so.` are 16 bytes; the name fills the rest.
+        for lead in ["", "x"] {
+            let nameBytes = length - 16 - lead.utf8.count
+            let name = lead + String(repeating: "é", count: nameBytes / 2) + String(repeating: "x", count: nameBytes % 2)
+            let sentence = String(writing: { $0.append("Item \""); $0.append(name); $0.append("\" says so.") })
+            #expect(sentence == "Item \"" + name + "\" says so.")
+            #expect(sentence.utf8.count == length)
+        }
     }
 
     /// `member` writes what `key` and `string` (or `bool`, `int`) write, commas and escapes included.
     @Test func jsonWriterMembersAreKeysWithTheirValues() {
         var members = JSONWriter()
+        members.beginObject()
+        members.member("a", "x\"y")
+        members.member("bb", nil as String?)
+        members.member("c", true)
+        members.member("d", 12)
+        members.member("e", nil as Int?)
+        members.member("f", "plain")
+        members.endObject()
+
         var pieces = JSONWriter()
-        for writer in [0, 1] {
-            if writer == 0 {
-                members.beginObject()
-                members.member("a", "x\"y")
-                members.member("bb", nil as String?)
-                members.member("c", true)
-                members.member("d", 12)
-                members.member("e", nil as Int?)
-                members.member("f", "plain")
-                members.endObject()
-            } else {
-                pieces.beginObject()
-                pieces.key("a"); pieces.string("x\"y")
-                pieces.key("bb"); pieces.string(nil)
-                pieces.key("c"); pieces.bool(true)
-                pieces.key("d"); pieces.int(12)
-                pieces.key("e"); pieces.int(nil)
-                pieces.key("f"); pieces.string("plain")
-                pieces.endObject()
-            }
-        }
+        pieces.beginObject()
+        pieces.key("a"); pieces.string("x\"y")
+        pieces.key("bb"); pieces.string(nil)
+        pieces.key("c"); pieces.bool(true)
+        pieces.key("d"); pieces.int(12)
+        pieces.key("e"); pieces.int(nil)
+        pieces.key("f"); pieces.string("plain")
+        pieces.endObject()
+
         #expect(members.text == #"{"a":"x\"y","bb":null,"c":true,"d":12,"e":null,"f":"plain"}"#)
         #expect(members.text == pieces.text)
     }

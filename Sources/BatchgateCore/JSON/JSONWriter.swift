@@ -72,8 +72,8 @@ public struct JSONWriter: Sendable {
     /// `null`: ``key(_:)`` and ``string(_:)`` in one step, with one check of room for the name and
     /// the value's plain run. A report writes a few dozen such members per package.
     public mutating func member(_ name: StaticString, _ value: String?) {
-        guard let value else { key(name); buffer.append("null"); needsComma = true; return }
-        appendQuoted(value, key: name, then: nil)
+        guard let value else { key(name); string(nil); return }
+        appendQuoted(value, name: name, then: nil)
     }
 
     /// Writes `label` and `value` as one string, escaped; the label is plain text given in the code
@@ -137,9 +137,9 @@ public struct JSONWriter: Sendable {
     /// The bytes a JSON string cannot hold as they are: control characters, `"`, `\` and DEL.
     private static let escaped = StopBytes(below: 0x20, a: UInt8(ascii: "\""), b: UInt8(ascii: "\\"), c: 0x7F)
 
-    /// Writes the comma if one is due, the member name `key` if given (`"key":`), `value` quoted
-    /// and escaped, then `suffix` (a key's colon).
-    private mutating func appendQuoted(_ value: String, after label: StaticString = "", key: StaticString? = nil,
+    /// Writes the comma if one is due, the member `name` if given (`"name":`), `value` quoted and
+    /// escaped, then `suffix` (a key's colon).
+    private mutating func appendQuoted(_ value: String, after label: StaticString = "", name: StaticString? = nil,
                                        then suffix: UInt8?) {
         let comma = needsComma
         needsComma = true
@@ -151,13 +151,15 @@ public struct JSONWriter: Sendable {
             // Through `withUTF8Buffer`: a one-character label is stored as a character, not a pointer.
             label.withUTF8Buffer { labelBytes in
                 assert(Self.escaped.plainPrefixLength(of: labelBytes) == labelBytes.count, "a label in the code needs no escape")
-                (key ?? "").withUTF8Buffer { keyBytes in
-                    assert(Self.escaped.plainPrefixLength(of: keyBytes) == keyBytes.count, "a key in the code needs no escape")
-                    buffer.append(atMost: plain + labelBytes.count + keyBytes.count + 7) { out in
+                (name ?? "").withUTF8Buffer { nameBytes in
+                    assert(Self.escaped.plainPrefixLength(of: nameBytes) == nameBytes.count, "a name in the code needs no escape")
+                    // Besides the bytes given: a comma, the name's quotes and colon, the value's
+                    // quotes and the suffix, 7 at most.
+                    buffer.append(atMost: plain + labelBytes.count + nameBytes.count + 7) { out in
                         if comma { out.put(UInt8(ascii: ",")) }
-                        if key != nil {
+                        if name != nil {
                             out.put(UInt8(ascii: "\""))
-                            out.put(keyBytes)
+                            out.put(nameBytes)
                             out.put(UInt8(ascii: "\""))
                             out.put(UInt8(ascii: ":"))
                         }

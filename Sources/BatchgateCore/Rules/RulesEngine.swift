@@ -421,7 +421,29 @@ public struct RulesEngine: Sendable {
     /// A name (category or item) as first written, and the positions of the ingredients that bear it.
     struct NameGroup {
         var name: String
-        var members: [Int]
+        var members: Members
+
+        init(name: String, first: Int) {
+            self.name = name
+            members = Members(first: first)
+        }
+
+        /// The positions in order, the first kept inline: most groups have one member, and an
+        /// array for it was an allocation per group and package.
+        struct Members: RandomAccessCollection {
+            /// The first position (not `first`, which a collection has as an optional).
+            private let head: Int
+            /// The positions after the first.
+            private var rest: [Int] = []
+
+            init(first: Int) { head = first }
+
+            var startIndex: Int { 0 }
+            var endIndex: Int { rest.count + 1 }
+            subscript(position: Int) -> Int { position == 0 ? head : rest[position - 1] }
+
+            mutating func append(_ position: Int) { rest.append(position) }
+        }
     }
 
     /// The ingredients grouped by a name (category or item), compared trimmed and in any case, in
@@ -439,7 +461,7 @@ public struct RulesEngine: Sendable {
                     groups[group].members.append(index)
                 } else {
                     indexOfKey[key] = groups.count
-                    groups.append(NameGroup(name: value, members: [index]))
+                    groups.append(NameGroup(name: value, first: index))
                 }
             }
             return groups
@@ -451,7 +473,7 @@ public struct RulesEngine: Sendable {
             if let group = groups.indices.first(where: { groups[$0].name == value || groups[$0].name.isSameName(as: value) }) {
                 groups[group].members.append(index)
             } else {
-                groups.append(NameGroup(name: value, members: [index]))
+                groups.append(NameGroup(name: value, first: index))
             }
         }
         return groups

@@ -29,9 +29,11 @@ extension String {
 /// lists ("Buds (A and B) and Kief (C)"): built as strings, each list and each item of it was a
 /// string and an array of its own, allocated and freed per package.
 struct SentenceWriter {
-    /// Where the bytes go; nil while only counting.
+    /// Where the bytes go (nil for room of no bytes).
     private let base: UnsafeMutablePointer<UInt8>?
-    /// How many bytes fit at `base`: past that, the writer only counts.
+    /// How many bytes fit at `base`. A part is written whole or not at all, so that a character is
+    /// never cut at the edge of the room; past the room the writer only counts, and ``isWhole``
+    /// says so.
     private let capacity: Int
     /// Bytes written (or counted) so far.
     private(set) var count = 0
@@ -97,9 +99,11 @@ extension String {
     /// write into that, ran the sentence's code twice. `body` must write the same parts each time
     /// it is called.
     init(writing body: (inout SentenceWriter) -> Void) {
+        var length = 0
         let written: String? = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Self.sentenceRoom) { room in
             var writer = SentenceWriter(base: room.baseAddress, capacity: room.count)
             body(&writer)
+            length = writer.count
             guard writer.isWhole else { return nil }
             return String(decoding: UnsafeBufferPointer(rebasing: room[..<writer.count]), as: UTF8.self)
         }
@@ -107,12 +111,12 @@ extension String {
             self = written
             return
         }
-        var counter = SentenceWriter(base: nil, capacity: 0)
-        body(&counter)
-        self.init(unsafeUninitializedCapacity: counter.count) { buffer in
+        // Longer than the room: the first pass counted it, so it is written again straight into a
+        // string of its length.
+        self.init(unsafeUninitializedCapacity: length) { buffer in
             var writer = SentenceWriter(base: buffer.baseAddress, capacity: buffer.count)
             body(&writer)
-            precondition(writer.count == counter.count, "a sentence wrote other parts the second time")
+            precondition(writer.count == length, "a sentence wrote other parts the second time")
             return writer.count
         }
     }
