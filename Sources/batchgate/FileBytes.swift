@@ -15,7 +15,11 @@ enum FileBytes {
         var errno: Int32
 
         var description: String {
-            "cannot \(operation) \(path): \(String(cString: strerror(errno)))"
+            let reason = String(cString: strerror(errno))
+            // A name given as an argument or in --files-from reaches batchgate as text: bytes in it
+            // that are not UTF-8 became U+FFFD, so a file that is there is not found by that name.
+            guard errno == ENOENT, path.contains("\u{FFFD}") else { return "cannot \(operation) \(path): \(reason)" }
+            return "cannot \(operation) \(path): \(reason); if the file is there, its name holds bytes that are not UTF-8 (shown as \u{FFFD}), which batchgate cannot open by name: rename it, or check its folder (batchgate check FOLDER names such a file as the shell reads it back)"
         }
     }
 

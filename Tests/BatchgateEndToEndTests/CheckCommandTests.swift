@@ -49,6 +49,15 @@ struct CheckCommandTests {
             _ = good.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
             close(fd)
         }
+        // Named in --files-from, the name reaches check as text with U+FFFD for the bad byte: the
+        // file is there, so "No such file" alone would mislead.
+        let list = folder.appendingPathComponent(".list")
+        try Data(Array(folder.path.utf8) + Array("/caf".utf8) + [0xE9] + Array(" 100%.csv\n".utf8)).write(to: list)
+        let listed = try Executable.run(["check", "--files-from", list.path])
+        #expect(listed.status == 66)
+        #expect(listed.standardError.contains("No such file or directory; if the file is there, its name holds bytes that are not UTF-8"),
+                "\(listed.standardError)")
+
         let result = try Executable.run(["check", "--format", "json", folder.path])
         #expect(result.status == 66, "a file that was not checked is not a pass")
         #expect(result.standardError.contains(
