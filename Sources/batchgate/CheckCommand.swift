@@ -290,15 +290,11 @@ struct CheckCommand: ParsableCommand {
             if byte >= 0x20 && byte < 0x7F && byte != UInt8(ascii: "'") && byte != UInt8(ascii: "\\") {
                 quoted.unicodeScalars.append(Unicode.Scalar(byte))
             } else {
-                quoted += "\\x" + String(byte, radix: 16, uppercase: false).leftPadded(to: 2)
+                quoted += "\\x" + Hex.string(CollectionOfOne(byte))
             }
         }
         return quoted + "'"
     }
-}
-
-private extension String {
-    func leftPadded(to width: Int) -> String { count >= width ? self : String(repeating: "0", count: width - count) + self }
 }
 
 /// `--item-change concentrates|always|never`: the rules engine's own names, so that a new case
