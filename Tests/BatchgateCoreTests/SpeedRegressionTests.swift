@@ -229,4 +229,105 @@ struct SpeedRegressionTests {
         #expect(members.text == #"{"a":"x\"y","bb":null,"c":true,"d":12,"e":null,"f":"plain"}"#)
         #expect(members.text == pieces.text)
     }
+
+    /// A scan for bytes to escape tests eight bytes at a time below sixteen, the last eight
+    /// overlapping: at every length and every offset it stops where a byte-by-byte scan does, at
+    /// each stop byte, and passes bytes beyond ASCII (the text report stops at 0xC2, the start of
+    /// C1 controls).
+    @Test(arguments: 0...40)
+    func stopBytesFindTheFirstStopAtEveryOffset(length: Int) {
+        let scans = [StopBytes(below: 0x20, a: UInt8(ascii: "\""), b: UInt8(ascii: "\\"), c: 0x7F),
+                     StopBytes(below: 0x20, a: 0x7F, b: 0xC2, c: 0x7F)]
+        // Plain bytes that sit next to stops in a word: letters, high bytes, 0x20 itself.
+        let plain: [UInt8] = [0x78, 0xC3, 0xA9, 0x20, 0x80, 0xFF, 0x21, 0x7E, 0x5B, 0x23]
+        for scan in scans {
+            for stop: UInt8 in [0x00, 0x09, 0x0A, 0x1F, scan.a, scan.b, scan.c] {
+                for offset in 0...length {
+                    var bytes = (0..<length).map { plain[$0 % plain.count] }
+                    if offset < length { bytes[offset] = stop }
+                    let naive = bytes.firstIndex { $0 < scan.below || $0 == scan.a || $0 == scan.b || $0 == scan.c } ?? length
+                    let found = bytes.withUnsafeBufferPointer { scan.plainPrefixLength(of: $0) }
+                    #expect(found == naive, "length \(length), byte \(stop) at \(offset)")
+                }
+            }
+        }
+    }
+
+    /// CSV cells are kept as places in the text and trimmed as bytes while their edges are ASCII;
+    /// the result is what `trimmingWhitespace()` makes of the cell's string, Unicode white space
+    /// and a space followed by a combining mark (one character, which is white space) included.
+    @Test(arguments: [
+        "", " ", "\t", "a", " a ", "\u{A0}a\u{A0}", "\u{2003}Tag\u{3000}", " \u{301}a", "a \u{301}", "\u{A0}", "é", " é ",
+        "\"  q \"", "\" a \"\"b\"\" \"", "\"\u{A0}\"", "x\u{301} ", "\u{85}a\u{85}", "\u{B}\u{C}a\u{1C}", "\"line\nbreak \"",
+    ])
+    func csvCellsTrimAsTheirStringsDo(cell: String) throws {
+        let text = Array("a,\(cell),b\n".utf8)[...]
+        let table = try CSVParser.table(text, delimiter: UInt8(ascii: ","))
+        let middle = table.cell(table.records[0], 1)
+        #expect(table.string(table.trimmed(middle)) == table.string(middle).trimmingWhitespace())
+        #expect(try CSVParser.parse(text, delimiter: UInt8(ascii: ","))[0].cells[1] == table.string(middle))
+    }
+
+    /// A record of white space alone is dropped as a blank one, its cells read as bytes (ASCII) or
+    /// as characters (beyond it), as ``CSVRecord/isBlank`` reads them.
+    @Test func csvBlankRecordsAreWhiteSpaceByCharacter() throws {
+        let text = Array("h1,h2\n \t,\u{A0}\n\u{2003},\u{301}\n \u{301},\n\"\",\" \"\nx,\u{A0}\n".utf8)[...]
+        let kept = try CSVParser.parse(text, delimiter: UInt8(ascii: ","), skipBlankRecords: true)
+        let all = try CSVParser.parse(text, delimiter: UInt8(ascii: ","))
+        #expect(kept == all.filter { !$0.isBlank })
+        #expect(kept.map(\.line) == [1, 3, 6], "a lone combining mark is not white space; a space before one is")
+    }
+
+    /// Rows of one package compare as bytes first and as strings after: the same item written
+    /// composed and decomposed agrees, as strings do, and a tag in lower case is the same package.
+    @Test func csvRowsAgreeAsTheirStringsDo() {
+        let reading = readCSV("""
+            Tag,Item,Item Category,Quantity,UoM,Source Tag,Source Quantity,Source UoM
+            \(tag(1)),Caf\u{E9},Concentrate,5,Grams,\(tag(101)),1,Grams
+            \(tag(1).lowercased()),Cafe\u{301},Concentrate,5.00,Grams,\(tag(102)),1,Grams
+             \(tag(1))\u{A0},Caf\u{E9} ,Concentrate, 5,grams,\(tag(103)),1,Grams
+            """)
+        #expect(reading.issues == [])
+        #expect(reading.manifest.packages.count == 1)
+        #expect(reading.manifest.packages.first?.ingredients.count == 3)
+        #expect(reading.manifest.packages.first?.item == "Caf\u{E9}")
+    }
+
+    /// `true`, `false` and `null` are compared byte by byte: anything near them is refused by name.
+    @Test(arguments: ["tru", "truee", "True", "fals", "falsey", "False", "nul", "nulll", "NULL", "t", "f", "n"])
+    func jsonWordsAreExact(word: String) {
+        let reading = readJSON("[{\"Tag\": \(word)}]")
+        #expect(reading.issues.first?.message.contains("'\(word)' is not a JSON value") == true, "\(reading.issues)")
+        #expect(readJSON("[{\"Tag\": null, \"IsProductionBatch\": true, \"UseSameItem\": false}]").issues
+            .allSatisfy { !$0.message.contains("not valid JSON") })
+    }
+
+    /// Property names are hashed from their length and their first and last eight bytes: names
+    /// alike there but not in the middle stay apart, one the reader takes and one it does not; a
+    /// name repeated in another case is still reported, taken or not, in a small object and past
+    /// the 32 members where the names go into a dictionary.
+    @Test(arguments: [0, 40])
+    func propertyNamesAlikeAtTheirEdgesStayApart(padding: Int) {
+        let extra = (0..<padding).map { "\"P\($0)\": 1" }
+        let members = extra + [
+            "\"ProductionXatchNumber\": \"not it\"", "\"ProductionBatchNumber\": \"PB-7\"",
+            "\"ExtraBatchXumberValue\": 1", "\"ExtraBatchNumberValue\": 2", "\"EXTRABATCHNUMBERVALUE\": 3",
+            "\"PRODUCTIONBATCHNUMBER\": \"PB-8\"",
+        ]
+        let reading = readJSON(packageJSON(extra: members.joined(separator: ", ")))
+        #expect(reading.manifest.packages.first?.productionBatchNumber == "PB-7")
+        let repeated = reading.issues.map(\.message).filter { $0.contains("twice") }
+        #expect(repeated.count == 2, "\(repeated)")
+        #expect(repeated.contains { $0.contains("\"EXTRABATCHNUMBERVALUE\" twice") })
+        #expect(repeated.contains { $0.contains("\"PRODUCTIONBATCHNUMBER\" twice") })
+        #expect(reading.issues.first { $0.message.contains("PRODUCTIONBATCHNUMBER") }?.field == "ProductionBatchNumber")
+    }
+
+    /// A property name written with escapes is the name it spells.
+    @Test func escapedPropertyNamesAreTaken() {
+        let reading = readJSON(#"[{"T\u0061g": "\#(tag(1))", "Item": "Resin", "ItemCategory": "Concentrate", "Quantity": 1, "UnitOfMeasure": "Grams", "Ingredients": [{"P\u0061ckage": "\#(tag(2))", "Quantity": 1, "UnitOfMeasure": "Grams"}]}]"#)
+        #expect(reading.issues == [])
+        #expect(reading.manifest.packages.first?.tag == tag(1))
+        #expect(reading.manifest.packages.first?.ingredients.first?.package == tag(2))
+    }
 }

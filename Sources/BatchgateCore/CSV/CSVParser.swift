@@ -63,12 +63,28 @@ public enum CSVParser {
         _ text: ArraySlice<UInt8>, delimiter: UInt8, skipBlankRecords: Bool = false,
         maximumRows: Int = .max, maximumCellsPerRecord: Int = .max, maximumCells: Int = .max
     ) throws(CSVSyntaxError) -> [CSVRecord] {
-        let result: Result<[CSVRecord], CSVSyntaxError> = text.withUnsafeBufferPointer { buffer in
+        let table = try table(text, delimiter: delimiter, skipBlankRecords: skipBlankRecords, maximumRows: maximumRows,
+                              maximumCellsPerRecord: maximumCellsPerRecord, maximumCells: maximumCells)
+        return table.records.indices.map(table.record)
+    }
+
+    /// The records as places in `text` (see ``CSVTable``), with the same checks, caps and errors as
+    /// ``parse(_:delimiter:skipBlankRecords:maximumRows:maximumCellsPerRecord:maximumCells:)``.
+    static func table(
+        _ text: ArraySlice<UInt8>, delimiter: UInt8, skipBlankRecords: Bool = false,
+        maximumRows: Int = .max, maximumCellsPerRecord: Int = .max, maximumCells: Int = .max
+    ) throws(CSVSyntaxError) -> CSVTable {
+        // Cells keep offsets in 32 bits; no caller reads anywhere near 4 GiB.
+        guard text.count < Int(UInt32.max) else {
+            throw CSVSyntaxError(reason: "the text is larger than 4 GiB", line: 1, exceedsLimit: true)
+        }
+        let result: Result<CSVTable, CSVSyntaxError> = text.withUnsafeBufferPointer { buffer in
             var reader = RecordReader(buffer: buffer, delimiter: delimiter, skipBlankRecords: skipBlankRecords,
                                       maximumRows: maximumRows, maximumCellsPerRecord: maximumCellsPerRecord,
                                       maximumCells: maximumCells)
             do throws(CSVSyntaxError) {
-                return .success(try reader.readAll())
+                try reader.readAll()
+                return .success(CSVTable(text: text, cells: reader.cells, decoded: reader.decoded, records: reader.records))
             } catch {
                 return .failure(error)
             }
@@ -77,12 +93,93 @@ public enum CSVParser {
     }
 }
 
+/// The records of a CSV text as places in its bytes: a cell becomes a `String` only when a reader
+/// keeps it. A manifest's rows repeat their package's cells on every ingredient row, and making a
+/// string of each, to trim it and compare it with the first row's, was most of reading a CSV
+/// manifest.
+struct CSVTable {
+    /// A cell's bytes: `start..<end` in the text, or in ``decoded`` for a quoted cell that had
+    /// doubled quotes (written there once, undoubled).
+    struct Cell: Equatable {
+        var start: UInt32
+        var end: UInt32
+        var isDecoded: Bool
+
+        static let empty = Cell(start: 0, end: 0, isDecoded: false)
+        var isEmpty: Bool { start == end }
+    }
+
+    /// One record: its cells are `cells[firstCell..<firstCell + count]`.
+    struct Record {
+        var firstCell: Int
+        var count: Int
+        var line: Int
+    }
+
+    let text: ArraySlice<UInt8>
+    let cells: [Cell]
+    let decoded: [UInt8]
+    let records: [Record]
+
+    /// The bytes of `cell`.
+    @inline(__always)
+    func withBytes<Result>(of cell: Cell, _ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
+        let range = Int(cell.start)..<Int(cell.end)
+        if cell.isDecoded { return decoded.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[range])) } }
+        return text.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[range])) }
+    }
+
+    func string(_ cell: Cell) -> String {
+        withBytes(of: cell) { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// The cell of `record` at `column`.
+    func cell(_ record: Record, _ column: Int) -> Cell { cells[record.firstCell + column] }
+
+    /// Whether two cells hold the same bytes.
+    func sameBytes(_ a: Cell, _ b: Cell) -> Bool {
+        if a.end - a.start != b.end - b.start { return false }
+        return withBytes(of: a) { x in withBytes(of: b) { y in equalBytes(x, y) } }
+    }
+
+    /// The record with its cells as strings.
+    func record(_ index: Int) -> CSVRecord {
+        let record = records[index]
+        return CSVRecord(cells: cells[record.firstCell..<record.firstCell + record.count].map { string($0) },
+                         line: record.line)
+    }
+
+    /// `cell` without the white space around it, as `String.trimmingWhitespace()` would leave it
+    /// (``Cell/isEmpty`` when nothing else is in it).
+    func trimmed(_ cell: Cell) -> Cell {
+        let (from, to) = withBytes(of: cell) { bytes -> (Int, Int) in
+            var from = 0, to = bytes.count
+            while from < to, isASCIISpace(bytes[from]) { from += 1 }
+            while to > from, isASCIISpace(bytes[to - 1]) { to -= 1 }
+            // Where an edge is not ASCII, white space is Unicode's, and a space before it may begin
+            // a character with combining marks: the string function decides. (With both edges
+            // ASCII, no character crosses them, and ASCII white space is what it trims.)
+            if from < to && (bytes[from] >= 0x80 || bytes[to - 1] >= 0x80) {
+                let text = String(decoding: bytes, as: UTF8.self)
+                let kept = text.trimmingWhitespace()
+                if kept.isEmpty { return (0, 0) }
+                // What it keeps is one run of whole characters, found again in the bytes.
+                let start = text.utf8.count - text.drop(while: \.isWhitespace).utf8.count
+                return (start, start + kept.utf8.count)
+            }
+            return (from, to)
+        }
+        if from == to { return .empty }
+        return Cell(start: cell.start + UInt32(from), end: cell.start + UInt32(to), isDecoded: cell.isDecoded)
+    }
+}
+
 private let quote = UInt8(ascii: "\"")
 private let space = UInt8(ascii: " ")
 
-/// The parser's pass over the bytes. A cell is found as a range of the bytes and made into a
-/// `String` once, when it ends; only a quoted cell with doubled quotes is copied first. (Copying
-/// every cell byte by byte into a buffer was most of the time spent reading a CSV manifest.)
+/// The parser's pass over the bytes. A cell is kept as its place in the bytes; only a quoted cell
+/// with doubled quotes is copied, undoubled, into `decoded`. (Copying every cell byte by byte into
+/// a buffer was most of the time spent reading a CSV manifest; then making a string of each.)
 private struct RecordReader {
     let buffer: UnsafeBufferPointer<UInt8>
     let delimiter: UInt8
@@ -91,23 +188,27 @@ private struct RecordReader {
     let maximumCellsPerRecord: Int
     let maximumCells: Int
 
-    var records: [CSVRecord] = []
-    var cells: [String] = []
+    var records: [CSVTable.Record] = []
+    /// The cells of every record kept, then those of the record being read, from `recordStart`.
+    var cells: [CSVTable.Cell] = []
+    var recordStart = 0
     var line = 1
     var recordLine = 1
     var keptCells = 0
     /// With skipBlankRecords, the empty cells that begin a record are counted, not stored, until
-    /// a cell with text comes: a record of empty cells is then dropped without a list or a
-    /// string made for it. 16 MB of empty lines took 1.9 s as records checked one by one, 0.14 s
-    /// this way; 16 MB of ",,,,,,\n" 1.3 s, 0.09 s.
+    /// a cell with text comes: a record of empty cells is then dropped without storing anything
+    /// for it. 16 MB of empty lines took 1.9 s as records checked one by one, 0.14 s this way;
+    /// 16 MB of ",,,,,,\n" 1.3 s, 0.09 s.
     var emptyCells = 0
 
     /// The current cell: unquoted, the bytes from `cellStart` to the cursor; quoted, the content
-    /// at `quoted` in the bytes, or in `decoded` when it had doubled quotes (each then written once).
+    /// at `quoted` in the bytes, or from `decodedStart` in `decoded` when it had doubled quotes
+    /// (each then written once).
     var cellStart = 0
     var quoted: Range<Int>?
     var quotedHasDoubledQuotes = false
     var decoded: [UInt8] = []
+    var decodedStart = 0
 
     init(buffer: UnsafeBufferPointer<UInt8>, delimiter: UInt8, skipBlankRecords: Bool,
          maximumRows: Int, maximumCellsPerRecord: Int, maximumCells: Int) {
@@ -123,10 +224,15 @@ private struct RecordReader {
         CSVSyntaxError(reason: reason, line: line, exceedsLimit: true)
     }
 
-    /// The bytes of the current cell, which ends at `end`.
-    func withCell<Result>(endingAt end: Int, _ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
-        if quotedHasDoubledQuotes { return decoded.withUnsafeBufferPointer(body) }
-        return body(UnsafeBufferPointer(rebasing: buffer[quoted ?? cellStart..<end]))
+    /// The current cell, which ends at `end`.
+    func currentCell(endingAt end: Int) -> CSVTable.Cell {
+        if quotedHasDoubledQuotes {
+            return CSVTable.Cell(start: UInt32(truncatingIfNeeded: decodedStart),
+                                 end: UInt32(truncatingIfNeeded: decoded.count), isDecoded: true)
+        }
+        let range = quoted ?? cellStart..<end
+        return CSVTable.Cell(start: UInt32(truncatingIfNeeded: range.lowerBound),
+                             end: UInt32(truncatingIfNeeded: range.upperBound), isDecoded: false)
     }
 
     mutating func finishCell(endingAt end: Int) throws(CSVSyntaxError) {
@@ -134,43 +240,59 @@ private struct RecordReader {
             quoted = nil
             quotedHasDoubledQuotes = false
         }
-        if cells.count + emptyCells == maximumCellsPerRecord {
+        let count = cells.count - recordStart
+        if count + emptyCells == maximumCellsPerRecord {
             throw limit("the row holds more than \(ManifestLimits.grouped(maximumCellsPerRecord)) cells", line: recordLine)
         }
-        if skipBlankRecords && cells.isEmpty && withCell(endingAt: end, \.isEmpty) {
+        let cell = currentCell(endingAt: end)
+        if skipBlankRecords && count == 0 && cell.isEmpty {
             emptyCells += 1
             return
         }
         if emptyCells > 0 {
-            cells.append(contentsOf: repeatElement("", count: emptyCells))
+            cells.append(contentsOf: repeatElement(.empty, count: emptyCells))
             emptyCells = 0
         }
-        cells.append(withCell(endingAt: end) { String(decoding: $0, as: UTF8.self) })
+        cells.append(cell)
     }
 
     mutating func finishRecord(endingAt end: Int) throws(CSVSyntaxError) {
         try finishCell(endingAt: end)
-        if cells.isEmpty {  // every cell was empty: a blank record, never stored
+        let count = cells.count - recordStart
+        if count == 0 {  // every cell was empty: a blank record, never stored
             emptyCells = 0
             return
         }
-        let record = CSVRecord(cells: cells, line: recordLine)
-        // A new list sized for the next record, as wide as this one: not removeAll(keepingCapacity:),
-        // as each kept record would then copy the widest row's capacity.
-        cells = []
-        cells.reserveCapacity(record.cells.count)
-        if skipBlankRecords && record.isBlank { return }
+        if skipBlankRecords && cells[recordStart...].allSatisfy(isBlank) {
+            cells.removeSubrange(recordStart...)
+            return
+        }
         if records.count > maximumRows {
             throw limit("the CSV holds more than \(ManifestLimits.grouped(maximumRows)) rows below its header (blank rows aside)", line: recordLine)
         }
-        keptCells += record.cells.count
+        keptCells += count
         if keptCells > maximumCells {
             throw limit("the CSV holds more than \(ManifestLimits.grouped(maximumCells)) cells (blank rows aside)", line: recordLine)
         }
-        records.append(record)
+        records.append(CSVTable.Record(firstCell: recordStart, count: count, line: recordLine))
+        recordStart = cells.count
     }
 
-    mutating func readAll() throws(CSVSyntaxError) -> [CSVRecord] {
+    /// Whether `cell` is all white space, as ``CSVRecord/isBlank`` asks of each cell.
+    func isBlank(_ cell: CSVTable.Cell) -> Bool {
+        let range = Int(cell.start)..<Int(cell.end)
+        if cell.isDecoded { return decoded.withUnsafeBufferPointer { Self.isBlank(UnsafeBufferPointer(rebasing: $0[range])) } }
+        return Self.isBlank(UnsafeBufferPointer(rebasing: buffer[range]))
+    }
+
+    static func isBlank(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        if bytes.allSatisfy(isASCIISpace) { return true }
+        // A non-ASCII byte may be Unicode white space; anything else ASCII is not.
+        guard bytes.contains(where: { $0 >= 0x80 }) else { return false }
+        return String(decoding: bytes, as: UTF8.self).allSatisfy(\.isWhitespace)
+    }
+
+    mutating func readAll() throws(CSVSyntaxError) {
         // Local copies: read through `self` they would be loaded again on every byte.
         let buffer = buffer, delimiter = delimiter
         var index = 0
@@ -203,8 +325,7 @@ private struct RecordReader {
                 index += 1
             }
         }
-        if !withCell(endingAt: end, \.isEmpty) || !cells.isEmpty { try finishRecord(endingAt: end) }
-        return records
+        if !currentCell(endingAt: end).isEmpty || cells.count > recordStart { try finishRecord(endingAt: end) }
     }
 
     /// Reads the quoted cell whose opening quote is at `open`, up to its matching quote, which must
@@ -214,7 +335,7 @@ private struct RecordReader {
         let openLine = line
         var index = open + 1
         var contentStart = index
-        decoded.removeAll(keepingCapacity: true)
+        decodedStart = decoded.count
         while index < end {
             let inner = buffer[index]
             if inner == quote {

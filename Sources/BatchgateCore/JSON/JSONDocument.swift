@@ -89,6 +89,20 @@ struct JSONDocument {
         return text.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[range])) }
     }
 
+    /// Calls `body` with each member of `object` in order: the entry of its name, and the name's
+    /// bytes. The buffers are taken once for the whole object, not once for each name.
+    func forEachMember(of object: Int, _ body: (_ name: Int, _ bytes: UnsafeBufferPointer<UInt8>) -> Void) {
+        text.withUnsafeBufferPointer { text in
+            unescaped.withUnsafeBufferPointer { unescaped in
+                for name in members(of: object) {
+                    let entry = entries[name]
+                    let range = Int(entry.first)..<Int(entry.second)
+                    body(name, UnsafeBufferPointer(rebasing: entry.isEscaped ? unescaped[range] : text[range]))
+                }
+            }
+        }
+    }
+
     /// The indices of a list's elements, in order.
     func elements(of list: Int) -> Contents { Contents(entries: entries, following: list + 1, remaining: count(list), stride: 1) }
 

@@ -4,10 +4,10 @@ public enum CSVManifestReader {
     /// Reads UTF-8 text already checked by ``TextInput`` (byte-order mark removed); every problem becomes an issue.
     public static func read(_ text: ArraySlice<UInt8>) -> ManifestReading {
         let delimiter = CSVParser.detectDelimiter(text)
-        let records: [CSVRecord]
+        let table: CSVTable
         do {
             // One row per ingredient, so the rows below the header are capped as ingredients are.
-            records = try CSVParser.parse(
+            table = try CSVParser.table(
                 text, delimiter: delimiter, skipBlankRecords: true, maximumRows: ManifestLimits.maximumIngredients,
                 maximumCellsPerRecord: ManifestLimits.maximumCSVCellsPerRow, maximumCells: ManifestLimits.maximumCSVCells)
         } catch where error.exceedsLimit {
@@ -18,17 +18,17 @@ public enum CSVManifestReader {
             return .unreadable(.csv, ManifestIssue(message: "not valid CSV: \(error)", line: error.line))
         }
         // Blank records were dropped while parsing: the first record is the header.
-        guard let header = records.first else {
+        guard !table.records.isEmpty else {
             return .unreadable(.csv, ManifestIssue(message: "the CSV has no header row"))
         }
-        let rows = records.dropFirst()
+        let rows = table.records.dropFirst()
         var layout: HeaderLayout
         do {
-            layout = try HeaderLayout(header: header, rows: rows)
+            layout = try HeaderLayout(header: table.record(0), rows: rows, in: table)
         } catch {
             return .unreadable(.csv, error)
         }
-        var assembler = PackageAssembler(layout: layout)
+        var assembler = PackageAssembler(layout: layout, table: table)
         for record in rows {
             assembler.add(record)
             if assembler.issues.count > ManifestLimits.maximumIssues {
@@ -55,7 +55,7 @@ private struct HeaderLayout {
     /// Columns with an empty header, allowed only while all their cells are empty.
     var unnamed: [Int] = []
 
-    init(header: CSVRecord, rows: ArraySlice<CSVRecord>) throws(ManifestIssue) {
+    init(header: CSVRecord, rows: ArraySlice<CSVTable.Record>, in table: CSVTable) throws(ManifestIssue) {
         width = header.cells.count
         var problems: [String] = []
         for (index, name) in header.cells.enumerated() {
@@ -84,8 +84,8 @@ private struct HeaderLayout {
             var isUnnamed = [Bool](repeating: false, count: width)
             for index in unnamed { isUnnamed[index] = true }
             for row in rows {
-                for (index, cell) in row.cells.prefix(width).enumerated()
-                where isUnnamed[index] && firstValueLine[index] == nil && !cell.trimmingWhitespace().isEmpty {
+                for index in 0..<min(row.count, width)
+                where isUnnamed[index] && firstValueLine[index] == nil && !table.trimmed(table.cell(row, index)).isEmpty {
                     firstValueLine[index] = row.line
                 }
             }
@@ -101,19 +101,28 @@ private struct HeaderLayout {
         }
     }
 
-    func cell(_ column: CSVColumn, in record: CSVRecord) -> String? {
+    /// The cell of `column` without surrounding white space; nil when the column is missing or
+    /// the cell holds nothing else.
+    func cell(_ column: CSVColumn, in record: CSVTable.Record, of table: CSVTable) -> CSVTable.Cell? {
         guard let index = indexOf[column.rawValue] else { return nil }
-        let value = record.cells[index].trimmingWhitespace()
+        let value = table.trimmed(table.cell(record, index))
         return value.isEmpty ? nil : value
+    }
+
+    func text(_ column: CSVColumn, in record: CSVTable.Record, of table: CSVTable) -> String? {
+        // Not `.map(table.string)`: that closure would copy the table, four retains and releases.
+        guard let cell = cell(column, in: record, of: table) else { return nil }
+        return table.string(cell)
     }
 }
 
 /// Groups rows into packages, checking that a package's rows agree.
 private struct PackageAssembler {
     let layout: HeaderLayout
+    let table: CSVTable
     /// Packages in order of first appearance, and where each tag's package is.
     var groups: [Group] = []
-    var indexOfTag: [String: Int] = [:]
+    var indexOfTag: [String: Int]
     /// The package of the row before: a package's rows usually follow each other, and comparing
     /// the tag with it is cheaper than hashing the tag.
     var lastGroup: (key: String, index: Int)?
@@ -123,43 +132,50 @@ private struct PackageAssembler {
         var key: String
         var index: Int
         var firstLine: Int
-        /// The first non-blank value of each package-level column, by the column's raw value.
-        var cells = [(value: String, line: Int)?](repeating: nil, count: CSVColumn.allCases.count)
-        var rows: [CSVRecord] = []
+        /// The first non-blank value of each package-level column, by the column's raw value (an
+        /// empty cell for a blank boolean, which means false).
+        var cells = [(value: CSVTable.Cell, line: Int)?](repeating: nil, count: CSVColumn.allCases.count)
+        var rows: [CSVTable.Record] = []
     }
 
-    init(layout: HeaderLayout) {
+    init(layout: HeaderLayout, table: CSVTable) {
         self.layout = layout
+        self.table = table
+        // At most one package per row; growing it one package at a time rehashed every tag.
+        indexOfTag = Dictionary(minimumCapacity: min(table.records.count, 1_024))
     }
 
-    mutating func add(_ record: CSVRecord) {
-        if record.cells.count != layout.width {
+    mutating func add(_ record: CSVTable.Record) {
+        if record.count != layout.width {
             // The row cannot be trusted, but its tag (if readable) says which package it spoils.
             let tagIndex = layout.indexOf[CSVColumn.tag.rawValue]!
-            let key = tagIndex < record.cells.count ? record.cells[tagIndex].trimmingWhitespace().uppercased() : ""
-            let relation = record.cells.count > layout.width ? "more" : "fewer"
+            let key = tagIndex < record.count ? table.string(table.cell(record, tagIndex)).trimmingWhitespace().uppercased() : ""
+            let relation = record.count > layout.width ? "more" : "fewer"
             let place = key.isEmpty ? "line \(record.line)" : "line \(record.line) (package \(key))"
             issues.append(ManifestIssue(
-                message: "\(place): the row has \(record.cells.count) cells, \(relation) than the header's \(layout.width) (is a delimiter or quote missing or extra?)",
+                message: "\(place): the row has \(record.count) cells, \(relation) than the header's \(layout.width) (is a delimiter or quote missing or extra?)",
                 line: record.line, packageIndex: key.isEmpty ? nil : group(for: key, line: record.line)))
             return
         }
-        guard let rawTag = layout.cell(.tag, in: record) else {
+        guard let rawTag = layout.cell(.tag, in: record, of: table) else {
             issues.append(ManifestIssue(message: "line \(record.line), Tag: is empty: every row names the new package's tag",
                                         line: record.line, field: "Tag"))
             return
         }
-        let index = group(for: rawTag.uppercasedIfNeeded(), line: record.line)
-        let key = groups[index].key
+        let index = group(for: rawTag, line: record.line)
         for column in CSVColumn.packageLevel {
             // Blank means false in a boolean column, so it takes part in the comparison there.
             let isBoolean = column == .isProductionBatch || column == .useSameItem
-            guard let value = layout.cell(column, in: record) ?? (isBoolean && layout.indexOf[column.rawValue] != nil ? "" : nil)
+            guard let value = layout.cell(column, in: record, of: table)
+                    ?? (isBoolean && layout.indexOf[column.rawValue] != nil ? .empty : nil)
             else { continue }
             if let earlier = groups[index].cells[column.rawValue] {
-                if !agree(earlier.value, value, column) {
+                // The same bytes agree; other bytes may still say the same thing (1 and 1.0, Yes and y).
+                if table.sameBytes(earlier.value, value) { continue }
+                let (earlierText, text) = (table.string(earlier.value), table.string(value))
+                if !agree(earlierText, text, column) {
                     issues.append(ManifestIssue(
-                        message: "line \(record.line) (package \(key)), \(column.name): \(FieldSyntax.quoted(value)) conflicts with \(FieldSyntax.quoted(earlier.value)) on line \(earlier.line); rows of one package must agree",
+                        message: "line \(record.line) (package \(groups[index].key)), \(column.name): \(FieldSyntax.quoted(text)) conflicts with \(FieldSyntax.quoted(earlierText)) on line \(earlier.line); rows of one package must agree",
                         line: record.line, field: column.name, packageIndex: index))
                 }
             } else {
@@ -167,6 +183,23 @@ private struct PackageAssembler {
             }
         }
         groups[index].rows.append(record)
+    }
+
+    /// The index of the package whose tag is in `tag` (any case), created at `line` if it is new.
+    mutating func group(for tag: CSVTable.Cell, line: Int) -> Int {
+        // A tag as Metrc prints it (ASCII, upper case) is its own key: compared with the last row's
+        // as bytes, it needs no string.
+        if let lastGroup, table.withBytes(of: tag, { Self.isKey($0, lastGroup.key) }) { return lastGroup.index }
+        return group(for: table.string(tag).uppercasedIfNeeded(), line: line)
+    }
+
+    /// Whether `bytes` are ASCII without a lower-case letter and the same as `key`'s.
+    static func isKey(_ bytes: UnsafeBufferPointer<UInt8>, _ key: String) -> Bool {
+        guard key.utf8.count == bytes.count else { return false }
+        for byte in bytes where byte >= 0x80 || (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) {
+            return false
+        }
+        return key.utf8.withContiguousStorageIfAvailable { equalBytes($0, bytes) } ?? key.utf8.elementsEqual(bytes)
     }
 
     /// The index of the package with this tag, created at `line` if it is new.
@@ -224,7 +257,7 @@ private struct PackageAssembler {
         var found: [ManifestIssue] = []
         defer { issues += found }
         func value(_ column: CSVColumn) -> (value: String, line: Int)? {
-            group.cells[column.rawValue].flatMap { $0.value.isEmpty ? nil : $0 }
+            group.cells[column.rawValue].flatMap { $0.value.isEmpty ? nil : (table.string($0.value), $0.line) }
         }
         func fail(_ column: CSVColumn, _ problem: String, line: Int?, ingredient: Int? = nil) {
             let at = SourcePosition(line: line, packageIndex: group.index, ingredientIndex: ingredient)
@@ -247,8 +280,8 @@ private struct PackageAssembler {
             fail(.item, "is empty: name the new package's item (or set Use Same Item)", line: group.firstLine)
         }
         package.itemCategory = value(.itemCategory)?.value
-        if let cell = value(.quantity) {
-            switch Self.quantity(cell.value) {
+        if let cell = group.cells[CSVColumn.quantity.rawValue], !cell.value.isEmpty {
+            switch Self.quantity(cell.value, in: table) {
             case .success(let number): package.quantity = number
             case .failure(let problem): fail(.quantity, problem.text, line: cell.line)
             }
@@ -289,17 +322,19 @@ private struct PackageAssembler {
             package.additives = []
         }
 
+        package.ingredients.reserveCapacity(group.rows.count)
         for (offset, row) in group.rows.enumerated() {
             package.ingredients.append(
-                Self.ingredient(row, layout: layout, packageIndex: group.index, offset: offset, fail: fail))
+                Self.ingredient(row, layout: layout, table: table, packageIndex: group.index, offset: offset, fail: fail))
         }
         return package
     }
 
-    /// A quantity cell: digits with an optional point, greater than 0.
-    static func quantity(_ cell: String) -> Result<Double, FieldProblem> {
-        guard let number = FieldSyntax.decimal(cell) else {
-            return .failure(FieldProblem("must be a number greater than 0 written with digits, found \(FieldSyntax.quoted(cell))"))
+    /// A quantity cell (trimmed): digits with an optional point, greater than 0.
+    static func quantity(_ cell: CSVTable.Cell, in table: CSVTable) -> Result<Double, FieldProblem> {
+        guard let number = table.withBytes(of: cell, FieldSyntax.decimal(trimmed:)) else {
+            return .failure(FieldProblem(
+                "must be a number greater than 0 written with digits, found \(FieldSyntax.quoted(table.string(cell)))"))
         }
         if let problem = FieldSyntax.positiveQuantity(number) { return .failure(problem) }
         return .success(number)
@@ -331,12 +366,12 @@ private struct PackageAssembler {
     }
 
     static func ingredient(
-        _ row: CSVRecord, layout: HeaderLayout, packageIndex: Int, offset: Int,
+        _ row: CSVTable.Record, layout: HeaderLayout, table: CSVTable, packageIndex: Int, offset: Int,
         fail: (CSVColumn, String, Int?, Int?) -> Void
     ) -> Ingredient {
         let at = SourcePosition(line: row.line, packageIndex: packageIndex, ingredientIndex: offset)
         var ingredient = Ingredient(position: at)
-        if let raw = layout.cell(.ingredientPackage, in: row) {
+        if let raw = layout.text(.ingredientPackage, in: row, of: table) {
             switch FieldSyntax.tag(raw) {
             case .success(let tag): ingredient.package = tag
             case .failure(let problem): fail(.ingredientPackage, problem.text, row.line, offset)
@@ -344,20 +379,20 @@ private struct PackageAssembler {
         } else {
             fail(.ingredientPackage, "is empty: name the source package's tag", row.line, offset)
         }
-        if let raw = layout.cell(.ingredientQuantity, in: row) {
-            switch quantity(raw) {
+        if let raw = layout.cell(.ingredientQuantity, in: row, of: table) {
+            switch quantity(raw, in: table) {
             case .success(let number): ingredient.quantity = number
             case .failure(let problem): fail(.ingredientQuantity, problem.text, row.line, offset)
             }
         } else {
             fail(.ingredientQuantity, "is empty: how much of the source package is used?", row.line, offset)
         }
-        ingredient.unitOfMeasure = layout.cell(.ingredientUnitOfMeasure, in: row)
+        ingredient.unitOfMeasure = layout.text(.ingredientUnitOfMeasure, in: row, of: table)
         if ingredient.unitOfMeasure == nil {
             fail(.ingredientUnitOfMeasure, "is empty: name the unit of the quantity used", row.line, offset)
         }
-        ingredient.item = layout.cell(.ingredientItem, in: row)
-        ingredient.itemCategory = layout.cell(.ingredientItemCategory, in: row)
+        ingredient.item = layout.text(.ingredientItem, in: row, of: table)
+        ingredient.itemCategory = layout.text(.ingredientItemCategory, in: row, of: table)
         return ingredient
     }
 }

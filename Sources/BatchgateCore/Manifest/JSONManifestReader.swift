@@ -44,17 +44,18 @@ public enum JSONManifestReader {
         case .array:
             packageList = root
         case .object:
-            let envelope = ObjectFields(document, object: root, owner: "the top-level object", line: document.line(root))
-            if let packages = envelope.take("Packages") {
+            let envelope = ObjectFields<EnvelopeField>(document, object: root, owner: "the top-level object",
+                                                       line: document.line(root))
+            if let packages = envelope.take(.packages) {
                 guard document.kind(packages.value) == .array else {
                     return .unreadable(.json, ManifestIssue(
                         message: "Packages (line \(packages.line)) must be a list of package objects, found \(document.kind(packages.value).description)",
                         line: packages.line, field: "Packages"))
                 }
                 packageList = packages.value
-                manifest.licenseNumber = envelope.text("LicenseNumber", issues: &issues)
-                manifest.facility = envelope.text("Facility", issues: &issues)
-                manifest.source = envelope.text("Source", issues: &issues)
+                manifest.licenseNumber = envelopeText(envelope.take(.licenseNumber), "LicenseNumber", in: document, issues: &issues)
+                manifest.facility = envelopeText(envelope.take(.facility), "Facility", in: document, issues: &issues)
+                manifest.source = envelopeText(envelope.take(.source), "Source", in: document, issues: &issues)
                 issues += envelope.duplicateIssues
             } else {
                 packageList = nil
@@ -93,106 +94,11 @@ public enum JSONManifestReader {
         }
         return ManifestReading(manifest: manifest, issues: issues)
     }
-}
 
-/// One property of an object: the entry of its value and the line the value starts on.
-struct JSONProperty {
-    let value: Int
-    let line: Int
-}
-
-/// The members of one JSON object, looked up case-insensitively; repeated names are reported.
-struct ObjectFields {
-    private let document: JSONDocument
-    /// The name entry of each member, a repeated name kept once, in a hash table by the name folded
-    /// to lower case (open addressing; -1 marks an empty slot): a name is found in one or two
-    /// probes, where searching a list of 26 compared half of it. Small objects only (every real
-    /// package): its hash is not seeded, so names chosen to collide would make each insertion probe
-    /// every slot taken before it.
-    private var table: [(name: Int, hash: UInt64)]
-    private let mask: Int
-    /// A larger (hostile or broken) object's names, folded to lower case, in Swift's seeded
-    /// dictionary instead of the table.
-    private var large: [String: Int]?
-    private(set) var duplicateIssues: [ManifestIssue] = []
-    let line: Int
-
-    /// Objects with more members than this go through ``large``.
-    private static let tableLimit = 32
-
-    /// `owner` names the object in a repeated-name issue; it is built only for such an issue.
-    init(_ document: JSONDocument, object: Int, owner: @autoclosure () -> String, line: Int,
-         position: SourcePosition? = nil) {
-        self.document = document
-        self.line = line
-        let count = document.count(object)
-        let usesTable = count <= Self.tableLimit
-        var capacity = 8
-        while usesTable && capacity < 2 * count { capacity <<= 1 }
-        table = Array(repeating: (-1, 0), count: usesTable ? capacity : 0)
-        mask = capacity - 1
-        if !usesTable { large = [:] }
-        for name in document.members(of: object) {
-            var slot = 0
-            var hash: UInt64 = 0
-            let earlier: Int?
-            if usesTable {
-                hash = document.withBytes(of: name, foldedHash)
-                slot = Int(truncatingIfNeeded: hash) & mask
-                var sameNameEarlier: Int?
-                while table[slot].name >= 0 {
-                    if table[slot].hash == hash && sameName(table[slot].name, name) {
-                        sameNameEarlier = table[slot].name
-                        break
-                    }
-                    slot = (slot + 1) & mask
-                }
-                earlier = sameNameEarlier
-            } else {
-                let folded = document.string(name).asciiLowercased
-                earlier = large![folded]
-                if earlier == nil { large![folded] = name }
-            }
-            if let earlier {
-                let key = document.string(name)
-                let message = "\(owner()) (line \(line)) has the property \"\(key)\" twice (lines \(document.line(earlier + 1)) and \(document.line(name + 1))); property names match regardless of case, so keep one"
-                duplicateIssues.append(ManifestIssue(message: message, line: document.line(name + 1),
-                                                     field: document.string(earlier),
-                                                     packageIndex: position?.packageIndex))
-            } else if usesTable {
-                // No equal name was in the table, so the probe stopped at an empty slot.
-                table[slot] = (name, hash)
-            }
-        }
-    }
-
-    private func sameName(_ a: Int, _ b: Int) -> Bool {
-        document.withBytes(of: a) { x in document.withBytes(of: b) { y in equalIgnoringASCIICase(x, y) } }
-    }
-
-    /// The member named `name` (any case). The readers take each name once.
-    func take(_ name: String) -> JSONProperty? {
-        if let large {
-            return large[name.asciiLowercased].map { JSONProperty(value: $0 + 1, line: document.line($0 + 1)) }
-        }
-        var name = name
-        return name.withUTF8 { wanted in
-            let hash = foldedHash(wanted)
-            var slot = Int(truncatingIfNeeded: hash) & mask
-            while table[slot].name >= 0 {
-                let entry = table[slot]
-                if entry.hash == hash && document.withBytes(of: entry.name, { equalIgnoringASCIICase($0, wanted) }) {
-                    return JSONProperty(value: entry.name + 1, line: document.line(entry.name + 1))
-                }
-                slot = (slot + 1) & mask
-            }
-            return nil
-        }
-    }
-
-    /// Text or null; anything else is an issue. Envelope fields only.
-    func text(_ name: String, issues: inout [ManifestIssue]) -> String? {
-        guard let member = take(name) else { return nil }
+    /// An envelope field: text or null; anything else is an issue.
+    private static func envelopeText(_ member: JSONProperty?, _ name: String, in document: JSONDocument,
+                                     issues: inout [ManifestIssue]) -> String? {
+        guard let member else { return nil }
         switch document.kind(member.value) {
         case .string: return document.string(member.value)
         case .null: return nil
@@ -204,15 +110,200 @@ struct ObjectFields {
     }
 }
 
-/// A hash of a name with ASCII letters folded to lower case (FNV-1a): equal for names that
-/// ``equalIgnoringASCIICase(_:_:)`` finds equal.
-private func foldedHash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
-    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-    for byte in bytes {
-        let folded = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
-        hash = (hash ^ UInt64(folded)) &* 0x100_0000_01b3
+/// The envelope's properties (a manifest that is one object with `Packages`).
+enum EnvelopeField: Int, ObjectField {
+    case packages, licenseNumber, facility, source
+    static let names = FieldNames(Self.self)
+}
+
+/// A package object's properties that the reader takes (Metrc's others are ignored).
+enum PackageField: Int, ObjectField {
+    case tag, useSameItem, item, itemCategory, quantity, unitOfMeasure, isProductionBatch, productionBatchNumber
+    case actualDate, location, note, processingStep, additives, ingredients
+    static let names = FieldNames(Self.self)
+}
+
+/// An ingredient object's properties that the reader takes.
+enum IngredientField: Int, ObjectField {
+    case package, quantity, unitOfMeasure, item, itemCategory
+    static let names = FieldNames(Self.self)
+}
+
+/// An additive written as an object.
+enum AdditiveField: Int, ObjectField {
+    case name, kind
+    static let names = FieldNames(Self.self)
+}
+
+/// One property of an object: the entry of its value and the line the value starts on.
+struct JSONProperty {
+    let value: Int
+    let line: Int
+}
+
+/// The properties a reader takes from one kind of object. Each case's name is its property's name,
+/// as names match regardless of case (`tag` is `Tag`).
+protocol ObjectField: RawRepresentable<Int>, CaseIterable {
+    /// The names of all cases, for looking members up.
+    static var names: FieldNames { get }
+}
+
+/// The property names of one kind of object in a small hash table by the name folded to lower
+/// case, built once: each member of an object is looked up once, as it comes, where taking each
+/// wanted name from a table of the object's members hashed both sides.
+struct FieldNames: Sendable {
+    private let names: [[UInt8]]
+    /// Open addressing; -1 marks an empty slot.
+    private let table: [(field: Int, hash: UInt64)]
+    private let mask: Int
+
+    init<Field: ObjectField>(_ type: Field.Type) {
+        names = Field.allCases.map { Array(String(describing: $0).utf8) }
+        precondition(names.count <= ObjectFields<Field>.maximumFields, "ObjectFields holds at most 16 fields")
+        var capacity = 8
+        while capacity < 2 * names.count { capacity <<= 1 }
+        var table = [(field: Int, hash: UInt64)](repeating: (-1, 0), count: capacity)
+        for field in Field.allCases {
+            let hash = names[field.rawValue].withUnsafeBufferPointer(foldedHash)
+            var slot = Int(truncatingIfNeeded: hash) & (capacity - 1)
+            while table[slot].field >= 0 { slot = (slot + 1) & (capacity - 1) }
+            table[slot] = (field.rawValue, hash)
+        }
+        self.table = table
+        mask = capacity - 1
     }
-    return hash
+
+    /// The field named `name` (any ASCII case), whose ``foldedHash(_:)`` is `hash`.
+    func field(named name: UnsafeBufferPointer<UInt8>, hash: UInt64) -> Int? {
+        var slot = Int(truncatingIfNeeded: hash) & mask
+        while table[slot].field >= 0 {
+            let entry = table[slot]
+            if entry.hash == hash && names[entry.field].withUnsafeBufferPointer({ equalIgnoringASCIICase($0, name) }) {
+                return entry.field
+            }
+            slot = (slot + 1) & mask
+        }
+        return nil
+    }
+}
+
+/// The members of one JSON object that a reader takes, found case-insensitively as the object is
+/// read; a name repeated (any name, taken or not) is reported.
+struct ObjectFields<Field: ObjectField> {
+    static var maximumFields: Int { 16 }
+    /// The name entry of each field's member, by the field's raw value; -1 when absent.
+    private var members = InlineArray<16, Int32>(repeating: -1)
+    private(set) var duplicateIssues: [ManifestIssue] = []
+    let line: Int
+    /// The lines of the values, read from the document when a member is taken.
+    private let lines: [JSONDocument.Entry]
+
+    /// `owner` names the object in a repeated-name issue; it is built only for such an issue.
+    /// `names` is `Field.names`, which a caller reading many objects takes once.
+    init(_ document: JSONDocument, object: Int, owner: @autoclosure () -> String, line: Int,
+         position: SourcePosition? = nil, names: FieldNames = Field.names) {
+        self.line = line
+        lines = document.entries
+        var others = OtherNames(count: document.count(object))
+        var repeated: [(name: Int, earlier: Int)] = []
+        var members = InlineArray<16, Int32>(repeating: -1)
+        document.forEachMember(of: object) { name, bytes in
+            let hash = foldedHash(bytes)
+            if let field = names.field(named: bytes, hash: hash) {
+                if members[field] < 0 {
+                    members[field] = Int32(truncatingIfNeeded: name)
+                } else {
+                    repeated.append((name, Int(members[field])))
+                }
+            } else if let earlier = others.insert(name, bytes: bytes, hash: hash, in: document) {
+                repeated.append((name, earlier))
+            }
+        }
+        self.members = members
+        for (name, earlier) in repeated {
+            let key = document.string(name)
+            let message = "\(owner()) (line \(line)) has the property \"\(key)\" twice (lines \(document.line(earlier + 1)) and \(document.line(name + 1))); property names match regardless of case, so keep one"
+            duplicateIssues.append(ManifestIssue(message: message, line: document.line(name + 1),
+                                                 field: document.string(earlier),
+                                                 packageIndex: position?.packageIndex))
+        }
+    }
+
+    /// The member for `field`; its value is the entry after its name.
+    func take(_ field: Field) -> JSONProperty? {
+        let name = Int(members[field.rawValue])
+        guard name >= 0 else { return nil }
+        return JSONProperty(value: name + 1, line: Int(lines[name + 1].line))
+    }
+}
+
+/// The names of an object's members that no field takes, kept only to find one repeated: in a
+/// hash table by the name folded to lower case (open addressing; -1 marks an empty slot) for a
+/// small object (every real one), where a name is found in one or two probes. Its hash is not
+/// seeded, so names chosen to collide would make each insertion probe every slot taken before it:
+/// a larger (hostile or broken) object's names go into Swift's seeded dictionary instead.
+private struct OtherNames {
+    private let count: Int
+    private var table: [(name: Int, hash: UInt64)] = []
+    private var mask = 0
+    private var large: [String: Int]?
+
+    /// Objects with more members than this use ``large``.
+    private static let tableLimit = 32
+
+    init(count: Int) {
+        self.count = count
+    }
+
+    /// Adds the name entry `name`, whose bytes are `bytes` and folded hash `hash`; returns the
+    /// entry of the same name met before, if any.
+    mutating func insert(_ name: Int, bytes: UnsafeBufferPointer<UInt8>, hash: UInt64, in document: JSONDocument) -> Int? {
+        if count > Self.tableLimit {
+            let folded = String(decoding: bytes, as: UTF8.self).asciiLowercased
+            if large == nil { large = [:] }
+            if let earlier = large![folded] { return earlier }
+            large![folded] = name
+            return nil
+        }
+        if table.isEmpty {
+            // Made at the first name no field takes: most objects have none, or a few.
+            var capacity = 8
+            while capacity < 2 * count { capacity <<= 1 }
+            table = Array(repeating: (-1, 0), count: capacity)
+            mask = capacity - 1
+        }
+        var slot = Int(truncatingIfNeeded: hash) & mask
+        while table[slot].name >= 0 {
+            let other = table[slot].name
+            if table[slot].hash == hash && document.withBytes(of: other, { equalIgnoringASCIICase($0, bytes) }) {
+                return other
+            }
+            slot = (slot + 1) & mask
+        }
+        table[slot] = (name, hash)
+        return nil
+    }
+}
+
+/// A hash of a name that is equal for names that ``equalIgnoringASCIICase(_:_:)`` finds equal:
+/// its length and its first and last eight bytes, every byte with bit 5 set (which folds ASCII
+/// letters to lower case, and merges some other pairs; those only collide, and are told apart by
+/// comparing the names). Byte by byte (FNV-1a), hashing took longer than the rest of the look-up.
+private func foldedHash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+    let count = bytes.count
+    guard let base = bytes.baseAddress, count > 0 else { return 0 }
+    var head: UInt64 = 0, tail: UInt64 = 0
+    if count >= 8 {
+        head = UnsafeRawPointer(base).loadUnaligned(as: UInt64.self)
+        tail = UnsafeRawPointer(base + count - 8).loadUnaligned(as: UInt64.self)
+    } else {
+        for index in 0..<count { head |= UInt64(base[index]) << (8 * UInt64(index)) }
+    }
+    let fold: UInt64 = 0x2020_2020_2020_2020
+    var hash = (head | fold) &* 0x9E37_79B9_7F4A_7C15
+    hash ^= ((tail | fold) &* 0xC2B2_AE3D_27D4_EB4F) >> 7
+    hash ^= UInt64(count) &* 0x1656_67B1_9E37_79F9
+    return hash ^ (hash >> 31)
 }
 
 /// Reads one package object (and its ingredients), collecting every field problem.
@@ -239,12 +330,12 @@ private struct PackageObjectReader {
     var issuesFull: Bool { issuesBefore + issues.count > ManifestLimits.maximumIssues }
 
     mutating func readPackage(_ object: Int) -> PackageRequest {
-        let fields = ObjectFields(document, object: object, owner: "Packages[\(position.packageIndex)]",
+        let fields = ObjectFields<PackageField>(document, object: object, owner: "Packages[\(position.packageIndex)]",
                                   line: position.line ?? 0, position: position)
         issues += fields.duplicateIssues
         var package = PackageRequest(position: position)
 
-        if let member = fields.take("Tag") {
+        if let member = fields.take(.tag) {
             package.tagLine = member.line
             if let raw = string(member, "Tag", at: position, required: true) {
                 package.tag = tag(raw, "Tag", member, at: position)
@@ -252,29 +343,29 @@ private struct PackageObjectReader {
         } else {
             fail("Tag", "is missing: every package needs its new 24-character tag", line: position.line)
         }
-        package.useSameItem = bool(fields.take("UseSameItem"), "UseSameItem")
-        let itemMember = fields.take("Item")
+        package.useSameItem = bool(fields.take(.useSameItem), "UseSameItem")
+        let itemMember = fields.take(.item)
         package.item = itemMember.flatMap { string($0, "Item", at: position, required: !package.useSameItem) }
             .flatMap { $0.trimmingWhitespace().isEmpty ? nil : $0.trimmingWhitespace() }
         if itemMember == nil && !package.useSameItem {
             fail("Item", "is missing: name the new package's item (or set UseSameItem to true)", line: position.line)
         }
-        package.itemCategory = optionalString(fields.take("ItemCategory"), "ItemCategory")
-        package.quantity = quantity(fields.take("Quantity"), at: position)
-        package.unitOfMeasure = unit(fields.take("UnitOfMeasure"), at: position)
-        package.isProductionBatch = optionalBool(fields.take("IsProductionBatch"), "IsProductionBatch")
-        package.productionBatchNumber = optionalString(fields.take("ProductionBatchNumber"), "ProductionBatchNumber")
-        if let member = fields.take("ActualDate"), let raw = optionalString(member, "ActualDate") {
+        package.itemCategory = optionalString(fields.take(.itemCategory), "ItemCategory")
+        package.quantity = quantity(fields.take(.quantity), at: position)
+        package.unitOfMeasure = unit(fields.take(.unitOfMeasure), at: position)
+        package.isProductionBatch = optionalBool(fields.take(.isProductionBatch), "IsProductionBatch")
+        package.productionBatchNumber = optionalString(fields.take(.productionBatchNumber), "ProductionBatchNumber")
+        if let member = fields.take(.actualDate), let raw = optionalString(member, "ActualDate") {
             switch FieldSyntax.date(raw, allowUSForm: false) {
             case .success(let date): package.actualDate = date
             case .failure(let problem): fail("ActualDate", problem.text, line: member.line)
             }
         }
-        package.location = lenientString(fields.take("Location"))
-        package.note = lenientString(fields.take("Note"))
-        package.processingStep = optionalString(fields.take("ProcessingStep"), "ProcessingStep")
-        package.additives = additives(fields.take("Additives"))
-        package.ingredients = ingredients(fields.take("Ingredients"))
+        package.location = lenientString(fields.take(.location))
+        package.note = lenientString(fields.take(.note))
+        package.processingStep = optionalString(fields.take(.processingStep), "ProcessingStep")
+        package.additives = additives(fields.take(.additives))
+        package.ingredients = ingredients(fields.take(.ingredients))
         return package
     }
 
@@ -304,6 +395,7 @@ private struct PackageObjectReader {
         }
         var result: [Ingredient] = []
         result.reserveCapacity(count)
+        let names = IngredientField.names
         for (index, element) in document.elements(of: member.value).enumerated() {
             if issuesFull { break }
             let line = document.line(element)
@@ -316,21 +408,21 @@ private struct PackageObjectReader {
                 result.append(ingredient)
                 continue
             }
-            let fields = ObjectFields(document, object: element,
+            let fields = ObjectFields<IngredientField>(document, object: element,
                                       owner: "Packages[\(position.packageIndex)].Ingredients[\(index)]",
-                                      line: line, position: position)
+                                      line: line, position: position, names: names)
             issues += fields.duplicateIssues
-            if let tagMember = fields.take("Package") {
+            if let tagMember = fields.take(.package) {
                 if let raw = string(tagMember, "Package", at: at, required: true) {
                     ingredient.package = tag(raw, "Package", tagMember, at: at)
                 }
             } else {
                 fail("Package", "is missing: name the ingredient package's tag", at: at)
             }
-            ingredient.quantity = quantity(fields.take("Quantity"), at: at)
-            ingredient.unitOfMeasure = unit(fields.take("UnitOfMeasure"), at: at)
-            ingredient.item = optionalString(fields.take("Item"), "Item", at: at)?.trimmingWhitespace()
-            ingredient.itemCategory = optionalString(fields.take("ItemCategory"), "ItemCategory", at: at)
+            ingredient.quantity = quantity(fields.take(.quantity), at: at)
+            ingredient.unitOfMeasure = unit(fields.take(.unitOfMeasure), at: at)
+            ingredient.item = optionalString(fields.take(.item), "Item", at: at)?.trimmingWhitespace()
+            ingredient.itemCategory = optionalString(fields.take(.itemCategory), "ItemCategory", at: at)
             result.append(ingredient)
         }
         return result
@@ -358,12 +450,12 @@ private struct PackageObjectReader {
                         result.append(Additive(name: name.trimmingWhitespace()))
                     }
                 case .object:
-                    let fields = ObjectFields(document, object: element, owner: "Additives[\(index)]", line: line,
+                    let fields = ObjectFields<AdditiveField>(document, object: element, owner: "Additives[\(index)]", line: line,
                                               position: position)
                     issues += fields.duplicateIssues
-                    let name = fields.take("Name").flatMap { string($0, "Additives", at: position, required: true) }?
+                    let name = fields.take(.name).flatMap { string($0, "Additives", at: position, required: true) }?
                         .trimmingWhitespace()
-                    let kindMember = fields.take("Kind")
+                    let kindMember = fields.take(.kind)
                     var kind = Additive.Kind.additive
                     if let kindMember, document.kind(kindMember.value) == .string {
                         let word = document.string(kindMember.value)
