@@ -161,6 +161,10 @@ struct CSVTable {
             // ASCII, no character crosses them, and ASCII white space is what it trims.)
             if from < to && (bytes[from] >= 0x80 || bytes[to - 1] >= 0x80) {
                 let text = String(decoding: bytes, as: UTF8.self)
+                // Offsets in the string are offsets in the bytes only when nothing was repaired:
+                // the readers take text `TextInput` checked, and a caller that did not gets the
+                // cell trimmed of ASCII white space alone, inside its bytes.
+                guard text.utf8.count == bytes.count else { return (from, to) }
                 let kept = text.trimmingWhitespace()
                 if kept.isEmpty { return (0, 0) }
                 // What it keeps is one run of whole characters, found again in the bytes.

@@ -142,7 +142,8 @@ struct JSONProperty {
 }
 
 /// The properties a reader takes from one kind of object. Each case's name is its property's name,
-/// as names match regardless of case (`tag` is `Tag`).
+/// as names match regardless of case (`tag` is `Tag`): renaming a case renames the property read,
+/// which the reader's tests would show (they read every property under its Metrc name).
 protocol ObjectField: RawRepresentable<Int>, CaseIterable {
     /// The names of all cases, for looking members up.
     static var names: FieldNames { get }
@@ -215,7 +216,7 @@ struct ObjectFields<Field: ObjectField> {
                 } else {
                     repeated.append((name, Int(members[field])))
                 }
-            } else if let earlier = others.insert(name, bytes: bytes, hash: hash, in: document) {
+            } else if let earlier = others.insert(name, bytes: bytes, in: document) {
                 repeated.append((name, earlier))
             }
         }
@@ -238,9 +239,11 @@ struct ObjectFields<Field: ObjectField> {
 }
 
 /// The names of an object's members that no field takes, kept only to find one repeated: in a
-/// hash table by the name folded to lower case (open addressing; -1 marks an empty slot) for a
-/// small object (every real one), where a name is found in one or two probes. Its hash is not
-/// seeded, so names chosen to collide would make each insertion probe every slot taken before it:
+/// hash table by the whole name folded to lower case (FNV-1a; open addressing, -1 marks an empty
+/// slot) for a small object (every real one), where a name is found in one or two probes. The
+/// short hash that finds known fields is not used here: names alike in their first and last eight
+/// bytes would all collide, each compared in full with every other. This hash is not seeded
+/// either, so names chosen to collide would make each insertion probe every slot taken before it:
 /// a larger (hostile or broken) object's names go into Swift's seeded dictionary instead.
 private struct OtherNames {
     private let count: Int
@@ -255,9 +258,9 @@ private struct OtherNames {
         self.count = count
     }
 
-    /// Adds the name entry `name`, whose bytes are `bytes` and folded hash `hash`; returns the
-    /// entry of the same name met before, if any.
-    mutating func insert(_ name: Int, bytes: UnsafeBufferPointer<UInt8>, hash: UInt64, in document: JSONDocument) -> Int? {
+    /// Adds the name entry `name`, whose bytes are `bytes`; returns the entry of the same name met
+    /// before, if any.
+    mutating func insert(_ name: Int, bytes: UnsafeBufferPointer<UInt8>, in document: JSONDocument) -> Int? {
         if count > Self.tableLimit {
             let folded = String(decoding: bytes, as: UTF8.self).asciiLowercased
             if large == nil { large = [:] }
@@ -272,6 +275,11 @@ private struct OtherNames {
             table = Array(repeating: (-1, 0), count: capacity)
             mask = capacity - 1
         }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in bytes {
+            let folded = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+            hash = (hash ^ UInt64(folded)) &* 0x100_0000_01b3
+        }
         var slot = Int(truncatingIfNeeded: hash) & mask
         while table[slot].name >= 0 {
             let other = table[slot].name
@@ -285,10 +293,11 @@ private struct OtherNames {
     }
 }
 
-/// A hash of a name that is equal for names that ``equalIgnoringASCIICase(_:_:)`` finds equal:
-/// its length and its first and last eight bytes, every byte with bit 5 set (which folds ASCII
-/// letters to lower case, and merges some other pairs; those only collide, and are told apart by
-/// comparing the names). Byte by byte (FNV-1a), hashing took longer than the rest of the look-up.
+/// A short hash of a name that is equal for names that ``equalIgnoringASCIICase(_:_:)`` finds
+/// equal: its length and its first and last eight bytes, every byte with bit 5 set (which folds
+/// ASCII letters to lower case, and merges some other pairs; those only collide, and are told apart
+/// by comparing the names). For the look-up of known fields, whose names are ours: byte by byte
+/// (FNV-1a), hashing took longer than the rest of that look-up.
 private func foldedHash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
     let count = bytes.count
     guard let base = bytes.baseAddress, count > 0 else { return 0 }
