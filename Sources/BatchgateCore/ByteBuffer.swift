@@ -3,12 +3,24 @@
 ///
 /// Why not a plain `[UInt8]`: its `append(contentsOf:)` costs about a hundred instructions a call
 /// in its generic path, and a report is made of thousands of short appends (keys, tags,
-/// sentences). Here the storage is always full length, the bytes from ``count`` on being room to
-/// write into.
-struct ByteBuffer: Sendable {
-    private var storage: [UInt8] = []
+/// sentences). And why its own memory rather than an array's: an array is shared by its copies,
+/// so every write into one first asks the runtime whether it is the only owner. A buffer that
+/// cannot be copied (`~Copyable`) owns its memory alone, and a write is a check of room and the
+/// stores.
+///
+/// Unchecked `Sendable`: the pointer is owned by this one value, which cannot be copied, so no
+/// other thread can hold it.
+struct ByteBuffer: ~Copyable, @unchecked Sendable {
+    /// The memory, `capacity` bytes, of which the first `count` are written; nil until the first
+    /// append.
+    private var start: UnsafeMutablePointer<UInt8>?
+    private var capacity = 0
     /// How many bytes have been written.
     private(set) var count = 0
+
+    init() {}
+
+    deinit { start?.deallocate() }
 
     /// The bytes written, as an array of their own.
     var bytes: [UInt8] { withUnsafeBytes { Array($0) } }
@@ -43,13 +55,12 @@ struct ByteBuffer: Sendable {
     /// comma, quotes and colon.
     @inline(__always)
     mutating func append(atMost maximum: Int, _ body: (inout Cursor) -> Void) {
-        if count + maximum > storage.count { grow(toAtLeast: count + maximum) }
-        let offset = count
-        count = storage.withUnsafeMutableBufferPointer { room in
-            var cursor = Cursor(next: room.baseAddress! + offset)
-            body(&cursor)
-            return cursor.next - room.baseAddress!
-        }
+        if count + maximum > capacity { grow(toAtLeast: count + maximum) }
+        // Not nil: room was made above (and `maximum` is never below zero).
+        let base = start.unsafelyUnwrapped
+        var cursor = Cursor(next: base + count)
+        body(&cursor)
+        count = cursor.next - base
     }
 
     /// Where the next byte goes, inside room already made.
@@ -65,26 +76,27 @@ struct ByteBuffer: Sendable {
         @inline(__always)
         mutating func put(_ span: UnsafeBufferPointer<UInt8>) {
             guard let source = span.baseAddress else { return }
-            next.update(from: source, count: span.count)
+            copyBytes(from: source, to: next, count: span.count)
             next += span.count
         }
     }
 
     /// Calls `body` with the bytes written.
     func withUnsafeBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
-        try storage.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[..<count])) }
+        try body(UnsafeBufferPointer(start: start, count: count))
     }
 
+    /// Makes room for at least `minimum` bytes in all, at least doubling it, the bytes written
+    /// moved along.
     private mutating func grow(toAtLeast minimum: Int) {
-        let capacity = Swift.max(minimum, storage.count * 2, 1 << 12)
-        let written = count
-        storage = storage.withUnsafeBufferPointer { old in
-            [UInt8](unsafeUninitializedCapacity: capacity) { room, initialized in
-                if let source = old.baseAddress, written > 0 { room.baseAddress!.initialize(from: source, count: written) }
-                (room.baseAddress! + written).initialize(repeating: 0, count: capacity - written)
-                initialized = capacity
-            }
+        let capacity = Swift.max(minimum, self.capacity * 2, 1 << 12)
+        let room = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
+        if let start {
+            room.initialize(from: start, count: count)
+            start.deallocate()
         }
+        start = room
+        self.capacity = capacity
     }
 }
 
@@ -154,6 +166,30 @@ struct StopBytes: Sendable {
     @inline(__always)
     private func hasStop(_ word: UInt64) -> Bool {
         hasByte(word, below: below) || hasByte(word, equalTo: a) || hasByte(word, equalTo: b) || hasByte(word, equalTo: c)
+    }
+}
+
+/// Copies `count` bytes from `source` to `target`, which do not overlap. Up to 32 bytes are copied
+/// inline, as two loads and two stores that overlap in the middle: most runs the writers copy are
+/// that short (a key, a tag, a unit, a name in a sentence), and the call to `memmove` cost more
+/// than the copy.
+@inline(__always)
+func copyBytes(from source: UnsafePointer<UInt8>, to target: UnsafeMutablePointer<UInt8>, count: Int) {
+    let from = UnsafeRawPointer(source), to = UnsafeMutableRawPointer(target)
+    if count >= 16 && count <= 32 {
+        let head = from.loadUnaligned(as: SIMD16<UInt8>.self)
+        let tail = from.loadUnaligned(fromByteOffset: count - 16, as: SIMD16<UInt8>.self)
+        to.storeBytes(of: head, as: SIMD16<UInt8>.self)
+        to.storeBytes(of: tail, toByteOffset: count - 16, as: SIMD16<UInt8>.self)
+    } else if count >= 8 && count < 16 {
+        let head = from.loadUnaligned(as: UInt64.self)
+        let tail = from.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
+        to.storeBytes(of: head, as: UInt64.self)
+        to.storeBytes(of: tail, toByteOffset: count - 8, as: UInt64.self)
+    } else if count < 8 {
+        for index in 0..<count { target[index] = source[index] }
+    } else {
+        to.copyMemory(from: from, byteCount: count)
     }
 }
 

@@ -304,11 +304,20 @@ public enum System {
 
     /// Writes a whole buffer, retrying short writes and EINTR.
     public static func writeAll(_ fd: Int32, _ bytes: [UInt8], describing path: String) throws(SystemError) {
+        // The error carried out by hand: `withUnsafeBytes` rethrows untyped.
+        var failure: SystemError?
+        bytes.withUnsafeBytes { raw in
+            do throws(SystemError) { try writeAll(fd, raw, describing: path) } catch { failure = error }
+        }
+        if let failure { throw failure }
+    }
+
+    /// Writes the bytes at `raw`, retrying short writes and EINTR.
+    public static func writeAll(_ fd: Int32, _ raw: UnsafeRawBufferPointer, describing path: String) throws(SystemError) {
+        guard let base = raw.baseAddress else { return }
         var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { raw in
-                Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
-            }
+        while offset < raw.count {
+            let written = Glibc.write(fd, base + offset, raw.count - offset)
             if written < 0 {
                 if errno == EINTR { continue }
                 throw SystemError("write", path, errno: errno)

@@ -1,6 +1,7 @@
 /// Builds compact JSON text by appending, without an intermediate tree: fast enough to write a
-/// report per manifest at thousands of manifests a second.
-public struct JSONWriter: Sendable {
+/// report per manifest at thousands of manifests a second. It cannot be copied, as its buffer
+/// cannot (``ByteBuffer``): pass it `inout`, and take its bytes at the end.
+public struct JSONWriter: ~Copyable, Sendable {
     private var buffer = ByteBuffer()
     /// Whether the next value or key follows another in its container and so needs a comma first.
     /// One flag is enough: an opened container, a key and a new line clear it; any value, closed
@@ -41,7 +42,7 @@ public struct JSONWriter: Sendable {
     /// third of writing it.
     public mutating func key(_ name: StaticString) {
         let comma = needsComma
-        name.withUTF8Buffer { utf8 in
+        Self.withBytes(of: name) { utf8 in
             assert(Self.escaped.plainPrefixLength(of: utf8) == utf8.count, "a key in the code needs no escape")
             buffer.append(atMost: utf8.count + 4) { out in
                 if comma { out.put(UInt8(ascii: ",")) }
@@ -58,14 +59,14 @@ public struct JSONWriter: Sendable {
     /// value. Disfavoured, so that a name written in the code takes the literal one above.
     @_disfavoredOverload
     public mutating func key(_ name: String) {
-        appendQuoted(name, then: UInt8(ascii: ":"))
+        appendQuoted(name, name: Self.none, label: Self.none, colon: true)
         needsComma = false
     }
 
     /// Writes text, escaped, or `null`.
     public mutating func string(_ value: String?) {
         guard let value else { separate(); buffer.append("null"); return }
-        appendQuoted(value, then: nil)
+        appendQuoted(value, name: Self.none, label: Self.none, colon: false)
     }
 
     /// Writes a member whose name is given in the code and whose value is text, escaped, or
@@ -73,13 +74,25 @@ public struct JSONWriter: Sendable {
     /// the value's plain run. A report writes a few dozen such members per package.
     public mutating func member(_ name: StaticString, _ value: String?) {
         guard let value else { key(name); string(nil); return }
-        appendQuoted(value, name: name, then: nil)
+        Self.withBytes(of: name) { appendQuoted(value, name: $0, label: Self.none, colon: false) }
     }
 
     /// Writes `label` and `value` as one string, escaped; the label is plain text given in the code
     /// ("Fix: "), written as it is.
     public mutating func string(_ value: String, after label: StaticString) {
-        appendQuoted(value, after: label, then: nil)
+        Self.withBytes(of: label) { appendQuoted(value, name: Self.none, label: $0, colon: false) }
+    }
+
+    /// Writes a member whose value is the name of a case, plain ASCII that needs no escape
+    /// (`"severity":"error"`), without looking for bytes to escape: a report writes a handful per
+    /// package (a rule, a status, a severity, an origin).
+    mutating func member(_ name: StaticString, plain value: String) {
+        Self.withBytes(of: name) { appendPlain(value, name: $0) }
+    }
+
+    /// Writes a string that is the name of a case, as ``member(_:plain:)`` writes its value.
+    mutating func string(plain value: String) {
+        appendPlain(value, name: Self.none)
     }
 
     /// Writes a member whose name is given in the code and whose value is `true` or `false`.
@@ -97,7 +110,8 @@ public struct JSONWriter: Sendable {
     /// Writes `true` or `false`.
     public mutating func bool(_ value: Bool) {
         separate()
-        buffer.append(value ? "true" : "false")
+        // Typed: the bare conditional made `String`s of the literals, each released after.
+        buffer.append(value ? "true" as StaticString : "false")
     }
 
     /// Writes a whole number or `null`.
@@ -137,58 +151,91 @@ public struct JSONWriter: Sendable {
     /// The bytes a JSON string cannot hold as they are: control characters, `"`, `\` and DEL.
     private static let escaped = StopBytes(below: 0x20, a: UInt8(ascii: "\""), b: UInt8(ascii: "\\"), c: 0x7F)
 
-    /// Writes the comma if one is due, the member `name` if given (`"name":`), `value` quoted and
-    /// escaped, then `suffix` (a key's colon).
-    private mutating func appendQuoted(_ value: String, after label: StaticString = "", name: StaticString? = nil,
-                                       then suffix: UInt8?) {
+    /// Calls `body` with the bytes of text given in the code. A string literal has them in the
+    /// binary, passed on where they stand; only a literal of one character is kept as the
+    /// character, and goes through `withUTF8Buffer`, a closure call more per member written.
+    @inline(__always)
+    private static func withBytes<R>(of text: StaticString, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        guard text.hasPointerRepresentation else { return text.withUTF8Buffer(body) }
+        return body(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    /// No bytes: no member name, or no label.
+    private static var none: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: nil, count: 0) }
+
+    /// Writes the comma if one is due, `name` as a member name (`"name":`) unless it is empty,
+    /// then `value` quoted and escaped with `label` before it, then a colon if `colon` (a key read
+    /// from data). Every quoted value goes through here. The text given in the code (names,
+    /// labels) comes as bytes, so that nothing here asks how a `StaticString` is stored: that,
+    /// and optional arguments, were half of this function's instructions.
+    private mutating func appendQuoted(_ value: String, name: UnsafeBufferPointer<UInt8>,
+                                       label: UnsafeBufferPointer<UInt8>, colon: Bool) {
+        assert(Self.escaped.plainPrefixLength(of: name) == name.count, "a name in the code needs no escape")
+        assert(Self.escaped.plainPrefixLength(of: label) == label.count, "a label in the code needs no escape")
         let comma = needsComma
         needsComma = true
         value.withUTF8Bytes { utf8 in
             // Nearly every value has nothing to escape: the quoted value is then copied in one step.
             let plain = Self.escaped.plainPrefixLength(of: utf8)
-            let plainRun = UnsafeBufferPointer(rebasing: utf8[..<plain])
             let whole = plain == utf8.count
-            // Through `withUTF8Buffer`: a one-character label is stored as a character, not a pointer.
-            label.withUTF8Buffer { labelBytes in
-                assert(Self.escaped.plainPrefixLength(of: labelBytes) == labelBytes.count, "a label in the code needs no escape")
-                (name ?? "").withUTF8Buffer { nameBytes in
-                    assert(Self.escaped.plainPrefixLength(of: nameBytes) == nameBytes.count, "a name in the code needs no escape")
-                    // Besides the bytes given: a comma, the name's quotes and colon, the value's
-                    // quotes and the suffix, 7 at most.
-                    buffer.append(atMost: plain + labelBytes.count + nameBytes.count + 7) { out in
-                        if comma { out.put(UInt8(ascii: ",")) }
-                        if name != nil {
-                            out.put(UInt8(ascii: "\""))
-                            out.put(nameBytes)
-                            out.put(UInt8(ascii: "\""))
-                            out.put(UInt8(ascii: ":"))
-                        }
-                        out.put(UInt8(ascii: "\""))
-                        out.put(labelBytes)
-                        out.put(plainRun)
-                        guard whole else { return }
-                        out.put(UInt8(ascii: "\""))
-                        if let suffix { out.put(suffix) }
-                    }
-                }
-            }
-            guard !whole else { return }
-            // The rest, in room made once for the worst case (six bytes for one): each byte to
-            // escape, then the plain run after it copied whole. The rules quote names in their
-            // sentences, so most messages have a quote to escape early on; taken byte by byte from
-            // there, they were a quarter of writing a report.
-            buffer.append(atMost: 6 * (utf8.count - plain) + 2) { out in
-                var index = plain
-                while index < utf8.count {
-                    Self.putEscaped(utf8[index], into: &out)
-                    index += 1
-                    let run = Self.escaped.plainPrefixLength(of: UnsafeBufferPointer(rebasing: utf8[index...]))
-                    out.put(UnsafeBufferPointer(rebasing: utf8[index..<(index + run)]))
-                    index += run
-                }
+            // Besides the bytes given: a comma, the name's quotes and colon, the value's quotes and
+            // a colon, 7 at most.
+            buffer.append(atMost: plain &+ name.count &+ label.count &+ 7) { out in
+                Self.putHead(comma: comma, name: name, into: &out)
+                if !label.isEmpty { out.put(label) }
+                out.put(UnsafeBufferPointer(rebasing: utf8[..<plain]))
+                guard whole else { return }
                 out.put(UInt8(ascii: "\""))
-                if let suffix { out.put(suffix) }
+                if colon { out.put(UInt8(ascii: ":")) }
             }
+            if !whole { appendEscaped(utf8, from: plain, colon: colon) }
+        }
+    }
+
+    /// ``appendQuoted(_:name:label:colon:)`` for a value known to need no escape.
+    private mutating func appendPlain(_ value: String, name: UnsafeBufferPointer<UInt8>) {
+        let comma = needsComma
+        needsComma = true
+        value.withUTF8Bytes { utf8 in
+            assert(Self.escaped.plainPrefixLength(of: utf8) == utf8.count, "a plain value needs no escape")
+            buffer.append(atMost: utf8.count &+ name.count &+ 6) { out in
+                Self.putHead(comma: comma, name: name, into: &out)
+                out.put(utf8)
+                out.put(UInt8(ascii: "\""))
+            }
+        }
+    }
+
+    /// The comma if due, `"name":` unless `name` is empty, and the value's opening quote.
+    @inline(__always)
+    private static func putHead(comma: Bool, name: UnsafeBufferPointer<UInt8>, into out: inout ByteBuffer.Cursor) {
+        if comma { out.put(UInt8(ascii: ",")) }
+        if !name.isEmpty {
+            out.put(UInt8(ascii: "\""))
+            out.put(name)
+            out.put(UInt8(ascii: "\""))
+            out.put(UInt8(ascii: ":"))
+        }
+        out.put(UInt8(ascii: "\""))
+    }
+
+    /// The rest of a value from its first byte to escape, in room made once for the worst case
+    /// (six bytes for one): each byte to escape, then the plain run after it copied whole; then
+    /// the closing quote, and a colon if `colon`. The rules quote names in their sentences, so
+    /// most messages have a quote to escape early on; taken byte by byte from there, they were a
+    /// quarter of writing a report.
+    private mutating func appendEscaped(_ utf8: UnsafeBufferPointer<UInt8>, from start: Int, colon: Bool) {
+        buffer.append(atMost: 6 * (utf8.count - start) + 2) { out in
+            var index = start
+            while index < utf8.count {
+                Self.putEscaped(utf8[index], into: &out)
+                index += 1
+                let run = Self.escaped.plainPrefixLength(of: UnsafeBufferPointer(rebasing: utf8[index...]))
+                out.put(UnsafeBufferPointer(rebasing: utf8[index..<(index + run)]))
+                index += run
+            }
+            out.put(UInt8(ascii: "\""))
+            if colon { out.put(UInt8(ascii: ":")) }
         }
     }
 

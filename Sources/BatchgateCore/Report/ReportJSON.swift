@@ -14,9 +14,9 @@ extension ManifestReport {
         for field in extra {
             json.key(field.key); json.string(field.value)
         }
-        json.member("decision", decision.rawValue)
+        json.member("decision", plain: decision.rawValue)
         json.member("summary", summary)
-        if let format { json.member("format", format.rawValue) }
+        if let format { json.member("format", plain: format.rawValue) }
         if let licenseNumber { json.member("licenseNumber", licenseNumber) }
         if let facility { json.member("facility", facility) }
         if let source { json.member("source", source) }
@@ -43,7 +43,7 @@ extension ManifestReport {
         json.beginArray()
         for skip in skipped {
             json.beginObject()
-            json.member("rule", skip.check.rawValue)
+            json.member("rule", plain: skip.check.rawValue)
             json.member("reason", skip.reason)
             json.key("tags"); json.strings(skip.tags)
             json.endObject()
@@ -57,8 +57,8 @@ extension CheckFinding {
     /// `{rule, severity, message, evidence, fix}`: a rule finding's shape, with the fix.
     func write(to json: inout JSONWriter) {
         json.beginObject()
-        json.member("rule", check.rawValue)
-        json.member("severity", severity.rawValue)
+        json.member("rule", plain: check.rawValue)
+        json.member("severity", plain: severity.rawValue)
         json.member("message", message)
         json.key("evidence"); evidence.write(to: &json)
         json.member("fix", fix)
@@ -78,10 +78,10 @@ extension PackageVerdict {
         json.key("rules")
         json.beginArray()
         findings.withUnsafeBufferPointer { findings in
-            for index in findings.indices { json.string(findings[index].rule.rawValue) }
+            for index in findings.indices { json.string(plain: findings[index].rule.rawValue) }
         }
         json.endArray()
-        json.member("status", status.rawValue)
+        json.member("status", plain: status.rawValue)
         json.key("messages")
         json.beginArray()
         forEachMessage(includingFix: true) { json.string($1, after: $0) }
@@ -118,8 +118,8 @@ extension PackageVerdict {
     private func writeEntry(to json: inout JSONWriter, rule: RuleID?, severity: Severity, message: String,
                             evidence: Evidence?) {
         json.beginObject()
-        if let rule { json.member("rule", rule.rawValue) }
-        json.member("severity", severity.rawValue)
+        if let rule { json.member("rule", plain: rule.rawValue) }
+        json.member("severity", plain: severity.rawValue)
         json.member("message", message)
         json.key("evidence")
         if let evidence { evidence.write(to: &json) } else { json.string(nil) }
@@ -133,7 +133,7 @@ extension Evidence {
         json.member("field", field)
         json.member("value", value)
         json.member("line", line)
-        json.member("origin", origin.rawValue)
+        json.member("origin", plain: origin.rawValue)
         json.endObject()
     }
 }

@@ -106,7 +106,7 @@ extension ManifestReport {
 /// The text report as it is written: lines of pieces, each piece shown ``ManifestReport/printable(_:)``.
 /// Escaping piece by piece gives the same line as escaping it whole, since a piece is whole
 /// characters; it saves building each line as a string first.
-private struct TextLines {
+private struct TextLines: ~Copyable {
     var buffer = ByteBuffer()
 
     /// The bytes that may start a control character: C0, DEL, and 0xC2, which leads U+0080 to

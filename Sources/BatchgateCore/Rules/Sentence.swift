@@ -15,7 +15,7 @@ extension String {
             for var part in parts {
                 written += part.withUTF8 { bytes in
                     guard let source = bytes.baseAddress, let target = buffer.baseAddress else { return 0 }
-                    UnsafeMutableRawPointer(target + written).copyMemory(from: source, byteCount: bytes.count)
+                    copyBytes(from: source, to: target + written, count: bytes.count)
                     return bytes.count
                 }
             }
@@ -60,7 +60,7 @@ struct SentenceWriter {
 
     private mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) {
         if let base, let source = bytes.baseAddress, count + bytes.count <= capacity {
-            (base + count).update(from: source, count: bytes.count)
+            copyBytes(from: source, to: base + count, count: bytes.count)
         }
         count += bytes.count
     }
