@@ -210,11 +210,14 @@ public struct ManifestChecker: Sendable {
         // Packages and ingredients read in place, by position: a copy of either retains each of
         // its fields.
         let packages = manifest.packages
-        // The tags taken out once: the search below compares each with those before it.
+        // The tags taken out once: the search below compares each with those before it, first by
+        // its ``Swift/String/lastEightBytes`` (tags of one manifest are mostly numbered in
+        // sequence, and differ there), then as strings where those agree.
         let tags = packages.map(\.tag)
+        let ends = searched ? tags.map { $0?.lastEightBytes ?? 0 } : []
         for index in packages.indices {
             guard let tag = tags[index] else { continue }
-            let earlierUse = searched ? tags.indices[..<index].first { tags[$0] == tag } : firstUse[tag]
+            let earlierUse = searched ? tags.indices[..<index].first { ends[$0] == ends[index] && tags[$0] == tag } : firstUse[tag]
             if let earlierIndex = earlierUse {
                 let earlier = packages[earlierIndex]
                 let earlierLine = earlier.tagLine ?? earlier.position.line

@@ -161,7 +161,9 @@ public struct Catalog: Sendable, Equatable {
 
     /// The package with this tag (upper-cased).
     public func package(tagged tag: String) -> Package? {
-        packagesByTag[tag]
+        // Without a packages catalog (the common case) the tag is not worth hashing: the rules and
+        // the pre-flight checks look up every ingredient.
+        packagesByTag.isEmpty ? nil : packagesByTag[tag]
     }
 
     /// Adds `package`, replacing the one with the same tag (a look-up learned it just now).

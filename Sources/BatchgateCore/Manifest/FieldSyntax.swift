@@ -175,15 +175,20 @@ extension String {
         return trimmed.utf8.contains { $0 >= 0x80 } ? trimmed.lowercased() : trimmed.asciiLowercased
     }
 
-    /// The string with ASCII letters lower-cased and everything else as it is.
+    /// The string with ASCII letters lower-cased and everything else as it is. Written straight
+    /// into the new string: through an array of the bytes first, it was two allocations (none
+    /// now for a name of up to 15 bytes, which a string holds inline).
     var asciiLowercased: String {
-        guard utf8.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) else { return self }
-        return String(decoding: asciiLowercasedBytes, as: UTF8.self)
-    }
-
-    /// The UTF-8 bytes with ASCII letters lower-cased.
-    var asciiLowercasedBytes: [UInt8] {
-        utf8.map { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") ? $0 | 0x20 : $0 }
+        withUTF8Bytes { bytes in
+            guard bytes.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) else { return self }
+            return String(unsafeUninitializedCapacity: bytes.count) { room in
+                for index in bytes.indices {
+                    let byte = bytes[index]
+                    room[index] = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+                }
+                return bytes.count
+            }
+        }
     }
 
     /// True when two names are the same, trimmed and in any case (what `comparisonKey` compares),
@@ -233,6 +238,20 @@ func equalBytes(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>
         index += 1
     }
     return true
+}
+
+extension String {
+    /// The last eight bytes of the UTF-8 as one number (fewer for a shorter string). For tags,
+    /// which are ASCII (so equal exactly when their bytes are) and which a manifest mostly numbers
+    /// in sequence, it is equal for equal tags and nearly always unequal for others: a quick first
+    /// test before `==` where a tag is compared with many others.
+    var lastEightBytes: UInt64 {
+        withUTF8Bytes { bytes in
+            var end: UInt64 = 0
+            for byte in bytes.suffix(8) { end = end &<< 8 | UInt64(byte) }
+            return end
+        }
+    }
 }
 
 /// True when two UTF-8 texts are equal ignoring ASCII case (and equal exactly beyond ASCII).

@@ -15,6 +15,10 @@ struct PreflightChecker {
         /// skip for one more of many tags is not a search through all of them; and, once there
         /// are more than `scannedSkips` entries, where each check and reason is.
         private var skippedTags: [Set<String>] = []
+        /// While an entry names fewer, each of its tags' ``Swift/String/lastEightBytes``: a tag is
+        /// compared with those before it by that number first (a manifest's tags mostly differ
+        /// only in their last digits), and as a string only where it agrees.
+        private var skippedTagEnds: [[UInt64]] = []
         private var skipIndex: [SkipKey: Int] = [:]
         /// Most skips recur once per package (package-unit without an items catalog): while the
         /// entries are few, finding one among them costs less than hashing its reason, a sentence.
@@ -86,6 +90,7 @@ extension PreflightChecker.Outcome {
         guard settings.runs(check) else { return }
         guard let entry = entry(check, reason) else {
             skippedTags.append([])
+            skippedTagEnds.append(tag.map { [$0.lastEightBytes] } ?? [])
             skipped.append(SkippedCheck(check: check, reason: reason, tags: tag.map { [$0] } ?? []))
             if skipped.count > Self.scannedSkips {
                 for (entry, skip) in skipped.enumerated().dropFirst(skipIndex.count) {
@@ -96,9 +101,16 @@ extension PreflightChecker.Outcome {
         }
         guard let tag else { return }
         if skipped[entry].tags.count < Self.scannedTags {
-            guard !skipped[entry].tags.contains(tag) else { return }
+            let end = tag.lastEightBytes
+            for index in skippedTagEnds[entry].indices where skippedTagEnds[entry][index] == end {
+                if skipped[entry].tags[index] == tag { return }
+            }
             skipped[entry].tags.append(tag)
-            if skipped[entry].tags.count == Self.scannedTags { skippedTags[entry] = Set(skipped[entry].tags) }
+            skippedTagEnds[entry].append(end)
+            if skipped[entry].tags.count == Self.scannedTags {
+                skippedTags[entry] = Set(skipped[entry].tags)
+                skippedTagEnds[entry] = []
+            }
             return
         }
         guard skippedTags[entry].insert(tag).inserted else { return }

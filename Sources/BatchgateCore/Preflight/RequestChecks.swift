@@ -246,6 +246,14 @@ extension PreflightChecker {
         }
     }
 
+    /// The packages of one batch number, by position among the numbered ones: the first, the last
+    /// (where the next is chained on) and how many.
+    private struct NumberChain {
+        var first: Int
+        var last: Int
+        var count: Int
+    }
+
     /// batch-number-reused: each package's number (trimmed, any case) against the other packages
     /// of the manifest and the catalog's; a finding where one is of another item, a skip where an
     /// item is unknown. The evidence's origin is where the first other package stands.
@@ -255,7 +263,11 @@ extension PreflightChecker {
         // once: comparing each package with every other one took minutes on a file of 10,000
         // packages of one batch.
         var numbered: [(index: Int, package: Int, number: String, key: String)] = []
-        var withNumber: [String: [Int]] = [:]
+        // The numbered packages of each number as a chain through `nextWithNumber` (by position
+        // in `numbered`, -1 at the end): most numbers are on one package, and a list per number
+        // was an allocation per numbered package.
+        var withNumber: [String: NumberChain] = [:]
+        var nextWithNumber: [Int] = []
         for position in packages.indices {
             guard let number = packages[position].package.request.productionBatchNumber?.trimmingWhitespace(),
                   !number.isEmpty else { continue }
@@ -263,10 +275,18 @@ extension PreflightChecker {
                 // Room made once, at the first number: grown package by package, the table was
                 // rehashed several times a manifest; a manifest without numbers allocates nothing.
                 numbered.reserveCapacity(packages.count - position)
+                nextWithNumber.reserveCapacity(packages.count - position)
                 withNumber.reserveCapacity(packages.count - position)
             }
             let key = number.comparisonKey
-            withNumber[key, default: []].append(numbered.count)
+            let member = numbered.count
+            if let chain = withNumber[key] {
+                nextWithNumber[chain.last] = member
+                withNumber[key] = NumberChain(first: chain.first, last: member, count: chain.count + 1)
+            } else {
+                withNumber[key] = NumberChain(first: member, last: member, count: 1)
+            }
+            nextWithNumber.append(-1)
             numbered.append((packages[position].index, position, number, key))
         }
         // A catalog record of a tag this manifest creates (a file checked again after Metrc took
@@ -283,7 +303,10 @@ extension PreflightChecker {
         func group(_ key: String) -> NumberGroup {
             if let group = groups[key] { return group }
             var group = NumberGroup()
-            for member in withNumber[key]! {
+            var next = withNumber[key]!.first
+            while next >= 0 {
+                let member = next
+                next = nextWithNumber[member]
                 let package = packages[numbered[member].package].package
                 group.add(NumberedPackage(tag: package.tag, itemKey: package.item?.comparisonKey, item: package.item,
                                           line: package.request.tagLine ?? package.request.position.line, origin: .manifest))

@@ -226,11 +226,23 @@ public struct ManifestReport: Sendable, Equatable {
         switch decision {
         case .accepted:
             // "All correct" would contradict the warnings that follow it.
-            return "accepted: \(count) \(noun), " + (warningsClause.isEmpty ? "all correct" : String(warningsClause.dropFirst(2)))
+            let clause = warningsClause
+            return "accepted: \(count) \(noun), " + (clause.isEmpty ? "all correct" : String(clause.dropFirst(2)))
         case .needsBatch:
             // By position: `packages.count(where:)` copies every verdict it passes.
             let needing = packages.indices.count { packages[$0].status == .needsBatch }
-            return "needs-batch: \(needing) of \(count) \(noun) \(needing == 1 ? "needs" : "need") a production batch" + warningsClause
+            let clause = warningsClause
+            // Written, not interpolated: every report of a manifest that needs a batch has one.
+            return String(writing: { summary in
+                summary.append("needs-batch: ")
+                summary.append(needing)
+                summary.append(" of ")
+                summary.append(count)
+                summary.append(count == 1 ? " package " as StaticString : " packages ")
+                summary.append(needing == 1 ? "needs" as StaticString : "need")
+                summary.append(" a production batch")
+                summary.append(clause)
+            })
         case .rejected:
             let first = errors.first?.message ?? "the manifest could not be evaluated"
             let more = errors.count > 1 ? " (and \(errors.count - 1) more)" : ""

@@ -62,37 +62,48 @@ struct InfixFinder: Sendable {
         self.singles = singles
     }
 
-    /// Bit `i` set when a word of list `i` occurs in `text`.
-    func lists(in text: String) -> Int {
-        text.utf8.withContiguousStorageIfAvailable(lists) ?? Array(text.utf8).withUnsafeBufferPointer(lists)
+    /// The first list (by number) one of whose words occurs in `text`, or nil.
+    func firstList(in text: String) -> Int? {
+        let found = text.utf8.withContiguousStorageIfAvailable(lists) ?? Array(text.utf8).withUnsafeBufferPointer(lists)
+        return found == 0 ? nil : found.trailingZeroBitCount
     }
 
+    /// Bit `i` set when a word of list `i` occurs in `text`; it may stop at the first word of
+    /// list 0, which no other list can come before.
     private func lists(in text: UnsafeBufferPointer<UInt8>) -> Int {
-        bytes.withUnsafeBufferPointer { bytes in
+        guard let base = text.baseAddress, !text.isEmpty else { return 0 }
+        // Through pointers, each byte lower-cased once (as the second of a pair, then the first):
+        // the rules ask this of every category, item and note, and by index with a check of
+        // bounds at every look-up it cost a tenth of evaluating a package.
+        return bytes.withUnsafeBufferPointer { bytes in
             entries.withUnsafeBufferPointer { entries in
                 runs.withUnsafeBufferPointer { runs in
                     pairs.withUnsafeBufferPointer { pairs in
+                        let count = text.count
                         var found = 0
-                        for start in text.indices {
-                            let first = Self.lowercased(text[start])
+                        var first = Self.lowercased(base[0])
+                        for start in 0..<count {
+                            // 0x80 when there is no next byte: no pair starts with it.
+                            let second = start + 1 < count ? Self.lowercased(base[start + 1]) : 0x80
+                            defer { first = second }
                             guard first < 0x80 else { continue }
                             let single = (first < 64 ? singles.0 >> UInt64(first) : singles.1 >> UInt64(first - 64)) & 1 != 0
                             if !single {
-                                guard start + 1 < text.count else { continue }
-                                let second = Self.lowercased(text[start + 1])
                                 guard second < 0x80 else { continue }
-                                let pair = 128 * Int(first) + Int(second)
-                                guard (pairs[pair >> 6] >> UInt64(pair & 63)) & 1 != 0 else { continue }
+                                let pair = 128 &* Int(first) &+ Int(second)
+                                guard (pairs[pair &>> 6] &>> UInt64(pair & 63)) & 1 != 0 else { continue }
                             }
-                            let left = text.count - start
-                            for entry in entries[runs[Int(first)]] where left >= entry.count {
+                            let left = count - start
+                            for entry in runs[Int(first)] {
+                                let word = entries[entry]
+                                guard left >= word.count else { continue }
                                 var offset = 1
-                                while offset < entry.count,
-                                      Self.lowercased(text[start + offset]) == bytes[entry.start + offset] {
+                                while offset < word.count, Self.lowercased(base[start + offset]) == bytes[word.start + offset] {
                                     offset += 1
                                 }
-                                if offset == entry.count { found |= 1 << entry.list }
+                                if offset == word.count { found |= 1 << word.list }
                             }
+                            if found & 1 != 0 { break }
                         }
                         return found
                     }

@@ -32,7 +32,7 @@ struct PhraseIndex<Tag: Sendable>: Sendable {
     /// False when no phrase can occur in `text`, found without splitting it into words. A text
     /// beyond ASCII may hold a word only its Unicode lower case spells, and is always read.
     func mayOccur(in text: String) -> Bool {
-        anyText || !text.utf8.allSatisfy({ $0 < 0x80 }) || beginnings.lists(in: text) != 0
+        anyText || !text.utf8.allSatisfy({ $0 < 0x80 }) || beginnings.firstList(in: text) != nil
     }
 
     /// Every occurrence in `words`, in text order (and, at one place, in the order given).

@@ -10,8 +10,7 @@ public enum ProductForm: String, Sendable, CaseIterable {
     /// an infused pre-roll is a pre-roll; infused before concentrate, so an infused oil is infused).
     public static func of(category: String) -> ProductForm? {
         // The rules ask this of every ingredient's category: one pass over the name.
-        let found = vocabularyFinder.lists(in: category)
-        return found == 0 ? nil : vocabulary[found.trailingZeroBitCount].0
+        vocabularyFinder.firstList(in: category).map { vocabulary[$0].0 }
     }
 
     private static let vocabularyFinder = InfixFinder(vocabulary.map(\.1))

@@ -83,7 +83,10 @@ public struct RulesEngine: Sendable {
         // The ingredients by category, worked out once for the three rules that read them. A
         // category differs from the package's for all of its group or none (names compare alike).
         let categories = grouped(sources, by: { $0.category })
-        let changed = categories.filter { !$0.name.isSameName(as: target) }
+        // Most often every group or none differs from the package's category: then the list is
+        // the groups themselves, or empty, rather than a filtered copy.
+        let changed = categories.contains(where: { $0.name.isSameName(as: target) })
+            ? categories.filter { !$0.name.isSameName(as: target) } : categories
         if let first = changed.first.map({ sources[$0.members[0]] }) {
             outcome.findings.append(RuleFinding(
                 rule: .categoryChange,
@@ -428,21 +431,37 @@ public struct RulesEngine: Sendable {
             members = Members(first: first)
         }
 
-        /// The positions in order, the first kept inline: most groups have one member, and an
-        /// array for it was an allocation per group and package.
+        /// The positions in order, the first three kept inline: most groups have one to three
+        /// members, and an array for them was an allocation per group and package.
         struct Members: RandomAccessCollection {
-            /// The first position (not `first`, which a collection has as an optional).
-            private let head: Int
-            /// The positions after the first.
+            /// The first three positions (-1 where there is none yet).
+            private var head: (Int, Int, Int)
+            /// How many positions in all.
+            private(set) var endIndex = 1
+            /// The positions after the first three.
             private var rest: [Int] = []
 
-            init(first: Int) { head = first }
+            init(first: Int) { head = (first, -1, -1) }
 
             var startIndex: Int { 0 }
-            var endIndex: Int { rest.count + 1 }
-            subscript(position: Int) -> Int { position == 0 ? head : rest[position - 1] }
 
-            mutating func append(_ position: Int) { rest.append(position) }
+            subscript(position: Int) -> Int {
+                switch position {
+                case 0: head.0
+                case 1: head.1
+                case 2: head.2
+                default: rest[position - 3]
+                }
+            }
+
+            mutating func append(_ position: Int) {
+                switch endIndex {
+                case 1: head.1 = position
+                case 2: head.2 = position
+                default: rest.append(position)
+                }
+                endIndex += 1
+            }
         }
     }
 
