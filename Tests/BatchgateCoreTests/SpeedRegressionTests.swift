@@ -363,4 +363,142 @@ struct SpeedRegressionTests {
         #expect(ingredient.package == tag(2) && ingredient.quantity == 1 && ingredient.unitOfMeasure == "Grams")
         #expect(ingredient.item == "Buds" && ingredient.itemCategory == "Buds")
     }
+
+    // MARK: The report writer and the rules, second pass
+
+    /// The inline copy (two overlapping loads and stores up to 32 bytes) gives the bytes `memcpy`
+    /// gives, at every length around its cases, from every offset of a source.
+    @Test func bytesAreCopiedWholeAtEveryLength() {
+        let source = (0..<96).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+        for count in 0...70 {
+            for offset in 0..<8 {
+                var target = [UInt8](repeating: 0xEE, count: count + 16)
+                source.withUnsafeBufferPointer { from in
+                    target.withUnsafeMutableBufferPointer { to in
+                        copyBytes(from: from.baseAddress! + offset, to: to.baseAddress! + 8, count: count)
+                    }
+                }
+                #expect(Array(target[8..<(8 + count)]) == Array(source[offset..<(offset + count)]), "count \(count), offset \(offset)")
+                // Nothing written around the run.
+                #expect(target[..<8].allSatisfy { $0 == 0xEE } && target[(8 + count)...].allSatisfy { $0 == 0xEE }, "count \(count)")
+            }
+        }
+    }
+
+    /// The writer's own buffer grows past its first 4 KiB, and across many growths, keeping every
+    /// byte written: a report of a large manifest runs to megabytes.
+    @Test func theWriterKeepsEveryByteAcrossGrowth() {
+        var json = JSONWriter()
+        var expected = "["
+        json.beginArray()
+        for index in 0..<3_000 {
+            let value = String(repeating: "v\(index % 10)", count: index % 50) + "\"q\""
+            json.string(value)
+            expected += (index == 0 ? "" : ",") + "\"" + value.replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        }
+        json.endArray()
+        expected += "]"
+        #expect(json.text == expected)
+        json.removeAll()
+        json.string("again")
+        #expect(json.text == "\"again\"")
+    }
+
+    /// Names and labels given in the code, including one of a single character (which a
+    /// `StaticString` keeps as the character rather than a pointer), and the plain path for the
+    /// names of cases, write what the escaping path writes.
+    @Test func membersWriteTheirNamesLabelsAndPlainValues() {
+        var json = JSONWriter()
+        json.beginObject()
+        json.member("x", "y")
+        json.member("severity", plain: "error")
+        json.member("rule", "form-change")
+        json.key("rules")
+        json.beginArray()
+        json.string(plain: "additive")
+        json.string("tick \"it\"", after: "Fix: ")
+        json.string("é", after: "W")
+        json.endArray()
+        json.member("none", nil as String?)
+        json.endObject()
+        #expect(json.text == #"{"x":"y","severity":"error","rule":"form-change","rules":["additive","Fix: tick \"it\"","Wé"],"none":null}"#)
+    }
+
+    /// ASCII letters lower-cased straight into the new string, short (held inline) or long, with
+    /// everything beyond ASCII as it was.
+    @Test(arguments: ["", "abc", "ABC", "Blue Dream LIVE Resin 1G", "ÉCLAIR Résine", "ABCDEFGHIJKLMNO", "ABCDEFGHIJKLMNOP",
+                      "ﬀ Straße İstanbul", "MIXED case 123 - / ."])
+    func namesAreLowerCasedInASCIIOnly(name: String) {
+        let expected = String(decoding: name.utf8.map { $0 >= 65 && $0 <= 90 ? $0 | 0x20 : $0 }, as: UTF8.self)
+        #expect(name.asciiLowercased == expected)
+        #expect(Array(name.asciiLowercased.utf8) == Array(expected.utf8))
+    }
+
+    /// A tag's last eight bytes: the same for the same tag, different for tags that differ there,
+    /// and the same for tags that differ only before them (which `==` then tells apart).
+    @Test func tagsAreToldApartByTheirLastEightBytesFirst() {
+        #expect(tag(1).lastEightBytes == tag(1).lastEightBytes)
+        #expect(tag(1).lastEightBytes != tag(2).lastEightBytes)
+        let early = "1A4FF0300000022316314964", late = "1A4FF0400000022316314964"
+        #expect(early.lastEightBytes == late.lastEightBytes && early != late)
+        #expect("".lastEightBytes == 0 && "AB".lastEightBytes == 0x4142)
+    }
+
+    /// Two packages whose tags share their last eight bytes but not the rest are not one tag; the
+    /// same tag twice is, also when other tags with its ending come between.
+    @Test func tagsAlikeAtTheirEndAreNotTakenForOneTag() {
+        let early = "1A4FF0300000022316314964", late = "1A4FF0400000022316314964"
+        let distinct = RequestCheckTests.report([RequestCheckTests.Request(tag: early), RequestCheckTests.Request(tag: late)])
+        #expect(!distinct.errors.contains { $0.message.contains("is also the tag of") }, "\(distinct.errors)")
+        let twice = RequestCheckTests.report([RequestCheckTests.Request(tag: early), RequestCheckTests.Request(tag: late),
+                                              RequestCheckTests.Request(tag: early)])
+        #expect(twice.errors.contains { $0.message.contains("\(early) is also the tag of package 0") }, "\(twice.errors)")
+        #expect(!twice.errors.contains { $0.message.contains("is also the tag of package 1") })
+    }
+
+    /// A category's form is that of the first word list it matches, whatever the order of the
+    /// words in the name, and the scan may stop at the first list's word.
+    @Test func aCategoryTakesTheFormOfTheFirstListItMatches() {
+        #expect(ProductForm.of(category: "Infused Pre-Roll") == .preRoll)
+        #expect(ProductForm.of(category: "infused preroll") == .preRoll)
+        #expect(ProductForm.of(category: "Pre roll (infused)") == .preRoll)
+        #expect(ProductForm.of(category: "Vape Cartridge") == .concentrate)
+        #expect(ProductForm.of(category: "Infused Oil") == .infused)
+        #expect(ProductForm.of(category: "SHAKE") == .plantMaterial)
+        #expect(ProductForm.of(category: "Clone") == nil)
+        #expect(ProductForm.of(category: "") == nil)
+        #expect(ProductForm.of(category: "x") == nil)
+        #expect(ProductForm.of(category: "Résine wax") == .concentrate)
+    }
+
+    /// A group keeps its first three members inline and the rest in a list, in order.
+    @Test func aNameGroupKeepsItsMembersInOrder() {
+        for count in 1...7 {
+            var group = RulesEngine.NameGroup(name: "Buds", first: 10)
+            for member in 1..<count { group.members.append(10 + member) }
+            #expect(Array(group.members) == Array(10..<(10 + count)), "\(count)")
+            #expect(group.members.count == count)
+        }
+    }
+
+    /// Batch numbers interleaved in a file: each package is compared with the others of its own
+    /// number only, named in file order.
+    @Test func interleavedBatchNumbersAreComparedWithinTheirOwnNumber() throws {
+        typealias Request = RequestCheckTests.Request
+        let report = RequestCheckTests.report([
+            Request(tag: tag(1), item: "Gelato Buds", batchNumber: "PB-1"),
+            Request(tag: tag(2), item: "Gelato Buds", batchNumber: "PB-2"),
+            Request(tag: tag(3), item: "Blue Dream Buds", batchNumber: "pb-1"),
+            Request(tag: tag(4), item: "Gelato Buds", batchNumber: "PB-2"),
+            Request(tag: tag(5), item: "OG Kush Buds", batchNumber: " PB-1 "),
+            Request(tag: tag(6), item: "Gelato Buds", batchNumber: "PB-3"),
+        ])
+        let first = try #require(RequestCheckTests.findings(.batchNumberReused, report, tag(1)).first)
+        #expect(first.message.contains("is also on package \(tag(3)) of item \"Blue Dream Buds\" (this manifest, line 3) and package \(tag(5)) of item \"OG Kush Buds\" (this manifest, line 5);"), "\(first.message)")
+        #expect(RequestCheckTests.findings(.batchNumberReused, report, tag(2)).isEmpty)
+        #expect(RequestCheckTests.findings(.batchNumberReused, report, tag(4)).isEmpty)
+        #expect(RequestCheckTests.findings(.batchNumberReused, report, tag(6)).isEmpty)
+        let last = try #require(RequestCheckTests.findings(.batchNumberReused, report, tag(5)).first)
+        #expect(last.message.contains("is also on package \(tag(1)) of item \"Gelato Buds\" (this manifest, line 1) and package \(tag(3))"), "\(last.message)")
+    }
 }
