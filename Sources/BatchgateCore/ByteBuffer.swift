@@ -55,8 +55,10 @@ struct ByteBuffer: ~Copyable, @unchecked Sendable {
     /// comma, quotes and colon.
     @inline(__always)
     mutating func append(atMost maximum: Int, _ body: (inout Cursor) -> Void) {
-        if count + maximum > capacity { grow(toAtLeast: count + maximum) }
-        // Not nil: room was made above (and `maximum` is never below zero).
+        // At or past the end, not only past it: so that the first append, even of nothing, makes
+        // the memory the pointer below needs.
+        if count + maximum >= capacity { grow(toAtLeast: count + maximum) }
+        // Not nil: a buffer with no memory has no capacity, and was grown above.
         let base = start.unsafelyUnwrapped
         var cursor = Cursor(next: base + count)
         body(&cursor)
@@ -170,9 +172,9 @@ struct StopBytes: Sendable {
 }
 
 /// Copies `count` bytes from `source` to `target`, which do not overlap. Up to 32 bytes are copied
-/// inline, as two loads and two stores that overlap in the middle: most runs the writers copy are
-/// that short (a key, a tag, a unit, a name in a sentence), and the call to `memmove` cost more
-/// than the copy.
+/// inline, from 8 bytes on as two loads and two stores that overlap in the middle, below that byte
+/// by byte: most runs the writers copy are that short (a key, a tag, a unit, a name in a
+/// sentence), and the call to `memmove` cost more than the copy.
 @inline(__always)
 func copyBytes(from source: UnsafePointer<UInt8>, to target: UnsafeMutablePointer<UInt8>, count: Int) {
     let from = UnsafeRawPointer(source), to = UnsafeMutableRawPointer(target)

@@ -501,4 +501,33 @@ struct SpeedRegressionTests {
         let last = try #require(RequestCheckTests.findings(.batchNumberReused, report, tag(5)).first)
         #expect(last.message.contains("is also on package \(tag(1)) of item \"Gelato Buds\" (this manifest, line 1) and package \(tag(3))"), "\(last.message)")
     }
+
+    /// The writer's buffer makes its memory on its first append, even of nothing: a text report
+    /// of a file named "" starts with an empty piece.
+    @Test func aFirstAppendOfNothingMakesTheBuffersMemory() {
+        var buffer = ByteBuffer()
+        buffer.append(UnsafeBufferPointer<UInt8>(start: nil, count: 0))
+        buffer.append("")
+        #expect(buffer.count == 0)
+        buffer.withUnsafeBytes { #expect($0.isEmpty) }
+        let report = ManifestReport.unreadable(file: "", reason: "cannot be read")
+        #expect(report.text.contains("cannot be read"))
+        #expect(String(decoding: report.jsonLine(), as: UTF8.self).hasPrefix(#"{"file":"","decision":"rejected""#))
+    }
+
+    /// After the skips of bare catalog records are folded into entries of their own, a skip for a
+    /// tag already listed finds its entry, and a new tag joins the right one once.
+    @Test func skipsAfterTheFoldFindTheirOwnEntries() {
+        let settings = CheckSettings()
+        var outcome = PreflightChecker.Outcome()
+        for number in 1...3 { outcome.skip(.sourceInactive, reason: "not said", tag: tag(number), settings: settings) }
+        outcome.foldSkipsOfBareRecords(in: Catalog(packages: [Catalog.Package(tag: tag(1), item: "Buds A", category: "Buds")]))
+        outcome.skip(.sourceInactive, reason: "not said", tag: tag(2), settings: settings)
+        outcome.skip(.sourceInactive, reason: "not said", tag: tag(4), settings: settings)
+        outcome.skip(.sourceInactive, reason: "not said", tag: tag(4), settings: settings)
+        let said = outcome.skipped.filter { $0.reason == "not said" }
+        #expect(said.count == 1)
+        #expect(said.first?.tags == [tag(2), tag(3), tag(4)])
+        #expect(outcome.skipped.filter { $0.tags.contains(tag(1)) }.count == 1)
+    }
 }

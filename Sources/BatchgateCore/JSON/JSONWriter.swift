@@ -152,8 +152,8 @@ public struct JSONWriter: ~Copyable, Sendable {
     private static let escaped = StopBytes(below: 0x20, a: UInt8(ascii: "\""), b: UInt8(ascii: "\\"), c: 0x7F)
 
     /// Calls `body` with the bytes of text given in the code. A string literal has them in the
-    /// binary, passed on where they stand; only a literal of one character is kept as the
-    /// character, and goes through `withUTF8Buffer`, a closure call more per member written.
+    /// binary, passed on where they stand; only a literal of one Unicode scalar is kept as the
+    /// scalar, and goes through `withUTF8Buffer`, a closure call more per member written.
     @inline(__always)
     private static func withBytes<R>(of text: StaticString, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
         guard text.hasPointerRepresentation else { return text.withUTF8Buffer(body) }

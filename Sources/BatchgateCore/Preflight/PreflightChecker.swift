@@ -196,6 +196,7 @@ extension PreflightChecker.Outcome {
         // The entries moved: the look-ups by position are rebuilt from the folded list, so a skip
         // recorded after the fold still finds its own entry.
         skippedTags = skipped.map { $0.tags.count >= Self.scannedTags ? Set($0.tags) : [] }
+        skippedTagEnds = skipped.map { $0.tags.count >= Self.scannedTags ? [] : $0.tags.map(\.lastEightBytes) }
         skipIndex = [:]
         if skipped.count > Self.scannedSkips {
             for (entry, skip) in skipped.enumerated() { skipIndex[SkipKey(check: skip.check, reason: skip.reason)] = entry }

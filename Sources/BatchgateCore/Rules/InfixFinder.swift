@@ -22,10 +22,12 @@ struct InfixFinder: Sendable {
     private let entries: [Entry]
     /// For each byte value below 128, the run of `entries` of the words that start with it.
     private let runs: [Range<Int>]
-    /// Bit `128 * a + b`: some word starts with the bytes `a` and `b` (ASCII lower-cased).
+    /// Bit `256 * a + b`: some word starts with the bytes `a` and `b`, in either ASCII case (8 KiB).
+    /// Indexed by the bytes as they are, so that a place in the text is passed over without
+    /// lower-casing it first.
     private let pairs: [UInt64]
-    /// Bit `a` of `singles.0` (bytes 0-63) or `singles.1` (64-127): a word is the one byte `a`.
-    private let singles: (UInt64, UInt64)
+    /// Bit `a`: some word is the one byte `a`, in either case.
+    private let singles: [UInt64]
 
     /// `lists[i]` is list `i`; each word is ASCII and non-empty. At most 64 lists.
     init(_ lists: [[String]]) {
@@ -40,18 +42,22 @@ struct InfixFinder: Sendable {
         var bytes: [UInt8] = []
         var entries: [Entry] = []
         var runs: [Range<Int>] = []
-        var pairs = [UInt64](repeating: 0, count: 128 * 128 / 64)
-        var singles: (UInt64, UInt64) = (0, 0)
+        var pairs = [UInt64](repeating: 0, count: 256 * 256 / 64)
+        var singles = [UInt64](repeating: 0, count: 256 / 64)
         for (first, words) in byFirstByte.enumerated() {
             runs.append(entries.count..<(entries.count + words.count))
             for (list, word) in words {
                 entries.append(Entry(list: list, start: bytes.count, count: word.count))
                 bytes += word
-                if word.count == 1 {
-                    if first < 64 { singles.0 |= 1 << UInt64(first) } else { singles.1 |= 1 << UInt64(first - 64) }
-                } else {
-                    let pair = 128 * first + Int(word[1])
-                    pairs[pair >> 6] |= 1 << UInt64(pair & 63)
+                for a in Self.cases(of: UInt8(first)) {
+                    if word.count == 1 {
+                        singles[Int(a) >> 6] |= 1 << UInt64(a & 63)
+                        continue
+                    }
+                    for b in Self.cases(of: word[1]) {
+                        let pair = Int(a) << 8 | Int(b)
+                        pairs[pair >> 6] |= 1 << UInt64(pair & 63)
+                    }
                 }
             }
         }
@@ -72,44 +78,49 @@ struct InfixFinder: Sendable {
     /// list 0, which no other list can come before.
     private func lists(in text: UnsafeBufferPointer<UInt8>) -> Int {
         guard let base = text.baseAddress, !text.isEmpty else { return 0 }
-        // Through pointers, each byte lower-cased once (as the second of a pair, then the first):
-        // the rules ask this of every category, item and note, and by index with a check of
-        // bounds at every look-up it cost a tenth of evaluating a package.
+        // Through pointers, each place tested by its two bytes as they are, in one table: the rules
+        // ask this of every category, item and note, and by index, lower-casing every byte first
+        // with a check of bounds at every look-up, it cost a tenth of evaluating a package.
         return bytes.withUnsafeBufferPointer { bytes in
             entries.withUnsafeBufferPointer { entries in
                 runs.withUnsafeBufferPointer { runs in
                     pairs.withUnsafeBufferPointer { pairs in
-                        let count = text.count
-                        var found = 0
-                        var first = Self.lowercased(base[0])
-                        for start in 0..<count {
-                            // 0x80 when there is no next byte: no pair starts with it.
-                            let second = start + 1 < count ? Self.lowercased(base[start + 1]) : 0x80
-                            defer { first = second }
-                            guard first < 0x80 else { continue }
-                            let single = (first < 64 ? singles.0 >> UInt64(first) : singles.1 >> UInt64(first - 64)) & 1 != 0
-                            if !single {
-                                guard second < 0x80 else { continue }
-                                let pair = 128 &* Int(first) &+ Int(second)
-                                guard (pairs[pair &>> 6] &>> UInt64(pair & 63)) & 1 != 0 else { continue }
-                            }
-                            let left = count - start
-                            for entry in runs[Int(first)] {
-                                let word = entries[entry]
-                                guard left >= word.count else { continue }
-                                var offset = 1
-                                while offset < word.count, Self.lowercased(base[start + offset]) == bytes[word.start + offset] {
-                                    offset += 1
+                        singles.withUnsafeBufferPointer { singles in
+                            let count = text.count
+                            var found = 0
+                            var first = base[0]
+                            for start in 0..<count {
+                                // 0 when there is no next byte: no word holds it, so no pair ends in it.
+                                let second = start + 1 < count ? base[start + 1] : 0
+                                defer { first = second }
+                                let pair = Int(first) << 8 | Int(second)
+                                guard (pairs[pair >> 6] >> UInt64(pair & 63)) & 1 != 0
+                                    || (singles[Int(first) >> 6] >> UInt64(first & 63)) & 1 != 0 else { continue }
+                                // A bit is set only for ASCII bytes, so `first` lower-cased is below 128.
+                                let left = count - start
+                                for entry in runs[Int(Self.lowercased(first))] {
+                                    let word = entries[entry]
+                                    guard left >= word.count else { continue }
+                                    var offset = 1
+                                    while offset < word.count, Self.lowercased(base[start + offset]) == bytes[word.start + offset] {
+                                        offset += 1
+                                    }
+                                    if offset == word.count { found |= 1 << word.list }
                                 }
-                                if offset == word.count { found |= 1 << word.list }
+                                if found & 1 != 0 { break }
                             }
-                            if found & 1 != 0 { break }
+                            return found
                         }
-                        return found
                     }
                 }
             }
         }
+    }
+
+    /// An ASCII letter in both cases; any other byte alone.
+    private static func cases(of byte: UInt8) -> [UInt8] {
+        let lower = lowercased(byte)
+        return lower >= UInt8(ascii: "a") && lower <= UInt8(ascii: "z") ? [lower, lower & ~0x20] : [byte]
     }
 
     private static func lowercased(_ byte: UInt8) -> UInt8 {

@@ -83,8 +83,8 @@ public struct RulesEngine: Sendable {
         // The ingredients by category, worked out once for the three rules that read them. A
         // category differs from the package's for all of its group or none (names compare alike).
         let categories = grouped(sources, by: { $0.category })
-        // Most often every group or none differs from the package's category: then the list is
-        // the groups themselves, or empty, rather than a filtered copy.
+        // Most often every group differs from the package's category: then the list is the groups
+        // themselves, not a filtered copy of them.
         let changed = categories.contains(where: { $0.name.isSameName(as: target) })
             ? categories.filter { !$0.name.isSameName(as: target) } : categories
         if let first = changed.first.map({ sources[$0.members[0]] }) {
