@@ -80,7 +80,7 @@ struct InfixFinder: Sendable {
         guard let base = text.baseAddress, !text.isEmpty else { return 0 }
         // Through pointers, each place tested by its two bytes as they are, in one table: the rules
         // ask this of every category, item and note, and by index, lower-casing every byte first
-        // with a check of bounds at every look-up, it cost a tenth of evaluating a package.
+        // with a check of bounds at every look-up, it was 7 % of the instructions of evaluation.
         return bytes.withUnsafeBufferPointer { bytes in
             entries.withUnsafeBufferPointer { entries in
                 runs.withUnsafeBufferPointer { runs in
