@@ -24,6 +24,10 @@
                 keeps one core busy (a Python loop pinned with taskset to the last core, started
                 before that floor and stopped after that daemon). CPU per file: the daemon's
                 utime+stime over the burst (the floor's: its loop's) divided by the files.
+                Beside the smallest size, bench/protocol_floor.c (built with cc, skipped without
+                one): the system calls of routing as many files replayed in one C thread, with no
+                inotify or evaluation: a rename loop, the contract's minimum (read, two reports,
+                move), and the daemon's own protocol (lease ask, claim, look-ups, stamp check).
   (c) steady    one file every 1/--rate s for --steady-seconds; latency from just before the rename
                 into the inbox to the arrival event in the outcome folder (p50, p99, max); floor: the
                 same renames straight into a watched folder (the rename plus the watcher's wake-up).
@@ -56,6 +60,7 @@ import json
 import os
 import platform
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -124,6 +129,18 @@ def run_bursts(binary, work, sizes, results):
                 % (size, share * 100, floor["seconds"], floor["cpu"] / size * 1e6, run["seconds"], run["routed"], size,
                    run["left"], run["cpu"] / size * 1e6))
 
+            # What the kernel alone costs for routing as many files, beside the floor the burst
+            # target is set against: how much of that target any daemon keeping the contract spends.
+            load = engine.loadavg()
+            replay = protocol_floor(fresh(work, "protocol-%d" % size), size)
+            if replay:
+                results.setdefault("protocol_floor", {})[str(size)] = dict(replay, load=load)
+                log("burst %d system calls alone: rename loop %.3f s, the contract's minimum %.3f s (CPU %.0f us/file), "
+                    "the daemon's protocol %.3f s (CPU %.0f us/file)"
+                    % (size, replay["rename"]["seconds"], replay["minimum"]["seconds"],
+                       replay["minimum"]["cpu_per_file"] * 1e6, replay["protocol"]["seconds"],
+                       replay["protocol"]["cpu_per_file"] * 1e6))
+
         if size == max(sizes):
             # The daemon stopped (SIGSTOP) while the files land, as behind a stalled disk: its
             # inotify queue overflows for sure, and the rescan must still route every file.
@@ -155,6 +172,20 @@ def run_bursts(binary, work, sizes, results):
         runs["peer"] = run
         log("burst %d peer: %.3f s, %.0f/s, moved %d of %d, %d left in its inbox"
             % (size, run["seconds"], run["rate"], run["routed"], size, run["left"]))
+
+
+def protocol_floor(folder, count):
+    """bench/protocol_floor.c built and run over `count` files in `folder`: its three loops'
+    figures (rename, minimum, protocol), or None without a C compiler."""
+    compiler = shutil.which("cc")
+    if not compiler:
+        log("protocol floor skipped: no C compiler (cc)")
+        return None
+    binary = os.path.join(folder, "protocol_floor")
+    subprocess.run([compiler, "-O2", "-o", binary, os.path.join(ROOT, "bench", "protocol_floor.c")], check=True)
+    work = fresh(folder, "files")
+    output = subprocess.run([binary, work, str(count), "--json"], check=True, capture_output=True, text=True).stdout
+    return json.loads(output)
 
 
 def run_steady_and_idle(binary, work, rate, seconds, idle_seconds, results):
@@ -304,6 +335,19 @@ def table(results):
                          % (num(int(size)), run["busy_share"] * 100),
                          burst_text(run), floor_text(busy_floor) + " (the same core kept busy)", "—",
                          ratio(vs_floor), "—", "; ".join("%s %s" % (name, verdict(ok)) for name, ok in checks)))
+        if size in results.get("protocol_floor", {}):
+            replay = results["protocol_floor"][size]
+
+            def replayed(name):
+                return "%.2f s, CPU %s µs/file" % (replay[name]["seconds"], num(replay[name]["cpu_per_file"] * 1e6))
+            rows.append(("(b) burst %s: routing's system calls alone, one thread, no inotify or evaluation "
+                         "(bench/protocol_floor.c)" % num(int(size)),
+                         "the daemon's protocol %s; the contract's minimum (read, two reports, move) %s"
+                         % (replayed("protocol"), replayed("minimum")),
+                         floor_text(floor) + "; in C: %s" % replayed("rename"), "—",
+                         "%s (minimum %s)" % (ratio(replay["protocol"]["seconds"] / floor["seconds"]),
+                                              ratio(replay["minimum"]["seconds"] / floor["seconds"])),
+                         "—", "info: the part of the ≤ %d× burst target these take" % FLOOR_TARGET))
         if "batchgate_fsync_off_paused" in runs:
             run = runs["batchgate_fsync_off_paused"]
             routed_ok = routed_all(run)
@@ -389,6 +433,12 @@ def details(results):
             rows.append(("burst %s %s" % (num(int(size)), key), "%.2f" % run["load"][0], "%.3f" % run["seconds"],
                          "%s/s" % num(run["rate"]), num(run["cpu"] / max(1, run.get("routed", run.get("moved", 1))) * 1e6),
                          run.get("timing") or "loop"))
+    for size, replay in results.get("protocol_floor", {}).items():
+        for key in ("rename", "minimum", "protocol"):
+            run = replay[key]
+            rows.append(("system calls alone %s %s" % (num(int(size)), key), "%.2f" % replay["load"][0],
+                         "%.3f" % run["seconds"], "%s/s" % num(int(size) / run["seconds"]), num(run["cpu_per_file"] * 1e6),
+                         "loop"))
     for key, run in results["steady"].items():
         rows.append(("steady %s" % key, "%.2f" % run["load"][0], "%g" % run["seconds"], "%g/s" % run["rate"], "—",
                      "inotify"))
