@@ -25,9 +25,10 @@
                 before that floor and stopped after that daemon). CPU per file: the daemon's
                 utime+stime over the burst (the floor's: its loop's) divided by the files.
                 Beside the smallest size, bench/protocol_floor.c (built with cc, skipped without
-                one): the system calls of routing as many files replayed in one C thread, with no
-                inotify or evaluation: a rename loop, the contract's minimum (read, two reports,
-                move), and the daemon's own protocol (lease ask, claim, look-ups, stamp check).
+                one): the system calls of routing as many files replayed in C, with no inotify or
+                evaluation: a rename loop, the contract's minimum (read, two reports, move) and the
+                daemon's own protocol (lease ask, claim, look-ups, stamp check), the last two in
+                one thread and in as many as the daemon's routing workers.
   (c) steady    one file every 1/--rate s for --steady-seconds; latency from just before the rename
                 into the inbox to the arrival event in the outcome folder (p50, p99, max); floor: the
                 same renames straight into a watched folder (the rename plus the watcher's wake-up).
@@ -129,17 +130,17 @@ def run_bursts(binary, work, sizes, results):
                 % (size, share * 100, floor["seconds"], floor["cpu"] / size * 1e6, run["seconds"], run["routed"], size,
                    run["left"], run["cpu"] / size * 1e6))
 
-            # What the kernel alone costs for routing as many files, beside the floor the burst
-            # target is set against: how much of that target any daemon keeping the contract spends.
+            # What the kernel alone costs for routing the same number of files, beside the floor the
+            # burst target is set against: how much of that target any daemon keeping the contract spends.
             load = engine.loadavg()
             replay = protocol_floor(fresh(work, "protocol-%d" % size), size)
             if replay:
                 results.setdefault("protocol_floor", {})[str(size)] = dict(replay, load=load)
-                log("burst %d system calls alone: rename loop %.3f s, the contract's minimum %.3f s (CPU %.0f us/file), "
-                    "the daemon's protocol %.3f s (CPU %.0f us/file)"
-                    % (size, replay["rename"]["seconds"], replay["minimum"]["seconds"],
-                       replay["minimum"]["cpu_per_file"] * 1e6, replay["protocol"]["seconds"],
-                       replay["protocol"]["cpu_per_file"] * 1e6))
+                log("burst %d system calls alone: %s" % (size, ", ".join(
+                    "%s %.3f s (%d thread%s, CPU %.0f us/file)" % (name, loop["seconds"], loop["threads"],
+                                                                   "" if loop["threads"] == 1 else "s",
+                                                                   loop["cpu_per_file"] * 1e6)
+                    for name, loop in replay.items() if isinstance(loop, dict))))
 
         if size == max(sizes):
             # The daemon stopped (SIGSTOP) while the files land, as behind a stalled disk: its
@@ -175,17 +176,23 @@ def run_bursts(binary, work, sizes, results):
 
 
 def protocol_floor(folder, count):
-    """bench/protocol_floor.c built and run over `count` files in `folder`: its three loops'
-    figures (rename, minimum, protocol), or None without a C compiler."""
+    """bench/protocol_floor.c built and run over `count` files in `folder`: its loops' figures
+    (rename, minimum, protocol, and the last two in parallel), or None without a C compiler or
+    when it fails (said in the log: the rest of the run goes on)."""
     compiler = shutil.which("cc")
     if not compiler:
         log("protocol floor skipped: no C compiler (cc)")
         return None
     binary = os.path.join(folder, "protocol_floor")
-    subprocess.run([compiler, "-O2", "-o", binary, os.path.join(ROOT, "bench", "protocol_floor.c")], check=True)
-    work = fresh(folder, "files")
-    output = subprocess.run([binary, work, str(count), "--json"], check=True, capture_output=True, text=True).stdout
-    return json.loads(output)
+    try:
+        subprocess.run([compiler, "-O2", "-pthread", "-o", binary, os.path.join(ROOT, "bench", "protocol_floor.c")],
+                       check=True, capture_output=True, text=True, timeout=120)
+        output = subprocess.run([binary, fresh(folder, "files"), str(count), "--json"], check=True,
+                                capture_output=True, text=True, timeout=600).stdout
+        return json.loads(output)
+    except (OSError, ValueError, subprocess.SubprocessError) as error:
+        log("protocol floor skipped: %s %s" % (error, getattr(error, "stderr", "") or ""))
+        return None
 
 
 def run_steady_and_idle(binary, work, rate, seconds, idle_seconds, results):
@@ -339,15 +346,25 @@ def table(results):
             replay = results["protocol_floor"][size]
 
             def replayed(name):
-                return "%.2f s, CPU %s µs/file" % (replay[name]["seconds"], num(replay[name]["cpu_per_file"] * 1e6))
-            rows.append(("(b) burst %s: routing's system calls alone, one thread, no inotify or evaluation "
+                loop = replay.get(name)
+                if not loop:
+                    return None
+                return ("%d thread%s %.2f s, CPU %s µs/file" % (loop["threads"], "" if loop["threads"] == 1 else "s",
+                                                                loop["seconds"], num(loop["cpu_per_file"] * 1e6)),
+                        loop["seconds"] / floor["seconds"])
+
+            def both(name):
+                texts = [replayed(key) for key in (name, name + "_parallel") if replayed(key)]
+                return "; ".join(text for text, _ in texts), " / ".join(ratio(times) for _, times in texts)
+            minimum, protocol = both("minimum"), both("protocol")
+            rows.append(("(b) burst %s: routing's system calls alone for as many files, no inotify or evaluation "
                          "(bench/protocol_floor.c)" % num(int(size)),
-                         "the daemon's protocol %s; the contract's minimum (read, two reports, move) %s"
-                         % (replayed("protocol"), replayed("minimum")),
-                         floor_text(floor) + "; in C: %s" % replayed("rename"), "—",
-                         "%s (minimum %s)" % (ratio(replay["protocol"]["seconds"] / floor["seconds"]),
-                                              ratio(replay["minimum"]["seconds"] / floor["seconds"])),
-                         "—", "info: the part of the ≤ %d× burst target these take" % FLOOR_TARGET))
+                         "the contract's minimum (read, two reports, move): %s. The daemon's protocol: %s"
+                         % (minimum[0], protocol[0]),
+                         floor_text(floor) + "; in C, 1 thread: %.2f s, CPU %s µs/file"
+                         % (replay["rename"]["seconds"], num(replay["rename"]["cpu_per_file"] * 1e6)), "—",
+                         "minimum %s; protocol %s" % (minimum[1], protocol[1]), "—",
+                         "info: the share of the ≤ %d× burst budget the system calls alone take" % FLOOR_TARGET))
         if "batchgate_fsync_off_paused" in runs:
             run = runs["batchgate_fsync_off_paused"]
             routed_ok = routed_all(run)
@@ -434,8 +451,9 @@ def details(results):
                          "%s/s" % num(run["rate"]), num(run["cpu"] / max(1, run.get("routed", run.get("moved", 1))) * 1e6),
                          run.get("timing") or "loop"))
     for size, replay in results.get("protocol_floor", {}).items():
-        for key in ("rename", "minimum", "protocol"):
-            run = replay[key]
+        for key, run in replay.items():
+            if not isinstance(run, dict):
+                continue
             rows.append(("system calls alone %s %s" % (num(int(size)), key), "%.2f" % replay["load"][0],
                          "%.3f" % run["seconds"], "%s/s" % num(int(size) / run["seconds"]), num(run["cpu_per_file"] * 1e6),
                          "loop"))
