@@ -354,7 +354,7 @@ def table(results):
                         loop["seconds"] / floor["seconds"])
 
             def both(name):
-                texts = [replayed(key) for key in (name, name + "_parallel") if replayed(key)]
+                texts = [text for text in (replayed(name), replayed(name + "_parallel")) if text]
                 return "; ".join(text for text, _ in texts), " / ".join(ratio(times) for _, times in texts)
             minimum, protocol = both("minimum"), both("protocol")
             rows.append(("(b) burst %s: routing's system calls alone for as many files, no inotify or evaluation "
